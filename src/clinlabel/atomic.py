@@ -1,0 +1,78 @@
+"""Atomic file output: a crash or a full disk never leaves a half-written file behind.
+
+Write to a temporary file in the destination folder, flush, fsync, then rename over the target
+(rename is atomic within one file system on POSIX and Windows), and fsync the folder so the
+rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from clinlabel.errors import OutputError
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: Path, *, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None
+) -> Iterator[IO[str]]:
+    """Open a text file whose content appears at `path` only if the block completes."""
+    with _atomic(path, mode=mode, encoding=encoding, newline=newline) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def atomic_binary_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Binary twin of `atomic_writer`."""
+    with _atomic(path, mode="wb", encoding=None, newline=None) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None) -> Iterator[IO]:  # type: ignore[type-arg]
+    path = Path(path)
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"Cannot write to {folder}: {exc.strerror}.") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise OutputError(
+                f"The disk is full: {path} was not written (the previous version, if any, is intact).",
+                hint="Free some space and try again.",
+            ) from exc
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Directories cannot be opened for fsync on Windows; there the rename is durable enough.
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

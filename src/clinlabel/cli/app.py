@@ -1,0 +1,77 @@
+"""The root click group, lazy command loading and the one place errors become messages."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from clinlabel import __version__
+from clinlabel.errors import ClinlabelError
+
+# name -> "module:attribute"; each module is imported only when its command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("clinlabel.cli.project", "init_command"),
+    "scan": ("clinlabel.cli.project", "scan_command"),
+    "export": ("clinlabel.cli.outputs", "export_command"),
+    "report": ("clinlabel.cli.outputs", "report_command"),
+    "import": ("clinlabel.cli.outputs", "import_command"),
+    "audit": ("clinlabel.cli.audit", "audit_group"),
+    "demo": ("clinlabel.cli.demo", "demo_command"),
+    "label": ("clinlabel.cli.label", "label_command"),
+    "render": ("clinlabel.cli.imaging", "render_command"),
+    "info": ("clinlabel.cli.imaging", "info_command"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when used (see the click docs' lazy-loading recipe)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A command whose module is not written yet is simply not offered.
+            if exc.name == module_name:
+                return None
+            raise
+        command = getattr(module, attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ClinlabelError as exc:
+            click.echo(f"clinlabel: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("clinlabel: interrupted; everything saved so far is kept.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clinlabel")
+def cli() -> None:
+    """Label clinical images offline, with a tamper-evident audit trail."""
+
+
+def main() -> None:
+    cli(prog_name="clinlabel")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

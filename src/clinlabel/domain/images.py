@@ -1,0 +1,62 @@
+"""Images as the discovery engine finds them in a batch folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ImageKind(StrEnum):
+    """How an image is decoded: Pillow, pydicom or nibabel."""
+
+    RASTER = "raster"
+    DICOM = "dicom"
+    NIFTI = "nifti"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """One image file of a batch.
+
+    `relpath` is the identity: the POSIX path relative to the batch root. Two visits may both hold
+    `img1.jpg`, so a bare file name never identifies an image.
+    """
+
+    relpath: str
+    case: str
+    visit: str
+    folder: str
+    """The XC / CLINICAL folder the image was found in (its name only)."""
+    file: str
+    """Path below the visit folder, e.g. `XC_CLINICAL/img1.jpg`: unique within a visit."""
+    kind: ImageKind
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A file that looks like an image but cannot be one (zero bytes, not an image, truncated)."""
+
+    relpath: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFolder:
+    """A folder left out of the queue, with how many image files it holds, so nothing vanishes."""
+
+    relpath: str
+    reason: str
+    image_count: int
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What a scan reports besides the image stream: filled in while the stream is consumed."""
+
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[SkippedFolder] = field(default_factory=list)
+    cases: int = 0
+    visits: int = 0
+    images: int = 0

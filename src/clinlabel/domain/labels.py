@@ -1,0 +1,138 @@
+"""Labels and the label schema (the seed's Suspicious / Non-Suspicious / NA by default)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clinlabel.errors import ValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class LabelDef:
+    """One label a user can give: its name, its key and whether it needs a comment."""
+
+    name: str
+    key: str
+    requires_comment: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSchema:
+    """The labels of a project, in the order the buttons show them."""
+
+    labels: tuple[LabelDef, ...]
+
+    def __post_init__(self) -> None:
+        if not self.labels:
+            raise ValidationError("A label schema needs at least one label.")
+        names = [d.name for d in self.labels]
+        keys = [d.key for d in self.labels]
+        if len(set(names)) != len(names):
+            raise ValidationError("Label names in the schema must be unique.")
+        if len(set(keys)) != len(keys):
+            raise ValidationError("Label keys in the schema must be unique.")
+        for d in self.labels:
+            if not d.name.strip():
+                raise ValidationError("A label in the schema has an empty name.")
+            if len(d.key) != 1:
+                raise ValidationError(f"The key of label {d.name!r} must be one character.")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.labels)
+
+    def get(self, name: str) -> LabelDef:
+        for d in self.labels:
+            if d.name == name:
+                return d
+        raise ValidationError(
+            f"Unknown label {name!r}.", hint=f"Known labels: {', '.join(self.names)}."
+        )
+
+    def validate(self, name: str, comment: str | None) -> tuple[str, str]:
+        """Return the label name and the trimmed comment, or raise if a rule is broken."""
+        definition = self.get(name)
+        text = (comment or "").strip()
+        if definition.requires_comment and not text:
+            raise ValidationError(
+                f"The label {name!r} needs a comment.", hint="Type a short reason and save again."
+            )
+        return definition.name, text
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "labels": [
+                    {"name": d.name, "key": d.key, "requires_comment": d.requires_comment}
+                    for d in self.labels
+                ]
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> LabelSchema:
+        raw = data.get("labels")
+        if not isinstance(raw, list) or not raw:
+            raise ValidationError("A label schema file needs a non-empty list called 'labels'.")
+        defs: list[LabelDef] = []
+        for i, item in enumerate(raw, start=1):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise ValidationError(f"Label {i} in the schema file needs a 'name'.")
+            key = item.get("key", str(i))
+            defs.append(
+                LabelDef(
+                    name=item["name"].strip(),
+                    key=str(key),
+                    requires_comment=bool(item.get("requires_comment", False)),
+                )
+            )
+        return cls(tuple(defs))
+
+    @classmethod
+    def from_json(cls, text: str) -> LabelSchema:
+        return cls.from_mapping(json.loads(text))
+
+    @classmethod
+    def load(cls, path: Path) -> LabelSchema:
+        """Read a schema from a `.toml` or `.json` file."""
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ValidationError(f"Cannot read the label schema {path}: {exc.strerror}.") from exc
+        try:
+            if path.suffix.lower() == ".toml":
+                data = tomllib.loads(raw.decode("utf-8"))
+            else:
+                data = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"The label schema {path} is not valid: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise ValidationError(f"The label schema {path} must be a table with 'labels'.")
+        return cls.from_mapping(data)
+
+
+DEFAULT_SCHEMA = LabelSchema(
+    (
+        LabelDef("Suspicious", "1"),
+        LabelDef("Non-Suspicious", "2"),
+        LabelDef("NA", "3", requires_comment=True),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The label an annotator gave an image (frame 0 = the whole file; frames count from 1)."""
+
+    relpath: str
+    annotator: str
+    label: str
+    comment: str
+    labelled_at: str
+    """UTC, ISO 8601."""
+    frame: int = 0

@@ -1,0 +1,56 @@
+"""One exception tree for the whole application.
+
+Every error a user can cause is a `ClinlabelError` whose message says what happened and what to do.
+Each interface turns them into output in one place (the CLI: one line and exit status 2; the web
+face: an HTTP status and a JSON body); nothing below the interfaces prints or exits.
+"""
+
+from __future__ import annotations
+
+
+class ClinlabelError(Exception):
+    """Base of every error that is the user's to fix (bad input, busy project, ...)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class DatasetError(ClinlabelError):
+    """The batch folder is missing, unreadable or not in the expected layout."""
+
+
+class DecodeError(ClinlabelError):
+    """An image file cannot be decoded (corrupt, truncated, no pixel data, unsupported)."""
+
+
+class StoreError(ClinlabelError):
+    """The project database cannot be opened or written."""
+
+
+class ProjectInUseError(StoreError):
+    """Another process holds the project."""
+
+
+class SchemaTooNewError(StoreError):
+    """The project was written by a newer clinlabel than this one."""
+
+
+class AuditError(ClinlabelError):
+    """The audit trail is broken or an event could not be recorded."""
+
+
+class ValidationError(ClinlabelError):
+    """A request breaks a rule: unknown label, NA without a comment, unknown image, ..."""
+
+
+class ImportFileError(ClinlabelError):
+    """A labels CSV to import has the wrong columns, encoding or content."""
+
+
+class OutputError(ClinlabelError):
+    """An output file cannot be written where the user asked (inside the batch, disk full, ...)."""
