@@ -1,0 +1,43 @@
+"""Typed audit events: what can happen to a project, and what each event carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    PROJECT_CREATED = "project_created"
+    BATCH_SCANNED = "batch_scanned"
+    IMAGE_CHANGED = "image_changed"
+    SESSION_OPENED = "session_opened"
+    SESSION_CLOSED = "session_closed"
+    LABEL_SAVED = "label_saved"
+    LABEL_CHANGED = "label_changed"
+    LABEL_CLEARED = "label_cleared"
+    VIEW_ENDED = "view_ended"
+    EXPORT_WRITTEN = "export_written"
+    LABELS_IMPORTED = "labels_imported"
+    METADATA_UNMASKED = "metadata_unmasked"
+
+
+LABEL_KINDS = frozenset({EventKind.LABEL_SAVED, EventKind.LABEL_CHANGED, EventKind.LABEL_CLEARED})
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended: who did what, to which image, and the old and new value."""
+
+    kind: EventKind
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+    session_id: int | None = None
+    image_id: int | None = None
+    image: str | None = None
+    frame: int | None = None
+    active_ms: int | None = None
+    idle_ms: int | None = None
+    tz_offset_min: int | None = None
+    ts_utc: str | None = None
+    """Set by the log when the event is appended, unless given (imports keep their own time)."""

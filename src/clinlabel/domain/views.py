@@ -1,0 +1,43 @@
+"""Read models the interfaces show: an image in the queue with its current label, progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    """An image at its queue position, with the label this annotator gave it (if any)."""
+
+    id: int
+    position: int
+    relpath: str
+    case: str
+    visit: str
+    folder: str
+    file: str
+    kind: str
+    label: str | None
+    comment: str
+    labelled_at: str | None
+    seconds: float | None
+    """Active seconds this annotator has spent on the image, over all visits to it."""
+    annotator: str | None
+    changed: bool
+    """The file's bytes differ from those that were labelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    labelled: int
+    remaining: int
+    percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaseProgress:
+    case: str
+    total: int
+    labelled: int
+    first_position: int

@@ -1,0 +1,61 @@
+"""Engines for the project database: SQLite by default, PostgreSQL by URL.
+
+SQLite runs in WAL mode with `synchronous=FULL` (a label acknowledged is on disk), a busy timeout
+so a second process waits rather than fails, and writes that start with `BEGIN IMMEDIATE` so two
+writers queue up at the start of a transaction instead of deadlocking half-way (the recipe in
+SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" notes for pysqlite).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another process's transaction before "project is in use"."""
+
+DATABASE_FILE = "clinlabel.db"
+
+
+def sqlite_url(project_dir: Path) -> str:
+    return f"sqlite:///{(project_dir / DATABASE_FILE).as_posix()}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the pragmas and transaction behaviour this project relies on."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    # NullPool: a connection per use keeps several threads (the web server's threadpool) from
+    # sharing one sqlite3 connection, and lets the file be closed cleanly at exit.
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("clinlabel_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

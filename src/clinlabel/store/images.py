@@ -1,0 +1,254 @@
+"""Images: syncing a scan into the database, and reading the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy.engine import Connection
+
+from clinlabel.domain import ImageRef
+from clinlabel.domain.views import CaseProgress, ImageView, Progress
+from clinlabel.store.schema import events, images, labels, scan_staging
+
+_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCounts:
+    total: int
+    new: int
+    removed: int
+    returned: int
+    touched: list[tuple[int, str, str | None]]
+    """(id, relpath, sha256) of present images whose size or mtime changed since the last scan."""
+
+
+def _row(seq: int, ref: ImageRef) -> dict[str, object]:
+    return {
+        "seq": seq,
+        "relpath": ref.relpath,
+        "case_name": ref.case,
+        "visit": ref.visit,
+        "folder": ref.folder,
+        "file": ref.file,
+        "kind": str(ref.kind),
+        "size": ref.size,
+        "mtime_ns": ref.mtime_ns,
+    }
+
+
+def _chunks(refs: Iterable[ImageRef]) -> Iterator[list[dict[str, object]]]:
+    numbered = enumerate(refs, start=1)
+    while chunk := [_row(seq, ref) for seq, ref in islice(numbered, _CHUNK)]:
+        yield chunk
+
+
+def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCounts:
+    """Make the images table match a scan streamed in queue order.
+
+    New images are added, images gone from disk are kept (their labels matter) but leave the
+    queue, and every present image gets its new queue position. Size/mtime changes are returned
+    for the caller to re-hash: only it may read files.
+    """
+    empty = conn.execute(select(func.count()).select_from(images)).scalar_one() == 0
+    if empty:
+        # First scan: stream straight into the images table, no staging or diff needed.
+        total = 0
+        for chunk in _chunks(refs):
+            for row in chunk:
+                row.update(present=True, changed=False, first_seen_at=now)
+            conn.execute(images.insert(), chunk)
+            total += len(chunk)
+        return SyncCounts(total=total, new=total, removed=0, returned=0, touched=[])
+
+    conn.execute(scan_staging.delete())
+    total = 0
+    for chunk in _chunks(refs):
+        conn.execute(scan_staging.insert(), chunk)
+        total += len(chunk)
+    staged = scan_staging.alias("s")
+    in_scan = exists().where(staged.c.relpath == images.c.relpath)
+
+    removed = conn.execute(
+        update(images).where(images.c.present, ~in_scan).values(present=False, seq=None)
+    ).rowcount
+    touched = [
+        (int(r[0]), str(r[1]), r[2])
+        for r in conn.execute(
+            select(images.c.id, images.c.relpath, images.c.sha256)
+            .join(staged, staged.c.relpath == images.c.relpath)
+            .where(
+                images.c.present,
+                (staged.c.size != images.c.size) | (staged.c.mtime_ns != images.c.mtime_ns),
+            )
+        )
+    ]
+    returned = conn.execute(
+        select(func.count()).select_from(images).where(~images.c.present, in_scan)
+    ).scalar_one()
+    # Positions, sizes and times follow the scan for everything still (or again) on disk.
+    conn.execute(
+        update(images)
+        .where(images.c.relpath == staged.c.relpath)
+        .values(
+            seq=staged.c.seq,
+            size=staged.c.size,
+            mtime_ns=staged.c.mtime_ns,
+            present=True,
+        )
+    )
+    known = select(images.c.relpath).where(images.c.relpath == staged.c.relpath).exists()
+    new = conn.execute(
+        images.insert().from_select(
+            [
+                "relpath", "case_name", "visit", "folder", "file", "kind", "size", "mtime_ns",
+                "seq", "present", "changed", "first_seen_at",
+            ],
+            select(
+                staged.c.relpath, staged.c.case_name, staged.c.visit, staged.c.folder,
+                staged.c.file, staged.c.kind, staged.c.size, staged.c.mtime_ns, staged.c.seq,
+                literal(True), literal(False), literal(now),
+            ).where(~known),
+        )
+    ).rowcount
+    conn.execute(scan_staging.delete())
+    return SyncCounts(
+        total=total, new=new, removed=removed, returned=int(returned), touched=touched
+    )
+
+
+def record_hash(conn: Connection, image_id: int, sha256: str, *, changed: bool | None = None) -> None:
+    values: dict[str, object] = {"sha256": sha256}
+    if changed is not None:
+        values["changed"] = changed
+    conn.execute(update(images).where(images.c.id == image_id).values(**values))
+
+
+def mark_changed(conn: Connection, image_id: int) -> None:
+    conn.execute(update(images).where(images.c.id == image_id).values(changed=True))
+
+
+def image_file_info(conn: Connection, image_id: int) -> tuple[str, str | None, str] | None:
+    """(relpath, sha256, kind) of an image, or None if there is no such image."""
+    row = conn.execute(
+        select(images.c.relpath, images.c.sha256, images.c.kind).where(images.c.id == image_id)
+    ).first()
+    return None if row is None else (str(row[0]), row[1], str(row[2]))
+
+
+def count_present(conn: Connection) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(images).where(images.c.present)).scalar_one()
+    )
+
+
+def count_changed(conn: Connection) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(images).where(images.c.changed)).scalar_one()
+    )
+
+
+def _labelled_by(annotator_id: int | None) -> object:
+    return and_(
+        labels.c.image_id == images.c.id,
+        labels.c.annotator_id == (annotator_id if annotator_id is not None else -1),
+        labels.c.frame == 0,
+    )
+
+
+def queue_views(
+    conn: Connection, *, annotator_id: int | None, annotator: str | None, first: int, last: int
+) -> list[ImageView]:
+    """Images at queue positions first..last with this annotator's whole-file label."""
+    seconds = (
+        select(func.sum(events.c.active_ms))
+        .where(events.c.image_id == images.c.id, events.c.actor == (annotator or ""))
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            images.c.id, images.c.seq, images.c.relpath, images.c.case_name, images.c.visit,
+            images.c.folder, images.c.file, images.c.kind, labels.c.label, labels.c.comment,
+            labels.c.labelled_at, seconds, images.c.changed,
+        )
+        .select_from(images.outerjoin(labels, _labelled_by(annotator_id)))  # type: ignore[arg-type]
+        .where(images.c.seq >= first, images.c.seq <= last)
+        .order_by(images.c.seq)
+    )
+    return [
+        ImageView(
+            id=int(r[0]), position=int(r[1]), relpath=r[2], case=r[3], visit=r[4], folder=r[5],
+            file=r[6], kind=r[7], label=r[8], comment=r[9] or "", labelled_at=r[10],
+            seconds=None if r[11] is None else int(r[11]) / 1000.0,
+            annotator=annotator if r[8] is not None else None, changed=bool(r[12]),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def position_of(conn: Connection, *, image_id: int | None = None, relpath: str | None = None) -> int | None:
+    query = select(images.c.seq).where(images.c.present)
+    if image_id is not None:
+        query = query.where(images.c.id == image_id)
+    if relpath is not None:
+        query = query.where(images.c.relpath == relpath)
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
+
+
+def next_unlabelled(conn: Connection, *, annotator_id: int, after: int) -> int | None:
+    """Queue position of the first image after `after` without a label, wrapping round once."""
+    unlabelled = ~exists().where(_labelled_by(annotator_id))  # type: ignore[arg-type]
+    for bound in (images.c.seq > after, images.c.seq >= 1):
+        found = conn.execute(
+            select(func.min(images.c.seq)).where(images.c.seq.is_not(None), bound, unlabelled)
+        ).scalar()
+        if found is not None:
+            return int(found)
+    return None
+
+
+def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
+    total = count_present(conn)
+    labelled = 0
+    if annotator_id is not None:
+        labelled = int(
+            conn.execute(
+                select(func.count())
+                .select_from(labels.join(images, images.c.id == labels.c.image_id))
+                .where(labels.c.annotator_id == annotator_id, labels.c.frame == 0, images.c.present)
+            ).scalar_one()
+        )
+    percent = round(100.0 * labelled / total, 1) if total else 0.0
+    return Progress(total=total, labelled=labelled, remaining=total - labelled, percent=percent)
+
+
+def case_progress(conn: Connection, *, annotator_id: int | None) -> list[CaseProgress]:
+    query = (
+        select(
+            images.c.case_name,
+            func.count(images.c.id),
+            func.count(labels.c.id),
+            func.min(images.c.seq),
+        )
+        .select_from(images.outerjoin(labels, _labelled_by(annotator_id)))  # type: ignore[arg-type]
+        .where(images.c.present)
+        .group_by(images.c.case_name)
+        .order_by(func.min(images.c.seq))
+    )
+    return [
+        CaseProgress(case=r[0], total=int(r[1]), labelled=int(r[2]), first_position=int(r[3]))
+        for r in conn.execute(query)
+    ]
+
+
+def all_images(conn: Connection) -> Iterator[tuple[int, str, str, str, str]]:
+    """(id, relpath, case, visit, file) of every present image in queue order."""
+    yield from conn.execute(
+        select(images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file)
+        .where(images.c.present)
+        .order_by(images.c.seq)
+    ).tuples()

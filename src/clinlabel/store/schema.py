@@ -1,0 +1,134 @@
+"""The project database as SQLAlchemy Core tables: the only description of its shape.
+
+Migrations in `migrations/versions/` create exactly these tables; `tests/unit/store` checks that
+the migrated database and this metadata agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+annotators = Table(
+    "annotators",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Identity of an image: POSIX path relative to the batch root (never the bare file name).
+    Column("relpath", Text, nullable=False, unique=True),
+    Column("case_name", Text, nullable=False),
+    Column("visit", Text, nullable=False),
+    Column("folder", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    # Recorded at the latest when the image is first labelled, so a label points at exact bytes.
+    Column("sha256", String(64)),
+    # Queue position, 1..N over present images; NULL once the file has gone from the batch.
+    Column("seq", Integer),
+    Column("present", Boolean, nullable=False, default=True),
+    # The bytes differ from those hashed when the image was labelled.
+    Column("changed", Boolean, nullable=False, default=False),
+    Column("first_seen_at", String(40), nullable=False),
+    Index("ix_images_seq", "seq"),
+    Index("ix_images_case", "case_name"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("ended_at", String(40)),
+    Column("tz_offset_min", Integer, nullable=False),
+    Column("app_version", String(40), nullable=False),
+    Column("interface", String(40), nullable=False),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), nullable=False),
+    # 0 = the whole file; frames and slices count from 1, as DICOM numbers frames.
+    Column("frame", Integer, nullable=False, default=0),
+    Column("label", Text, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("labelled_at", String(40), nullable=False),
+    Column("sha256", String(64)),
+    Column("event_id", Integer, nullable=False),
+    UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
+    Index("ix_labels_annotator", "annotator_id"),
+)
+
+# Append-only and hash-chained: the database refuses UPDATE and DELETE (triggers in the
+# migration). Columns that statistics aggregate (image, active time) are real columns so that
+# reports never parse JSON for a million rows; everything else is in `data`.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts_utc", String(40), nullable=False),
+    Column("tz_offset_min", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("session_id", Integer),
+    Column("kind", String(40), nullable=False),
+    Column("image_id", Integer),
+    Column("image", Text),
+    Column("frame", Integer),
+    Column("active_ms", BigInteger),
+    Column("idle_ms", BigInteger),
+    Column("data", Text, nullable=False),
+    Column("app_version", String(40), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_image", "image_id"),
+    Index("ix_events_kind", "kind"),
+)
+
+# Staging for a scan: the walk streams rows here, then set-based SQL works out what is new,
+# removed or changed, so a million-image rescan needs no Python dict of the old state.
+scan_staging = Table(
+    "scan_staging",
+    metadata,
+    # seq (queue order) is the key: an integer key makes bulk inserts cheap in SQLite.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("relpath", Text, nullable=False),
+    Column("case_name", Text, nullable=False),
+    Column("visit", Text, nullable=False),
+    Column("folder", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+)

@@ -1,0 +1,135 @@
+"""`Store`: one project database, migrated on open, with read and write transactions.
+
+All SQL of the application lives in this package. Callers get a `Connection` inside a
+transaction and pass it to the query modules beside this one (`images`, `labels`, `events`,
+`people`, `meta`, `reporting`); a use case that changes something does all of it, audit event
+included, in one `write()` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
+from clinlabel.store.engine import make_engine, sqlite_url
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "clinlabel.store:migrations")
+    return config
+
+
+class Store:
+    """A migrated project database. Create with `Store.open_dir` or `Store.open_url`."""
+
+    def __init__(self, engine: Engine, *, where: str) -> None:
+        self.engine = engine
+        self.where = where
+
+    @classmethod
+    def open_dir(cls, project_dir: Path) -> Store:
+        return cls.open_url(sqlite_url(project_dir), where=str(project_dir))
+
+    @classmethod
+    def open_url(cls, url: str, *, where: str | None = None) -> Store:
+        engine = make_engine(url)
+        store = cls(engine, where=where or engine.url.render_as_string(hide_password=True))
+        try:
+            store.migrate()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision this version knows; refuse a newer one."""
+        config = _alembic_config()
+        script = ScriptDirectory.from_config(config)
+        head = script.get_current_head()
+        known = {rev.revision for rev in script.walk_revisions()}
+        with self._translate_errors(), self.engine.connect() as probe:
+            current = MigrationContext.configure(probe).get_current_revision()
+            probe.rollback()
+        if current is not None and current not in known:
+            raise SchemaTooNewError(
+                f"The project at {self.where} was written by a newer clinlabel "
+                f"(schema {current}; this version knows up to {head}).",
+                hint="Upgrade clinlabel (pip install -U clinlabel) to open it; nothing was changed.",
+            )
+        if current == head:
+            return
+        with self.write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed when the block ends."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(clinlabel_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    # Serialise writers like SQLite does, so the audit chain has one order.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7100421)")
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot for the block."""
+        with self._translate_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            raise _translate(exc, self.where) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"The project database at {self.where} failed: {exc}") from exc
+
+
+def _translate(exc: DBAPIError, where: str) -> StoreError:
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return ProjectInUseError(
+            f"The project at {where} is in use by another clinlabel process.",
+            hint="Close the other window or command, or wait for it to finish, then try again.",
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"The project database at {where} is damaged and cannot be read.",
+            hint="Restore it from a backup (the labels CSV you exported is also importable); "
+            "clinlabel did not change it.",
+        )
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError(
+            f"The disk holding {where} is full: the last change was not saved.",
+            hint="Free some space and repeat the last action; everything saved before is intact.",
+        )
+    if "append-only" in text:
+        return StoreError(f"Refused by the database: {exc.orig}")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(
+            f"Cannot write the project database at {where}: {exc.orig}.",
+            hint="Check the folder's permissions or choose another output folder.",
+        )
+    return StoreError(f"The project database at {where} failed: {exc.orig}")
