@@ -1,0 +1,129 @@
+"""The labels CSV: the seed tool's `clinical_labels.csv`, safe to open in a spreadsheet.
+
+Format
+    UTF-8 with a byte-order mark (so Excel shows non-Latin names correctly), RFC 4180 quoting
+    (`csv.QUOTE_MINIMAL`, `\\r\\n` line ends), so commas, quotes and new lines in comments
+    survive a round trip through Python's csv module and pandas.
+
+Columns
+    basic      case, visit, file, label, comment            (the seed's columns, in its order)
+    detailed   ... + annotator, labelled_at_utc, seconds, sha256, frame
+    `frame` is always in the detailed export. The basic export stays exactly the seed's five
+    columns unless the caller passes `frames=True` (the store knows whether any label is for a
+    single frame); a frame label reaching a five-column export is refused, because those columns
+    could not tell two frames of one file apart.
+
+Formula safety
+    A text cell that would start a spreadsheet formula (`=`, `+`, `-`, `@`, tab, carriage return)
+    is written with one leading apostrophe (see `formula_guard` and docs/adr/0002). The project
+    database keeps the original text; `csv_import` strips exactly that apostrophe again.
+
+The module is called `csv` after the format; `import csv` below still means the standard library
+because imports are absolute.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from clinlabel.atomic import atomic_writer
+from clinlabel.errors import OutputError
+from clinlabel.exports.formula_guard import SUSPECT_FIRST_CHARS, guard_cell
+from clinlabel.exports.rows import BASIC_COLUMNS, DETAILED_COLUMNS, FRAME_COLUMN
+
+# Positions in a LabelRow (or a plain tuple in the same order).
+_ANNOTATOR, _LABELLED_AT, _SECONDS, _SHA256, _FRAME = 5, 6, 7, 8, 9
+
+
+def write_labels_csv(
+    rows: Iterable[Sequence[object]], path: Path, *, detailed: bool = False, frames: bool = False
+) -> int:
+    """Write the labels CSV to `path` atomically and return the number of rows written.
+
+    `rows` are `LabelRow`s or plain tuples in the same field order (a missing `frame` means 0).
+    If the iteration raises, no file appears and any previous file at `path` is left intact.
+    """
+    if detailed:
+        header: tuple[str, ...] = DETAILED_COLUMNS
+        cells: Iterator[tuple[object, ...]] = _detailed_cells(rows)
+    elif frames:
+        header = (*BASIC_COLUMNS, FRAME_COLUMN)
+        cells = _basic_cells_with_frame(rows)
+    else:
+        header = BASIC_COLUMNS
+        cells = _basic_cells(rows)
+    counted = _Counted(cells)
+    with atomic_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(counted)
+    return counted.count
+
+
+class _Counted:
+    """Counts the rows as `writerows` consumes them: `writerows` does not say how many it wrote."""
+
+    def __init__(self, cells: Iterator[tuple[object, ...]]) -> None:
+        self._cells = cells
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[object, ...]]:
+        n = 0
+        for row in self._cells:
+            n += 1
+            yield row
+        self.count = n
+
+
+def _guarded(case: str, visit: str, file: str, label: str, comment: str) -> tuple[str, ...]:
+    return (guard_cell(case), guard_cell(visit), guard_cell(file), guard_cell(label),
+            guard_cell(comment))  # fmt: skip
+
+
+def _frame_of(row: Sequence[Any]) -> int:
+    return int(row[_FRAME]) if len(row) > _FRAME else 0
+
+
+def _basic_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
+    suspect = SUSPECT_FIRST_CHARS
+    for row in rows:
+        case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4]
+        if len(row) > _FRAME and row[_FRAME]:
+            raise OutputError(
+                f"{case}/{visit}/{file} has a label for frame {row[_FRAME]}, which the five-column"
+                " CSV cannot tell apart from the whole file.",
+                hint="Export with --detailed, which adds a frame column.",
+            )
+        # One set lookup per cell; the rare suspect row takes the slower, exact path.
+        if (
+            case[:1] in suspect
+            or visit[:1] in suspect
+            or file[:1] in suspect
+            or label[:1] in suspect
+            or comment[:1] in suspect
+        ):
+            yield _guarded(case, visit, file, label, comment)
+        else:
+            yield (case, visit, file, label, comment)
+
+
+def _basic_cells_with_frame(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
+    for row in rows:
+        yield (*_guarded(row[0], row[1], row[2], row[3], row[4]), _frame_of(row))
+
+
+def _detailed_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
+    for row in rows:
+        seconds = row[_SECONDS]
+        sha256 = row[_SHA256]
+        yield (
+            *_guarded(row[0], row[1], row[2], row[3], row[4]),
+            guard_cell(row[_ANNOTATOR]),
+            row[_LABELLED_AT],
+            "" if seconds is None else round(seconds, 3),
+            "" if sha256 is None else sha256,
+            _frame_of(row),
+        )

@@ -1,0 +1,176 @@
+"""Reading a labels CSV back in: the seed tool's `clinical_labels.csv` or our own export.
+
+Encoding
+    UTF-8, with or without a byte-order mark, and nothing else. We do not guess cp1252 or
+    Latin-1: almost any byte string decodes "cleanly" as cp1252, so a guess would silently turn
+    a Mac Roman or Latin-2 file's patient folders into different names. A file that is not UTF-8
+    is refused with the first bad byte's line and how to re-save the file as UTF-8.
+
+Columns
+    `case, visit, file, label` are required, `comment` and `frame` are read when present; any
+    other column (the detailed export's annotator, labelled_at_utc, ...) is ignored. Column names
+    are matched without regard to letter case or surrounding spaces. The delimiter is a comma;
+    a header that only makes sense split on `;` or tab (Excel in many European locales) is read
+    with that delimiter.
+
+Formula guard
+    Cells are passed through `unguard_cell`, which strips exactly the one apostrophe our export
+    adds in front of text starting with `=`, `+`, `-`, `@`, tab or carriage return.
+
+Matching rows to images lives in `import_matching`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clinlabel.errors import ImportFileError
+from clinlabel.exports.formula_guard import unguard_cell
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("case", "visit", "file", "label")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("comment", "frame")
+if TYPE_CHECKING:
+    from _csv import Reader  # the reader's type lives only in the private module
+
+_RESAVE_HINT = (
+    "Re-save it as UTF-8: in Excel choose 'CSV UTF-8 (Comma delimited)', in LibreOffice tick"
+    " 'Edit filter settings' and choose 'Unicode (UTF-8)'."
+)
+_MAX_BAD_LINES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One data row of a labels CSV, with the line of the file it starts on (header = line 1)."""
+
+    line: int
+    case: str
+    visit: str
+    file: str
+    label: str
+    comment: str
+    frame: int = 0
+
+
+def read_labels_csv(path: Path) -> list[ImportRow]:
+    """Parse the labels CSV at `path`, or raise ImportFileError saying what is wrong and where."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    text = _decode(raw, path)
+    if not text.strip():
+        raise ImportFileError(
+            f"{path} is empty.", hint="Choose a labels CSV with a header row and at least one row."
+        )
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        positions = _column_positions(header, path)
+        return _rows(reader, positions, width=len(header), path=path)
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"{path} is not a well-formed CSV near line {reader.line_num}: {exc}.",
+            hint="Check for an unclosed double quote.",
+        ) from exc
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(
+            f"{path} is UTF-16 (Excel's 'Unicode Text'), not a UTF-8 CSV.", hint=_RESAVE_HINT
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ImportFileError(
+            f"{path} is not UTF-8: byte 0x{raw[exc.start]:02X} on line {line} is not valid UTF-8"
+            " (the file was probably saved as Windows-1252 or Latin-1).",
+            hint=_RESAVE_HINT,
+        ) from exc
+
+
+def _delimiter(text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        names = {_normalise(name) for name in first_line.split(delimiter)}
+        if names.issuperset(REQUIRED_COLUMNS):
+            return delimiter
+    return ","  # let the column check name what it found
+
+
+def _normalise(name: str) -> str:
+    return name.strip().strip('"').strip().lower()
+
+
+def _column_positions(header: list[str], path: Path) -> dict[str, int]:
+    names = [_normalise(name) for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    repeated = sorted({name for name in names if names.count(name) > 1} & {*REQUIRED_COLUMNS})
+    if missing or repeated:
+        found = ", ".join(repr(name) for name in header) or "none"
+        problem = f"lacks {', '.join(missing)}" if missing else f"repeats {', '.join(repeated)}"
+        raise ImportFileError(
+            f"{path} has the wrong columns: it {problem}. Found: {found}.",
+            hint=f"Expected {', '.join((*REQUIRED_COLUMNS, 'comment'))}"
+            " (comment optional; other columns are ignored).",
+        )
+    wanted = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    return {name: names.index(name) for name in wanted if name in names}
+
+
+def _rows(reader: Reader, positions: dict[str, int], *, width: int, path: Path) -> list[ImportRow]:
+    case_at, visit_at, file_at, label_at = (positions[name] for name in REQUIRED_COLUMNS)
+    comment_at = positions.get("comment")
+    frame_at = positions.get("frame")
+    needed = max(positions.values()) + 1
+    rows: list[ImportRow] = []
+    bad: list[str] = []
+    line = reader.line_num + 1  # the line the next record starts on
+    for record in reader:
+        start, line = line, reader.line_num + 1
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue  # blank lines carry no label
+        if len(record) < needed:
+            bad.append(f"line {start} has {len(record)} fields, the header has {width}")
+        else:
+            frame = _frame(record[frame_at], start, bad) if frame_at is not None else 0
+            rows.append(
+                ImportRow(
+                    line=start,
+                    case=unguard_cell(record[case_at]),
+                    visit=unguard_cell(record[visit_at]),
+                    file=unguard_cell(record[file_at]),
+                    label=unguard_cell(record[label_at]),
+                    comment="" if comment_at is None else unguard_cell(record[comment_at]),
+                    frame=frame,
+                )
+            )
+        if len(bad) >= _MAX_BAD_LINES:
+            break
+    if bad:
+        raise ImportFileError(
+            f"{path} has malformed rows: {'; '.join(bad)}.",
+            hint="Fix those rows (or remove them) and import again; nothing was imported.",
+        )
+    if not rows:
+        raise ImportFileError(f"{path} has a header but no label rows.")
+    return rows
+
+
+def _frame(cell: str, line: int, bad: list[str]) -> int:
+    text = cell.strip()
+    if not text:
+        return 0
+    if text.isdigit():
+        return int(text)
+    bad.append(f"line {line} has frame {cell!r}, which is not a whole number")
+    return 0

@@ -1,0 +1,109 @@
+"""Matching the rows of an imported labels CSV to the images of a project.
+
+The seed tool writes only the bare file name (`img1.jpg`) in its `file` column, while a visit
+may hold `XC/img1.jpg` and `CLINICAL/img1.jpg`. A row is matched, within its case and visit, to
+the image whose path below the visit equals `file`, or else to the one image whose base name
+equals it. Several images with that base name make the row ambiguous; we report the candidates
+rather than pick one, because a label on the wrong photograph is worse than no label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from clinlabel.exports.csv_import import ImportRow
+
+
+class AmbiguousRow(NamedTuple):
+    """A row whose bare file name fits several images of its visit."""
+
+    row: ImportRow
+    candidates: tuple[str, ...]
+    """Relative paths of the images it could mean, in the order the images were given."""
+
+
+class UnknownRow(NamedTuple):
+    """A row that fits no image, with the reason (no such case, visit or file)."""
+
+    row: ImportRow
+    reason: str
+
+
+class DuplicateRows(NamedTuple):
+    """Several rows for one image (and frame): the last one wins, the others are listed."""
+
+    relpath: str
+    frame: int
+    kept: ImportRow
+    superseded: tuple[ImportRow, ...]
+
+
+@dataclass(slots=True)
+class ImportMatch:
+    """The outcome of matching: what can be imported and what needs a person's look."""
+
+    matched: list[tuple[ImportRow, str]] = field(default_factory=list)
+    """One (row, relpath) per image and frame, in file order of the winning rows."""
+    ambiguous: list[AmbiguousRow] = field(default_factory=list)
+    unknown: list[UnknownRow] = field(default_factory=list)
+    duplicates: list[DuplicateRows] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when every row found exactly one image and no image was named twice."""
+        return not (self.ambiguous or self.unknown or self.duplicates)
+
+
+def match_import_rows(
+    rows: Sequence[ImportRow], images: Iterable[tuple[str, str, str, str]]
+) -> ImportMatch:
+    """Match `rows` to `images`, given as `(relpath, case, visit, file)`.
+
+    `file` is the image's path below its visit folder, e.g. `XC_CLINICAL/img1.jpg`.
+    """
+    by_file: dict[tuple[str, str, str], str] = {}
+    by_name: dict[tuple[str, str, str], list[str]] = {}
+    visits: set[tuple[str, str]] = set()
+    cases: set[str] = set()
+    for image, case, visit, below_visit in images:
+        by_file[(case, visit, below_visit)] = image
+        by_name.setdefault((case, visit, below_visit.rsplit("/", 1)[-1]), []).append(image)
+        visits.add((case, visit))
+        cases.add(case)
+
+    result = ImportMatch()
+    winners: dict[tuple[str, int], list[ImportRow]] = {}
+    for row in rows:
+        # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`.
+        file = row.file.replace("\\", "/")
+        relpath = by_file.get((row.case, row.visit, file))
+        if relpath is None and "/" not in file:
+            candidates = by_name.get((row.case, row.visit, file), [])
+            if len(candidates) > 1:
+                result.ambiguous.append(AmbiguousRow(row, tuple(candidates)))
+                continue
+            if candidates:
+                relpath = candidates[0]
+        if relpath is None:
+            result.unknown.append(UnknownRow(row, _why_unknown(row, cases, visits)))
+            continue
+        winners.setdefault((relpath, row.frame), []).append(row)
+
+    for (image, frame), named in winners.items():
+        if len(named) > 1:
+            result.duplicates.append(DuplicateRows(image, frame, named[-1], tuple(named[:-1])))
+    result.matched = sorted(
+        ((named[-1], image) for (image, _), named in winners.items()),
+        key=lambda pair: pair[0].line,
+    )
+    return result
+
+
+def _why_unknown(row: ImportRow, cases: set[str], visits: set[tuple[str, str]]) -> str:
+    if row.case not in cases:
+        return f"no case {row.case!r} in the batch"
+    if (row.case, row.visit) not in visits:
+        return f"no visit {row.visit!r} in case {row.case!r}"
+    return f"no image {row.file!r} in {row.case}/{row.visit}"
