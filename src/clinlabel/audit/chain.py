@@ -16,8 +16,20 @@ GENESIS = "0" * 64
 """The predecessor hash of the first event."""
 
 HASHED_FIELDS: tuple[str, ...] = (
-    "id", "ts_utc", "tz_offset_min", "actor", "session_id", "kind", "image_id", "image",
-    "frame", "active_ms", "idle_ms", "data", "app_version", "prev_hash",
+    "id",
+    "ts_utc",
+    "tz_offset_min",
+    "actor",
+    "session_id",
+    "kind",
+    "image_id",
+    "image",
+    "frame",
+    "active_ms",
+    "idle_ms",
+    "data",
+    "app_version",
+    "prev_hash",
 )
 
 

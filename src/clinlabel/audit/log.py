@@ -74,12 +74,18 @@ def verify_chain(conn: Connection) -> ChainStatus:
         event_id = int(row["id"])
         if event_id != expected_id:
             return ChainStatus(
-                False, count, prev_hash, expected_id,
+                False,
+                count,
+                prev_hash,
+                expected_id,
                 f"event {expected_id} is missing (the next event is {event_id})",
             )
         if row["prev_hash"] != prev_hash:
             return ChainStatus(
-                False, count, prev_hash, event_id,
+                False,
+                count,
+                prev_hash,
+                event_id,
                 "its link to the previous event does not match (an event before it was "
                 "changed, inserted or removed)",
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -71,7 +70,3 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="clinlabel")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,9 +26,7 @@ def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Every event in id order, streamed (a long trail never sits in memory whole)."""
-    result = conn.execution_options(yield_per=batch).execute(
-        select(events).order_by(events.c.id)
-    )
+    result = conn.execution_options(yield_per=batch).execute(select(events).order_by(events.c.id))
     for row in result:
         yield dict(row._mapping)
 

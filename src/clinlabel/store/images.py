@@ -104,13 +104,32 @@ def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCo
     new = conn.execute(
         images.insert().from_select(
             [
-                "relpath", "case_name", "visit", "folder", "file", "kind", "size", "mtime_ns",
-                "seq", "present", "changed", "first_seen_at",
+                "relpath",
+                "case_name",
+                "visit",
+                "folder",
+                "file",
+                "kind",
+                "size",
+                "mtime_ns",
+                "seq",
+                "present",
+                "changed",
+                "first_seen_at",
             ],
             select(
-                staged.c.relpath, staged.c.case_name, staged.c.visit, staged.c.folder,
-                staged.c.file, staged.c.kind, staged.c.size, staged.c.mtime_ns, staged.c.seq,
-                literal(True), literal(False), literal(now),
+                staged.c.relpath,
+                staged.c.case_name,
+                staged.c.visit,
+                staged.c.folder,
+                staged.c.file,
+                staged.c.kind,
+                staged.c.size,
+                staged.c.mtime_ns,
+                staged.c.seq,
+                literal(True),
+                literal(False),
+                literal(now),
             ).where(~known),
         )
     ).rowcount
@@ -120,7 +139,9 @@ def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCo
     )
 
 
-def record_hash(conn: Connection, image_id: int, sha256: str, *, changed: bool | None = None) -> None:
+def record_hash(
+    conn: Connection, image_id: int, sha256: str, *, changed: bool | None = None
+) -> None:
     values: dict[str, object] = {"sha256": sha256}
     if changed is not None:
         values["changed"] = changed
@@ -170,9 +191,19 @@ def queue_views(
     )
     query = (
         select(
-            images.c.id, images.c.seq, images.c.relpath, images.c.case_name, images.c.visit,
-            images.c.folder, images.c.file, images.c.kind, labels.c.label, labels.c.comment,
-            labels.c.labelled_at, seconds, images.c.changed,
+            images.c.id,
+            images.c.seq,
+            images.c.relpath,
+            images.c.case_name,
+            images.c.visit,
+            images.c.folder,
+            images.c.file,
+            images.c.kind,
+            labels.c.label,
+            labels.c.comment,
+            labels.c.labelled_at,
+            seconds,
+            images.c.changed,
         )
         .select_from(images.outerjoin(labels, _labelled_by(annotator_id)))  # type: ignore[arg-type]
         .where(images.c.seq >= first, images.c.seq <= last)
@@ -180,16 +211,28 @@ def queue_views(
     )
     return [
         ImageView(
-            id=int(r[0]), position=int(r[1]), relpath=r[2], case=r[3], visit=r[4], folder=r[5],
-            file=r[6], kind=r[7], label=r[8], comment=r[9] or "", labelled_at=r[10],
+            id=int(r[0]),
+            position=int(r[1]),
+            relpath=r[2],
+            case=r[3],
+            visit=r[4],
+            folder=r[5],
+            file=r[6],
+            kind=r[7],
+            label=r[8],
+            comment=r[9] or "",
+            labelled_at=r[10],
             seconds=None if r[11] is None else int(r[11]) / 1000.0,
-            annotator=annotator if r[8] is not None else None, changed=bool(r[12]),
+            annotator=annotator if r[8] is not None else None,
+            changed=bool(r[12]),
         )
         for r in conn.execute(query)
     ]
 
 
-def position_of(conn: Connection, *, image_id: int | None = None, relpath: str | None = None) -> int | None:
+def position_of(
+    conn: Connection, *, image_id: int | None = None, relpath: str | None = None
+) -> int | None:
     query = select(images.c.seq).where(images.c.present)
     if image_id is not None:
         query = query.where(images.c.id == image_id)

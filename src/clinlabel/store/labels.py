@@ -97,8 +97,13 @@ def iter_label_rows(
         else literal(None, Float)
     )
     columns = [
-        images.c.case_name, images.c.visit, images.c.file, labels.c.label, labels.c.comment,
-        annotators.c.name, labels.c.labelled_at,
+        images.c.case_name,
+        images.c.visit,
+        images.c.file,
+        labels.c.label,
+        labels.c.comment,
+        annotators.c.name,
+        labels.c.labelled_at,
     ]
     query = (
         select(*columns, seconds, labels.c.sha256, labels.c.frame)

@@ -50,7 +50,8 @@ def open_session(
     interface: str,
 ) -> int:
     result = conn.execute(
-        sessions.insert().values(
+        sessions.insert()
+        .values(
             annotator_id=annotator_id,
             started_at=started_at,
             tz_offset_min=tz_offset_min,

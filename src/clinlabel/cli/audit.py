@@ -1,0 +1,49 @@
+"""`clinlabel audit verify|log`: check and read the tamper-evident audit trail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Check or read a project's audit trail."""
+
+
+@audit_group.command("verify")
+@click.argument("project_dir", type=click.Path(path_type=Path))
+def verify_command(project_dir: Path) -> None:
+    """Recompute the hash chain; exit 1 and name the first broken event if it is broken."""
+    from clinlabel.labelling.audit_trail import verify_project
+
+    status = verify_project(project_dir)
+    if status.ok:
+        click.echo(f"OK: {status.events} events, chain intact (head {status.head_hash})")
+        return
+    click.echo(
+        f"BROKEN at event {status.first_broken_event}: {status.reason}. "
+        f"The {(status.first_broken_event or 1) - 1} events before it are intact.",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
+@audit_group.command("log")
+@click.argument("project_dir", type=click.Path(path_type=Path))
+@click.option("--limit", default=50, show_default=True, help="Newest N events (0 for all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def log_command(project_dir: Path, limit: int, as_json: bool) -> None:
+    """Show the newest events: when, who, what, which image, old and new value."""
+    from clinlabel.labelling.audit_trail import read_events
+
+    for event in read_events(project_dir, limit=limit):
+        if as_json:
+            click.echo(json.dumps(event, ensure_ascii=False))
+            continue
+        image = f" {event['image']}" if event["image"] else ""
+        click.echo(
+            f"{event['id']:>6}  {event['ts_utc']}  {event['actor']}  {event['kind']}{image}  {event['data']}"
+        )

@@ -1,0 +1,120 @@
+"""`clinlabel init` and `clinlabel scan`: create or rescan a project; look at a batch."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from clinlabel.domain import ScanResult
+
+
+@click.command("init")
+@click.argument("batch", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "project_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Project folder for the database and every output (never inside the batch).",
+)
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(path_type=Path),
+    help="Label schema (.toml or .json); the default is Suspicious / Non-Suspicious / NA.",
+)
+@click.option("--verify", is_flag=True, help="Also read every file's header to find bad images.")
+def init_command(batch: Path, project_dir: Path, schema_path: Path | None, verify: bool) -> None:
+    """Create a project for BATCH in --out, or rescan the batch of an existing project."""
+    from clinlabel.labelling.project import init_project
+
+    report = init_project(batch, project_dir, schema_path=schema_path, verify=verify)
+    scan = report.scan
+    verb = "Created" if report.created else "Rescanned"
+    click.echo(f"{verb} project {report.project_dir} for batch {report.batch}")
+    click.echo(
+        f"  {report.total} images in {scan.cases} cases and {scan.visits} visits; "
+        f"{report.new} new, {report.removed} gone from disk, {report.returned} back"
+    )
+    _echo_problems(scan)
+    if report.changed:
+        click.echo(
+            f"  {len(report.changed)} labelled images changed on disk (labels kept, flagged):"
+        )
+        for relpath in report.changed[:20]:
+            click.echo(f"    {relpath}")
+    click.echo(f"Next: clinlabel label {report.batch} --out {report.project_dir}")
+
+
+@click.command("scan")
+@click.argument("batch", type=click.Path(path_type=Path))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable output (see docs/scan-json.md)."
+)
+@click.option("--quick", is_flag=True, help="Names and sizes only; do not read file headers.")
+def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
+    """Show what a batch holds: cases, visits, images, problem files, skipped folders."""
+    from clinlabel.discovery import scan_batch
+
+    result = ScanResult()
+    per_case: Counter[str] = Counter()
+    visits_per_case: dict[str, set[str]] = {}
+    paths: list[str] = []
+    for ref in scan_batch(batch, result, verify=not quick):
+        per_case[ref.case] += 1
+        visits_per_case.setdefault(ref.case, set()).add(ref.visit)
+        if as_json:
+            paths.append(ref.relpath)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "format": "clinlabel-scan/1",
+                    "batch": str(batch.resolve()),
+                    "counts": {
+                        "cases": result.cases,
+                        "visits": result.visits,
+                        "images": result.images,
+                        "problems": len(result.problems),
+                        "skipped": len(result.skipped),
+                    },
+                    "images": paths,
+                    "problems": [{"path": p.relpath, "reason": p.reason} for p in result.problems],
+                    "skipped": [
+                        {"path": s.relpath, "reason": s.reason, "images": s.image_count}
+                        for s in result.skipped
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    click.echo(f"Batch {batch.resolve()}")
+    width = max([len("Case"), *(len(c) for c in per_case)])
+    click.echo(f"  {'Case':<{width}}  {'Visits':>6}  {'Images':>7}")
+    for case, count in per_case.items():
+        click.echo(f"  {case:<{width}}  {len(visits_per_case[case]):>6}  {count:>7}")
+    click.echo(
+        f"  {'Total':<{width}}  {result.visits:>6}  {result.images:>7}   "
+        f"({result.cases} cases, {len(result.problems)} problems, {len(result.skipped)} skipped)"
+    )
+    _echo_problems(result)
+
+
+def _echo_problems(scan: ScanResult, *, limit: int = 50) -> None:
+    if scan.problems:
+        click.echo(f"  {len(scan.problems)} problem files (not in the queue):")
+        for problem in scan.problems[:limit]:
+            click.echo(f"    {problem.relpath}: {problem.reason}")
+        if len(scan.problems) > limit:
+            click.echo(f"    ... and {len(scan.problems) - limit} more (use --json for all)")
+    if scan.skipped:
+        click.echo(f"  {len(scan.skipped)} skipped (not an XC / CLINICAL folder, or misplaced):")
+        for skipped in scan.skipped[:limit]:
+            click.echo(f"    {skipped.relpath}: {skipped.reason} ({skipped.image_count} images)")
+        if len(scan.skipped) > limit:
+            click.echo(f"    ... and {len(scan.skipped) - limit} more (use --json for all)")

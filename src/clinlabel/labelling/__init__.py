@@ -1,0 +1,1 @@
+"""Use cases every interface calls: open a project, label, navigate, save outputs."""

@@ -1,0 +1,25 @@
+"""Reading and verifying a project's audit trail (for `clinlabel audit`)."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from clinlabel.audit.log import ChainStatus, verify_chain
+from clinlabel.labelling.project import open_project
+from clinlabel.store import events as event_rows
+
+
+def verify_project(project_dir: Path) -> ChainStatus:
+    with open_project(project_dir) as project, project.store.read() as conn:
+        return verify_chain(conn)
+
+
+def read_events(project_dir: Path, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest `limit` events in order (all of them for 0)."""
+    with open_project(project_dir) as project, project.store.read() as conn:
+        rows = event_rows.iter_events(conn)
+        if limit <= 0:
+            return list(rows)
+        return list(deque(rows, maxlen=limit))

@@ -1,0 +1,318 @@
+"""Projects: create or rescan one for a batch, open it, and hold it against a second server.
+
+A project is a folder the user chose, holding the database and every output. Nothing is ever
+written inside the batch folder, and the originals are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy.engine import Connection
+
+from clinlabel.atomic import atomic_writer
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.log import append_event, utc_now
+from clinlabel.discovery import scan_batch
+from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
+from clinlabel.errors import DatasetError, OutputError, ProjectInUseError, StoreError
+from clinlabel.store import images as image_rows
+from clinlabel.store import meta
+from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.store import Store
+
+LOCK_FILE = "clinlabel.lock"
+SETTINGS_FILE = "project.toml"
+"""Optional; `database_url = "postgresql+psycopg://..."` keeps the records on a server."""
+_HASH_CHUNK = 1 << 20
+
+
+def system_user() -> str:
+    """Who ran a command that has no annotator (init, export): the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of a file's bytes, or None if it cannot be read now."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    project_dir: Path
+    batch: Path
+    created: bool
+    scan: ScanResult
+    total: int
+    new: int
+    removed: int
+    returned: int
+    changed: list[str]
+    """Images whose bytes changed under an existing label (the label is kept, and flagged)."""
+
+
+class Project:
+    """An open project: its folder, batch, label schema and store."""
+
+    def __init__(self, project_dir: Path, store: Store) -> None:
+        self.dir = project_dir
+        self.store = store
+        with store.read() as conn:
+            batch = meta.get_meta(conn, meta.BATCH_ROOT)
+            schema = meta.get_meta(conn, meta.LABEL_SCHEMA)
+        if batch is None:
+            raise StoreError(
+                f"{project_dir} has a database but no batch recorded.",
+                hint=f"Run: clinlabel init BATCH --out {project_dir}",
+            )
+        self.batch = Path(batch)
+        self.schema = LabelSchema.from_json(schema) if schema else DEFAULT_SCHEMA
+
+    def image_path(self, relpath: str) -> Path:
+        """The file of an image; relpaths come from the database, never from a request."""
+        return self.batch.joinpath(*relpath.split("/"))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _check_batch(batch: Path) -> Path:
+    batch = batch.expanduser()
+    if not batch.exists():
+        raise DatasetError(f"The batch folder {batch} does not exist.", hint="Check the path.")
+    if not batch.is_dir():
+        raise DatasetError(f"{batch} is a file, not a batch folder.")
+    if not os.access(batch, os.R_OK | os.X_OK):
+        raise DatasetError(f"The batch folder {batch} cannot be read (permission denied).")
+    return batch.resolve()
+
+
+def _check_outside(batch: Path, project_dir: Path) -> Path:
+    project_dir = project_dir.expanduser().resolve()
+    if project_dir == batch or project_dir.is_relative_to(batch):
+        raise OutputError(
+            f"The output folder {project_dir} is inside the batch folder {batch}; clinlabel "
+            "never writes inside a batch.",
+            hint=f"Choose a folder outside it, for example {batch.parent / (batch.name + '-clinlabel')}.",
+        )
+    return project_dir
+
+
+def _database_url(project_dir: Path) -> str | None:
+    settings = project_dir / SETTINGS_FILE
+    if not settings.is_file():
+        return None
+    try:
+        data = tomllib.loads(settings.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"Cannot read {settings}: {exc}.") from exc
+    url = data.get("database_url")
+    return str(url) if url else None
+
+
+def _is_project(project_dir: Path) -> bool:
+    return (project_dir / DATABASE_FILE).is_file() or _database_url(project_dir) is not None
+
+
+def _open_store(project_dir: Path) -> Store:
+    url = _database_url(project_dir)
+    return Store.open_dir(project_dir) if url is None else Store.open_url(url)
+
+
+def open_project(project_dir: Path) -> Project:
+    """Open an existing project folder (migrating its database if this version is newer)."""
+    project_dir = project_dir.expanduser()
+    if not project_dir.is_dir() or not _is_project(project_dir):
+        raise StoreError(
+            f"{project_dir} is not a clinlabel project (no {DATABASE_FILE} in it).",
+            hint=f"Create one with: clinlabel init BATCH --out {project_dir}",
+        )
+    store = _open_store(project_dir.resolve())
+    try:
+        return Project(project_dir.resolve(), store)
+    except BaseException:
+        store.close()
+        raise
+
+
+def init_project(
+    batch: Path,
+    project_dir: Path,
+    *,
+    schema_path: Path | None = None,
+    verify: bool = False,
+    database_url: str | None = None,
+) -> InitReport:
+    """Create a project for `batch` in `project_dir`, or rescan the batch of an existing one.
+
+    `database_url` (PostgreSQL for a team) is remembered in the project folder's settings file;
+    without it the project keeps its records in an SQLite file in the folder.
+    """
+    batch = _check_batch(batch)
+    project_dir = _check_outside(batch, project_dir)
+    schema = LabelSchema.load(schema_path) if schema_path is not None else None
+    try:
+        project_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot create the project folder {project_dir}: {exc.strerror}."
+        ) from exc
+    if database_url is not None:
+        with atomic_writer(project_dir / SETTINGS_FILE) as handle:
+            handle.write(f"database_url = {json.dumps(database_url)}\n")
+    store = _open_store(project_dir)
+    actor = system_user()
+    try:
+        result = ScanResult()
+        refs = scan_batch(batch, result, verify=verify)
+        with store.write() as conn:
+            now = utc_now()
+            previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
+            created = previous_batch is None
+            if created:
+                meta.set_meta(conn, meta.CREATED_AT, now)
+                meta.set_meta(conn, meta.LABEL_SCHEMA, (schema or DEFAULT_SCHEMA).to_json())
+                append_event(
+                    conn,
+                    NewEvent(
+                        EventKind.PROJECT_CREATED,
+                        actor,
+                        {
+                            "batch": str(batch),
+                            "schema": json.loads((schema or DEFAULT_SCHEMA).to_json()),
+                        },
+                    ),
+                )
+            elif schema is not None:
+                meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
+            meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
+            counts = image_rows.sync_scan(conn, refs, now=now)
+            changed = _rehash_touched(conn, batch, counts.touched, actor=actor)
+            summary = {
+                "batch": str(batch),
+                "previous_batch": previous_batch if previous_batch != str(batch) else None,
+                "images": counts.total,
+                "new": counts.new,
+                "removed": counts.removed,
+                "returned": counts.returned,
+                "changed": len(changed),
+                "problems": len(result.problems),
+                "skipped": len(result.skipped),
+            }
+            meta.set_meta(
+                conn,
+                meta.LAST_SCAN,
+                json.dumps(
+                    {
+                        **summary,
+                        "problem_list": [asdict(p) for p in result.problems[:10_000]],
+                        "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
+                    }
+                ),
+            )
+            append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
+    finally:
+        store.close()
+    return InitReport(
+        project_dir=project_dir,
+        batch=batch,
+        created=created,
+        scan=result,
+        total=counts.total,
+        new=counts.new,
+        removed=counts.removed,
+        returned=counts.returned,
+        changed=changed,
+    )
+
+
+def _rehash_touched(
+    conn: Connection, batch: Path, touched: list[tuple[int, str, str | None]], *, actor: str
+) -> list[str]:
+    """Images whose size or time changed: labelled ones are re-hashed and flagged if different."""
+    changed: list[str] = []
+    for image_id, relpath, recorded in touched:
+        if recorded is None:
+            continue  # never labelled: the new size and time are all there is to know
+        current = file_sha256(batch.joinpath(*relpath.split("/")))
+        if current == recorded:
+            continue
+        image_rows.mark_changed(conn, image_id)
+        append_event(
+            conn,
+            NewEvent(
+                EventKind.IMAGE_CHANGED,
+                actor,
+                {"old_sha256": recorded, "new_sha256": current},
+                image_id=image_id,
+                image=relpath,
+            ),
+        )
+        changed.append(relpath)
+    return changed
+
+
+class ProjectLock:
+    """Held by a labelling server so that a second one on the same project is told at once.
+
+    SQLite alone would let two servers interleave labels for one annotator; the lock makes the
+    second one stop with a clear message instead. Advisory (fcntl), released by the OS if the
+    process dies, so a crash never leaves a stale lock.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.path = project_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> ProjectLock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: the database's own locking is all there is.
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ProjectInUseError(
+                f"The project {self.path.parent} is in use by {holder}.",
+                hint="Close the other clinlabel window (or stop that server) and try again.",
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, f"clinlabel process {os.getpid()}".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,347 @@
+"""The labelling use cases: one annotator working through the queue of a project.
+
+Every interface (the browser, the CLI, a desktop app later) drives a `LabellingSession`; none of
+them reimplements navigation, validation, timing or the audit trail. Each change is written
+with its audit event in one transaction, durable when the call returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+from clinlabel import __version__
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
+from clinlabel.domain.views import CaseProgress, ImageView, Progress
+from clinlabel.errors import DatasetError, ValidationError
+from clinlabel.labelling.project import Project, file_sha256
+from clinlabel.labelling.timing import Dwell, DwellClock
+from clinlabel.store import images as image_rows
+from clinlabel.store import labels as label_rows
+from clinlabel.store import people
+
+MIN_VIEW_MS = 200
+"""Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
+
+MAX_ANNOTATOR_NAME = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The image now on screen, and whether it starts another case than the one before."""
+
+    view: ImageView
+    case_changed: bool
+    previous_case: str | None
+    progress: Progress
+
+
+def clean_annotator_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValidationError("The annotator name is empty.", hint="Type your name or initials.")
+    if len(cleaned) > MAX_ANNOTATOR_NAME:
+        raise ValidationError(f"The annotator name is longer than {MAX_ANNOTATOR_NAME} characters.")
+    return cleaned
+
+
+class LabellingSession:
+    """One annotator's session on a project. Thread-safe: a web server may call from threads."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        annotator: str,
+        idle_threshold_s: float = 300.0,
+        tz_offset_min: int | None = None,
+        interface: str = "web",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.project = project
+        self.annotator = clean_annotator_name(annotator)
+        self.tz_offset_min = local_offset_minutes() if tz_offset_min is None else tz_offset_min
+        self.interface = interface
+        self._clock = DwellClock(idle_threshold_s=idle_threshold_s, clock=clock)
+        self._lock = threading.RLock()
+        self._annotator_id = 0
+        self.session_id = 0
+        self._position = 0
+        self._last_case: str | None = None
+        self._closed = False
+
+    # -- session -------------------------------------------------------------------------
+
+    def start(self) -> Shown:
+        """Open the session (an audit event) and show the first unlabelled image (resume)."""
+        with self._lock, self.project.store.write() as conn:
+            now = utc_now()
+            self._annotator_id = people.annotator_id(conn, self.annotator, now=now)
+            self.session_id = people.open_session(
+                conn,
+                annotator_id=self._annotator_id,
+                started_at=now,
+                tz_offset_min=self.tz_offset_min,
+                app_version=__version__,
+                interface=self.interface,
+            )
+            append_event(conn, self._event(EventKind.SESSION_OPENED, {"interface": self.interface}))
+            total = image_rows.count_present(conn)
+            first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
+        if total == 0:
+            raise DatasetError(
+                f"There are no images to label in {self.project.batch}.",
+                hint="Run `clinlabel scan` on the batch to see what was found and why.",
+            )
+        return self.show(first or 1)
+
+    def close(self) -> None:
+        """Close the session: the time on the image on screen is kept, then session_closed."""
+        with self._lock:
+            if self._closed or not self.session_id:
+                return
+            self._closed = True
+            dwell = self._clock.stop()
+            with self.project.store.write() as conn:
+                self._record_view(conn, dwell)
+                people.close_session(conn, self.session_id, ended_at=utc_now())
+                append_event(conn, self._event(EventKind.SESSION_CLOSED, {}))
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def current(self) -> Shown:
+        with self._lock:
+            return self._shown(self._position, case_changed=False, previous_case=None)
+
+    def show(self, position: int) -> Shown:
+        """The image at queue `position` (from 1) is now on screen."""
+        with self._lock:
+            view = self._view_at(position)
+            previous_case = self._last_case
+            ended = self._clock.show(view.id)
+            if ended is not None and ended.image_id != view.id:
+                with self.project.store.write() as conn:
+                    self._record_view(conn, ended)
+            self._position = position
+            self._last_case = view.case
+            changed = previous_case is not None and previous_case != view.case
+            return Shown(view, changed, previous_case, self.progress())
+
+    def next(self) -> Shown:
+        with self._lock:
+            return self.show(min(self._position + 1, self._total()))
+
+    def previous(self) -> Shown:
+        with self._lock:
+            return self.show(max(self._position - 1, 1))
+
+    def next_unlabelled(self) -> Shown:
+        with self._lock, self.project.store.read() as conn:
+            found = image_rows.next_unlabelled(
+                conn, annotator_id=self._annotator_id, after=self._position
+            )
+        return self.show(found if found is not None else self._position)
+
+    def position_of(self, relpath: str) -> int:
+        with self.project.store.read() as conn:
+            found = image_rows.position_of(conn, relpath=relpath)
+        if found is None:
+            raise ValidationError(f"No image {relpath!r} in the queue of this project.")
+        return found
+
+    def touch(self) -> None:
+        """The annotator is active (mouse, keys): keeps time away from counting as work."""
+        with self._lock:
+            self._clock.activity()
+
+    # -- labels --------------------------------------------------------------------------
+
+    def save_label(
+        self, image_id: int, label: str, comment: str | None = None, *, frame: int = 0
+    ) -> ImageView:
+        """Give `image_id` a label; durable and audited when this returns. Does not move."""
+        name, text = self.project.schema.validate(label, comment)
+        if frame < 0:
+            raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
+        with self._lock:
+            relpath, sha256 = self._image_file(image_id)
+            if sha256 is None:
+                # Hashed before the write transaction so other writers never wait on disk reads.
+                sha256 = file_sha256(self.project.image_path(relpath))
+            dwell = self._clock.take(image_id)
+            with self.project.store.write() as conn:
+                old = label_rows.current_label(
+                    conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
+                )
+                if old is not None and (old.label, old.comment) == (name, text):
+                    self._record_view(conn, dwell)
+                else:
+                    now = utc_now()
+                    event_id = append_event(
+                        conn,
+                        self._event(
+                            EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
+                            {
+                                "old": None
+                                if old is None
+                                else {"label": old.label, "comment": old.comment},
+                                "new": {"label": name, "comment": text},
+                                "sha256": sha256,
+                            },
+                            image_id=image_id,
+                            image=relpath,
+                            frame=frame,
+                            dwell=dwell,
+                            ts_utc=now,
+                        ),
+                    )
+                    label_rows.put_label(
+                        conn,
+                        image_id=image_id,
+                        annotator_id=self._annotator_id,
+                        frame=frame,
+                        label=name,
+                        comment=text,
+                        labelled_at=now,
+                        sha256=sha256,
+                        event_id=event_id,
+                    )
+                    if sha256 is not None:
+                        image_rows.record_hash(conn, image_id, sha256)
+            return self.image(image_id)
+
+    def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
+        """Remove the label from an image; the old value stays in the audit trail."""
+        with self._lock:
+            relpath, _ = self._image_file(image_id)
+            with self.project.store.write() as conn:
+                old = label_rows.current_label(
+                    conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
+                )
+                if old is not None:
+                    append_event(
+                        conn,
+                        self._event(
+                            EventKind.LABEL_CLEARED,
+                            {"old": {"label": old.label, "comment": old.comment}, "new": None},
+                            image_id=image_id,
+                            image=relpath,
+                            frame=frame,
+                        ),
+                    )
+                    label_rows.remove_label(
+                        conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
+                    )
+            return self.image(image_id)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def progress(self) -> Progress:
+        with self.project.store.read() as conn:
+            return image_rows.progress(conn, annotator_id=self._annotator_id or None)
+
+    def case_progress(self) -> list[CaseProgress]:
+        with self.project.store.read() as conn:
+            return image_rows.case_progress(conn, annotator_id=self._annotator_id or None)
+
+    def queue(self, start: int, count: int) -> list[ImageView]:
+        """Images at positions start..start+count-1 (for prefetching and the review table)."""
+        if count <= 0:
+            return []
+        with self.project.store.read() as conn:
+            return image_rows.queue_views(
+                conn,
+                annotator_id=self._annotator_id or None,
+                annotator=self.annotator,
+                first=max(start, 1),
+                last=start + count - 1,
+            )
+
+    def image(self, image_id: int) -> ImageView:
+        with self.project.store.read() as conn:
+            position = image_rows.position_of(conn, image_id=image_id)
+        if position is None:
+            raise ValidationError(f"Image {image_id} is not in the queue of this project.")
+        return self._view_at(position)
+
+    def image_path(self, image_id: int) -> Path:
+        """The file of an image inside the batch: the only way an interface gets a path."""
+        relpath, _ = self._image_file(image_id)
+        return self.project.image_path(relpath)
+
+    def image_kind(self, image_id: int) -> str:
+        with self.project.store.read() as conn:
+            info = image_rows.image_file_info(conn, image_id)
+        if info is None:
+            raise ValidationError(f"There is no image {image_id} in this project.")
+        return info[2]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _total(self) -> int:
+        with self.project.store.read() as conn:
+            return image_rows.count_present(conn)
+
+    def _view_at(self, position: int) -> ImageView:
+        views = self.queue(position, 1)
+        if not views:
+            total = self._total()
+            raise ValidationError(f"Position {position} is outside the queue (1 to {total}).")
+        return views[0]
+
+    def _shown(self, position: int, *, case_changed: bool, previous_case: str | None) -> Shown:
+        return Shown(self._view_at(position), case_changed, previous_case, self.progress())
+
+    def _image_file(self, image_id: int) -> tuple[str, str | None]:
+        with self.project.store.read() as conn:
+            info = image_rows.image_file_info(conn, image_id)
+        if info is None:
+            raise ValidationError(f"There is no image {image_id} in this project.")
+        return info[0], info[1]
+
+    def _record_view(self, conn: Connection, dwell: Dwell | None) -> None:
+        if dwell is None or (dwell.active_ms < MIN_VIEW_MS and dwell.idle_ms == 0):
+            return
+
+        info = image_rows.image_file_info(conn, dwell.image_id)
+        append_event(
+            conn,
+            self._event(
+                EventKind.VIEW_ENDED,
+                {},
+                image_id=dwell.image_id,
+                image=None if info is None else info[0],
+                dwell=dwell,
+            ),
+        )
+
+    def _event(
+        self,
+        kind: EventKind,
+        data: dict[str, object],
+        *,
+        image_id: int | None = None,
+        image: str | None = None,
+        frame: int | None = None,
+        dwell: Dwell | None = None,
+        ts_utc: str | None = None,
+    ) -> NewEvent:
+        return NewEvent(
+            kind,
+            self.annotator,
+            data,
+            session_id=self.session_id or None,
+            image_id=image_id,
+            image=image,
+            frame=frame,
+            active_ms=None if dwell is None else dwell.active_ms,
+            idle_ms=None if dwell is None else dwell.idle_ms,
+            tz_offset_min=self.tz_offset_min,
+            ts_utc=ts_utc,
+        )
