@@ -57,7 +57,7 @@ def init_command(batch: Path, project_dir: Path, schema_path: Path | None, verif
 @click.option("--quick", is_flag=True, help="Names and sizes only; do not read file headers.")
 def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
     """Show what a batch holds: cases, visits, images, problem files, skipped folders."""
-    from clinlabel.discovery import scan_batch
+    from clinlabel.discovery.scan import scan_batch
 
     result = ScanResult()
     per_case: Counter[str] = Counter()

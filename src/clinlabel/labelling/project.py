@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.discovery import scan_batch
+from clinlabel.discovery.scan import scan_batch
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
 from clinlabel.errors import DatasetError, OutputError, ProjectInUseError, StoreError
 from clinlabel.store import images as image_rows

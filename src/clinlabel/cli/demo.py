@@ -1,0 +1,51 @@
+"""`clinlabel demo`: a synthetic batch (never real patient data) and a project to try things on."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("demo")
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("demo"))
+@click.option("--label", "start_label", is_flag=True, help="Then start labelling in the browser.")
+@click.option("--annotator", default="demo", show_default=True)
+@click.option("--fresh", is_flag=True, help="Delete FOLDER first.")
+def demo_command(folder: Path, start_label: bool, annotator: str, fresh: bool) -> None:
+    """Make FOLDER/batch (synthetic images in the seed layout) and FOLDER/project."""
+    from clinlabel.demo.batch import make_demo_batch
+    from clinlabel.labelling.project import init_project
+
+    if fresh and folder.exists():
+        shutil.rmtree(folder)
+    batch = folder / "batch"
+    project = folder / "project"
+    if not batch.exists():
+        make_demo_batch(batch)
+        click.echo(f"Made a synthetic demo batch in {batch}")
+    report = init_project(batch, project)
+    click.echo(
+        f"Project {report.project_dir}: {report.total} images in {report.scan.cases} cases; "
+        f"{len(report.scan.problems)} problem files and {len(report.scan.skipped)} skipped "
+        "folders (on purpose, to show how they are reported)."
+    )
+    if not start_label:
+        click.echo(f"Next: clinlabel label {batch} --out {project} --annotator {annotator}")
+        return
+    from clinlabel.cli.label import label_command
+
+    args = [str(batch), "--out", str(project), "--annotator", annotator]
+    if not sys.stdout.isatty() or not _has_display():
+        args.append("--no-browser")
+    label_command.main(args=args, standalone_mode=False)
+
+
+def _has_display() -> bool:
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )

@@ -1,0 +1,117 @@
+"""`clinlabel export`, `report` and `import`: the labels CSV and the summary report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
+
+
+@click.command("export")
+@_PROJECT
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path),
+    help="Where to write the CSV (default: PROJECT/clinical_labels.csv).",
+)
+@click.option(
+    "--detailed",
+    is_flag=True,
+    help="Add annotator, labelled-at (UTC), seconds spent and the image's SHA-256.",
+)
+@click.option(
+    "--with-report/--no-report",
+    default=True,
+    show_default=True,
+    help="Also write the summary report beside the CSV.",
+)
+def export_command(
+    project_dir: Path, csv_path: Path | None, detailed: bool, with_report: bool
+) -> None:
+    """Write the labels CSV (and the summary report) of PROJECT."""
+    from clinlabel.labelling.outputs import REPORT_NAME, export_csv, save_outputs
+    from clinlabel.labelling.project import open_project, system_user
+
+    with open_project(project_dir) as project:
+        if with_report:
+            report_path = (csv_path.parent / REPORT_NAME) if csv_path else None
+            paths = save_outputs(
+                project,
+                csv_path=csv_path,
+                report_path=report_path,
+                final=True,
+                detailed=detailed,
+                actor=system_user(),
+            )
+            click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
+            click.echo(f"Wrote the summary report to {paths.report}")
+        else:
+            target = csv_path or project.dir / "clinical_labels.csv"
+            rows = export_csv(project, target, detailed=detailed, actor=system_user())
+            click.echo(f"Wrote {rows} labels to {target.resolve()}")
+
+
+@click.command("report")
+@_PROJECT
+@click.option(
+    "--txt",
+    "txt_path",
+    type=click.Path(path_type=Path),
+    help="Where to write it (default: PROJECT/clinical_labels_summary.txt).",
+)
+@click.option("--print", "echo", is_flag=True, help="Also print the report.")
+def report_command(project_dir: Path, txt_path: Path | None, echo: bool) -> None:
+    """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
+    from clinlabel.labelling.outputs import REPORT_NAME, write_report
+    from clinlabel.labelling.project import open_project, system_user
+
+    with open_project(project_dir) as project:
+        target = txt_path or project.dir / REPORT_NAME
+        text = write_report(project, target, actor=system_user())
+    if echo:
+        click.echo(text)
+    click.echo(f"Wrote the summary report to {target.resolve()}")
+
+
+@click.command("import")
+@_PROJECT
+@click.option(
+    "--csv",
+    "csv_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A clinical_labels.csv (the seed tool's or clinlabel's).",
+)
+@click.option("--annotator", required=True, help="Whose labels these are.")
+@click.option(
+    "--skip-unmatched",
+    is_flag=True,
+    help="Import the rows that fit and list the others, instead of importing nothing.",
+)
+def import_command(project_dir: Path, csv_path: Path, annotator: str, skip_unmatched: bool) -> None:
+    """Take in an existing labels CSV as audited label events."""
+    from clinlabel.labelling.importer import import_labels
+    from clinlabel.labelling.project import open_project
+
+    with open_project(project_dir) as project:
+        report = import_labels(
+            project, csv_path, annotator=annotator, skip_unmatched=skip_unmatched
+        )
+    match = report.match
+    click.echo(
+        f"Imported {report.imported} labels for {annotator} ({report.unchanged} already the same)."
+    )
+    for dup in match.duplicates:
+        lines = ", ".join(str(r.line) for r in dup.superseded)
+        click.echo(f"  {dup.relpath}: named again on line {dup.kept.line}; line(s) {lines} ignored")
+    for unknown in match.unknown:
+        click.echo(f"  left out line {unknown.row.line}: {unknown.reason}")
+    for amb in match.ambiguous:
+        click.echo(
+            f"  left out line {amb.row.line}: {amb.row.file} could be {' or '.join(amb.candidates)}"
+        )
+    for row, why in report.invalid:
+        click.echo(f"  left out line {row.line}: {why}")

@@ -1,0 +1,173 @@
+"""Labels CSV and summary report: "Save progress" and the final export share this code.
+
+Outputs go only where the user chose (by default the project folder), never inside the batch;
+each file is written atomically, and each write is an audit event carrying the file's SHA-256,
+so a CSV handed to a model-training team can be traced back to the moment it was made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from clinlabel import __version__
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.log import append_event, verify_chain
+from clinlabel.errors import OutputError
+from clinlabel.exports.csv import write_labels_csv
+from clinlabel.labelling.project import Project, file_sha256
+from clinlabel.reports.data import AuditStatus, CaseStats, CommentEntry, ReportData, SessionSpan
+from clinlabel.reports.text import render_text_report
+from clinlabel.atomic import atomic_writer
+from clinlabel.store import images as image_rows
+from clinlabel.store import labels as label_rows
+from clinlabel.store import meta, people, reporting
+
+CSV_NAME = "clinical_labels.csv"
+REPORT_NAME = "clinical_labels_summary.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPaths:
+    csv: Path
+    report: Path
+    rows: int
+    report_text: str
+
+
+def _parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _check_destination(project: Project, path: Path) -> Path:
+    path = path.expanduser().resolve()
+    if path.is_relative_to(project.batch):
+        raise OutputError(
+            f"{path} is inside the batch folder {project.batch}; clinlabel never writes there.",
+            hint=f"Choose a path outside it, e.g. in the project folder {project.dir}.",
+        )
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name.")
+    return path
+
+
+def gather_report_data(project: Project) -> ReportData:
+    """Collect every figure of the summary report from the stored labels and events."""
+    with project.store.read() as conn:
+        ends = reporting.session_ends(conn)
+        sessions = [
+            SessionSpan(
+                annotator=s.annotator,
+                started_at=_parse_utc(s.started_at),
+                ended_at=_parse_utc(s.ended_at or ends.get(s.id, s.started_at)),
+                tz_offset_min=s.tz_offset_min,
+            )
+            for s in people.list_sessions(conn)
+        ]
+        per_case_labels: dict[str, dict[str, int]] = defaultdict(dict)
+        for case, label, count in reporting.case_label_counts(conn):
+            per_case_labels[case][label] = count
+        case_ms = reporting.case_active_ms(conn)
+        cases = [
+            CaseStats(
+                case=case,
+                total=total,
+                labelled=labelled,
+                per_label=per_case_labels.get(case, {}),
+                active_seconds=case_ms.get(case, 0) / 1000.0,
+            )
+            for case, total, labelled in reporting.case_rows(conn)
+        ]
+        comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
+        last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
+        chain = verify_chain(conn)
+        return ReportData(
+            batch_path=str(project.batch),
+            project_path=str(project.dir),
+            generated_at=datetime.now(UTC),
+            app_version=__version__,
+            annotators=people.annotator_names(conn),
+            sessions=sessions,
+            total_images=image_rows.count_present(conn),
+            labelled_images=reporting.labelled_image_count(conn),
+            label_names=project.schema.names,
+            comment_required=[d.name for d in project.schema.labels if d.requires_comment],
+            per_label=reporting.label_counts(conn),
+            cases=cases,
+            image_seconds=[ms / 1000.0 for ms in reporting.labelled_image_active_ms(conn)],
+            idle_seconds=reporting.idle_ms_total(conn) / 1000.0,
+            comments=comments,
+            problems=int(last_scan.get("problems", 0)),
+            changed_images=image_rows.count_changed(conn),
+            audit=AuditStatus(
+                ok=chain.ok,
+                events=chain.events,
+                head_hash=chain.head_hash if chain.events else "",
+                first_broken_event=chain.first_broken_event,
+                reason=chain.reason,
+            ),
+        )
+
+
+def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: str) -> int:
+    """Write the labels CSV to `path` and record it; returns the number of rows."""
+    path = _check_destination(project, path)
+    with project.store.read() as conn:
+        rows = write_labels_csv(
+            label_rows.iter_label_rows(conn, detailed=detailed), path, detailed=detailed
+        )
+    _record_output(project, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed)
+    return rows
+
+
+def write_report(project: Project, path: Path, *, actor: str) -> str:
+    """Write the summary report to `path` and record it; returns the report's text."""
+    path = _check_destination(project, path)
+    text = render_text_report(gather_report_data(project))
+    with atomic_writer(path) as handle:
+        handle.write(text)
+    _record_output(project, path, kind="summary_report", rows=None, actor=actor)
+    return text
+
+
+def save_outputs(
+    project: Project,
+    *,
+    csv_path: Path | None = None,
+    report_path: Path | None = None,
+    final: bool = False,
+    detailed: bool = False,
+    actor: str,
+) -> OutputPaths:
+    """Write the labels CSV and the summary report (partial progress or the final export)."""
+    csv_path = csv_path or project.dir / CSV_NAME
+    report_path = report_path or project.dir / REPORT_NAME
+    rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
+    text = write_report(project, report_path, actor=actor)
+    if final:
+        with project.store.write() as conn:
+            append_event(
+                conn,
+                NewEvent(
+                    EventKind.EXPORT_WRITTEN,
+                    actor,
+                    {"final": True, "csv": str(csv_path), "report": str(report_path), "rows": rows},
+                ),
+            )
+    return OutputPaths(
+        csv=csv_path.resolve(), report=report_path.resolve(), rows=rows, report_text=text
+    )
+
+
+def _record_output(
+    project: Project, path: Path, *, kind: str, rows: int | None, actor: str, detailed: bool = False
+) -> None:
+    data: dict[str, object] = {"output": kind, "path": str(path), "sha256": file_sha256(path)}
+    if rows is not None:
+        data["rows"] = rows
+        data["detailed"] = detailed
+    with project.store.write() as conn:
+        append_event(conn, NewEvent(EventKind.EXPORT_WRITTEN, actor, data))

@@ -1,0 +1,47 @@
+"""A small batch in the seed layout, written by code (tiny files: the scan does not decode)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clinlabel.labelling.project import Project, init_project, open_project
+
+LAYOUT = {
+    "Case_1/Visit_1/XC_CLINICAL": ["img1.jpg", "img2.jpg", "img10.jpg"],
+    "Case_1/Visit_2/CLINICAL_IMAGES": ["img1.jpg"],
+    "Case_2/Visit_1/XC": ["a.png", "b.png"],
+}
+
+
+def make_batch(root: Path, layout: dict[str, list[str]] = LAYOUT) -> Path:
+    for folder, names in layout.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (root / folder / name).write_bytes(f"synthetic {folder}/{name}".encode())
+    return root
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    return make_batch(tmp_path / "Batch")
+
+
+@pytest.fixture
+def project(tmp_path: Path, batch: Path, database_url: str | None) -> Iterator[Project]:
+    init_project(batch, tmp_path / "project", database_url=database_url)
+    with open_project(tmp_path / "project") as opened:
+        yield opened
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -1,0 +1,134 @@
+"""Labelling use cases: navigation, validation, relabel, resume, case changes, timing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clinlabel.audit.log import verify_chain
+from clinlabel.errors import ValidationError
+from clinlabel.labelling.project import Project
+from clinlabel.labelling.service import LabellingSession
+from clinlabel.store import events as event_rows
+
+from .conftest import FakeClock
+
+
+def _events(project: Project, kind: str) -> list[dict[str, object]]:
+    with project.store.read() as conn:
+        return [e for e in event_rows.iter_events(conn) if e["kind"] == kind]
+
+
+def test_queue_is_in_natural_order_and_starts_at_first_image(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    shown = session.start()
+    assert shown.view.position == 1
+    files = [v.relpath for v in session.queue(1, 10)]
+    assert files == [
+        "Case_1/Visit_1/XC_CLINICAL/img1.jpg",
+        "Case_1/Visit_1/XC_CLINICAL/img2.jpg",
+        "Case_1/Visit_1/XC_CLINICAL/img10.jpg",
+        "Case_1/Visit_2/CLINICAL_IMAGES/img1.jpg",
+        "Case_2/Visit_1/XC/a.png",
+        "Case_2/Visit_1/XC/b.png",
+    ]
+    assert shown.progress.total == 6 and shown.progress.labelled == 0
+
+
+def test_na_needs_a_comment_and_nothing_is_saved_without_one(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    with pytest.raises(ValidationError, match="needs a comment"):
+        session.save_label(image.id, "NA", "   ")
+    with pytest.raises(ValidationError, match="Unknown label"):
+        session.save_label(image.id, "Maybe")
+    assert session.image(image.id).label is None
+    assert _events(project, "label_saved") == []
+    saved = session.save_label(image.id, "NA", "  blurred, retake  ")
+    assert (saved.label, saved.comment) == ("NA", "blurred, retake")
+
+
+def test_relabel_and_clear_keep_the_old_value_in_the_trail(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    session.save_label(image.id, "Suspicious")
+    session.save_label(image.id, "Non-Suspicious")
+    session.clear_label(image.id)
+    assert session.image(image.id).label is None
+    changed = _events(project, "label_changed")
+    assert len(changed) == 1
+    data = json.loads(str(changed[0]["data"]))
+    assert data["old"]["label"] == "Suspicious" and data["new"]["label"] == "Non-Suspicious"
+    cleared = json.loads(str(_events(project, "label_cleared")[0]["data"]))
+    assert cleared["old"]["label"] == "Non-Suspicious" and cleared["new"] is None
+    with project.store.read() as conn:
+        assert verify_chain(conn).ok
+
+
+def test_case_change_is_reported_when_crossing_cases(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    flags = [session.next() for _ in range(5)]
+    assert [s.case_changed for s in flags] == [False, False, False, True, False]
+    assert flags[3].previous_case == "Case_1" and flags[3].view.case == "Case_2"
+    back = session.previous()
+    assert back.view.case == "Case_2" and not back.case_changed
+    assert session.previous().case_changed  # back into Case_1
+
+
+def test_resume_starts_at_first_unlabelled_and_shows_earlier_labels(project: Project) -> None:
+    first = LabellingSession(project, annotator="Dr A")
+    shown = first.start()
+    first.save_label(shown.view.id, "Suspicious")
+    second_image = first.next().view
+    first.save_label(second_image.id, "NA", "out of focus")
+    first.close()
+
+    again = LabellingSession(project, annotator="Dr A")
+    resumed = again.start()
+    assert resumed.view.position == 3
+    earlier = again.show(2).view
+    assert (earlier.label, earlier.comment) == ("NA", "out of focus")
+    # Another annotator sees no labels of Dr A's and starts at the beginning.
+    other = LabellingSession(project, annotator="Dr B").start()
+    assert other.view.position == 1 and other.view.label is None
+
+
+def test_image_time_excludes_time_away_and_adds_up_revisits(project: Project) -> None:
+    clock = FakeClock()
+    session = LabellingSession(project, annotator="Dr A", idle_threshold_s=300, clock=clock)
+    image = session.start().view
+    clock.advance(4)
+    session.touch()
+    clock.advance(600)  # away: longer than the threshold, excluded
+    session.touch()
+    clock.advance(2)
+    session.save_label(image.id, "Suspicious")
+    saved = _events(project, "label_saved")[0]
+    assert saved["active_ms"] == 6000 and saved["idle_ms"] == 600_000
+
+    session.next()
+    session.previous()  # revisit: 3 s more on the same image, no relabel
+    clock.advance(3)
+    session.next()
+    assert session.image(image.id).seconds == pytest.approx(9.0)
+
+
+def test_labels_go_to_the_image_named_not_the_one_on_screen(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    first = session.start().view
+    session.next()
+    session.next()
+    session.save_label(first.id, "NA", "pressed before moving on")
+    assert session.image(first.id).label == "NA"
+    assert session.current().view.label is None
+
+
+def test_next_unlabelled_wraps_round(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    for position in (1, 2, 4, 5, 6):
+        session.save_label(session.show(position).view.id, "Non-Suspicious")
+    session.show(5)
+    assert session.next_unlabelled().view.position == 3
