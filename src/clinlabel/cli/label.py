@@ -1,0 +1,110 @@
+"""`clinlabel label BATCH`: the labelling server for one batch, opened in the browser."""
+
+from __future__ import annotations
+
+import socket
+import webbrowser
+from pathlib import Path
+
+import click
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind now (port 0 = a free one), so the printed URL is right before the server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from clinlabel.errors import ClinlabelError
+
+        raise ClinlabelError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}.", hint="Choose another --port."
+        ) from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.command("label")
+@click.argument(
+    "batch", type=click.Path(exists=True, file_okay=False, path_type=Path, resolve_path=True)
+)
+@click.option(
+    "--out",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder (database and outputs). Asked on the start page if left out.",
+)
+@click.option("--annotator", help="Your name or initials. Asked on the start page if left out.")
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Label schema (TOML or JSON) for a new project.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port; 0 = a free one.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
+@click.option(
+    "--idle-minutes",
+    type=click.FloatRange(min=0.5),
+    default=5.0,
+    show_default=True,
+    help="Time without activity after which time on an image stops counting.",
+)
+def label_command(
+    batch: Path,
+    project_dir: Path | None,
+    annotator: str | None,
+    schema_path: Path | None,
+    port: int,
+    host: str,
+    no_browser: bool,
+    idle_minutes: float,
+) -> None:
+    """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
+    import uvicorn
+
+    from clinlabel.web.app import create_app
+    from clinlabel.web.config import WebSettings
+    from clinlabel.web.security import new_token
+    from clinlabel.web.workbench import Workbench
+
+    sock = _bind(host, port)
+    settings = WebSettings(
+        batch=batch,
+        token=new_token(),
+        port=sock.getsockname()[1],
+        host=host,
+        project_dir=project_dir.resolve() if project_dir else None,
+        annotator=annotator,
+        schema_path=schema_path,
+        idle_threshold_s=idle_minutes * 60.0,
+    )
+    bench = Workbench(settings)
+    try:
+        if project_dir is not None and annotator:
+            # Open before serving so a busy or misplaced project is one clear line, not a log.
+            shown = bench.call_now(bench.open, settings.project_dir, annotator)
+            click.echo(
+                f"Project {bench.project.dir if bench.project else project_dir}: "
+                f"{shown.progress.labelled} of {shown.progress.total} labelled; "
+                f"resuming at image {shown.view.position}."
+            )
+        app = create_app(settings, workbench=bench)
+        shown_host = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0") else host
+        url = f"http://{shown_host}:{settings.port}/?token={settings.token}"
+        click.echo(f"clinlabel is serving {batch}")
+        click.echo(f"Open: {url}", color=False)
+        click.echo("Press Ctrl+C to stop.")
+        if not no_browser:
+            webbrowser.open(url)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        bench.shutdown()
+        sock.close()
+    click.echo("Session closed; every label shown as saved is in the project.")

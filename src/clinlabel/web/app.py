@@ -1,0 +1,53 @@
+"""The FastAPI application, built from explicit settings by `create_app`; none at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from clinlabel import __version__
+from clinlabel.web.config import WebSettings
+from clinlabel.web.errors import install_error_handlers
+from clinlabel.web.routes import cases, images, labels, outputs, pages, session
+from clinlabel.web.security import LocalServerGuard
+from clinlabel.web.workbench import Workbench
+
+
+def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> FastAPI:
+    """The labelling server for one batch.
+
+    With `settings.project_dir` and `settings.annotator` the session opens when the server starts
+    (the CLI opens it earlier, to report a busy project before serving); otherwise the start page
+    asks for them.
+    """
+    bench = workbench or Workbench(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not bench.started and settings.project_dir and settings.annotator:
+            await bench.call(bench.open, settings.project_dir, settings.annotator)
+        try:
+            yield
+        finally:
+            # Ctrl+C or a normal stop: record the session's end and release the project lock.
+            await bench.call(bench.close)
+
+    app = FastAPI(
+        title="clinlabel",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.workbench = bench
+    install_error_handlers(app)
+    for module in (pages, session, images, labels, cases, outputs):
+        app.include_router(module.router)
+    # html=False: no index pages and no directory listings under /static.
+    app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")
+    app.add_middleware(LocalServerGuard, settings=settings)
+    return app

@@ -1,0 +1,65 @@
+"""The one place where the core's errors become HTTP statuses and JSON bodies."""
+
+from __future__ import annotations
+
+import errno
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from clinlabel.errors import (
+    AuditError,
+    ClinlabelError,
+    DatasetError,
+    DecodeError,
+    ImportFileError,
+    OutputError,
+    ProjectInUseError,
+    SchemaTooNewError,
+    StoreError,
+    ValidationError,
+)
+
+
+class NotStartedError(ClinlabelError):
+    """The page asked for labelling work before an output folder and annotator were chosen."""
+
+
+class NotFoundError(ClinlabelError):
+    """An image id not in this project, or an output not written yet."""
+
+
+def status_for(exc: ClinlabelError) -> tuple[int, str]:
+    """HTTP status and a short machine-readable kind for a core error."""
+    if isinstance(exc, NotFoundError):
+        return 404, "not_found"
+    if isinstance(exc, NotStartedError):
+        return 409, "not_started"
+    if isinstance(exc, ValidationError | ImportFileError | DatasetError):
+        return 422, "validation"
+    if isinstance(exc, DecodeError):
+        return 422, "decode"
+    if isinstance(exc, ProjectInUseError | SchemaTooNewError):
+        return 409, "in_use"
+    if isinstance(exc, StoreError):
+        # Usually a busy or unreachable database: worth retrying, so 503.
+        return 503, "store"
+    if isinstance(exc, OutputError):
+        cause = exc.__cause__
+        if isinstance(cause, OSError):
+            return (507 if cause.errno == errno.ENOSPC else 500), "output"
+        # No OS error behind it: a rule was broken (an output folder inside the batch, ...).
+        return 422, "output"
+    if isinstance(exc, AuditError):
+        return 500, "audit"
+    return 500, "error"
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClinlabelError)
+    status, kind = status_for(exc)
+    return JSONResponse({"error": kind, "message": str(exc)}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClinlabelError, _handle)

@@ -1,0 +1,109 @@
+"""Display renditions cached on disk in `<project>/cache/renditions/`, never in the batch.
+
+Each image is decoded once per (file version, size): the key is a hash of its relative path plus
+its byte size, modification time, `max_side` and frame, so an edited file gets a new rendition and
+the old one is simply never asked for again. The key doubles as the HTTP entity tag.
+
+Decoding a 12 MP JPEG takes tens of milliseconds of CPU, so it runs in worker threads (bounded by
+the number of cores, so a burst of prefetches cannot starve the label saves) and two requests for
+the same rendition share one decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from clinlabel.domain.images import ImageKind
+from clinlabel.errors import DecodeError
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+_MEDIA_TYPES = {ext: media for media, ext in _EXTENSIONS.items()}
+
+
+@dataclass(frozen=True)
+class CachedRendition:
+    path: Path
+    media_type: str
+    etag: str
+
+
+def cache_key(relpath: str, *, size: int, mtime_ns: int, max_side: int, frame: int) -> str:
+    digest = hashlib.sha256(relpath.encode("utf-8")).hexdigest()[:24]
+    return f"{digest}-{size}-{mtime_ns}-{max_side}-f{frame}"
+
+
+class RenditionCache:
+    def __init__(self, folder: Path, *, workers: int | None = None) -> None:
+        self.folder = folder
+        self._limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
+        self._in_flight: dict[str, asyncio.Future[CachedRendition]] = {}
+
+    async def get(
+        self, path: Path, kind: ImageKind, *, relpath: str, max_side: int, frame: int = 1
+    ) -> CachedRendition:
+        """The cached rendition of `path`, decoding it first if needed (off the event loop)."""
+        try:
+            stat = await anyio.to_thread.run_sync(path.stat)
+        except OSError as exc:
+            raise DecodeError(f"{relpath} cannot be read: {exc.strerror or exc}.") from exc
+        key = cache_key(
+            relpath, size=stat.st_size, mtime_ns=stat.st_mtime_ns, max_side=max_side, frame=frame
+        )
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[CachedRendition] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await anyio.to_thread.run_sync(
+                self._produce, path, kind, key, max_side, frame, limiter=self._limiter
+            )
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here so an unawaited future logs nothing
+            raise
+        finally:
+            del self._in_flight[key]
+        future.set_result(result)
+        return result
+
+    def _find(self, key: str) -> CachedRendition | None:
+        for ext, media_type in _MEDIA_TYPES.items():
+            candidate = self.folder / f"{key}.{ext}"
+            if candidate.is_file():
+                return CachedRendition(candidate, media_type, f'"{key}"')
+        return None
+
+    def _produce(
+        self, path: Path, kind: ImageKind, key: str, max_side: int, frame: int
+    ) -> CachedRendition:
+        found = self._find(key)
+        if found is not None:
+            return found
+        from clinlabel.imaging.render import display_rendition
+
+        rendition = display_rendition(path, kind, max_side=max_side, frame=frame)
+        ext = _EXTENSIONS.get(rendition.media_type)
+        if ext is None:
+            raise DecodeError(f"Unexpected rendition type {rendition.media_type}.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{key}.{ext}"
+        # A cache needs no fsync: a lost file is decoded again. The rename keeps readers from
+        # ever seeing half a file.
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=f".{ext}")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(rendition.data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return CachedRendition(target, rendition.media_type, f'"{key}"')

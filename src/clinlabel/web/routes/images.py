@@ -1,0 +1,77 @@
+"""Images: the queue window, one image's record, and its display rendition.
+
+An image is only ever addressed by its id; the file path comes from the core
+(`LabellingSession.image_path`), so nothing in a request can name a file to read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from clinlabel.domain.images import ImageKind
+from clinlabel.web.config import MAX_SIDES
+from clinlabel.web.deps import BenchDep
+from clinlabel.web.schemas import ImageOut
+
+if TYPE_CHECKING:
+    from clinlabel.domain.views import ImageView
+    from clinlabel.labelling.service import LabellingSession
+
+router = APIRouter(prefix="/api", tags=["images"])
+
+MAX_QUEUE_COUNT = 5000
+# Renditions change only when the file does, and then their URL's ETag does too; an hour of
+# freshness covers a working session, revalidation after that costs one 304.
+RENDITION_CACHE_CONTROL = "private, max-age=3600"
+
+
+@router.get("/queue")
+async def queue(
+    bench: BenchDep,
+    start: Annotated[int, Query(ge=1)] = 1,
+    count: Annotated[int, Query(ge=1, le=MAX_QUEUE_COUNT)] = 50,
+) -> list[ImageOut]:
+    """Images by queue position: the page's prefetch window and the review table."""
+    session = bench.session
+    views = await bench.call(session.queue, start, count)
+    return [ImageOut.of(v) for v in views]
+
+
+@router.get("/images/{image_id}")
+async def image(image_id: int, bench: BenchDep) -> ImageOut:
+    session = bench.session
+    view = await bench.call(session.image, image_id)
+    return ImageOut.of(view)
+
+
+def _lookup(session: LabellingSession, image_id: int) -> tuple[ImageView, Path]:
+    # An unknown id is the core's ValidationError (422): ids are never guessed into paths.
+    return session.image(image_id), session.image_path(image_id)
+
+
+@router.get("/images/{image_id}/rendition")
+async def rendition(
+    image_id: int,
+    request: Request,
+    bench: BenchDep,
+    max_side: Annotated[int, Query()] = 2048,
+    frame: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """The image scaled for the screen (decoded once, cached on disk, sent with an ETag)."""
+    if max_side not in MAX_SIDES:
+        max_side = bench.settings.max_side
+    session = bench.session
+    view, path = await bench.call(_lookup, session, image_id)
+    cache = bench.renditions
+    assert cache is not None
+    cached = await cache.get(
+        path, ImageKind(view.kind), relpath=view.relpath, max_side=max_side, frame=frame
+    )
+    headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
+    if request.headers.get("if-none-match") == cached.etag:
+        return Response(status_code=304, headers=headers)
+    data = cached.path.read_bytes()
+    return Response(data, media_type=cached.media_type, headers=headers)

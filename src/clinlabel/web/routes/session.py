@@ -1,0 +1,71 @@
+"""The annotator's session: open it (start page), what is shown, activity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from clinlabel.web.deps import BenchDep
+from clinlabel.web.schemas import LabelDefOut, OpenSessionIn, SessionOut, ShowIn, ShownOut
+
+router = APIRouter(prefix="/api/session", tags=["session"])
+
+
+def _labels(bench: BenchDep) -> list[LabelDefOut]:
+    if bench.project is None:
+        return []
+    return [
+        LabelDefOut(name=d.name, key=d.key, requires_comment=d.requires_comment)
+        for d in bench.project.schema.labels
+    ]
+
+
+def _describe(bench: BenchDep, shown: ShownOut | None) -> SessionOut:
+    settings = bench.settings
+    return SessionOut(
+        started=bench.started,
+        batch=str(settings.batch),
+        project_dir=str(bench.project.dir) if bench.project is not None else None,
+        suggested_project_dir=str(settings.project_dir or settings.suggested_project_dir()),
+        annotator=bench.annotator or settings.annotator,
+        labels=_labels(bench),
+        max_side=settings.max_side,
+        shown=shown,
+    )
+
+
+@router.get("")
+async def get_session(bench: BenchDep) -> SessionOut:
+    if not bench.started:
+        return _describe(bench, None)
+    session = bench.session
+    shown = await bench.call(session.current)
+    return _describe(bench, ShownOut.of(shown))
+
+
+@router.post("")
+async def open_session(body: OpenSessionIn, bench: BenchDep) -> SessionOut:
+    """The start page's "Start": output folder and annotator chosen by the user."""
+    shown = await bench.call(bench.open, Path(body.project_dir), body.annotator)
+    return _describe(bench, ShownOut.of(shown))
+
+
+@router.post("/show")
+async def show(body: ShowIn, bench: BenchDep) -> ShownOut:
+    """The page now shows the image at this queue position (timing starts; banner decided)."""
+    session = bench.session
+    return ShownOut.of(await bench.call(session.show, body.position))
+
+
+@router.post("/next-unlabelled")
+async def next_unlabelled(bench: BenchDep) -> ShownOut:
+    session = bench.session
+    return ShownOut.of(await bench.call(session.next_unlabelled))
+
+
+@router.post("/touch", status_code=204)
+async def touch(bench: BenchDep) -> None:
+    """The annotator is active (mouse or keys); lets the core tell thinking from being away."""
+    session = bench.session
+    await bench.call(session.touch)

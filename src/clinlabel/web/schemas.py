@@ -1,0 +1,147 @@
+"""Request and response bodies of the JSON API, kept apart from the core's dataclasses.
+
+Requests carry only ids, positions, label names and text: never a path to read from.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from clinlabel.domain.views import ImageView, Progress
+    from clinlabel.labelling.service import Shown
+
+# ---- requests -------------------------------------------------------------------------------
+
+
+class OpenSessionIn(BaseModel):
+    project_dir: str = Field(min_length=1, max_length=4096)
+    annotator: str = Field(min_length=1, max_length=200)
+
+
+class ShowIn(BaseModel):
+    position: int = Field(ge=1)
+
+
+class LabelIn(BaseModel):
+    label: str = Field(min_length=1, max_length=200)
+    comment: str | None = Field(default=None, max_length=10_000)
+    frame: int = Field(default=0, ge=0)
+
+
+# ---- responses ------------------------------------------------------------------------------
+
+
+class ImageOut(BaseModel):
+    id: int
+    position: int
+    relpath: str
+    case: str
+    visit: str
+    folder: str
+    file: str
+    kind: str
+    label: str | None
+    comment: str
+    labelled_at: str | None
+    seconds: float | None
+    annotator: str | None
+    changed: bool
+
+    @classmethod
+    def of(cls, view: ImageView) -> ImageOut:
+        return cls(
+            id=view.id,
+            position=view.position,
+            relpath=view.relpath,
+            case=view.case,
+            visit=view.visit,
+            folder=view.folder,
+            file=view.file,
+            kind=str(view.kind),
+            label=view.label,
+            comment=view.comment,
+            labelled_at=view.labelled_at,
+            seconds=view.seconds,
+            annotator=view.annotator,
+            changed=view.changed,
+        )
+
+
+class ProgressOut(BaseModel):
+    total: int
+    labelled: int
+    remaining: int
+    percent: float
+
+    @classmethod
+    def of(cls, progress: Progress) -> ProgressOut:
+        return cls(
+            total=progress.total,
+            labelled=progress.labelled,
+            remaining=progress.remaining,
+            percent=progress.percent,
+        )
+
+
+class ShownOut(BaseModel):
+    image: ImageOut
+    case_changed: bool
+    previous_case: str | None
+    progress: ProgressOut
+
+    @classmethod
+    def of(cls, shown: Shown) -> ShownOut:
+        return cls(
+            image=ImageOut.of(shown.view),
+            case_changed=shown.case_changed,
+            previous_case=shown.previous_case,
+            progress=ProgressOut.of(shown.progress),
+        )
+
+
+class LabelSavedOut(BaseModel):
+    image: ImageOut
+    progress: ProgressOut
+
+
+class LabelDefOut(BaseModel):
+    name: str
+    key: str
+    requires_comment: bool
+
+
+class SessionOut(BaseModel):
+    started: bool
+    batch: str
+    project_dir: str | None
+    suggested_project_dir: str
+    annotator: str | None
+    labels: list[LabelDefOut]
+    max_side: int
+    shown: ShownOut | None
+
+
+class VisitOut(BaseModel):
+    visit: str
+    first_position: int
+    total: int
+
+
+class CaseOut(BaseModel):
+    case: str
+    total: int
+    labelled: int
+    first_position: int
+    visits: list[VisitOut]
+
+
+class OutputsOut(BaseModel):
+    final: bool
+    csv: str
+    report: str
+    report_text: str
+    csv_url: str = "/api/outputs/csv"
+    report_url: str = "/api/outputs/report"

@@ -1,0 +1,58 @@
+// The comment dialog of labels that need one (the seed's NA): the label goes to the image that
+// was on screen when the key was pressed, whatever happens meanwhile.
+
+export class CommentDialog {
+  constructor() {
+    this.dialog = document.getElementById("comment-dialog");
+    this.form = document.getElementById("comment-form");
+    this.text = document.getElementById("comment-text");
+    this.error = document.getElementById("comment-error");
+    this.title = document.getElementById("comment-title");
+    this.imageLine = document.getElementById("comment-image");
+    this.onSave = null;
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save();
+    });
+    this.text.addEventListener("keydown", (event) => {
+      // Ctrl+Enter (Cmd+Enter on a Mac) saves; Enter alone stays a new line in the textarea.
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.save();
+      }
+    });
+    document.getElementById("comment-cancel").addEventListener("click", () => this.dialog.close());
+    this.dialog.addEventListener("close", () => {
+      this.onSave = null;
+    });
+  }
+
+  get isOpen() {
+    return this.dialog.open;
+  }
+
+  open(labelName, view, onSave) {
+    this.onSave = onSave;
+    this.title.textContent = `${labelName}: comment`;
+    this.imageLine.textContent = `${view.case} / ${view.visit} / ${view.file}`;
+    this.text.value = view.label === labelName ? view.comment : "";
+    this.error.hidden = true;
+    this.text.removeAttribute("aria-invalid");
+    this.dialog.showModal();
+    this.text.focus();
+  }
+
+  save() {
+    const comment = this.text.value.trim();
+    if (!comment) {
+      this.error.textContent = "Type a comment: this label needs one.";
+      this.error.hidden = false;
+      this.text.setAttribute("aria-invalid", "true");
+      this.text.focus();
+      return;
+    }
+    const onSave = this.onSave;
+    this.dialog.close();
+    onSave?.(comment);
+  }
+}

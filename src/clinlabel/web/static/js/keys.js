@@ -1,0 +1,76 @@
+// Keyboard first: every action has a key. Label keys come from the project's schema and win
+// over the viewer's keys when they collide.
+
+import { showHelp } from "./help.js";
+
+export function wireKeys(app) {
+  document.addEventListener("keydown", (event) => {
+    app.activity();
+    if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
+    const t0 = event.timeStamp; // same clock as performance.now()
+    if (event.ctrlKey || event.metaKey || event.altKey) {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        app.saveOutputs(false);
+      }
+      return;
+    }
+    const def = app.labels.find((l) => l.key.toLowerCase() === event.key.toLowerCase());
+    if (def) {
+      event.preventDefault();
+      // A held key must not label a run of images.
+      if (!event.repeat) app.act(() => app.label(def, t0));
+      return;
+    }
+    const action = viewerAndMoveKeys(app, event, t0);
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+  for (const type of ["pointerdown", "wheel"]) document.addEventListener(type, () => app.activity(), { passive: true });
+  let lastMove = 0;
+  document.addEventListener("pointermove", () => {
+    const now = performance.now();
+    if (now - lastMove > 1000) {
+      lastMove = now;
+      app.activity();
+    }
+  });
+}
+
+function viewerAndMoveKeys(app, event, t0) {
+  const { viewer } = app;
+  switch (event.key) {
+    case "ArrowRight":
+      return () => app.act(() => app.move(1, t0));
+    case "ArrowLeft":
+      return () => app.act(() => app.move(-1, t0));
+    case "n":
+    case "N":
+      return () => app.act(() => app.nextUnlabelled());
+    case "Delete":
+    case "Backspace":
+      return () => app.act(() => app.clear());
+    case "+":
+    case "=":
+      return () => viewer.zoomBy(1.25);
+    case "-":
+    case "_":
+      return () => viewer.zoomBy(0.8);
+    case "0":
+      return () => viewer.fit();
+    case "f":
+    case "F":
+      return () => viewer.toggleFullscreen();
+    case "r":
+    case "R":
+      return () => app.openReview();
+    case "?":
+      return () => showHelp(app.labels);
+    default:
+      return null;
+  }
+}

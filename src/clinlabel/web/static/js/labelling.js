@@ -1,0 +1,201 @@
+// The labelling screen's controller: what is on screen, labels, moves, and the ordered queue of
+// changes sent to the server. A label shows as saved only after the server said it is durable.
+
+import { ImageStore } from "./images.js";
+import { SaveQueue } from "./save-queue.js";
+import { Viewer } from "./viewer.js";
+import { LabelPanel } from "./label-panel.js";
+import { CommentDialog } from "./comment-dialog.js";
+import { Sidebar } from "./sidebar.js";
+import { ReviewTable } from "./review.js";
+import { showExport } from "./outputs.js";
+import { StatusBar } from "./status-bar.js";
+
+const TOUCH_EVERY_MS = 20000;
+
+export class Labeller {
+  constructor(session, { prefetch }) {
+    this.labels = session.labels;
+    this.total = session.shown.progress.total;
+    this.images = new ImageStore({ total: this.total, maxSide: session.max_side, prefetch });
+    this.status = new StatusBar();
+    this.queue = new SaveQueue({ onChange: (state) => this.status.queueChanged(state, this.queue) });
+    this.viewer = new Viewer(
+      document.getElementById("stage"),
+      document.getElementById("viewer-area"),
+      document.getElementById("stage-message"),
+    );
+    this.panel = new LabelPanel(this.labels, (def) => this.act(() => this.label(def, performance.now())));
+    this.comment = new CommentDialog();
+    this.sidebar = new Sidebar((position) => this.go(position));
+    this.review = new ReviewTable({ labels: this.labels, onOpen: (position) => this.go(position) });
+    this.pending = new Map(); // image id -> the change on its way to the server
+    this.view = null;
+    this.navigating = null; // set while the record of the next image is being fetched
+    this.buffered = []; // keys pressed meanwhile, replayed in order
+    this.lastTouch = performance.now();
+    this.metrics = []; // key press -> next image painted, in ms (benchmarks read this)
+    this.status.progress(session.shown.progress);
+    this.images.remember(session.shown.image);
+    this.display(session.shown.image, null, { tellServer: false });
+    this.sidebar.refresh().catch((e) => this.status.error(`Cannot load the case list: ${e.message}`));
+  }
+
+  // Runs an action now, or after the image being navigated to is known (keys never go astray).
+  act(action) {
+    if (this.navigating) this.buffered.push(action);
+    else action();
+  }
+
+  go(position, t0 = null) {
+    if (position < 1 || position > this.total) return;
+    const known = this.images.viewAt(position);
+    if (known) {
+      this.display(known, t0);
+      return;
+    }
+    this.viewer.showMessage("Loading…");
+    this.navigating = this.images
+      .view(position)
+      .then((view) => view && this.display(view, t0))
+      .catch((e) => this.status.error(`Cannot load image ${position}: ${e.message}`))
+      .finally(() => {
+        this.navigating = null;
+        const actions = this.buffered.splice(0);
+        actions.forEach((a) => this.act(a));
+      });
+  }
+
+  display(view, t0, { tellServer = true } = {}) {
+    const previousCase = this.view?.case ?? null;
+    this.view = view;
+    document.getElementById("image-meta").textContent = `${view.case} / ${view.visit} / ${view.file}`;
+    this.status.position(view.position, this.total);
+    this.status.caseBanner(previousCase, view.case);
+    this.sidebar.markCurrent(view.case);
+    this.renderLabel();
+    if (tellServer) {
+      this.queue
+        .enqueue("POST", "/api/session/show", { position: view.position }, { kind: "show" })
+        .then((shown) => this.status.progress(shown.progress))
+        .catch((e) => this.status.error(e.message));
+    }
+    const alt = `Image ${view.position}: ${view.case}, ${view.visit}, ${view.file}`;
+    const ready = this.images.ready(view);
+    if (ready) this.painted(ready, alt, view, t0);
+    else {
+      this.viewer.showMessage("Loading…");
+      this.images.element(view, { urgent: true }).then(
+        (img) => this.view?.id === view.id && this.painted(img, alt, view, t0),
+        () => this.view?.id === view.id && this.viewer.showMessage(`This image cannot be shown (${view.file}). You can still label it.`),
+      );
+    }
+    this.images.prefetchAround(view.position);
+  }
+
+  painted(img, alt, view, t0) {
+    this.viewer.setImage(img, alt);
+    if (t0 !== null) {
+      requestAnimationFrame(() => this.metrics.push({ position: view.position, ms: performance.now() - t0 }));
+    }
+  }
+
+  effective(view) {
+    const change = this.pending.get(view.id);
+    if (change) return { ...change, saved: false, changed: false };
+    return { label: view.label, comment: view.comment, saved: true, changed: view.changed };
+  }
+
+  renderLabel() {
+    if (this.view) this.panel.render(this.effective(this.view));
+  }
+
+  label(def, t0) {
+    const view = this.view;
+    if (!view) return;
+    if (def.requires_comment) {
+      // The label goes to this image, whatever is on screen when the comment is saved.
+      this.comment.open(def.name, { ...view, ...this.effective(view) }, (text) => this.commit(view, def.name, text, performance.now()));
+      return;
+    }
+    this.commit(view, def.name, null, t0);
+  }
+
+  commit(view, name, comment, t0) {
+    const change = { label: name, comment: comment ?? "" };
+    this.send(view, change, "PUT", { label: name, comment });
+    if (this.view?.id !== view.id) return;
+    if (view.position < this.total) this.go(view.position + 1, t0);
+    else this.status.notice("That was the last image. N finds an unlabelled one; R opens the review table.");
+  }
+
+  clear() {
+    const view = this.view;
+    if (view) this.send(view, { label: null, comment: "" }, "DELETE");
+  }
+
+  send(view, change, method, body) {
+    this.pending.set(view.id, change);
+    this.renderLabel();
+    this.queue
+      .enqueue(method, `/api/images/${view.id}/label`, body, { kind: "label" })
+      .then((saved) => {
+        if (this.pending.get(view.id) === change) this.pending.delete(view.id);
+        this.images.update(saved.image);
+        this.status.progress(saved.progress);
+        this.sidebar.refreshSoon();
+      })
+      .catch((e) => {
+        if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: e.message });
+        this.status.error(`Not saved: ${view.file}: ${e.message}`);
+      })
+      .finally(() => this.renderLabel());
+  }
+
+  move(step, t0) {
+    if (this.view) this.go(this.view.position + step, t0);
+  }
+
+  nextUnlabelled() {
+    this.navigating = this.queue
+      .enqueue("POST", "/api/session/next-unlabelled", {}, { kind: "show" })
+      .then((shown) => {
+        this.images.update(shown.image);
+        this.status.progress(shown.progress);
+        if (shown.progress.remaining === 0) this.status.notice("Every image is labelled.");
+        this.display(shown.image, null, { tellServer: false });
+      })
+      .catch((e) => this.status.error(e.message))
+      .finally(() => {
+        this.navigating = null;
+        this.buffered.splice(0).forEach((a) => this.act(a));
+      });
+  }
+
+  // Queued behind every label pressed so far, so the files hold all of them.
+  async saveOutputs(final) {
+    this.status.notice(final ? "Exporting…" : "Saving progress…");
+    try {
+      const result = await this.queue.enqueue("POST", `/api/outputs/${final ? "final" : "progress"}`, {}, { kind: "output" });
+      if (final) {
+        this.status.notice(`Exported: ${result.csv} and ${result.report}`);
+        showExport(result);
+      } else {
+        this.status.notice(`Progress saved: labels in ${result.csv}, summary in ${result.report}`);
+      }
+    } catch (e) {
+      this.status.error(`Nothing written: ${e.message}`);
+    }
+  }
+
+  openReview() {
+    this.review.open(this.total).catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
+  }
+
+  activity() {
+    const now = performance.now();
+    if (now - this.lastTouch < TOUCH_EVERY_MS) return;
+    this.lastTouch = now;
+    this.queue.enqueue("POST", "/api/session/touch", {}, { kind: "touch" }).catch(() => {});
+  }
+}

@@ -1,0 +1,69 @@
+// Every state change goes through one ordered queue: a label is saved before the next `show`,
+// nothing is sent twice at once, and a failed request is retried (network, server) or reported
+// (a broken rule). Nothing is ever dropped silently.
+
+import { request } from "./api.js";
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+
+export class SaveQueue {
+  constructor({ onChange }) {
+    this.items = [];
+    this.running = false;
+    this.error = null; // the error of the request being retried, if any
+    this.attempt = 0;
+    this.onChange = onChange;
+  }
+
+  get pending() {
+    return this.items.length;
+  }
+
+  // Returns a promise for the server's answer; rejects only for errors that retrying cannot fix.
+  enqueue(method, url, body, { kind = "other" } = {}) {
+    return new Promise((resolve, reject) => {
+      this.items.push({ method, url, body, kind, resolve, reject });
+      this.changed();
+      this.run();
+    });
+  }
+
+  countOf(kind) {
+    return this.items.filter((item) => item.kind === kind).length;
+  }
+
+  async run() {
+    if (this.running) return;
+    this.running = true;
+    while (this.items.length) {
+      const item = this.items[0];
+      try {
+        const result = await request(item.method, item.url, item.body);
+        this.items.shift();
+        this.error = null;
+        this.attempt = 0;
+        this.changed();
+        item.resolve(result);
+      } catch (error) {
+        if (error.retryable) {
+          this.error = error;
+          const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+          this.attempt += 1;
+          this.changed(wait);
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        this.items.shift();
+        this.error = null;
+        this.attempt = 0;
+        this.changed();
+        item.reject(error);
+      }
+    }
+    this.running = false;
+  }
+
+  changed(retryInMs = null) {
+    this.onChange?.({ pending: this.items.length, error: this.error, retryInMs });
+  }
+}

@@ -1,0 +1,61 @@
+// The top bar and banners: position, progress, save state, errors, notices, the case banner.
+
+export class StatusBar {
+  constructor() {
+    this.saveStatus = document.getElementById("save-status");
+    this.errorBanner = document.getElementById("error-banner");
+    this.errorText = document.getElementById("error-text");
+    this.noticeLine = document.getElementById("notice");
+    this.banner = document.getElementById("case-banner");
+    this.retrying = false;
+    document.getElementById("error-dismiss").addEventListener("click", () => {
+      this.errorBanner.hidden = true;
+    });
+  }
+
+  position(position, total) {
+    document.getElementById("position-text").textContent = `Image ${position} of ${total}`;
+  }
+
+  progress(p) {
+    document.getElementById("progress-text").textContent = `${p.labelled} of ${p.total} labelled (${p.percent.toFixed(1)}%)`;
+    document.getElementById("progress-bar").value = p.percent;
+  }
+
+  caseBanner(previousCase, currentCase) {
+    if (previousCase && previousCase !== currentCase) {
+      this.banner.textContent = `New case: ${currentCase} (previous image was ${previousCase})`;
+      this.banner.hidden = false;
+    } else if (previousCase) {
+      this.banner.hidden = true;
+    }
+  }
+
+  queueChanged({ error, retryInMs }, queue) {
+    const labels = queue.countOf("label");
+    if (error) {
+      this.retrying = true;
+      const text = `Not saved yet: ${error.message} Retrying in ${Math.round(retryInMs / 100) / 10} s; ${labels} label change(s) waiting. Keep this page open.`;
+      this.saveStatus.textContent = "Not saved yet, retrying…";
+      this.saveStatus.classList.add("is-error");
+      this.error(text);
+      return;
+    }
+    if (this.retrying) {
+      this.retrying = false;
+      this.errorBanner.hidden = true;
+    }
+    this.saveStatus.classList.remove("is-error");
+    this.saveStatus.textContent = labels ? `Saving ${labels} label change(s)…` : "All labels saved";
+  }
+
+  error(text) {
+    this.errorText.textContent = text;
+    this.errorBanner.hidden = false;
+  }
+
+  notice(text) {
+    this.noticeLine.textContent = text;
+    this.noticeLine.hidden = false;
+  }
+}

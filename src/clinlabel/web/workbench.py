@@ -1,0 +1,107 @@
+"""The server's one labelling session, and the single thread every core call runs on.
+
+The core (SQLite through SQLAlchemy) is called from one dedicated thread: calls are serialised in
+the order the page sent them (a label, then the next `show`), no connection ever changes thread,
+and the event loop never blocks on a disk flush. Image decoding runs elsewhere (see renditions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from clinlabel.errors import ValidationError
+from clinlabel.web.config import WebSettings
+from clinlabel.web.errors import NotStartedError
+from clinlabel.web.renditions import RenditionCache
+
+if TYPE_CHECKING:
+    from clinlabel.labelling.outputs import OutputPaths
+    from clinlabel.labelling.project import Project
+    from clinlabel.labelling.service import LabellingSession, Shown
+
+T = TypeVar("T")
+
+
+class Workbench:
+    """Holds the project lock, the open project and the annotator's session while serving."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinlabel-core")
+        self._stack = contextlib.ExitStack()
+        self.project: Project | None = None
+        self._session: LabellingSession | None = None
+        self.annotator: str | None = None
+        self.renditions: RenditionCache | None = None
+        self.last_outputs: OutputPaths | None = None
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a core function on the core thread and wait for it without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def call_now(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Synchronous twin of `call`, for the CLI before the server runs and after it stops."""
+        return self._executor.submit(fn, *args, **kwargs).result()
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    @property
+    def session(self) -> LabellingSession:
+        if self._session is None:
+            raise NotStartedError("Choose an output folder and an annotator name first.")
+        return self._session
+
+    def open(self, project_dir: Path, annotator: str) -> Shown:
+        """Create or rescan the project, lock it, and start (or resume) the annotator's session.
+
+        Must run on the core thread (through `call` or `call_now`).
+        """
+        from clinlabel.labelling.project import ProjectLock, init_project, open_project
+        from clinlabel.labelling.service import LabellingSession
+
+        if self._session is not None:
+            raise ValidationError("A labelling session is already open in this server.")
+        name = annotator.strip()
+        if not name:
+            raise ValidationError("Type the annotator's name.")
+        project_dir = project_dir.expanduser().resolve()
+        # init_project refuses a project inside the batch before anything is written there.
+        init_project(self.settings.batch, project_dir, schema_path=self.settings.schema_path)
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(ProjectLock(project_dir))
+            project = stack.enter_context(open_project(project_dir))
+            session = LabellingSession(
+                project, annotator=name, idle_threshold_s=self.settings.idle_threshold_s
+            )
+            shown = session.start()
+        except BaseException:
+            stack.close()
+            raise
+        stack.callback(session.close)
+        self._stack = stack
+        self.project, self._session, self.annotator = project, session, name
+        self.renditions = RenditionCache(project_dir / "cache" / "renditions")
+        return shown
+
+    def close(self) -> None:
+        """Record the session's end and release the project (idempotent; core thread)."""
+        stack, self._stack = self._stack, contextlib.ExitStack()
+        self._session = None
+        stack.close()
+
+    def shutdown(self) -> None:
+        """Close the session on the core thread, then stop that thread."""
+        try:
+            self.call_now(self.close)
+        finally:
+            self._executor.shutdown(wait=True)
