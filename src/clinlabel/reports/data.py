@@ -1,0 +1,99 @@
+"""What a summary report needs, as plain frozen data: the store gathers it, renderers read it.
+
+Everything here is a fact recorded in the project (counts, times, events); every derived figure
+(median, images per hour, time remaining, ...) is computed in `figures.py`, once, for all formats.
+Times are timezone-aware UTC `datetime`s; a naive one is taken to be UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpan:
+    """One labelling session of one annotator."""
+
+    annotator: str
+    started_at: datetime
+    ended_at: datetime | None
+    """None while the session is open: the report counts it up to `generated_at`. For a session
+    that ended without being closed (a crash), pass the time of its last event instead."""
+    tz_offset_min: int
+    """The annotator's local offset from UTC in minutes at session start (+330 = UTC+05:30)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStats:
+    """The figures of one case (patient), in queue order."""
+
+    case: str
+    total: int
+    labelled: int
+    per_label: Mapping[str, int]
+    """Current label name -> number of images of this case with that label."""
+    active_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommentEntry:
+    """A label that carries a comment, with everything needed to find the image again."""
+
+    case: str
+    visit: str
+    file: str
+    """Path below the visit, e.g. `XC_CLINICAL/img2.png`."""
+    label: str
+    comment: str
+    annotator: str
+    frame: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditStatus:
+    """The result of verifying the audit chain when the report was made."""
+
+    ok: bool
+    events: int
+    head_hash: str
+    """Hash of the newest event (empty when there are no events)."""
+    first_broken_event: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything the summary report shows, gathered from the project store."""
+
+    batch_path: str
+    project_path: str
+    generated_at: datetime
+    app_version: str
+    annotators: Sequence[str]
+    """Everyone who opened a session or saved a label, in order of first appearance."""
+    sessions: Sequence[SessionSpan]
+    """In order of start."""
+    total_images: int
+    """Images in the queue (problem files excluded)."""
+    labelled_images: int
+    """Images with a current label (imported labels included)."""
+    label_names: Sequence[str]
+    """The schema's labels, in button order."""
+    comment_required: Sequence[str]
+    """Labels whose comment is mandatory (the seed's NA): their comments get their own section."""
+    per_label: Mapping[str, int]
+    """Current label -> number of images; labels no longer in the schema may appear too."""
+    cases: Sequence[CaseStats]
+    image_seconds: Sequence[float]
+    """Active seconds per labelled image that has measured time (imported labels have none)."""
+    idle_seconds: float
+    """Time away (idle beyond the threshold), excluded from image times."""
+    comments: Sequence[CommentEntry]
+    """Every current label with a non-empty comment, in queue order."""
+    problems: int
+    """Files that look like images but are not (reported by the scan)."""
+    changed_images: int
+    """Labelled images whose bytes changed after they were labelled (label kept, to review)."""
+    audit: AuditStatus
