@@ -62,17 +62,23 @@ def render_array(
     plane: str = "axial",
     window: Window | None = None,
     preset: str | None = None,
+    invert: bool = False,
 ) -> np.ndarray:
     """The 8-bit display pixels (rows x columns, or rows x columns x 3) of a DICOM or NIfTI file."""
     if kind is ImageKind.DICOM:
         from clinlabel.imaging import dicom_display
 
-        return dicom_display.display_pixels(path, frame=frame, window=window, preset=preset)
+        return dicom_display.display_pixels(
+            path, frame=frame, window=window, preset=preset, invert=invert
+        )
     if kind is ImageKind.NIFTI:
         from clinlabel.imaging import nifti
 
-        return nifti.display_slice(path, index=frame, plane=plane, window=window, preset=preset)
-    return np.asarray(raster.display_image(path))
+        return nifti.display_slice(
+            path, index=frame, plane=plane, window=window, preset=preset, invert=invert
+        )
+    shown: np.ndarray = np.asarray(raster.display_image(path))
+    return shown
 
 
 def render_png(
@@ -83,11 +89,14 @@ def render_png(
     plane: str = "axial",
     window: Window | None = None,
     preset: str | None = None,
+    invert: bool = False,
 ) -> bytes:
     """PNG of exactly what the viewer shows, at the image's own size (for `clinlabel render`)."""
     if kind is ImageKind.RASTER:
         return encode_png(raster.display_image(Path(path)))
-    pixels = render_array(Path(path), kind, frame=frame, plane=plane, window=window, preset=preset)
+    pixels = render_array(
+        Path(path), kind, frame=frame, plane=plane, window=window, preset=preset, invert=invert
+    )
     return encode_png(_to_image(pixels))
 
 

@@ -1,0 +1,225 @@
+"""From a DICOM file and a frame number to 8-bit display pixels, the way PS3.3 C.11 says.
+
+Reads the attributes of the pipeline (top level, or the frame's functional groups in enhanced
+objects), chooses the window (asked for, a preset, the file's own, a VOI LUT, or the full range)
+and runs `rendering`. `grey_frame` hands the web face the full-depth values and the windows so
+that window/level can run in the browser.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from clinlabel.errors import DecodeError
+from clinlabel.imaging import rendering, windowing
+from clinlabel.imaging.dicom_frames import frame_pixels
+from clinlabel.imaging.dicom_header import DicomHeader
+from clinlabel.imaging.functional_groups import frame_group
+from clinlabel.imaging.rendering import GreyTransform, LutTable
+from clinlabel.imaging.windowing import VOI_FUNCTIONS, Window
+
+_COLOUR = frozenset(
+    {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_PARTIAL_422", "YBR_ICT", "YBR_RCT"}
+)
+
+
+@dataclass(frozen=True)
+class GreyFrame:
+    """One grey-scale frame at full depth: what the browser needs for live window/level."""
+
+    stored: np.ndarray
+    transform: GreyTransform
+    windows: tuple[Window, ...]
+    """The file's own windows (Window Center/Width), first is the default."""
+    voi_lut: LutTable | None
+    full_range: Window
+
+
+def grey_transform(dataset: Dataset, frame: int) -> GreyTransform:
+    """Modality and presentation attributes of `frame`: PS3.3 C.7.6.16.2.9 (Pixel Value
+    Transformation functional group) before the top-level C.11.1 attributes."""
+    group = frame_group(dataset, frame, "PixelValueTransformationSequence")
+    source = group if group is not None and "RescaleSlope" in group else dataset
+    slope = float(source.get("RescaleSlope", 1) or 1)
+    intercept = float(source.get("RescaleIntercept", 0) or 0)
+    modality_lut = None
+    if "RescaleSlope" not in source and dataset.get("ModalityLUTSequence"):
+        modality_lut = _lut_table(dataset.ModalityLUTSequence[0], dataset)
+    return GreyTransform(
+        signed=int(dataset.get("PixelRepresentation", 0) or 0) == 1,
+        bits_stored=int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16)) or 16),
+        slope=slope,
+        intercept=intercept,
+        modality_lut=modality_lut,
+        monochrome1=str(dataset.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1",
+    )
+
+
+def file_windows(dataset: Dataset, frame: int) -> tuple[Window, ...]:
+    """Window Center/Width pairs (C.11.2.1.2), from the Frame VOI LUT functional group first."""
+    group = frame_group(dataset, frame, "FrameVOILUTSequence")
+    source = group if group is not None and "WindowCenter" in group else dataset
+    centers = _as_list(source.get("WindowCenter"))
+    widths = _as_list(source.get("WindowWidth"))
+    explanations = [str(e) for e in _as_list(source.get("WindowCenterWidthExplanation"))]
+    function = str(source.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    if function not in VOI_FUNCTIONS:
+        function = "LINEAR"
+    windows: list[Window] = []
+    for index, (center, width) in enumerate(zip(centers, widths, strict=False)):
+        try:
+            window = Window(
+                float(center),
+                float(width),
+                function,  # type: ignore[arg-type]
+                explanations[index] if index < len(explanations) else "",
+            )
+        except (TypeError, ValueError):
+            continue
+        minimum = 1.0 if window.function == "LINEAR" else 0.0
+        if window.width > minimum or (window.function == "LINEAR" and window.width == 1):
+            windows.append(window)
+    return tuple(windows)
+
+
+def voi_lut(dataset: Dataset) -> LutTable | None:
+    """The first VOI LUT Sequence (0028,3010) item as a table (C.11.2.1.1), if any."""
+    sequence = dataset.get("VOILUTSequence")
+    return _lut_table(sequence[0], dataset) if sequence else None
+
+
+def grey_frame(path: Path, *, frame: int = 1) -> GreyFrame:
+    """Stored values of a grey-scale frame with everything needed to window it anywhere."""
+    header, stored = frame_pixels(path, frame)
+    if stored.ndim != 2:
+        raise DecodeError(f"{header.path.name} is a colour image, not grey-scale.")
+    transform = grey_transform(header.dataset, frame)
+    return GreyFrame(
+        stored=stored,
+        transform=transform,
+        windows=file_windows(header.dataset, frame),
+        voi_lut=voi_lut(header.dataset),
+        full_range=rendering.full_range(stored, transform),
+    )
+
+
+def display_pixels(
+    path: Path,
+    *,
+    frame: int = 1,
+    window: Window | None = None,
+    preset: str | None = None,
+    invert: bool = False,
+) -> np.ndarray:
+    """8-bit pixels as the viewer shows them: rows x columns (grey) or rows x columns x 3 (RGB).
+
+    Window choice: `window`, else `preset` ("full" for the full range, a CT preset name, or the
+    explanation of one of the file's windows), else the file's first window, else its VOI LUT
+    Sequence, else the frame's full range.
+    """
+    header, stored = frame_pixels(path, frame)
+    if _is_colour(header, stored):
+        return _colour(header, stored)
+    transform = grey_transform(header.dataset, frame)
+    table: LutTable | None = None
+    if window is None and preset is not None:
+        window = _preset(preset, header, frame, stored, transform)
+    if window is None:
+        windows = file_windows(header.dataset, frame)
+        if windows:
+            window = windows[0]
+        else:
+            table = voi_lut(header.dataset)
+            if table is None:
+                window = rendering.full_range(stored, transform)
+    if rendering.table_friendly(stored):
+        lut = _cached_lut(stored.dtype.str, transform, window, table, invert)
+        return rendering.apply_display_lut(stored, lut)
+    return rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_lut(
+    dtype: str,
+    transform: GreyTransform,
+    window: Window | None,
+    table: LutTable | None,
+    invert: bool,
+) -> np.ndarray:
+    return rendering.display_lut(
+        np.dtype(dtype).newbyteorder("="), transform, window=window, voi_lut=table, invert=invert
+    )
+
+
+def _preset(
+    name: str, header: DicomHeader, frame: int, stored: np.ndarray, transform: GreyTransform
+) -> Window:
+    lowered = name.strip().lower()
+    if lowered in ("full", "full-range", "full_range"):
+        return rendering.full_range(stored, transform)
+    for own in file_windows(header.dataset, frame):
+        if own.explanation.strip().lower() == lowered:
+            return own
+    try:
+        return windowing.preset(lowered)
+    except KeyError as exc:
+        raise DecodeError(str(exc.args[0])) from None
+
+
+def _is_colour(header: DicomHeader, stored: np.ndarray) -> bool:
+    photometric = str(header.dataset.get("PhotometricInterpretation", "")).strip()
+    return stored.ndim == 3 or photometric == "PALETTE COLOR" or photometric in _COLOUR
+
+
+def _colour(header: DicomHeader, stored: np.ndarray) -> np.ndarray:
+    """Palette colour through its LUTs (C.7.6.3.1.5); RGB/YBR already converted by pydicom."""
+    photometric = str(header.dataset.get("PhotometricInterpretation", "")).strip()
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels.processing import apply_color_lut
+
+        try:
+            rgb = np.asarray(apply_color_lut(np.asarray(stored), header.dataset))
+        except (AttributeError, ValueError, KeyError, IndexError) as exc:
+            raise DecodeError(
+                f"{header.path.name}: the palette cannot be applied ({exc})."
+            ) from exc
+        bits = 16 if rgb.dtype.itemsize > 1 else 8
+        return rendering.colour_to_uint8(rgb[..., :3], bits_stored=bits)
+    if stored.ndim != 3:
+        raise DecodeError(f"{header.path.name}: {photometric} data decoded with one sample.")
+    bits = int(header.options.get("bits_stored", 8))
+    return rendering.colour_to_uint8(stored, bits_stored=bits)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return list(value)
+    return [value]
+
+
+def _lut_table(item: Dataset, dataset: Dataset) -> LutTable | None:
+    """A LUT Descriptor and LUT Data (C.11.1.1, C.11.2.1.1) as a `LutTable`."""
+    descriptor = item.get("LUTDescriptor")
+    data = item.get("LUTData")
+    if descriptor is None or data is None or len(descriptor) < 3:
+        return None
+    entries, first, bits = (int(v) for v in descriptor[:3])
+    entries = entries or 65536  # PS3.3 C.11.1.1: 0 means 2^16 entries
+    if first >= 32768 and int(dataset.get("PixelRepresentation", 0) or 0) == 1:
+        first -= 65536  # the first mapped value shares the pixel data's signedness
+    if isinstance(data, bytes):
+        dtype = np.dtype("<u2") if bits > 8 or len(data) >= 2 * entries else np.dtype("u1")
+        values = np.frombuffer(data, dtype=dtype).astype(np.float64)
+    else:
+        values = np.asarray(list(data) if not isinstance(data, int) else [data], dtype=np.float64)
+    if values.size == 0:
+        return None
+    return LutTable(first_mapped=first, bits=bits, data=values[:entries])

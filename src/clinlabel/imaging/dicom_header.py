@@ -1,0 +1,267 @@
+"""Parse a DICOM file's header once, remember where its pixel data starts, and cache both.
+
+An enhanced multi-frame object with 1,000 per-frame functional groups takes tens of milliseconds to
+parse, far more than decoding one of its frames, so headers are kept in a small LRU keyed by path,
+modification time and size (a file changed on disk is parsed again). The pixel data itself is not
+read here: frames are read from the file one at a time (`dicom_frames`).
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels.utils import as_pixel_options
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from clinlabel.errors import DecodeError
+from clinlabel.imaging.plugins import choose_plugin
+
+HEADER_CACHE_SIZE = 64
+_PIXEL_TAGS = {
+    0x7FE00010: "PixelData",
+    0x7FE00008: "FloatPixelData",
+    0x7FE00009: "DoubleFloatPixelData",
+}
+_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+
+
+@dataclass(frozen=True, eq=False)
+class DicomHeader:
+    """Everything about one file except its pixel data, plus how to decode that data."""
+
+    path: Path
+    dataset: Dataset
+    """The whole header (without the pixel data element, except for a Deflated file)."""
+    transfer_syntax: UID
+    plugin: str
+    """The pydicom decoding plugin chosen for this syntax ("" for the native decoders)."""
+    options: dict[str, Any] = field(repr=False)
+    """The keyword arguments for `Decoder.as_array` (rows, columns, bits, offsets, ...)."""
+    pixel_offset: int
+    """File offset of the first byte of the pixel data value (-1 when held in `inflated`)."""
+    inflated: Dataset | None = field(default=None, repr=False)
+    """A Deflated file, read whole: its byte offsets are those of the inflated stream."""
+
+    @property
+    def frames(self) -> int:
+        return int(self.options["number_of_frames"])
+
+    @property
+    def is_encapsulated(self) -> bool:
+        return self.transfer_syntax.is_encapsulated
+
+
+_cache: OrderedDict[tuple[str, int, int], DicomHeader] = OrderedDict()
+_lock = threading.Lock()
+
+
+def read_header(path: Path) -> DicomHeader:
+    """The cached header of `path`, parsed on first use; `DecodeError` when it has no image."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DecodeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        header = _cache.get(key)
+        if header is not None:
+            _cache.move_to_end(key)
+            return header
+    if stat.st_size == 0:
+        raise DecodeError(f"{path.name} is empty (0 bytes).")
+    header = _parse(path, stat.st_size)
+    with _lock:
+        _cache[key] = header
+        while len(_cache) > HEADER_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return header
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def looks_like_dicom(path: Path) -> bool:
+    """True for a DICOM file, with or without its 128-byte preamble (extension-less files)."""
+    try:
+        dcmread(path, stop_before_pixels=True, specific_tags=[0x00080016])
+    except (InvalidDicomError, OSError, ValueError, EOFError, struct.error, AttributeError):
+        return False
+    return True
+
+
+def _parse(path: Path, size: int) -> DicomHeader:
+    name = path.name
+    try:
+        with path.open("rb") as handle:
+            dataset = _read_dataset(handle, name)
+            syntax = _transfer_syntax(dataset)
+            if syntax == DeflatedExplicitVRLittleEndian:
+                handle.seek(0)
+                return _deflated(path, dcmread(handle))
+            offset, keyword, vr = _pixel_value_start(handle, syntax, name)
+            options = _options(dataset, syntax, keyword, vr, name)
+            if syntax.is_encapsulated and options["number_of_frames"] > 1:
+                _add_frame_offsets(handle, offset, options)
+    except (OSError, ValueError, EOFError, struct.error, KeyError, TypeError) as exc:
+        raise DecodeError(f"{name} has a damaged DICOM header ({exc}).") from exc
+    if not syntax.is_encapsulated:
+        _check_length(options, offset, size, name)
+    return DicomHeader(
+        path=path,
+        dataset=dataset,
+        transfer_syntax=syntax,
+        plugin=choose_plugin(syntax),
+        options=options,
+        pixel_offset=offset,
+    )
+
+
+def _read_dataset(handle: Any, name: str) -> Dataset:
+    """The header, also of a bare dataset without preamble and File Meta Information."""
+    try:
+        return dcmread(handle, stop_before_pixels=True)
+    except InvalidDicomError:
+        handle.seek(0)
+    try:
+        dataset = dcmread(handle, stop_before_pixels=True, force=True)
+    except Exception as exc:  # forced reading of arbitrary bytes fails in many ways
+        raise DecodeError(f"{name} is not a DICOM file.") from exc
+    # Forcing reads almost anything; a real bare dataset starts with group 0008 attributes.
+    if "SOPClassUID" not in dataset and "Rows" not in dataset:
+        raise DecodeError(f"{name} is not a DICOM file.")
+    return dataset
+
+
+def _transfer_syntax(dataset: Dataset) -> UID:
+    syntax = dataset.file_meta.get("TransferSyntaxUID") if hasattr(dataset, "file_meta") else None
+    if syntax:
+        return UID(syntax)
+    # No File Meta Information (a bare dataset): pydicom guessed the encoding while reading.
+    implicit, little = dataset.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+
+
+def _pixel_value_start(handle: Any, syntax: UID, name: str) -> tuple[int, str, str | None]:
+    """Step over the pixel data element's tag (dcmread stopped right before it)."""
+    endian = "<" if syntax.is_little_endian else ">"
+    head = handle.read(8)
+    if len(head) < 8:
+        raise DecodeError(f"{name} has no pixel data (no image to show).")
+    group, element = struct.unpack(f"{endian}HH", head[:4])
+    keyword = _PIXEL_TAGS.get(group << 16 | element)
+    if keyword is None:
+        raise DecodeError(f"{name} has no pixel data (no image to show).")
+    vr: str | None = None
+    if not syntax.is_implicit_VR:
+        vr = head[4:6].decode("ascii", "replace")
+        handle.read(4)  # OB/OW/OF/OD have a 2-byte reserved field and a 4-byte length
+    return int(handle.tell()), keyword, vr
+
+
+def _options(
+    dataset: Dataset, syntax: UID, keyword: str, vr: str | None, name: str
+) -> dict[str, Any]:
+    try:
+        options = as_pixel_options(dataset)
+    except (AttributeError, KeyError, ValueError, TypeError) as exc:
+        raise DecodeError(f"{name}: the Image Pixel module is incomplete ({exc}).") from exc
+    for needed in ("rows", "columns", "bits_allocated", "samples_per_pixel"):
+        if needed not in options:
+            raise DecodeError(f"{name}: the Image Pixel module lacks {needed.replace('_', ' ')}.")
+    options["transfer_syntax_uid"] = syntax
+    options["pixel_keyword"] = keyword
+    if vr:
+        options["pixel_vr"] = vr
+    options["number_of_frames"] = max(1, int(options.get("number_of_frames") or 1))
+    options.setdefault("pixel_representation", 0)
+    options.setdefault("bits_stored", options["bits_allocated"])
+    if "ExtendedOffsetTable" in dataset and "ExtendedOffsetTableLengths" in dataset:
+        options["extended_offsets"] = (
+            dataset.ExtendedOffsetTable,
+            dataset.ExtendedOffsetTableLengths,
+        )
+    return options
+
+
+def _check_length(options: dict[str, Any], offset: int, size: int, name: str) -> None:
+    frame_bits = (
+        options["rows"]
+        * options["columns"]
+        * options["samples_per_pixel"]
+        * options["bits_allocated"]
+    )
+    if options.get("photometric_interpretation") == "YBR_FULL_422":
+        frame_bits = frame_bits * 2 // 3  # PS3.3 C.7.6.3.1.2: two chroma samples per pixel pair
+    expected = (frame_bits * options["number_of_frames"] + 7) // 8
+    if offset + expected > size:
+        raise DecodeError(
+            f"{name} is truncated: its pixel data needs {expected} bytes, "
+            f"the file holds {max(0, size - offset)}."
+        )
+
+
+def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> None:
+    """Index the fragments once so frame N is one seek, when each frame is one fragment.
+
+    PS3.5 A.4: encapsulated pixel data is a Basic Offset Table item then fragment items. With an
+    empty offset table pydicom would walk every fragment header on every frame; we walk them once
+    and hand pydicom an Extended Offset Table (offsets relative to the first fragment).
+    """
+    if "extended_offsets" in options:
+        return
+    handle.seek(offset)
+    tag, length = struct.unpack("<II", handle.read(8))
+    if tag != _ITEM or length:  # a Basic Offset Table is present: pydicom uses it directly
+        return
+    start = offset + 8
+    offsets: list[int] = []
+    lengths: list[int] = []
+    while True:
+        head = handle.read(8)
+        if len(head) < 8:
+            break
+        tag, length = struct.unpack("<II", head)
+        if tag != _ITEM:
+            break
+        offsets.append(int(handle.tell()) - 8 - start)
+        lengths.append(length)
+        handle.seek(length, 1)
+    if len(offsets) == options["number_of_frames"]:
+        options["extended_offsets"] = (offsets, lengths)
+
+
+def _deflated(path: Path, full: Dataset) -> DicomHeader:
+    """Deflated files are inflated whole (they are rare and small) and kept in the cache."""
+    if not any(keyword in full for keyword in _PIXEL_TAGS.values()):
+        raise DecodeError(f"{path.name} has no pixel data (no image to show).")
+    syntax = DeflatedExplicitVRLittleEndian
+    keyword = next(keyword for keyword in _PIXEL_TAGS.values() if keyword in full)
+    options = _options(full, syntax, keyword, None, path.name)
+    return DicomHeader(
+        path=path,
+        dataset=full,
+        transfer_syntax=syntax,
+        plugin=choose_plugin(syntax),
+        options=options,
+        pixel_offset=-1,
+        inflated=full,
+    )

@@ -1,0 +1,209 @@
+"""NIfTI volumes (`.nii`, `.nii.gz`) through nibabel: three planes, the right way round.
+
+A volume is loaded once, as its stored integer type (never float64), reoriented to RAS+ by its
+affine (as views: flips and transposes, no copy) and cached; a slice in any plane is then a view,
+one table look-up for the window and, when voxels are not square in that plane, one resize.
+
+Display conventions (radiological): axial, patient left on screen right and anterior up; coronal,
+patient left on screen right and superior up; sagittal, anterior on screen left and superior up.
+Slices are numbered from 1, starting inferior (axial), posterior (coronal) and right (sagittal).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+from nibabel import orientations
+from PIL import Image
+
+from clinlabel.errors import DecodeError
+from clinlabel.imaging import rendering, windowing
+from clinlabel.imaging.rendering import GreyTransform
+from clinlabel.imaging.windowing import Window
+
+PLANE_AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
+VOLUME_CACHE_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    """A volume in RAS+ voxel order (axis 0 towards patient right... left, see `_to_ras`)."""
+
+    path: Path
+    data: np.ndarray
+    """Stored values, axes ordered x (R->L flipped to RAS), y (P->A), z (I->S)."""
+    spacing: tuple[float, float, float]
+    transform: GreyTransform
+    default_window: Window
+
+    def slices(self, plane: str) -> int:
+        return int(self.data.shape[_axis(plane)])
+
+
+_cache: OrderedDict[tuple[str, int, int], Volume] = OrderedDict()
+_lock = threading.Lock()
+
+
+def load_volume(path: Path) -> Volume:
+    """The cached RAS+ volume of `path`, loaded on first use."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DecodeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        volume = _cache.get(key)
+        if volume is not None:
+            _cache.move_to_end(key)
+            return volume
+    if stat.st_size == 0:
+        raise DecodeError(f"{path.name} is empty (0 bytes).")
+    volume = _load(path)
+    with _lock:
+        _cache[key] = volume
+        while len(_cache) > 1 and sum(v.data.nbytes for v in _cache.values()) > VOLUME_CACHE_BYTES:
+            _cache.popitem(last=False)
+    return volume
+
+
+def _load(path: Path) -> Volume:
+    try:
+        image: Any = nib.load(path)
+        proxy = image.dataobj
+        # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
+        # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
+        stored = np.asarray(proxy.get_unscaled() if hasattr(proxy, "get_unscaled") else proxy)
+        slope = float(getattr(proxy, "slope", 1.0) or 1.0)
+        intercept = float(getattr(proxy, "inter", 0.0) or 0.0)
+        affine = np.asarray(image.affine, dtype=np.float64)
+        header = image.header
+    except Exception as exc:  # nibabel, gzip and zlib raise many types for damaged files
+        raise DecodeError(f"{path.name} cannot be read as NIfTI ({exc}).") from exc
+    if stored.ndim < 3:
+        stored = stored.reshape(stored.shape + (1,) * (3 - stored.ndim))
+    while stored.ndim > 3:
+        stored = stored[..., 0]  # a 4-D series: show its first volume
+    if stored.dtype.kind == "f" and stored.dtype.itemsize > 4:
+        stored = stored.astype(np.float32)
+    if stored.dtype.kind not in "iuf" or (stored.dtype.itemsize > 4 and stored.dtype.kind != "f"):
+        stored = stored.astype(np.float32)
+    data, spacing = _to_ras(stored, affine)
+    transform = GreyTransform(
+        signed=data.dtype.kind == "i",
+        bits_stored=8 * data.dtype.itemsize,
+        slope=slope,
+        intercept=intercept,
+    )
+    return Volume(
+        path=path,
+        data=data,
+        spacing=spacing,
+        transform=transform,
+        default_window=_default_window(data, transform, header),
+    )
+
+
+def _to_ras(
+    stored: np.ndarray, affine: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Reorder the voxel axes to the closest RAS+ orientation of the affine (views only).
+
+    `io_orientation` finds, for each voxel axis, the world axis it runs along and its direction;
+    `apply_orientation` transposes and flips the array to match RAS+.
+    """
+    current = orientations.io_orientation(affine)  # type: ignore[no-untyped-call]
+    target = orientations.axcodes2ornt(("R", "A", "S"))  # type: ignore[no-untyped-call]
+    change = orientations.ornt_transform(current, target)  # type: ignore[no-untyped-call]
+    data: np.ndarray = orientations.apply_orientation(stored, change)  # type: ignore[no-untyped-call]
+    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    spacing = [1.0, 1.0, 1.0]
+    for voxel_axis, (ras_axis, _flip) in enumerate(change):
+        spacing[int(ras_axis)] = float(zooms[voxel_axis]) or 1.0
+    return data, (spacing[0], spacing[1], spacing[2])
+
+
+def _default_window(data: np.ndarray, transform: GreyTransform, header: object) -> Window:
+    """cal_min/cal_max when the header sets a display range, else the volume's full range."""
+    cal_min = float(getattr(header, "get", lambda *_: 0)("cal_min") or 0)
+    cal_max = float(getattr(header, "get", lambda *_: 0)("cal_max") or 0)
+    if cal_max > cal_min:
+        return windowing.full_range_window(cal_min, cal_max)
+    low, high = float(data.min()), float(data.max())
+    ends = rendering.modality_values(np.array([low, high]), transform)
+    return windowing.full_range_window(float(ends.min()), float(ends.max()))
+
+
+def _axis(plane: str) -> int:
+    try:
+        return PLANE_AXES[plane.lower()]
+    except KeyError:
+        raise DecodeError(f"Unknown plane {plane!r}: use axial, coronal or sagittal.") from None
+
+
+def oriented_slice(volume: Volume, *, plane: str, index: int) -> tuple[np.ndarray, float, float]:
+    """Stored values of slice `index` (from 1) as shown on screen, with row and column spacing.
+
+    In RAS+ order every plane's 2-D slice has (left-to-right axis, bottom-to-top axis) as
+    (array axis a, array axis b) with a < b; transposing puts b on the rows and flipping both makes
+    rows run superior/anterior first and columns run towards the patient's left (or posterior).
+    """
+    axis = _axis(plane)
+    count = volume.data.shape[axis]
+    if not 1 <= index <= count:
+        raise DecodeError(f"{volume.path.name} has {count} {plane} slices; {index} does not exist.")
+    taken = (
+        np.take(volume.data, index - 1, axis=axis) if axis != 2 else volume.data[:, :, index - 1]
+    )
+    shown = taken.T[::-1, ::-1]
+    in_plane = [volume.spacing[a] for a in range(3) if a != axis]
+    return shown, in_plane[1], in_plane[0]
+
+
+def display_slice(
+    path: Path,
+    *,
+    index: int = 1,
+    plane: str = "axial",
+    window: Window | None = None,
+    preset: str | None = None,
+    invert: bool = False,
+) -> np.ndarray:
+    """8-bit pixels of one slice, windowed, with square display pixels."""
+    volume = load_volume(path)
+    stored, row_spacing, column_spacing = oriented_slice(volume, plane=plane, index=index)
+    if window is None and preset is not None:
+        window = _preset(preset, volume)
+    window = window or volume.default_window
+    if rendering.table_friendly(stored):
+        lut = rendering.display_lut(stored.dtype, volume.transform, window=window, invert=invert)
+        shown = rendering.apply_display_lut(stored, lut)
+    else:
+        shown = rendering.display_values(stored, volume.transform, window=window, invert=invert)
+    return square_pixels(shown, row_spacing=row_spacing, column_spacing=column_spacing)
+
+
+def square_pixels(pixels: np.ndarray, *, row_spacing: float, column_spacing: float) -> np.ndarray:
+    """Resize so one display pixel covers the same distance both ways (the finer spacing wins)."""
+    if abs(row_spacing - column_spacing) <= 1e-3 * max(row_spacing, column_spacing):
+        return np.ascontiguousarray(pixels)
+    finest = min(row_spacing, column_spacing)
+    rows = max(1, round(pixels.shape[0] * row_spacing / finest))
+    columns = max(1, round(pixels.shape[1] * column_spacing / finest))
+    image = Image.fromarray(np.ascontiguousarray(pixels), mode="L")
+    return np.asarray(image.resize((columns, rows), Image.Resampling.BILINEAR))
+
+
+def _preset(name: str, volume: Volume) -> Window:
+    if name.strip().lower() in ("full", "full-range", "full_range"):
+        return volume.default_window
+    try:
+        return windowing.preset(name)
+    except KeyError as exc:
+        raise DecodeError(str(exc.args[0])) from None

@@ -1,0 +1,156 @@
+"""The grey-scale pipeline of DICOM PS3.3 C.11 as one lookup table, and colour to 8-bit RGB.
+
+C.11 chains three transforms: the Modality LUT (C.11.1: Rescale Slope/Intercept or a Modality LUT
+Sequence) gives modality values such as Hounsfield units; the VOI LUT (C.11.2: a window with its
+VOI LUT Function, or a VOI LUT Sequence) picks the range to see; the Presentation LUT (C.11.6 and
+C.7.6.3.1.2: MONOCHROME1 is shown inverted) gives display values. All three depend only on the
+stored value, so for 8- and 16-bit data we evaluate them once for every possible stored value and
+look each pixel up in the table: one pass over the image however many steps there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from clinlabel.imaging import windowing
+from clinlabel.imaging.windowing import Window
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LutTable:
+    """A LUT Descriptor (first entry count, first stored value mapped, bits) and its data."""
+
+    first_mapped: int
+    bits: int
+    data: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GreyTransform:
+    """What C.11 needs to know about one grey-scale frame."""
+
+    signed: bool
+    bits_stored: int
+    slope: float = 1.0
+    intercept: float = 0.0
+    modality_lut: LutTable | None = None
+    monochrome1: bool = False
+
+
+def modality_values(stored: np.ndarray, transform: GreyTransform) -> np.ndarray:
+    """Modality LUT, PS3.3 C.11.1, as float64.
+
+    With a Modality LUT Sequence (0028,3000) the value x maps to LUT[x - first_mapped], clamped to
+    the first and last entries (C.11.1.1.1); otherwise y = Rescale Slope * x + Rescale Intercept.
+    """
+    x = np.asarray(stored, dtype=np.float64)
+    if transform.modality_lut is not None:
+        return lut_lookup(x, transform.modality_lut).astype(np.float64)
+    return x * transform.slope + transform.intercept
+
+
+def lut_lookup(x: np.ndarray, table: LutTable) -> np.ndarray:
+    """Map values through a LUT: below the first mapped value the first entry, above the last the
+    last entry (PS3.3 C.11.1.1.1 for Modality LUTs, C.11.2.1.1 for VOI LUTs)."""
+    index = np.clip(np.rint(x - table.first_mapped), 0, len(table.data) - 1).astype(np.intp)
+    result: np.ndarray = table.data[index]
+    return result
+
+
+def voi_values(
+    modality: np.ndarray, *, window: Window | None, voi_lut: LutTable | None
+) -> np.ndarray:
+    """VOI LUT, PS3.3 C.11.2, onto 0..255.
+
+    A window is applied with its own function (LINEAR, LINEAR_EXACT or SIGMOID, C.11.2.1.2 and
+    C.11.2.1.3). A VOI LUT Sequence maps through the table, whose output range is 0 to 2^n - 1 with
+    n the third value of its LUT Descriptor (C.11.2.1.1), then scaled to 0..255.
+    """
+    if window is not None:
+        return windowing.apply_window(modality, window)
+    if voi_lut is None:
+        raise ValueError("either a window or a VOI LUT is needed")
+    top = max(float((1 << voi_lut.bits) - 1), float(voi_lut.data.max()), 1.0)
+    return lut_lookup(modality, voi_lut).astype(np.float64) * (255.0 / top)
+
+
+def display_values(
+    stored: np.ndarray,
+    transform: GreyTransform,
+    *,
+    window: Window | None,
+    voi_lut: LutTable | None = None,
+    invert: bool = False,
+) -> np.ndarray:
+    """The whole C.11 chain by formula: stored values -> 8-bit display values.
+
+    Presentation: MONOCHROME1 means the minimum value is shown white after VOI (C.7.6.3.1.2), so
+    it is inverted; `invert` (the viewer's Invert button) flips that once more.
+    """
+    shown = windowing.to_uint8(
+        voi_values(modality_values(stored, transform), window=window, voi_lut=voi_lut)
+    )
+    if transform.monochrome1 != invert:
+        shown = windowing.invert(shown)
+    return shown
+
+
+def display_lut(
+    dtype: np.dtype,
+    transform: GreyTransform,
+    *,
+    window: Window | None,
+    voi_lut: LutTable | None = None,
+    invert: bool = False,
+) -> np.ndarray:
+    """`display_values` for every bit pattern of a 1- or 2-byte integer dtype (256 or 65,536)."""
+    return display_values(
+        all_values(dtype), transform, window=window, voi_lut=voi_lut, invert=invert
+    )
+
+
+def all_values(dtype: np.dtype) -> np.ndarray:
+    """Every value of a 1- or 2-byte integer dtype, ordered by its unsigned bit pattern."""
+    unsigned = np.dtype(f"u{dtype.itemsize}")
+    patterns = np.arange(1 << (8 * dtype.itemsize), dtype=np.uint32).astype(unsigned)
+    values: np.ndarray = patterns.view(np.dtype(dtype.kind + str(dtype.itemsize)))
+    return values
+
+
+def apply_display_lut(stored: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Look every pixel up in a table made by `display_lut` (one pass, no float arithmetic)."""
+    native = stored if stored.dtype.isnative else stored.astype(stored.dtype.newbyteorder("="))
+    index = native.view(np.dtype(f"u{native.dtype.itemsize}"))
+    result: np.ndarray = np.take(lut, index)
+    return result
+
+
+def table_friendly(stored: np.ndarray) -> bool:
+    """True when the LUT route applies: 8- or 16-bit integers."""
+    return stored.dtype.kind in "iu" and stored.dtype.itemsize <= 2
+
+
+def full_range(stored: np.ndarray, transform: GreyTransform) -> Window:
+    """A window spanning the frame's own modality values (the "full range" preset)."""
+    low, high = int(stored.min()), int(stored.max())
+    if transform.modality_lut is None and stored.dtype.kind in "iu":
+        ends = modality_values(np.array([low, high]), transform)
+    else:
+        ends = modality_values(
+            np.arange(low, high + 1)
+            if stored.dtype.kind in "iu"
+            else np.array([stored.min(), stored.max()]),
+            transform,
+        )
+    return windowing.full_range_window(float(ends.min()), float(ends.max()))
+
+
+def colour_to_uint8(pixels: np.ndarray, *, bits_stored: int) -> np.ndarray:
+    """RGB samples of more than 8 bits scaled to 8 bits by their stored depth (C.7.6.3.1.2)."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    shift = max(0, bits_stored - 8)
+    result: np.ndarray = np.clip(pixels.astype(np.int64) >> shift, 0, 255).astype(np.uint8)
+    return result
