@@ -90,7 +90,8 @@ def _frame_of(row: Sequence[Any]) -> int:
 def _basic_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
     suspect = SUSPECT_FIRST_CHARS
     for row in rows:
-        case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4]
+        # A label without a comment may come from the database as NULL; write an empty cell.
+        case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4] or ""
         if len(row) > _FRAME and row[_FRAME]:
             raise OutputError(
                 f"{case}/{visit}/{file} has a label for frame {row[_FRAME]}, which the five-column"
@@ -112,7 +113,7 @@ def _basic_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
 
 def _basic_cells_with_frame(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
     for row in rows:
-        yield (*_guarded(row[0], row[1], row[2], row[3], row[4]), _frame_of(row))
+        yield (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
 
 
 def _detailed_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
@@ -120,7 +121,7 @@ def _detailed_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...
         seconds = row[_SECONDS]
         sha256 = row[_SHA256]
         yield (
-            *_guarded(row[0], row[1], row[2], row[3], row[4]),
+            *_guarded(row[0], row[1], row[2], row[3], row[4] or ""),
             guard_cell(row[_ANNOTATOR]),
             row[_LABELLED_AT],
             "" if seconds is None else round(seconds, 3),

@@ -171,6 +171,15 @@ def test_a_failure_midway_keeps_the_previous_export_intact(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == [out]
 
 
+@pytest.mark.parametrize("options", [{}, {"detailed": True}, {"frames": True}])
+def test_a_null_comment_is_an_empty_cell(tmp_path: Path, options: dict[str, bool]) -> None:
+    out = tmp_path / "labels.csv"
+    write_labels_csv(
+        [("C", "V", "XC/a.jpg", "Suspicious", None, "a", "t", None, None)], out, **options
+    )
+    assert read_back(out)[1][4] == ""
+
+
 def test_empty_export_has_just_the_header(tmp_path: Path) -> None:
     out = tmp_path / "labels.csv"
     assert write_labels_csv([], out) == 0
