@@ -86,7 +86,8 @@ def _audit_headline(data: ReportData) -> str:
     audit = data.audit
     if audit.ok:
         return f"OK, {_count(audit.events)} events verified"
-    where = f"event {audit.first_broken_event}" if audit.first_broken_event else "an unknown event"
+    broken_at = audit.first_broken_event
+    where = "an unknown event" if broken_at is None else f"event {broken_at}"
     return f"BROKEN at {where}: see section 10 before relying on this report"
 
 

@@ -194,3 +194,24 @@ def test_unclosed_quote_is_reported(tmp_path: Path) -> None:
 def test_missing_file_is_an_import_error(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="Cannot read"):
         read_labels_csv(tmp_path / "absent.csv")
+
+
+def test_our_detailed_export_imports_back_with_frames_and_originals(tmp_path: Path) -> None:
+    from clinlabel.exports import LabelRow
+    from clinlabel.exports.csv import write_labels_csv
+
+    rows = [
+        LabelRow("Case_001", "Visit_1", "XC_CLINICAL/img1.jpg", "NA", "=SUM(A1)", "a", "t", 1.0,
+                 None, 3),
+        LabelRow("Case_001", "Visit_1", "XC_CLINICAL/img2.png", "NA", "-ve, \"odd\"\n2", "a", "t",
+                 None, None),
+    ]  # fmt: skip
+    out = tmp_path / "detailed.csv"
+    write_labels_csv(rows, out, detailed=True)
+    imported = read_labels_csv(out)
+    assert [(r.file, r.comment, r.frame) for r in imported] == [
+        ("XC_CLINICAL/img1.jpg", "=SUM(A1)", 3),
+        ("XC_CLINICAL/img2.png", '-ve, "odd"\n2', 0),
+    ]
+    result = match_import_rows(imported, IMAGES)
+    assert result.clean and len(result.matched) == 2
