@@ -33,7 +33,7 @@ export class CommentDialog {
 
   open(labelName, view, onSave) {
     this.onSave = onSave;
-    this.title.textContent = `${labelName}: comment`;
+    this.title.textContent = `Label as ${labelName}`;
     this.imageLine.textContent = `${view.case} / ${view.visit} / ${view.file}`;
     this.text.value = view.label === labelName ? view.comment : "";
     this.error.hidden = true;

@@ -1,0 +1,132 @@
+"""The seed's workflow through the API: start, label, NA rule, move, clear, progress, cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+
+def test_start_page_asks_then_opens(bare_client: TestClient, batch: Path, tmp_path: Path) -> None:
+    state = bare_client.get("/api/session").json()
+    assert state["started"] is False
+    assert state["suggested_project_dir"] == str(batch.parent / "batch-clinlabel")
+    assert bare_client.get("/api/progress").status_code == 409
+    inside = bare_client.post(
+        "/api/session", json={"project_dir": str(batch / "out"), "annotator": "bo"}
+    )
+    assert inside.status_code == 422
+    assert "inside the batch" in inside.json()["message"]
+    assert not (batch / "out").exists()
+    blank = bare_client.post(
+        "/api/session", json={"project_dir": str(tmp_path / "p"), "annotator": " "}
+    )
+    assert blank.status_code == 422
+    opened = bare_client.post(
+        "/api/session", json={"project_dir": str(tmp_path / "p"), "annotator": "Bo Li"}
+    ).json()
+    assert opened["started"] is True
+    assert opened["annotator"] == "Bo Li"
+    assert [d["name"] for d in opened["labels"]] == ["Suspicious", "Non-Suspicious", "NA"]
+    assert [d["key"] for d in opened["labels"]] == ["1", "2", "3"]
+    assert opened["shown"]["image"]["position"] == 1
+    again = bare_client.post(
+        "/api/session", json={"project_dir": str(tmp_path / "p"), "annotator": "x"}
+    )
+    assert again.status_code == 422
+
+
+def test_label_rules_and_moves(client: TestClient) -> None:
+    views = client.get("/api/queue?start=1&count=100").json()
+    assert len(views) == 12
+    assert views[0]["relpath"] == "Case_001/Visit_1/XC_CLINICAL/img1.jpg"
+    first, second = views[0]["id"], views[1]["id"]
+
+    saved = client.put(f"/api/images/{first}/label", json={"label": "Suspicious"}).json()
+    assert saved["image"]["label"] == "Suspicious"
+    assert saved["progress"]["labelled"] == 1
+
+    no_comment = client.put(f"/api/images/{second}/label", json={"label": "NA", "comment": "  "})
+    assert no_comment.status_code == 422
+    assert "comment" in no_comment.json()["message"]
+    unknown = client.put(f"/api/images/{second}/label", json={"label": "Maybe"})
+    assert unknown.status_code == 422
+
+    na = client.put(
+        f"/api/images/{second}/label", json={"label": "NA", "comment": 'blurry, "motion"\nretake'}
+    ).json()
+    assert na["image"]["comment"] == 'blurry, "motion"\nretake'
+
+    relabel = client.put(f"/api/images/{first}/label", json={"label": "Non-Suspicious"}).json()
+    assert relabel["image"]["label"] == "Non-Suspicious"
+    assert relabel["progress"]["labelled"] == 2
+
+    cleared = client.delete(f"/api/images/{first}/label").json()
+    assert cleared["image"]["label"] is None
+    assert cleared["progress"]["labelled"] == 1
+    assert client.get(f"/api/images/{second}").json()["label"] == "NA"
+    assert client.get("/api/images/424242").status_code == 422
+
+
+def test_show_reports_case_changes_and_next_unlabelled(client: TestClient) -> None:
+    assert client.post("/api/session/show", json={"position": 6}).json()["case_changed"] is False
+    shown = client.post("/api/session/show", json={"position": 7}).json()
+    assert shown["case_changed"] is True
+    assert shown["previous_case"] == "Case_001"
+    assert shown["image"]["case"] == "Case_002"
+    assert client.post("/api/session/show", json={"position": 0}).status_code == 422
+    assert client.post("/api/session/show", json={"position": 99}).status_code == 422
+    views = client.get("/api/queue?start=7&count=2").json()
+    client.put(f"/api/images/{views[1]['id']}/label", json={"label": "Suspicious"})
+    client.post("/api/session/show", json={"position": 7})
+    client.put(f"/api/images/{views[0]['id']}/label", json={"label": "Suspicious"})
+    nxt = client.post("/api/session/next-unlabelled").json()
+    assert nxt["image"]["position"] == 9
+    assert client.post("/api/session/touch").status_code == 204
+
+
+def test_cases_list_visits_for_the_sidebar(client: TestClient) -> None:
+    cases = client.get("/api/cases").json()
+    assert [c["case"] for c in cases] == ["Case_001", "Case_002"]
+    assert cases[1]["first_position"] == 7
+    assert [(v["visit"], v["first_position"], v["total"]) for v in cases[1]["visits"]] == [
+        ("Visit_1", 7, 3),
+        ("Visit_2", 10, 3),
+    ]
+    assert client.get("/api/progress").json() == {
+        "total": 12,
+        "labelled": 0,
+        "remaining": 12,
+        "percent": 0.0,
+    }
+
+
+def test_outputs_progress_then_final(client: TestClient) -> None:
+    assert client.get("/api/outputs/csv").status_code == 404
+    first = client.get("/api/queue?start=1&count=1").json()[0]
+    client.put(f"/api/images/{first['id']}/label", json={"label": "NA", "comment": "=1+1"})
+    partial = client.post("/api/outputs/progress").json()
+    assert partial["final"] is False
+    assert Path(partial["csv"]).is_file() and Path(partial["report"]).is_file()
+    final = client.post("/api/outputs/final").json()
+    assert final["final"] is True
+    assert "SUMMARY" in final["report_text"].upper()
+    csv_text = client.get("/api/outputs/csv").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0] == "case,visit,file,label,comment"
+    assert "Case_001,Visit_1,XC_CLINICAL/img1.jpg,NA," in csv_text
+    assert client.get("/api/outputs/report").status_code == 200
+
+
+def test_errors_become_statuses_in_one_place() -> None:
+    import errno
+
+    from clinlabel.errors import OutputError, ProjectInUseError, StoreError, ValidationError
+    from clinlabel.web.errors import status_for
+
+    assert status_for(ValidationError("x"))[0] == 422
+    assert status_for(ProjectInUseError("x"))[0] == 409
+    assert status_for(StoreError("x"))[0] == 503
+    assert status_for(OutputError("inside the batch"))[0] == 422
+    full = OutputError("disk full")
+    full.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert status_for(full)[0] == 507
