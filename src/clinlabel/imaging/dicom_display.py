@@ -8,7 +8,6 @@ that window/level can run in the browser.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,22 +138,9 @@ def display_pixels(
             if table is None:
                 window = rendering.full_range(stored, transform)
     if rendering.table_friendly(stored):
-        lut = _cached_lut(stored.dtype.str, transform, window, table, invert)
+        lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert)
         return rendering.apply_display_lut(stored, lut)
     return rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
-
-
-@functools.lru_cache(maxsize=32)
-def _cached_lut(
-    dtype: str,
-    transform: GreyTransform,
-    window: Window | None,
-    table: LutTable | None,
-    invert: bool,
-) -> np.ndarray:
-    return rendering.display_lut(
-        np.dtype(dtype).newbyteorder("="), transform, window=window, voi_lut=table, invert=invert
-    )
 
 
 def _preset(

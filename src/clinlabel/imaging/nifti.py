@@ -158,9 +158,10 @@ def oriented_slice(volume: Volume, *, plane: str, index: int) -> tuple[np.ndarra
     count = volume.data.shape[axis]
     if not 1 <= index <= count:
         raise DecodeError(f"{volume.path.name} has {count} {plane} slices; {index} does not exist.")
-    taken = (
-        np.take(volume.data, index - 1, axis=axis) if axis != 2 else volume.data[:, :, index - 1]
-    )
+    # Basic indexing gives a view; np.take along an axis would copy through a slow generic path.
+    where: list[int | slice] = [slice(None)] * 3
+    where[axis] = index - 1
+    taken = volume.data[tuple(where)]
     shown = taken.T[::-1, ::-1]
     in_plane = [volume.spacing[a] for a in range(3) if a != axis]
     return shown, in_plane[1], in_plane[0]
@@ -182,7 +183,7 @@ def display_slice(
         window = _preset(preset, volume)
     window = window or volume.default_window
     if rendering.table_friendly(stored):
-        lut = rendering.display_lut(stored.dtype, volume.transform, window=window, invert=invert)
+        lut = rendering.cached_display_lut(stored.dtype.str, volume.transform, window, None, invert)
         shown = rendering.apply_display_lut(stored, lut)
     else:
         shown = rendering.display_values(stored, volume.transform, window=window, invert=invert)

@@ -10,6 +10,7 @@ look each pixel up in the table: one pass over the image however many steps ther
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,22 @@ def display_lut(
     return display_values(
         all_values(dtype), transform, window=window, voi_lut=voi_lut, invert=invert
     )
+
+
+@functools.lru_cache(maxsize=64)
+def cached_display_lut(
+    dtype: str,
+    transform: GreyTransform,
+    window: Window | None,
+    table: LutTable | None,
+    invert: bool,
+) -> np.ndarray:
+    """`display_lut`, remembered: dragging through frames or slices reuses one table."""
+    lut = display_lut(
+        np.dtype(dtype).newbyteorder("="), transform, window=window, voi_lut=table, invert=invert
+    )
+    lut.setflags(write=False)
+    return lut
 
 
 def all_values(dtype: np.dtype) -> np.ndarray:
