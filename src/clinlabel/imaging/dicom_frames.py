@@ -68,9 +68,12 @@ def _decode(header: DicomHeader, index: int) -> np.ndarray:
     except DecodeError:
         raise
     except Exception as exc:  # plugins raise anything from RuntimeError to their own types
+        missing = decoder.missing_dependencies
         raise DecodeError(
             f"{header.path.name}: frame {index + 1} cannot be decoded "
-            f"({header.transfer_syntax.name}, plugin {header.plugin or 'native'}): {exc}"
+            f"({header.transfer_syntax.name}, plugin {header.plugin or 'native'}): "
+            f"{str(exc).strip().splitlines()[-1]}",
+            hint=f"Another plugin may decode it: {'; '.join(missing)}." if missing else None,
         ) from exc
     return np.asarray(array)
 

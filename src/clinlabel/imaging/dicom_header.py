@@ -115,7 +115,7 @@ def _parse(path: Path, size: int) -> DicomHeader:
             if syntax == DeflatedExplicitVRLittleEndian:
                 handle.seek(0)
                 return _deflated(path, dcmread(handle))
-            offset, keyword, vr = _pixel_value_start(handle, syntax, name)
+            offset, keyword, vr = _pixel_value_start(handle, dataset, syntax, name)
             options = _options(dataset, syntax, keyword, vr, name)
             if syntax.is_encapsulated and options["number_of_frames"] > 1:
                 _add_frame_offsets(handle, offset, options)
@@ -160,9 +160,18 @@ def _transfer_syntax(dataset: Dataset) -> UID:
     return ExplicitVRLittleEndian if little else ExplicitVRBigEndian
 
 
-def _pixel_value_start(handle: Any, syntax: UID, name: str) -> tuple[int, str, str | None]:
-    """Step over the pixel data element's tag (dcmread stopped right before it)."""
-    endian = "<" if syntax.is_little_endian else ">"
+def _pixel_value_start(
+    handle: Any, dataset: Dataset, syntax: UID, name: str
+) -> tuple[int, str, str | None]:
+    """Step over the pixel data element's tag (dcmread stopped right before it).
+
+    The encoding actually found while reading wins over the transfer syntax: some writers store
+    an implicit VR dataset under an explicit VR syntax, and pydicom reads it anyway.
+    """
+    implicit, little = dataset.original_encoding
+    if implicit is None:
+        implicit, little = syntax.is_implicit_VR, syntax.is_little_endian
+    endian = "<" if little else ">"
     head = handle.read(8)
     if len(head) < 8:
         raise DecodeError(f"{name} has no pixel data (no image to show).")
@@ -171,8 +180,9 @@ def _pixel_value_start(handle: Any, syntax: UID, name: str) -> tuple[int, str, s
     if keyword is None:
         raise DecodeError(f"{name} has no pixel data (no image to show).")
     vr: str | None = None
-    if not syntax.is_implicit_VR:
-        vr = head[4:6].decode("ascii", "replace")
+    # Pixel data VRs are OB, OW, OF, OD or UN; anything else means the tag was written implicit.
+    if not implicit and head[4:6] in (b"OB", b"OW", b"OF", b"OD", b"UN"):
+        vr = head[4:6].decode("ascii")
         handle.read(4)  # OB/OW/OF/OD have a 2-byte reserved field and a 4-byte length
     return int(handle.tell()), keyword, vr
 
