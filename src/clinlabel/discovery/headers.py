@@ -17,9 +17,9 @@ from typing import Final
 from clinlabel.discovery import sniff
 
 _TAIL_BYTES: Final = 4096
-# Phones append data after a JPEG's end marker (Google and Samsung motion photos add an MP4 or a
-# trailer); these byte strings in the tail mean "appended data", not "truncated".
-_JPEG_TRAILERS: Final = (b"ftyp", b"moov", b"mdat", b"stco", b"co64", b"SEFT", b"MotionPhoto")
+# Inside JPEG scan data a 0xFF byte is followed only by 0x00 (stuffing), a restart marker or
+# another 0xFF (T.81 B.1.1.5, F.1.2.3).
+_SCAN_DATA_AFTER_FF: Final = frozenset({0x00, 0xFF, *range(0xD0, 0xD8)})
 _JPEG_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
 _JPEG_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _BMP_DIB_SIZES: Final = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
@@ -72,6 +72,8 @@ def _check(file: _File, lower_name: str) -> str | None:
             return None
         if content is None and sniff.truncated_signature(head, expected):
             return f"truncated: the file ends inside the {expected} signature"
+        if expected == sniff.NIFTI and content is None and _nifti_size_field(head):
+            return check_nifti_header(head, file_size=file.size)
         return _mismatch(ext, expected, content)
     if expected == sniff.JPEG:
         return _check_jpeg(file)
@@ -98,11 +100,13 @@ def _mismatch(ext: str, expected: str, content: str | None) -> str:
 
 
 def _check_jpeg(file: _File) -> str | None:
+    """Walk the marker segments (T.81 B.1.1) to the frame header, then to the first scan."""
     pos = 2
+    frame_seen = False
     for _ in range(512):  # APPn segments are few; this only bounds a damaged chain
         segment = file.at(pos, 4)
         if len(segment) < 2:
-            return "truncated: the file ends before the JPEG frame header"
+            return "truncated: the file ends before the JPEG image data"
         if segment[0] != 0xFF:
             return f"damaged: JPEG marker expected at byte {pos}"
         marker = segment[1]
@@ -112,28 +116,43 @@ def _check_jpeg(file: _File) -> str | None:
         if marker in _JPEG_STANDALONE:
             pos += 2
             continue
-        if marker in (0xD9, 0xDA):
+        if marker == 0xD9 or (marker == 0xDA and not frame_seen):
             return "damaged: JPEG image data before the frame header"
         if len(segment) < 4:
-            return "truncated: the file ends before the JPEG frame header"
+            return "truncated: the file ends before the JPEG image data"
         length = int.from_bytes(segment[2:4], "big")
+        if length < 2:
+            return f"damaged: JPEG segment length {length} at byte {pos}"
+        if marker == 0xDA:
+            return _check_jpeg_end(file, scan_start=pos + 2 + length)
         if marker in _JPEG_SOF:
             frame = file.at(pos + 4, 6)
             if len(frame) < 6:
                 return "truncated: the file ends inside the JPEG frame header"
             if int.from_bytes(frame[3:5], "big") == 0 or frame[5] == 0:
                 return "damaged: the JPEG frame header gives width 0 or no colour components"
-            return _check_jpeg_end(file)
-        if length < 2:
-            return f"damaged: JPEG segment length {length} at byte {pos}"
+            frame_seen = True
         pos += 2 + length
-    return "damaged: no JPEG frame header found"
+    return "damaged: no JPEG image data found"
 
 
-def _check_jpeg_end(file: _File) -> str | None:
-    tail = file.tail()
-    if b"\xff\xd9" in tail or any(trailer in tail for trailer in _JPEG_TRAILERS):
+def _check_jpeg_end(file: _File, *, scan_start: int) -> str | None:
+    """A JPEG whose end is still scan data (or zeros) with no end marker was cut short.
+
+    Phones append data after the end marker (motion photos carry an MP4, Samsung a trailer): a
+    tail holding other 0xFF-marker pairs is such data, not a cut, and passes.
+    """
+    if scan_start >= file.size:
+        return "truncated: the file ends before the JPEG image data"
+    start = max(scan_start, file.size - _TAIL_BYTES)
+    tail = file.at(start, file.size - start)
+    if b"\xff\xd9" in tail:
         return None
+    found = tail.find(b"\xff")
+    while 0 <= found < len(tail) - 1:
+        if tail[found + 1] not in _SCAN_DATA_AFTER_FF:
+            return None  # appended data of another kind
+        found = tail.find(b"\xff", found + 2)
     return "truncated: the JPEG end marker is missing (an incomplete copy?)"
 
 
@@ -260,3 +279,10 @@ def _check_nifti_gz(file: _File) -> str | None:
     if not header and offset >= file.size:
         return "truncated: the gzip stream ends before any data"
     return check_nifti_header(header, file_size=None)
+
+
+def _nifti_size_field(head: bytes) -> bool:
+    """Whether the file starts with a NIfTI sizeof_hdr (348 or 540) in either byte order."""
+    return len(head) >= 4 and any(
+        struct.unpack(order + "i", head[:4])[0] in (348, _NIFTI_HEADER_MAX) for order in "<>"
+    )

@@ -18,7 +18,7 @@ from clinlabel.discovery import layout
 from clinlabel.discovery.headers import check_image
 from clinlabel.discovery.layout import Sniff
 from clinlabel.discovery.naming import natural_key
-from clinlabel.discovery.sniff import sniff_dicom
+from clinlabel.discovery.sniff import DICOM_PREFIX_END, sniff_dicom
 from clinlabel.domain import ImageKind, ImageRef, Problem, ScanResult, SkippedFolder
 from clinlabel.errors import DatasetError
 
@@ -143,13 +143,13 @@ class _Scan:
                     problems.append(Problem(rel, self._stat_problem(entry, exc)))
                     continue
                 size = info.st_size
-                if not size:
+                if kind is Sniff.SNIFF:
+                    if size < DICOM_PREFIX_END or not self._is_dicom(entry.path, rel):
+                        continue  # not an image: the name did not claim to be one
+                    kind = _DICOM
+                elif not size:
                     problems.append(Problem(rel, EMPTY_FILE))
                     continue
-                if kind is Sniff.SNIFF:
-                    if not self._is_dicom(entry.path, rel):
-                        continue
-                    kind = _DICOM
                 elif verify:
                     reason = check_image(entry.path, lower_name=name.lower(), size=size)
                     if reason is not None:
@@ -292,7 +292,7 @@ class _Scan:
         kind = _classify(entry.name.lower())
         if kind is Sniff.SNIFF:
             try:
-                return sniff_dicom(entry.path)
+                return entry.stat().st_size >= DICOM_PREFIX_END and sniff_dicom(entry.path)
             except OSError:
                 return False
         return kind is not None
