@@ -9,18 +9,17 @@ loop: a `Path` per file would cost more than the `stat` call the walk needs anyw
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from operator import itemgetter
 from pathlib import Path
 
 from clinlabel.discovery import layout
+from clinlabel.discovery.batch_root import check_batch_root, no_clinical_folder_error
 from clinlabel.discovery.headers import check_image
 from clinlabel.discovery.layout import Sniff
 from clinlabel.discovery.naming import natural_key
 from clinlabel.discovery.sniff import DICOM_PREFIX_END, sniff_dicom
 from clinlabel.domain import ImageKind, ImageRef, Problem, ScanResult, SkippedFolder
-from clinlabel.errors import DatasetError
 
 EMPTY_FILE = "empty file (0 bytes)"
 _first = itemgetter(0)
@@ -45,33 +44,8 @@ def scan_batch(root: Path, result: ScanResult, *, verify: bool = False) -> Itera
     of the current path (a loop).
     """
     root_path = os.fspath(root)
-    real = _check_root(root_path)
+    real = check_batch_root(root_path)
     return _Scan(root_path, real, result, verify=verify).images()
-
-
-def _check_root(path: str) -> str:
-    """The real path of a readable batch folder, or a `DatasetError` saying what to do."""
-    try:
-        info = os.stat(path)
-        if not stat.S_ISDIR(info.st_mode):
-            hint = "Choose the batch folder that holds the Case folders"
-            hint += " (unzip an archive first)." if path.lower().endswith(".zip") else "."
-            raise DatasetError(f"The batch is not a folder: {path}.", hint=hint)
-        with os.scandir(path):
-            pass
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise DatasetError(
-            f"Batch folder not found: {path}.",
-            hint="Check the path; the batch folder is the one that holds the Case folders.",
-        ) from exc
-    except PermissionError as exc:
-        raise DatasetError(
-            f"Cannot read the batch folder {path}: permission denied.",
-            hint="Ask for read access, or copy the batch to a folder you can read.",
-        ) from exc
-    except OSError as exc:
-        raise DatasetError(f"Cannot open the batch folder {path}: {exc.strerror or exc}.") from exc
-    return os.path.realpath(path)
 
 
 def _reason(exc: OSError) -> str:
@@ -117,7 +91,9 @@ class _Scan:
                     else:
                         self._skip(prefix + folder, "not an XC or CLINICAL folder", folder_path)
         if not self.found_clinical:
-            raise self._no_clinical_folder()
+            raise no_clinical_folder_error(
+                self.root, misplaced=self.misplaced_clinical, skipped=self.result.skipped
+            )
 
     def _clinical(
         self, path: str, chain: tuple[str, ...], case: str, visit: str, folder: str
@@ -320,24 +296,6 @@ class _Scan:
         if isinstance(exc, FileNotFoundError):
             return "broken symbolic link" if entry.is_symlink() else "disappeared during the scan"
         return f"cannot read: {_reason(exc)}"
-
-    def _no_clinical_folder(self) -> DatasetError:
-        hint = (
-            f"Expected {layout.EXPECTED_LAYOUT}: in each Visit folder, a folder whose name "
-            "contains XC or CLINICAL."
-        )
-        root_name = os.path.basename(os.path.normpath(self.root))
-        loose = any(s.relpath == "." for s in self.result.skipped)
-        if loose and layout.is_clinical_folder(root_name):
-            hint += " You chose an XC/CLINICAL folder itself: choose the batch folder above it."
-        elif self.misplaced_clinical is not None:
-            hint += (
-                f" '{self.misplaced_clinical}' is an XC/CLINICAL folder at the wrong depth: "
-                "choose the folder that holds the Case folders."
-            )
-        elif holding := [s for s in self.result.skipped if s.image_count]:
-            hint += f" Images were found only in '{holding[0].relpath}' and other skipped places."
-        return DatasetError(f"No XC or CLINICAL folder found in {self.root}.", hint=hint)
 
 
 def _is_dir(entry: os.DirEntry[str], *, follow_symlinks: bool = True) -> bool:

@@ -337,3 +337,9 @@ def test_unreadable_file_is_a_problem_in_verify_mode(kit, monkeypatch: pytest.Mo
     assert [(p.relpath, p.reason) for p in result.problems] == [
         ("C/V/XC/b.jpg", "cannot read: permission denied")
     ]
+
+
+def test_choosing_the_xc_folder_itself_is_explained(kit) -> None:
+    root = kit.batch({"XC_CLINICAL/img1.jpg": JPG})
+    with pytest.raises(DatasetError, match="XC/CLINICAL folder itself"):
+        kit.scan(root / "XC_CLINICAL")
