@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Connection
 
 from clinlabel import __version__
-from clinlabel.audit.chain import GENESIS, encode_data, event_hash
+from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
 from clinlabel.store import events as event_rows
 
@@ -69,9 +69,10 @@ def verify_chain(conn: Connection) -> ChainStatus:
     prev_hash = GENESIS
     expected_id = 1
     count = 0
-    for row in event_rows.iter_events(conn):
+    id_at, prev_at = HASHED_FIELDS.index("id"), HASHED_FIELDS.index("prev_hash")
+    for row in event_rows.iter_chain_rows(conn, HASHED_FIELDS):
         count += 1
-        event_id = int(row["id"])
+        event_id = int(row[id_at])
         if event_id != expected_id:
             return ChainStatus(
                 False,
@@ -80,7 +81,7 @@ def verify_chain(conn: Connection) -> ChainStatus:
                 expected_id,
                 f"event {expected_id} is missing (the next event is {event_id})",
             )
-        if row["prev_hash"] != prev_hash:
+        if row[prev_at] != prev_hash:
             return ChainStatus(
                 False,
                 count,
@@ -89,10 +90,11 @@ def verify_chain(conn: Connection) -> ChainStatus:
                 "its link to the previous event does not match (an event before it was "
                 "changed, inserted or removed)",
             )
-        if event_hash(row) != row["hash"]:
+        stored = row[-1]
+        if values_hash(row[:-1]) != stored:
             return ChainStatus(
                 False, count, prev_hash, event_id, "its content does not match its hash"
             )
-        prev_hash = str(row["hash"])
+        prev_hash = str(stored)
         expected_id += 1
     return ChainStatus(True, count, prev_hash)

@@ -44,6 +44,5 @@ def log_command(project_dir: Path, limit: int, as_json: bool) -> None:
             click.echo(json.dumps(event, ensure_ascii=False))
             continue
         image = f" {event['image']}" if event["image"] else ""
-        click.echo(
-            f"{event['id']:>6}  {event['ts_utc']}  {event['actor']}  {event['kind']}{image}  {event['data']}"
-        )
+        when, who, what = event["ts_utc"], event["actor"], event["kind"]
+        click.echo(f"{event['id']:>6}  {when}  {who}  {what}{image}  {event['data']}")

@@ -100,6 +100,7 @@ def import_labels(
                 labelled_at=now,
                 sha256=hashes[rel],
                 event_id=event_id,
+                exists=old is not None,
             )
             sha = hashes[rel]
             if sha is not None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clinlabel import __version__
+from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, verify_chain
 from clinlabel.errors import OutputError
@@ -21,7 +22,6 @@ from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.reports.data import AuditStatus, CaseStats, CommentEntry, ReportData, SessionSpan
 from clinlabel.reports.text import render_text_report
-from clinlabel.atomic import atomic_writer
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import meta, people, reporting

@@ -121,7 +121,7 @@ def _check_outside(batch: Path, project_dir: Path) -> Path:
         raise OutputError(
             f"The output folder {project_dir} is inside the batch folder {batch}; clinlabel "
             "never writes inside a batch.",
-            hint=f"Choose a folder outside it, for example {batch.parent / (batch.name + '-clinlabel')}.",
+            hint=f"Choose a folder outside it, e.g. {batch.parent / (batch.name + '-clinlabel')}.",
         )
     return project_dir
 

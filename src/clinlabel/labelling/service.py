@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -25,6 +25,7 @@ from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
+from clinlabel.store.images import FileInfo
 
 MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
@@ -75,6 +76,7 @@ class LabellingSession:
         self._position = 0
         self._last_case: str | None = None
         self._closed = False
+        self._files: dict[int, FileInfo] = {}
 
     # -- session -------------------------------------------------------------------------
 
@@ -170,10 +172,9 @@ class LabellingSession:
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
         with self._lock:
-            relpath, sha256 = self._image_file(image_id)
-            if sha256 is None:
-                # Hashed before the write transaction so other writers never wait on disk reads.
-                sha256 = file_sha256(self.project.image_path(relpath))
+            relpath, recorded = self._image_file(image_id)
+            # Hashed before the write transaction so other writers never wait on disk reads.
+            sha256 = recorded or file_sha256(self.project.image_path(relpath))
             dwell = self._clock.take(image_id)
             with self.project.store.write() as conn:
                 old = label_rows.current_label(
@@ -211,10 +212,12 @@ class LabellingSession:
                         labelled_at=now,
                         sha256=sha256,
                         event_id=event_id,
+                        exists=old is not None,
                     )
-                    if sha256 is not None:
+                    if recorded is None and sha256 is not None:
                         image_rows.record_hash(conn, image_id, sha256)
-            return self.image(image_id)
+                        self._files[image_id] = replace(self._file_info(image_id), sha256=sha256)
+                return self._view_in(conn, image_id)
 
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
@@ -265,10 +268,7 @@ class LabellingSession:
 
     def image(self, image_id: int) -> ImageView:
         with self.project.store.read() as conn:
-            position = image_rows.position_of(conn, image_id=image_id)
-        if position is None:
-            raise ValidationError(f"Image {image_id} is not in the queue of this project.")
-        return self._view_at(position)
+            return self._view_in(conn, image_id)
 
     def image_path(self, image_id: int) -> Path:
         """The file of an image inside the batch: the only way an interface gets a path."""
@@ -276,11 +276,7 @@ class LabellingSession:
         return self.project.image_path(relpath)
 
     def image_kind(self, image_id: int) -> str:
-        with self.project.store.read() as conn:
-            info = image_rows.image_file_info(conn, image_id)
-        if info is None:
-            raise ValidationError(f"There is no image {image_id} in this project.")
-        return info[2]
+        return self._file_info(image_id).kind
 
     # -- internals -----------------------------------------------------------------------
 
@@ -298,25 +294,51 @@ class LabellingSession:
     def _shown(self, position: int, *, case_changed: bool, previous_case: str | None) -> Shown:
         return Shown(self._view_at(position), case_changed, previous_case, self.progress())
 
-    def _image_file(self, image_id: int) -> tuple[str, str | None]:
+    def _file_info(self, image_id: int) -> FileInfo:
+        """Path, recorded hash and queue position of an image, remembered for the session.
+
+        Safe to remember: a rescan, the only thing that changes them, needs the project lock
+        that the interface holding this session has.
+        """
+        cached = self._files.get(image_id)
+        if cached is not None:
+            return cached
         with self.project.store.read() as conn:
             info = image_rows.image_file_info(conn, image_id)
         if info is None:
             raise ValidationError(f"There is no image {image_id} in this project.")
-        return info[0], info[1]
+        self._files[image_id] = info
+        return info
+
+    def _image_file(self, image_id: int) -> tuple[str, str | None]:
+        info = self._file_info(image_id)
+        return info.relpath, info.sha256
+
+    def _view_in(self, conn: Connection, image_id: int) -> ImageView:
+        position = self._file_info(image_id).position
+        if position is None:
+            raise ValidationError(f"Image {image_id} is not in the queue of this project.")
+        views = image_rows.queue_views(
+            conn,
+            annotator_id=self._annotator_id or None,
+            annotator=self.annotator,
+            first=position,
+            last=position,
+        )
+        return views[0]
 
     def _record_view(self, conn: Connection, dwell: Dwell | None) -> None:
         if dwell is None or (dwell.active_ms < MIN_VIEW_MS and dwell.idle_ms == 0):
             return
 
-        info = image_rows.image_file_info(conn, dwell.image_id)
+        info = self._files.get(dwell.image_id) or image_rows.image_file_info(conn, dwell.image_id)
         append_event(
             conn,
             self._event(
                 EventKind.VIEW_ENDED,
                 {},
                 image_id=dwell.image_id,
-                image=None if info is None else info[0],
+                image=None if info is None else info.relpath,
                 dwell=dwell,
             ),
         )

@@ -9,19 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import events
+from clinlabel.store.streaming import stream_tuples
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
 
 
+_LAST = select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1)
+_INSERT = events.insert()
+
+
 def last_link(conn: Connection) -> tuple[int, str] | None:
     """Id and hash of the newest event, or None for an empty trail."""
-    row = conn.execute(select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1))
-    found = row.first()
+    found = conn.execute(_LAST).first()
     return None if found is None else (int(found[0]), str(found[1]))
 
 
 def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
-    conn.execute(events.insert().values(**row))
+    conn.execute(_INSERT, dict(row))
 
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
@@ -29,6 +33,12 @@ def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, An
     result = conn.execution_options(yield_per=batch).execute(select(events).order_by(events.c.id))
     for row in result:
         yield dict(row._mapping)
+
+
+def iter_chain_rows(conn: Connection, fields: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """(fields..., hash) of every event in id order, as plain tuples, for chain verification."""
+    columns = [events.c[name] for name in fields]
+    yield from stream_tuples(conn, select(*columns, events.c.hash).order_by(events.c.id))
 
 
 def count_events(conn: Connection) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain import ImageRef
@@ -101,7 +101,9 @@ def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCo
         )
     )
     known = select(images.c.relpath).where(images.c.relpath == staged.c.relpath).exists()
-    new = conn.execute(
+    # Counted before the insert: drivers differ on rowcount for INSERT ... SELECT.
+    new = conn.execute(select(func.count()).select_from(staged).where(~known)).scalar_one()
+    conn.execute(
         images.insert().from_select(
             [
                 "relpath",
@@ -132,83 +134,101 @@ def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCo
                 literal(now),
             ).where(~known),
         )
-    ).rowcount
+    )
     conn.execute(scan_staging.delete())
     return SyncCounts(
-        total=total, new=new, removed=removed, returned=int(returned), touched=touched
+        total=total, new=int(new), removed=removed, returned=int(returned), touched=touched
     )
 
 
-def record_hash(
-    conn: Connection, image_id: int, sha256: str, *, changed: bool | None = None
-) -> None:
-    values: dict[str, object] = {"sha256": sha256}
-    if changed is not None:
-        values["changed"] = changed
-    conn.execute(update(images).where(images.c.id == image_id).values(**values))
+# Statements on the labelling hot path are built once with bind parameters: building a
+# SQLAlchemy statement per call costs more than the SQLite work behind it.
+# Parameters are prefixed (b_): SQLAlchemy reserves column names for an UPDATE's SET values, and
+# the SET columns come from the other parameter names given at execution.
+_RECORD_HASH = update(images).where(images.c.id == bindparam("b_id"))
+_MARK_CHANGED = update(images).where(images.c.id == bindparam("b_id")).values(changed=True)
+_FILE_INFO = select(images.c.relpath, images.c.sha256, images.c.kind, images.c.seq).where(
+    images.c.id == bindparam("image_id")
+)
+_COUNT_PRESENT = select(func.count()).select_from(images).where(images.c.present)
+_COUNT_CHANGED = select(func.count()).select_from(images).where(images.c.changed)
+_POSITION_BY_ID = select(images.c.seq).where(images.c.present, images.c.id == bindparam("key"))
+_POSITION_BY_PATH = select(images.c.seq).where(
+    images.c.present, images.c.relpath == bindparam("key")
+)
+_LABELLED_BY = and_(
+    labels.c.image_id == images.c.id,
+    labels.c.annotator_id == bindparam("annotator_id"),
+    labels.c.frame == 0,
+)
+_SECONDS = (
+    select(func.sum(events.c.active_ms))
+    .where(events.c.image_id == images.c.id, events.c.actor == bindparam("annotator"))
+    .scalar_subquery()
+)
+_QUEUE = (
+    select(
+        images.c.id,
+        images.c.seq,
+        images.c.relpath,
+        images.c.case_name,
+        images.c.visit,
+        images.c.folder,
+        images.c.file,
+        images.c.kind,
+        labels.c.label,
+        labels.c.comment,
+        labels.c.labelled_at,
+        _SECONDS,
+        images.c.changed,
+    )
+    .select_from(images.outerjoin(labels, _LABELLED_BY))
+    .where(images.c.seq >= bindparam("first"), images.c.seq <= bindparam("last"))
+    .order_by(images.c.seq)
+)
+
+
+def record_hash(conn: Connection, image_id: int, sha256: str) -> None:
+    conn.execute(_RECORD_HASH, {"b_id": image_id, "sha256": sha256})
 
 
 def mark_changed(conn: Connection, image_id: int) -> None:
-    conn.execute(update(images).where(images.c.id == image_id).values(changed=True))
+    conn.execute(_MARK_CHANGED, {"b_id": image_id})
 
 
-def image_file_info(conn: Connection, image_id: int) -> tuple[str, str | None, str] | None:
-    """(relpath, sha256, kind) of an image, or None if there is no such image."""
-    row = conn.execute(
-        select(images.c.relpath, images.c.sha256, images.c.kind).where(images.c.id == image_id)
-    ).first()
-    return None if row is None else (str(row[0]), row[1], str(row[2]))
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    relpath: str
+    sha256: str | None
+    kind: str
+    position: int | None
+    """Queue position; None once the file has gone from the batch."""
+
+
+def image_file_info(conn: Connection, image_id: int) -> FileInfo | None:
+    """Where an image's file is and what is known of it, or None if there is no such image."""
+    row = conn.execute(_FILE_INFO, {"image_id": image_id}).first()
+    return None if row is None else FileInfo(str(row[0]), row[1], str(row[2]), row[3])
 
 
 def count_present(conn: Connection) -> int:
-    return int(
-        conn.execute(select(func.count()).select_from(images).where(images.c.present)).scalar_one()
-    )
+    return int(conn.execute(_COUNT_PRESENT).scalar_one())
 
 
 def count_changed(conn: Connection) -> int:
-    return int(
-        conn.execute(select(func.count()).select_from(images).where(images.c.changed)).scalar_one()
-    )
-
-
-def _labelled_by(annotator_id: int | None) -> object:
-    return and_(
-        labels.c.image_id == images.c.id,
-        labels.c.annotator_id == (annotator_id if annotator_id is not None else -1),
-        labels.c.frame == 0,
-    )
+    return int(conn.execute(_COUNT_CHANGED).scalar_one())
 
 
 def queue_views(
     conn: Connection, *, annotator_id: int | None, annotator: str | None, first: int, last: int
 ) -> list[ImageView]:
     """Images at queue positions first..last with this annotator's whole-file label."""
-    seconds = (
-        select(func.sum(events.c.active_ms))
-        .where(events.c.image_id == images.c.id, events.c.actor == (annotator or ""))
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            images.c.id,
-            images.c.seq,
-            images.c.relpath,
-            images.c.case_name,
-            images.c.visit,
-            images.c.folder,
-            images.c.file,
-            images.c.kind,
-            labels.c.label,
-            labels.c.comment,
-            labels.c.labelled_at,
-            seconds,
-            images.c.changed,
-        )
-        .select_from(images.outerjoin(labels, _labelled_by(annotator_id)))  # type: ignore[arg-type]
-        .where(images.c.seq >= first, images.c.seq <= last)
-        .order_by(images.c.seq)
-    )
+    params = {
+        "annotator_id": -1 if annotator_id is None else annotator_id,
+        "annotator": annotator or "",
+        "first": first,
+        "last": last,
+    }
     return [
         ImageView(
             id=int(r[0]),
@@ -226,65 +246,71 @@ def queue_views(
             annotator=annotator if r[8] is not None else None,
             changed=bool(r[12]),
         )
-        for r in conn.execute(query)
+        for r in conn.execute(_QUEUE, params)
     ]
 
 
 def position_of(
     conn: Connection, *, image_id: int | None = None, relpath: str | None = None
 ) -> int | None:
-    query = select(images.c.seq).where(images.c.present)
     if image_id is not None:
-        query = query.where(images.c.id == image_id)
-    if relpath is not None:
-        query = query.where(images.c.relpath == relpath)
-    found = conn.execute(query).scalar()
+        found = conn.execute(_POSITION_BY_ID, {"key": image_id}).scalar()
+    else:
+        found = conn.execute(_POSITION_BY_PATH, {"key": relpath}).scalar()
     return None if found is None else int(found)
+
+
+_UNLABELLED = ~exists().where(_LABELLED_BY)
+_NEXT_UNLABELLED_AFTER = select(func.min(images.c.seq)).where(
+    images.c.seq > bindparam("after"), _UNLABELLED
+)
+_NEXT_UNLABELLED_FROM_START = select(func.min(images.c.seq)).where(images.c.seq >= 1, _UNLABELLED)
 
 
 def next_unlabelled(conn: Connection, *, annotator_id: int, after: int) -> int | None:
     """Queue position of the first image after `after` without a label, wrapping round once."""
-    unlabelled = ~exists().where(_labelled_by(annotator_id))  # type: ignore[arg-type]
-    for bound in (images.c.seq > after, images.c.seq >= 1):
-        found = conn.execute(
-            select(func.min(images.c.seq)).where(images.c.seq.is_not(None), bound, unlabelled)
-        ).scalar()
+    for statement in (_NEXT_UNLABELLED_AFTER, _NEXT_UNLABELLED_FROM_START):
+        found = conn.execute(statement, {"annotator_id": annotator_id, "after": after}).scalar()
         if found is not None:
             return int(found)
     return None
+
+
+_LABELLED_COUNT = (
+    select(func.count())
+    .select_from(labels.join(images, images.c.id == labels.c.image_id))
+    .where(
+        labels.c.annotator_id == bindparam("annotator_id"), labels.c.frame == 0, images.c.present
+    )
+)
+_CASE_PROGRESS = (
+    select(
+        images.c.case_name,
+        func.count(images.c.id),
+        func.count(labels.c.id),
+        func.min(images.c.seq),
+    )
+    .select_from(images.outerjoin(labels, _LABELLED_BY))
+    .where(images.c.present)
+    .group_by(images.c.case_name)
+    .order_by(func.min(images.c.seq))
+)
 
 
 def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
     total = count_present(conn)
     labelled = 0
     if annotator_id is not None:
-        labelled = int(
-            conn.execute(
-                select(func.count())
-                .select_from(labels.join(images, images.c.id == labels.c.image_id))
-                .where(labels.c.annotator_id == annotator_id, labels.c.frame == 0, images.c.present)
-            ).scalar_one()
-        )
+        labelled = int(conn.execute(_LABELLED_COUNT, {"annotator_id": annotator_id}).scalar_one())
     percent = round(100.0 * labelled / total, 1) if total else 0.0
     return Progress(total=total, labelled=labelled, remaining=total - labelled, percent=percent)
 
 
 def case_progress(conn: Connection, *, annotator_id: int | None) -> list[CaseProgress]:
-    query = (
-        select(
-            images.c.case_name,
-            func.count(images.c.id),
-            func.count(labels.c.id),
-            func.min(images.c.seq),
-        )
-        .select_from(images.outerjoin(labels, _labelled_by(annotator_id)))  # type: ignore[arg-type]
-        .where(images.c.present)
-        .group_by(images.c.case_name)
-        .order_by(func.min(images.c.seq))
-    )
+    params = {"annotator_id": -1 if annotator_id is None else annotator_id}
     return [
         CaseProgress(case=r[0], total=int(r[1]), labelled=int(r[2]), first_position=int(r[3]))
-        for r in conn.execute(query)
+        for r in conn.execute(_CASE_PROGRESS, params)
     ]
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Float, delete, func, literal, select, update
+from sqlalchemy import Float, and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import annotators, events, images, labels
+from clinlabel.store.streaming import stream_tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,16 +20,23 @@ class CurrentLabel:
     labelled_at: str
 
 
+# Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
+_KEY = and_(
+    labels.c.image_id == bindparam("k_image_id"),
+    labels.c.annotator_id == bindparam("k_annotator_id"),
+    labels.c.frame == bindparam("k_frame"),
+)
+_CURRENT = select(labels.c.label, labels.c.comment, labels.c.labelled_at).where(_KEY)
+# The SET columns are the non-key parameter names given at execution.
+_UPDATE = update(labels).where(_KEY)
+_INSERT = labels.insert()
+_DELETE = delete(labels).where(_KEY)
+
+
 def current_label(
     conn: Connection, *, image_id: int, annotator_id: int, frame: int
 ) -> CurrentLabel | None:
-    row = conn.execute(
-        select(labels.c.label, labels.c.comment, labels.c.labelled_at).where(
-            labels.c.image_id == image_id,
-            labels.c.annotator_id == annotator_id,
-            labels.c.frame == frame,
-        )
-    ).first()
+    row = conn.execute(_CURRENT, _key(image_id, annotator_id, frame)).first()
     return None if row is None else CurrentLabel(row[0], row[1], row[2])
 
 
@@ -42,7 +51,9 @@ def put_label(
     labelled_at: str,
     sha256: str | None,
     event_id: int,
+    exists: bool,
 ) -> None:
+    """Set the current label; `exists` says whether the caller found one (saves a statement)."""
     values = {
         "label": label,
         "comment": comment,
@@ -50,31 +61,20 @@ def put_label(
         "sha256": sha256,
         "event_id": event_id,
     }
-    updated = conn.execute(
-        update(labels)
-        .where(
-            labels.c.image_id == image_id,
-            labels.c.annotator_id == annotator_id,
-            labels.c.frame == frame,
-        )
-        .values(**values)
-    ).rowcount
-    if not updated:
+    if exists:
+        conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
+    else:
         conn.execute(
-            labels.insert().values(
-                image_id=image_id, annotator_id=annotator_id, frame=frame, **values
-            )
+            _INSERT, {"image_id": image_id, "annotator_id": annotator_id, "frame": frame, **values}
         )
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
-    conn.execute(
-        delete(labels).where(
-            labels.c.image_id == image_id,
-            labels.c.annotator_id == annotator_id,
-            labels.c.frame == frame,
-        )
-    )
+    conn.execute(_DELETE, _key(image_id, annotator_id, frame))
+
+
+def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:
+    return {"k_image_id": image_id, "k_annotator_id": annotator_id, "k_frame": frame}
 
 
 def count_labels(conn: Connection) -> int:
@@ -83,10 +83,11 @@ def count_labels(conn: Connection) -> int:
 
 def iter_label_rows(
     conn: Connection, *, detailed: bool, annotator_id: int | None = None, batch: int = 10_000
-) -> Iterator[tuple[object, ...]]:
-    """Export rows in queue order, in `clinlabel.exports.rows.LabelRow` field order.
+) -> Iterator[tuple[Any, ...]]:
+    """Export rows in `clinlabel.exports.rows.LabelRow` field order.
 
-    Images gone from disk keep their labels and come last, in path order.
+    Queue order, then the labels of images gone from disk (kept: they were given) by path.
+    Within an image: by annotator, then frame.
     """
     seconds = (
         select(func.sum(events.c.active_ms))
@@ -96,7 +97,7 @@ def iter_label_rows(
         if detailed
         else literal(None, Float)
     )
-    columns = [
+    base = select(
         images.c.case_name,
         images.c.visit,
         images.c.file,
@@ -104,20 +105,21 @@ def iter_label_rows(
         labels.c.comment,
         annotators.c.name,
         labels.c.labelled_at,
-    ]
-    query = (
-        select(*columns, seconds, labels.c.sha256, labels.c.frame)
-        .select_from(
-            labels.join(images, images.c.id == labels.c.image_id).join(
-                annotators, annotators.c.id == labels.c.annotator_id
-            )
-        )
-        .order_by(
-            images.c.seq.is_(None), images.c.seq, images.c.relpath, annotators.c.id, labels.c.frame
+        seconds,
+        labels.c.sha256,
+        labels.c.frame,
+    ).select_from(
+        images.join(labels, labels.c.image_id == images.c.id).join(
+            annotators, annotators.c.id == labels.c.annotator_id
         )
     )
     if annotator_id is not None:
-        query = query.where(labels.c.annotator_id == annotator_id)
-    result = conn.execution_options(yield_per=batch).execute(query)
-    for partition in result.partitions():
-        yield from (tuple(row) for row in partition)
+        base = base.where(labels.c.annotator_id == annotator_id)
+    present = base.where(images.c.seq.is_not(None)).order_by(
+        images.c.seq, labels.c.annotator_id, labels.c.frame
+    )
+    gone = base.where(images.c.seq.is_(None)).order_by(
+        images.c.relpath, labels.c.annotator_id, labels.c.frame
+    )
+    yield from stream_tuples(conn, present, batch=batch)
+    yield from stream_tuples(conn, gone, batch=batch)

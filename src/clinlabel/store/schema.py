@@ -113,7 +113,6 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_events_image", "image_id"),
-    Index("ix_events_kind", "kind"),
 )
 
 # Staging for a scan: the walk streams rows here, then set-based SQL works out what is new,

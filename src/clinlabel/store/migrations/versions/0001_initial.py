@@ -16,10 +16,10 @@ branch_labels = None
 depends_on = None
 
 _SQLITE_TRIGGERS = [
-    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be changed'); END""",
-    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be deleted'); END""",
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN
+       SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be changed'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN
+       SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be deleted'); END""",
 ]
 
 _POSTGRES_TRIGGERS = [
@@ -109,7 +109,6 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_index("ix_events_image", "events", ["image_id"])
-    op.create_index("ix_events_kind", "events", ["kind"])
     op.create_table(
         "scan_staging",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
