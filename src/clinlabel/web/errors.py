@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +20,8 @@ from clinlabel.errors import (
     StoreError,
     ValidationError,
 )
+
+_log = logging.getLogger("clinlabel.web")
 
 
 class NotStartedError(ClinlabelError):
@@ -58,6 +61,9 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ClinlabelError)
     status, kind = status_for(exc)
+    if status >= 500:
+        # The page shows and retries these; the console keeps the cause for whoever runs it.
+        _log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
     return JSONResponse({"error": kind, "message": str(exc)}, status_code=status)
 
 

@@ -21,10 +21,9 @@ export class CommentDialog {
         this.save();
       }
     });
+    // No "close" listener clears `onSave`: that event is queued, and after Escape and a quick
+    // second key press it would arrive after the next `open` and silently drop that save.
     document.getElementById("comment-cancel").addEventListener("click", () => this.dialog.close());
-    this.dialog.addEventListener("close", () => {
-      this.onSave = null;
-    });
   }
 
   get isOpen() {
@@ -52,6 +51,7 @@ export class CommentDialog {
       return;
     }
     const onSave = this.onSave;
+    this.onSave = null;
     this.dialog.close();
     onSave?.(comment);
   }

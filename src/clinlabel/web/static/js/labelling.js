@@ -19,7 +19,7 @@ export class Labeller {
     this.total = session.shown.progress.total;
     this.images = new ImageStore({ total: this.total, maxSide: session.max_side, prefetch });
     this.status = new StatusBar();
-    this.queue = new SaveQueue({ onChange: (state) => this.status.queueChanged(state, this.queue) });
+    this.queue = new SaveQueue({ onChange: (state) => this.status.queueChanged(state, this.queue, this.buffered.length) });
     this.viewer = new Viewer(
       document.getElementById("stage"),
       document.getElementById("viewer-area"),
@@ -36,6 +36,7 @@ export class Labeller {
     this.lastTouch = performance.now();
     this.metrics = []; // key press -> next image painted, in ms (benchmarks read this)
     this.status.progress(session.shown.progress);
+    this.queue.changed();
     this.images.remember(session.shown.image);
     this.display(session.shown.image, null, { tellServer: false });
     this.sidebar.refresh().catch((e) => this.status.error(`Cannot load the case list: ${e.message}`));
@@ -43,8 +44,29 @@ export class Labeller {
 
   // Runs an action now, or after the image being navigated to is known (keys never go astray).
   act(action) {
-    if (this.navigating) this.buffered.push(action);
-    else action();
+    if (!this.navigating) {
+      action();
+      return;
+    }
+    this.buffered.push(action);
+    this.queue.changed(); // a key waiting for its image counts as "saving", never as "saved"
+  }
+
+  // Keys pressed while the next image was loading, in order; a dialog that opens (a comment)
+  // stops the replay, so no key meant for the next image lands on this one behind the dialog.
+  replay() {
+    this.navigating = null;
+    const actions = this.buffered.splice(0);
+    while (actions.length && !this.navigating) {
+      if (this.comment.isOpen) {
+        this.status.notice(`${actions.length} key press(es) made while the comment box opened were ignored.`);
+        this.queue.changed();
+        return;
+      }
+      actions.shift()();
+    }
+    this.buffered.unshift(...actions);
+    this.queue.changed();
   }
 
   go(position, t0 = null) {
@@ -59,11 +81,7 @@ export class Labeller {
       .view(position)
       .then((view) => view && this.display(view, t0))
       .catch((e) => this.status.error(`Cannot load image ${position}: ${e.message}`))
-      .finally(() => {
-        this.navigating = null;
-        const actions = this.buffered.splice(0);
-        actions.forEach((a) => this.act(a));
-      });
+      .finally(() => this.replay());
   }
 
   display(view, t0, { tellServer = true } = {}) {
@@ -166,10 +184,7 @@ export class Labeller {
         this.display(shown.image, null, { tellServer: false });
       })
       .catch((e) => this.status.error(e.message))
-      .finally(() => {
-        this.navigating = null;
-        this.buffered.splice(0).forEach((a) => this.act(a));
-      });
+      .finally(() => this.replay());
   }
 
   // Queued behind every label pressed so far, so the files hold all of them.

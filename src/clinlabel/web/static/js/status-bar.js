@@ -31,8 +31,8 @@ export class StatusBar {
     }
   }
 
-  queueChanged({ error, retryInMs }, queue) {
-    const labels = queue.countOf("label");
+  queueChanged({ error, retryInMs }, queue, keysWaiting = 0) {
+    const labels = queue.countOf("label") + keysWaiting;
     if (error) {
       this.retrying = true;
       const text = `Not saved yet: ${error.message} Retrying in ${Math.round(retryInMs / 100) / 10} s; ${labels} label change(s) waiting. Keep this page open.`;

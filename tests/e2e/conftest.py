@@ -1,0 +1,145 @@
+"""End-to-end fixtures: a real `clinlabel label` server on a free port, driven by Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+URL_LINE = re.compile(r"Open: (http://\S+)")
+
+pytestmark = pytest.mark.e2e
+
+
+def make_batch(
+    root: Path, *, cases: int, visits: int, images: int, size: tuple[int, int] = (480, 360)
+) -> list[str]:
+    """A seed-layout batch of small JPEGs; returns the relative paths in queue order."""
+    relpaths: list[str] = []
+    for c in range(1, cases + 1):
+        for v in range(1, visits + 1):
+            folder = root / f"Case_{c:03d}" / f"Visit_{v}" / "XC_CLINICAL"
+            folder.mkdir(parents=True)
+            for i in range(1, images + 1):
+                image = Image.new("RGB", size, ((50 * c) % 256, (90 * v) % 256, (25 * i) % 256))
+                if size[0] >= 100:
+                    ImageDraw.Draw(image).text((10, 10), f"C{c} V{v} #{i}", fill="white")
+                image.save(folder / f"img{i}.jpg", quality=80)
+                relpaths.append(f"Case_{c:03d}/Visit_{v}/XC_CLINICAL/img{i}.jpg")
+    return relpaths
+
+
+class LabelServer:
+    """`clinlabel label BATCH ...` as a subprocess; its output goes to a log file."""
+
+    def __init__(self, batch: Path, log: Path, *args: str) -> None:
+        self.log = log
+        handle = log.open("w")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "clinlabel", "label", str(batch), "--no-browser", *args],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        handle.close()
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = URL_LINE.search(self.log.read_text())
+            if found:
+                return found.group(1)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"clinlabel label exited:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"no URL printed:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        """Ctrl+C: the session is closed cleanly."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up; everything shown as saved must still be there."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 860})  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # Shown with a failing test's output: what the server refused, and why.
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and print(f"HTTP {r.status} {r.request.method} {r.url}"),
+    )
+    page.on("console", lambda m: m.type == "error" and print(f"console: {m.text}"))
+    yield page
+    banner = page.locator("#error-banner")
+    if banner.count() and banner.is_visible():
+        print("error banner:", banner.inner_text())
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[LabelServer]]:
+    """Servers started by a test; whatever is still running at the end is stopped."""
+    started: list[LabelServer] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture
+def start_server(servers: list[LabelServer], tmp_path: Path) -> object:
+    def start(batch: Path, *args: str) -> LabelServer:
+        server = LabelServer(batch, tmp_path / f"server-{len(servers)}.log", *args)
+        servers.append(server)
+        return server
+
+    return start
+
+
+@pytest.fixture
+def batch_maker() -> object:
+    return make_batch
