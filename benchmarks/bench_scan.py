@@ -35,14 +35,24 @@ import resource, sys
 from pathlib import Path
 from clinlabel.discovery import scan_batch
 from clinlabel.domain import ScanResult
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-result = ScanResult()
+
+def peak():
+    # VmHWM belongs to this process image; ru_maxrss may carry the parent's peak across fork+exec.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+before = peak()
 count = 0
-for _ in scan_batch(Path(sys.argv[1]), result):
+for _ in scan_batch(Path(sys.argv[1]), ScanResult()):
     count += 1
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-print(count, before * scale, after * scale)
+print(count, before, peak())
 """
 
 
