@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from json import encoder as json_encoder
 from typing import Any
 
 GENESIS = "0" * 64
@@ -33,13 +34,25 @@ HASHED_FIELDS: tuple[str, ...] = (
 )
 
 
-# One encoder for every event: building a JSONEncoder per call would dominate verification.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _array_encoder() -> Callable[[Sequence[Any]], str]:
+    """Compact JSON for a flat array, the same text as `json.dumps(list(values), separators=(",",
+    ":"), ensure_ascii=False)`; CPython's C encoder is called directly when it exists, because
+    verifying a million events spends most of its time here and the public wrapper doubles it.
+    """
+    make: Any = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # another Python: the public encoder, same output
+        public = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        return lambda values: public(list(values))
+    c_encode = make(None, None, json_encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda values: "".join(c_encode(values, 0))
+
+
+_ENCODE = _array_encoder()
 
 
 def canonical_values(values: Sequence[Any]) -> bytes:
     """The bytes that are hashed: the values of HASHED_FIELDS, in that order, as a JSON array."""
-    return _ENCODE(list(values)).encode()
+    return _ENCODE(tuple(values)).encode()
 
 
 def values_hash(values: Sequence[Any]) -> str:

@@ -116,8 +116,13 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
     """Write the labels CSV to `path` and record it; returns the number of rows."""
     path = _check_destination(project, path)
     with project.store.read() as conn:
+        # Frame labels need a frame column, or two frames of one file would look alike.
+        frames = label_rows.has_frame_labels(conn)
         rows = write_labels_csv(
-            label_rows.iter_label_rows(conn, detailed=detailed), path, detailed=detailed
+            label_rows.iter_label_rows(conn, detailed=detailed, full=frames),
+            path,
+            detailed=detailed,
+            frames=frames,
         )
     _record_output(project, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed)
     return rows

@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
+from clinlabel.discovery.batch_root import check_batch_root
 from clinlabel.discovery.scan import scan_batch
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
-from clinlabel.errors import DatasetError, OutputError, ProjectInUseError, StoreError
+from clinlabel.errors import OutputError, ProjectInUseError, StoreError
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store.engine import DATABASE_FILE
@@ -105,14 +106,7 @@ class Project:
 
 
 def _check_batch(batch: Path) -> Path:
-    batch = batch.expanduser()
-    if not batch.exists():
-        raise DatasetError(f"The batch folder {batch} does not exist.", hint="Check the path.")
-    if not batch.is_dir():
-        raise DatasetError(f"{batch} is a file, not a batch folder.")
-    if not os.access(batch, os.R_OK | os.X_OK):
-        raise DatasetError(f"The batch folder {batch} cannot be read (permission denied).")
-    return batch.resolve()
+    return Path(check_batch_root(str(batch.expanduser())))
 
 
 def _check_outside(batch: Path, project_dir: Path) -> Path:

@@ -316,8 +316,10 @@ def case_progress(conn: Connection, *, annotator_id: int | None) -> list[CasePro
 
 def all_images(conn: Connection) -> Iterator[tuple[int, str, str, str, str]]:
     """(id, relpath, case, visit, file) of every present image in queue order."""
-    yield from conn.execute(
+    query = (
         select(images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file)
         .where(images.c.present)
         .order_by(images.c.seq)
-    ).tuples()
+    )
+    for row in conn.execute(query):
+        yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Float, and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.streaming import stream_tuples
@@ -81,13 +82,24 @@ def count_labels(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(labels)).scalar_one())
 
 
+def has_frame_labels(conn: Connection) -> bool:
+    """Whether any label is for one frame or slice rather than the whole file."""
+    return conn.execute(select(labels.c.id).where(labels.c.frame != 0).limit(1)).first() is not None
+
+
 def iter_label_rows(
-    conn: Connection, *, detailed: bool, annotator_id: int | None = None, batch: int = 10_000
+    conn: Connection,
+    *,
+    detailed: bool,
+    full: bool = False,
+    annotator_id: int | None = None,
+    batch: int = 10_000,
 ) -> Iterator[tuple[Any, ...]]:
     """Export rows in `clinlabel.exports.rows.LabelRow` field order.
 
     Queue order, then the labels of images gone from disk (kept: they were given) by path.
-    Within an image: by annotator, then frame.
+    Within an image: by annotator, then frame. Unless `detailed` or `full`, only the seed's
+    five columns are read: a million-row export is bound by how much the database hands over.
     """
     seconds = (
         select(func.sum(events.c.active_ms))
@@ -97,22 +109,19 @@ def iter_label_rows(
         if detailed
         else literal(None, Float)
     )
-    base = select(
-        images.c.case_name,
-        images.c.visit,
-        images.c.file,
-        labels.c.label,
-        labels.c.comment,
-        annotators.c.name,
-        labels.c.labelled_at,
-        seconds,
-        labels.c.sha256,
-        labels.c.frame,
-    ).select_from(
-        images.join(labels, labels.c.image_id == images.c.id).join(
-            annotators, annotators.c.id == labels.c.annotator_id
-        )
-    )
+    five = [images.c.case_name, images.c.visit, images.c.file, labels.c.label, labels.c.comment]
+    joined = images.join(labels, labels.c.image_id == images.c.id)
+    columns: list[ColumnElement[Any]] = list(five)
+    if detailed or full:
+        columns += [
+            annotators.c.name,
+            labels.c.labelled_at,
+            seconds,
+            labels.c.sha256,
+            labels.c.frame,
+        ]
+        joined = joined.join(annotators, annotators.c.id == labels.c.annotator_id)
+    base = select(*columns).select_from(joined)
     if annotator_id is not None:
         base = base.where(labels.c.annotator_id == annotator_id)
     present = base.where(images.c.seq.is_not(None)).order_by(

@@ -66,3 +66,13 @@ def test_rehashed_edit_breaks_the_next_link(tmp_path: Path) -> None:
     with Store.open_dir(tmp_path).read() as conn:
         status = verify_chain(conn)
     assert not status.ok and status.first_broken_event == 3
+
+
+def test_canonical_form_is_plain_compact_json() -> None:
+    import json
+
+    from clinlabel.audit.chain import canonical_values
+
+    values = (7, "2026-11-22T10:00:00.000000Z", 330, 'Dr "Ā"\n', None, "label_saved", 3.5, True)
+    expected = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical_values(values) == expected

@@ -26,7 +26,7 @@ def test_project_inside_the_batch_is_refused_and_nothing_written(batch: Path) ->
 
 
 def test_missing_batch_and_batch_without_xc_folders(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="does not exist"):
+    with pytest.raises(DatasetError, match="not found"):
         init_project(tmp_path / "nope", tmp_path / "p")
     (tmp_path / "flat" / "Case_1" / "Visit_1" / "photos").mkdir(parents=True)
     (tmp_path / "flat" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"x")

@@ -1,0 +1,1 @@
+"""The project database: the only package with SQL in it."""

@@ -1,0 +1,225 @@
+"""The command line end to end on a generated batch: happy paths and every kind of bad input.
+
+Bad input must give one line that says what to do, exit status 2, and lose or half-write nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from clinlabel.cli.app import cli
+from clinlabel.labelling.project import open_project
+from clinlabel.labelling.service import LabellingSession
+from clinlabel.store.engine import DATABASE_FILE
+
+LAYOUT = {
+    "Case_1/Visit_1/XC_CLINICAL": ["img1.jpg", "img2.jpg", "img10.jpg"],
+    "Case_1/Visit_2/CLINICAL_IMAGES": ["img1.jpg"],
+    "Case_2/Visit_1/XC": ["a.png", "b.png"],
+    "Case_2/Visit_1/Dermoscopy": ["d1.jpg"],
+}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_user_error(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("clinlabel: "), result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    root = tmp_path / "Batch"
+    for n, (folder, names) in enumerate(LAYOUT.items()):
+        (root / folder).mkdir(parents=True)
+        for k, name in enumerate(names):
+            Image.new("RGB", (16, 12), (40 * n, 30 * k, 90)).save(root / folder / name)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, batch: Path) -> Path:
+    result = run("init", batch, "--out", tmp_path / "project")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "project"
+
+
+def label_all(project: Path, labels: list[tuple[str, str | None]]) -> None:
+    with open_project(project) as opened:
+        session = LabellingSession(opened, annotator="Dr Ā Kumar", interface="test")
+        session.start()
+        for position, (label, comment) in enumerate(labels, start=1):
+            session.save_label(session.show(position).view.id, label, comment)
+        session.close()
+
+
+def test_scan_json_lists_images_in_queue_order_and_skipped_folders(batch: Path) -> None:
+    result = run("scan", batch, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["images"][:3] == [
+        "Case_1/Visit_1/XC_CLINICAL/img1.jpg",
+        "Case_1/Visit_1/XC_CLINICAL/img2.jpg",
+        "Case_1/Visit_1/XC_CLINICAL/img10.jpg",
+    ]
+    assert data["counts"]["images"] == 6
+    assert [s["path"] for s in data["skipped"]] == ["Case_2/Visit_1/Dermoscopy"]
+    table = run("scan", batch)
+    assert "Case_1" in table.output and "skipped" in table.output
+
+
+def test_export_report_and_verify_end_to_end(project: Path) -> None:
+    label_all(
+        project,
+        [
+            ("Suspicious", None),
+            ("NA", 'blurred, "retake" =HYPERLINK("x")'),
+            ("Non-Suspicious", None),
+            ("NA", "=1+1"),
+        ],
+    )
+    result = run("export", project, "--detailed")
+    assert result.exit_code == 0, result.output
+    raw = (project / "clinical_labels.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with (project / "clinical_labels.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:5] == ["case", "visit", "file", "label", "comment"]
+    assert rows[1][:5] == ["Case_1", "Visit_1", "XC_CLINICAL/img1.jpg", "Suspicious", ""]
+    assert rows[2][4] == 'blurred, "retake" =HYPERLINK("x")'
+    assert rows[4][2] == "CLINICAL_IMAGES/img1.jpg" and rows[4][4] == "'=1+1"
+    assert rows[1][5] == "Dr Ā Kumar" and len(rows[1][8]) == 64  # annotator, sha256
+    report = (project / "clinical_labels_summary.txt").read_text(encoding="utf-8")
+    assert "Dr Ā Kumar" in report and "=1+1" in report
+    verify = run("audit", "verify", project)
+    assert verify.exit_code == 0 and verify.output.startswith("OK:")
+
+
+def test_audit_verify_names_the_tampered_event(project: Path) -> None:
+    label_all(project, [("Suspicious", None), ("Non-Suspicious", None)])
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("DROP TRIGGER events_no_update")
+        raw.execute("UPDATE events SET data = replace(data, 'Non-Suspicious', 'Suspicious')")
+    result = run("audit", "verify", project)
+    assert result.exit_code == 1
+    assert "BROKEN at event" in result.stderr
+
+
+def test_import_seed_csv_with_bare_file_names(project: Path, tmp_path: Path) -> None:
+    seed = tmp_path / "clinical_labels.csv"
+    seed.write_text(
+        "case,visit,file,label,comment\n"
+        "Case_1,Visit_1,img2.jpg,Suspicious,\n"
+        'Case_2,Visit_1,b.png,NA,"poor lighting, retake"\n',
+        encoding="utf-8",
+    )
+    result = run("import", project, "--csv", seed, "--annotator", "Dr B")
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 labels" in result.output
+    run("export", project)
+    text = (project / "clinical_labels.csv").read_text(encoding="utf-8-sig")
+    assert "XC_CLINICAL/img2.jpg,Suspicious" in text
+    assert 'XC/b.png,NA,"poor lighting, retake"' in text
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "fragments"),
+    [
+        ("case,visit,name,label\nCase_1,Visit_1,img1.jpg,NA\n", "utf-8", ("file",)),
+        ("case,visit,file,label\nCase_9,Visit_1,img1.jpg,Suspicious\n", "utf-8", ("Case_9",)),
+        ("case,visit,file,label\nCase_1,Visit_1,img2.jpg,Maybe\n", "utf-8", ("Maybe",)),
+        ("case,visit,file,label,comment\nCase_1,Visit_1,img2.jpg,NA,\n", "utf-8", ("comment",)),
+        ("case,visit,file,label\nCase_1,Visit_1,café.jpg,NA\n", "latin-1", ("UTF-8",)),
+    ],
+)
+def test_bad_import_files_import_nothing(
+    project: Path, tmp_path: Path, content: str, encoding: str, fragments: tuple[str, ...]
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content.encode(encoding))
+    result = run("import", project, "--csv", path, "--annotator", "Dr B")
+    assert_user_error(result, *fragments)
+    with open_project(project) as opened, opened.store.read() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM labels").scalar() == 0
+
+
+def test_ambiguous_bare_names_are_reported(tmp_path: Path) -> None:
+    root = tmp_path / "B"
+    for folder in ("Case_1/Visit_1/XC", "Case_1/Visit_1/CLINICAL"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "img1.jpg").write_bytes(b"x")
+    run("init", root, "--out", tmp_path / "p")
+    seed = tmp_path / "seed.csv"
+    seed.write_text("case,visit,file,label\nCase_1,Visit_1,img1.jpg,Suspicious\n", encoding="utf-8")
+    result = run("import", tmp_path / "p", "--csv", seed, "--annotator", "x")
+    assert_user_error(result, "CLINICAL/img1.jpg", "XC/img1.jpg")
+
+
+def test_missing_batch(tmp_path: Path) -> None:
+    assert_user_error(run("scan", tmp_path / "nowhere"), "not found")
+    assert_user_error(run("init", tmp_path / "nowhere", "--out", tmp_path / "p"), "not found")
+    assert not (tmp_path / "p").exists()
+
+
+def test_batch_without_xc_folders_shows_the_layout(tmp_path: Path) -> None:
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos").mkdir(parents=True)
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"x")
+    result = run("scan", tmp_path / "B")
+    assert_user_error(result, "XC")
+
+
+def test_output_inside_the_batch_is_refused(batch: Path, project: Path) -> None:
+    assert_user_error(run("init", batch, "--out", batch / "out"), "inside the batch")
+    label_all(project, [("Suspicious", None)])
+    assert_user_error(run("export", project, "--csv", batch / "labels.csv"), "inside the batch")
+    assert not (batch / "labels.csv").exists()
+
+
+def test_not_a_project_damaged_and_newer_databases(tmp_path: Path, project: Path) -> None:
+    assert_user_error(run("export", tmp_path), "not a clinlabel project")
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = 'zzzz'")
+    assert_user_error(run("report", project), "newer clinlabel")
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / DATABASE_FILE).write_bytes(b"\x00garbage" * 512)
+    assert_user_error(run("export", damaged), "damaged")
+    assert (damaged / DATABASE_FILE).read_bytes() == b"\x00garbage" * 512
+
+
+def test_export_is_atomic_when_the_disk_fails(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    label_all(project, [("Suspicious", None)])
+    assert run("export", project, "--no-report").exit_code == 0
+    before = (project / "clinical_labels.csv").read_bytes()
+    label_all(project, [("Non-Suspicious", None)])
+
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    result = run("export", project, "--no-report")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert_user_error(result, "disk is full")
+    assert (project / "clinical_labels.csv").read_bytes() == before
+    assert not [p for p in project.iterdir() if p.name.endswith(".tmp")]
