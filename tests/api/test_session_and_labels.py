@@ -130,3 +130,20 @@ def test_errors_become_statuses_in_one_place() -> None:
     full = OutputError("disk full")
     full.__cause__ = OSError(errno.ENOSPC, "No space left on device")
     assert status_for(full)[0] == 507
+
+
+def test_label_and_next_show_in_one_request(client: TestClient) -> None:
+    views = client.get("/api/queue?start=6&count=2").json()
+    client.post("/api/session/show", json={"position": 6})
+    saved = client.put(
+        f"/api/images/{views[0]['id']}/label", json={"label": "Suspicious", "then_show": 7}
+    ).json()
+    assert saved["image"]["label"] == "Suspicious"
+    assert saved["shown"]["image"]["position"] == 7
+    assert saved["shown"]["case_changed"] is True
+    assert saved["progress"]["labelled"] == 1
+    # A refused label records no show either: the page stays where it was.
+    refused = client.put(
+        f"/api/images/{views[1]['id']}/label", json={"label": "NA", "then_show": 8}
+    )
+    assert refused.status_code == 422

@@ -1,1 +1,1 @@
-"""The browser face: a FastAPI app built by `create_app(settings)`, plain ES modules, no build step."""
+"""The browser face: FastAPI built by `create_app(settings)`, plain ES modules, no build step."""

@@ -50,28 +50,24 @@ class RenditionCache:
         self, path: Path, kind: ImageKind, *, relpath: str, max_side: int, frame: int = 1
     ) -> CachedRendition:
         """The cached rendition of `path`, decoding it first if needed (off the event loop)."""
-        try:
-            stat = await anyio.to_thread.run_sync(path.stat)
-        except OSError as exc:
-            raise DecodeError(f"{relpath} cannot be read: {exc.strerror or exc}.") from exc
-        key = cache_key(
-            relpath, size=stat.st_size, mtime_ns=stat.st_mtime_ns, max_side=max_side, frame=frame
-        )
-        pending = self._in_flight.get(key)
+        # One thread hop does the stat, the cache lookup and (if needed) the decode; requests for
+        # the same image and size share it.
+        flight = f"{relpath}\0{max_side}\0{frame}"
+        pending = self._in_flight.get(flight)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[CachedRendition] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+        self._in_flight[flight] = future
         try:
             result = await anyio.to_thread.run_sync(
-                self._produce, path, kind, key, max_side, frame, limiter=self._limiter
+                self._produce, path, kind, relpath, max_side, frame, limiter=self._limiter
             )
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here so an unawaited future logs nothing
             raise
         finally:
-            del self._in_flight[key]
+            del self._in_flight[flight]
         future.set_result(result)
         return result
 
@@ -83,8 +79,15 @@ class RenditionCache:
         return None
 
     def _produce(
-        self, path: Path, kind: ImageKind, key: str, max_side: int, frame: int
+        self, path: Path, kind: ImageKind, relpath: str, max_side: int, frame: int
     ) -> CachedRendition:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise DecodeError(f"{relpath} cannot be read: {exc.strerror or exc}.") from exc
+        key = cache_key(
+            relpath, size=stat.st_size, mtime_ns=stat.st_mtime_ns, max_side=max_side, frame=frame
+        )
         found = self._find(key)
         if found is not None:
             return found

@@ -29,6 +29,8 @@ class LabelIn(BaseModel):
     label: str = Field(min_length=1, max_length=200)
     comment: str | None = Field(default=None, max_length=10_000)
     frame: int = Field(default=0, ge=0)
+    #: The page has moved on to this queue position: one round trip saves and records the show.
+    then_show: int | None = Field(default=None, ge=1)
 
 
 # ---- responses ------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ class ShownOut(BaseModel):
 class LabelSavedOut(BaseModel):
     image: ImageOut
     progress: ProgressOut
+    shown: ShownOut | None = None
 
 
 class LabelDefOut(BaseModel):

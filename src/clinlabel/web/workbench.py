@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from clinlabel.domain.images import ImageKind
 from clinlabel.errors import ValidationError
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import NotStartedError
@@ -40,6 +41,9 @@ class Workbench:
         self.annotator: str | None = None
         self.renditions: RenditionCache | None = None
         self.last_outputs: OutputPaths | None = None
+        # image id -> (file, kind, relpath): fixed while the session is open (a rescan happens
+        # only when a project is opened), so renditions skip the core thread after the first.
+        self._files: dict[int, tuple[Path, ImageKind, str]] = {}
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a core function on the core thread and wait for it without blocking the loop."""
@@ -49,6 +53,20 @@ class Workbench:
     def call_now(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Synchronous twin of `call`, for the CLI before the server runs and after it stops."""
         return self._executor.submit(fn, *args, **kwargs).result()
+
+    async def image_file(self, image_id: int) -> tuple[Path, ImageKind, str]:
+        """The file, decoder kind and relative path of an image, known only by its id."""
+        known = self._files.get(image_id)
+        if known is None:
+            session = self.session
+
+            def lookup() -> tuple[Path, ImageKind, str]:
+                view = session.image(image_id)
+                return session.image_path(image_id), ImageKind(view.kind), view.relpath
+
+            known = await self.call(lookup)
+            self._files[image_id] = known
+        return known
 
     @property
     def started(self) -> bool:
@@ -97,6 +115,7 @@ class Workbench:
         """Record the session's end and release the project (idempotent; core thread)."""
         stack, self._stack = self._stack, contextlib.ExitStack()
         self._session = None
+        self._files.clear()
         stack.close()
 
     def shutdown(self) -> None:

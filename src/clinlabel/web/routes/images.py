@@ -6,19 +6,13 @@ An image is only ever addressed by its id; the file path comes from the core
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from clinlabel.domain.images import ImageKind
 from clinlabel.web.config import MAX_SIDES
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.schemas import ImageOut
-
-if TYPE_CHECKING:
-    from clinlabel.domain.views import ImageView
-    from clinlabel.labelling.service import LabellingSession
 
 router = APIRouter(prefix="/api", tags=["images"])
 
@@ -47,11 +41,6 @@ async def image(image_id: int, bench: BenchDep) -> ImageOut:
     return ImageOut.of(view)
 
 
-def _lookup(session: LabellingSession, image_id: int) -> tuple[ImageView, Path]:
-    # An unknown id is the core's ValidationError (422): ids are never guessed into paths.
-    return session.image(image_id), session.image_path(image_id)
-
-
 @router.get("/images/{image_id}/rendition")
 async def rendition(
     image_id: int,
@@ -63,13 +52,10 @@ async def rendition(
     """The image scaled for the screen (decoded once, cached on disk, sent with an ETag)."""
     if max_side not in MAX_SIDES:
         max_side = bench.settings.max_side
-    session = bench.session
-    view, path = await bench.call(_lookup, session, image_id)
+    path, kind, relpath = await bench.image_file(image_id)
     cache = bench.renditions
     assert cache is not None
-    cached = await cache.get(
-        path, ImageKind(view.kind), relpath=view.relpath, max_side=max_side, frame=frame
-    )
+    cached = await cache.get(path, kind, relpath=relpath, max_side=max_side, frame=frame)
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clinlabel.web.deps import BenchDep
-from clinlabel.web.schemas import ImageOut, LabelIn, LabelSavedOut, ProgressOut
+from clinlabel.web.schemas import ImageOut, LabelIn, LabelSavedOut, ProgressOut, ShownOut
 
 router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 
@@ -15,9 +15,14 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
     session = bench.session
 
     def save() -> LabelSavedOut:
-        # Save and count in one trip to the core thread: the page updates its progress from this.
+        # Save, count and (usually) record the next image shown in one trip to the core thread;
+        # the label is durable before the show, so a failing show never hides a saved label.
         view = session.save_label(image_id, body.label, body.comment, frame=body.frame)
-        return LabelSavedOut(image=ImageOut.of(view), progress=ProgressOut.of(session.progress()))
+        saved = LabelSavedOut(image=ImageOut.of(view), progress=ProgressOut.of(session.progress()))
+        if body.then_show is not None:
+            saved.shown = ShownOut.of(session.show(body.then_show))
+            saved.progress = saved.shown.progress
+        return saved
 
     return await bench.call(save)
 

@@ -69,17 +69,17 @@ export class Labeller {
     this.queue.changed();
   }
 
-  go(position, t0 = null) {
+  go(position, t0 = null, options = {}) {
     if (position < 1 || position > this.total) return;
     const known = this.images.viewAt(position);
     if (known) {
-      this.display(known, t0);
+      this.display(known, t0, options);
       return;
     }
     this.viewer.showMessage("Loading…");
     this.navigating = this.images
       .view(position)
-      .then((view) => view && this.display(view, t0))
+      .then((view) => view && this.display(view, t0, options))
       .catch((e) => this.status.error(`Cannot load image ${position}: ${e.message}`))
       .finally(() => this.replay());
   }
@@ -141,10 +141,13 @@ export class Labeller {
 
   commit(view, name, comment, t0) {
     const change = { label: name, comment: comment ?? "" };
-    this.send(view, change, "PUT", { label: name, comment });
-    if (this.view?.id !== view.id) return;
-    if (view.position < this.total) this.go(view.position + 1, t0);
-    else this.status.notice("That was the last image. N finds an unlabelled one; R opens the review table.");
+    const onScreen = this.view?.id === view.id;
+    const advance = onScreen && view.position < this.total;
+    // Moving on after a label: the same request records the next image as shown.
+    const body = advance ? { label: name, comment, then_show: view.position + 1 } : { label: name, comment };
+    this.send(view, change, "PUT", body);
+    if (advance) this.go(view.position + 1, t0, { tellServer: false });
+    else if (onScreen) this.status.notice("That was the last image. N finds an unlabelled one; R opens the review table.");
   }
 
   clear() {
