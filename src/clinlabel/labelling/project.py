@@ -21,9 +21,9 @@ from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
 from clinlabel.discovery.batch_root import check_batch_root
-from clinlabel.discovery.scan import scan_batch
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
 from clinlabel.errors import OutputError, ProjectInUseError, StoreError
+from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store.engine import DATABASE_FILE
@@ -186,7 +186,7 @@ def init_project(
     actor = system_user()
     try:
         result = ScanResult()
-        refs = scan_batch(batch, result, verify=verify)
+        chunks = scan_rows(batch, result, verify=verify)
         with store.write() as conn:
             now = utc_now()
             previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
@@ -208,7 +208,7 @@ def init_project(
             elif schema is not None:
                 meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
             meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
-            counts = image_rows.sync_scan(conn, refs, now=now)
+            counts = image_rows.sync_scan(conn, chunks, now=now)
             changed = _rehash_touched(conn, batch, counts.touched, actor=actor)
             summary = {
                 "batch": str(batch),

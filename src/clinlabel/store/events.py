@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from clinlabel.store.driver import stream_tuples
 from clinlabel.store.schema import events
-from clinlabel.store.streaming import stream_tuples
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 
 from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain import ImageRef
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
+from clinlabel.store.driver import insert_chunks
 from clinlabel.store.schema import events, images, labels, scan_staging
-
-_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,28 +24,29 @@ class SyncCounts:
     """(id, relpath, sha256) of present images whose size or mtime changed since the last scan."""
 
 
-def _row(seq: int, ref: ImageRef) -> dict[str, object]:
-    return {
-        "seq": seq,
-        "relpath": ref.relpath,
-        "case_name": ref.case,
-        "visit": ref.visit,
-        "folder": ref.folder,
-        "file": ref.file,
-        "kind": str(ref.kind),
-        "size": ref.size,
-        "mtime_ns": ref.mtime_ns,
-    }
+SCAN_COLUMNS = (
+    "seq",
+    "relpath",
+    "case_name",
+    "visit",
+    "folder",
+    "file",
+    "kind",
+    "size",
+    "mtime_ns",
+)
+"""The order of values in a scan row: queue position, then the image reference's fields."""
+
+ScanRow = tuple[int, str, str, str, str, str, str, int, int]
 
 
-def _chunks(refs: Iterable[ImageRef]) -> Iterator[list[dict[str, object]]]:
-    numbered = enumerate(refs, start=1)
-    while chunk := [_row(seq, ref) for seq, ref in islice(numbered, _CHUNK)]:
-        yield chunk
+def scan_row(seq: int, ref: ImageRef) -> ScanRow:
+    return (seq, ref.relpath, ref.case, ref.visit, ref.folder, ref.file, ref.kind.value,
+            ref.size, ref.mtime_ns)  # fmt: skip
 
 
-def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCounts:
-    """Make the images table match a scan streamed in queue order.
+def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str) -> SyncCounts:
+    """Make the images table match a scan streamed in queue order, in chunks of `ScanRow`s.
 
     New images are added, images gone from disk are kept (their labels matter) but leave the
     queue, and every present image gets its new queue position. Size/mtime changes are returned
@@ -56,19 +55,12 @@ def sync_scan(conn: Connection, refs: Iterable[ImageRef], *, now: str) -> SyncCo
     empty = conn.execute(select(func.count()).select_from(images)).scalar_one() == 0
     if empty:
         # First scan: stream straight into the images table, no staging or diff needed.
-        total = 0
-        for chunk in _chunks(refs):
-            for row in chunk:
-                row.update(present=True, changed=False, first_seen_at=now)
-            conn.execute(images.insert(), chunk)
-            total += len(chunk)
+        constants = {"present": True, "changed": False, "first_seen_at": now}
+        total = insert_chunks(conn, images, SCAN_COLUMNS, chunks, constants=constants)
         return SyncCounts(total=total, new=total, removed=0, returned=0, touched=[])
 
     conn.execute(scan_staging.delete())
-    total = 0
-    for chunk in _chunks(refs):
-        conn.execute(scan_staging.insert(), chunk)
-        total += len(chunk)
+    total = insert_chunks(conn, scan_staging, SCAN_COLUMNS, chunks)
     staged = scan_staging.alias("s")
     in_scan = exists().where(staged.c.relpath == images.c.relpath)
 

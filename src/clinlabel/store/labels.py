@@ -10,8 +10,8 @@ from sqlalchemy import Float, and_, bindparam, delete, func, literal, select, up
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from clinlabel.store.driver import stream_tuples
 from clinlabel.store.schema import annotators, events, images, labels
-from clinlabel.store.streaming import stream_tuples
 
 
 @dataclass(frozen=True, slots=True)
