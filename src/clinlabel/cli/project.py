@@ -27,11 +27,24 @@ from clinlabel.domain import ScanResult
     help="Label schema (.toml or .json); the default is Suspicious / Non-Suspicious / NA.",
 )
 @click.option("--verify", is_flag=True, help="Also read every file's header to find bad images.")
-def init_command(batch: Path, project_dir: Path, schema_path: Path | None, verify: bool) -> None:
+@click.option(
+    "--database-url",
+    help="Keep the records on a database server (postgresql+psycopg://user@host/db) instead "
+    "of an SQLite file in --out; remembered in --out/project.toml.",
+)
+def init_command(
+    batch: Path,
+    project_dir: Path,
+    schema_path: Path | None,
+    verify: bool,
+    database_url: str | None,
+) -> None:
     """Create a project for BATCH in --out, or rescan the batch of an existing project."""
     from clinlabel.labelling.project import init_project
 
-    report = init_project(batch, project_dir, schema_path=schema_path, verify=verify)
+    report = init_project(
+        batch, project_dir, schema_path=schema_path, verify=verify, database_url=database_url
+    )
     scan = report.scan
     verb = "Created" if report.created else "Rescanned"
     click.echo(f"{verb} project {report.project_dir} for batch {report.batch}")

@@ -179,9 +179,17 @@ def init_project(
         raise OutputError(
             f"Cannot create the project folder {project_dir}: {exc.strerror}."
         ) from exc
-    if database_url is not None:
-        with atomic_writer(project_dir / SETTINGS_FILE) as handle:
-            handle.write(f"database_url = {json.dumps(database_url)}\n")
+    # A rescan renumbers the queue: never under a labelling server that holds the project.
+    with ProjectLock(project_dir):
+        if database_url is not None:
+            with atomic_writer(project_dir / SETTINGS_FILE) as handle:
+                handle.write(f"database_url = {json.dumps(database_url)}\n")
+        return _scan_into(batch, project_dir, schema, verify=verify)
+
+
+def _scan_into(
+    batch: Path, project_dir: Path, schema: LabelSchema | None, *, verify: bool
+) -> InitReport:
     store = _open_store(project_dir)
     actor = system_user()
     try:

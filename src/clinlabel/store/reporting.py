@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import annotators, events, images, labels, sessions
@@ -42,16 +42,17 @@ def label_counts(conn: Connection) -> dict[str, int]:
 def case_rows(conn: Connection) -> list[tuple[str, int, int]]:
     """(case, images, labelled images) per case in queue order."""
     labelled = (
-        select(labels.c.image_id).where(labels.c.frame == 0).group_by(labels.c.image_id).subquery()
+        select(labels.c.id)
+        .where(labels.c.image_id == images.c.id, labels.c.frame == 0)
+        .exists()
     )
     query = (
-        select(images.c.case_name, func.count(images.c.id), func.count(labelled.c.image_id))
-        .select_from(images.outerjoin(labelled, labelled.c.image_id == images.c.id))
+        select(images.c.case_name, func.count(), func.sum(case((labelled, 1), else_=0)))
         .where(images.c.present)
         .group_by(images.c.case_name)
         .order_by(func.min(images.c.seq))
     )
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in conn.execute(query)]
+    return [(str(r[0]), int(r[1]), int(r[2] or 0)) for r in conn.execute(query)]
 
 
 def case_label_counts(conn: Connection) -> Iterator[tuple[str, str, int]]:

@@ -85,6 +85,12 @@ def test_second_server_on_the_same_project_is_told_it_is_in_use(tmp_path: Path) 
         pass
 
 
+def test_no_rescan_under_a_running_server(tmp_path: Path, batch: Path) -> None:
+    init_project(batch, tmp_path / "p")
+    with ProjectLock(tmp_path / "p"), pytest.raises(ProjectInUseError):
+        init_project(batch, tmp_path / "p")
+
+
 def test_custom_label_schema(tmp_path: Path, batch: Path) -> None:
     schema = tmp_path / "labels.toml"
     schema.write_text(
