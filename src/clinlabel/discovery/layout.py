@@ -17,6 +17,7 @@ EXPECTED_LAYOUT: Final = "Batch/Case_001/Visit_1/XC_CLINICAL/img1.jpg"
 
 # Tokens of a folder name: digit runs, ALL-CAPS runs (not eating the capital that starts the next
 # camelCase word), capitalised or lower-case words, and any other letters.
+_NEGATED_CLINICAL = re.compile(r"non[\W_]*clinical")
 _TOKENS = re.compile(r"\d+|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^\W\d_]+")
 
 
@@ -24,13 +25,15 @@ def is_clinical_folder(name: str) -> bool:
     """True if a folder of a visit holds clinical images: its name has an XC token or CLINICAL.
 
     CLINICAL matches anywhere, in any letter case (the reference tool's rule), so
-    `CLINICAL_IMAGES`, `Clinical` and `nonclinical` all qualify. XC must be a whole token, because
+    `CLINICAL_IMAGES` and `Clinical` qualify; but not when it is negated (`NonClinical`,
+    `non-clinical`, `NON_CLINICAL`): a folder named so says its images are not to be labelled. XC must be a whole token, because
     as a bare substring it would take `excluded` or `xcode`. Tokens are split at anything that is
     not a letter or digit, at a change between letters and digits, and at camelCase humps:
     `XC`, `xc`, `XC_CLINICAL`, `xc photos`, `02_XC`, `XC1`, `photosXC`, `XCPhotos` qualify;
     `excluded`, `xcode`, `Xcode`, `XCode`, `EXC`, `xcphotos` do not.
     """
-    if "clinical" in name.casefold():
+    folded = name.casefold()
+    if "clinical" in folded and not _NEGATED_CLINICAL.search(folded):
         return True
     if "xc" not in name.casefold():
         return False  # the common case, without the regex

@@ -33,7 +33,20 @@ def test_xc_or_clinical_folders_hold_images(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["excluded", "xcode", "Xcode", "XCode", "EXC", "xcphotos", "Dermoscopy", "Photos", "CLINIC"],
+    [
+        "excluded",
+        "xcode",
+        "Xcode",
+        "XCode",
+        "EXC",
+        "xcphotos",
+        "Dermoscopy",
+        "Photos",
+        "CLINIC",
+        "NonClinical",
+        "non-clinical",
+        "NON_CLINICAL",
+    ],
 )
 def test_xc_inside_a_word_does_not_count(name: str) -> None:
     assert not is_clinical_folder(name)
