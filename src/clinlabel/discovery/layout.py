@@ -27,8 +27,9 @@ def is_clinical_folder(name: str) -> bool:
     CLINICAL matches anywhere, in any letter case (the reference tool's rule), so
     `CLINICAL_IMAGES` and `Clinical` qualify; but not when it is negated (`NonClinical`,
     `non-clinical`, `NON_CLINICAL`): a folder named so says its images are not to be labelled.
-    XC must be a whole token, because as a bare substring it would take `excluded` or `xcode`. Tokens are split at anything that is
-    not a letter or digit, at a change between letters and digits, and at camelCase humps:
+    XC must be a whole token, because as a bare substring it would take `excluded` or `xcode`.
+    Tokens are split at anything that is not a letter or digit, at a change between letters and
+    digits, and at camelCase humps:
     `XC`, `xc`, `XC_CLINICAL`, `xc photos`, `02_XC`, `XC1`, `photosXC`, `XCPhotos` qualify;
     `excluded`, `xcode`, `Xcode`, `XCode`, `EXC`, `xcphotos` do not.
     """
