@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+
+if TYPE_CHECKING:
+    from clinlabel.imaging.render import Rendition
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 _MEDIA_TYPES = {ext: media for media, ext in _EXTENSIONS.items()}
@@ -45,6 +52,7 @@ class RenditionCache:
         self.folder = folder
         self._limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
         self._in_flight: dict[str, asyncio.Future[CachedRendition]] = {}
+        self._import_lock = threading.Lock()
 
     async def get(
         self, path: Path, kind: ImageKind, *, relpath: str, max_side: int, frame: int = 1
@@ -71,6 +79,20 @@ class RenditionCache:
         future.set_result(result)
         return result
 
+    def _decoders(self, kind: ImageKind) -> Callable[..., Rendition]:
+        # Two worker threads importing pydicom for the first time at once can see it half
+        # initialised (its modules import each other): seen as "partially initialized module
+        # 'pydicom'" on the first DICOM prefetches. Decoders are imported under a lock, lazily,
+        # so a batch of photos never pays for pydicom or nibabel.
+        with self._import_lock:
+            from clinlabel.imaging import render
+
+            if kind is ImageKind.DICOM:
+                importlib.import_module("clinlabel.imaging.dicom_display")
+            elif kind is ImageKind.NIFTI:
+                importlib.import_module("clinlabel.imaging.nifti")
+        return render.display_rendition
+
     def _find(self, key: str) -> CachedRendition | None:
         for ext, media_type in _MEDIA_TYPES.items():
             candidate = self.folder / f"{key}.{ext}"
@@ -91,8 +113,7 @@ class RenditionCache:
         found = self._find(key)
         if found is not None:
             return found
-        from clinlabel.imaging.render import display_rendition
-
+        display_rendition = self._decoders(kind)
         rendition = display_rendition(path, kind, max_side=max_side, frame=frame)
         ext = _EXTENSIONS.get(rendition.media_type)
         if ext is None:

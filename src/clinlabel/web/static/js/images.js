@@ -64,7 +64,7 @@ export class ImageStore {
   // A decoded <img> for the position; the current image jumps the queue of prefetches.
   element(view, { urgent = false } = {}) {
     const known = this.elements.get(view.position);
-    if (known && known.id === view.id) {
+    if (known && known.id === view.id && !(urgent && known.failed)) {
       if (urgent) this.promote(view.position);
       return known.promise;
     }
@@ -90,8 +90,10 @@ export class ImageStore {
           });
       };
     });
+    // A failed image stays failed for prefetching (no request storm for an undecodable file);
+    // showing it asks once more, in case the failure was passing.
     entry.promise.catch(() => {
-      if (this.elements.get(view.position) === entry) this.elements.delete(view.position);
+      entry.failed = true;
     });
     this.elements.set(view.position, entry);
     if (urgent) this.waiting.unshift(entry);

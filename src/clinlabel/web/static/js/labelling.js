@@ -105,10 +105,25 @@ export class Labeller {
       this.viewer.showMessage("Loading…");
       this.images.element(view, { urgent: true }).then(
         (img) => this.view?.id === view.id && this.painted(img, alt, view, t0),
-        () => this.view?.id === view.id && this.viewer.showMessage(`This image cannot be shown (${view.file}). You can still label it.`),
+        () => this.view?.id === view.id && this.cannotShow(view),
       );
     }
     this.images.prefetchAround(view.position);
+  }
+
+  // The decoder's reason comes from the server (a 422 with a message), so the annotator can put
+  // it in an NA comment; the image can still be labelled.
+  async cannotShow(view) {
+    let reason = "";
+    try {
+      const response = await fetch(this.images.url(view), { credentials: "same-origin" });
+      if (!response.ok) reason = (await response.json()).message ?? "";
+    } catch {
+      reason = "the server cannot be reached";
+    }
+    if (this.view?.id === view.id) {
+      this.viewer.showMessage(`This image cannot be shown: ${reason || view.file}. You can still label it.`);
+    }
   }
 
   painted(img, alt, view, t0) {
