@@ -3,6 +3,11 @@
 A 1,000-frame XA run must not be decoded whole to show frame 1: for native data we seek to the
 frame, for encapsulated data pydicom's `get_frame` finds its fragments through the offset tables
 (`dicom_header` adds one when the file has none). Decoded frames stay in an LRU bounded in bytes.
+
+Plain little-endian grey data (8 or 16 bits allocated, one sample) is read straight into the
+array with `readinto`: the same bytes and dtype pydicom's native decoder would give, without its
+intermediate `bytes` object and the copy it makes to return a writeable array (two passes over
+18 MB for a 3,000 x 3,000 CR).
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.errors import DecodeError
 from clinlabel.imaging.dicom_header import DicomHeader, read_header
 from clinlabel.imaging.plugins import decoder_for
+
+_PLAIN_NATIVE = frozenset({ExplicitVRLittleEndian, ImplicitVRLittleEndian})
 
 FRAME_CACHE_BYTES = 96 * 1024 * 1024
 
@@ -48,6 +56,8 @@ def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
 
 
 def _decode(header: DicomHeader, index: int) -> np.ndarray:
+    if _is_plain_native(header):
+        return _read_native(header, index)
     decoder = decoder_for(header.transfer_syntax)
     options = dict(header.options)
     try:
@@ -76,6 +86,60 @@ def _decode(header: DicomHeader, index: int) -> np.ndarray:
             hint=f"Another plugin may decode it: {'; '.join(missing)}." if missing else None,
         ) from exc
     return np.asarray(array)
+
+
+def _is_plain_native(header: DicomHeader) -> bool:
+    """Data that pydicom would return as the file's bytes viewed as an integer array.
+
+    Excluded, and left to pydicom: Deflated and Big Endian files, 1-bit and 32-bit data, colour
+    (planar configuration, YBR_FULL_422 subsampling) and Float Pixel Data.
+    """
+    options = header.options
+    return (
+        header.inflated is None
+        and header.transfer_syntax in _PLAIN_NATIVE
+        and options.get("pixel_keyword") == "PixelData"
+        and options.get("samples_per_pixel") == 1
+        and options.get("bits_allocated") in (8, 16)
+    )
+
+
+def _read_native(header: DicomHeader, index: int) -> np.ndarray:
+    """Frame `index` (from 0) of plain native data: one seek, one read into the array.
+
+    PS3.5 8.1.1: native frames are stored one after another, rows x columns pixels each, every
+    sample in Bits Allocated bits, little endian, two's complement when Pixel Representation is 1;
+    only the low Bits Stored bits are the value and the unused high bits cannot be trusted.
+    """
+    options = header.options
+    rows, columns = int(options["rows"]), int(options["columns"])
+    itemsize = int(options["bits_allocated"]) // 8
+    signed = int(options.get("pixel_representation", 0)) == 1
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{itemsize}")
+    pixels = np.empty((rows, columns), dtype=dtype)
+    target = pixels.data.cast("B")
+    try:
+        with Path(header.path).open("rb", buffering=0) as handle:
+            handle.seek(header.pixel_offset + index * pixels.nbytes)
+            filled = 0
+            while filled < pixels.nbytes:
+                got = handle.readinto(target[filled:])
+                if not got:
+                    break
+                filled += got
+    except OSError as exc:
+        raise DecodeError(f"Cannot read {header.path.name}: {exc.strerror or exc}.") from exc
+    if filled < pixels.nbytes:
+        # The header check saw a long enough file; it shrank since.
+        raise DecodeError(f"{header.path.name} is truncated: frame {index + 1} is incomplete.")
+    unused = 8 * itemsize - int(options.get("bits_stored", 8 * itemsize))
+    if 0 < unused < 8 * itemsize:
+        # As pydicom's `correct_unused_bits` (on by default for native data): shifting left then
+        # right drops the unused bits, and the arithmetic right shift of a signed dtype extends
+        # the sign of Bits Stored (a 12-bit 0x0FFF is -1, not 4095).
+        np.left_shift(pixels, unused, out=pixels)
+        np.right_shift(pixels, unused, out=pixels)
+    return pixels
 
 
 def _remember(key: tuple[int, int], pixels: np.ndarray) -> None:

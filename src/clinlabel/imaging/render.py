@@ -1,12 +1,13 @@
 """Renditions: what the browser and `clinlabel render` show for one image file.
 
 The web face calls `display_rendition` (and caches the result on disk); `render_png` is the CLI's
-"exactly what the viewer shows, at the image's own size".
+"exactly what the viewer shows, at the image's own size". Both write PNG with `png_writer`
+(a fixed row filter in NumPy, not Pillow's per-row adaptive search): stored for renditions, which
+cross a loopback socket, and Huffman-coded for the files users keep.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PIL import Image
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.imaging import raster
+from clinlabel.imaging.png_writer import encode_png
 from clinlabel.imaging.windowing import Window
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -37,8 +39,10 @@ def display_rendition(
 
     Photos: the original bytes of a small upright baseline JPEG, otherwise a DCT-scaled JPEG q85
     (PNG when transparent). DICOM and NIfTI: the 8-bit image after the PS3.3 C.11 pipeline with the
-    file's own default window (or the full range), as PNG, reduced by an integer factor only when
-    larger than `max_side`. Raises `DecodeError` for anything that cannot be shown.
+    file's own default window (or the full range), as a lossless PNG (stored, not compressed: it
+    crosses a loopback socket, where encoding time matters and size hardly does), reduced by an
+    integer factor only when the result keeps at least 0.9 `max_side` (`raster.draft_scale`).
+    Raises `DecodeError` for anything that cannot be shown.
     """
     path = Path(path)
     if kind is ImageKind.RASTER:
@@ -46,11 +50,15 @@ def display_rendition(
         return Rendition(data=data, media_type=media_type, width=width, height=height)
     pixels = render_array(path, kind, frame=frame, plane=plane)
     factor = raster.draft_scale(pixels.shape[1], pixels.shape[0], max_side)
-    image = _to_image(pixels)
     if factor > 1:
-        image = image.reduce(factor)
+        # Box-filtered (each output pixel the mean of factor x factor inputs), not striding,
+        # so thin lines and fine noise do not alias.
+        pixels = np.asarray(_to_image(pixels).reduce(factor))
     return Rendition(
-        data=encode_png(image), media_type="image/png", width=image.width, height=image.height
+        data=encode_png(pixels, compress=False),
+        media_type="image/png",
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
     )
 
 
@@ -93,24 +101,17 @@ def render_png(
 ) -> bytes:
     """PNG of exactly what the viewer shows, at the image's own size (for `clinlabel render`)."""
     if kind is ImageKind.RASTER:
-        return encode_png(raster.display_image(Path(path)))
+        return encode_png(np.asarray(raster.display_image(Path(path))), compress=True)
     pixels = render_array(
         Path(path), kind, frame=frame, plane=plane, window=window, preset=preset, invert=invert
     )
-    return encode_png(_to_image(pixels))
+    return encode_png(pixels, compress=True)
 
 
 def _to_image(pixels: np.ndarray) -> Image.Image:
     if pixels.ndim == 2:
         return Image.fromarray(pixels, mode="L")
     return Image.fromarray(pixels, mode="RGB")
-
-
-def encode_png(image: Image.Image) -> bytes:
-    """PNG at zlib level 1: several times faster than the default for nearly the same size."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def kind_of(path: Path) -> ImageKind:
