@@ -71,11 +71,14 @@ def test_large_jpeg_is_dct_scaled_not_resampled(tmp_path: Path) -> None:
     [
         ((1000, 800), 2048, 1),
         ((4000, 3000), 2000, 2),
-        ((8000, 6000), 2048, 2),
+        ((4000, 3000), 2048, 2),  # 2000 px is within 10 % of a 2048 px screen: half-scale DCT
+        ((8000, 6000), 2048, 4),
+        ((8000, 6000), 4096, 2),
+        ((3000, 3000), 2048, 1),  # 1500 px would be 27 % short: keep the full size
         ((8000, 6000), 900, 8),
     ],
 )
-def test_draft_scale_keeps_the_long_side_at_least_max_side(
+def test_draft_scale_keeps_the_long_side_near_max_side(
     size: tuple[int, int], max_side: int, scale: int
 ) -> None:
     assert draft_scale(*size, max_side) == scale
