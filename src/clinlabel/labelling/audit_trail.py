@@ -6,14 +6,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from clinlabel.audit.log import ChainStatus, verify_chain
+from clinlabel.audit.log import ChainStatus, verify_store
 from clinlabel.labelling.project import open_project
 from clinlabel.store import events as event_rows
 
 
 def verify_project(project_dir: Path) -> ChainStatus:
-    with open_project(project_dir) as project, project.store.read() as conn:
-        return verify_chain(conn)
+    with open_project(project_dir) as project:
+        return verify_store(project.store)
 
 
 def read_events(project_dir: Path, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, verify_chain
+from clinlabel.audit.log import append_event, verify_store
 from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
@@ -56,6 +56,7 @@ def _check_destination(project: Project, path: Path) -> Path:
 
 def gather_report_data(project: Project) -> ReportData:
     """Collect every figure of the summary report from the stored labels and events."""
+    chain = verify_store(project.store)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -81,9 +82,13 @@ def gather_report_data(project: Project) -> ReportData:
             )
             for case, total, labelled in reporting.case_rows(conn)
         ]
+        # Project totals are the sums of the per-case figures: no second pass over the tables.
+        per_label: dict[str, int] = defaultdict(int)
+        for counts in per_case_labels.values():
+            for label, count in counts.items():
+                per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
-        chain = verify_chain(conn)
         return ReportData(
             batch_path=str(project.batch),
             project_path=str(project.dir),
@@ -91,11 +96,11 @@ def gather_report_data(project: Project) -> ReportData:
             app_version=__version__,
             annotators=people.annotator_names(conn),
             sessions=sessions,
-            total_images=image_rows.count_present(conn),
-            labelled_images=reporting.labelled_image_count(conn),
+            total_images=sum(c.total for c in cases),
+            labelled_images=sum(c.labelled for c in cases),
             label_names=project.schema.names,
             comment_required=[d.name for d in project.schema.labels if d.requires_comment],
-            per_label=reporting.label_counts(conn),
+            per_label=dict(per_label),
             cases=cases,
             image_seconds=[ms / 1000.0 for ms in reporting.labelled_image_active_ms(conn)],
             idle_seconds=reporting.idle_ms_total(conn) / 1000.0,

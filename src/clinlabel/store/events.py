@@ -35,10 +35,24 @@ def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, An
         yield dict(row._mapping)
 
 
-def iter_chain_rows(conn: Connection, fields: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
-    """(fields..., hash) of every event in id order, as plain tuples, for chain verification."""
+def iter_chain_rows(
+    conn: Connection, fields: tuple[str, ...], *, first: int = 1, last: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """(fields..., hash) of the events with ids first..last in id order, as plain tuples."""
     columns = [events.c[name] for name in fields]
-    yield from stream_tuples(conn, select(*columns, events.c.hash).order_by(events.c.id))
+    query = select(*columns, events.c.hash).where(events.c.id >= first).order_by(events.c.id)
+    if last is not None:
+        query = query.where(events.c.id <= last)
+    yield from stream_tuples(conn, query)
+
+
+def last_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+
+def hash_of(conn: Connection, event_id: int) -> str | None:
+    found = conn.execute(select(events.c.hash).where(events.c.id == event_id)).scalar()
+    return None if found is None else str(found)
 
 
 def count_events(conn: Connection) -> int:

@@ -20,31 +20,10 @@ def session_ends(conn: Connection) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in conn.execute(query)}
 
 
-def labelled_image_count(conn: Connection) -> int:
-    query = (
-        select(func.count(func.distinct(labels.c.image_id)))
-        .select_from(labels.join(images, images.c.id == labels.c.image_id))
-        .where(labels.c.frame == 0, images.c.present)
-    )
-    return int(conn.execute(query).scalar_one())
-
-
-def label_counts(conn: Connection) -> dict[str, int]:
-    query = (
-        select(labels.c.label, func.count())
-        .select_from(labels.join(images, images.c.id == labels.c.image_id))
-        .where(labels.c.frame == 0, images.c.present)
-        .group_by(labels.c.label)
-    )
-    return {str(r[0]): int(r[1]) for r in conn.execute(query)}
-
-
 def case_rows(conn: Connection) -> list[tuple[str, int, int]]:
     """(case, images, labelled images) per case in queue order."""
     labelled = (
-        select(labels.c.id)
-        .where(labels.c.image_id == images.c.id, labels.c.frame == 0)
-        .exists()
+        select(labels.c.id).where(labels.c.image_id == images.c.id, labels.c.frame == 0).exists()
     )
     query = (
         select(images.c.case_name, func.count(), func.sum(case((labelled, 1), else_=0)))

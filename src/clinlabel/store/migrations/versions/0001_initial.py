@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.create_index("ix_events_image", "events", ["image_id"])
+    op.create_index("ix_events_image_actor", "events", ["image_id", "actor", "active_ms"])
     op.create_table(
         "scan_staging",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
