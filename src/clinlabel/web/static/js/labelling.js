@@ -105,7 +105,7 @@ export class Labeller {
       this.viewer.showMessage("Loading…");
       this.images.element(view, { urgent: true }).then(
         (img) => this.view?.id === view.id && this.painted(img, alt, view, t0),
-        () => this.view?.id === view.id && this.cannotShow(view),
+        () => this.view?.id === view.id && this.cannotShow(view, t0),
       );
     }
     this.images.prefetchAround(view.position);
@@ -113,7 +113,7 @@ export class Labeller {
 
   // The decoder's reason comes from the server (a 422 with a message), so the annotator can put
   // it in an NA comment; the image can still be labelled.
-  async cannotShow(view) {
+  async cannotShow(view, t0) {
     let reason = "";
     try {
       const response = await fetch(this.images.url(view), { credentials: "same-origin" });
@@ -123,6 +123,7 @@ export class Labeller {
     }
     if (this.view?.id === view.id) {
       this.viewer.showMessage(`This image cannot be shown: ${reason || view.file}. You can still label it.`);
+      if (t0 !== null) this.metrics.push({ position: view.position, ms: performance.now() - t0, failed: true });
     }
   }
 
