@@ -44,6 +44,9 @@ def test_whole_batch_by_keyboard_then_review_and_export(
     relpaths = batch_maker(batch, cases=2, visits=2, images=3)  # 12 images, case change at 7
     out = tmp_path / "project"
     server = start_server(batch, "--out", str(out), "--annotator", "Dr Keys")
+    origin = server.url.split("/?", 1)[0]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(server.url)
     expect_position(page, 1, 12)
     expect(page.get_by_role("button", name="Suspicious", exact=True)).to_be_visible()
@@ -161,6 +164,8 @@ def test_whole_batch_by_keyboard_then_review_and_export(
         assert row["comment"].lstrip("'") == comment
     server.stop()
     assert labels_in_project(out, "Dr Keys", 12) == expected
+    # Works with no network: every request the page made went to this server.
+    assert requested and all(url.startswith(origin + "/") for url in requested)
 
 
 def test_resume_after_the_server_is_killed(
@@ -207,6 +212,20 @@ def test_start_page_asks_for_output_and_name(
     folder.fill(str(tmp_path / "chosen"))
     page.get_by_role("button", name="Start").click()
     expect_position(page, 1, 2)
+    # The viewer and the help overlay, by keyboard.
+    image = page.locator("#stage img")
+    expect(image).to_be_visible()
+    fitted = image.get_attribute("style")
+    page.keyboard.press("+")
+    expect(image).not_to_have_attribute("style", fitted or "")
+    page.keyboard.press("0")
+    expect(image).to_have_attribute("style", fitted or "")
+    page.keyboard.press("?")
+    help_dialog = page.get_by_role("dialog", name="Keys")
+    expect(help_dialog).to_be_visible()
+    expect(help_dialog).to_contain_text("Next unlabelled image")
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
     page.keyboard.press("1")
     expect_saved(page)
     assert (tmp_path / "chosen" / "clinlabel.db").is_file()
