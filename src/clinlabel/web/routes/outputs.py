@@ -20,10 +20,9 @@ router = APIRouter(prefix="/api/outputs", tags=["outputs"])
 async def _write(bench: BenchDep, *, final: bool) -> OutputsOut:
     from clinlabel.labelling.outputs import save_outputs
 
+    bench.session  # noqa: B018  (raises NotStartedError before a project is open)
     project = bench.project
-    session = bench.session  # raises when nothing is open
     annotator = bench.annotator or "unknown"
-    del session
     assert project is not None
     paths = await bench.call(save_outputs, project, final=final, actor=annotator)
     bench.last_outputs = paths
