@@ -24,6 +24,14 @@ def stream_tuples(
     conn: Connection, statement: Select[Any], *, batch: int = 10_000
 ) -> Iterator[tuple[Any, ...]]:
     """Yield the statement's rows as plain tuples, `batch` at a time from the driver."""
+    for rows in stream_batches(conn, statement, batch=batch):
+        yield from rows
+
+
+def stream_batches(
+    conn: Connection, statement: Select[Any], *, batch: int = 10_000
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield the statement's rows in lists of up to `batch` plain tuples."""
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -34,7 +42,7 @@ def stream_tuples(
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
-            yield from rows
+            yield rows
     finally:
         cursor.close()
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, delete, func, literal, select, update
+from sqlalchemy import Float, Select, and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -87,20 +87,10 @@ def has_frame_labels(conn: Connection) -> bool:
     return conn.execute(select(labels.c.id).where(labels.c.frame != 0).limit(1)).first() is not None
 
 
-def iter_label_rows(
-    conn: Connection,
-    *,
-    detailed: bool,
-    full: bool = False,
-    annotator_id: int | None = None,
-    batch: int = 10_000,
-) -> Iterator[tuple[Any, ...]]:
-    """Export rows in `clinlabel.exports.rows.LabelRow` field order.
-
-    Queue order, then the labels of images gone from disk (kept: they were given) by path.
-    Within an image: by annotator, then frame. Unless `detailed` or `full`, only the seed's
-    five columns are read: a million-row export is bound by how much the database hands over.
-    """
+def _export_queries(
+    *, detailed: bool, full: bool, annotator_id: int | None
+) -> tuple[Select[Any], Select[Any]]:
+    """Labels of present images in queue order, then those of images gone from disk by path."""
     seconds = (
         select(func.sum(events.c.active_ms))
         .where(events.c.image_id == images.c.id, events.c.actor == annotators.c.name)
@@ -130,5 +120,22 @@ def iter_label_rows(
     gone = base.where(images.c.seq.is_(None)).order_by(
         images.c.relpath, labels.c.annotator_id, labels.c.frame
     )
-    yield from stream_tuples(conn, present, batch=batch)
-    yield from stream_tuples(conn, gone, batch=batch)
+    return present, gone
+
+
+def iter_label_rows(
+    conn: Connection,
+    *,
+    detailed: bool,
+    full: bool = False,
+    annotator_id: int | None = None,
+    batch: int = 10_000,
+) -> Iterator[tuple[Any, ...]]:
+    """Export rows in `clinlabel.exports.rows.LabelRow` field order.
+
+    Queue order, then the labels of images gone from disk (kept: they were given) by path.
+    Within an image: by annotator, then frame. Unless `detailed` or `full`, only the seed's
+    five columns are read: a million-row export is bound by how much the database hands over.
+    """
+    for query in _export_queries(detailed=detailed, full=full, annotator_id=annotator_id):
+        yield from stream_tuples(conn, query, batch=batch)
