@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.uid import JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes
 
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import rendering, windowing
@@ -138,7 +139,8 @@ def display_pixels(
             if table is None:
                 window = rendering.full_range(stored, transform)
     if rendering.table_friendly(stored):
-        lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert)
+        bits = transform.bits_stored if _masked(header, stored, transform) else None
+        lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
         return rendering.apply_display_lut(stored, lut)
     return rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
 
@@ -156,6 +158,19 @@ def _preset(
         return windowing.preset(lowered)
     except KeyError as exc:
         raise DecodeError(str(exc.args[0])) from None
+
+
+def _masked(header: DicomHeader, stored: np.ndarray, transform: GreyTransform) -> bool:
+    """True when the frame holds only Bits Stored values, so a 2^bits table covers it.
+
+    pydicom clears the unused high bits (its `correct_unused_bits`, on by default) for every
+    syntax but the JPEG-LS and JPEG 2000 families, and `dicom_frames` reads native data the same
+    way; for those two families we look at the values (their decode costs far more than the look).
+    """
+    syntax = header.transfer_syntax
+    if syntax in JPEGLSTransferSyntaxes or syntax in JPEG2000TransferSyntaxes:
+        return rendering.within_bits(stored, transform.bits_stored)
+    return True
 
 
 def _is_colour(header: DicomHeader, stored: np.ndarray) -> bool:

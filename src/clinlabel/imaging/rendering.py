@@ -105,11 +105,26 @@ def display_lut(
     window: Window | None,
     voi_lut: LutTable | None = None,
     invert: bool = False,
+    bits: int | None = None,
 ) -> np.ndarray:
-    """`display_values` for every bit pattern of a 1- or 2-byte integer dtype (256 or 65,536)."""
-    return display_values(
-        all_values(dtype), transform, window=window, voi_lut=voi_lut, invert=invert
-    )
+    """`display_values` for every bit pattern of a 1- or 2-byte integer dtype (256 or 65,536).
+
+    With `bits` (Bits Stored, when the decoder has already dropped the unused high bits as
+    PS3.5 8.1.1 says) only the 2^bits patterns of the low bits are evaluated and the table is
+    repeated for every value of the high bits: 4,096 evaluations instead of 65,536 for 12-bit CT,
+    and the same answer for every pattern such a frame can hold.
+    """
+    width = 8 * dtype.itemsize
+    if bits is None or not 0 < bits < width:
+        return display_values(
+            all_values(dtype), transform, window=window, voi_lut=voi_lut, invert=invert
+        )
+    low = np.arange(1 << bits, dtype=np.int64)
+    if dtype.kind == "i":
+        low = np.where(low >= 1 << (bits - 1), low - (1 << bits), low)  # two's complement
+    small = display_values(low, transform, window=window, voi_lut=voi_lut, invert=invert)
+    # Pattern p holds the value of its low `bits` bits: table[p] = small[p mod 2^bits].
+    return np.tile(small, 1 << (width - bits))
 
 
 @functools.lru_cache(maxsize=64)
@@ -119,10 +134,16 @@ def cached_display_lut(
     window: Window | None,
     table: LutTable | None,
     invert: bool,
+    bits: int | None = None,
 ) -> np.ndarray:
     """`display_lut`, remembered: dragging through frames or slices reuses one table."""
     lut = display_lut(
-        np.dtype(dtype).newbyteorder("="), transform, window=window, voi_lut=table, invert=invert
+        np.dtype(dtype).newbyteorder("="),
+        transform,
+        window=window,
+        voi_lut=table,
+        invert=invert,
+        bits=bits,
     )
     lut.setflags(write=False)
     return lut
@@ -142,6 +163,15 @@ def apply_display_lut(stored: np.ndarray, lut: np.ndarray) -> np.ndarray:
     index = native.view(np.dtype(f"u{native.dtype.itemsize}"))
     result: np.ndarray = np.take(lut, index)
     return result
+
+
+def within_bits(stored: np.ndarray, bits: int) -> bool:
+    """True when every value fits in `bits` bits of the array's signedness (one min/max pass)."""
+    if bits >= 8 * stored.dtype.itemsize:
+        return True
+    if stored.dtype.kind == "i":
+        return bool(stored.min() >= -(1 << (bits - 1)) and stored.max() < 1 << (bits - 1))
+    return bool(stored.max() < 1 << bits)
 
 
 def table_friendly(stored: np.ndarray) -> bool:

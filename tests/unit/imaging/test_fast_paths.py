@@ -13,10 +13,12 @@ from pydicom.pixels import pixel_array
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.domain.images import ImageKind
-from clinlabel.imaging import dicom_frames
+from clinlabel.imaging import dicom_frames, rendering
 from clinlabel.imaging.dicom_header import read_header
 from clinlabel.imaging.png_writer import encode_png
 from clinlabel.imaging.render import display_rendition, render_array, render_png
+from clinlabel.imaging.rendering import GreyTransform, LutTable
+from clinlabel.imaging.windowing import Window
 
 
 @pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
@@ -45,7 +47,12 @@ def test_native_frames_read_directly_equal_pydicom(
 
 
 @pytest.mark.parametrize("compress", [False, True])
-@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (64, 48, 3), (33, 17, 4), (300, 257)])
+# (1, 65534), (1, 65535) and (3, 43689) put 65,535, 65,536 and 131,070 filtered bytes in the
+# stream: exactly one stored block, one byte over, exactly two blocks.
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 1), (7, 5), (64, 48, 3), (33, 17, 4), (300, 257), (1, 65534), (1, 65535), (3, 43689)],
+)
 def test_png_writer_round_trips_through_pillow(shape: tuple[int, ...], compress: bool) -> None:
     pixels = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
     with Image.open(io.BytesIO(encode_png(pixels, compress=compress))) as image:
@@ -74,3 +81,22 @@ def test_render_and_rendition_hold_the_same_pixels(tmp_path: Path) -> None:
             assert np.array_equal(np.asarray(image), shown)
     # The CLI's file is compressed, the loopback rendition is not.
     assert len(render_png(path, ImageKind.DICOM)) < len(rendition.data)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("window", [Window(40, 80), Window(100, 300, "SIGMOID"), None])
+def test_bits_stored_table_equals_the_full_table_where_values_can_be(
+    signed: bool, window: Window | None
+) -> None:
+    dtype = np.dtype(np.int16 if signed else np.uint16)
+    transform = GreyTransform(signed=signed, bits_stored=12, slope=1.5, intercept=-1024)
+    voi = None if window else LutTable(first_mapped=-500, bits=8, data=np.linspace(0, 255, 900))
+    full = rendering.display_lut(dtype, transform, window=window, voi_lut=voi)
+    small = rendering.display_lut(dtype, transform, window=window, voi_lut=voi, bits=12)
+    patterns = np.arange(65536)
+    # Patterns a decoder can leave after dropping the unused bits: 0..4095, or -2048..2047.
+    held = (patterns < 2048) | (patterns >= 65536 - 2048) if signed else patterns < 4096
+    assert small.shape == full.shape and np.array_equal(small[held], full[held])
+    stored = np.array([[-2048, -1, 0, 2047]] if signed else [[0, 1, 4094, 4095]], dtype=dtype)
+    assert rendering.within_bits(stored, 12)
+    assert not rendering.within_bits(stored * 2 if signed else stored + 4096, 12)
