@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from clinlabel.labelling.audit_trail import read_events, verify_project
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
 
@@ -162,7 +163,12 @@ def test_whole_batch_by_keyboard_then_review_and_export(
         assert (row["case"], row["visit"], row["label"]) == (case, visit, label)
         # A comment that looks like a formula is defused in the CSV; the text is kept.
         assert row["comment"].lstrip("'") == comment
-    server.stop()
+    assert server.stop() in (0, 130)
+    # Ctrl+C closed the session cleanly (its end is in the audit trail) and the chain holds.
+    events = read_events(out, limit=0)
+    assert events[-1]["kind"] == "session_closed"
+    assert any(e["kind"] == "label_changed" for e in events)
+    assert verify_project(out).ok
     assert labels_in_project(out, "Dr Keys", 12) == expected
     # Works with no network: every request the page made went to this server.
     assert requested and all(url.startswith(origin + "/") for url in requested)
