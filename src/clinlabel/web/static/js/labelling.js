@@ -179,6 +179,8 @@ export class Labeller {
       .then((saved) => {
         if (this.pending.get(view.id) === change) this.pending.delete(view.id);
         this.images.update(saved.image);
+        // The image on screen may be this one: show the server's record, not the old copy.
+        if (this.view?.id === saved.image.id) this.view = saved.image;
         this.status.progress(saved.progress);
         this.sidebar.refreshSoon();
       })
