@@ -46,39 +46,25 @@ def write_labels_csv(
     `rows` are `LabelRow`s or plain tuples in the same field order (a missing `frame` means 0).
     If the iteration raises, no file appears and any previous file at `path` is left intact.
     """
+    # `writerows` does not say how many rows it wrote: the cell generators count into `tally`.
+    tally = [0]
     if detailed:
         header: tuple[str, ...] = DETAILED_COLUMNS
-        cells: Iterator[tuple[object, ...]] = _detailed_cells(rows)
+        cells: Iterator[Sequence[object]] = _detailed_cells(rows, tally)
     elif frames:
         header = (*BASIC_COLUMNS, FRAME_COLUMN)
-        cells = _basic_cells_with_frame(rows)
+        cells = _basic_cells_with_frame(rows, tally)
     else:
         header = BASIC_COLUMNS
-        cells = _basic_cells(rows)
-    counted = _Counted(cells)
+        cells = _basic_cells(rows, tally)
     with atomic_writer(Path(path), encoding="utf-8", newline="") as handle:
         # The byte-order mark written once by hand: the utf-8-sig codec is pure Python and
         # costs a function call per row.
         handle.write("\ufeff")
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(counted)
-    return counted.count
-
-
-class _Counted:
-    """Counts the rows as `writerows` consumes them: `writerows` does not say how many it wrote."""
-
-    def __init__(self, cells: Iterator[tuple[object, ...]]) -> None:
-        self._cells = cells
-        self.count = 0
-
-    def __iter__(self) -> Iterator[tuple[object, ...]]:
-        n = 0
-        for row in self._cells:
-            n += 1
-            yield row
-        self.count = n
+        writer.writerows(cells)
+    return tally[0]
 
 
 def _guarded(case: str, visit: str, file: str, label: str, comment: str) -> tuple[str, ...]:
@@ -90,44 +76,67 @@ def _frame_of(row: Sequence[Any]) -> int:
     return int(row[_FRAME]) if len(row) > _FRAME else 0
 
 
-def _basic_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
+def _basic_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Sequence[object]]:
     suspect = SUSPECT_FIRST_CHARS
-    for row in rows:
-        # A label without a comment may come from the database as NULL; write an empty cell.
-        case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4] or ""
-        if len(row) > _FRAME and row[_FRAME]:
-            raise OutputError(
-                f"{case}/{visit}/{file} has a label for frame {row[_FRAME]}, which the five-column"
-                " CSV cannot tell apart from the whole file.",
-                hint="Export with --detailed, which adds a frame column.",
-            )
-        # One set lookup per cell; the rare suspect row takes the slower, exact path.
-        if (
-            case[:1] in suspect
-            or visit[:1] in suspect
-            or file[:1] in suspect
-            or label[:1] in suspect
-            or comment[:1] in suspect
-        ):
-            yield _guarded(case, visit, file, label, comment)
-        else:
-            yield (case, visit, file, label, comment)
+    n = 0
+    try:
+        for row in rows:
+            n += 1
+            # A label without a comment may come from the database as NULL; write an empty cell.
+            case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4] or ""
+            if len(row) > _FRAME and row[_FRAME]:
+                raise OutputError(
+                    f"{case}/{visit}/{file} has a label for frame {row[_FRAME]}, which the"
+                    " five-column CSV cannot tell apart from the whole file.",
+                    hint="Export with --detailed, which adds a frame column.",
+                )
+            # One set lookup per cell; the rare suspect row takes the slower, exact path.
+            if (
+                case[:1] in suspect
+                or visit[:1] in suspect
+                or file[:1] in suspect
+                or label[:1] in suspect
+                or comment[:1] in suspect
+            ):
+                yield _guarded(case, visit, file, label, comment)
+            elif len(row) == 5 and row[4] is not None:
+                yield row  # a five-cell row from the store needs no copy
+            else:
+                yield (case, visit, file, label, comment)
+    finally:
+        tally[0] = n
 
 
-def _basic_cells_with_frame(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
-    for row in rows:
-        yield (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
+def _basic_cells_with_frame(
+    rows: Iterable[Sequence[Any]], tally: list[int]
+) -> Iterator[Sequence[object]]:
+    n = 0
+    try:
+        for row in rows:
+            n += 1
+            yield (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
+    finally:
+        tally[0] = n
 
 
-def _detailed_cells(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[object, ...]]:
-    for row in rows:
-        seconds = row[_SECONDS]
-        sha256 = row[_SHA256]
-        yield (
-            *_guarded(row[0], row[1], row[2], row[3], row[4] or ""),
-            guard_cell(row[_ANNOTATOR]),
-            row[_LABELLED_AT],
-            "" if seconds is None else round(seconds, 3),
-            "" if sha256 is None else sha256,
-            _frame_of(row),
-        )
+def _detailed_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Sequence[object]]:
+    n = 0
+    try:
+        for row in rows:
+            n += 1
+            yield _detailed_row(row)
+    finally:
+        tally[0] = n
+
+
+def _detailed_row(row: Sequence[Any]) -> tuple[object, ...]:
+    seconds = row[_SECONDS]
+    sha256 = row[_SHA256]
+    return (
+        *_guarded(row[0], row[1], row[2], row[3], row[4] or ""),
+        guard_cell(row[_ANNOTATOR]),
+        row[_LABELLED_AT],
+        "" if seconds is None else round(seconds, 3),
+        "" if sha256 is None else sha256,
+        _frame_of(row),
+    )
