@@ -7,6 +7,7 @@ export function showHelp(labels) {
     ["→", "Next image"],
     ["←", "Previous image"],
     ["N", "Next unlabelled image"],
+    ["Home / End", "First / last image"],
     ["Delete", "Clear the label of this image"],
     ["+ / −", "Zoom in / out (or the mouse wheel); drag to pan"],
     ["0", "Fit the image to the window"],

@@ -48,6 +48,10 @@ function viewerAndMoveKeys(app, event, t0) {
       return () => app.act(() => app.move(1, t0));
     case "ArrowLeft":
       return () => app.act(() => app.move(-1, t0));
+    case "Home":
+      return () => app.act(() => app.go(1, t0));
+    case "End":
+      return () => app.act(() => app.go(app.total, t0));
     case "n":
     case "N":
       return () => app.act(() => app.nextUnlabelled());
