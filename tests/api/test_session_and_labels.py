@@ -147,3 +147,43 @@ def test_label_and_next_show_in_one_request(client: TestClient) -> None:
         f"/api/images/{views[1]['id']}/label", json={"label": "NA", "then_show": 8}
     )
     assert refused.status_code == 422
+
+
+def test_labels_and_keys_come_from_the_project_schema(batch: Path, tmp_path: Path) -> None:
+    from clinlabel.web.app import create_app
+    from clinlabel.web.config import WebSettings
+    from clinlabel.web.workbench import Workbench
+
+    schema = tmp_path / "labels.toml"
+    schema.write_text(
+        '[[labels]]\nname = "Benign"\nkey = "b"\n'
+        '[[labels]]\nname = "Malignant"\nkey = "m"\n'
+        '[[labels]]\nname = "Ungradable"\nkey = "u"\nrequires_comment = true\n',
+        encoding="utf-8",
+    )
+    settings = WebSettings(
+        batch=batch,
+        token="t" * 20,
+        port=8124,
+        project_dir=tmp_path / "custom",
+        annotator="z",
+        schema_path=schema,
+    )
+    bench = Workbench(settings)
+    headers = {"X-Clinlabel-Token": "t" * 20, "Origin": "http://127.0.0.1:8124"}
+    try:
+        with TestClient(
+            create_app(settings, workbench=bench), base_url="http://127.0.0.1:8124", headers=headers
+        ) as custom:
+            labels = custom.get("/api/session").json()["labels"]
+            assert [(d["name"], d["key"], d["requires_comment"]) for d in labels] == [
+                ("Benign", "b", False),
+                ("Malignant", "m", False),
+                ("Ungradable", "u", True),
+            ]
+            first = custom.get("/api/queue?start=1&count=1").json()[0]["id"]
+            assert custom.put(f"/api/images/{first}/label", json={"label": "NA"}).status_code == 422
+            refused = custom.put(f"/api/images/{first}/label", json={"label": "Ungradable"})
+            assert refused.status_code == 422
+    finally:
+        bench.shutdown()
