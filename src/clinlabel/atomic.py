@@ -55,7 +55,7 @@ def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None)
         tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise OutputError(
-                f"The disk is full: {path} was not written (the previous version, if any, is intact).",
+                f"The disk is full: {path} was not written (any previous version is intact).",
                 hint="Free some space and try again.",
             ) from exc
         raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc

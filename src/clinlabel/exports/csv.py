@@ -12,6 +12,9 @@ Columns
     columns unless the caller passes `frames=True` (the store knows whether any label is for a
     single frame); a frame label reaching a five-column export is refused, because those columns
     could not tell two frames of one file apart.
+    geometry   with `geometry=True` (some label was given to an XA/RF frame whose acquisition
+    geometry is known) `frame` and the `GEOMETRY_COLUMNS` follow: C-arm angles, distances,
+    table position, kVp, frame time; empty where the file does not say.
 
 Formula safety
     A text cell that would start a spreadsheet formula (`=`, `+`, `-`, `@`, tab, carriage return)
@@ -25,6 +28,7 @@ because imports are absolute.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,14 +36,19 @@ from typing import Any
 from clinlabel.atomic import atomic_writer
 from clinlabel.errors import OutputError
 from clinlabel.exports.formula_guard import SUSPECT_FIRST_CHARS, guard_cell
-from clinlabel.exports.rows import BASIC_COLUMNS, DETAILED_COLUMNS, FRAME_COLUMN
+from clinlabel.exports.rows import BASIC_COLUMNS, DETAILED_COLUMNS, FRAME_COLUMN, GEOMETRY_COLUMNS
 
 # Positions in a LabelRow (or a plain tuple in the same order).
-_ANNOTATOR, _LABELLED_AT, _SECONDS, _SHA256, _FRAME = 5, 6, 7, 8, 9
+_ANNOTATOR, _LABELLED_AT, _SECONDS, _SHA256, _FRAME, _GEOMETRY = 5, 6, 7, 8, 9, 10
 
 
 def write_labels_csv(
-    rows: Iterable[Sequence[object]], path: Path, *, detailed: bool = False, frames: bool = False
+    rows: Iterable[Sequence[object]],
+    path: Path,
+    *,
+    detailed: bool = False,
+    frames: bool = False,
+    geometry: bool = False,
 ) -> int:
     """Write the labels CSV to `path` atomically and return the number of rows written.
 
@@ -50,13 +59,15 @@ def write_labels_csv(
     tally = [0]
     if detailed:
         header: tuple[str, ...] = DETAILED_COLUMNS
-        cells: Iterator[Sequence[object]] = _detailed_cells(rows, tally)
-    elif frames:
+        cells: Iterator[Sequence[object]] = _detailed_cells(rows, tally, geometry=geometry)
+    elif frames or geometry:
         header = (*BASIC_COLUMNS, FRAME_COLUMN)
-        cells = _basic_cells_with_frame(rows, tally)
+        cells = _basic_cells_with_frame(rows, tally, geometry=geometry)
     else:
         header = BASIC_COLUMNS
         cells = _basic_cells(rows, tally)
+    if geometry:
+        header = (*header, *(name for name, _ in GEOMETRY_COLUMNS))
     with atomic_writer(Path(path), encoding="utf-8", newline="") as handle:
         # The byte-order mark written once by hand: the utf-8-sig codec is pure Python and
         # costs a function call per row.
@@ -108,25 +119,36 @@ def _basic_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Se
 
 
 def _basic_cells_with_frame(
-    rows: Iterable[Sequence[Any]], tally: list[int]
+    rows: Iterable[Sequence[Any]], tally: list[int], *, geometry: bool
 ) -> Iterator[Sequence[object]]:
     n = 0
     try:
         for row in rows:
             n += 1
-            yield (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
+            cells = (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
+            yield (*cells, *_geometry_cells(row)) if geometry else cells
     finally:
         tally[0] = n
 
 
-def _detailed_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Sequence[object]]:
+def _detailed_cells(
+    rows: Iterable[Sequence[Any]], tally: list[int], *, geometry: bool
+) -> Iterator[Sequence[object]]:
     n = 0
     try:
         for row in rows:
             n += 1
-            yield _detailed_row(row)
+            cells = _detailed_row(row)
+            yield (*cells, *_geometry_cells(row)) if geometry else cells
     finally:
         tally[0] = n
+
+
+def _geometry_cells(row: Sequence[Any]) -> tuple[object, ...]:
+    """The acquisition geometry columns of a row: empty cells where a value is unknown."""
+    raw = row[_GEOMETRY] if len(row) > _GEOMETRY else None
+    values: dict[str, Any] = json.loads(raw) if raw else {}
+    return tuple("" if values.get(key) is None else values[key] for _, key in GEOMETRY_COLUMNS)
 
 
 def _detailed_row(row: Sequence[Any]) -> tuple[object, ...]:

@@ -26,6 +26,8 @@ class LabelRow(NamedTuple):
     """Content hash of the bytes that were labelled."""
     frame: int = 0
     """0 = the whole file; frames and slices count from 1."""
+    geometry: str | None = None
+    """JSON of the acquisition geometry of the labelled frame (DICOM XA/RF), if any."""
 
 
 # The seed tool's columns, in its order: consumers of the seed's CSV index these by position.
@@ -39,3 +41,18 @@ DETAILED_COLUMNS: tuple[str, ...] = (
     "frame",
 )
 FRAME_COLUMN = "frame"
+
+# Acquisition geometry (seed 004: where the C-arm and table were), appended to the labels CSV
+# when any label has it: (column, key in the stored geometry JSON).
+GEOMETRY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("positioner_primary_angle_deg", "positioner_primary_angle"),
+    ("positioner_secondary_angle_deg", "positioner_secondary_angle"),
+    ("source_to_detector_mm", "distance_source_to_detector"),
+    ("source_to_patient_mm", "distance_source_to_patient"),
+    ("table_height_mm", "table_height"),
+    ("table_vertical_mm", "table_top_vertical_position"),
+    ("table_longitudinal_mm", "table_top_longitudinal_position"),
+    ("table_lateral_mm", "table_top_lateral_position"),
+    ("kvp", "kvp"),
+    ("frame_time_ms", "frame_time"),
+)

@@ -123,11 +123,13 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
     with project.store.read() as conn:
         # Frame labels need a frame column, or two frames of one file would look alike.
         frames = label_rows.has_frame_labels(conn)
+        geometry = label_rows.has_geometry(conn)
         rows = write_labels_csv(
-            label_rows.iter_label_rows(conn, detailed=detailed, full=frames),
+            label_rows.iter_label_rows(conn, detailed=detailed, full=frames or geometry),
             path,
             detailed=detailed,
             frames=frames,
+            geometry=geometry,
         )
     _record_output(project, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed)
     return rows

@@ -7,6 +7,7 @@ with its audit event in one transaction, durable when the call returns.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -175,6 +176,7 @@ class LabellingSession:
             relpath, recorded = self._image_file(image_id)
             # Hashed before the write transaction so other writers never wait on disk reads.
             sha256 = recorded or file_sha256(self.project.image_path(relpath))
+            geometry = self._geometry(image_id, frame)
             dwell = self._clock.take(image_id)
             with self.project.store.write() as conn:
                 old = label_rows.current_label(
@@ -194,6 +196,7 @@ class LabellingSession:
                                 else {"label": old.label, "comment": old.comment},
                                 "new": {"label": name, "comment": text},
                                 "sha256": sha256,
+                                **({"geometry": geometry} if geometry else {}),
                             },
                             image_id=image_id,
                             image=relpath,
@@ -213,6 +216,7 @@ class LabellingSession:
                         sha256=sha256,
                         event_id=event_id,
                         exists=old is not None,
+                        geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                     )
                     if recorded is None and sha256 is not None:
                         image_rows.record_hash(conn, image_id, sha256)
@@ -242,6 +246,21 @@ class LabellingSession:
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
             return self.image(image_id)
+
+    def unmask_metadata(self, image_id: int, *, keywords: list[str]) -> None:
+        """Record that the annotator revealed identifying attributes of an image (an event)."""
+        with self._lock:
+            relpath, _ = self._image_file(image_id)
+            with self.project.store.write() as conn:
+                append_event(
+                    conn,
+                    self._event(
+                        EventKind.METADATA_UNMASKED,
+                        {"attributes": sorted(keywords)},
+                        image_id=image_id,
+                        image=relpath,
+                    ),
+                )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -293,6 +312,23 @@ class LabellingSession:
 
     def _shown(self, position: int, *, case_changed: bool, previous_case: str | None) -> Shown:
         return Shown(self._view_at(position), case_changed, previous_case, self.progress())
+
+    def _geometry(self, image_id: int, frame: int) -> dict[str, object] | None:
+        """Acquisition geometry of the labelled frame of a DICOM file, kept with its label.
+
+        Only when the file states some of it (XA/RF runs do; a CT or a photo does not).
+        """
+        if self._file_info(image_id).kind != "dicom":
+            return None
+        from clinlabel.imaging.geometry import GEOMETRY_KEYWORDS, acquisition_geometry
+
+        try:
+            found = acquisition_geometry(self.image_path(image_id), frame=max(frame, 1))
+        except Exception:  # a label never fails because a header is unreadable
+            return None
+        if all(found.get(name) is None for name in GEOMETRY_KEYWORDS):
+            return None
+        return found
 
     def _file_info(self, image_id: int) -> FileInfo:
         """Path, recorded hash and queue position of an image, remembered for the session.

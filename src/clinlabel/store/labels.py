@@ -53,6 +53,7 @@ def put_label(
     sha256: str | None,
     event_id: int,
     exists: bool,
+    geometry: str | None = None,
 ) -> None:
     """Set the current label; `exists` says whether the caller found one (saves a statement)."""
     values = {
@@ -61,6 +62,7 @@ def put_label(
         "labelled_at": labelled_at,
         "sha256": sha256,
         "event_id": event_id,
+        "geometry": geometry,
     }
     if exists:
         conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
@@ -80,6 +82,12 @@ def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:
 
 def count_labels(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(labels)).scalar_one())
+
+
+def has_geometry(conn: Connection) -> bool:
+    """Whether any label carries acquisition geometry (then exports add its columns)."""
+    found = conn.execute(select(labels.c.id).where(labels.c.geometry.is_not(None)).limit(1))
+    return found.first() is not None
 
 
 def has_frame_labels(conn: Connection) -> bool:
@@ -109,6 +117,7 @@ def _export_queries(
             seconds,
             labels.c.sha256,
             labels.c.frame,
+            labels.c.geometry,
         ]
         joined = joined.join(annotators, annotators.c.id == labels.c.annotator_id)
     base = select(*columns).select_from(joined)

@@ -87,6 +87,8 @@ labels = Table(
     Column("labelled_at", String(40), nullable=False),
     Column("sha256", String(64)),
     Column("event_id", Integer, nullable=False),
+    # JSON: the acquisition geometry of the labelled frame (DICOM XA/RF), for exports.
+    Column("geometry", Text),
     UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
     Index("ix_labels_annotator", "annotator_id"),
 )
