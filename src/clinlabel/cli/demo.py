@@ -27,10 +27,11 @@ def demo_command(folder: Path, start_label: bool, annotator: str, fresh: bool) -
         make_demo_batch(batch)
         click.echo(f"Made a synthetic demo batch in {batch}")
     report = init_project(batch, project)
+    problems, skipped = len(report.scan.problems), len(report.scan.skipped)
     click.echo(
         f"Project {report.project_dir}: {report.total} images in {report.scan.cases} cases; "
-        f"{len(report.scan.problems)} problem files and {len(report.scan.skipped)} skipped "
-        "folders (on purpose, to show how they are reported)."
+        f"{problems} problem {'file' if problems == 1 else 'files'} and {skipped} skipped "
+        f"{'folder' if skipped == 1 else 'folders'} (on purpose, to show how they are reported)."
     )
     if not start_label:
         click.echo(f"Next: clinlabel label {batch} --out {project} --annotator {annotator}")

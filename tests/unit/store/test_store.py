@@ -72,3 +72,28 @@ def test_second_writer_gets_project_in_use(tmp_path: Path, monkeypatch: pytest.M
         assert verify_chain(conn).events == 1
     first.close()
     second.close()
+
+
+def test_an_older_project_is_migrated_on_open_and_keeps_its_data(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from clinlabel.store.engine import make_engine, sqlite_url
+    from clinlabel.store.store import _alembic_config
+
+    engine = make_engine(sqlite_url(tmp_path))
+    config = _alembic_config()
+    with engine.connect().execution_options(clinlabel_write=True) as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        append_event(conn, NewEvent(EventKind.PROJECT_CREATED, "old version", {"batch": "/b"}))
+    engine.dispose()
+
+    store = Store.open_dir(tmp_path)
+    with store.read() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("labels")}
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        status = verify_chain(conn)
+    store.close()
+    assert "geometry" in columns and version == "0002"
+    assert status.ok and status.events == 1
