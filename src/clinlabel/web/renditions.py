@@ -50,9 +50,9 @@ def cache_key(relpath: str, *, size: int, mtime_ns: int, max_side: int, frame: i
 class RenditionCache:
     def __init__(self, folder: Path, *, workers: int | None = None) -> None:
         self.folder = folder
-        self._limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
+        self.limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
         self._in_flight: dict[str, asyncio.Future[CachedRendition]] = {}
-        self._import_lock = threading.Lock()
+        self.import_lock = threading.Lock()
 
     async def get(
         self, path: Path, kind: ImageKind, *, relpath: str, max_side: int, frame: int = 1
@@ -68,7 +68,7 @@ class RenditionCache:
         self._in_flight[flight] = future
         try:
             result = await anyio.to_thread.run_sync(
-                self._produce, path, kind, relpath, max_side, frame, limiter=self._limiter
+                self._produce, path, kind, relpath, max_side, frame, limiter=self.limiter
             )
         except BaseException as exc:
             future.set_exception(exc)
@@ -84,7 +84,7 @@ class RenditionCache:
         # initialised (its modules import each other): seen as "partially initialized module
         # 'pydicom'" on the first DICOM prefetches. Decoders are imported under a lock, lazily,
         # so a batch of photos never pays for pydicom or nibabel.
-        with self._import_lock:
+        with self.import_lock:
             from clinlabel.imaging import render
 
             if kind is ImageKind.DICOM:

@@ -5,7 +5,7 @@ Requests carry only ids, positions, label names and text: never a path to read f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -33,7 +33,21 @@ class LabelIn(BaseModel):
     then_show: int | None = Field(default=None, ge=1)
 
 
+class UnmaskIn(BaseModel):
+    """The identifying attributes the annotator asked to see (all of them when empty)."""
+
+    keywords: list[str] = Field(default_factory=list, max_length=500)
+
+
 # ---- responses ------------------------------------------------------------------------------
+
+
+class FrameLabelOut(BaseModel):
+    """A label given to one frame or slice (numbered from 1) rather than the whole file."""
+
+    frame: int
+    label: str
+    comment: str
 
 
 class ImageOut(BaseModel):
@@ -51,9 +65,10 @@ class ImageOut(BaseModel):
     seconds: float | None
     annotator: str | None
     changed: bool
+    frame_labels: list[FrameLabelOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, view: ImageView) -> ImageOut:
+    def of(cls, view: ImageView, frame_labels: list[FrameLabelOut] | None = None) -> ImageOut:
         return cls(
             id=view.id,
             position=view.position,
@@ -69,6 +84,7 @@ class ImageOut(BaseModel):
             seconds=view.seconds,
             annotator=view.annotator,
             changed=view.changed,
+            frame_labels=frame_labels or [],
         )
 
 
@@ -95,9 +111,9 @@ class ShownOut(BaseModel):
     progress: ProgressOut
 
     @classmethod
-    def of(cls, shown: Shown) -> ShownOut:
+    def of(cls, shown: Shown, image: ImageOut | None = None) -> ShownOut:
         return cls(
-            image=ImageOut.of(shown.view),
+            image=image or ImageOut.of(shown.view),
             case_changed=shown.case_changed,
             previous_case=shown.previous_case,
             progress=ProgressOut.of(shown.progress),
@@ -148,3 +164,30 @@ class OutputsOut(BaseModel):
     report_text: str
     csv_url: str = "/api/outputs/csv"
     report_url: str = "/api/outputs/report"
+
+
+class AttributeOut(BaseModel):
+    """One row of the metadata panel; `value` is None while an identifying value is masked."""
+
+    keyword: str
+    tag: str
+    vr: str
+    value: str | None
+    depth: int
+    identifying: bool
+    masked: bool
+
+
+class MetadataOut(BaseModel):
+    kind: str
+    geometry: dict[str, Any]
+    attributes: list[AttributeOut]
+    masked: int
+    """How many identifying values are hidden in this answer."""
+
+
+class GeometryOut(BaseModel):
+    """XA/RF acquisition geometry of one frame (`imaging.geometry`); empty for other images."""
+
+    frame: int
+    values: dict[str, Any]

@@ -19,9 +19,13 @@ from clinlabel.domain.images import ImageKind
 from clinlabel.errors import ValidationError
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import NotStartedError
+from clinlabel.web.frame_labels import FrameLabelBook
+from clinlabel.web.pixels import PixelSource
 from clinlabel.web.renditions import RenditionCache
+from clinlabel.web.schemas import ImageOut, ShownOut
 
 if TYPE_CHECKING:
+    from clinlabel.domain.views import ImageView
     from clinlabel.labelling.outputs import OutputPaths
     from clinlabel.labelling.project import Project
     from clinlabel.labelling.service import LabellingSession, Shown
@@ -40,6 +44,8 @@ class Workbench:
         self._session: LabellingSession | None = None
         self.annotator: str | None = None
         self.renditions: RenditionCache | None = None
+        self.pixels: PixelSource | None = None
+        self.frame_labels = FrameLabelBook()
         self.last_outputs: OutputPaths | None = None
         # image id -> (file, kind, relpath): fixed while the session is open (a rescan happens
         # only when a project is opened), so renditions skip the core thread after the first.
@@ -67,6 +73,13 @@ class Workbench:
             known = await self.call(lookup)
             self._files[image_id] = known
         return known
+
+    def image_out(self, view: ImageView) -> ImageOut:
+        """An image record with its frame labels (core thread: the core may be asked)."""
+        return ImageOut.of(view, self.frame_labels.of(view.id, self._session))
+
+    def shown_out(self, shown: Shown) -> ShownOut:
+        return ShownOut.of(shown, self.image_out(shown.view))
 
     @property
     def started(self) -> bool:
@@ -109,6 +122,10 @@ class Workbench:
         self._stack = stack
         self.project, self._session, self.annotator = project, session, name
         self.renditions = RenditionCache(project_dir / "cache" / "renditions")
+        # Same worker limit and import lock as the renditions: one pool of decoding threads.
+        self.pixels = PixelSource(
+            limiter=self.renditions.limiter, import_lock=self.renditions.import_lock
+        )
         return shown
 
     def close(self) -> None:
@@ -116,6 +133,7 @@ class Workbench:
         stack, self._stack = self._stack, contextlib.ExitStack()
         self._session = None
         self._files.clear()
+        self.frame_labels.clear()
         stack.close()
 
     def shutdown(self) -> None:

@@ -30,15 +30,17 @@ async def queue(
 ) -> list[ImageOut]:
     """Images by queue position: the page's prefetch window and the review table."""
     session = bench.session
-    views = await bench.call(session.queue, start, count)
-    return [ImageOut.of(v) for v in views]
+
+    def window() -> list[ImageOut]:
+        return [bench.image_out(v) for v in session.queue(start, count)]
+
+    return await bench.call(window)
 
 
 @router.get("/images/{image_id}")
 async def image(image_id: int, bench: BenchDep) -> ImageOut:
     session = bench.session
-    view = await bench.call(session.image, image_id)
-    return ImageOut.of(view)
+    return await bench.call(lambda: bench.image_out(session.image(image_id)))
 
 
 @router.get("/images/{image_id}/rendition")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clinlabel.web.deps import BenchDep
-from clinlabel.web.schemas import ImageOut, LabelIn, LabelSavedOut, ProgressOut, ShownOut
+from clinlabel.web.schemas import LabelIn, LabelSavedOut, ProgressOut
 
 router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 
@@ -18,9 +18,16 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
         # Save, count and (usually) record the next image shown in one trip to the core thread;
         # the label is durable before the show, so a failing show never hides a saved label.
         view = session.save_label(image_id, body.label, body.comment, frame=body.frame)
-        saved = LabelSavedOut(image=ImageOut.of(view), progress=ProgressOut.of(session.progress()))
+        if body.frame:
+            # The core has stored it; the book only remembers it for this server's answers,
+            # under the schema's own spelling of the name and comment.
+            name, text = session.project.schema.validate(body.label, body.comment)
+            bench.frame_labels.saved(image_id, body.frame, name, text or "")
+        saved = LabelSavedOut(
+            image=bench.image_out(view), progress=ProgressOut.of(session.progress())
+        )
         if body.then_show is not None:
-            saved.shown = ShownOut.of(session.show(body.then_show))
+            saved.shown = bench.shown_out(session.show(body.then_show))
             saved.progress = saved.shown.progress
         return saved
 
@@ -33,6 +40,9 @@ async def clear_label(image_id: int, bench: BenchDep, frame: int = 0) -> LabelSa
 
     def clear() -> LabelSavedOut:
         view = session.clear_label(image_id, frame=frame)
-        return LabelSavedOut(image=ImageOut.of(view), progress=ProgressOut.of(session.progress()))
+        bench.frame_labels.cleared(image_id, frame)
+        return LabelSavedOut(
+            image=bench.image_out(view), progress=ProgressOut.of(session.progress())
+        )
 
     return await bench.call(clear)

@@ -41,27 +41,30 @@ async def get_session(bench: BenchDep) -> SessionOut:
         return _describe(bench, None)
     session = bench.session
     shown = await bench.call(session.current)
-    return _describe(bench, ShownOut.of(shown))
+    return _describe(bench, bench.shown_out(shown))
 
 
 @router.post("")
 async def open_session(body: OpenSessionIn, bench: BenchDep) -> SessionOut:
     """The start page's "Start": output folder and annotator chosen by the user."""
-    shown = await bench.call(bench.open, Path(body.project_dir), body.annotator)
-    return _describe(bench, ShownOut.of(shown))
+
+    def start() -> ShownOut:
+        return bench.shown_out(bench.open(Path(body.project_dir), body.annotator))
+
+    return _describe(bench, await bench.call(start))
 
 
 @router.post("/show")
 async def show(body: ShowIn, bench: BenchDep) -> ShownOut:
     """The page now shows the image at this queue position (timing starts; banner decided)."""
     session = bench.session
-    return ShownOut.of(await bench.call(session.show, body.position))
+    return await bench.call(lambda: bench.shown_out(session.show(body.position)))
 
 
 @router.post("/next-unlabelled")
 async def next_unlabelled(bench: BenchDep) -> ShownOut:
     session = bench.session
-    return ShownOut.of(await bench.call(session.next_unlabelled))
+    return await bench.call(lambda: bench.shown_out(session.next_unlabelled()))
 
 
 @router.post("/touch", status_code=204)

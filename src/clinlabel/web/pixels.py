@@ -1,0 +1,290 @@
+"""Full-depth grey pixels for window/level in the browser: one frame or slice per response.
+
+The page windows grey-scale DICOM and NIfTI itself (a lookup table per window change, no round
+trip), so it needs the stored values, not an 8-bit rendition. A response is
+
+    uint32 LE  n          length of the JSON header
+    n bytes    header     rows, columns, dtype, spacing, rescale, windows, VOI function, ...
+    padding    to a multiple of 8 bytes, so the values can be viewed as a typed array in place
+    values     rows x columns little-endian values of `header["dtype"]`, row by row
+
+Colour DICOM (RGB, YBR, palette) answers with a header only (`"colour": true`) and the page keeps
+the 8-bit rendition. Decoding runs in worker threads shared with the renditions (same limiter,
+same import lock: pydicom must not be imported by two threads at once).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from clinlabel.domain.images import ImageKind
+from clinlabel.errors import DecodeError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from clinlabel.imaging.rendering import GreyTransform, LutTable
+    from clinlabel.imaging.windowing import Window
+
+PLANES = ("axial", "coronal", "sagittal")
+# Types a browser has typed arrays for; anything wider is sent as float32 (NIfTI int64, float64).
+_WIRE_TYPES = {"u1": "uint8", "i1": "int8", "u2": "uint16", "i2": "int16", "u4": "uint32"}
+_WIRE_TYPES |= {"i4": "int32", "f4": "float32"}
+_COLOUR = frozenset(
+    {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_PARTIAL_422", "YBR_ICT", "YBR_RCT"}
+)
+_COLOUR |= {"PALETTE COLOR"}
+
+
+@dataclass(frozen=True)
+class PixelPayload:
+    """The encoded response body and its entity tag."""
+
+    body: bytes
+    etag: str
+
+
+def pixel_etag(relpath: str, *, size: int, mtime_ns: int, frame: int, plane: str) -> str:
+    digest = hashlib.sha256(relpath.encode("utf-8")).hexdigest()[:24]
+    return f'"px-{digest}-{size}-{mtime_ns}-{plane}-f{frame}"'
+
+
+def encode(header: dict[str, Any], values: np.ndarray | None) -> bytes:
+    """The wire format of the module docstring."""
+    text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    start = 4 + len(text)
+    padding = (-start) % 8
+    parts = [struct.pack("<I", len(text)), text, b" " * padding]
+    if values is not None:
+        parts.append(values.tobytes())
+    return b"".join(parts)
+
+
+class PixelSource:
+    """Stored values of one frame or slice, with what is needed to window them anywhere."""
+
+    def __init__(self, *, limiter: anyio.CapacityLimiter, import_lock: threading.Lock) -> None:
+        self._limiter = limiter
+        self._import_lock = import_lock
+
+    async def get(
+        self, path: Path, kind: ImageKind, *, relpath: str, frame: int, plane: str
+    ) -> PixelPayload:
+        return await anyio.to_thread.run_sync(
+            functools.partial(self._produce, path, kind, relpath, frame, plane),
+            limiter=self._limiter,
+        )
+
+    def _produce(
+        self, path: Path, kind: ImageKind, relpath: str, frame: int, plane: str
+    ) -> PixelPayload:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise DecodeError(f"{relpath} cannot be read: {exc.strerror or exc}.") from exc
+        etag = pixel_etag(
+            relpath, size=stat.st_size, mtime_ns=stat.st_mtime_ns, frame=frame, plane=plane
+        )
+        with self._import_lock:
+            import numpy  # noqa: F401  (first import under the lock, see module docstring)
+
+            from clinlabel.imaging import dicom_display, nifti  # noqa: F401
+        if kind is ImageKind.DICOM:
+            return PixelPayload(_dicom(path, frame), etag)
+        if kind is ImageKind.NIFTI:
+            return PixelPayload(_nifti(path, frame, plane), etag)
+        raise DecodeError("Photos are shown as renditions; they have no full-depth pixels.")
+
+
+def _dicom(path: Path, frame: int) -> bytes:
+    from clinlabel.imaging import dicom_display, rendering
+    from clinlabel.imaging.dicom_header import read_header
+
+    header = read_header(path)
+    dataset = header.dataset
+    photometric = str(dataset.get("PhotometricInterpretation", "")).strip().upper()
+    common = {
+        "frame": frame,
+        "frames": header.frames,
+        "frame_time_ms": _frame_time_ms(dataset, frame),
+        "modality": str(dataset.get("Modality", "")),
+        "photometric": photometric,
+    }
+    if photometric in _COLOUR or int(header.options.get("samples_per_pixel", 1) or 1) > 1:
+        return encode({**common, "colour": True}, None)
+    grey = dicom_display.grey_frame(path, frame=frame)
+    stored, transform = grey.stored, grey.transform
+    if transform.modality_lut is not None:
+        # A Modality LUT Sequence (C.11.1.1) is rare: send modality values and no rescale.
+        import numpy as np
+
+        stored = rendering.modality_values(stored, transform).astype(np.float32)
+        transform = _identity(transform)
+    spacing = _pixel_spacing(dataset)
+    out = {
+        **common,
+        "colour": False,
+        **_grey_header(stored, transform, grey.windows, grey.full_range),
+        "row_spacing": spacing[0],
+        "column_spacing": spacing[1],
+        "voi_lut": _lut_json(grey.voi_lut),
+    }
+    return encode(out, _wire(stored))
+
+
+def _nifti(path: Path, index: int, plane: str) -> bytes:
+    import numpy as np
+
+    from clinlabel.imaging import nifti
+
+    if plane not in PLANES:
+        raise DecodeError(f"Unknown plane {plane!r}: use axial, coronal or sagittal.")
+    volume = nifti.load_volume(path)
+    stored, row_spacing, column_spacing = nifti.oriented_slice(volume, plane=plane, index=index)
+    own = volume.default_window
+    full = _volume_full_range(volume)
+    windows = () if own == full else (own,)
+    out = {
+        "frame": index,
+        "frames": volume.slices(plane),
+        "slices": {p: volume.slices(p) for p in PLANES},
+        "plane": plane,
+        "frame_time_ms": None,
+        "modality": "NIfTI",
+        "photometric": "MONOCHROME2",
+        "colour": False,
+        **_grey_header(stored, volume.transform, windows, full),
+        "row_spacing": row_spacing,
+        "column_spacing": column_spacing,
+        "voi_lut": None,
+    }
+    return encode(out, _wire(np.ascontiguousarray(stored)))
+
+
+# Computed once per loaded volume (a min/max pass over 78 M voxels takes tens of ms).
+_full_ranges: dict[int, Window] = {}
+_full_lock = threading.Lock()
+
+
+def _volume_full_range(volume: Any) -> Window:
+    from clinlabel.imaging import rendering
+
+    with _full_lock:
+        known = _full_ranges.get(id(volume.data))
+    if known is None:
+        known = rendering.full_range(volume.data, volume.transform)
+        with _full_lock:
+            if len(_full_ranges) > 16:
+                _full_ranges.clear()
+            _full_ranges[id(volume.data)] = known
+    return known
+
+
+def _grey_header(
+    stored: np.ndarray, transform: GreyTransform, windows: tuple[Window, ...], full: Window
+) -> dict[str, Any]:
+    return {
+        "rows": int(stored.shape[0]),
+        "columns": int(stored.shape[1]),
+        "dtype": _wire_type(stored),
+        "min": _number(stored.min()),
+        "max": _number(stored.max()),
+        "slope": transform.slope,
+        "intercept": transform.intercept,
+        "monochrome1": transform.monochrome1,
+        "windows": [_window_json(w) for w in windows],
+        "full_range": _window_json(full),
+    }
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    return {
+        "center": window.center,
+        "width": window.width,
+        "function": window.function,
+        "explanation": window.explanation,
+    }
+
+
+def _lut_json(table: LutTable | None) -> dict[str, Any] | None:
+    if table is None:
+        return None
+    return {
+        "first_mapped": table.first_mapped,
+        "bits": table.bits,
+        "data": [float(v) for v in table.data],
+    }
+
+
+def _identity(transform: GreyTransform) -> GreyTransform:
+    from dataclasses import replace
+
+    return replace(transform, slope=1.0, intercept=0.0, modality_lut=None)
+
+
+def _wire_type(stored: np.ndarray) -> str:
+    return _WIRE_TYPES.get(f"{stored.dtype.kind}{stored.dtype.itemsize}", "float32")
+
+
+def _wire(stored: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    name = _wire_type(stored)
+    target = np.dtype(name).newbyteorder("<")
+    if stored.dtype == target and stored.flags.c_contiguous:
+        return stored
+    return np.ascontiguousarray(stored, dtype=target)
+
+
+def _number(value: Any) -> float | int:
+    number = value.item() if hasattr(value, "item") else value
+    return number if isinstance(number, int) else float(number)
+
+
+def _pixel_spacing(dataset: Any) -> tuple[float, float]:
+    """Row and column spacing in mm (Pixel Spacing, else Imager Pixel Spacing), 1 if unknown.
+
+    Only the ratio matters here: the page stretches non-square pixels to their true aspect.
+    """
+    from clinlabel.imaging.functional_groups import frame_group
+
+    group = frame_group(dataset, 1, "PixelMeasuresSequence")
+    for source in (group, dataset):
+        if source is None:
+            continue
+        for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+            value = source.get(keyword)
+            try:
+                rows, columns = float(value[0]), float(value[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            if rows > 0 and columns > 0:
+                return rows, columns
+    return 1.0, 1.0
+
+
+def _frame_time_ms(dataset: Any, frame: int) -> float | None:
+    """The time between frames for cine: Frame Time (0018,1063), its vector, or Cine Rate."""
+    from clinlabel.imaging.geometry import geometry_of
+
+    found = geometry_of(dataset, frame=frame)
+    value = found.get("frame_time")
+    if isinstance(value, float) and value > 0:
+        return value
+    vector = dataset.get("FrameTimeVector")
+    if vector and frame < len(vector) and float(vector[frame]) > 0:
+        return float(vector[frame])  # vector[i] is the time from frame i to frame i + 1
+    rate = found.get("cine_rate")
+    if isinstance(rate, float) and rate > 0:
+        return 1000.0 / rate
+    return None

@@ -1,0 +1,38 @@
+"""Full-depth stored values of one frame or slice, for window/level in the page (`web.pixels`).
+
+Addressed by image id only, like renditions; the file comes from the core. The values of a
+frame never change while its file does not, so they are sent with an ETag and a private cache
+lifetime: stepping back through a cine run or a volume is answered by the browser's cache.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from clinlabel.web.deps import BenchDep
+from clinlabel.web.routes.images import RENDITION_CACHE_CONTROL
+
+router = APIRouter(prefix="/api/images/{image_id}", tags=["pixels"])
+
+MEDIA_TYPE = "application/vnd.clinlabel.pixels"
+
+
+@router.get("/pixels")
+async def pixels(
+    image_id: int,
+    request: Request,
+    bench: BenchDep,
+    frame: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    plane: Annotated[Literal["axial", "coronal", "sagittal"], Query()] = "axial",
+) -> Response:
+    """A JSON header and the stored values (wire format in `clinlabel.web.pixels`)."""
+    path, kind, relpath = await bench.image_file(image_id)
+    source = bench.pixels
+    assert source is not None
+    payload = await source.get(path, kind, relpath=relpath, frame=frame, plane=plane)
+    headers = {"ETag": payload.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
+    if request.headers.get("if-none-match") == payload.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(payload.body, media_type=MEDIA_TYPE, headers=headers)

@@ -1,0 +1,160 @@
+"""Full-depth pixels, metadata masking and unmasking, geometry and frame labels over the API."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from clinlabel.demo.medical import write_demo_medical
+from clinlabel.imaging import dicom_display, nifti
+from clinlabel.labelling.audit_trail import read_events
+from clinlabel.web.config import WebSettings
+
+from .conftest import PORT, TOKEN, _client
+
+
+@pytest.fixture
+def medical(batch: Path, tmp_path: Path) -> Iterator[TestClient]:
+    write_demo_medical(batch / "Case_009" / "Visit_1" / "XC_CLINICAL", seed=3)
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "project", annotator="alice"
+    )
+    yield from _client(settings)
+
+
+def _views(client: TestClient) -> dict[str, dict[str, Any]]:
+    return {
+        v["relpath"].rsplit("/", 1)[1]: v for v in client.get("/api/queue?start=1&count=100").json()
+    }
+
+
+def _decode(body: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
+    (length,) = struct.unpack_from("<I", body)
+    header = json.loads(body[4 : 4 + length])
+    start = 4 + length + (-(4 + length)) % 8
+    if header.get("colour"):
+        assert len(body) == start
+        return header, None
+    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
+    return header, values.reshape(header["rows"], header["columns"])
+
+
+def test_dicom_frames_are_the_engines_stored_values(medical: TestClient, batch: Path) -> None:
+    views = _views(medical)
+    ct = views["ct_head.dcm"]
+    response = medical.get(f"/api/images/{ct['id']}/pixels")
+    assert response.status_code == 200
+    header, values = _decode(response.content)
+    grey = dicom_display.grey_frame(batch / ct["relpath"], frame=1)
+    assert values is not None and values.dtype == np.int16
+    np.testing.assert_array_equal(values, grey.stored)
+    assert (header["rows"], header["columns"], header["frames"]) == (512, 512, 1)
+    assert (header["slope"], header["intercept"]) == (1.0, -1024.0)
+    assert [(w["center"], w["width"], w["explanation"]) for w in header["windows"]] == [
+        (40.0, 80.0, "BRAIN"),
+        (400.0, 1500.0, "BONE"),
+    ]
+    assert header["windows"][0]["function"] == "LINEAR"
+    assert header["full_range"]["center"] == grey.full_range.center
+    assert header["monochrome1"] is False
+    # Validators: an unchanged frame costs a 304.
+    etag = response.headers["etag"]
+    assert "max-age" in response.headers["cache-control"]
+    again = medical.get(f"/api/images/{ct['id']}/pixels", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+    xa = views["xa_run.dcm"]
+    header, values = _decode(medical.get(f"/api/images/{xa['id']}/pixels?frame=17").content)
+    np.testing.assert_array_equal(
+        values, dicom_display.grey_frame(batch / xa["relpath"], frame=17).stored
+    )
+    assert header["frames"] == 30 and header["frame"] == 17
+    assert header["frame_time_ms"] == pytest.approx(66.7)
+
+    dx = views["IM000001"]
+    header, values = _decode(medical.get(f"/api/images/{dx['id']}/pixels").content)
+    assert header["monochrome1"] is True and values is not None and values.dtype == np.uint16
+    assert medical.get(f"/api/images/{xa['id']}/pixels?frame=31").status_code == 422
+
+
+def test_nifti_slices_in_every_plane(medical: TestClient, batch: Path) -> None:
+    volume_view = _views(medical)["brain_volume.nii.gz"]
+    volume = nifti.load_volume(batch / volume_view["relpath"])
+    for plane, index in (("axial", 20), ("coronal", 30), ("sagittal", 40)):
+        url = f"/api/images/{volume_view['id']}/pixels?frame={index}&plane={plane}"
+        header, values = _decode(medical.get(url).content)
+        expected, row_spacing, column_spacing = nifti.oriented_slice(
+            volume, plane=plane, index=index
+        )
+        np.testing.assert_array_equal(values, expected)
+        assert header["plane"] == plane
+        assert (header["row_spacing"], header["column_spacing"]) == (row_spacing, column_spacing)
+        assert header["slices"] == {"axial": 40, "coronal": 64, "sagittal": 64}
+    bad = medical.get(f"/api/images/{volume_view['id']}/pixels?plane=oblique")
+    assert bad.status_code == 422
+
+
+def test_photos_have_no_pixels_and_paths_never_escape(medical: TestClient) -> None:
+    photo = _views(medical)["img1.jpg"]  # one of the photos
+    assert medical.get(f"/api/images/{photo['id']}/pixels").status_code == 422
+    # Only an integer id addresses an image: paths, traversal and unknown ids go nowhere.
+    for url in (
+        "/api/images/../../etc/passwd/pixels",
+        "/api/images/%2e%2e%2fetc%2fpasswd/pixels",
+        "/api/images/ct_head.dcm/pixels",
+        "/api/images/1/pixels?path=/etc/passwd&frame=0",
+        "/api/images/99999/pixels",
+    ):
+        assert medical.get(url).status_code in (404, 422), url
+
+
+def test_metadata_masked_until_unmasked_and_the_event_is_recorded(
+    medical: TestClient, tmp_path: Path
+) -> None:
+    ct = _views(medical)["ct_head.dcm"]
+    listing = medical.get(f"/api/images/{ct['id']}/metadata").json()
+    rows = {a["keyword"]: a for a in listing["attributes"]}
+    assert rows["PatientName"]["masked"] and rows["PatientName"]["value"] is None
+    assert rows["InstitutionName"]["value"] is None
+    assert rows["Modality"]["value"] == "CT" and rows["Modality"]["tag"] == "(0008,0060)"
+    assert listing["masked"] >= 5
+    assert "DEMO^PATIENT" not in json.dumps(listing)
+
+    revealed = medical.post(f"/api/images/{ct['id']}/metadata/unmask", json={}).json()
+    rows = {a["keyword"]: a for a in revealed["attributes"]}
+    assert rows["PatientName"]["value"] == "DEMO^PATIENT" and revealed["masked"] == 0
+    events = read_events(tmp_path / "project", limit=0)
+    unmasked = [e for e in events if e["kind"] == "metadata_unmasked"]
+    assert len(unmasked) == 1 and unmasked[0]["image"] == ct["relpath"]
+    assert "PatientName" in json.dumps(unmasked[0])
+    # A state change needs our Origin: a GET cannot unmask, a foreign page cannot either.
+    assert medical.get(f"/api/images/{ct['id']}/metadata/unmask").status_code == 405
+    foreign = medical.post(
+        f"/api/images/{ct['id']}/metadata/unmask", json={}, headers={"Origin": "http://evil"}
+    )
+    assert foreign.status_code == 403
+
+
+def test_geometry_and_frame_labels(medical: TestClient) -> None:
+    xa = _views(medical)["xa_run.dcm"]
+    found = medical.get(f"/api/images/{xa['id']}/metadata/geometry?frame=5").json()
+    assert found["values"]["positioner_primary_angle"] == -30.0
+    assert found["values"]["distance_source_to_detector"] == 1100.0
+    assert found["values"]["frame_time"] == pytest.approx(66.7)
+    saved = medical.put(
+        f"/api/images/{xa['id']}/label", json={"label": "NA", "comment": "blur", "frame": 7}
+    )
+    assert saved.status_code == 200, saved.text
+    image = saved.json()["image"]
+    assert image["label"] is None  # the whole file is still unlabelled
+    assert image["frame_labels"] == [{"frame": 7, "label": "NA", "comment": "blur"}]
+    assert _views(medical)["xa_run.dcm"]["frame_labels"][0]["frame"] == 7
+    cleared = medical.delete(f"/api/images/{xa['id']}/label?frame=7").json()
+    assert cleared["image"]["frame_labels"] == []
