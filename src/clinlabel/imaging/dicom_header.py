@@ -9,8 +9,6 @@ read here: frames are read from the file one at a time (`dicom_frames`).
 from __future__ import annotations
 
 import struct
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from pydicom.uid import (
 )
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging.file_cache import FileCache
 from clinlabel.imaging.plugins import choose_plugin
 
 HEADER_CACHE_SIZE = 64
@@ -65,36 +64,16 @@ class DicomHeader:
         return self.transfer_syntax.is_encapsulated
 
 
-_cache: OrderedDict[tuple[str, int, int], DicomHeader] = OrderedDict()
-_lock = threading.Lock()
+_cache: FileCache[DicomHeader] = FileCache(max_items=HEADER_CACHE_SIZE)
 
 
 def read_header(path: Path) -> DicomHeader:
     """The cached header of `path`, parsed on first use; `DecodeError` when it has no image."""
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise DecodeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    with _lock:
-        header = _cache.get(key)
-        if header is not None:
-            _cache.move_to_end(key)
-            return header
-    if stat.st_size == 0:
-        raise DecodeError(f"{path.name} is empty (0 bytes).")
-    header = _parse(path, stat.st_size)
-    with _lock:
-        _cache[key] = header
-        while len(_cache) > HEADER_CACHE_SIZE:
-            _cache.popitem(last=False)
-    return header
+    return _cache.get(path, _parse)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def looks_like_dicom(path: Path) -> bool:

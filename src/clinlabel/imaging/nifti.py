@@ -11,8 +11,6 @@ Slices are numbered from 1, starting inferior (axial), posterior (coronal) and r
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from PIL import Image
 
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import rendering, windowing
+from clinlabel.imaging.file_cache import FileCache
 from clinlabel.imaging.rendering import GreyTransform
 from clinlabel.imaging.windowing import Window
 
@@ -46,31 +45,14 @@ class Volume:
         return int(self.data.shape[_axis(plane)])
 
 
-_cache: OrderedDict[tuple[str, int, int], Volume] = OrderedDict()
-_lock = threading.Lock()
+_cache: FileCache[Volume] = FileCache(
+    max_items=8, max_weight=VOLUME_CACHE_BYTES, weight=lambda volume: int(volume.data.nbytes)
+)
 
 
 def load_volume(path: Path) -> Volume:
     """The cached RAS+ volume of `path`, loaded on first use."""
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise DecodeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    with _lock:
-        volume = _cache.get(key)
-        if volume is not None:
-            _cache.move_to_end(key)
-            return volume
-    if stat.st_size == 0:
-        raise DecodeError(f"{path.name} is empty (0 bytes).")
-    volume = _load(path)
-    with _lock:
-        _cache[key] = volume
-        while len(_cache) > 1 and sum(v.data.nbytes for v in _cache.values()) > VOLUME_CACHE_BYTES:
-            _cache.popitem(last=False)
-    return volume
+    return _cache.get(path, lambda found, _size: _load(found))
 
 
 def _load(path: Path) -> Volume:
