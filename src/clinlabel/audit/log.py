@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from clinlabel import __version__
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
+from clinlabel.audit.status import ChainStatus
 from clinlabel.forked import can_fork, run_forked
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
@@ -56,15 +57,6 @@ def append_event(conn: Connection, event: NewEvent) -> int:
     row["hash"] = event_hash(row)
     event_rows.insert_event(conn, row)
     return new_id
-
-
-@dataclass(frozen=True, slots=True)
-class ChainStatus:
-    ok: bool
-    events: int
-    head_hash: str
-    first_broken_event: int | None = None
-    reason: str | None = None
 
 
 PARALLEL_FROM = 200_000

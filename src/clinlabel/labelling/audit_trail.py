@@ -6,7 +6,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from clinlabel.audit.log import ChainStatus, verify_store
+from clinlabel.audit.log import verify_store
+from clinlabel.audit.status import ChainStatus
 from clinlabel.labelling.project import open_project
 from clinlabel.store import events as event_rows
 

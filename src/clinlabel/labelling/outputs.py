@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from clinlabel.audit.log import append_event, verify_store
 from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
-from clinlabel.reports.data import AuditStatus, CaseStats, CommentEntry, ReportData, SessionSpan
+from clinlabel.reports.data import CaseStats, CommentEntry, ReportData, SessionSpan
 from clinlabel.reports.text import render_text_report
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
@@ -107,13 +107,7 @@ def gather_report_data(project: Project) -> ReportData:
             comments=comments,
             problems=int(last_scan.get("problems", 0)),
             changed_images=image_rows.count_changed(conn),
-            audit=AuditStatus(
-                ok=chain.ok,
-                events=chain.events,
-                head_hash=chain.head_hash if chain.events else "",
-                first_broken_event=chain.first_broken_event,
-                reason=chain.reason,
-            ),
+            audit=chain if chain.events else replace(chain, head_hash=""),
         )
 
 

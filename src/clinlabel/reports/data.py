@@ -11,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from clinlabel.audit.status import ChainStatus as AuditStatus  # re-exported for renderers
+
+__all__ = ["AuditStatus", "CaseStats", "CommentEntry", "ReportData", "SessionSpan"]
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSpan:
@@ -52,18 +56,6 @@ class CommentEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditStatus:
-    """The result of verifying the audit chain when the report was made."""
-
-    ok: bool
-    events: int
-    head_hash: str
-    """Hash of the newest event (empty when there are no events)."""
-    first_broken_event: int | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything the summary report shows, gathered from the project store."""
 
@@ -97,3 +89,4 @@ class ReportData:
     changed_images: int
     """Labelled images whose bytes changed after they were labelled (label kept, to review)."""
     audit: AuditStatus
+    """The chain verified when the report was made (head hash empty when there are no events)."""
