@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,27 +121,34 @@ def _basic_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Se
 def _basic_cells_with_frame(
     rows: Iterable[Sequence[Any]], tally: list[int], *, geometry: bool
 ) -> Iterator[Sequence[object]]:
-    n = 0
-    try:
-        for row in rows:
-            n += 1
-            cells = (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
-            yield (*cells, *_geometry_cells(row)) if geometry else cells
-    finally:
-        tally[0] = n
+    return _converted(rows, tally, _basic_row_with_frame, geometry=geometry)
 
 
 def _detailed_cells(
     rows: Iterable[Sequence[Any]], tally: list[int], *, geometry: bool
 ) -> Iterator[Sequence[object]]:
+    return _converted(rows, tally, _detailed_row, geometry=geometry)
+
+
+def _converted(
+    rows: Iterable[Sequence[Any]],
+    tally: list[int],
+    convert: Callable[[Sequence[Any]], tuple[object, ...]],
+    *,
+    geometry: bool,
+) -> Iterator[Sequence[object]]:
     n = 0
     try:
         for row in rows:
             n += 1
-            cells = _detailed_row(row)
+            cells = convert(row)
             yield (*cells, *_geometry_cells(row)) if geometry else cells
     finally:
         tally[0] = n
+
+
+def _basic_row_with_frame(row: Sequence[Any]) -> tuple[object, ...]:
+    return (*_guarded(row[0], row[1], row[2], row[3], row[4] or ""), _frame_of(row))
 
 
 def _geometry_cells(row: Sequence[Any]) -> tuple[object, ...]:

@@ -97,30 +97,9 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
     new = conn.execute(select(func.count()).select_from(staged).where(~known)).scalar_one()
     conn.execute(
         images.insert().from_select(
-            [
-                "relpath",
-                "case_name",
-                "visit",
-                "folder",
-                "file",
-                "kind",
-                "size",
-                "mtime_ns",
-                "seq",
-                "present",
-                "changed",
-                "first_seen_at",
-            ],
+            [*SCAN_COLUMNS, "present", "changed", "first_seen_at"],
             select(
-                staged.c.relpath,
-                staged.c.case_name,
-                staged.c.visit,
-                staged.c.folder,
-                staged.c.file,
-                staged.c.kind,
-                staged.c.size,
-                staged.c.mtime_ns,
-                staged.c.seq,
+                *(staged.c[name] for name in SCAN_COLUMNS),
                 literal(True),
                 literal(False),
                 literal(now),
