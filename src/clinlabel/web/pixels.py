@@ -204,7 +204,15 @@ def _grey_header(
         "monochrome1": transform.monochrome1,
         "windows": [_window_json(w) for w in windows],
         "full_range": _window_json(full),
+        "presets": _presets(),
     }
+
+
+def _presets() -> list[dict[str, Any]]:
+    """The CT presets of `imaging.windowing`, so the page and `clinlabel render` agree."""
+    from clinlabel.imaging.windowing import CT_PRESETS
+
+    return [{"name": name, **_window_json(w)} for name, w in CT_PRESETS.items()]
 
 
 def _window_json(window: Window) -> dict[str, Any]:

@@ -129,7 +129,10 @@ export class ImageStore {
     if (position > 1) wanted.push(position - 1);
     for (const p of wanted) {
       const view = this.views.get(p) ?? (await this.view(p).catch(() => null));
-      if (view) this.element(view).catch(() => {});
+      if (!view) continue;
+      // Grey DICOM and NIfTI are shown from full-depth values, so those are what is prefetched.
+      if ((view.kind === "dicom" || view.kind === "nifti") && this.medicalPrefetch) this.medicalPrefetch(view).catch(() => {});
+      else this.element(view).catch(() => {});
     }
   }
 

@@ -24,7 +24,8 @@ export function wireKeys(app) {
       if (!event.repeat) app.act(() => app.label(def, t0));
       return;
     }
-    const action = viewerAndMoveKeys(app, event, t0);
+    // Medical viewer keys (presets on Shift+digits, frames, invert, cine, planes), then the rest.
+    const action = app.medical.keyAction(event) ?? viewerAndMoveKeys(app, event, t0);
     if (action) {
       event.preventDefault();
       action();
@@ -72,6 +73,14 @@ function viewerAndMoveKeys(app, event, t0) {
     case "r":
     case "R":
       return () => app.openReview();
+    case "m":
+    case "M":
+      return () => app.metadata.toggle();
+    case "l":
+    case "L":
+      return () => {
+        app.frameLabels.toggle();
+      };
     case "?":
       return () => showHelp(app.labels);
     default:

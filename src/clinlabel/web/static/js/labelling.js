@@ -10,6 +10,10 @@ import { Sidebar } from "./sidebar.js";
 import { ReviewTable } from "./review.js";
 import { showExport } from "./outputs.js";
 import { StatusBar } from "./status-bar.js";
+import { MedicalView, isMedical } from "./dicom-viewer.js";
+import { MetadataPanel } from "./metadata-panel.js";
+import { GeometryPanel } from "./geometry-panel.js";
+import { FrameLabels } from "./frame-labels.js";
 
 const TOUCH_EVERY_MS = 20000;
 
@@ -25,6 +29,14 @@ export class Labeller {
       document.getElementById("viewer-area"),
       document.getElementById("stage-message"),
     );
+    this.geometry = new GeometryPanel();
+    this.medical = new MedicalView({
+      viewer: this.viewer,
+      onFrame: (view, frame, count) => this.frameShown(view, frame, count),
+    });
+    this.metadata = new MetadataPanel({ onError: (text) => this.status.error(text) });
+    this.frameLabels = new FrameLabels();
+    this.images.medicalPrefetch = (view) => this.medical.frames.get(view.id, 1, view.kind === "nifti" ? "axial" : null, { urgent: false });
     this.panel = new LabelPanel(this.labels, (def) => this.act(() => this.label(def, performance.now())));
     this.comment = new CommentDialog();
     this.sidebar = new Sidebar((position) => this.go(position));
@@ -92,6 +104,9 @@ export class Labeller {
     this.status.caseBanner(previousCase, view.case);
     this.sidebar.markCurrent(view.case);
     this.renderLabel();
+    this.metadata.follow(view);
+    this.frameLabels.reset();
+    this.geometry.hide();
     if (tellServer) {
       this.queue
         .enqueue("POST", "/api/session/show", { position: view.position }, { kind: "show" })
@@ -99,6 +114,42 @@ export class Labeller {
         .catch((e) => this.status.error(e.message));
     }
     const alt = `Image ${view.position}: ${view.case}, ${view.visit}, ${view.file}`;
+    if (isMedical(view)) {
+      this.showMedical(view, alt, t0);
+      this.images.prefetchAround(view.position);
+      return;
+    }
+    this.medical.hide();
+    this.showRendition(view, alt, t0);
+    this.images.prefetchAround(view.position);
+  }
+
+  // Grey DICOM and NIfTI: full-depth values windowed in the page; colour DICOM: the rendition.
+  showMedical(view, alt, t0) {
+    if (!this.medical.view || this.medical.view.id !== view.id) this.viewer.showMessage("Loading…");
+    this.medical.show(view, alt).then(
+      (onCanvas) => {
+        if (this.view?.id !== view.id) return;
+        if (!onCanvas) return this.showRendition(view, alt, t0);
+        if (t0 !== null) requestAnimationFrame(() => this.metrics.push({ position: view.position, ms: performance.now() - t0 }));
+      },
+      (error) => {
+        if (this.view?.id !== view.id) return;
+        this.medical.hide();
+        this.viewer.showMessage(`This image cannot be shown: ${error.message}. You can still label it.`);
+        if (t0 !== null) this.metrics.push({ position: view.position, ms: performance.now() - t0, failed: true });
+      },
+    );
+  }
+
+  // A frame or slice is on screen: the frame-label toggle and the XA geometry follow it.
+  frameShown(view, frame, count) {
+    if (this.view?.id !== view.id) return;
+    this.frameLabels.frameShown(frame, count);
+    this.geometry.update(view, frame);
+  }
+
+  showRendition(view, alt, t0) {
     const ready = this.images.ready(view);
     if (ready) this.painted(ready, alt, view, t0);
     else {
@@ -108,7 +159,6 @@ export class Labeller {
         () => this.view?.id === view.id && this.cannotShow(view, t0),
       );
     }
-    this.images.prefetchAround(view.position);
   }
 
   // The decoder's reason comes from the server (a 422 with a message), so the annotator can put
@@ -141,21 +191,47 @@ export class Labeller {
   }
 
   renderLabel() {
-    if (this.view) this.panel.render(this.effective(this.view));
+    if (!this.view) return;
+    this.panel.render(this.effective(this.view));
+    this.frameLabels.render(this.view);
   }
 
   label(def, t0) {
     const view = this.view;
     if (!view) return;
+    // "Label this frame" on: the label goes to the frame on screen at the key press.
+    const frame = this.frameLabels.target();
     if (def.requires_comment) {
       // The label goes to this image, whatever is on screen when the comment is saved.
-      this.comment.open(def.name, { ...view, ...this.effective(view) }, (text) => this.commit(view, def.name, text, performance.now()));
+      const shown = frame ? { ...view, label: null, comment: "", file: `${view.file}, frame ${frame}` } : { ...view, ...this.effective(view) };
+      this.comment.open(def.name, shown, (text) => this.commit(view, def.name, text, performance.now(), frame));
       return;
     }
-    this.commit(view, def.name, null, t0);
+    this.commit(view, def.name, null, t0, frame);
   }
 
-  commit(view, name, comment, t0) {
+  // A frame label keeps the annotator on this file (the next frame is usually next to label).
+  commitFrame(view, frame, name, comment) {
+    const body = { label: name, comment, frame };
+    this.frameLabels.pending(view.id, frame, { label: name, comment: comment ?? "" });
+    this.renderLabel();
+    this.queue
+      .enqueue("PUT", `/api/images/${view.id}/label`, body, { kind: "label" })
+      .then((saved) => {
+        this.frameLabels.settled(view.id, frame);
+        this.images.update(saved.image);
+        if (this.view?.id === saved.image.id) this.view = saved.image;
+        this.status.notice(`Frame ${frame} of ${view.file} labelled ${name}.`);
+      })
+      .catch((e) => {
+        this.frameLabels.settled(view.id, frame, e.message);
+        this.status.error(`Not saved: ${view.file} frame ${frame}: ${e.message}`);
+      })
+      .finally(() => this.renderLabel());
+  }
+
+  commit(view, name, comment, t0, frame = 0) {
+    if (frame > 0) return this.commitFrame(view, frame, name, comment);
     const change = { label: name, comment: comment ?? "" };
     const onScreen = this.view?.id === view.id;
     const advance = onScreen && view.position < this.total;

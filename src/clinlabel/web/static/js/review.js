@@ -10,6 +10,7 @@ const COLUMNS = [
   ["file", "File"],
   ["label", "Label"],
   ["comment", "Comment"],
+  ["frames", "Frame labels"],
   ["annotator", "Annotator"],
   ["seconds", "Time (s)", "num"],
 ];
@@ -57,7 +58,8 @@ export class ReviewTable {
     this.dialog.showModal();
     const rows = [];
     for (let start = 1; start <= total; start += PAGE) rows.push(...(await get(`/api/queue?start=${start}&count=${PAGE}`)));
-    this.rows = rows;
+    // Labels given to single frames, e.g. "7: NA; 12: Suspicious" (sortable as text).
+    this.rows = rows.map((r) => ({ ...r, frames: (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ") }));
     const cases = [...new Set(rows.map((r) => r.case))];
     const chosen = this.caseFilter.value;
     fillSelect(this.caseFilter, [["", "All cases"], ...cases.map((c) => [c, c])]);
@@ -85,7 +87,7 @@ export class ReviewTable {
     const tr = document.createElement("tr");
     tr.tabIndex = 0;
     tr.dataset.position = r.position;
-    const cells = [r.position, r.case, r.visit, r.file, r.label ?? "—", r.comment, r.annotator ?? "", r.seconds == null ? "" : r.seconds.toFixed(1)];
+    const cells = [r.position, r.case, r.visit, r.file, r.label ?? "—", r.comment, r.frames, r.annotator ?? "", r.seconds == null ? "" : r.seconds.toFixed(1)];
     for (const [i, value] of cells.entries()) {
       const td = document.createElement("td");
       td.textContent = value;

@@ -1,5 +1,7 @@
 // The image viewer: fit to the stage, zoom (wheel, +/-) about a point, pan by dragging, reset,
-// full screen. The browser does the last scaling step on the GPU (CSS transform).
+// full screen. The browser does the last scaling step on the GPU (CSS transform). It shows an
+// <img> (photos, colour DICOM) or a <canvas> (grey DICOM and NIfTI, windowed in the page), whose
+// rows may be stretched (`aspect`) so that non-square pixels keep their true proportions.
 
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 32;
@@ -15,6 +17,10 @@ export class Viewer {
     this.y = 0;
     this.fitted = true;
     this.drag = null;
+    this.aspect = 1; // displayed height / stored height, per pixel (row spacing / column spacing)
+    this.wheelHandler = null; // (event) => true when it used the wheel (frame stepping)
+    this.dragHandler = null; // (event) => true when it takes this pointer (window/level)
+    stage.addEventListener("contextmenu", (e) => this.dragHandler && e.preventDefault());
     stage.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
     stage.addEventListener("pointerdown", (e) => this.onDown(e));
     stage.addEventListener("pointermove", (e) => this.onMove(e));
@@ -25,15 +31,30 @@ export class Viewer {
   }
 
   // Shows an image element that is already decoded (see images.js), replacing the previous one.
-  setImage(img, alt) {
+  setImage(img, alt, { aspect = 1, keepView = false } = {}) {
     this.message.hidden = true;
+    const same = this.img === img && this.aspect === aspect;
+    this.aspect = aspect;
     if (this.img && this.img !== img) this.img.remove();
     this.img = img;
-    img.alt = alt;
     img.draggable = false;
     img.className = "stage-image";
     if (img.parentNode !== this.stage) this.stage.append(img);
-    this.fit();
+    if (img instanceof HTMLImageElement) img.alt = alt;
+    else {
+      img.setAttribute("role", "img");
+      img.setAttribute("aria-label", alt);
+    }
+    // Stepping through frames keeps the zoom and pan the annotator chose.
+    if (keepView && same && !this.fitted) this.apply();
+    else this.fit();
+  }
+
+  size() {
+    const el = this.img;
+    const w = el.naturalWidth ?? el.width;
+    const h = el.naturalHeight ?? el.height;
+    return { w: w || 1, h: (h || 1) * this.aspect };
   }
 
   showMessage(text) {
@@ -46,8 +67,7 @@ export class Viewer {
   fit() {
     this.fitted = true;
     if (!this.img) return;
-    const w = this.img.naturalWidth || 1;
-    const h = this.img.naturalHeight || 1;
+    const { w, h } = this.size();
     const box = this.stage.getBoundingClientRect();
     this.scale = Math.min(box.width / w, box.height / h);
     this.x = (box.width - w * this.scale) / 2;
@@ -71,17 +91,19 @@ export class Viewer {
 
   apply() {
     if (this.img) {
-      this.img.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale})`;
+      this.img.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale}, ${this.scale * this.aspect})`;
     }
   }
 
   onWheel(event) {
     event.preventDefault();
+    if (this.wheelHandler?.(event)) return;
     const box = this.stage.getBoundingClientRect();
     this.zoomBy(Math.exp(-event.deltaY * 0.0015), event.clientX - box.left, event.clientY - box.top);
   }
 
   onDown(event) {
+    if (this.dragHandler?.(event)) return;
     if (!this.img || event.button !== 0) return;
     this.drag = { id: event.pointerId, x: event.clientX - this.x, y: event.clientY - this.y };
     this.stage.setPointerCapture(event.pointerId);

@@ -1,0 +1,444 @@
+// Grey-scale DICOM and NIfTI in the page: full-depth values on a <canvas>, windowed here (see
+// windowing.js) as the mouse drags, with presets, invert, frames and slices, the plane switch
+// and a three-plane view. No server round trip for window/level; frames come lazily.
+
+import { PixelFrames } from "./pixel-frames.js";
+import { paint, defaultWindow, dragStep } from "./windowing.js";
+import { Cine } from "./cine.js";
+
+const PLANES = ["axial", "coronal", "sagittal"];
+// Shift + this digit (event.code, so any keyboard layout) chooses the preset; the labels keep
+// the plain digits. "own" cycles through the file's own windows.
+export const PRESET_KEYS = ["own", "full", "brain", "subdural", "stroke", "lung", "mediastinum", "abdomen", "liver", "bone"];
+const DIGIT_OF = (i) => String((i + 1) % 10);
+
+export function isMedical(view) {
+  return view.kind === "dicom" || view.kind === "nifti";
+}
+
+export class MedicalView {
+  constructor({ viewer, onFrame, onColour }) {
+    this.viewer = viewer;
+    this.onFrame = onFrame; // (view, frame, frames) after a frame is on screen
+    this.onColour = onColour;
+    this.frames = new PixelFrames();
+    this.cine = new Cine(this);
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "stage-image medical-canvas";
+    this.ctx = this.canvas.getContext("2d");
+    this.tri = document.getElementById("tri-view");
+    this.triCells = PLANES.map((plane) => this.makeCell(plane));
+    this.tools = document.getElementById("medical-tools");
+    this.readout = document.getElementById("wl-readout");
+    this.presetMenu = document.getElementById("wl-preset");
+    this.slider = document.getElementById("frame-slider");
+    this.frameReadout = document.getElementById("frame-readout");
+    this.reset();
+    this.paintTimes = []; // ms per window/level repaint (the e2e test reports them)
+    this.pendingPaint = false;
+    viewer.dragHandler = (e) => this.onPointerDown(e);
+    viewer.wheelHandler = (e) => this.onWheel(e);
+    this.wire();
+  }
+
+  reset() {
+    this.view = null;
+    this.current = null; // {header, values, range} on screen
+    this.window = null;
+    this.invert = false;
+    this.own = 0; // which of the file's windows "own" last chose
+    this.plane = null; // NIfTI: the plane on screen (or active in the three-plane view)
+    this.index = { frame: 1, axial: 1, coronal: 1, sagittal: 1 };
+    this.count = 1;
+    this.triOn = false;
+    this.active = false;
+  }
+
+  get frame() {
+    return this.index[this.plane ?? "frame"];
+  }
+
+  // Shows a DICOM or NIfTI image; resolves true when it is on the canvas, false for colour
+  // DICOM (the caller shows the 8-bit rendition), rejects with the decoder's reason.
+  async show(view, alt) {
+    this.cine.stop();
+    this.leaveTri();
+    this.reset();
+    this.view = view;
+    this.alt = alt;
+    this.plane = view.kind === "nifti" ? "axial" : null;
+    let data = await this.frames.get(view.id, 1, this.plane);
+    if (this.view !== view) return false;
+    if (data.header.colour) {
+      this.tools.hidden = true;
+      this.onColour?.(view, data.header);
+      return false;
+    }
+    if (this.plane) {
+      // A volume opens at its middle slice in every plane (slice 1 is usually air).
+      for (const p of PLANES) this.index[p] = Math.ceil(data.header.slices[p] / 2);
+      data = await this.frames.get(view.id, this.index.axial, "axial");
+      if (this.view !== view) return false;
+    }
+    this.active = true;
+    this.window = defaultWindow(data.header);
+    this.fillPresets(data.header);
+    this.tools.hidden = false;
+    this.display(data, { first: true });
+    return true;
+  }
+
+  hide() {
+    this.cine.stop();
+    this.leaveTri();
+    this.reset();
+    this.tools.hidden = true;
+  }
+
+  // ---- frames and slices -------------------------------------------------------------------
+
+  async goFrame(n) {
+    if (!this.active) return;
+    const view = this.view;
+    const plane = this.plane;
+    const target = Math.min(Math.max(1, n), this.count);
+    this.index[plane ?? "frame"] = target;
+    this.updateFrameUi();
+    if (this.triOn) return this.paintTri();
+    const data = await this.frames.get(view.id, target, plane);
+    // Only the latest request paints: fast stepping never shows frames out of order.
+    if (this.view !== view || this.plane !== plane || this.frame !== target) return;
+    this.display(data);
+  }
+
+  step(delta) {
+    this.cine.stop();
+    return this.goFrame(this.frame + delta);
+  }
+
+  setPlane(plane) {
+    if (!this.plane || plane === this.plane) return;
+    this.cine.stop();
+    this.plane = plane;
+    if (this.triOn) {
+      this.updateFrameUi();
+      this.paintTri();
+      return;
+    }
+    this.goFrame(this.frame);
+  }
+
+  cyclePlane() {
+    if (this.plane) this.setPlane(PLANES[(PLANES.indexOf(this.plane) + 1) % 3]);
+  }
+
+  display(data, { first = false } = {}) {
+    const { header } = data;
+    this.current = data;
+    this.count = this.plane ? header.slices[this.plane] : header.frames;
+    const sizeChanged = this.canvas.width !== header.columns || this.canvas.height !== header.rows;
+    if (sizeChanged) {
+      this.canvas.width = header.columns;
+      this.canvas.height = header.rows;
+      this.imageData = null;
+    }
+    this.paintNow();
+    const aspect = header.row_spacing / header.column_spacing;
+    const where = this.plane ? `${this.plane} slice ${this.frame} of ${this.count}` : `frame ${this.frame} of ${this.count}`;
+    this.viewer.setImage(this.canvas, `${this.alt}, ${where}`, { aspect, keepView: !first && !sizeChanged });
+    this.updateFrameUi();
+    this.updateReadout();
+    if (this.count > 1) this.frames.prefetch(this.view.id, this.frame, this.count, this.plane, this.cine.playing ? 8 : 4);
+    this.onFrame?.(this.view, this.frame, this.count);
+  }
+
+  // ---- painting ----------------------------------------------------------------------------
+
+  paintNow() {
+    const data = this.current;
+    if (!data) return;
+    const t0 = performance.now();
+    if (!this.imageData) {
+      this.imageData = this.ctx.createImageData(data.header.columns, data.header.rows);
+      this.out32 = new Uint32Array(this.imageData.data.buffer);
+    }
+    paint(this.out32, data.values, data.header, this.window, this.invert, data.range);
+    this.ctx.putImageData(this.imageData, 0, 0);
+    this.paintTimes.push(performance.now() - t0);
+    if (this.paintTimes.length > 500) this.paintTimes.splice(0, 250);
+  }
+
+  // Window changes repaint once per screen refresh, however many pointer events arrive.
+  schedulePaint() {
+    if (this.pendingPaint) return;
+    this.pendingPaint = true;
+    requestAnimationFrame(() => {
+      this.pendingPaint = false;
+      if (this.triOn) this.paintTri({ refetch: false });
+      else this.paintNow();
+    });
+  }
+
+  setWindow(window) {
+    this.window = window;
+    this.updateReadout();
+    this.schedulePaint();
+  }
+
+  toggleInvert() {
+    if (!this.active) return;
+    this.invert = !this.invert;
+    document.getElementById("btn-invert").setAttribute("aria-pressed", String(this.invert));
+    this.updateReadout();
+    this.schedulePaint();
+  }
+
+  toggleTool() {
+    this.tool = !this.tool;
+    document.getElementById("btn-wl-tool").setAttribute("aria-pressed", String(Boolean(this.tool)));
+  }
+
+  // ---- presets -----------------------------------------------------------------------------
+
+  presets(header) {
+    const own = header.windows.map((w, i) => [`own:${i}`, `File: ${w.explanation || `window ${i + 1}`} (W ${fmt(w.width)} L ${fmt(w.center)})`]);
+    if (header.voi_lut) own.push(["voi", "File: VOI LUT"]);
+    return [
+      ...own,
+      ["full", `Full range (W ${fmt(header.full_range.width)} L ${fmt(header.full_range.center)})`],
+      ...header.presets.map((p) => [p.name, `${cap(p.name)} (W ${fmt(p.width)} L ${fmt(p.center)})`]),
+    ];
+  }
+
+  fillPresets(header) {
+    const options = this.presets(header).map(([value, text]) => {
+      const option = document.createElement("option");
+      option.value = value;
+      const key = PRESET_KEYS.indexOf(value.startsWith("own") || value === "voi" ? "own" : value);
+      option.textContent = key >= 0 ? `${text} — Shift+${DIGIT_OF(key)}` : text;
+      return option;
+    });
+    const custom = document.createElement("option");
+    custom.value = "custom";
+    custom.textContent = "Custom (dragged)";
+    custom.disabled = true;
+    this.presetMenu.replaceChildren(...options, custom);
+    this.presetMenu.value = header.windows.length ? "own:0" : header.voi_lut ? "voi" : "full";
+  }
+
+  choosePreset(name) {
+    const data = this.current ?? this.triData?.[this.plane];
+    if (!this.active || !data) return;
+    const { header } = data;
+    let window;
+    let value = name;
+    if (name === "own") {
+      // Repeating the key cycles through the file's windows (CT files often carry two or three).
+      const count = header.windows.length + (header.voi_lut ? 1 : 0);
+      if (!count) return this.choosePreset("full");
+      const onOwn = this.presetMenu.value.startsWith("own") || this.presetMenu.value === "voi";
+      this.own = onOwn ? (this.own + 1) % count : 0;
+      value = this.own < header.windows.length ? `own:${this.own}` : "voi";
+    }
+    if (value.startsWith("own:")) window = header.windows[Number(value.slice(4))];
+    else if (value === "voi") window = null;
+    else if (value === "full") window = header.full_range;
+    else window = header.presets.find((p) => p.name === value);
+    if (window === undefined) return;
+    this.presetMenu.value = value;
+    this.setWindow(window);
+  }
+
+  updateReadout() {
+    const w = this.window;
+    const text = w ? `W ${fmt(w.width)} L ${fmt(w.center)}${w.function && w.function !== "LINEAR" ? ` ${w.function}` : ""}` : "VOI LUT";
+    this.readout.textContent = `${text}${this.invert ? " (inverted)" : ""}`;
+  }
+
+  // ---- pointer, wheel, keys ----------------------------------------------------------------
+
+  // Right button (or the left one with the W/L tool on): horizontal = width, vertical = level.
+  onPointerDown(event) {
+    if (!this.active) return false;
+    if (!(event.button === 2 || (event.button === 0 && this.tool))) return false;
+    event.preventDefault();
+    const header = (this.current ?? this.triData?.[this.plane])?.header;
+    if (!header) return false;
+    const start = this.window ?? header.full_range;
+    const origin = { x: event.clientX, y: event.clientY, id: event.pointerId };
+    const step = dragStep(header);
+    const minimum = start.function === "LINEAR" || !start.function ? 1 : 1e-6;
+    const stage = this.viewer.stage;
+    stage.setPointerCapture(event.pointerId);
+    const move = (e) => {
+      if (e.pointerId !== origin.id) return;
+      this.presetMenu.value = "custom";
+      this.setWindow({
+        center: start.center + (e.clientY - origin.y) * step,
+        width: Math.max(minimum, start.width + (e.clientX - origin.x) * step),
+        function: start.function ?? "LINEAR",
+        explanation: "custom",
+      });
+    };
+    const up = (e) => {
+      if (e.pointerId !== origin.id) return;
+      stage.removeEventListener("pointermove", move);
+      stage.removeEventListener("pointerup", up);
+      stage.removeEventListener("pointercancel", up);
+    };
+    stage.addEventListener("pointermove", move);
+    stage.addEventListener("pointerup", up);
+    stage.addEventListener("pointercancel", up);
+    return true;
+  }
+
+  // With frames or slices the wheel steps through them (as in radiology viewers) and Ctrl+wheel
+  // zooms; single images keep the wheel for zoom.
+  onWheel(event) {
+    if (!this.active || this.count <= 1 || event.ctrlKey) return false;
+    this.step(event.deltaY > 0 ? 1 : -1);
+    return true;
+  }
+
+  // The viewer keys of a medical image (label keys were matched before these).
+  keyAction(event) {
+    if (!this.active) return null;
+    if (event.shiftKey && /^Digit\d$/.test(event.code)) {
+      const digit = Number(event.code.slice(5));
+      return () => this.choosePreset(PRESET_KEYS[(digit + 9) % 10]);
+    }
+    switch (event.key) {
+      case "PageDown":
+        return () => this.step(1);
+      case "PageUp":
+        return () => this.step(-1);
+      case "i":
+      case "I":
+        return () => this.toggleInvert();
+      case "w":
+      case "W":
+        return () => this.toggleTool();
+      case "p":
+      case "P":
+        return this.count > 1 ? () => this.cine.toggle() : null;
+      case "v":
+      case "V":
+        return this.plane ? () => this.cyclePlane() : null;
+      case "t":
+      case "T":
+        return this.plane ? () => this.toggleTri() : null;
+      default:
+        return null;
+    }
+  }
+
+  // ---- three planes ------------------------------------------------------------------------
+
+  makeCell(plane) {
+    const cell = document.createElement("figure");
+    cell.className = "tri-cell";
+    cell.dataset.plane = plane;
+    const canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    const caption = document.createElement("figcaption");
+    caption.textContent = cap(plane);
+    cell.append(canvas, caption);
+    cell.addEventListener("click", () => this.setPlane(plane));
+    this.tri.append(cell);
+    return { plane, cell, canvas, caption, ctx: canvas.getContext("2d") };
+  }
+
+  toggleTri() {
+    if (!this.plane) return;
+    if (this.triOn) {
+      this.leaveTri();
+      this.goFrame(this.frame);
+      return;
+    }
+    this.cine.stop();
+    this.triOn = true;
+    this.viewer.showMessage("");
+    this.viewer.message.hidden = true;
+    this.tri.hidden = false;
+    document.getElementById("btn-tri").setAttribute("aria-pressed", "true");
+    this.paintTri();
+  }
+
+  leaveTri() {
+    if (!this.triOn) return;
+    this.triOn = false;
+    this.tri.hidden = true;
+    document.getElementById("btn-tri").setAttribute("aria-pressed", "false");
+  }
+
+  async paintTri({ refetch = true } = {}) {
+    const view = this.view;
+    if (refetch) {
+      const all = await Promise.all(PLANES.map((p) => this.frames.get(view.id, this.index[p], p)));
+      if (this.view !== view || !this.triOn) return;
+      this.triData = Object.fromEntries(PLANES.map((p, i) => [p, all[i]]));
+      this.current = null;
+    }
+    const t0 = performance.now();
+    for (const cell of this.triCells) {
+      const data = this.triData[cell.plane];
+      const { header } = data;
+      if (cell.canvas.width !== header.columns || cell.canvas.height !== header.rows) {
+        cell.canvas.width = header.columns;
+        cell.canvas.height = header.rows;
+      }
+      const image = cell.ctx.createImageData(header.columns, header.rows);
+      paint(new Uint32Array(image.data.buffer), data.values, header, this.window, this.invert, data.range);
+      cell.ctx.putImageData(image, 0, 0);
+      // Fit the cell keeping the voxel spacing's aspect.
+      const box = cell.cell.getBoundingClientRect();
+      const w = header.columns * header.column_spacing;
+      const h = header.rows * header.row_spacing;
+      const scale = Math.min(box.width / w, (box.height - 24) / h);
+      cell.canvas.style.width = `${Math.max(1, w * scale)}px`;
+      cell.canvas.style.height = `${Math.max(1, h * scale)}px`;
+      cell.caption.textContent = `${cap(cell.plane)} ${this.index[cell.plane]} / ${header.slices[cell.plane]}`;
+      cell.canvas.setAttribute("aria-label", `${this.alt}, ${cell.plane} slice ${this.index[cell.plane]}`);
+      cell.cell.classList.toggle("is-active", cell.plane === this.plane);
+    }
+    this.paintTimes.push(performance.now() - t0);
+    this.count = this.triData[this.plane].header.slices[this.plane];
+    this.updateFrameUi();
+    this.updateReadout();
+  }
+
+  // ---- controls ----------------------------------------------------------------------------
+
+  updateFrameUi() {
+    const many = this.count > 1;
+    document.getElementById("frame-tools").hidden = !many;
+    document.getElementById("plane-tools").hidden = !this.plane;
+    this.slider.max = String(this.count);
+    this.slider.value = String(this.frame);
+    const noun = this.plane ? `${cap(this.plane)} slice` : "Frame";
+    this.frameReadout.textContent = `${noun} ${this.frame} / ${this.count}`;
+    for (const p of PLANES) document.getElementById(`btn-plane-${p}`).setAttribute("aria-pressed", String(p === this.plane));
+  }
+
+  wire() {
+    const on = (id, type, fn) => document.getElementById(id).addEventListener(type, fn);
+    on("wl-preset", "change", () => this.choosePreset(this.presetMenu.value));
+    on("btn-invert", "click", () => this.toggleInvert());
+    on("btn-wl-tool", "click", () => this.toggleTool());
+    on("btn-cine", "click", () => this.cine.toggle());
+    on("btn-tri", "click", () => this.toggleTri());
+    for (const p of PLANES) on(`btn-plane-${p}`, "click", () => this.setPlane(p));
+    on("frame-slider", "input", () => {
+      this.cine.stop();
+      this.goFrame(Number(this.slider.value));
+    });
+  }
+}
+
+function fmt(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) < 10 ? 2 : 0);
+}
+
+function cap(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
