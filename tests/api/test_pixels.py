@@ -158,3 +158,29 @@ def test_geometry_and_frame_labels(medical: TestClient) -> None:
     assert _views(medical)["xa_run.dcm"]["frame_labels"][0]["frame"] == 7
     cleared = medical.delete(f"/api/images/{xa['id']}/label?frame=7").json()
     assert cleared["image"]["frame_labels"] == []
+
+
+def test_colour_dicom_keeps_its_rendition(batch: Path, tmp_path: Path) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Modality, ds.Rows, ds.Columns = "OT", 8, 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = bytes(range(192))
+    folder = batch / "Case_009" / "Visit_1" / "XC_CLINICAL"
+    folder.mkdir(parents=True)
+    ds.save_as(folder / "colour.dcm", enforce_file_format=True)
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "project", annotator="alice"
+    )
+    for client in _client(settings):
+        colour = _views(client)["colour.dcm"]
+        header, values = _decode(client.get(f"/api/images/{colour['id']}/pixels").content)
+        assert header["colour"] is True and values is None
+        assert client.get(f"/api/images/{colour['id']}/rendition").status_code == 200

@@ -52,6 +52,7 @@ export class MedicalView {
     this.count = 1;
     this.triOn = false;
     this.active = false;
+    document.getElementById("btn-invert").setAttribute("aria-pressed", "false");
   }
 
   get frame() {
