@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -27,6 +27,7 @@ from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store.images import FileInfo
+from clinlabel.store.labels import FrameLabel
 
 MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
@@ -109,12 +110,12 @@ class LabellingSession:
         with self._lock:
             if self._closed or not self.session_id:
                 return
-            self._closed = True
             dwell = self._clock.stop()
             with self.project.store.write() as conn:
                 self._record_view(conn, dwell)
                 people.close_session(conn, self.session_id, ended_at=utc_now())
                 append_event(conn, self._event(EventKind.SESSION_CLOSED, {}))
+            self._closed = True
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -127,8 +128,12 @@ class LabellingSession:
         with self._lock:
             view = self._view_at(position)
             previous_case = self._last_case
-            ended = self._clock.show(view.id)
-            if ended is not None and ended.image_id != view.id:
+            # Showing the image already on screen (a reload, Next at the end) keeps its time.
+            if self._clock.image_id == view.id:
+                ended: Dwell | None = self._clock.take(view.id)
+            else:
+                ended = self._clock.show(view.id)
+            if ended is not None:
                 with self.project.store.write() as conn:
                     self._record_view(conn, ended)
             self._position = position
@@ -173,9 +178,13 @@ class LabellingSession:
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
         with self._lock:
-            relpath, recorded = self._image_file(image_id)
-            # Hashed before the write transaction so other writers never wait on disk reads.
-            sha256 = recorded or file_sha256(self.project.image_path(relpath))
+            info = self._file_info(image_id, fresh=True)
+            relpath = info.relpath
+            # Hashed before the write transaction so other writers never wait on disk reads;
+            # hashed again when a rescan found the bytes changed since the first label, so that
+            # this label points at the bytes on screen now.
+            reference = None if info.changed else info.sha256
+            sha256 = reference or file_sha256(self.project.image_path(relpath))
             geometry = self._geometry(image_id, frame)
             dwell = self._clock.take(image_id)
             with self.project.store.write() as conn:
@@ -218,10 +227,12 @@ class LabellingSession:
                         exists=old is not None,
                         geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                     )
-                    if recorded is None and sha256 is not None:
+                    if reference is None and sha256 is not None:
                         image_rows.record_hash(conn, image_id, sha256)
-                        self._files[image_id] = replace(self._file_info(image_id), sha256=sha256)
-                return self._view_in(conn, image_id)
+                view = self._view_in(conn, image_id)
+            # Only once the transaction has committed does the session remember the new hash.
+            self._files.pop(image_id, None)
+            return view
 
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
@@ -246,6 +257,13 @@ class LabellingSession:
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
             return self.image(image_id)
+
+    def frame_labels(self, image_id: int) -> list[FrameLabel]:
+        """This annotator's labels for single frames or slices of an image, by frame."""
+        with self.project.store.read() as conn:
+            return label_rows.frame_labels(
+                conn, image_id=image_id, annotator_id=self._annotator_id or -1
+            )
 
     def unmask_metadata(self, image_id: int, *, keywords: list[str]) -> None:
         """Record that the annotator revealed identifying attributes of an image (an event)."""
@@ -330,13 +348,13 @@ class LabellingSession:
             return None
         return found
 
-    def _file_info(self, image_id: int) -> FileInfo:
-        """Path, recorded hash and queue position of an image, remembered for the session.
+    def _file_info(self, image_id: int, *, fresh: bool = False) -> FileInfo:
+        """Path, kind and recorded hash of an image, remembered for the session.
 
-        Safe to remember: a rescan, the only thing that changes them, needs the project lock
-        that the interface holding this session has.
+        `fresh` reads them again: a rescan by another server on a shared database may have
+        flagged the bytes as changed since.
         """
-        cached = self._files.get(image_id)
+        cached = None if fresh else self._files.get(image_id)
         if cached is not None:
             return cached
         with self.project.store.read() as conn:
@@ -351,17 +369,15 @@ class LabellingSession:
         return info.relpath, info.sha256
 
     def _view_in(self, conn: Connection, image_id: int) -> ImageView:
-        position = self._file_info(image_id).position
-        if position is None:
-            raise ValidationError(f"Image {image_id} is not in the queue of this project.")
-        views = image_rows.queue_views(
+        view = image_rows.view_of(
             conn,
+            image_id=image_id,
             annotator_id=self._annotator_id or None,
             annotator=self.annotator,
-            first=position,
-            last=position,
         )
-        return views[0]
+        if view is None:
+            raise ValidationError(f"Image {image_id} is not in the queue of this project.")
+        return view
 
     def _record_view(self, conn: Connection, dwell: Dwell | None) -> None:
         if dwell is None or (dwell.active_ms < MIN_VIEW_MS and dwell.idle_ms == 0):

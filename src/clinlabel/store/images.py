@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
@@ -73,8 +74,11 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
             select(images.c.id, images.c.relpath, images.c.sha256)
             .join(staged, staged.c.relpath == images.c.relpath)
             .where(
-                images.c.present,
-                (staged.c.size != images.c.size) | (staged.c.mtime_ns != images.c.mtime_ns),
+                # Present ones whose size or time moved, and ones coming back after being gone
+                # (their bytes may be different ones now).
+                ~images.c.present
+                | (staged.c.size != images.c.size)
+                | (staged.c.mtime_ns != images.c.mtime_ns),
             )
         )
     ]
@@ -118,9 +122,9 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
 # the SET columns come from the other parameter names given at execution.
 _RECORD_HASH = update(images).where(images.c.id == bindparam("b_id"))
 _MARK_CHANGED = update(images).where(images.c.id == bindparam("b_id")).values(changed=True)
-_FILE_INFO = select(images.c.relpath, images.c.sha256, images.c.kind, images.c.seq).where(
-    images.c.id == bindparam("image_id")
-)
+_FILE_INFO = select(
+    images.c.relpath, images.c.sha256, images.c.kind, images.c.seq, images.c.changed
+).where(images.c.id == bindparam("image_id"))
 _COUNT_PRESENT = select(func.count()).select_from(images).where(images.c.present)
 _COUNT_CHANGED = select(func.count()).select_from(images).where(images.c.changed)
 _POSITION_BY_ID = select(images.c.seq).where(images.c.present, images.c.id == bindparam("key"))
@@ -157,10 +161,12 @@ _QUEUE = (
     .where(images.c.seq >= bindparam("first"), images.c.seq <= bindparam("last"))
     .order_by(images.c.seq)
 )
+_VIEW_BY_ID = _QUEUE.where(images.c.id == bindparam("image_id"))
 
 
 def record_hash(conn: Connection, image_id: int, sha256: str) -> None:
-    conn.execute(_RECORD_HASH, {"b_id": image_id, "sha256": sha256})
+    """The bytes labelled now are the image's reference bytes (no longer "changed")."""
+    conn.execute(_RECORD_HASH, {"b_id": image_id, "sha256": sha256, "changed": False})
 
 
 def mark_changed(conn: Connection, image_id: int) -> None:
@@ -174,12 +180,14 @@ class FileInfo:
     kind: str
     position: int | None
     """Queue position; None once the file has gone from the batch."""
+    changed: bool = False
+    """The bytes differ from those hashed at the first label (flagged by a rescan)."""
 
 
 def image_file_info(conn: Connection, image_id: int) -> FileInfo | None:
     """Where an image's file is and what is known of it, or None if there is no such image."""
     row = conn.execute(_FILE_INFO, {"image_id": image_id}).first()
-    return None if row is None else FileInfo(str(row[0]), row[1], str(row[2]), row[3])
+    return None if row is None else FileInfo(str(row[0]), row[1], str(row[2]), row[3], bool(row[4]))
 
 
 def count_present(conn: Connection) -> int:
@@ -200,6 +208,10 @@ def queue_views(
         "first": first,
         "last": last,
     }
+    return _views(conn.execute(_QUEUE, params).all(), annotator)
+
+
+def _views(rows: Sequence[Any], annotator: str | None) -> list[ImageView]:
     return [
         ImageView(
             id=int(r[0]),
@@ -217,8 +229,23 @@ def queue_views(
             annotator=annotator if r[8] is not None else None,
             changed=bool(r[12]),
         )
-        for r in conn.execute(_QUEUE, params)
+        for r in rows
     ]
+
+
+def view_of(
+    conn: Connection, *, image_id: int, annotator_id: int | None, annotator: str | None
+) -> ImageView | None:
+    """One image with this annotator's whole-file label, by id; None if not in the queue."""
+    params = {
+        "annotator_id": -1 if annotator_id is None else annotator_id,
+        "annotator": annotator or "",
+        "first": 1,
+        "last": 2**31 - 1,
+        "image_id": image_id,
+    }
+    rows = conn.execute(_VIEW_BY_ID, params).all()
+    return _views(rows, annotator)[0] if rows else None
 
 
 def position_of(

@@ -84,6 +84,30 @@ def count_labels(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(labels)).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class FrameLabel:
+    frame: int
+    label: str
+    comment: str
+    labelled_at: str
+
+
+_FRAME_LABELS = (
+    select(labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at)
+    .where(
+        labels.c.image_id == bindparam("k_image_id"),
+        labels.c.annotator_id == bindparam("k_annotator_id"),
+        labels.c.frame > 0,
+    )
+    .order_by(labels.c.frame)
+)
+
+
+def frame_labels(conn: Connection, *, image_id: int, annotator_id: int) -> list[FrameLabel]:
+    params = {"k_image_id": image_id, "k_annotator_id": annotator_id}
+    return [FrameLabel(int(r[0]), r[1], r[2], r[3]) for r in conn.execute(_FRAME_LABELS, params)]
+
+
 def has_geometry(conn: Connection) -> bool:
     """Whether any label carries acquisition geometry (then exports add its columns)."""
     found = conn.execute(select(labels.c.id).where(labels.c.geometry.is_not(None)).limit(1))

@@ -104,3 +104,60 @@ def test_custom_label_schema(tmp_path: Path, batch: Path) -> None:
         assert project.schema.names == ("Melanoma", "Benign", "Unsure")
         assert [d.key for d in project.schema.labels] == ["m", "b", "u"]
         assert json.loads(project.schema.to_json())["labels"][2]["requires_comment"] is True
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_relabel_after_the_bytes_changed_points_at_the_new_bytes(
+    tmp_path: Path, batch: Path
+) -> None:
+    init_project(batch, tmp_path / "p")
+    with open_project(tmp_path / "p") as project:
+        session = LabellingSession(project, annotator="Dr A")
+        image = session.start().view
+        session.save_label(image.id, "Suspicious")
+        path = batch / image.relpath
+        path.write_bytes(b"retaken photograph")
+        os.utime(path, ns=(5, 5))
+        assert init_project(batch, tmp_path / "p").changed == [image.relpath]
+        relabelled = session.save_label(image.id, "Non-Suspicious")
+        assert not relabelled.changed
+        with project.store.read() as conn:
+            data = [e["data"] for e in event_rows.iter_events(conn) if e["image"] == image.relpath]
+        assert json.loads(str(data[-1]))["sha256"] == _sha(path)
+
+
+def test_an_image_that_comes_back_with_other_bytes_is_flagged(tmp_path: Path, batch: Path) -> None:
+    init_project(batch, tmp_path / "p")
+    with open_project(tmp_path / "p") as project:
+        session = LabellingSession(project, annotator="Dr A")
+        image = session.start().view
+        session.save_label(image.id, "Suspicious")
+    path = batch / image.relpath
+    original = path.read_bytes()
+    path.unlink()
+    assert init_project(batch, tmp_path / "p").removed == 1
+    path.write_bytes(original + b" but edited")
+    back = init_project(batch, tmp_path / "p")
+    assert back.returned == 1 and back.changed == [image.relpath]
+
+
+def test_a_rescan_under_a_long_session_never_returns_another_image(
+    tmp_path: Path, batch: Path
+) -> None:
+    init_project(batch, tmp_path / "p")
+    with open_project(tmp_path / "p") as project:
+        session = LabellingSession(project, annotator="Dr A")
+        first = session.start().view
+        session.queue(1, 10)
+        make_batch(
+            batch, {"Case_0/Visit_1/XC": ["img0.jpg"], "Case_1/Visit_1/XC_CLINICAL": ["img0.jpg"]}
+        )
+        init_project(batch, tmp_path / "p")  # another server's rescan renumbers the queue
+        saved = session.save_label(first.id, "NA", "check")
+        assert saved.id == first.id and saved.relpath == first.relpath
+        assert saved.position == first.position + 2

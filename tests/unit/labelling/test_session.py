@@ -132,3 +132,33 @@ def test_next_unlabelled_wraps_round(project: Project) -> None:
         session.save_label(session.show(position).view.id, "Non-Suspicious")
     session.show(5)
     assert session.next_unlabelled().view.position == 3
+
+
+def test_showing_the_same_image_again_keeps_its_time(project: Project) -> None:
+    clock = FakeClock()
+    session = LabellingSession(project, annotator="Dr A", clock=clock)
+    image = session.start().view
+    clock.advance(10)
+    session.show(1)  # a page reload shows the same image again
+    clock.advance(5)
+    session.show(1)
+    last = session.show(6).view
+    clock.advance(7)
+    session.next()  # Next at the end of the queue: still the last image
+    session.close()
+    assert session.image(image.id).seconds == pytest.approx(15.0)
+    assert session.image(last.id).seconds == pytest.approx(7.0)
+
+
+def test_frame_labels_are_listed_by_frame(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    session.save_label(image.id, "NA", "motion", frame=7)
+    session.save_label(image.id, "Suspicious", frame=2)
+    session.save_label(image.id, "Non-Suspicious")
+    labels = session.frame_labels(image.id)
+    assert [(f.frame, f.label, f.comment) for f in labels] == [
+        (2, "Suspicious", ""),
+        (7, "NA", "motion"),
+    ]
+    assert session.image(image.id).label == "Non-Suspicious"
