@@ -69,6 +69,22 @@ def verify_chain(conn: Connection) -> ChainStatus:
 
 
 def verify_store(store: Store) -> ChainStatus:
+    """The chain, then the current labels against it.
+
+    Exports read the current labels, so an edit there must show even when the trail itself is
+    intact: every current label must be the one its newest label event set.
+    """
+    status = _verify_store_chain(store)
+    if not status.ok:
+        return status
+    with store.read() as conn:
+        mismatch = event_rows.first_label_mismatch(conn)
+    if mismatch is None:
+        return status
+    return ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
+
+
+def _verify_store_chain(store: Store) -> ChainStatus:
     """`verify_chain` over a whole store, long chains split across forked processes.
 
     Each half checks its own links and hashes; the second half starts from the hash stored in

@@ -15,11 +15,17 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.argument("project_dir", type=click.Path(path_type=Path))
-def verify_command(project_dir: Path) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken event if it is broken."""
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="A head hash recorded earlier (the summary report prints it): the trail must hold it.",
+)
+def verify_command(project_dir: Path, expect_head: str | None) -> None:
+    """Recompute the hash chain and check the current labels against it; exit 1 and name the
+    first broken event if anything does not match."""
     from clinlabel.labelling.audit_trail import verify_project
 
-    status = verify_project(project_dir)
+    status = verify_project(project_dir, expect_head=expect_head)
     if status.ok:
         click.echo(f"OK: {status.events} events, chain intact (head {status.head_hash})")
         return

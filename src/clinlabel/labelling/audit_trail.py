@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,25 @@ from clinlabel.labelling.project import open_project
 from clinlabel.store import events as event_rows
 
 
-def verify_project(project_dir: Path) -> ChainStatus:
+def verify_project(project_dir: Path, *, expect_head: str | None = None) -> ChainStatus:
+    """Verify the trail and the current labels; with `expect_head`, also that the trail still
+    holds the event whose hash a report or an earlier check recorded (so the newest events
+    cannot have been cut off unnoticed)."""
     with open_project(project_dir) as project:
-        return verify_store(project.store)
+        status = verify_store(project.store)
+        if not status.ok or expect_head is None:
+            return status
+        with project.store.read() as conn:
+            found = event_rows.id_of_hash(conn, expect_head.strip().lower())
+    if found is None:
+        return replace(
+            status,
+            ok=False,
+            first_broken_event=status.events + 1,
+            reason=f"no event has the expected head hash {expect_head}: events after "
+            f"event {status.events} are missing, or the hash is from another project",
+        )
+    return status
 
 
 def read_events(project_dir: Path, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -58,7 +58,17 @@ def import_labels(
         )
     bad_lines = {row.line for row, _ in report.invalid}
     todo = [(row, rel) for row, rel in match.matched if row.line not in bad_lines]
-    hashes = {rel: file_sha256(project.image_path(rel)) for _, rel in todo}
+    hashes: dict[str, str | None] = {}
+    needs_record: set[str] = set()
+    with project.store.read() as conn:
+        for _, rel in todo:
+            info = image_rows.image_file_info(conn, ids[rel])
+            reference = None if info is None or info.changed else info.sha256
+            if reference is None:
+                needs_record.add(rel)  # first label, or bytes changed since: hash them now
+            hashes[rel] = reference
+    for rel in needs_record:
+        hashes[rel] = file_sha256(project.image_path(rel))
     with project.store.write() as conn:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
@@ -103,7 +113,7 @@ def import_labels(
                 exists=old is not None,
             )
             sha = hashes[rel]
-            if sha is not None:
+            if sha is not None and rel in needs_record:
                 image_rows.record_hash(conn, image_id, sha)
             report.imported += 1
         append_event(

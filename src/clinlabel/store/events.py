@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, and_, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import stream_tuples
-from clinlabel.store.schema import events
+from clinlabel.store.schema import annotators, events, labels
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
 
@@ -50,6 +50,11 @@ def last_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
 
+def id_of_hash(conn: Connection, event_hash: str) -> int | None:
+    found = conn.execute(select(events.c.id).where(events.c.hash == event_hash)).scalar()
+    return None if found is None else int(found)
+
+
 def hash_of(conn: Connection, event_id: int) -> str | None:
     found = conn.execute(select(events.c.hash).where(events.c.id == event_id)).scalar()
     return None if found is None else str(found)
@@ -57,3 +62,85 @@ def hash_of(conn: Connection, event_id: int) -> str | None:
 
 def count_events(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+_LABEL_KINDS = ("label_saved", "label_changed")
+_CLEARED = "label_cleared"
+
+
+def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
+    """The first current label that its events do not account for, with the reason.
+
+    The `labels` table is a convenience copy of the trail (exports read it); the trail is the
+    record. Each current label must equal the `new` value of the event it names, and that event
+    must be the newest label event for its image, annotator and frame; a key whose newest event
+    cleared it must have no current label.
+    """
+    data = type_coerce(events.c.data, JSON)
+    new_label = data["new"]["label"].as_string()
+    new_comment = func.coalesce(data["new"]["comment"].as_string(), "")
+    named = (
+        select(labels.c.event_id)
+        .select_from(
+            labels.join(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
+                events, events.c.id == labels.c.event_id
+            )
+        )
+        .where(
+            or_(
+                events.c.id.is_(None),
+                events.c.kind.not_in(_LABEL_KINDS),
+                events.c.image_id != labels.c.image_id,
+                events.c.actor != annotators.c.name,
+                func.coalesce(events.c.frame, 0) != labels.c.frame,
+                new_label != labels.c.label,
+                new_comment != labels.c.comment,
+            )
+        )
+        .order_by(labels.c.event_id)
+        .limit(1)
+    )
+    found = conn.execute(named).scalar()
+    if found is not None:
+        return int(found), "a current label differs from the event it names"
+    frame = func.coalesce(events.c.frame, 0).label("frame")
+    latest = (
+        select(events.c.image_id, events.c.actor, frame, func.max(events.c.id).label("id"))
+        .where(events.c.kind.in_((*_LABEL_KINDS, _CLEARED)))
+        .group_by(events.c.image_id, events.c.actor, frame)
+        .subquery()
+    )
+    newest = events.alias("newest")
+    current = (
+        select(labels.c.id, labels.c.image_id, labels.c.frame, labels.c.event_id, annotators.c.name)
+        .join(annotators, annotators.c.id == labels.c.annotator_id)
+        .subquery()
+    )
+    stale = (
+        select(latest.c.id)
+        .select_from(
+            latest.join(newest, newest.c.id == latest.c.id).outerjoin(
+                current,
+                and_(
+                    current.c.image_id == latest.c.image_id,
+                    current.c.name == latest.c.actor,
+                    current.c.frame == latest.c.frame,
+                ),
+            )
+        )
+        .where(
+            or_(
+                and_(newest.c.kind == _CLEARED, current.c.id.is_not(None)),
+                and_(
+                    newest.c.kind != _CLEARED,
+                    or_(current.c.id.is_(None), current.c.event_id != latest.c.id),
+                ),
+            )
+        )
+        .order_by(latest.c.id)
+        .limit(1)
+    )
+    found = conn.execute(stale).scalar()
+    if found is not None:
+        return int(found), "the current labels do not match the newest label event here"
+    return None

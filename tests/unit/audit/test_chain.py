@@ -17,7 +17,7 @@ def _trail(tmp_path: Path, n: int) -> Store:
     store = Store.open_dir(tmp_path)
     with store.write() as conn:
         for i in range(n):
-            append_event(conn, NewEvent(EventKind.LABEL_SAVED, "ann", {"new": {"label": str(i)}}))
+            append_event(conn, NewEvent(EventKind.SESSION_OPENED, "ann", {"n": str(i)}))
     return store
 
 

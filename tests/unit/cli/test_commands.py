@@ -223,3 +223,42 @@ def test_export_is_atomic_when_the_disk_fails(
     assert_user_error(result, "disk is full")
     assert (project / "clinical_labels.csv").read_bytes() == before
     assert not [p for p in project.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_verify_catches_an_edited_current_label(project: Path) -> None:
+    label_all(project, [("Suspicious", None), ("Non-Suspicious", None)])
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("UPDATE labels SET label = 'Non-Suspicious' WHERE label = 'Suspicious'")
+    result = run("audit", "verify", project)
+    assert result.exit_code == 1
+    assert "differs from the event it names" in result.stderr
+    # The export would have carried the edit: verify is what tells.
+
+
+def test_verify_with_an_expected_head_catches_cut_off_events(project: Path) -> None:
+    label_all(project, [("Suspicious", None)])
+    recorded = run("audit", "verify", project).output.split("head ")[1].rstrip(")\n")
+    assert run("audit", "verify", project, "--expect-head", recorded).exit_code == 0
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("DROP TRIGGER events_no_delete")
+        raw.execute("DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)")
+    # Cutting off the newest event leaves a chain that is intact in itself...
+    assert run("audit", "verify", project).exit_code == 0
+    # ...but not one that still holds the head a report or an earlier check recorded.
+    result = run("audit", "verify", project, "--expect-head", recorded)
+    assert result.exit_code == 1 and "expected head" in result.stderr
+
+
+def test_import_keeps_the_reference_hash_so_a_change_still_shows(
+    project: Path, batch: Path, tmp_path: Path
+) -> None:
+    import os
+
+    label_all(project, [("Suspicious", None)])
+    (batch / "Case_1/Visit_1/XC_CLINICAL/img1.jpg").write_bytes(b"replaced")
+    os.utime(batch / "Case_1/Visit_1/XC_CLINICAL/img1.jpg", ns=(9, 9))
+    seed = tmp_path / "seed.csv"
+    seed.write_text("case,visit,file,label\nCase_1,Visit_1,img1.jpg,Suspicious\n", encoding="utf-8")
+    assert run("import", project, "--csv", seed, "--annotator", "Dr B").exit_code == 0
+    rescan = run("init", batch, "--out", project)
+    assert "1 labelled images changed" in rescan.output
