@@ -18,6 +18,16 @@ from typing import IO
 from clinlabel.errors import OutputError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import, before any threads: os.umask can only be read by setting it.
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def atomic_writer(
     path: Path, *, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None
@@ -45,6 +55,8 @@ def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None)
         raise OutputError(f"Cannot write to {folder}: {exc.strerror}.") from exc
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private (0600); an output is shared like any file the user saves.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
@@ -62,6 +74,21 @@ def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def pending_path(path: Path) -> Path:
+    """Where to stage `path` before `publish` (a hidden sibling, so one rename publishes it)."""
+    return path.with_name(f".{path.name}.pending")
+
+
+def publish(pending: Path, path: Path) -> None:
+    """Move a complete staged file over `path` in one rename, durably."""
+    try:
+        os.replace(pending, path)
+    except OSError as exc:
+        pending.unlink(missing_ok=True)
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

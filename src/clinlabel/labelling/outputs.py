@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clinlabel import __version__
-from clinlabel.atomic import atomic_writer
+from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, verify_store
 from clinlabel.errors import OutputError
@@ -114,28 +114,32 @@ def gather_report_data(project: Project) -> ReportData:
 def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: str) -> int:
     """Write the labels CSV to `path` and record it; returns the number of rows."""
     path = _check_destination(project, path)
+    pending = pending_path(path)
     with project.store.read() as conn:
         # Frame labels need a frame column, or two frames of one file would look alike.
         frames = label_rows.has_frame_labels(conn)
         geometry = label_rows.has_geometry(conn)
         rows = write_labels_csv(
             label_rows.iter_label_rows(conn, detailed=detailed, full=frames or geometry),
-            path,
+            pending,
             detailed=detailed,
             frames=frames,
             geometry=geometry,
         )
-    _record_output(project, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed)
+    _publish_recorded(
+        project, pending, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed
+    )
     return rows
 
 
 def write_report(project: Project, path: Path, *, actor: str) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
     path = _check_destination(project, path)
+    pending = pending_path(path)
     text = render_text_report(gather_report_data(project))
-    with atomic_writer(path) as handle:
+    with atomic_writer(pending) as handle:
         handle.write(text)
-    _record_output(project, path, kind="summary_report", rows=None, actor=actor)
+    _publish_recorded(project, pending, path, kind="summary_report", rows=None, actor=actor)
     return text
 
 
@@ -168,12 +172,29 @@ def save_outputs(
     )
 
 
-def _record_output(
-    project: Project, path: Path, *, kind: str, rows: int | None, actor: str, detailed: bool = False
+def _publish_recorded(
+    project: Project,
+    pending: Path,
+    path: Path,
+    *,
+    kind: str,
+    rows: int | None,
+    actor: str,
+    detailed: bool = False,
 ) -> None:
-    data: dict[str, object] = {"output": kind, "path": str(path), "sha256": file_sha256(path)}
+    """Put a complete staged output in place and record it, as one step as far as can be.
+
+    The event is appended and the file renamed into place inside one write transaction: when
+    the project is busy or the event cannot be written, the staged file is removed and the
+    previous output stays as it was, so no output appears without its audit event.
+    """
+    data: dict[str, object] = {"output": kind, "path": str(path), "sha256": file_sha256(pending)}
     if rows is not None:
         data["rows"] = rows
         data["detailed"] = detailed
-    with project.store.write() as conn:
-        append_event(conn, NewEvent(EventKind.EXPORT_WRITTEN, actor, data))
+    try:
+        with project.store.write() as conn:
+            append_event(conn, NewEvent(EventKind.EXPORT_WRITTEN, actor, data))
+            publish(pending, path)
+    finally:
+        pending.unlink(missing_ok=True)

@@ -262,3 +262,35 @@ def test_import_keeps_the_reference_hash_so_a_change_still_shows(
     assert run("import", project, "--csv", seed, "--annotator", "Dr B").exit_code == 0
     rescan = run("init", batch, "--out", project)
     assert "1 labelled images changed" in rescan.output
+
+
+def test_no_output_appears_without_its_audit_event(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinlabel.store import engine
+
+    label_all(project, [("Suspicious", None)])
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(project / DATABASE_FILE, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        result = run("export", project, "--no-report")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert_user_error(result, "in use")
+    assert not (project / "clinical_labels.csv").exists()
+    assert not [p.name for p in project.iterdir() if p.name.endswith((".pending", ".tmp"))]
+
+
+def test_outputs_are_readable_like_any_saved_file(project: Path) -> None:
+    import os
+    import stat
+
+    label_all(project, [("Suspicious", None)])
+    assert run("export", project).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("clinical_labels.csv", "clinical_labels_summary.txt"):
+        mode = stat.S_IMODE((project / name).stat().st_mode)
+        assert mode == 0o666 & ~umask, oct(mode)  # not mkstemp's private 0600
