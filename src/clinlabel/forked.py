@@ -29,8 +29,12 @@ def _child(call: Callable[[], object], sender: Pipe) -> None:
     sender.close()
 
 
-def run_forked(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """The results of `calls`, in order, each computed in a forked child (in parallel)."""
+def run_forked(calls: Sequence[Callable[[], T]], *, timeout_s: float = 1800.0) -> list[T]:
+    """The results of `calls`, in order, each computed in a forked child (in parallel).
+
+    A child that has not answered within `timeout_s` (say, deadlocked on a lock another thread
+    held at the fork) is killed, and its call fails.
+    """
     if len(calls) < 2 or not can_fork():
         return [call() for call in calls]
     context = multiprocessing.get_context("fork")
@@ -45,12 +49,18 @@ def run_forked(calls: Sequence[Callable[[], T]]) -> list[T]:
     failure: BaseException | None = None
     for process, receiver in started:
         try:
+            if not receiver.poll(timeout_s):
+                raise TimeoutError
             kind, value = pickle.loads(receiver.recv_bytes())
         except EOFError:
             kind, value = "error", RuntimeError("a worker process stopped unexpectedly")
+        except TimeoutError:
+            kind, value = "error", RuntimeError(f"a worker process took over {timeout_s:.0f} s")
         finally:
             receiver.close()
-            process.join()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
         if kind == "error":
             failure = failure or value
         else:

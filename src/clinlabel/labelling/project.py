@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tomllib
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -182,9 +183,17 @@ def init_project(
     # A rescan renumbers the queue: never under a labelling server that holds the project.
     with ProjectLock(project_dir):
         if database_url is not None:
+            Store.open_url(database_url).close()  # a URL is remembered only once it works
             with atomic_writer(project_dir / SETTINGS_FILE) as handle:
                 handle.write(f"database_url = {json.dumps(database_url)}\n")
-        return _scan_into(batch, project_dir, schema, verify=verify)
+        fresh = not _is_project(project_dir)
+        try:
+            return _scan_into(batch, project_dir, schema, verify=verify)
+        except BaseException:
+            if fresh:  # a first scan that failed leaves no half-made project behind
+                for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
+                    (project_dir / name).unlink(missing_ok=True)
+            raise
 
 
 def _scan_into(
@@ -194,8 +203,9 @@ def _scan_into(
     actor = system_user()
     try:
         result = ScanResult()
-        chunks = scan_rows(batch, result, verify=verify)
-        with store.write() as conn:
+        # closing(): the scan's child process is stopped now if the inserts fail, not whenever
+        # the generator happens to be collected.
+        with closing(scan_rows(batch, result, verify=verify)) as chunks, store.write() as conn:
             now = utc_now()
             previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
             created = previous_batch is None
@@ -299,7 +309,13 @@ class ProjectLock:
             import fcntl
         except ImportError:  # Windows: the database's own locking is all there is.
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(
+                f"Cannot write in the project folder {self.path.parent}: {exc.strerror or exc}.",
+                hint="Choose a folder you can write to.",
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

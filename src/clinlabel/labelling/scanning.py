@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -42,7 +42,9 @@ def _child(sender: Pipe, batch: Path, verify: bool) -> None:
         sender.close()
 
 
-def scan_rows(batch: Path, result: ScanResult, *, verify: bool) -> Iterator[list[ScanRow]]:
+def scan_rows(
+    batch: Path, result: ScanResult, *, verify: bool
+) -> Generator[list[ScanRow], None, None]:
     """Chunks of scan rows in queue order; `result` is filled in when the stream ends.
 
     Raises what the scan raises (a missing batch, no XC folder) from the iteration.

@@ -19,10 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
-from clinlabel.store.engine import make_engine, sqlite_url
+from clinlabel.store.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url
 
 
 def _alembic_config() -> Config:
@@ -80,7 +80,14 @@ class Store:
 
     @classmethod
     def open_url(cls, url: str, *, where: str | None = None) -> Store:
-        engine = make_engine(url)
+        try:
+            engine = make_engine(url)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"Cannot use the database URL {url!r}: {exc}.",
+                hint="Use postgresql+psycopg://USER@HOST/DATABASE, or leave it out for an "
+                "SQLite file in the project folder.",
+            ) from exc
         store = cls(engine, where=where or engine.url.render_as_string(hide_password=True))
         try:
             store.migrate()
@@ -121,7 +128,9 @@ class Store:
             conn = conn.execution_options(clinlabel_write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
-                    # Serialise writers like SQLite does, so the audit chain has one order.
+                    # Serialise writers like SQLite does, so the audit chain has one order;
+                    # wait as long as SQLite would, then say the project is in use.
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7100421)")
                 yield conn
         if self._checkpointer is not None:
@@ -150,7 +159,7 @@ class Store:
 
 def _translate(exc: DBAPIError, where: str) -> StoreError:
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or "lock timeout" in text:
         return ProjectInUseError(
             f"The project at {where} is in use by another clinlabel process.",
             hint="Close the other window or command, or wait for it to finish, then try again.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -294,3 +295,31 @@ def test_outputs_are_readable_like_any_saved_file(project: Path) -> None:
     for name in ("clinical_labels.csv", "clinical_labels_summary.txt"):
         mode = stat.S_IMODE((project / name).stat().st_mode)
         assert mode == 0o666 & ~umask, oct(mode)  # not mkstemp's private 0600
+
+
+@pytest.mark.parametrize("url", ["notaurl", "mysql://someone@db/labels"])
+def test_a_bad_database_url_is_refused_and_not_remembered(
+    batch: Path, tmp_path: Path, url: str
+) -> None:
+    result = run("init", batch, "--out", tmp_path / "p", "--database-url", url)
+    assert_user_error(result, "database URL")
+    assert not (tmp_path / "p" / "project.toml").exists()
+
+
+def test_an_unwritable_project_folder_is_a_message(batch: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    if os.geteuid() == 0:  # root writes anywhere but into /proc
+        locked = Path("/proc/self")
+        if not locked.is_dir():
+            pytest.skip("no unwritable folder to try as root")
+    assert_user_error(run("init", batch, "--out", locked), "Cannot write")
+
+
+def test_a_failed_first_scan_leaves_no_project_behind(tmp_path: Path) -> None:
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos").mkdir(parents=True)
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"x")
+    assert_user_error(run("init", tmp_path / "B", "--out", tmp_path / "p"), "XC")
+    assert not (tmp_path / "p" / DATABASE_FILE).exists()
+    assert_user_error(run("export", tmp_path / "p"), "not a clinlabel project")
