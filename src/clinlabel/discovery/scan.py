@@ -113,6 +113,9 @@ class _Scan:
             files, folders = listing
             for _, name, kind, entry in files:
                 rel = rel_prefix + name
+                if not rel.isascii() and not _utf8(rel):
+                    problems.append(Problem(_printable(rel), NOT_UTF8))
+                    continue
                 try:
                     info = entry.stat()
                 except OSError as exc:
@@ -296,6 +299,23 @@ class _Scan:
         if isinstance(exc, FileNotFoundError):
             return "broken symbolic link" if entry.is_symlink() else "disappeared during the scan"
         return f"cannot read: {_reason(exc)}"
+
+
+NOT_UTF8 = "its name is not valid UTF-8 (an old archive or disk?): rename the file or folder"
+
+
+def _utf8(text: str) -> bool:
+    """Whether a path from the file system is valid UTF-8 (Python keeps bad bytes as
+    surrogates, which no database, CSV or web page can carry)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _is_dir(entry: os.DirEntry[str], *, follow_symlinks: bool = True) -> bool:

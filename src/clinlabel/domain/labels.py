@@ -57,6 +57,8 @@ class LabelSchema:
         """Return the label name and the trimmed comment, or raise if a rule is broken."""
         definition = self.get(name)
         text = (comment or "").strip()
+        if not _is_text(text):
+            raise ValidationError("The comment holds characters that are not text.")
         if definition.requires_comment and not text:
             raise ValidationError(
                 f"The label {name!r} needs a comment.", hint="Type a short reason and save again."
@@ -114,6 +116,15 @@ class LabelSchema:
         if not isinstance(data, dict):
             raise ValidationError(f"The label schema {path} must be a table with 'labels'.")
         return cls.from_mapping(data)
+
+
+def _is_text(text: str) -> bool:
+    """No lone surrogates (a broken clipboard or file name leaves them): UTF-8 can't hold them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 DEFAULT_SCHEMA = LabelSchema(

@@ -47,6 +47,10 @@ class Shown:
 
 def clean_annotator_name(name: str) -> str:
     cleaned = " ".join(name.split())
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("The annotator name holds characters that are not text.") from exc
     if not cleaned:
         raise ValidationError("The annotator name is empty.", hint="Type your name or initials.")
     if len(cleaned) > MAX_ANNOTATOR_NAME:

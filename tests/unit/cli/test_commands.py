@@ -323,3 +323,13 @@ def test_a_failed_first_scan_leaves_no_project_behind(tmp_path: Path) -> None:
     assert_user_error(run("init", tmp_path / "B", "--out", tmp_path / "p"), "XC")
     assert not (tmp_path / "p" / DATABASE_FILE).exists()
     assert_user_error(run("export", tmp_path / "p"), "not a clinlabel project")
+
+
+def test_a_file_name_that_is_not_utf8_is_a_problem_not_a_crash(batch: Path, tmp_path: Path) -> None:
+    folder = os.fsencode(batch / "Case_1" / "Visit_1" / "XC_CLINICAL")
+    with open(os.path.join(folder, b"caf\xe9.jpg"), "wb") as handle:
+        handle.write(b"\xff\xd8\xff\xe0 latin-1 name")
+    result = run("init", batch, "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    assert "not valid UTF-8" in result.output
+    assert "6 images" in result.output

@@ -162,3 +162,12 @@ def test_frame_labels_are_listed_by_frame(project: Project) -> None:
         (7, "NA", "motion"),
     ]
     assert session.image(image.id).label == "Non-Suspicious"
+
+
+def test_text_that_utf8_cannot_hold_is_refused(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    with pytest.raises(ValidationError, match="not text"):
+        session.save_label(image.id, "NA", "broken \udce9 paste")
+    with pytest.raises(ValidationError, match="not text"):
+        LabellingSession(project, annotator="Dr \udce9")
