@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from enum import StrEnum
 
 
@@ -14,12 +15,15 @@ class ImageKind(StrEnum):
     NIFTI = "nifti"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
+class ImageRef(NamedTuple):
     """One image file of a batch.
 
     `relpath` is the identity: the POSIX path relative to the batch root. Two visits may both hold
     `img1.jpg`, so a bare file name never identifies an image.
+
+    A named tuple rather than a frozen dataclass: a scan makes one per file, and a frozen
+    dataclass costs about three times as much to build (measured: 0.94 against 0.3 us), a tenth
+    of the time of scanning a batch into its project.
     """
 
     relpath: str
