@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ImageKind(StrEnum):
