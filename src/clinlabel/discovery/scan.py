@@ -31,7 +31,9 @@ _DICOM = ImageKind.DICOM
 _Folder = tuple[str, str, str]
 
 
-def scan_batch(root: Path, result: ScanResult, *, verify: bool = False) -> Iterator[ImageRef]:
+def scan_batch(
+    root: Path, result: ScanResult, *, verify: bool = False, part: tuple[int, int] | None = None
+) -> Iterator[ImageRef]:
     """Stream the images of the batch at `root` in queue order, filling `result` as it goes.
 
     Queue order is natural order (`Case_2` before `Case_10`, case-insensitive) of cases, then
@@ -42,10 +44,16 @@ def scan_batch(root: Path, result: ScanResult, *, verify: bool = False) -> Itera
     (`DatasetError`); a batch without any XC/CLINICAL folder raises `DatasetError` at the end.
     Symbolic links leaving the batch are not followed; links inside it are, except into a folder
     of the current path (a loop).
+
+    `part=(k, n)` scans only the k-th of n contiguous runs of cases (k from 0), so that n
+    processes can scan one batch together: concatenated in order of k, their images are the
+    whole scan's, and their results add up to its result (what is reported about the batch
+    folder itself is reported by part 0 only). A part never raises for a batch without XC
+    folders: `result.clinical_folders` says, once all parts are in.
     """
     root_path = os.fspath(root)
     real = check_batch_root(root_path)
-    return _Scan(root_path, real, result, verify=verify).images()
+    return _Scan(root_path, real, result, verify=verify).images(part)
 
 
 def _reason(exc: OSError) -> str:
@@ -66,8 +74,14 @@ class _Scan:
         self.case_counted = False
         self.visit_counted = True
 
-    def images(self) -> Iterator[ImageRef]:
+    def images(self, part: tuple[int, int] | None = None) -> Iterator[ImageRef]:
+        reported = len(self.result.skipped)
         cases = self._folders(self.root, "", self.real, "the batch folder")
+        if part is not None:
+            index, count = part
+            if index:  # the batch folder's own findings belong to part 0
+                del self.result.skipped[reported:]
+            cases = cases[len(cases) * index // count : len(cases) * (index + 1) // count]
         for case, case_path, case_real in cases:
             self.case_counted = False
             chain = (self.real, case_real)
@@ -85,12 +99,13 @@ class _Scan:
                 for folder, folder_path, folder_real in folders:
                     if layout.is_clinical_folder(folder):
                         self.found_clinical = True
+                        self.result.clinical_folders += 1
                         yield from self._clinical(
                             folder_path, (*chain, visit_real, folder_real), case, visit, folder
                         )
                     else:
                         self._skip(prefix + folder, "not an XC or CLINICAL folder", folder_path)
-        if not self.found_clinical:
+        if not self.found_clinical and part is None:
             raise no_clinical_folder_error(
                 self.root, misplaced=self.misplaced_clinical, skipped=self.result.skipped
             )

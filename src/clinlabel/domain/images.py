@@ -64,3 +64,14 @@ class ScanResult:
     cases: int = 0
     visits: int = 0
     images: int = 0
+    clinical_folders: int = 0
+    """XC/CLINICAL folders found (with or without images in them)."""
+
+    def add(self, other: ScanResult) -> None:
+        """Fold in the result of another part of the same scan, which came after this one."""
+        self.problems.extend(other.problems)
+        self.skipped.extend(other.skipped)
+        self.cases += other.cases
+        self.visits += other.visits
+        self.images += other.images
+        self.clinical_folders += other.clinical_folders

@@ -1,20 +1,25 @@
-"""Streaming a batch scan into the database, with the walk and the inserts on two cores.
+"""Streaming a batch scan into the database, with the work spread over two cores.
 
-Walking a batch (stat calls, natural sorting) and inserting its rows (SQLite B-tree work) each
-take about as long as the other, and both are mostly Python-bound, so threads would take turns
-on the GIL. Where the platform can fork, the walk runs in a child process that sends rows in
-chunks through a pipe while this process inserts the previous chunk. Elsewhere, or if the
-child cannot be started, the scan runs in this process; the result is the same.
+Walking a batch (stat calls, natural sorting) and inserting its rows (SQLite B-trees) are both
+mostly Python, so threads would take turns on the GIL. Where the platform can fork, two child
+processes each walk half of the cases (`scan_batch(part=...)`): the first sends its rows through
+a pipe while this process inserts them; the second spools its rows to a temporary file, read
+once the first half is in, so that the queue order holds. Elsewhere, or if a child cannot be
+started, the scan runs in this process; the rows and the result are the same either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
+import shutil
+import tempfile
 from collections.abc import Generator, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection as Pipe
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from clinlabel.discovery.scan import scan_batch
@@ -22,24 +27,67 @@ from clinlabel.domain import ScanResult
 from clinlabel.store.images import ScanRow, scan_row
 
 CHUNK = 5000
+PARTS = 2
 
 
-def _chunks(batch: Path, result: ScanResult, *, verify: bool) -> Iterator[list[ScanRow]]:
-    numbered = enumerate(scan_batch(batch, result, verify=verify), start=1)
+def _chunks(
+    batch: Path, result: ScanResult, *, verify: bool, part: tuple[int, int] | None = None
+) -> Iterator[list[ScanRow]]:
+    numbered = enumerate(scan_batch(batch, result, verify=verify, part=part), start=1)
     while chunk := [scan_row(seq, ref) for seq, ref in islice(numbered, CHUNK)]:
         yield chunk
 
 
-def _child(sender: Pipe, batch: Path, verify: bool) -> None:
+def _send(sender: Pipe, message: object) -> None:
+    sender.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+def _streaming_child(sender: Pipe, batch: Path, verify: bool) -> None:
+    """Part 0: rows go straight to the parent, which inserts them as they come."""
     result = ScanResult()
     try:
-        for chunk in _chunks(batch, result, verify=verify):
-            sender.send_bytes(pickle.dumps(("rows", chunk), pickle.HIGHEST_PROTOCOL))
-        sender.send_bytes(pickle.dumps(("done", result), pickle.HIGHEST_PROTOCOL))
+        for chunk in _chunks(batch, result, verify=verify, part=(0, PARTS)):
+            _send(sender, ("rows", chunk))
+        _send(sender, ("done", result))
     except BaseException as exc:  # every failure goes to the parent, which raises it there
-        sender.send_bytes(pickle.dumps(("error", exc), pickle.HIGHEST_PROTOCOL))
+        _send(sender, ("error", exc))
     finally:
         sender.close()
+
+
+def _spooling_child(sender: Pipe, batch: Path, verify: bool, spool_path: str) -> None:
+    """Part 1: rows go to a temporary file while part 0 is being inserted."""
+    result = ScanResult()
+    try:
+        with open(spool_path, "wb") as spool:
+            for chunk in _chunks(batch, result, verify=verify, part=(1, PARTS)):
+                pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+        _send(sender, ("done", result))
+    except BaseException as exc:
+        _send(sender, ("error", exc))
+    finally:
+        sender.close()
+
+
+def _receive(receiver: Pipe) -> tuple[str, object]:
+    try:
+        kind, payload = pickle.loads(receiver.recv_bytes())
+    except EOFError as exc:
+        raise RuntimeError("the batch scan stopped unexpectedly") from exc
+    if kind == "error":
+        raise payload
+    return str(kind), payload
+
+
+def _spooled(path: str, offset: int) -> Iterator[list[ScanRow]]:
+    """The spooled chunks, their queue positions moved past the rows before them."""
+    with open(path, "rb") as spool:
+        while True:
+            try:
+                chunk: list[ScanRow] = pickle.load(spool)
+            except EOFError:
+                return
+            yield [(row[0] + offset, *row[1:]) for row in chunk]
 
 
 def scan_rows(
@@ -49,41 +97,51 @@ def scan_rows(
 
     Raises what the scan raises (a missing batch, no XC folder) from the iteration.
     """
-    if "fork" not in multiprocessing.get_all_start_methods() or os.cpu_count() == 1:
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
         yield from _chunks(batch, result, verify=verify)
         return
+    scan_batch(batch, ScanResult())  # checks the batch folder here, before forking
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, batch, verify), daemon=True)
+    processes: list[BaseProcess] = []
+    pipes: list[Pipe] = []
+    # The parent owns the spool's folder, so it is removed however the scan ends.
+    spool_dir = tempfile.mkdtemp(prefix="clinlabel-scan-")
+    spool = os.path.join(spool_dir, "rows.pickle")
     try:
-        process.start()
-    except OSError:
-        receiver.close()
-        sender.close()
-        yield from _chunks(batch, result, verify=verify)
-        return
-    sender.close()
-    try:
+        for target, args in (
+            (_streaming_child, (batch, verify)),
+            (_spooling_child, (batch, verify, spool)),
+        ):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=target, args=(sender, *args), daemon=True)
+            child.start()
+            sender.close()
+            processes.append(child)
+            pipes.append(receiver)
+        first = ScanResult()
+        count = 0
         while True:
-            try:
-                kind, payload = pickle.loads(receiver.recv_bytes())
-            except EOFError as exc:
-                raise RuntimeError("the batch scan stopped unexpectedly") from exc
-            if kind == "rows":
-                yield payload
-            elif kind == "done":
-                for name in ("problems", "skipped"):
-                    getattr(result, name).extend(getattr(payload, name))
-                result.cases, result.visits, result.images = (
-                    payload.cases,
-                    payload.visits,
-                    payload.images,
-                )
-                return
-            else:
-                raise payload
+            kind, payload = _receive(pipes[0])
+            if kind == "done":
+                assert isinstance(payload, ScanResult)
+                first = payload
+                break
+            assert isinstance(payload, list)
+            count += len(payload)
+            yield payload
+        _, second = _receive(pipes[1])
+        assert isinstance(second, ScanResult)
+        yield from _spooled(spool, count)
+        result.add(first)
+        result.add(second)
     finally:
-        receiver.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
+        for receiver in pipes:
+            receiver.close()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+        shutil.rmtree(spool_dir, ignore_errors=True)
+    if not result.clinical_folders:
+        with contextlib.suppress(StopIteration):
+            next(iter(scan_batch(batch, ScanResult())))  # raises the whole batch's own error
