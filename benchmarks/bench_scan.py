@@ -187,11 +187,13 @@ def main() -> None:
     if args.skip_init:
         init_line = "skipped (--skip-init)"
     elif init_seconds is None:
-        init_line = "not available yet (clinlabel.labelling.project.init_project)"
+        init_line = "not available (clinlabel.labelling.project.init_project)"
     else:
+        ratio = init_seconds / baseline
+        verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
         init_line = (
             f"{init_seconds:.3f} s, {args.images / init_seconds:,.0f} images/s, "
-            f"{init_seconds / baseline:.2f}x bare walk + stat"
+            f"{ratio:.2f}x bare walk + stat (target <= {TARGET_RATIO}x: {verdict})"
         )
     print(f"  init_project (scan into the database, median of 3): {init_line}")
 
