@@ -35,8 +35,18 @@ def run_forked(calls: Sequence[Callable[[], T]], *, timeout_s: float = 1800.0) -
     A child that has not answered within `timeout_s` (say, deadlocked on a lock another thread
     held at the fork) is killed, and its call fails.
     """
+    return start_forked(calls, timeout_s=timeout_s)()
+
+
+def start_forked(
+    calls: Sequence[Callable[[], T]], *, timeout_s: float = 1800.0
+) -> Callable[[], list[T]]:
+    """Start `calls` in forked children now; the returned function waits for their results.
+
+    The caller can do other work in between (its own core is free while the children run).
+    """
     if len(calls) < 2 or not can_fork():
-        return [call() for call in calls]
+        return lambda: [call() for call in calls]
     context = multiprocessing.get_context("fork")
     started = []
     for call in calls:
@@ -45,26 +55,30 @@ def run_forked(calls: Sequence[Callable[[], T]], *, timeout_s: float = 1800.0) -
         process.start()
         sender.close()
         started.append((process, receiver))
-    results: list[T] = []
-    failure: BaseException | None = None
-    for process, receiver in started:
-        try:
-            if not receiver.poll(timeout_s):
-                raise TimeoutError
-            kind, value = pickle.loads(receiver.recv_bytes())
-        except EOFError:
-            kind, value = "error", RuntimeError("a worker process stopped unexpectedly")
-        except TimeoutError:
-            kind, value = "error", RuntimeError(f"a worker process took over {timeout_s:.0f} s")
-        finally:
-            receiver.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-        if kind == "error":
-            failure = failure or value
-        else:
-            results.append(value)
-    if failure is not None:
-        raise failure
+
+    def results() -> list[T]:
+        values: list[T] = []
+        failure: BaseException | None = None
+        for process, receiver in started:
+            try:
+                if not receiver.poll(timeout_s):
+                    raise TimeoutError
+                kind, value = pickle.loads(receiver.recv_bytes())
+            except EOFError:
+                kind, value = "error", RuntimeError("a worker process stopped unexpectedly")
+            except TimeoutError:
+                kind, value = "error", RuntimeError(f"a worker took over {timeout_s:.0f} s")
+            finally:
+                receiver.close()
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+            if kind == "error":
+                failure = failure or value
+            else:
+                values.append(value)
+        if failure is not None:
+            raise failure
+        return values
+
     return results

@@ -16,7 +16,7 @@ from pathlib import Path
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, verify_store
+from clinlabel.audit.log import append_event, start_verify_store
 from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
@@ -56,7 +56,8 @@ def _check_destination(project: Project, path: Path) -> Path:
 
 def gather_report_data(project: Project) -> ReportData:
     """Collect every figure of the summary report from the stored labels and events."""
-    chain = verify_store(project.store)
+    # The chain is verified in other processes while this one gathers the figures.
+    verification = start_verify_store(project.store)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -89,6 +90,7 @@ def gather_report_data(project: Project) -> ReportData:
                 per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
+        chain = verification()
         return ReportData(
             batch_path=str(project.batch),
             project_path=str(project.dir),

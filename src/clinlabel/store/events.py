@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, and_, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.driver import stream_tuples
 from clinlabel.store.schema import annotators, events, labels
@@ -68,6 +69,15 @@ _LABEL_KINDS = ("label_saved", "label_changed")
 _CLEARED = "label_cleared"
 
 
+def _json_text(conn: Connection, column: ColumnElement[Any], *path: str) -> ColumnElement[Any]:
+    """A text value inside a JSON column, in the dialect's own cheapest form."""
+    if conn.dialect.name == "sqlite":
+        extracted: ColumnElement[Any] = func.json_extract(column, "$." + ".".join(path))
+        return extracted
+    text: ColumnElement[Any] = type_coerce(column, JSON)[list(path)].as_string()
+    return text
+
+
 def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     """The first current label that its events do not account for, with the reason.
 
@@ -76,9 +86,8 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     must be the newest label event for its image, annotator and frame; a key whose newest event
     cleared it must have no current label.
     """
-    data = type_coerce(events.c.data, JSON)
-    new_label = data["new"]["label"].as_string()
-    new_comment = func.coalesce(data["new"]["comment"].as_string(), "")
+    new_label = _json_text(conn, events.c.data, "new", "label")
+    new_comment = func.coalesce(_json_text(conn, events.c.data, "new", "comment"), "")
     named = (
         select(labels.c.event_id)
         .select_from(
@@ -111,29 +120,25 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
         .subquery()
     )
     newest = events.alias("newest")
-    current = (
-        select(labels.c.id, labels.c.image_id, labels.c.frame, labels.c.event_id, annotators.c.name)
-        .join(annotators, annotators.c.id == labels.c.annotator_id)
-        .subquery()
+    # Current labels are found through their unique (image, annotator, frame) index.
+    current = and_(
+        labels.c.image_id == latest.c.image_id,
+        labels.c.annotator_id == annotators.c.id,
+        labels.c.frame == latest.c.frame,
     )
     stale = (
         select(latest.c.id)
         .select_from(
-            latest.join(newest, newest.c.id == latest.c.id).outerjoin(
-                current,
-                and_(
-                    current.c.image_id == latest.c.image_id,
-                    current.c.name == latest.c.actor,
-                    current.c.frame == latest.c.frame,
-                ),
-            )
+            latest.join(newest, newest.c.id == latest.c.id)
+            .join(annotators, annotators.c.name == latest.c.actor)
+            .outerjoin(labels, current)
         )
         .where(
             or_(
-                and_(newest.c.kind == _CLEARED, current.c.id.is_not(None)),
+                and_(newest.c.kind == _CLEARED, labels.c.id.is_not(None)),
                 and_(
                     newest.c.kind != _CLEARED,
-                    or_(current.c.id.is_(None), current.c.event_id != latest.c.id),
+                    or_(labels.c.id.is_(None), labels.c.event_id != latest.c.id),
                 ),
             )
         )
