@@ -65,7 +65,10 @@ def init_command(
 @click.command("scan")
 @click.argument("batch", type=click.Path(path_type=Path))
 @click.option(
-    "--json", "as_json", is_flag=True, help="Machine-readable output (see docs/scan-json.md)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable output (format clinlabel-scan/1, described in the README).",
 )
 @click.option("--quick", is_flag=True, help="Names and sizes only; do not read file headers.")
 def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
