@@ -70,16 +70,24 @@ NOT_DICOM_EXTENSIONS: Final = frozenset(
         ".txt", ".csv", ".tsv", ".json", ".xml", ".html", ".htm", ".md", ".rtf", ".log", ".ini",
         ".cfg", ".yaml", ".yml", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx",
         ".odt", ".ods", ".zip", ".7z", ".rar", ".tar", ".gz", ".bz2", ".xz", ".db", ".sqlite",
-        ".lnk", ".url", ".py", ".sh", ".bat", ".exe", ".dll", ".gif", ".webp", ".heic", ".heif",
+        ".lnk", ".url", ".py", ".sh", ".bat", ".exe", ".dll",
         ".svg", ".mp4", ".mov", ".avi", ".mkv", ".wav", ".mp3", ".hdr", ".img", ".mat", ".npy",
     }
 )  # fmt: skip
 
 
+# Pictures a clinician may well drop into an XC folder (phones save HEIC) that clinlabel does not
+# label yet: reported as problem files, so that none is left out silently.
+UNSUPPORTED_IMAGE_EXTENSIONS: Final = frozenset(
+    {".heic", ".heif", ".gif", ".webp", ".avif", ".jp2", ".jxl"}
+)
+
+
 class Sniff(enum.Enum):
-    """Kind placeholder for a file that is an image only if it starts like a DICOM file."""
+    """Kind placeholders: an image only if it starts like DICOM, or a picture we cannot label."""
 
     SNIFF = "sniff"
+    UNSUPPORTED = "unsupported"
 
 
 def classify_name(lower: str) -> ImageKind | Sniff | None:
@@ -97,6 +105,8 @@ def classify_name(lower: str) -> ImageKind | Sniff | None:
         return kind
     if ext == ".gz":
         return ImageKind.NIFTI if lower.endswith(".nii.gz") else None
+    if ext in UNSUPPORTED_IMAGE_EXTENSIONS:
+        return Sniff.UNSUPPORTED
     if ext in NOT_DICOM_EXTENSIONS or lower in IGNORED_NAMES:
         return None
     return Sniff.SNIFF

@@ -137,6 +137,12 @@ class _Scan:
                     problems.append(Problem(rel, self._stat_problem(entry, exc)))
                     continue
                 size = info.st_size
+                if kind is Sniff.UNSUPPORTED:
+                    ext = name[name.rfind(".") :].upper()
+                    problems.append(
+                        Problem(rel, f"{ext} pictures are not supported yet: {TO_JPEG}")
+                    )
+                    continue
                 if kind is Sniff.SNIFF:
                     if size < DICOM_PREFIX_END or not self._is_dicom(entry.path, rel):
                         continue  # not an image: the name did not claim to be one
@@ -316,6 +322,7 @@ class _Scan:
         return f"cannot read: {_reason(exc)}"
 
 
+TO_JPEG = "save it as JPEG or PNG to label it"
 NOT_UTF8 = "its name is not valid UTF-8 (an old archive or disk?): rename the file or folder"
 
 
