@@ -138,3 +138,38 @@ def test_known_values_from_pydicoms_tests() -> None:
     _, ct = frame_pixels(_find("CT_small.dcm"), 1)
     assert ct.dtype == np.int16 and ct.shape == (128, 128)
     assert tuple(ct[0, :3]) == (175, 180, 166)
+
+
+def test_the_rendering_header_renders_every_file_as_the_full_header_does() -> None:
+    """A cold rendition reads only the rendering tags (`read_render_header`); every corpus file
+    must give the same decode options and the same display pixels (or the same refusal) as with
+    the full header that metadata callers parse."""
+    from clinlabel.domain.images import ImageKind
+    from clinlabel.errors import DecodeError
+    from clinlabel.imaging import dicom_frames, dicom_header, rendering
+    from clinlabel.imaging.render import render_array
+
+    def outcome(path: Path, *, full: bool) -> tuple[str, object, object]:
+        dicom_header.clear_cache()
+        dicom_frames.clear_cache()
+        rendering.cached_display_lut.cache_clear()
+        try:
+            if full:
+                dicom_header.read_header(path)
+            header = dicom_header.read_render_header(path)
+            options = {k: v for k, v in header.options.items() if k != "extended_offsets"}
+            return "shown", options, render_array(path, ImageKind.DICOM)
+        except DecodeError as exc:
+            return "refused", str(exc), None
+
+    checked = 0
+    for path in corpus():
+        if path.stat().st_size > 8_000_000:
+            continue  # the big multi-frame files are covered by the rendering test above
+        lean, full = outcome(path, full=False), outcome(path, full=True)
+        assert lean[0] == full[0] and lean[1] == full[1], path.name
+        if lean[0] == "shown":
+            assert isinstance(lean[2], np.ndarray) and isinstance(full[2], np.ndarray)
+            assert np.array_equal(lean[2], full[2]), path.name
+            checked += 1
+    assert checked >= 140

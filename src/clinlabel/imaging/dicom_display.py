@@ -18,7 +18,7 @@ from pydicom.uid import JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes
 
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import rendering, windowing
-from clinlabel.imaging.dicom_frames import frame_pixels
+from clinlabel.imaging.dicom_frames import render_frame
 from clinlabel.imaging.dicom_header import DicomHeader
 from clinlabel.imaging.functional_groups import frame_group
 from clinlabel.imaging.rendering import GreyTransform, LutTable
@@ -96,7 +96,7 @@ def voi_lut(dataset: Dataset) -> LutTable | None:
 
 def grey_frame(path: Path, *, frame: int = 1) -> GreyFrame:
     """Stored values of a grey-scale frame with everything needed to window it anywhere."""
-    header, stored = frame_pixels(path, frame)
+    header, stored = render_frame(path, frame)
     if stored.ndim != 2:
         raise DecodeError(f"{header.path.name} is a colour image, not grey-scale.")
     transform = grey_transform(header.dataset, frame)
@@ -116,16 +116,44 @@ def display_pixels(
     window: Window | None = None,
     preset: str | None = None,
     invert: bool = False,
+    reduce: int = 1,
 ) -> np.ndarray:
     """8-bit pixels as the viewer shows them: rows x columns (grey) or rows x columns x 3 (RGB).
 
     Window choice: `window`, else `preset` ("full" for the full range, a CT preset name, or the
     explanation of one of the file's windows), else the file's first window, else its VOI LUT
     Sequence, else the frame's full range.
+
+    `reduce` > 1 (renditions for a smaller screen) box-filters by that integer factor. Grey frames
+    on the table route are reduced as stored values, before the table, as viewers resample before
+    windowing: the table then looks up 1/factor^2 of the pixels. The window is chosen on the whole
+    frame first, so "full range" is the same with or without reduction. Colour and the rest are
+    reduced after display (8-bit means per channel).
     """
-    header, stored = frame_pixels(path, frame)
+    header, stored = render_frame(path, frame)
+    return _display(header, stored, frame, window, preset, invert, reduce)
+
+
+def rendition_pixels(path: Path, *, frame: int = 1, max_side: int = 2048) -> np.ndarray:
+    """`display_pixels` with the file's default window, reduced for a `max_side` screen by
+    `rendering.grey_reduction` (the browser rendition)."""
+    header, stored = render_frame(path, frame)
+    options = header.options
+    reduce = rendering.grey_reduction(int(options["columns"]), int(options["rows"]), max_side)
+    return _display(header, stored, frame, None, None, False, reduce)
+
+
+def _display(
+    header: DicomHeader,
+    stored: np.ndarray,
+    frame: int,
+    window: Window | None,
+    preset: str | None,
+    invert: bool,
+    reduce: int,
+) -> np.ndarray:
     if _is_colour(header, stored):
-        return _colour(header, stored)
+        return _reduced_display(_colour(header, stored), reduce)
     transform = grey_transform(header.dataset, frame)
     table: LutTable | None = None
     if window is None and preset is not None:
@@ -141,8 +169,21 @@ def display_pixels(
     if rendering.table_friendly(stored):
         bits = transform.bits_stored if _masked(header, stored, transform) else None
         lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
+        if reduce > 1:
+            stored = rendering.box_reduce(stored, reduce, bits=bits)
         return rendering.apply_display_lut(stored, lut)
-    return rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
+    shown = rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
+    return _reduced_display(shown, reduce)
+
+
+def _reduced_display(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """8-bit display pixels box-filtered by `factor` (Pillow's `reduce`: partial edge boxes)."""
+    if factor <= 1:
+        return pixels
+    from PIL import Image
+
+    image = Image.fromarray(pixels, mode="L" if pixels.ndim == 2 else "RGB")
+    return np.asarray(image.reduce(factor))
 
 
 def _preset(

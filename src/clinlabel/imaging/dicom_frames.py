@@ -21,7 +21,7 @@ import numpy as np
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging.dicom_header import DicomHeader, read_header
+from clinlabel.imaging.dicom_header import DicomHeader, read_header, read_render_header
 from clinlabel.imaging.plugins import decoder_for
 
 _PLAIN_NATIVE = frozenset({ExplicitVRLittleEndian, ImplicitVRLittleEndian})
@@ -164,4 +164,11 @@ def clear_cache() -> None:
 def frame_pixels(path: Path, frame: int = 1) -> tuple[DicomHeader, np.ndarray]:
     """The cached header of `path` and the stored values of one frame."""
     header = read_header(path)
+    return header, decode_frame(header, frame)
+
+
+def render_frame(path: Path, frame: int = 1) -> tuple[DicomHeader, np.ndarray]:
+    """`frame_pixels` with the header rendering needs (`read_render_header`): what a cold
+    rendition parses, leaving the full header to metadata and geometry callers."""
+    header = read_render_header(path)
     return header, decode_frame(header, frame)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import dcmread
+from pydicom._dicom_dict import DicomDictionary
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _at_pixel_data, _read_file_meta_info, read_dataset, read_preamble
 from pydicom.pixels.utils import as_pixel_options
 from pydicom.uid import (
     UID,
@@ -36,6 +38,18 @@ _PIXEL_TAGS = {
     0x7FE00009: "DoubleFloatPixelData",
 }
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+# What a rendition reads (`read_render_header`): every Image Pixel, Modality LUT, VOI LUT and
+# palette attribute (group 0028, PS3.3 C.7.6.3, C.11.1, C.11.2, C.7.9), the functional groups
+# that carry them per frame in enhanced objects (C.7.6.16), the Extended Offset Table and the SOP
+# Class. Everything else (patient, study, geometry) is left for `read_header`.
+_RENDER_TAGS: tuple[int, ...] = (
+    *sorted(tag for tag in DicomDictionary if tag >> 16 == 0x0028),
+    0x00080016,  # SOP Class UID
+    0x52009229,  # Shared Functional Groups Sequence
+    0x52009230,  # Per-frame Functional Groups Sequence
+    0x7FE00001,  # Extended Offset Table
+    0x7FE00002,  # Extended Offset Table Lengths
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +79,7 @@ class DicomHeader:
 
 
 _cache: FileCache[DicomHeader] = FileCache(max_items=HEADER_CACHE_SIZE)
+_render_cache: FileCache[DicomHeader] = FileCache(max_items=HEADER_CACHE_SIZE)
 
 
 def read_header(path: Path) -> DicomHeader:
@@ -72,8 +87,54 @@ def read_header(path: Path) -> DicomHeader:
     return _cache.get(path, _parse)
 
 
+def read_render_header(path: Path) -> DicomHeader:
+    """A header with what rendering needs: the full one if cached, else the rendering tags only.
+
+    A cold rendition reads only `_RENDER_TAGS` (as pydicom's own `pixel_array` reads only group
+    0028), about a third of the cost of a full `dcmread` on a CT slice; its `dataset` lacks the
+    other attributes, so metadata and geometry go through `read_header`. Files without File Meta
+    Information, Deflated files and anything the short route cannot read take the full route.
+    """
+    return _render_cache.get(path, _parse_for_render, also=_cache)
+
+
 def clear_cache() -> None:
     _cache.clear()
+    _render_cache.clear()
+
+
+def _parse_for_render(path: Path, size: int) -> DicomHeader:
+    try:
+        with path.open("rb") as handle:
+            read_preamble(handle, True)
+            meta = _read_file_meta_info(handle)
+            syntax = UID(meta.get("TransferSyntaxUID") or "")
+            if not syntax or syntax == DeflatedExplicitVRLittleEndian:
+                return read_header(path)
+            dataset = read_dataset(
+                handle,
+                is_implicit_VR=syntax.is_implicit_VR,
+                is_little_endian=syntax.is_little_endian,
+                stop_when=_at_pixel_data,
+                specific_tags=list(_RENDER_TAGS),
+            )
+            dataset.file_meta = meta
+            offset, keyword, vr = _pixel_value_start(handle, dataset, syntax, path.name)
+            options = _options(dataset, syntax, keyword, vr, path.name)
+            if syntax.is_encapsulated and options["number_of_frames"] > 1:
+                _add_frame_offsets(handle, offset, options)
+    except Exception:  # the full route reads it, or raises with the reason
+        return read_header(path)
+    if not syntax.is_encapsulated:
+        _check_length(options, offset, size, path.name)
+    return DicomHeader(
+        path=path,
+        dataset=dataset,
+        transfer_syntax=syntax,
+        plugin=choose_plugin(syntax),
+        options=options,
+        pixel_offset=offset,
+    )
 
 
 def looks_like_dicom(path: Path) -> bool:

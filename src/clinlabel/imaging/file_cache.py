@@ -34,9 +34,16 @@ class FileCache(Generic[T]):
         self._max_weight = max_weight
         self._weight = weight
 
-    def get(self, path: Path, load: Callable[[Path, int], T]) -> T:
+    def get(
+        self,
+        path: Path,
+        load: Callable[[Path, int], T],
+        *,
+        also: FileCache[T] | None = None,
+    ) -> T:
         """The value for `path`, from `load(path, size)` on first use; `DecodeError` if the
-        file cannot be read or is empty."""
+        file cannot be read or is empty. A value `also` holds for the same key is returned as
+        it is (one stat for both caches), without being copied here."""
         path = Path(path)
         try:
             stat = path.stat()
@@ -47,6 +54,11 @@ class FileCache(Generic[T]):
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
+                return found
+        if also is not None:
+            with also._lock:
+                found = also._items.get(key)
+            if found is not None:
                 return found
         if stat.st_size == 0:
             raise DecodeError(f"{path.name} is empty (0 bytes).")

@@ -40,20 +40,30 @@ def display_rendition(
     Photos: the original bytes of a small upright baseline JPEG, otherwise a DCT-scaled JPEG q85
     (PNG when transparent). DICOM and NIfTI: the 8-bit image after the PS3.3 C.11 pipeline with the
     file's own default window (or the full range), as a lossless PNG (stored, not compressed: it
-    crosses a loopback socket, where encoding time matters and size hardly does), reduced by an
-    integer factor only when the result keeps at least 0.9 `max_side` (`raster.draft_scale`).
+    crosses a loopback socket, where encoding time matters and size hardly does). NIfTI slices
+    are reduced by a power of two keeping at least 0.9 `max_side` (`raster.draft_scale`); DICOM
+    frames by the integer factor of `rendering.grey_reduction`, on the stored values before the
+    display table (`dicom_display.display_pixels`).
     Raises `DecodeError` for anything that cannot be shown.
     """
     path = Path(path)
     if kind is ImageKind.RASTER:
         data, media_type, width, height = raster.photo_rendition(path, max_side=max_side)
         return Rendition(data=data, media_type=media_type, width=width, height=height)
+    if kind is ImageKind.DICOM:
+        from clinlabel.imaging import dicom_display
+
+        return _png_rendition(dicom_display.rendition_pixels(path, frame=frame, max_side=max_side))
     pixels = render_array(path, kind, frame=frame, plane=plane)
     factor = raster.draft_scale(pixels.shape[1], pixels.shape[0], max_side)
     if factor > 1:
         # Box-filtered (each output pixel the mean of factor x factor inputs), not striding,
         # so thin lines and fine noise do not alias.
         pixels = np.asarray(_to_image(pixels).reduce(factor))
+    return _png_rendition(pixels)
+
+
+def _png_rendition(pixels: np.ndarray) -> Rendition:
     return Rendition(
         data=encode_png(pixels, compress=False),
         media_type="image/png",

@@ -18,6 +18,9 @@ import numpy as np
 from clinlabel.imaging import windowing
 from clinlabel.imaging.windowing import Window
 
+# A DICOM rendition may fall this far short of `max_side` to be reduced by a whole factor.
+GREY_SLACK = 0.7
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LutTable:
@@ -157,11 +160,63 @@ def all_values(dtype: np.dtype) -> np.ndarray:
     return values
 
 
+def grey_reduction(width: int, height: int, max_side: int) -> int:
+    """The integer factor a DICOM rendition is reduced by for a `max_side` screen.
+
+    The smallest factor that brings the long side within `max_side`, unless that leaves less than
+    `GREY_SLACK` of it (then one less; the browser scales the rest). A 3,000 px CR becomes 1,500 px
+    for 2,048 and 1,000 px for 1,024; a 2,100 px one stays whole for 2,048 (1,050 would be too
+    short). The rendition is the first paint: window/level and zoom work on the full-depth pixels
+    the browser fetches separately (see docs/adr/0003-dicom-decoding.md).
+    """
+    long_side = max(width, height)
+    factor = max(1, -(-long_side // max(1, max_side)))
+    while factor > 1 and long_side / factor < GREY_SLACK * max_side:
+        factor -= 1
+    return factor
+
+
 def apply_display_lut(stored: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """Look every pixel up in a table made by `display_lut` (one pass, no float arithmetic)."""
     native = stored if stored.dtype.isnative else stored.astype(stored.dtype.newbyteorder("="))
     index = native.view(np.dtype(f"u{native.dtype.itemsize}"))
-    result: np.ndarray = np.take(lut, index)
+    result = np.empty(index.shape, dtype=lut.dtype)
+    # Every unsigned pattern indexes the 256- or 65,536-entry table, so no bound can be crossed;
+    # "clip" skips the "raise" mode's buffered output.
+    np.take(lut, index, out=result, mode="clip")
+    return result
+
+
+def box_reduce(stored: np.ndarray, factor: int, *, bits: int | None = None) -> np.ndarray:
+    """Integer stored values box-filtered by `factor`: each output value the rounded mean
+    (half up) of a factor x factor block, in the input's dtype; edges padded by repetition.
+
+    The mean of values lies between them, so the result holds only values the frame could hold
+    (Bits Stored included) and the display table applies to it unchanged. Rows are summed first
+    (whole contiguous rows), then columns; in uint16 when the sum cannot overflow (unsigned
+    values below 2^`bits`, when given, else the frame's maximum), else int64.
+    """
+    height, width = stored.shape
+    pad_h, pad_w = -height % factor, -width % factor
+    if pad_h or pad_w:
+        stored = np.pad(stored, ((0, pad_h), (0, pad_w)), mode="edge")
+    cells = factor * factor
+    info = np.iinfo(stored.dtype)
+    top = (1 << bits) - 1 if bits is not None and info.min >= 0 else None
+    fits = info.min >= 0 and (top if top is not None else int(stored.max())) * cells <= 0xFFFF
+    accumulator = np.dtype(np.uint16 if fits else np.int64)
+    rows = stored[0::factor].astype(accumulator)
+    for step in range(1, factor):
+        rows += stored[step::factor]
+    total = rows[:, 0::factor].copy()
+    for step in range(1, factor):
+        total += rows[:, step::factor]
+    total += cells // 2
+    if cells & (cells - 1) == 0:
+        total >>= cells.bit_length() - 1  # floor division by a power of two
+    else:
+        total //= cells
+    result: np.ndarray = total.astype(stored.dtype)
     return result
 
 

@@ -100,3 +100,82 @@ def test_bits_stored_table_equals_the_full_table_where_values_can_be(
     stored = np.array([[-2048, -1, 0, 2047]] if signed else [[0, 1, 4094, 4095]], dtype=dtype)
     assert rendering.within_bits(stored, 12)
     assert not rendering.within_bits(stored * 2 if signed else stored + 4096, 12)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize(("dtype", "low", "high"), [(np.uint16, 0, 4096), (np.int16, -2048, 2048)])
+@pytest.mark.parametrize("shape", [(12, 24), (13, 25)])
+def test_box_reduce_is_the_rounded_mean_of_each_block(
+    factor: int, dtype: type, low: int, high: int, shape: tuple[int, int]
+) -> None:
+    stored = np.random.default_rng(5).integers(low, high, shape).astype(dtype)
+    reduced = rendering.box_reduce(stored, factor, bits=12)
+    rows, columns = -(-shape[0] // factor), -(-shape[1] // factor)
+    assert reduced.shape == (rows, columns) and reduced.dtype == stored.dtype
+    padded = np.pad(
+        stored, ((0, rows * factor - shape[0]), (0, columns * factor - shape[1])), "edge"
+    )
+    for r in range(rows):
+        for c in range(columns):
+            block = padded[r * factor : (r + 1) * factor, c * factor : (c + 1) * factor]
+            assert reduced[r, c] == int(np.floor(block.astype(np.float64).mean() + 0.5))
+
+
+def test_box_reduce_does_not_overflow_16_bit_sums() -> None:
+    stored = np.full((4, 4), 65535, dtype=np.uint16)
+    assert np.array_equal(rendering.box_reduce(stored, 2), np.full((2, 2), 65535, np.uint16))
+
+
+@pytest.mark.parametrize(
+    ("size", "max_side", "factor"),
+    [
+        ((512, 512), 2048, 1),
+        ((3000, 3000), 2048, 2),
+        ((3000, 3000), 1024, 3),
+        ((2100, 1800), 2048, 1),
+        ((4000, 3000), 2048, 2),
+        ((2049, 2049), 2048, 1),
+        ((6000, 5000), 1024, 6),
+    ],
+)
+def test_grey_reduction_fits_max_side_without_falling_far_short(
+    size: tuple[int, int], max_side: int, factor: int
+) -> None:
+    assert rendering.grey_reduction(*size, max_side) == factor
+
+
+def test_a_reduced_rendition_windows_the_mean_of_the_stored_values(tmp_path: Path) -> None:
+    stored = np.random.default_rng(9).integers(0, 4096, (1, 300, 330)).astype(np.uint16)
+    stored.reshape(-1)[:4096] = np.arange(4096)  # every value once, so `full` shows the table
+    path = write(
+        tmp_path / "big.dcm",
+        grey_dataset(stored.copy(), signed=False, bits=12),
+        ExplicitVRLittleEndian,
+    )
+    full = render_array(path, ImageKind.DICOM)
+    rendition = display_rendition(path, ImageKind.DICOM, max_side=110)
+    assert (rendition.width, rendition.height) == (110, 100)
+    # The display table of the full frame, applied to the 3 x 3 means of the stored values.
+    table = np.zeros(4096, dtype=np.uint8)
+    table[stored[0].ravel()] = full.ravel()
+    expected = table[rendering.box_reduce(stored[0], 3, bits=12)]
+    with Image.open(io.BytesIO(rendition.data)) as image:
+        assert np.array_equal(np.asarray(image), expected)
+
+
+def test_a_cold_rendition_reads_only_the_rendering_header(tmp_path: Path) -> None:
+    from clinlabel.imaging import dicom_header
+
+    ramp = (np.arange(40 * 50, dtype=np.uint16).reshape(1, 40, 50) * 2).astype(np.uint16)
+    path = write(
+        tmp_path / "ramp.dcm", grey_dataset(ramp, signed=False, bits=12), ExplicitVRLittleEndian
+    )
+    dicom_header.clear_cache()
+    lean = dicom_header.read_render_header(path)
+    assert "Rows" in lean.dataset and "SOPInstanceUID" not in lean.dataset
+    full = dicom_header.read_header(path)
+    assert "SOPInstanceUID" in full.dataset and full is not lean
+    # Once the full header is cached, renditions use it rather than a second parse.
+    dicom_header.clear_cache()
+    full = dicom_header.read_header(path)
+    assert dicom_header.read_render_header(path) is full
