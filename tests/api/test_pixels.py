@@ -184,3 +184,101 @@ def test_colour_dicom_keeps_its_rendition(batch: Path, tmp_path: Path) -> None:
         header, values = _decode(client.get(f"/api/images/{colour['id']}/pixels").content)
         assert header["colour"] is True and values is None
         assert client.get(f"/api/images/{colour['id']}/rendition").status_code == 200
+
+
+# Six frames, each a different flat colour, so any two frames differ everywhere.
+CINE_COLOURS = [
+    (230, 20, 20),
+    (20, 200, 40),
+    (30, 60, 240),
+    (240, 220, 20),
+    (200, 30, 220),
+    (20, 220, 220),
+]
+
+
+def write_colour_cine(
+    path: Path, *, frame_time_ms: float = 80.0, vector: list[float] | None = None
+) -> np.ndarray:
+    """A synthetic ultrasound-like RGB cine (never real data); returns its frames."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage, generate_uid
+
+    frames = np.zeros((len(CINE_COLOURS), 48, 64, 3), dtype=np.uint8)
+    for i, colour in enumerate(CINE_COLOURS):
+        frames[i] = colour
+        frames[i, 4:12, 4 + 8 * i : 12 + 8 * i] = 255  # a white square that moves along
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UltrasoundMultiFrameImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Modality, ds.Rows, ds.Columns = "US", 48, 64
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.NumberOfFrames = len(CINE_COLOURS)
+    if vector is None:
+        ds.FrameTime = frame_time_ms
+        ds.FrameIncrementPointer = 0x00181063  # Frame Time
+    else:
+        ds.FrameTimeVector = vector
+        ds.FrameIncrementPointer = 0x00181065  # Frame Time Vector
+    ds.PixelData = frames.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return frames
+
+
+def test_colour_multiframe_rendition_per_frame(batch: Path, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from clinlabel.domain.images import ImageKind
+    from clinlabel.imaging.render import display_rendition
+
+    path = batch / "Case_009" / "Visit_1" / "XC_CLINICAL" / "us_cine.dcm"
+    frames = write_colour_cine(path)
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "project", annotator="alice"
+    )
+    for client in _client(settings):
+        cine = _views(client)["us_cine.dcm"]
+        header, values = _decode(client.get(f"/api/images/{cine['id']}/pixels").content)
+        assert header["colour"] is True and values is None
+        assert header["frames"] == 6 and header["frame_time_ms"] == pytest.approx(80.0)
+        assert header["frame_times_ms"] is None  # one Frame Time for all frames
+
+        url = f"/api/images/{cine['id']}/rendition?max_side=2048"
+        first = client.get(f"{url}&frame=1")
+        fourth = client.get(f"{url}&frame=4")
+        assert first.status_code == fourth.status_code == 200
+        assert fourth.content != first.content
+        assert fourth.headers["etag"] != first.headers["etag"]  # the cache keys on the frame
+        wanted = display_rendition(path, ImageKind.DICOM, max_side=2048, frame=4)
+        assert fourth.content == wanted.data
+        assert fourth.headers["content-type"] == wanted.media_type
+        shown = np.asarray(Image.open(io.BytesIO(fourth.content)).convert("RGB"))
+        np.testing.assert_array_equal(shown, frames[3])
+        # Asked again: the same bytes from the disk cache, and a 304 for the browser.
+        again = client.get(f"{url}&frame=4", headers={"If-None-Match": fourth.headers["etag"]})
+        assert again.status_code == 304
+        assert client.get(f"{url}&frame=4").content == fourth.content
+        missing = client.get(f"{url}&frame=7")
+        assert missing.status_code == 422 and "frame 7" in missing.json()["message"]
+
+
+def test_colour_cine_with_a_frame_time_vector_sends_it_whole(batch: Path, tmp_path: Path) -> None:
+    """Colour frames are renditions without a header each: the intervals come with frame 1's."""
+    folder = batch / "Case_009" / "Visit_1" / "XC_CLINICAL"
+    write_colour_cine(folder / "us_vector.dcm", vector=[0.0, 40.0, 80.0, 120.0, 40.0, 40.0])
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "project", annotator="alice"
+    )
+    for client in _client(settings):
+        cine = _views(client)["us_vector.dcm"]
+        header, _ = _decode(client.get(f"/api/images/{cine['id']}/pixels").content)
+        # The vector holds increments from the previous frame: frame i stays for vector[i]
+        # (0-based); the last frame, with no next one, for the increment into it.
+        assert header["frame_times_ms"] == [40.0, 80.0, 120.0, 40.0, 40.0, 40.0]
+        assert header["frame_time_ms"] == pytest.approx(40.0)

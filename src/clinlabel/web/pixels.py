@@ -121,7 +121,10 @@ def _dicom(path: Path, frame: int) -> bytes:
         "photometric": photometric,
     }
     if photometric in _COLOUR or int(header.options.get("samples_per_pixel", 1) or 1) > 1:
-        return encode({**common, "colour": True}, None)
+        # The page asks for this header once per colour file (its frames are renditions), so a
+        # Frame Time Vector comes whole: cine then waits each frame's own interval.
+        times = _frame_times_ms(dataset, header.frames)
+        return encode({**common, "colour": True, "frame_times_ms": times}, None)
     grey = dicom_display.grey_frame(path, frame=frame)
     stored, transform = grey.stored, grey.transform
     if transform.modality_lut is not None:
@@ -281,17 +284,30 @@ def _pixel_spacing(dataset: Any) -> tuple[float, float]:
     return 1.0, 1.0
 
 
+def _frame_times_ms(dataset: Any, frames: int) -> list[float | None] | None:
+    """Each frame's time on screen, from a Frame Time Vector (0018,1065); None without one."""
+    if not dataset.get("FrameTimeVector"):
+        return None
+    return [_frame_time_ms(dataset, frame) for frame in range(1, frames + 1)]
+
+
 def _frame_time_ms(dataset: Any, frame: int) -> float | None:
-    """The time between frames for cine: Frame Time (0018,1063), its vector, or Cine Rate."""
+    """How long cine shows `frame`: its Frame Time Vector entry, Frame Time (0018,1063), Cine Rate.
+
+    The vector (C.7.6.5.1.2) holds the increment from the previous frame (its first value is 0),
+    so frame i stays on screen for vector[i] (0-based: the increment into frame i + 1). The
+    geometry panel's per-frame value is the increment into the frame; it is the fallback here,
+    for the last frame.
+    """
     from clinlabel.imaging.geometry import geometry_of
 
+    vector = dataset.get("FrameTimeVector")
+    if vector and frame < len(vector) and float(vector[frame]) > 0:
+        return float(vector[frame])
     found = geometry_of(dataset, frame=frame)
     value = found.get("frame_time")
     if isinstance(value, float) and value > 0:
         return value
-    vector = dataset.get("FrameTimeVector")
-    if vector and frame < len(vector) and float(vector[frame]) > 0:
-        return float(vector[frame])  # vector[i] is the time from frame i to frame i + 1
     rate = found.get("cine_rate")
     if isinstance(rate, float) and rate > 0:
         return 1000.0 / rate

@@ -13,8 +13,12 @@ export class Cine {
     this.button = document.getElementById("btn-cine");
   }
 
+  // Grey frames carry their own header; colour files send one header with a Frame Time Vector
+  // whole (`frame_times_ms`, indexed by frame - 1) when they have one.
   frameMs() {
-    const header = this.medical.current?.header;
+    const header = this.medical.header;
+    const own = header?.frame_times_ms?.[this.medical.frame - 1];
+    if (own > 0) return own;
     return header?.frame_time_ms > 0 ? header.frame_time_ms : DEFAULT_FRAME_MS;
   }
 

@@ -1,8 +1,11 @@
 // Grey-scale DICOM and NIfTI in the page: full-depth values on a <canvas>, windowed here (see
 // windowing.js) as the mouse drags, with presets, invert, frames and slices, the plane switch
 // and a three-plane view. No server round trip for window/level; frames come lazily.
+// Colour DICOM has no window to set: each frame is the server's 8-bit rendition drawn on the same
+// canvas, with the same slider, keys, wheel, cine, prefetch and frame labels.
 
 import { PixelFrames } from "./pixel-frames.js";
+import { ColourFrames } from "./colour-frames.js";
 import { paint, defaultWindow, dragStep } from "./windowing.js";
 import { Cine } from "./cine.js";
 
@@ -17,11 +20,11 @@ export function isMedical(view) {
 }
 
 export class MedicalView {
-  constructor({ viewer, onFrame, onColour }) {
+  constructor({ viewer, onFrame, maxSide }) {
     this.viewer = viewer;
     this.onFrame = onFrame; // (view, frame, frames) after a frame is on screen
-    this.onColour = onColour;
     this.frames = new PixelFrames();
+    this.colourFrames = new ColourFrames({ maxSide });
     this.cine = new Cine(this);
     this.canvas = document.createElement("canvas");
     this.canvas.className = "stage-image medical-canvas";
@@ -29,6 +32,7 @@ export class MedicalView {
     this.tri = document.getElementById("tri-view");
     this.triCells = PLANES.map((plane) => this.makeCell(plane));
     this.tools = document.getElementById("medical-tools");
+    this.wlTools = document.getElementById("wl-tools");
     this.readout = document.getElementById("wl-readout");
     this.presetMenu = document.getElementById("wl-preset");
     this.slider = document.getElementById("frame-slider");
@@ -44,6 +48,7 @@ export class MedicalView {
   reset() {
     this.view = null;
     this.current = null; // {header, values, range} on screen
+    this.colour = null; // colour DICOM: {header} of frame 1 (frames, frame time); no window
     this.window = null;
     this.invert = false;
     this.own = 0; // which of the file's windows "own" last chose
@@ -59,8 +64,23 @@ export class MedicalView {
     return this.index[this.plane ?? "frame"];
   }
 
-  // Shows a DICOM or NIfTI image; resolves true when it is on the canvas, false for colour
-  // DICOM (the caller shows the 8-bit rendition), rejects with the decoder's reason.
+  // The header cine reads its frame time from (grey: the frame on screen; colour: frame 1).
+  get header() {
+    return this.current?.header ?? this.colour?.header ?? null;
+  }
+
+  // The queue's look-ahead for an upcoming file: frame 1 as it will be shown (grey values, or
+  // for colour DICOM the header and then frame 1's rendition).
+  prefetchFirst(view) {
+    const plane = view.kind === "nifti" ? "axial" : null;
+    return this.frames.get(view.id, 1, plane, { urgent: false }).then((data) => {
+      if (data.header.colour) return this.colourFrames.get(view.id, 1, null, { urgent: false });
+      return data;
+    });
+  }
+
+  // Shows a DICOM or NIfTI image; resolves true when it is on the canvas (false if another
+  // image was asked for meanwhile), rejects with the decoder's reason.
   async show(view, alt) {
     this.cine.stop();
     this.leaveTri();
@@ -70,11 +90,7 @@ export class MedicalView {
     this.plane = view.kind === "nifti" ? "axial" : null;
     let data = await this.frames.get(view.id, 1, this.plane);
     if (this.view !== view) return false;
-    if (data.header.colour) {
-      this.tools.hidden = true;
-      this.onColour?.(view, data.header);
-      return false;
-    }
+    if (data.header.colour) return this.showColour(view, data.header);
     if (this.plane) {
       // A volume opens at its middle slice in every plane (slice 1 is usually air).
       for (const p of PLANES) this.index[p] = Math.ceil(data.header.slices[p] / 2);
@@ -85,7 +101,22 @@ export class MedicalView {
     this.window = defaultWindow(data.header);
     this.fillPresets(data.header);
     this.tools.hidden = false;
+    this.wlTools.hidden = false;
     this.display(data, { first: true });
+    return true;
+  }
+
+  // Colour DICOM: frame 1's rendition on the canvas; the window controls are hidden (8-bit
+  // colour has no window), the frame controls stay.
+  async showColour(view, header) {
+    const bitmap = await this.colourFrames.get(view.id, 1);
+    if (this.view !== view) return false;
+    this.colour = { header };
+    this.count = Math.max(1, header.frames);
+    this.active = true;
+    this.wlTools.hidden = true;
+    this.tools.hidden = this.count <= 1;
+    this.displayColour(bitmap, { first: true });
     return true;
   }
 
@@ -106,10 +137,12 @@ export class MedicalView {
     this.index[plane ?? "frame"] = target;
     this.updateFrameUi();
     if (this.triOn) return this.paintTri();
-    const data = await this.frames.get(view.id, target, plane);
+    const source = this.colour ? this.colourFrames : this.frames;
+    const data = await source.get(view.id, target, plane);
     // Only the latest request paints: fast stepping never shows frames out of order.
     if (this.view !== view || this.plane !== plane || this.frame !== target) return;
-    this.display(data);
+    if (this.colour) this.displayColour(data);
+    else this.display(data);
   }
 
   step(delta) {
@@ -153,6 +186,21 @@ export class MedicalView {
     this.onFrame?.(this.view, this.frame, this.count);
   }
 
+  displayColour({ bitmap }, { first = false } = {}) {
+    const sizeChanged = this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height;
+    if (sizeChanged) {
+      this.canvas.width = bitmap.width;
+      this.canvas.height = bitmap.height;
+      this.imageData = null; // the grey path sizes its ImageData again
+    }
+    this.ctx.drawImage(bitmap, 0, 0);
+    const where = this.count > 1 ? `, frame ${this.frame} of ${this.count}` : "";
+    this.viewer.setImage(this.canvas, `${this.alt}${where}`, { keepView: !first && !sizeChanged });
+    this.updateFrameUi();
+    if (this.count > 1) this.colourFrames.prefetch(this.view.id, this.frame, this.count, null, this.cine.playing ? 8 : 4);
+    this.onFrame?.(this.view, this.frame, this.count);
+  }
+
   // ---- painting ----------------------------------------------------------------------------
 
   paintNow() {
@@ -187,7 +235,7 @@ export class MedicalView {
   }
 
   toggleInvert() {
-    if (!this.active) return;
+    if (!this.active || this.colour) return;
     this.invert = !this.invert;
     document.getElementById("btn-invert").setAttribute("aria-pressed", String(this.invert));
     this.updateReadout();
@@ -260,7 +308,7 @@ export class MedicalView {
 
   // Right button (or the left one with the W/L tool on): horizontal = width, vertical = level.
   onPointerDown(event) {
-    if (!this.active) return false;
+    if (!this.active || this.colour) return false; // colour: the left button pans as on photos
     if (!(event.button === 2 || (event.button === 0 && this.tool))) return false;
     event.preventDefault();
     const header = (this.current ?? this.triData?.[this.plane])?.header;
@@ -304,6 +352,7 @@ export class MedicalView {
   // The viewer keys of a medical image (label keys were matched before these).
   keyAction(event) {
     if (!this.active) return null;
+    if (this.colour && !["PageDown", "PageUp", "p", "P"].includes(event.key)) return null; // no window to set
     if (event.shiftKey && /^Digit\d$/.test(event.code)) {
       const digit = Number(event.code.slice(5));
       return () => this.choosePreset(PRESET_KEYS[(digit + 9) % 10]);

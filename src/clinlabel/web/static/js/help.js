@@ -14,7 +14,7 @@ export function showHelp(labels) {
     ["F", "Full screen"],
     ["R", "Review table (choose a row to open that image)"],
     ["M", "Metadata panel (search; identifying values stay masked until you choose Unmask, which is recorded)"],
-    ["Right-drag", "DICOM/NIfTI: window/level (left–right width, up–down level); W makes the left button do it too"],
+    ["Right-drag", "Grey DICOM/NIfTI: window/level (left–right width, up–down level); W makes the left button do it too"],
     ["Shift+1", "Window: the file's own (again: its next one)"],
     ["Shift+2", "Window: full range"],
     ["Shift+3 … Shift+0", "Window: CT brain, subdural, stroke, lung, mediastinum, abdomen, liver, bone"],

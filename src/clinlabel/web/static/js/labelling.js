@@ -33,10 +33,11 @@ export class Labeller {
     this.medical = new MedicalView({
       viewer: this.viewer,
       onFrame: (view, frame, count) => this.frameShown(view, frame, count),
+      maxSide: session.max_side,
     });
     this.metadata = new MetadataPanel({ onError: (text) => this.status.error(text) });
     this.frameLabels = new FrameLabels();
-    this.images.medicalPrefetch = (view) => this.medical.frames.get(view.id, 1, view.kind === "nifti" ? "axial" : null, { urgent: false });
+    this.images.medicalPrefetch = (view) => this.medical.prefetchFirst(view);
     this.panel = new LabelPanel(this.labels, (def) => this.act(() => this.label(def, performance.now())));
     this.comment = new CommentDialog();
     this.sidebar = new Sidebar((position) => this.go(position));
@@ -124,7 +125,8 @@ export class Labeller {
     this.images.prefetchAround(view.position);
   }
 
-  // Grey DICOM and NIfTI: full-depth values windowed in the page; colour DICOM: the rendition.
+  // Grey DICOM and NIfTI: full-depth values windowed in the page; colour DICOM: the 8-bit
+  // rendition of each frame, on the same canvas and frame controls.
   showMedical(view, alt, t0) {
     if (!this.medical.view || this.medical.view.id !== view.id) this.viewer.showMessage("Loading…");
     this.medical.show(view, alt).then(

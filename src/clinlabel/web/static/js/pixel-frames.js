@@ -25,7 +25,8 @@ export function parseFrame(buffer) {
 }
 
 export class PixelFrames {
-  constructor() {
+  constructor({ cacheBytes = CACHE_BYTES } = {}) {
+    this.cacheBytes = cacheBytes;
     this.entries = new Map(); // key -> {promise, bytes}
     this.bytes = 0;
     this.waiting = [];
@@ -60,8 +61,8 @@ export class PixelFrames {
               } catch {}
               throw new Error(message);
             }
-            const frameData = parseFrame(await response.arrayBuffer());
-            entry.bytes = frameData.values ? frameData.values.byteLength : 0;
+            const { frameData, bytes } = await this.decode(response);
+            entry.bytes = bytes;
             this.bytes += entry.bytes;
             this.trim();
             resolve(frameData);
@@ -82,6 +83,13 @@ export class PixelFrames {
     else this.waiting.push(entry);
     this.pump();
     return entry.promise;
+  }
+
+  // The response body as what `get` resolves with, and the bytes it holds (colour-frames.js
+  // overrides this and `url` for 8-bit colour renditions).
+  async decode(response) {
+    const frameData = parseFrame(await response.arrayBuffer());
+    return { frameData, bytes: frameData.values ? frameData.values.byteLength : 0 };
   }
 
   // Frames near `frame` (ahead first), so stepping and cine find them ready.
@@ -107,7 +115,7 @@ export class PixelFrames {
 
   trim() {
     for (const [key, entry] of this.entries) {
-      if (this.bytes <= CACHE_BYTES) break;
+      if (this.bytes <= this.cacheBytes) break;
       if (!entry.bytes) continue;
       this.bytes -= entry.bytes;
       this.entries.delete(key);
