@@ -137,8 +137,11 @@ def _read_native(header: DicomHeader, index: int) -> np.ndarray:
         # As pydicom's `correct_unused_bits` (on by default for native data): shifting left then
         # right drops the unused bits, and the arithmetic right shift of a signed dtype extends
         # the sign of Bits Stored (a 12-bit 0x0FFF is -1, not 4095).
-        np.left_shift(pixels, unused, out=pixels)
-        np.right_shift(pixels, unused, out=pixels)
+        if signed:
+            np.left_shift(pixels, unused, out=pixels)
+            np.right_shift(pixels, unused, out=pixels)
+        else:  # the same result for unsigned data in one pass instead of two
+            np.bitwise_and(pixels, (1 << (8 * itemsize - unused)) - 1, out=pixels)
     return pixels
 
 

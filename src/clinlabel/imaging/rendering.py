@@ -196,6 +196,8 @@ def box_reduce(stored: np.ndarray, factor: int, *, bits: int | None = None) -> n
     (whole contiguous rows), then columns; in uint16 when the sum cannot overflow (unsigned
     values below 2^`bits`, when given, else the frame's maximum), else int64.
     """
+    if factor < 2:
+        return stored
     height, width = stored.shape
     pad_h, pad_w = -height % factor, -width % factor
     if pad_h or pad_w:
@@ -205,18 +207,19 @@ def box_reduce(stored: np.ndarray, factor: int, *, bits: int | None = None) -> n
     top = (1 << bits) - 1 if bits is not None and info.min >= 0 else None
     fits = info.min >= 0 and (top if top is not None else int(stored.max())) * cells <= 0xFFFF
     accumulator = np.dtype(np.uint16 if fits else np.int64)
-    rows = stored[0::factor].astype(accumulator)
-    for step in range(1, factor):
+    # factor >= 2: the first add of each direction allocates, the others accumulate in place.
+    rows = np.add(stored[0::factor], stored[1::factor], dtype=accumulator)
+    for step in range(2, factor):
         rows += stored[step::factor]
-    total = rows[:, 0::factor].copy()
-    for step in range(1, factor):
+    total = np.add(rows[:, 0::factor], rows[:, 1::factor])
+    for step in range(2, factor):
         total += rows[:, step::factor]
     total += cells // 2
     if cells & (cells - 1) == 0:
         total >>= cells.bit_length() - 1  # floor division by a power of two
     else:
         total //= cells
-    result: np.ndarray = total.astype(stored.dtype)
+    result: np.ndarray = total.astype(stored.dtype, copy=False)
     return result
 
 
