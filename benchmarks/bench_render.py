@@ -21,6 +21,9 @@ Honesty rules:
 - "render PNG" is `clinlabel render` (a Huffman-coded PNG file the user keeps); "rendition" is
   what the browser gets (`display_rendition`: lossless PNG with stored deflate blocks, because it
   crosses a loopback socket where encoding time matters and size hardly does).
+- DICOM renditions are reduced by `rendering.grey_reduction` on the stored values before the
+  display table (a 3,000 px CR: 1,500 px for max_side 2048, 1,000 px for 1024; ADR 0003 gives
+  the reasons); the baseline still decodes the whole frame, as a viewer must.
 - The "before" column is the ratio printed by this same script against the engine as of commit
   7b5345a (`git archive 7b5345a src`, run with PYTHONPATH pointing there), recorded once on the
   same 2-core machine; see docs/adr/0003-dicom-decoding.md.
