@@ -170,7 +170,7 @@ def _display(
         bits = transform.bits_stored if _masked(header, stored, transform) else None
         lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
         if reduce > 1:
-            stored = rendering.box_reduce(stored, reduce, bits=bits)
+            return rendering.reduce_and_look_up(stored, lut, reduce, bits=bits)
         return rendering.apply_display_lut(stored, lut)
     shown = rendering.display_values(stored, transform, window=window, voi_lut=table, invert=invert)
     return _reduced_display(shown, reduce)

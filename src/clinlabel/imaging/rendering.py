@@ -198,22 +198,8 @@ def box_reduce(stored: np.ndarray, factor: int, *, bits: int | None = None) -> n
     """
     if factor < 2:
         return stored
-    height, width = stored.shape
-    pad_h, pad_w = -height % factor, -width % factor
-    if pad_h or pad_w:
-        stored = np.pad(stored, ((0, pad_h), (0, pad_w)), mode="edge")
     cells = factor * factor
-    info = np.iinfo(stored.dtype)
-    top = (1 << bits) - 1 if bits is not None and info.min >= 0 else None
-    fits = info.min >= 0 and (top if top is not None else int(stored.max())) * cells <= 0xFFFF
-    accumulator = np.dtype(np.uint16 if fits else np.int64)
-    # factor >= 2: the first add of each direction allocates, the others accumulate in place.
-    rows = np.add(stored[0::factor], stored[1::factor], dtype=accumulator)
-    for step in range(2, factor):
-        rows += stored[step::factor]
-    total = np.add(rows[:, 0::factor], rows[:, 1::factor])
-    for step in range(2, factor):
-        total += rows[:, step::factor]
+    total = _block_sums(stored, factor, _sum_dtype(stored, cells, bits))
     total += cells // 2
     if cells & (cells - 1) == 0:
         total >>= cells.bit_length() - 1  # floor division by a power of two
@@ -221,6 +207,50 @@ def box_reduce(stored: np.ndarray, factor: int, *, bits: int | None = None) -> n
         total //= cells
     result: np.ndarray = total.astype(stored.dtype, copy=False)
     return result
+
+
+def reduce_and_look_up(
+    stored: np.ndarray, lut: np.ndarray, factor: int, *, bits: int | None
+) -> np.ndarray:
+    """`apply_display_lut(box_reduce(stored, factor, bits=bits), lut)` in fewer passes.
+
+    For unsigned values below 2^`bits` whose block sums fit in uint16, the rounding and division
+    of the mean are folded into the table: entry s holds the display value of the mean
+    (s + factor^2 // 2) // factor^2, so the sums are looked up directly.
+    """
+    cells = factor * factor
+    if bits is None or stored.dtype.kind != "u" or _sum_dtype(stored, cells, bits) != np.uint16:
+        return apply_display_lut(box_reduce(stored, factor, bits=bits), lut)
+    sums = _block_sums(stored, factor, np.dtype(np.uint16))
+    means = (np.arange(cells * ((1 << bits) - 1) + 1) + cells // 2) // cells
+    table = lut[means]
+    result = np.empty(sums.shape, dtype=np.uint8)
+    np.take(table, sums, out=result, mode="clip")
+    return result
+
+
+def _sum_dtype(stored: np.ndarray, cells: int, bits: int | None) -> np.dtype:
+    """uint16 when the sum of `cells` values cannot overflow it, else int64."""
+    if np.iinfo(stored.dtype).min < 0:
+        return np.dtype(np.int64)
+    top = (1 << bits) - 1 if bits is not None else int(stored.max())
+    return np.dtype(np.uint16 if top * cells <= 0xFFFF else np.int64)
+
+
+def _block_sums(stored: np.ndarray, factor: int, accumulator: np.dtype) -> np.ndarray:
+    """Sums of factor x factor blocks (edges padded by repetition), rows first (factor >= 2)."""
+    height, width = stored.shape
+    pad_h, pad_w = -height % factor, -width % factor
+    if pad_h or pad_w:
+        stored = np.pad(stored, ((0, pad_h), (0, pad_w)), mode="edge")
+    # The first add of each direction allocates, the others accumulate in place.
+    rows = np.add(stored[0::factor], stored[1::factor], dtype=accumulator)
+    for step in range(2, factor):
+        rows += stored[step::factor]
+    total: np.ndarray = np.add(rows[:, 0::factor], rows[:, 1::factor])
+    for step in range(2, factor):
+        total += rows[:, step::factor]
+    return total
 
 
 def within_bits(stored: np.ndarray, bits: int) -> bool:

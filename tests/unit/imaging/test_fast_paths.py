@@ -179,3 +179,24 @@ def test_a_cold_rendition_reads_only_the_rendering_header(tmp_path: Path) -> Non
     dicom_header.clear_cache()
     full = dicom_header.read_header(path)
     assert dicom_header.read_render_header(path) is full
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bits", "factor"),
+    [
+        (np.uint16, 12, 2),
+        (np.uint16, 12, 3),
+        (np.uint16, 16, 2),
+        (np.int16, 12, 2),
+        (np.uint8, 8, 4),
+    ],
+)
+def test_reduce_and_look_up_equals_reducing_then_looking_up(
+    dtype: type, bits: int, factor: int
+) -> None:
+    info = np.iinfo(dtype)
+    low, high = (-(1 << (bits - 1)), 1 << (bits - 1)) if info.min < 0 else (0, 1 << bits)
+    stored = np.random.default_rng(11).integers(low, high, (37, 41)).astype(dtype)
+    lut = np.random.default_rng(12).integers(0, 256, 1 << (8 * info.bits // 8)).astype(np.uint8)
+    expected = rendering.apply_display_lut(rendering.box_reduce(stored, factor, bits=bits), lut)
+    assert np.array_equal(rendering.reduce_and_look_up(stored, lut, factor, bits=bits), expected)
