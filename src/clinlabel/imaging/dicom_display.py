@@ -21,6 +21,7 @@ from clinlabel.imaging import rendering, windowing
 from clinlabel.imaging.dicom_frames import render_frame
 from clinlabel.imaging.dicom_header import DicomHeader
 from clinlabel.imaging.functional_groups import frame_group
+from clinlabel.imaging.png_writer import encode_png, grey_png_stored
 from clinlabel.imaging.rendering import GreyTransform, LutTable
 from clinlabel.imaging.windowing import VOI_FUNCTIONS, Window
 
@@ -131,16 +132,29 @@ def display_pixels(
     reduced after display (8-bit means per channel).
     """
     header, stored = render_frame(path, frame)
-    return _display(header, stored, frame, window, preset, invert, reduce)
+    shown = _display(header, stored, frame, window, preset, invert, reduce)
+    assert isinstance(shown, np.ndarray)
+    return shown
 
 
-def rendition_pixels(path: Path, *, frame: int = 1, max_side: int = 2048) -> np.ndarray:
-    """`display_pixels` with the file's default window, reduced for a `max_side` screen by
-    `rendering.grey_reduction` (the browser rendition)."""
+def rendition_png(path: Path, *, frame: int = 1, max_side: int = 2048) -> tuple[bytes, int, int]:
+    """The browser rendition as (stored-deflate PNG, width, height): `display_pixels` with the
+    file's default window, reduced for a `max_side` screen by `rendering.grey_reduction`.
+
+    Grey frames on the table route are looked up straight into the PNG's stored blocks
+    (`png_writer.grey_png_stored`); anything else is encoded from its display pixels.
+    """
     header, stored = render_frame(path, frame)
     options = header.options
     reduce = rendering.grey_reduction(int(options["columns"]), int(options["rows"]), max_side)
-    return _display(header, stored, frame, None, None, False, reduce)
+    shown = _display(header, stored, frame, None, None, False, reduce, rows=True)
+    if isinstance(shown, rendering.LookUpRows):
+        data = grey_png_stored(shown.height, shown.width, shown.fill)
+        if data is not None:
+            return data, shown.width, shown.height
+        shown = _display(header, stored, frame, None, None, False, reduce)
+        assert isinstance(shown, np.ndarray)
+    return encode_png(shown, compress=False), int(shown.shape[1]), int(shown.shape[0])
 
 
 def _display(
@@ -151,7 +165,10 @@ def _display(
     preset: str | None,
     invert: bool,
     reduce: int,
-) -> np.ndarray:
+    rows: bool = False,
+) -> np.ndarray | rendering.LookUpRows:
+    """The display pixels, or with `rows` (grey frames on the table route only) the rows to be
+    looked up where the caller wants them (`rendering.look_up_rows`)."""
     if _is_colour(header, stored):
         return _reduced_display(_colour(header, stored), reduce)
     transform = grey_transform(header.dataset, frame)
@@ -169,6 +186,8 @@ def _display(
     if rendering.table_friendly(stored):
         bits = transform.bits_stored if _masked(header, stored, transform) else None
         lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
+        if rows and stored.ndim == 2:
+            return rendering.look_up_rows(stored, lut, reduce, bits=bits)
         if reduce > 1:
             return rendering.reduce_and_look_up(stored, lut, reduce, bits=bits)
         return rendering.apply_display_lut(stored, lut)

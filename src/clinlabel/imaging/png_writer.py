@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -104,3 +105,48 @@ def _chunk(kind: bytes, data: bytes | memoryview) -> tuple[bytes, bytes | memory
     # concatenating a copy of a multi-megabyte IDAT.
     crc = zlib.crc32(data, zlib.crc32(kind))
     return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", crc)
+
+
+def grey_png_stored(
+    height: int, width: int, fill: Callable[[np.ndarray, int, int], None]
+) -> bytes | None:
+    """A grey PNG with stored deflate blocks whose pixels `fill` writes in place.
+
+    `fill(out, first, stop)` writes rows `first` to `stop` (from 0) of the image into `out`, a
+    (stop - first) x width uint8 view of the PNG's own bytes. Each stored block holds whole
+    scanlines (filter byte None, then the row), so a display-table look-up can write straight
+    into the file: no filtered copy, no block copy, no final join. The Adler-32 is chained over
+    the blocks' data. None when one scanline does not fit a stored block (width >= 65,535).
+    """
+    line = width + 1
+    per_block = _BLOCK // line
+    if height <= 0 or width <= 0 or per_block == 0:
+        return None
+    blocks = -(-height // per_block)
+    stream = 2 + 5 * blocks + height * line + 4
+    header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[1], 0, 0, 0)
+    head = _SIGNATURE + b"".join(_chunk(b"IHDR", header))
+    start = len(head) + 8  # the IDAT's length and type come before its data
+    out = np.empty(start + stream + 4 + 12, dtype=np.uint8)
+    out[: len(head)] = np.frombuffer(head, np.uint8)
+    out[len(head) : start] = np.frombuffer(struct.pack(">I", stream) + b"IDAT", np.uint8)
+    out[start : start + 2] = (0x78, 0x01)
+    adler = 1
+    at = start + 2
+    for first in range(0, height, per_block):
+        stop = min(height, first + per_block)
+        size = (stop - first) * line
+        out[at] = 1 if stop == height else 0
+        out[at + 1 : at + 5] = np.frombuffer(struct.pack("<HH", size, size ^ 0xFFFF), np.uint8)
+        lines = out[at + 5 : at + 5 + size].reshape(stop - first, line)
+        lines[:, 0] = _FILTER_NONE
+        fill(lines[:, 1:], first, stop)
+        adler = zlib.adler32(lines.data, adler)
+        at += 5 + size
+    out[at : at + 4] = np.frombuffer(struct.pack(">I", adler), np.uint8)
+    at += 4
+    crc = zlib.crc32(out[start - 4 : at].data)  # the chunk type and its data
+    out[at : at + 4] = np.frombuffer(struct.pack(">I", crc), np.uint8)
+    iend = b"".join(_chunk(b"IEND", b""))
+    out[at + 4 :] = np.frombuffer(iend, np.uint8)
+    return out.tobytes()

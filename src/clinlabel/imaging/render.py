@@ -53,7 +53,8 @@ def display_rendition(
     if kind is ImageKind.DICOM:
         from clinlabel.imaging import dicom_display
 
-        return _png_rendition(dicom_display.rendition_pixels(path, frame=frame, max_side=max_side))
+        data, width, height = dicom_display.rendition_png(path, frame=frame, max_side=max_side)
+        return Rendition(data=data, media_type="image/png", width=width, height=height)
     pixels = render_array(path, kind, frame=frame, plane=plane)
     factor = raster.draft_scale(pixels.shape[1], pixels.shape[0], max_side)
     if factor > 1:

@@ -11,6 +11,7 @@ look each pixel up in the table: one pass over the image however many steps ther
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,6 +228,48 @@ def reduce_and_look_up(
     result = np.empty(sums.shape, dtype=np.uint8)
     np.take(table, sums, out=result, mode="clip")
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class LookUpRows:
+    """Display rows made on demand: `fill(out, first, stop)` writes rows `first` to `stop`
+    (from 0) of a height x width 8-bit image into `out` (for `png_writer.grey_png_stored`)."""
+
+    height: int
+    width: int
+    fill: Callable[[np.ndarray, int, int], None]
+
+
+def look_up_rows(
+    stored: np.ndarray, lut: np.ndarray, factor: int = 1, *, bits: int | None = None
+) -> LookUpRows:
+    """`apply_display_lut` (factor 1) or `reduce_and_look_up` of a 2-D frame, row by row, so the
+    look-up can write straight into its destination; the same table and indices as those two."""
+    if factor < 2:
+        index = _unsigned(stored)
+        table = lut
+    elif (
+        bits is not None
+        and stored.dtype.kind == "u"
+        and _sum_dtype(stored, factor * factor, bits) == np.uint16
+    ):
+        cells = factor * factor
+        index = _block_sums(stored, factor, np.dtype(np.uint16))
+        table = lut[(np.arange(cells * ((1 << bits) - 1) + 1) + cells // 2) // cells]
+    else:
+        index = _unsigned(box_reduce(stored, factor, bits=bits))
+        table = lut
+
+    def fill(out: np.ndarray, first: int, stop: int) -> None:
+        np.take(table, index[first:stop], out=out, mode="clip")
+
+    return LookUpRows(int(index.shape[0]), int(index.shape[1]), fill)
+
+
+def _unsigned(stored: np.ndarray) -> np.ndarray:
+    """The unsigned bit patterns of native-order integers (the display table's index)."""
+    native = stored if stored.dtype.isnative else stored.astype(stored.dtype.newbyteorder("="))
+    return native.view(np.dtype(f"u{native.dtype.itemsize}"))
 
 
 def _sum_dtype(stored: np.ndarray, cells: int, bits: int | None) -> np.dtype:

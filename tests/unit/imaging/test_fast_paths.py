@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -144,12 +145,16 @@ def test_grey_reduction_fits_max_side_without_falling_far_short(
     assert rendering.grey_reduction(*size, max_side) == factor
 
 
-def test_a_reduced_rendition_windows_the_mean_of_the_stored_values(tmp_path: Path) -> None:
-    stored = np.random.default_rng(9).integers(0, 4096, (1, 300, 330)).astype(np.uint16)
-    stored.reshape(-1)[:4096] = np.arange(4096)  # every value once, so `full` shows the table
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_reduced_rendition_windows_the_mean_of_the_stored_values(
+    tmp_path: Path, signed: bool
+) -> None:
+    dtype, low = (np.int16, -2048) if signed else (np.uint16, 0)
+    stored = np.random.default_rng(9).integers(low, low + 4096, (1, 300, 330)).astype(dtype)
+    stored.reshape(-1)[:4096] = np.arange(low, low + 4096)  # every value, so `full` shows all
     path = write(
         tmp_path / "big.dcm",
-        grey_dataset(stored.copy(), signed=False, bits=12),
+        grey_dataset(stored.copy(), signed=signed, bits=12),
         ExplicitVRLittleEndian,
     )
     full = render_array(path, ImageKind.DICOM)
@@ -157,10 +162,25 @@ def test_a_reduced_rendition_windows_the_mean_of_the_stored_values(tmp_path: Pat
     assert (rendition.width, rendition.height) == (110, 100)
     # The display table of the full frame, applied to the 3 x 3 means of the stored values.
     table = np.zeros(4096, dtype=np.uint8)
-    table[stored[0].ravel()] = full.ravel()
-    expected = table[rendering.box_reduce(stored[0], 3, bits=12)]
+    table[stored[0].ravel().astype(np.int64) - low] = full.ravel()
+    means = rendering.box_reduce(stored[0], 3, bits=12).astype(np.int64) - low
     with Image.open(io.BytesIO(rendition.data)) as image:
-        assert np.array_equal(np.asarray(image), expected)
+        assert np.array_equal(np.asarray(image), table[means])
+
+
+def test_rendition_png_is_a_valid_zlib_stream(tmp_path: Path) -> None:
+    stored = np.random.default_rng(4).integers(0, 4096, (1, 700, 600)).astype(np.uint16)
+    path = write(
+        tmp_path / "wide.dcm", grey_dataset(stored, signed=False, bits=12), ExplicitVRLittleEndian
+    )
+    data = display_rendition(path, ImageKind.DICOM).data
+    length = int.from_bytes(data[33:37], "big")
+    assert data[37:41] == b"IDAT" and data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    raw = zlib.decompress(data[41 : 41 + length])  # checks the Adler-32
+    assert zlib.crc32(data[37 : 41 + length]) == int.from_bytes(data[41 + length : 45 + length])
+    lines = np.frombuffer(raw, np.uint8).reshape(700, 601)
+    assert not lines[:, 0].any()
+    assert np.array_equal(lines[:, 1:], render_array(path, ImageKind.DICOM))
 
 
 def test_a_cold_rendition_reads_only_the_rendering_header(tmp_path: Path) -> None:
