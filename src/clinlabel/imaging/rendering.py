@@ -167,7 +167,7 @@ def grey_reduction(width: int, height: int, max_side: int) -> int:
     The smallest factor that brings the long side within `max_side`, unless that leaves less than
     `GREY_SLACK` of it (then one less; the browser scales the rest). A 3,000 px CR becomes 1,500 px
     for 2,048 and 1,000 px for 1,024; a 2,100 px one stays whole for 2,048 (1,050 would be too
-    short). The rendition is the first paint: window/level and zoom work on the full-depth pixels
+    short). The rendition is the first paint: live window/level works on the full-depth pixels
     the browser fetches separately (see docs/adr/0003-dicom-decoding.md).
     """
     long_side = max(width, height)
