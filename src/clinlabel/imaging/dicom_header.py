@@ -119,22 +119,10 @@ def _parse_for_render(path: Path, size: int) -> DicomHeader:
                 specific_tags=list(_RENDER_TAGS),
             )
             dataset.file_meta = meta
-            offset, keyword, vr = _pixel_value_start(handle, dataset, syntax, path.name)
-            options = _options(dataset, syntax, keyword, vr, path.name)
-            if syntax.is_encapsulated and options["number_of_frames"] > 1:
-                _add_frame_offsets(handle, offset, options)
+            offset, options = _locate_pixels(handle, dataset, syntax, path.name)
     except Exception:  # the full route reads it, or raises with the reason
         return read_header(path)
-    if not syntax.is_encapsulated:
-        _check_length(options, offset, size, path.name)
-    return DicomHeader(
-        path=path,
-        dataset=dataset,
-        transfer_syntax=syntax,
-        plugin=choose_plugin(syntax),
-        options=options,
-        pixel_offset=offset,
-    )
+    return _header(path, size, dataset, syntax, offset, options)
 
 
 def looks_like_dicom(path: Path) -> bool:
@@ -155,14 +143,28 @@ def _parse(path: Path, size: int) -> DicomHeader:
             if syntax == DeflatedExplicitVRLittleEndian:
                 handle.seek(0)
                 return _deflated(path, dcmread(handle))
-            offset, keyword, vr = _pixel_value_start(handle, dataset, syntax, name)
-            options = _options(dataset, syntax, keyword, vr, name)
-            if syntax.is_encapsulated and options["number_of_frames"] > 1:
-                _add_frame_offsets(handle, offset, options)
+            offset, options = _locate_pixels(handle, dataset, syntax, name)
     except (OSError, ValueError, EOFError, struct.error, KeyError, TypeError) as exc:
         raise DecodeError(f"{name} has a damaged DICOM header ({exc}).") from exc
+    return _header(path, size, dataset, syntax, offset, options)
+
+
+def _locate_pixels(
+    handle: Any, dataset: Dataset, syntax: UID, name: str
+) -> tuple[int, dict[str, Any]]:
+    """Where the pixel data starts and the decode options, frame offsets included."""
+    offset, keyword, vr = _pixel_value_start(handle, dataset, syntax, name)
+    options = _options(dataset, syntax, keyword, vr, name)
+    if syntax.is_encapsulated and options["number_of_frames"] > 1:
+        _add_frame_offsets(handle, offset, options)
+    return offset, options
+
+
+def _header(
+    path: Path, size: int, dataset: Dataset, syntax: UID, offset: int, options: dict[str, Any]
+) -> DicomHeader:
     if not syntax.is_encapsulated:
-        _check_length(options, offset, size, name)
+        _check_length(options, offset, size, path.name)
     return DicomHeader(
         path=path,
         dataset=dataset,
