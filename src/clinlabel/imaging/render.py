@@ -111,8 +111,6 @@ def render_png(
     invert: bool = False,
 ) -> bytes:
     """PNG of exactly what the viewer shows, at the image's own size (for `clinlabel render`)."""
-    if kind is ImageKind.RASTER:
-        return encode_png(np.asarray(raster.display_image(Path(path))), compress=True)
     pixels = render_array(
         Path(path), kind, frame=frame, plane=plane, window=window, preset=preset, invert=invert
     )
