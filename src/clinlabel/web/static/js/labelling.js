@@ -131,8 +131,10 @@ export class Labeller {
     if (!this.medical.view || this.medical.view.id !== view.id) this.viewer.showMessage("Loading…");
     this.medical.show(view, alt).then(
       (onCanvas) => {
-        if (this.view?.id !== view.id) return;
-        if (!onCanvas) return this.showRendition(view, alt, t0);
+        // false: show() was called again meanwhile (another image, or this one again under a
+        // fresher record from the queue), and that call paints; the 8-bit rendition must not
+        // replace the windowed canvas.
+        if (this.view?.id !== view.id || !onCanvas) return;
         if (t0 !== null) requestAnimationFrame(() => this.metrics.push({ position: view.position, ms: performance.now() - t0 }));
       },
       (error) => {
