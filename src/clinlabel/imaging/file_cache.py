@@ -7,6 +7,7 @@ is a new key, so a stale entry is never served; old entries fall out by count or
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -49,7 +50,10 @@ class FileCache(Generic[T]):
             stat = path.stat()
         except OSError as exc:
             raise DecodeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        # abspath, not resolve(): no system calls per look-up (resolve costs about as much as
+        # reading a CT slice's pixels). A file reached through two links is cached twice, the
+        # worst that can happen; mtime and size still keep every entry fresh.
+        key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
         with self._lock:
             found = self._items.get(key)
             if found is not None:

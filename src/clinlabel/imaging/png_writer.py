@@ -8,6 +8,10 @@ decode of a native CT slice. Here the filter is fixed and computed by NumPy in o
   out by NumPy: a copy, an Adler-32 and a CRC-32, about 6 ms for 9 MB. (zlib's own level 0 takes
   13 ms for the same bytes: it still pushes them through its sliding window.) Size barely
   matters on a local socket; time does.
+- The checksums and the Huffman coder come from zlib-ng (its SIMD Adler-32 and CRC-32 take
+  0.01 ms for a 512 x 512 image where the system zlib takes 0.15 ms, as long as NumPy's whole
+  display-table look-up); the standard zlib module, same interface, stands in where the wheel
+  is missing.
 - `compress=True` (files the user keeps, `clinlabel render`): filter Up and Huffman-only deflate.
   Medical images are smooth from one row to the next, so Up leaves small residuals that Huffman
   coding alone packs to about 45 % of the raw size, several times faster than LZ77 matching.
@@ -21,10 +25,14 @@ ends with the CRC-32 of its type and data (section 5.3).
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Callable
 
 import numpy as np
+
+try:
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover - a platform without the wheel
+    import zlib  # type: ignore[no-redef]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # PNG colour types (section 11.2.2) by samples per pixel: grey, RGB, RGBA.
