@@ -185,6 +185,12 @@ def _display(
                 window = rendering.full_range(stored, transform)
     if rendering.table_friendly(stored):
         bits = transform.bits_stored if _masked(header, stored, transform) else None
+        if rows and stored.ndim == 2 and reduce < 2:
+            line = rendering.cached_display_affine(
+                stored.dtype.str, transform, window, table, invert, bits
+            )
+            if line is not None:
+                return rendering.line_rows(stored, line)
         lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
         if rows and stored.ndim == 2:
             return rendering.look_up_rows(stored, lut, reduce, bits=bits)

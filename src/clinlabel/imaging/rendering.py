@@ -153,6 +153,107 @@ def cached_display_lut(
     return lut
 
 
+@dataclass(frozen=True, slots=True)
+class Affine:
+    """A display table that is a straight line: y = floor(scale * x + offset + 1/2), clipped to
+    0..255, computed in float32 straight from the stored values.
+
+    A LINEAR or LINEAR_EXACT window after a Rescale Slope/Intercept (and MONOCHROME1 or Invert)
+    is such a line between its two clamps (C.11.2.1.2, C.11.2.1.3.2). NumPy's table look-up
+    costs about 0.2 ms on a 512 x 512 frame, mostly converting 16-bit indices to 64-bit; these
+    four vectorised passes take about half that. `cached_display_affine` hands one out only when
+    it gives the table's value for every stored value a frame can hold, so the two routes never
+    differ (a value whose line lands exactly on a half rounds by its own rule in each).
+    """
+
+    scale: float
+    offset: float
+
+    def apply(self, values: np.ndarray, out: np.ndarray) -> None:
+        """Write the display values of `values` (native-order integers) into uint8 `out`."""
+        line = np.multiply(values, np.float32(self.scale), dtype=np.float32)
+        np.add(line, np.float32(self.offset + 0.5), out=line)
+        np.clip(line, 0.0, 255.0, out=line)
+        # The cast truncates toward zero, which is floor for these non-negative values.
+        np.copyto(out, line, casting="unsafe")
+
+
+def display_affine(
+    transform: GreyTransform, window: Window | None, voi_lut: LutTable | None, invert: bool
+) -> Affine | None:
+    """The straight line of `display_values` between its clamps, or None when it is not one.
+
+    Modality: m = slope x + intercept (C.11.1). LINEAR (C.11.2.1.2.1), between its clamps:
+    y = ((m - (c - 0.5)) / (w - 1) + 0.5) * 255; LINEAR_EXACT (C.11.2.1.3.2):
+    y = ((m - c) / w + 0.5) * 255. MONOCHROME1 or Invert (and not both): 255 - y.
+    """
+    if window is None or voi_lut is not None or transform.modality_lut is not None:
+        return None
+    if window.function == "LINEAR" and window.width > 1:
+        gain = 255.0 / (window.width - 1)
+        start = window.center - 0.5
+    elif window.function == "LINEAR_EXACT" and window.width > 0:
+        gain = 255.0 / window.width
+        start = window.center
+    else:
+        return None
+    scale = transform.slope * gain
+    offset = (transform.intercept - start) * gain + 127.5
+    if transform.monochrome1 != invert:
+        scale, offset = -scale, 255.0 - offset
+    return Affine(scale=scale, offset=offset)
+
+
+@functools.lru_cache(maxsize=64)
+def cached_display_affine(
+    dtype: str,
+    transform: GreyTransform,
+    window: Window | None,
+    table: LutTable | None,
+    invert: bool,
+    bits: int | None = None,
+) -> Affine | None:
+    """`display_affine` when it gives `display_values` (same arguments) for every stored value
+    of `dtype` within `bits` (every value of an 8-bit dtype); None otherwise, and for 16-bit data
+    whose unused high bits were not cleared (65,536 checks would cost more than a frame).
+    """
+    native = np.dtype(dtype).newbyteorder("=")
+    width = 8 * native.itemsize
+    if bits is None or not 0 < bits < width:
+        if native.itemsize != 1:
+            return None
+        bits = width
+    line = display_affine(transform, window, table, invert)
+    if line is None:
+        return None
+    if native.kind == "i":
+        values = np.arange(-(1 << (bits - 1)), 1 << (bits - 1), dtype=native)
+    else:
+        values = np.arange(1 << bits, dtype=native)
+    shown = np.empty(values.shape, dtype=np.uint8)
+    line.apply(values, shown)
+    expected = display_values(values, transform, window=window, voi_lut=table, invert=invert)
+    return line if np.array_equal(shown, expected) else None
+
+
+def line_rows(stored: np.ndarray, line: Affine) -> LookUpRows:
+    """The rows of a 2-D frame computed by its display line (`cached_display_affine`): the
+    values `look_up_rows` would give with the display table, without the table.
+
+    The whole frame is computed in one go and the rows copied out: a copy costs less than
+    running NumPy's five calls once per stored block of the PNG.
+    """
+    values = stored if stored.dtype.isnative else stored.astype(stored.dtype.newbyteorder("="))
+    height, width = int(values.shape[0]), int(values.shape[1])
+    shown = np.empty((height, width), dtype=np.uint8)
+    line.apply(values, shown)
+
+    def fill(out: np.ndarray, first: int, stop: int) -> None:
+        out[...] = shown[first:stop]
+
+    return LookUpRows(height, width, fill)
+
+
 def all_values(dtype: np.dtype) -> np.ndarray:
     """Every value of a 1- or 2-byte integer dtype, ordered by its unsigned bit pattern."""
     unsigned = np.dtype(f"u{dtype.itemsize}")

@@ -220,3 +220,83 @@ def test_reduce_and_look_up_equals_reducing_then_looking_up(
     lut = np.random.default_rng(12).integers(0, 256, 1 << (8 * info.bits // 8)).astype(np.uint8)
     expected = rendering.apply_display_lut(rendering.box_reduce(stored, factor, bits=bits), lut)
     assert np.array_equal(rendering.reduce_and_look_up(stored, lut, factor, bits=bits), expected)
+
+
+_LINE_CASES = [
+    # (dtype, bits, transform, window, invert)
+    (np.uint16, 12, GreyTransform(False, 12, 1.0, -1024.0), Window(40, 80), False),
+    (np.uint16, 12, GreyTransform(False, 12, 1.0, -1024.0), Window(-600, 1500), False),
+    (np.uint16, 12, GreyTransform(False, 12, 1.0, -1024.0), Window(40, 80), True),
+    (np.uint16, 12, GreyTransform(False, 12, 1.0, 0.0, monochrome1=True), Window(900, 700), False),
+    (np.int16, 12, GreyTransform(True, 12, 2.5, -100.0), Window(100, 2000), False),
+    (
+        np.uint16,
+        14,
+        GreyTransform(False, 14, 0.5, 10.0),
+        Window(4000.3, 3000, "LINEAR_EXACT"),
+        False,
+    ),
+    (np.uint8, None, GreyTransform(False, 8), Window(127.5, 255.0), False),
+    (np.int8, None, GreyTransform(True, 8), Window(0.3, 100, "LINEAR_EXACT"), True),
+]
+
+
+@pytest.mark.parametrize(("dtype", "bits", "transform", "window", "invert"), _LINE_CASES)
+def test_the_display_line_gives_the_table_for_every_stored_value(
+    dtype: type, bits: int | None, transform: GreyTransform, window: Window, invert: bool
+) -> None:
+    info = np.iinfo(dtype)
+    top = bits if bits is not None else 8 * np.dtype(dtype).itemsize
+    low, high = (-(1 << (top - 1)), 1 << (top - 1)) if info.min < 0 else (0, 1 << top)
+    values = np.arange(low, high).astype(dtype)
+    line = rendering.cached_display_affine(
+        np.dtype(dtype).str, transform, window, None, invert, bits
+    )
+    assert line is not None, "a linear window after a rescale is a straight line"
+    lut = rendering.display_lut(np.dtype(dtype), transform, window=window, invert=invert, bits=bits)
+    frame = np.resize(values, (len(values) // 64 + 1, 64))
+    by_line = rendering.line_rows(frame, line)
+    shown = np.empty((by_line.height, by_line.width), dtype=np.uint8)
+    by_line.fill(shown, 0, by_line.height)
+    assert np.array_equal(shown, rendering.apply_display_lut(frame, lut))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bits", "window", "table", "transform"),
+    [
+        (np.uint16, 12, Window(40, 80, "SIGMOID"), None, GreyTransform(False, 12)),
+        (np.uint16, 12, None, LutTable(0, 8, np.arange(4096.0) % 256), GreyTransform(False, 12)),
+        (
+            np.uint16,
+            12,
+            Window(40, 80),
+            None,
+            GreyTransform(False, 12, modality_lut=LutTable(0, 12, np.arange(4096.0))),
+        ),
+        (np.uint16, 12, Window(40, 1), None, GreyTransform(False, 12)),  # a threshold
+        # 16-bit data whose unused high bits were not cleared: 65,536 checks cost too much.
+        (np.uint16, None, Window(40, 80), None, GreyTransform(False, 16)),
+    ],
+)
+def test_no_display_line_where_the_pipeline_is_not_one(
+    dtype: type,
+    bits: int | None,
+    window: Window | None,
+    table: LutTable | None,
+    transform: GreyTransform,
+) -> None:
+    assert (
+        rendering.cached_display_affine(np.dtype(dtype).str, transform, window, table, False, bits)
+        is None
+    )
+
+
+def test_a_line_that_would_round_one_value_differently_is_not_used() -> None:
+    # LINEAR_EXACT c=0, w=100 on int8: y = 2.55 x + 127.5, so x = 20 lands exactly on 178.5.
+    # The table rounds half to even (178, as NumPy's rint); the line would round it up (179),
+    # so the line is refused and the table, the reference, is used.
+    transform = GreyTransform(True, 8)
+    window = Window(0, 100, "LINEAR_EXACT")
+    lut = rendering.display_lut(np.dtype(np.int8), transform, window=window)
+    assert lut[20] == 178
+    assert rendering.cached_display_affine("|i1", transform, window, None, False, None) is None
