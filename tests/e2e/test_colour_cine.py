@@ -1,5 +1,6 @@
 """Colour multi-frame DICOM (an ultrasound-like RGB cine) in Chromium: the frame slider, Page
-Up/Down, the wheel, cine at the file's frame time and frame labels, an 8-bit rendition a frame."""
+Up/Down, the wheel, cine at the file's frame time and frame labels, an 8-bit rendition a frame at
+the image's own size (a 3000 px endoscopy-like frame is not reduced to the screen's 2048)."""
 
 from __future__ import annotations
 
@@ -28,22 +29,27 @@ COLOURS = [
 
 
 def write_colour_cine(path: Path) -> np.ndarray:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage, generate_uid
-
     frames = np.zeros((len(COLOURS), 96, 128, 3), dtype=np.uint8)
     for i, colour in enumerate(COLOURS):
         frames[i] = colour
         frames[i, 8:24, 8 + 16 * i : 24 + 16 * i] = 255
+    return write_rgb_frames(path, frames)
+
+
+def write_rgb_frames(path: Path, frames: np.ndarray) -> np.ndarray:
+    """An RGB multi-frame Ultrasound DICOM of `frames` (frames x rows x columns x 3)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage, generate_uid
+
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UltrasoundMultiFrameImageStorage
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
-    ds.Modality, ds.Rows, ds.Columns = "US", 96, 128
+    ds.Modality, ds.Rows, ds.Columns = "US", frames.shape[1], frames.shape[2]
     ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.NumberOfFrames, ds.FrameTime = len(COLOURS), FRAME_MS
+    ds.NumberOfFrames, ds.FrameTime = len(frames), FRAME_MS
     ds.FrameIncrementPointer = 0x00181063  # Frame Time
     ds.PixelData = frames.tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,4 +172,66 @@ def test_colour_cine_steps_plays_and_labels_frames(
     expect(item).to_contain_text(f"Frame {frame}: ")
     expect(item).to_contain_text("saved")
     expect(page.locator("#current-label")).to_have_text("Not labelled yet")
+    assert server.stop() in (0, 130)
+
+
+def canvas_patch(page: Page, x: int, y: int, w: int, h: int) -> np.ndarray:
+    found = page.evaluate(
+        """([x, y, w, h]) => {
+            const c = document.querySelector('#stage > canvas');
+            return Array.from(c.getContext('2d').getImageData(x, y, w, h).data);
+        }""",
+        [x, y, w, h],
+    )
+    return np.asarray(found, dtype=np.uint8).reshape(h, w, 4)[:, :, :3]
+
+
+def test_colour_frames_reach_the_page_at_their_own_size(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    """A 3000 x 1000 colour frame (larger than the session's 2048 px renditions, which would
+    halve it) is on the canvas pixel for pixel: a one-pixel checkerboard survives, as it would
+    not in any reduction, and each frame keeps its own pixels when stepping."""
+    rows, columns = 1000, 3000
+    frames = np.zeros((2, rows, columns, 3), dtype=np.uint8)
+    r, c = np.mgrid[:rows, :columns]
+    checker = ((r + c) % 2 * 255).astype(np.uint8)
+    frames[0, :, :, 0] = checker
+    frames[0, :, :, 1] = (c * 255 // columns).astype(np.uint8)
+    frames[1, :, :, 2] = checker
+    frames[1, :, :, 1] = (r * 255 // rows).astype(np.uint8)
+    batch = tmp_path / "batch"
+    write_rgb_frames(batch / FOLDER / "endoscopy.dcm", frames)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Zoom")
+    renditions: list[str] = []
+    page.on("request", lambda r: "/rendition" in r.url and renditions.append(r.url))
+    page.goto(server.url)
+
+    canvas = page.locator("#stage > canvas")
+    expect(canvas).to_be_visible()
+    for frame in (1, 2):
+        expect(page.locator("#frame-readout")).to_have_text(f"Frame {frame} / 2")
+        page.wait_for_function(
+            "n => window.clinlabel.medical.frame === n && window.clinlabel.medical.canvas.width"
+            " && document.querySelector('#stage > canvas').getAttribute('aria-label')"
+            ".endsWith(`frame ${n} of 2`)",
+            arg=frame,
+        )
+        size = canvas.evaluate("c => [c.width, c.height]")
+        assert size == [columns, rows]  # the image's own size, not 1500 x 500
+        for x, y in ((0, 0), (1500, 480), (columns - 64, rows - 64)):
+            np.testing.assert_array_equal(
+                canvas_patch(page, x, y, 64, 64), frames[frame - 1, y : y + 64, x : x + 64]
+            )
+        page.evaluate("document.activeElement.blur()")
+        page.keyboard.press("PageDown")
+    assert renditions and all("own_size=1" in u for u in renditions), renditions
+    # Zooming in goes past one screen pixel per image pixel on the canvas's own pixels.
+    page.keyboard.press("0")
+    fitted = page.evaluate("() => window.clinlabel.viewer.scale")
+    assert fitted < 1
+    for _ in range(12):
+        page.keyboard.press("+")
+    assert page.evaluate("() => window.clinlabel.viewer.scale") > 2
+    assert canvas.evaluate("c => [c.width, c.height]") == [columns, rows]
     assert server.stop() in (0, 130)

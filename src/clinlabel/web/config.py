@@ -7,6 +7,13 @@ from pathlib import Path
 
 #: Rendition sizes the page may ask for; a fixed set keeps the disk cache small and reusable.
 MAX_SIDES = (1024, 2048, 4096)
+#: Colour DICOM frames (ultrasound, endoscopy, microscopy, photographs) are sent at their own size
+#: up to this long side, so zooming in shows the file's own pixels, as grey frames always do. It
+#: covers 4K UHD endoscopy (3840 x 2160) and the fundus and dermoscopy cameras we know of; one
+#: decoded 4096 x 4096 RGBA frame is 64 MB in the page (two fit its 128 MB colour frame cache)
+#: and 48 MB as a stored PNG. Larger images are reduced by the smallest integer factor that brings
+#: them within it (`rendering.grey_reduction`): a 24 MP picture still reaches the page, at 3000 px.
+OWN_SIZE_LIMIT = 4096
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ trip), so it needs the stored values, not an 8-bit rendition. A response is
     padding    to a multiple of 8 bytes, so the values can be viewed as a typed array in place
     values     rows x columns little-endian values of `header["dtype"]`, row by row
 
-Colour DICOM (RGB, YBR, palette) answers with a header only (`"colour": true`) and the page keeps
-the 8-bit rendition. Decoding runs in worker threads shared with the renditions (same limiter,
-same import lock: pydicom must not be imported by two threads at once).
+Colour DICOM (RGB, YBR, palette) answers with a header only (`"colour": true`, with the image's
+own rows and columns) and the page shows 8-bit renditions at that size. Decoding runs in worker
+threads shared with the renditions (same limiter, same import lock: pydicom must not be imported
+by two threads at once).
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ def _dicom(path: Path, frame: int) -> bytes:
         # The page asks for this header once per colour file (its frames are renditions), so a
         # Frame Time Vector comes whole: cine then waits each frame's own interval.
         times = _frame_times_ms(dataset, header.frames)
-        return encode({**common, "colour": True, "frame_times_ms": times}, None)
+        # The image's own size: its frames come at that size (up to `config.OWN_SIZE_LIMIT`).
+        size = {"rows": int(header.options["rows"]), "columns": int(header.options["columns"])}
+        return encode({**common, "colour": True, "frame_times_ms": times, **size}, None)
     grey = dicom_display.grey_frame(path, frame=frame)
     stored, transform = grey.stored, grey.transform
     if transform.modality_lut is not None:

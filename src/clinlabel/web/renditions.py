@@ -1,8 +1,9 @@
 """Display renditions cached on disk in `<project>/cache/renditions/`, never in the batch.
 
 Each image is decoded once per (file version, size): the key is a hash of its relative path plus
-its byte size, modification time, `max_side` and frame, so an edited file gets a new rendition and
-the old one is simply never asked for again. The key doubles as the HTTP entity tag.
+its byte size, modification time, `max_side` (or "own size") and frame, so an edited file gets a
+new rendition and the old one is simply never asked for again. The key doubles as the HTTP entity
+tag.
 
 Decoding a 12 MP JPEG takes tens of milliseconds of CPU, so it runs in worker threads (bounded by
 the number of cores, so a burst of prefetches cannot starve the label saves) and two requests for
@@ -27,6 +28,7 @@ import anyio.to_thread
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+from clinlabel.web.config import OWN_SIZE_LIMIT
 
 if TYPE_CHECKING:
     from clinlabel.imaging.render import Rendition
@@ -42,9 +44,25 @@ class CachedRendition:
     etag: str
 
 
-def cache_key(relpath: str, *, size: int, mtime_ns: int, max_side: int, frame: int) -> str:
+def cache_key(relpath: str, *, size: int, mtime_ns: int, max_side: int | None, frame: int) -> str:
+    """`max_side` None is the image's own size; the limit is in the key, so changing it is safe."""
     digest = hashlib.sha256(relpath.encode("utf-8")).hexdigest()[:24]
-    return f"{digest}-{size}-{mtime_ns}-{max_side}-f{frame}"
+    side = f"own{OWN_SIZE_LIMIT}" if max_side is None else str(max_side)
+    return f"{digest}-{size}-{mtime_ns}-{side}-f{frame}"
+
+
+def own_max_side(width: int, height: int, *, limit: int = OWN_SIZE_LIMIT) -> int:
+    """The `max_side` that gives a DICOM rendition at its own size when its long side is within
+    `limit`, otherwise reduced by the smallest integer factor that brings it within `limit`.
+
+    The rendering engine reduces by `ceil(long / max_side)`, less one when that would leave under
+    `GREY_SLACK` of `max_side` (`rendering.grey_reduction`): asking for `limit` itself would send a
+    5,700 px image whole. Asking for `ceil(long / factor)` pins the factor, and for an image within
+    the limit (factor 1) that is its own long side: never enlarged, never reduced.
+    """
+    long_side = max(width, height, 1)
+    factor = -(-long_side // limit)
+    return -(-long_side // factor)
 
 
 class RenditionCache:
@@ -55,9 +73,13 @@ class RenditionCache:
         self.import_lock = threading.Lock()
 
     async def get(
-        self, path: Path, kind: ImageKind, *, relpath: str, max_side: int, frame: int = 1
+        self, path: Path, kind: ImageKind, *, relpath: str, max_side: int | None, frame: int = 1
     ) -> CachedRendition:
-        """The cached rendition of `path`, decoding it first if needed (off the event loop)."""
+        """The cached rendition of `path`, decoding it first if needed (off the event loop).
+
+        `max_side` None: a DICOM frame at its own size (`own_max_side`); other kinds, which the
+        page never asks for so, are bounded by `OWN_SIZE_LIMIT`.
+        """
         # One thread hop does the stat, the cache lookup and (if needed) the decode; requests for
         # the same image and size share it.
         flight = f"{relpath}\0{max_side}\0{frame}"
@@ -93,6 +115,16 @@ class RenditionCache:
                 importlib.import_module("clinlabel.imaging.nifti")
         return render.display_rendition
 
+    @staticmethod
+    def _own_max_side(path: Path, kind: ImageKind) -> int:
+        if kind is not ImageKind.DICOM:
+            return OWN_SIZE_LIMIT
+        # The rendering tags only (a cold read costs a fraction of a decode), on a cache miss only.
+        from clinlabel.imaging.dicom_header import read_render_header
+
+        options = read_render_header(path).options
+        return own_max_side(int(options["columns"]), int(options["rows"]))
+
     def _find(self, key: str) -> CachedRendition | None:
         for ext, media_type in _MEDIA_TYPES.items():
             candidate = self.folder / f"{key}.{ext}"
@@ -101,7 +133,7 @@ class RenditionCache:
         return None
 
     def _produce(
-        self, path: Path, kind: ImageKind, relpath: str, max_side: int, frame: int
+        self, path: Path, kind: ImageKind, relpath: str, max_side: int | None, frame: int
     ) -> CachedRendition:
         try:
             stat = path.stat()
@@ -114,6 +146,8 @@ class RenditionCache:
         if found is not None:
             return found
         display_rendition = self._decoders(kind)
+        if max_side is None:
+            max_side = self._own_max_side(path, kind)
         rendition = display_rendition(path, kind, max_side=max_side, frame=frame)
         ext = _EXTENSIONS.get(rendition.media_type)
         if ext is None:

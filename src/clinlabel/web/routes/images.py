@@ -50,14 +50,20 @@ async def rendition(
     bench: BenchDep,
     max_side: Annotated[int, Query()] = 2048,
     frame: Annotated[int, Query(ge=1)] = 1,
+    own_size: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The image scaled for the screen (decoded once, cached on disk, sent with an ETag)."""
+    """The image scaled for the screen (decoded once, cached on disk, sent with an ETag).
+
+    `own_size` asks for the image's own pixel size (up to `config.OWN_SIZE_LIMIT`) instead of the
+    screen's: the page's colour DICOM frames, which it zooms into like grey ones.
+    """
     if max_side not in MAX_SIDES:
         max_side = bench.settings.max_side
     path, kind, relpath = await bench.image_file(image_id)
     cache = bench.renditions
     assert cache is not None
-    cached = await cache.get(path, kind, relpath=relpath, max_side=max_side, frame=frame)
+    side = None if own_size else max_side
+    cached = await cache.get(path, kind, relpath=relpath, max_side=side, frame=frame)
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)

@@ -1,8 +1,8 @@
 // Grey-scale DICOM and NIfTI in the page: full-depth values on a <canvas>, windowed here (see
 // windowing.js) as the mouse drags, with presets, invert, frames and slices, the plane switch
 // and a three-plane view. No server round trip for window/level; frames come lazily.
-// Colour DICOM has no window to set: each frame is the server's 8-bit rendition drawn on the same
-// canvas, with the same slider, keys, wheel, cine, prefetch and frame labels.
+// Colour DICOM has no window to set: each frame is the server's 8-bit rendition at the image's own
+// size drawn on the same canvas, with the same slider, keys, wheel, cine, prefetch and frame labels.
 
 import { PixelFrames } from "./pixel-frames.js";
 import { ColourFrames } from "./colour-frames.js";
@@ -20,11 +20,11 @@ export function isMedical(view) {
 }
 
 export class MedicalView {
-  constructor({ viewer, onFrame, maxSide }) {
+  constructor({ viewer, onFrame }) {
     this.viewer = viewer;
     this.onFrame = onFrame; // (view, frame, frames) after a frame is on screen
     this.frames = new PixelFrames();
-    this.colourFrames = new ColourFrames({ maxSide });
+    this.colourFrames = new ColourFrames();
     this.cine = new Cine(this);
     this.canvas = document.createElement("canvas");
     this.canvas.className = "stage-image medical-canvas";

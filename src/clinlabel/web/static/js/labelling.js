@@ -33,7 +33,6 @@ export class Labeller {
     this.medical = new MedicalView({
       viewer: this.viewer,
       onFrame: (view, frame, count) => this.frameShown(view, frame, count),
-      maxSide: session.max_side,
     });
     this.metadata = new MetadataPanel({ onError: (text) => this.status.error(text) });
     this.frameLabels = new FrameLabels();
