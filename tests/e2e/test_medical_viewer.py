@@ -223,6 +223,16 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     expect(page.locator("#tri-view canvas")).to_have_count(3)
     expect(page.locator("#tri-view")).to_be_visible()
     expect(page.locator("#tri-view figcaption").nth(2)).to_have_text("Sagittal 32 / 64")
+    # A click in the axial pane sets the linked point; the sagittal pane jumps to the slice
+    # through it (test_crosshair.py checks the mapping voxel by voxel). The screenshot shows the
+    # crosshair on the demo brain.
+    pane = page.locator('.tri-cell[data-plane="axial"] canvas').bounding_box()
+    assert pane is not None
+    page.mouse.click(pane["x"] + pane["width"] * 0.7, pane["y"] + pane["height"] * 0.4)
+    expect(page.locator("#tri-view figcaption").nth(2)).not_to_have_text("Sagittal 32 / 64")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(50)  # the panes repaint in the next animation frame
+    page.screenshot(path=str(SCREENSHOT.parent / "three-planes.png"))
 
     # ---- export: the frame label with its frame index; the unmasking is in the trail -------
     page.get_by_role("button", name="Finish and export").click()

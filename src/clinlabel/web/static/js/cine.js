@@ -28,7 +28,7 @@ export class Cine {
   }
 
   play() {
-    if (this.playing || this.medical.count <= 1 || this.medical.triOn) return;
+    if (this.playing || this.medical.count <= 1 || this.medical.tri.on) return;
     this.playing = true;
     this.button.textContent = "Pause";
     this.button.setAttribute("aria-pressed", "true");

@@ -1,6 +1,7 @@
 // Grey-scale DICOM and NIfTI in the page: full-depth values on a <canvas>, windowed here (see
 // windowing.js) as the mouse drags, with presets, invert, frames and slices, the plane switch
-// and a three-plane view. No server round trip for window/level; frames come lazily.
+// and a three-plane view with a linked crosshair (tri-view.js). No server round trip for
+// window/level; frames come lazily.
 // Colour DICOM has no window to set: each frame is the server's 8-bit rendition at the image's own
 // size drawn on the same canvas, with the same slider, keys, wheel, cine, prefetch and frame labels.
 
@@ -8,8 +9,7 @@ import { PixelFrames } from "./pixel-frames.js";
 import { ColourFrames } from "./colour-frames.js";
 import { paint, defaultWindow, dragStep } from "./windowing.js";
 import { Cine } from "./cine.js";
-
-const PLANES = ["axial", "coronal", "sagittal"];
+import { TriView, PLANES } from "./tri-view.js";
 // Shift + this digit (event.code, so any keyboard layout) chooses the preset; the labels keep
 // the plain digits. "own" cycles through the file's own windows.
 export const PRESET_KEYS = ["own", "full", "brain", "subdural", "stroke", "lung", "mediastinum", "abdomen", "liver", "bone"];
@@ -29,8 +29,7 @@ export class MedicalView {
     this.canvas = document.createElement("canvas");
     this.canvas.className = "stage-image medical-canvas";
     this.ctx = this.canvas.getContext("2d");
-    this.tri = document.getElementById("tri-view");
-    this.triCells = PLANES.map((plane) => this.makeCell(plane));
+    this.tri = new TriView(this);
     this.tools = document.getElementById("medical-tools");
     this.wlTools = document.getElementById("wl-tools");
     this.readout = document.getElementById("wl-readout");
@@ -55,7 +54,6 @@ export class MedicalView {
     this.plane = null; // NIfTI: the plane on screen (or active in the three-plane view)
     this.index = { frame: 1, axial: 1, coronal: 1, sagittal: 1 };
     this.count = 1;
-    this.triOn = false;
     this.active = false;
     document.getElementById("btn-invert").setAttribute("aria-pressed", "false");
   }
@@ -136,7 +134,7 @@ export class MedicalView {
     const target = Math.min(Math.max(1, n), this.count);
     this.index[plane ?? "frame"] = target;
     this.updateFrameUi();
-    if (this.triOn) return this.paintTri();
+    if (this.tri.on) return this.tri.paint();
     const source = this.colour ? this.colourFrames : this.frames;
     const data = await source.get(view.id, target, plane);
     // Only the latest request paints: fast stepping never shows frames out of order.
@@ -154,9 +152,10 @@ export class MedicalView {
     if (!this.plane || plane === this.plane) return;
     this.cine.stop();
     this.plane = plane;
-    if (this.triOn) {
+    if (this.tri.on) {
+      this.tri.activate(plane);
       this.updateFrameUi();
-      this.paintTri();
+      this.tri.paint();
       return;
     }
     this.goFrame(this.frame);
@@ -211,10 +210,15 @@ export class MedicalView {
       this.imageData = this.ctx.createImageData(data.header.columns, data.header.rows);
       this.out32 = new Uint32Array(this.imageData.data.buffer);
     }
-    paint(this.out32, data.values, data.header, this.window, this.invert, data.range);
+    this.paintInto(this.out32, data);
     this.ctx.putImageData(this.imageData, 0, 0);
     this.paintTimes.push(performance.now() - t0);
     if (this.paintTimes.length > 500) this.paintTimes.splice(0, 250);
+  }
+
+  // A frame's values windowed into an RGBA buffer with the window and invert chosen now.
+  paintInto(out32, data) {
+    paint(out32, data.values, data.header, this.window, this.invert, data.range);
   }
 
   // Window changes repaint once per screen refresh, however many pointer events arrive.
@@ -223,7 +227,7 @@ export class MedicalView {
     this.pendingPaint = true;
     requestAnimationFrame(() => {
       this.pendingPaint = false;
-      if (this.triOn) this.paintTri({ refetch: false });
+      if (this.tri.on) this.tri.paint({ refetch: false });
       else this.paintNow();
     });
   }
@@ -276,7 +280,7 @@ export class MedicalView {
   }
 
   choosePreset(name) {
-    const data = this.current ?? this.triData?.[this.plane];
+    const data = this.current ?? this.tri.data?.[this.plane];
     if (!this.active || !data) return;
     const { header } = data;
     let window;
@@ -311,7 +315,7 @@ export class MedicalView {
     if (!this.active || this.colour) return false; // colour: the left button pans as on photos
     if (!(event.button === 2 || (event.button === 0 && this.tool))) return false;
     event.preventDefault();
-    const header = (this.current ?? this.triData?.[this.plane])?.header;
+    const header = (this.current ?? this.tri.data?.[this.plane])?.header;
     if (!header) return false;
     const start = this.window ?? header.full_range;
     const origin = { x: event.clientX, y: event.clientY, id: event.pointerId };
@@ -352,6 +356,8 @@ export class MedicalView {
   // The viewer keys of a medical image (label keys were matched before these).
   keyAction(event) {
     if (!this.active) return null;
+    const onPane = this.tri.keyAction(event); // arrows move the crosshair in a focused pane
+    if (onPane) return onPane;
     if (this.colour && !["PageDown", "PageUp", "p", "P"].includes(event.key)) return null; // no window to set
     if (event.shiftKey && /^Digit\d$/.test(event.code)) {
       const digit = Number(event.code.slice(5));
@@ -382,79 +388,23 @@ export class MedicalView {
     }
   }
 
-  // ---- three planes ------------------------------------------------------------------------
-
-  makeCell(plane) {
-    const cell = document.createElement("figure");
-    cell.className = "tri-cell";
-    cell.dataset.plane = plane;
-    const canvas = document.createElement("canvas");
-    canvas.setAttribute("role", "img");
-    const caption = document.createElement("figcaption");
-    caption.textContent = cap(plane);
-    cell.append(canvas, caption);
-    cell.addEventListener("click", () => this.setPlane(plane));
-    this.tri.append(cell);
-    return { plane, cell, canvas, caption, ctx: canvas.getContext("2d") };
-  }
+  // ---- three planes (tri-view.js) ---------------------------------------------------------
 
   toggleTri() {
     if (!this.plane) return;
-    if (this.triOn) {
+    if (this.tri.on) {
       this.leaveTri();
-      this.goFrame(this.frame);
+      this.goFrame(this.frame); // the active plane alone, at the point's slice
       return;
     }
     this.cine.stop();
-    this.triOn = true;
     this.viewer.showMessage("");
     this.viewer.message.hidden = true;
-    this.tri.hidden = false;
-    document.getElementById("btn-tri").setAttribute("aria-pressed", "true");
-    this.paintTri();
+    this.tri.enter();
   }
 
   leaveTri() {
-    if (!this.triOn) return;
-    this.triOn = false;
-    this.tri.hidden = true;
-    document.getElementById("btn-tri").setAttribute("aria-pressed", "false");
-  }
-
-  async paintTri({ refetch = true } = {}) {
-    const view = this.view;
-    if (refetch) {
-      const all = await Promise.all(PLANES.map((p) => this.frames.get(view.id, this.index[p], p)));
-      if (this.view !== view || !this.triOn) return;
-      this.triData = Object.fromEntries(PLANES.map((p, i) => [p, all[i]]));
-      this.current = null;
-    }
-    const t0 = performance.now();
-    for (const cell of this.triCells) {
-      const data = this.triData[cell.plane];
-      const { header } = data;
-      if (cell.canvas.width !== header.columns || cell.canvas.height !== header.rows) {
-        cell.canvas.width = header.columns;
-        cell.canvas.height = header.rows;
-      }
-      const image = cell.ctx.createImageData(header.columns, header.rows);
-      paint(new Uint32Array(image.data.buffer), data.values, header, this.window, this.invert, data.range);
-      cell.ctx.putImageData(image, 0, 0);
-      // Fit the cell keeping the voxel spacing's aspect.
-      const box = cell.cell.getBoundingClientRect();
-      const w = header.columns * header.column_spacing;
-      const h = header.rows * header.row_spacing;
-      const scale = Math.min(box.width / w, (box.height - 24) / h);
-      cell.canvas.style.width = `${Math.max(1, w * scale)}px`;
-      cell.canvas.style.height = `${Math.max(1, h * scale)}px`;
-      cell.caption.textContent = `${cap(cell.plane)} ${this.index[cell.plane]} / ${header.slices[cell.plane]}`;
-      cell.canvas.setAttribute("aria-label", `${this.alt}, ${cell.plane} slice ${this.index[cell.plane]}`);
-      cell.cell.classList.toggle("is-active", cell.plane === this.plane);
-    }
-    this.paintTimes.push(performance.now() - t0);
-    this.count = this.triData[this.plane].header.slices[this.plane];
-    this.updateFrameUi();
-    this.updateReadout();
+    this.tri.leave();
   }
 
   // ---- controls ----------------------------------------------------------------------------
