@@ -60,7 +60,7 @@ export class TriView {
     caption.textContent = cap(plane);
     frame.append(canvas, overlay);
     cell.append(frame, caption);
-    const found = { plane, cell, frame, canvas, overlay, caption, ctx: canvas.getContext("2d"), lines: {} };
+    const found = { plane, cell, frame, canvas, overlay, caption, ctx: canvas.getContext("2d") };
     cell.addEventListener("pointerdown", (e) => this.onPointerDown(found, e));
     // The wheel steps the pane under the mouse (the stage's wheel handler steps the active one).
     cell.addEventListener("wheel", () => this.medical.setPlane(plane), { passive: true });
