@@ -81,3 +81,62 @@ def test_damaged_image_is_a_readable_error_not_a_crash(special_client: TestClien
         f"/api/images/{broken['id']}/label", json={"label": "NA", "comment": "cannot open"}
     )
     assert labelled.status_code == 200
+
+
+def test_the_cache_stays_within_its_bound_dropping_the_least_recently_used(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from clinlabel.domain.images import ImageKind
+    from clinlabel.web.renditions import PRUNE_GRACE_NS, RenditionCache
+
+    photos = []
+    for index in range(6):
+        path = tmp_path / f"photo{index}.png"
+        # Noise, so every rendition has about the same, incompressible size.
+        pixels = os.urandom(200 * 200 * 3)
+        Image.frombytes("RGB", (200, 200), pixels).save(path)
+        photos.append(path)
+    folder = tmp_path / "cache"
+    cache = RenditionCache(folder, max_bytes=10**9)
+
+    def fetch(index: int) -> Path:
+        found = asyncio.run(
+            cache.get(photos[index], ImageKind.RASTER, relpath=photos[index].name, max_side=2048)
+        )
+        return found.path
+
+    first = [fetch(index) for index in range(4)]
+    size = max(path.stat().st_size for path in first)
+    long_ago = os.stat(first[0]).st_atime_ns - 10 * PRUNE_GRACE_NS
+    for age, path in enumerate(first):  # photo0 used longest ago, photo3 most recently
+        os.utime(path, ns=(long_ago + age * 10**9, path.stat().st_mtime_ns))
+    assert fetch(0) == first[0]  # a hit marks photo0 as just used, without a new decode
+    cache.max_bytes = int(4.5 * size)
+    fetch(4)  # five renditions: over the bound, pruned to 80 % of it (three fit)
+    kept = {path.name for path in folder.iterdir()}
+    assert first[0].name in kept, "the rendition just used stays"
+    assert fetch(4).name in kept
+    assert first[1].name not in kept and first[2].name not in kept, "oldest use goes first"
+    assert sum(path.stat().st_size for path in folder.iterdir()) <= cache.max_bytes
+    # A pruned rendition is simply decoded again when asked for.
+    again = fetch(1)
+    assert again.is_file() and Image.open(again).size == (200, 200)
+
+
+def test_renditions_used_within_the_last_minute_are_never_pruned(tmp_path: Path) -> None:
+    import asyncio
+
+    from clinlabel.domain.images import ImageKind
+    from clinlabel.web.renditions import RenditionCache
+
+    cache = RenditionCache(tmp_path / "cache", max_bytes=1)  # everything is over the bound
+    paths = []
+    for index in range(3):
+        path = tmp_path / f"p{index}.png"
+        Image.new("RGB", (40, 40), (index, 0, 0)).save(path)
+        found = asyncio.run(cache.get(path, ImageKind.RASTER, relpath=path.name, max_side=2048))
+        paths.append(found.path)
+    # All three were written just now: they may still be on their way to the browser.
+    assert all(path.is_file() for path in paths)

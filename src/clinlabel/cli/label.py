@@ -58,6 +58,13 @@ def _bind(host: str, port: int) -> socket.socket:
     show_default=True,
     help="Time without activity after which time on an image stops counting.",
 )
+@click.option(
+    "--cache-gb",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Disk space for decoded images kept in the project (least recently used go first).",
+)
 def label_command(
     batch: Path,
     project_dir: Path | None,
@@ -67,6 +74,7 @@ def label_command(
     host: str,
     no_browser: bool,
     idle_minutes: float,
+    cache_gb: float,
 ) -> None:
     """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
     import uvicorn
@@ -86,6 +94,7 @@ def label_command(
         annotator=annotator,
         schema_path=schema_path,
         idle_threshold_s=idle_minutes * 60.0,
+        rendition_cache_bytes=int(cache_gb * 1024**3),
     )
     bench = Workbench(settings)
     try:

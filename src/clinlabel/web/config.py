@@ -33,6 +33,8 @@ class WebSettings:
     schema_path: Path | None = None
     max_side: int = 2048
     idle_threshold_s: float = 300.0
+    #: Bound of the project's rendition cache on disk (`renditions.RenditionCache`).
+    rendition_cache_bytes: int = 2 * 1024**3
     #: Extra `Host` values to accept besides 127.0.0.1:PORT and localhost:PORT (tests only).
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)
 

@@ -8,6 +8,12 @@ tag.
 Decoding a 12 MP JPEG takes tens of milliseconds of CPU, so it runs in worker threads (bounded by
 the number of cores, so a burst of prefetches cannot starve the label saves) and two requests for
 the same rendition share one decode.
+
+The folder is bounded in bytes (`max_bytes`, 2 GiB unless the user says otherwise): a 4K colour
+run or a long night of prefetching must not fill the laptop's disk. When a write takes it over the
+bound, the least recently used renditions (access time, set explicitly on every hit, since
+filesystems mounted noatime or relatime do not keep it) are deleted down to 80 % of it. Anything
+used in the last minute is kept: it may be on its way to the browser.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import importlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,12 @@ from clinlabel.web.config import OWN_SIZE_LIMIT
 
 if TYPE_CHECKING:
     from clinlabel.imaging.render import Rendition
+
+DEFAULT_CACHE_BYTES = 2 * 1024**3
+#: Pruning stops at this fraction of the bound, so a full cache is not pruned on every write.
+PRUNE_TO = 0.8
+#: A rendition used more recently than this is never pruned (it may be being sent).
+PRUNE_GRACE_NS = 60 * 10**9
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 _MEDIA_TYPES = {ext: media for media, ext in _EXTENSIONS.items()}
@@ -66,11 +79,17 @@ def own_max_side(width: int, height: int, *, limit: int = OWN_SIZE_LIMIT) -> int
 
 
 class RenditionCache:
-    def __init__(self, folder: Path, *, workers: int | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, workers: int | None = None, max_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> None:
         self.folder = folder
+        self.max_bytes = max_bytes
         self.limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
         self._in_flight: dict[str, asyncio.Future[CachedRendition]] = {}
         self.import_lock = threading.Lock()
+        # Bytes in the folder: measured on the first write of this server, then counted.
+        self._bytes: int | None = None
+        self._bytes_lock = threading.Lock()
 
     async def get(
         self, path: Path, kind: ImageKind, *, relpath: str, max_side: int | None, frame: int = 1
@@ -128,9 +147,60 @@ class RenditionCache:
     def _find(self, key: str) -> CachedRendition | None:
         for ext, media_type in _MEDIA_TYPES.items():
             candidate = self.folder / f"{key}.{ext}"
-            if candidate.is_file():
-                return CachedRendition(candidate, media_type, f'"{key}"')
+            try:
+                stat = candidate.stat()
+                # Mark it used (for pruning), keeping its modification time.
+                os.utime(candidate, ns=(time.time_ns(), stat.st_mtime_ns))
+            except OSError:
+                continue
+            return CachedRendition(candidate, media_type, f'"{key}"')
         return None
+
+    def _written(self, size: int) -> None:
+        """Count a new rendition of `size` bytes and prune if the folder is over its bound."""
+        with self._bytes_lock:
+            if self._bytes is None:
+                self._bytes = sum(size for _, size, _ in self._entries())
+            else:
+                self._bytes += size
+            if self._bytes > self.max_bytes:
+                self._bytes = self._prune(int(self.max_bytes * PRUNE_TO))
+
+    def _entries(self) -> list[tuple[int, int, str]]:
+        """(access time ns, size, path) of every rendition in the folder, oldest use first."""
+        entries: list[tuple[int, int, str]] = []
+        try:
+            listing = list(os.scandir(self.folder))
+        except OSError:
+            return entries
+        for entry in listing:
+            if entry.name.startswith(".tmp-"):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:  # pruned or replaced meanwhile
+                continue
+            entries.append((stat.st_atime_ns, stat.st_size, entry.path))
+        entries.sort()
+        return entries
+
+    def _prune(self, target: int) -> int:
+        """Delete the least recently used renditions until at most `target` bytes remain (but
+        none used within `PRUNE_GRACE_NS`); the bytes left."""
+        entries = self._entries()
+        total = sum(size for _, size, _ in entries)
+        recent = time.time_ns() - PRUNE_GRACE_NS
+        for used, size, path in entries:
+            if total <= target or used > recent:
+                break
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError:  # unremovable: leave it, count it
+                continue
+            total -= size
+        return total
 
     def _produce(
         self, path: Path, kind: ImageKind, relpath: str, max_side: int | None, frame: int
@@ -164,4 +234,5 @@ class RenditionCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._written(len(rendition.data))
         return CachedRendition(target, rendition.media_type, f'"{key}"')

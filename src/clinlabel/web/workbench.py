@@ -121,7 +121,9 @@ class Workbench:
         stack.callback(session.close)
         self._stack = stack
         self.project, self._session, self.annotator = project, session, name
-        self.renditions = RenditionCache(project_dir / "cache" / "renditions")
+        self.renditions = RenditionCache(
+            project_dir / "cache" / "renditions", max_bytes=self.settings.rendition_cache_bytes
+        )
         # Same worker limit and import lock as the renditions: one pool of decoding threads.
         self.pixels = PixelSource(
             limiter=self.renditions.limiter, import_lock=self.renditions.import_lock
