@@ -247,7 +247,32 @@ class _Scan:
         if real in chain:
             self._skip_link(rel, "symbolic link back into its own parent folders (a loop)")
             return None
+        target = self._walked_anyway(real, rel.count("/") + 1)
+        if target is not None:
+            self._skip_link(
+                rel, f"symbolic link to {target}, whose images are in the queue already (not twice)"
+            )
+            return None
         return entry.name, entry.path, real
+
+    def _walked_anyway(self, real: str, depth: int) -> str | None:
+        """The batch-relative path of a linked folder at `depth` (1 case, 2 visit, 3 XC folder,
+        more inside one) when the walk lists all its images from there anyway, else None.
+
+        That is when the target plays the same part: a case or visit folder linked as a case or
+        visit, or a folder inside an XC/CLINICAL folder (or one itself) linked from inside one.
+        Anything else (a hidden folder, a skipped non-clinical one, a case linked from inside an
+        XC folder) is reached only through the link, so the link is followed.
+        """
+        parts = os.path.relpath(real, self.real).split(os.sep)
+        if any(layout.is_hidden(part) for part in parts):
+            return None
+        target = "/".join(parts)
+        if depth <= 2:
+            return target if len(parts) == depth else None
+        if len(parts) >= 3 and layout.is_clinical_folder(parts[2]):
+            return target
+        return None
 
     def _link_inside(self, entry: os.DirEntry[str], rel: str) -> bool:
         if self._within(os.path.realpath(entry.path)):

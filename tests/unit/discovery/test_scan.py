@@ -339,3 +339,31 @@ def test_choosing_the_xc_folder_itself_is_explained(kit) -> None:
     root = kit.batch({"XC_CLINICAL/img1.jpg": JPG})
     with pytest.raises(DatasetError, match="XC/CLINICAL folder itself"):
         kit.scan(root / "XC_CLINICAL")
+
+
+@needs_symlinks
+def test_a_link_to_images_the_walk_lists_anyway_does_not_list_them_twice(kit) -> None:
+    root = kit.batch(
+        {
+            "C1/V/XC/a.jpg": JPG,
+            "C1/V/XC/sub/b.jpg": JPG,
+            "C1/V/raw/r.jpg": JPG,  # not an XC folder: skipped by the walk
+            "C2/V/XC/c.jpg": JPG,
+        }
+    )
+    xc = root / "C2" / "V" / "XC"
+    (xc / "same_sub").symlink_to(root / "C1" / "V" / "XC" / "sub")  # listed under C1 already
+    (xc / "raw").symlink_to(root / "C1" / "V" / "raw")  # reachable only through the link
+    (root / "C3").symlink_to(root / "C1")  # a whole case again
+    (root / "C2" / "V2").symlink_to(root / "C1" / "V")  # a whole visit again
+    refs, result = kit.scan(root)
+    assert [ref.relpath for ref in refs] == [
+        "C1/V/XC/a.jpg",
+        "C1/V/XC/sub/b.jpg",
+        "C2/V/XC/c.jpg",
+        "C2/V/XC/raw/r.jpg",
+    ]
+    twice = {s.relpath: s.reason for s in result.skipped if "already" in s.reason}
+    assert set(twice) == {"C2/V/XC/same_sub", "C3", "C2/V2"}
+    assert "C1/V/XC/sub" in twice["C2/V/XC/same_sub"]
+    assert result.images == 4
