@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from clinlabel.domain import ScanResult
+from clinlabel.domain.images import ImageKind
 
 
 @click.command("init")
@@ -79,11 +80,18 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
     per_case: Counter[str] = Counter()
     visits_per_case: dict[str, set[str]] = {}
     paths: list[str] = []
+    unshowable: list[tuple[str, str]] = []
     for ref in scan_batch(batch, result, verify=not quick):
         per_case[ref.case] += 1
         visits_per_case.setdefault(ref.case, set()).add(ref.visit)
         if as_json:
             paths.append(ref.relpath)
+        if not quick and ref.kind in (ImageKind.DICOM, ImageKind.NIFTI):
+            from clinlabel.imaging.check import why_not_shown
+
+            reason = why_not_shown(batch / ref.relpath, ref.kind)
+            if reason is not None:
+                unshowable.append((ref.relpath, reason))
     if as_json:
         click.echo(
             json.dumps(
@@ -96,9 +104,11 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
                         "images": result.images,
                         "problems": len(result.problems),
                         "skipped": len(result.skipped),
+                        "cannot_show": len(unshowable),
                     },
                     "images": paths,
                     "problems": [{"path": p.relpath, "reason": p.reason} for p in result.problems],
+                    "cannot_show": [{"path": path, "reason": why} for path, why in unshowable],
                     "skipped": [
                         {"path": s.relpath, "reason": s.reason, "images": s.image_count}
                         for s in result.skipped
@@ -119,6 +129,15 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
         f"({result.cases} cases, {len(result.problems)} problems, {len(result.skipped)} skipped)"
     )
     _echo_problems(result)
+    if unshowable:
+        click.echo(
+            f"  {len(unshowable)} images the viewer cannot show (kept in the queue: label them "
+            "NA with a comment):"
+        )
+        for path, why in unshowable[:50]:
+            click.echo(f"    {path}: {why}")
+        if len(unshowable) > 50:
+            click.echo(f"    ... and {len(unshowable) - 50} more (use --json for all)")
 
 
 def _echo_problems(scan: ScanResult, *, limit: int = 50) -> None:

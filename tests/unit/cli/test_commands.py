@@ -333,3 +333,28 @@ def test_a_file_name_that_is_not_utf8_is_a_problem_not_a_crash(batch: Path, tmp_
     assert result.exit_code == 0, result.output
     assert "not valid UTF-8" in result.output
     assert "6 images" in result.output
+
+
+def test_scan_lists_medical_images_the_viewer_cannot_show(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "imaging"))
+    from dicom_factory import grey_dataset, pattern, write
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    folder = tmp_path / "Batch" / "Case_1" / "Visit_1" / "XC"
+    folder.mkdir(parents=True)
+    write(folder / "ok.dcm", grey_dataset(pattern(), signed=False, bits=12), ExplicitVRLittleEndian)
+    report = grey_dataset(pattern(), signed=False, bits=12)
+    del report.PixelData
+    report.save_as(folder / "report.dcm", enforce_file_format=True)
+    data = json.loads(run("scan", tmp_path / "Batch", "--json").output)
+    # Both stay in the queue (label the unshowable one NA with a comment); one is listed.
+    assert data["counts"]["images"] == 2
+    assert data["cannot_show"] == [
+        {"path": "Case_1/Visit_1/XC/report.dcm", "reason": "has no pixel data (no image to show)"}
+    ]
+    table = run("scan", tmp_path / "Batch").output
+    assert "1 images the viewer cannot show" in table and "report.dcm: has no pixel data" in table
+    quick = json.loads(run("scan", tmp_path / "Batch", "--json", "--quick").output)
+    assert quick["cannot_show"] == []  # --quick reads no headers
