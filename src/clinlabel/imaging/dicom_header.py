@@ -281,8 +281,9 @@ def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> Non
     if "extended_offsets" in options:
         return
     handle.seek(offset)
-    tag, length = struct.unpack("<II", handle.read(8))
-    if tag != _ITEM or length:  # a Basic Offset Table is present: pydicom uses it directly
+    # A tag is two little-endian uint16 (group, element), not one uint32.
+    group, element, length = struct.unpack("<HHI", handle.read(8))
+    if group << 16 | element != _ITEM or length:  # a Basic Offset Table: pydicom uses it
         return
     start = offset + 8
     offsets: list[int] = []
@@ -291,8 +292,8 @@ def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> Non
         head = handle.read(8)
         if len(head) < 8:
             break
-        tag, length = struct.unpack("<II", head)
-        if tag != _ITEM:
+        group, element, length = struct.unpack("<HHI", head)
+        if group << 16 | element != _ITEM:
             break
         offsets.append(int(handle.tell()) - 8 - start)
         lengths.append(length)

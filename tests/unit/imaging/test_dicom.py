@@ -141,3 +141,25 @@ def test_refusals_have_reasons(tmp_path: Path) -> None:
             display_rendition(bad, ImageKind.DICOM)
     with pytest.raises(DecodeError, match="frame 3 does not exist"):
         display_pixels(path, frame=3)
+
+
+def test_fragments_without_an_offset_table_are_indexed_once(tmp_path: Path) -> None:
+    # PS3.5 A.4: the Basic Offset Table may be empty; then frame N is found by walking the
+    # fragments. The header indexes them once (one fragment per frame) for every later frame.
+    from pydicom.encaps import encapsulate, generate_fragmented_frames
+    from pydicom.pixels.utils import get_expected_length
+
+    frames = np.random.default_rng(5).integers(0, 4096, (4, 16, 12), dtype=np.uint16)
+    dataset = grey_dataset(frames.copy(), signed=False, bits=12)
+    dataset = pydicom.dcmread(write(tmp_path / "bot.dcm", dataset, RLELossless))
+    encoded = [b"".join(parts) for parts in generate_fragmented_frames(dataset.PixelData)]
+    assert len(encoded) == 4 and get_expected_length(dataset) == frames.nbytes
+    dataset.PixelData = encapsulate(encoded, has_bot=False)
+    path = tmp_path / "no_bot.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    header = read_header(path)
+    offsets, lengths = header.options["extended_offsets"]
+    assert len(offsets) == 4 and offsets[0] == 0 and all(length > 0 for length in lengths)
+    for frame in (4, 1, 3):
+        dicom_frames.clear_cache()
+        assert np.array_equal(dicom_frames.decode_frame(header, frame), frames[frame - 1])
