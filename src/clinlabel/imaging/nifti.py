@@ -149,6 +149,29 @@ def oriented_slice(volume: Volume, *, plane: str, index: int) -> tuple[np.ndarra
     return shown, in_plane[1], in_plane[0]
 
 
+def slice_axes(volume: Volume, plane: str) -> dict[str, dict[str, Any]]:
+    """Which plane's slices the columns and rows of `plane`'s slices run through, and which way.
+
+    Column c (from 0) of a slice lies in slice c + 1 of `columns.plane`, or n - c when
+    `reversed` (n that plane's slice count); the same for rows. A linked crosshair maps a click to
+    the other two planes' slices with this. It is read off `oriented_slice` itself, on a
+    2 x 2 x 2 volume of voxel numbers with this volume's orientation, so it always agrees with
+    what is shown (radiological orientation) and states that convention nowhere else.
+    """
+    from dataclasses import replace
+
+    probe = np.arange(8).reshape(2, 2, 2)
+    shown, _, _ = oriented_slice(replace(volume, data=probe), plane=plane, index=1)
+    plane_of_axis = {axis: name for name, axis in PLANE_AXES.items()}
+    origin = np.unravel_index(int(shown[0, 0]), probe.shape)
+    axes: dict[str, dict[str, Any]] = {}
+    for name, neighbour in (("columns", shown[0, 1]), ("rows", shown[1, 0])):
+        moved = np.unravel_index(int(neighbour), probe.shape)
+        axis = next(a for a in range(3) if moved[a] != origin[a])
+        axes[name] = {"plane": plane_of_axis[axis], "reversed": bool(moved[axis] < origin[axis])}
+    return axes
+
+
 def display_slice(
     path: Path,
     *,

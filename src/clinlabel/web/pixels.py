@@ -173,35 +173,9 @@ def _nifti(path: Path, index: int, plane: str) -> bytes:
         "row_spacing": row_spacing,
         "column_spacing": column_spacing,
         "voi_lut": None,
-        "axes": _slice_axes(volume, plane),
+        "axes": nifti.slice_axes(volume, plane),
     }
     return encode(out, _wire(np.ascontiguousarray(stored)))
-
-
-def _slice_axes(volume: Any, plane: str) -> dict[str, dict[str, Any]]:
-    """Which plane's slices this plane's columns and rows run through, and which way.
-
-    Column c (from 0) of a slice lies in slice c + 1 of `columns.plane`, or n - c when `reversed`
-    (n that plane's slice count); the same for rows. The page's linked crosshair maps a click to
-    the other two planes' slices with this, and the point back onto each pane. It is read off the
-    engine's own `oriented_slice` on a 2 x 2 x 2 volume of voxel numbers, so the page follows
-    whatever the engine shows (radiological orientation, see `imaging.nifti`) and never keeps a
-    second copy of that convention.
-    """
-    import numpy as np
-
-    from clinlabel.imaging import nifti
-
-    probe = np.arange(8).reshape(2, 2, 2)
-    shown, _, _ = nifti.oriented_slice(replace(volume, data=probe), plane=plane, index=1)
-    plane_of_axis = {axis: name for name, axis in nifti.PLANE_AXES.items()}
-    origin = np.unravel_index(int(shown[0, 0]), probe.shape)
-    axes: dict[str, dict[str, Any]] = {}
-    for name, neighbour in (("columns", shown[0, 1]), ("rows", shown[1, 0])):
-        moved = np.unravel_index(int(neighbour), probe.shape)
-        axis = next(a for a in range(3) if moved[a] != origin[a])
-        axes[name] = {"plane": plane_of_axis[axis], "reversed": bool(moved[axis] < origin[axis])}
-    return axes
 
 
 # Computed once per loaded volume (a min/max pass over 78 M voxels takes tens of ms).
