@@ -191,49 +191,54 @@ class LabellingSession:
             sha256 = reference or file_sha256(self.project.image_path(relpath))
             geometry = self._geometry(image_id, frame)
             dwell = self._clock.take(image_id)
-            with self.project.store.write() as conn:
-                old = label_rows.current_label(
-                    conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
-                )
-                if old is not None and (old.label, old.comment) == (name, text):
-                    self._record_view(conn, dwell)
-                else:
-                    now = utc_now()
-                    event_id = append_event(
-                        conn,
-                        self._event(
-                            EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
-                            {
-                                "old": None
-                                if old is None
-                                else {"label": old.label, "comment": old.comment},
-                                "new": {"label": name, "comment": text},
-                                "sha256": sha256,
-                                **({"geometry": geometry} if geometry else {}),
-                            },
+            try:
+                with self.project.store.write() as conn:
+                    old = label_rows.current_label(
+                        conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
+                    )
+                    if old is not None and (old.label, old.comment) == (name, text):
+                        self._record_view(conn, dwell)
+                    else:
+                        now = utc_now()
+                        event_id = append_event(
+                            conn,
+                            self._event(
+                                EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
+                                {
+                                    "old": None
+                                    if old is None
+                                    else {"label": old.label, "comment": old.comment},
+                                    "new": {"label": name, "comment": text},
+                                    "sha256": sha256,
+                                    **({"geometry": geometry} if geometry else {}),
+                                },
+                                image_id=image_id,
+                                image=relpath,
+                                frame=frame,
+                                dwell=dwell,
+                                ts_utc=now,
+                            ),
+                        )
+                        label_rows.put_label(
+                            conn,
                             image_id=image_id,
-                            image=relpath,
+                            annotator_id=self._annotator_id,
                             frame=frame,
-                            dwell=dwell,
-                            ts_utc=now,
-                        ),
-                    )
-                    label_rows.put_label(
-                        conn,
-                        image_id=image_id,
-                        annotator_id=self._annotator_id,
-                        frame=frame,
-                        label=name,
-                        comment=text,
-                        labelled_at=now,
-                        sha256=sha256,
-                        event_id=event_id,
-                        exists=old is not None,
-                        geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
-                    )
-                    if reference is None and sha256 is not None:
-                        image_rows.record_hash(conn, image_id, sha256)
-                view = self._view_in(conn, image_id)
+                            label=name,
+                            comment=text,
+                            labelled_at=now,
+                            sha256=sha256,
+                            event_id=event_id,
+                            exists=old is not None,
+                            geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
+                        )
+                        if reference is None and sha256 is not None:
+                            image_rows.record_hash(conn, image_id, sha256)
+                    view = self._view_in(conn, image_id)
+            except BaseException:
+                # Not saved: the next save of this image counts this time instead.
+                self._clock.give_back(dwell)
+                raise
             # Only once the transaction has committed does the session remember the new hash.
             self._files.pop(image_id, None)
             return view

@@ -60,6 +60,14 @@ class DwellClock:
         self._start, self._idle = self._last_activity, 0.0
         return dwell
 
+    def give_back(self, dwell: Dwell) -> None:
+        """Return time that `take` handed out but could not be saved (the write failed), so
+        that the next save of the same image counts it; nothing if another image is shown."""
+        if self._image != dwell.image_id:
+            return
+        self._start -= (dwell.active_ms + dwell.idle_ms) / 1000
+        self._idle += dwell.idle_ms / 1000
+
     def stop(self) -> Dwell | None:
         if self._image is None:
             return None

@@ -171,3 +171,25 @@ def test_text_that_utf8_cannot_hold_is_refused(project: Project) -> None:
         session.save_label(image.id, "NA", "broken \udce9 paste")
     with pytest.raises(ValidationError, match="not text"):
         LabellingSession(project, annotator="Dr \udce9")
+
+
+def test_time_on_an_image_survives_a_save_that_failed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    session = LabellingSession(project, annotator="Dr A", idle_threshold_s=300, clock=clock)
+    image = session.start().view
+    clock.advance(8)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("clinlabel.labelling.service.label_rows.put_label", disk_full)
+        with pytest.raises(OSError):
+            session.save_label(image.id, "Suspicious")
+    assert _events(project, "label_saved") == []  # nothing half-saved
+    clock.advance(2)
+    session.save_label(image.id, "Suspicious")  # the retry the page makes
+    saved = _events(project, "label_saved")[0]
+    assert saved["active_ms"] == 10_000, "the 8 s before the failure still count"
