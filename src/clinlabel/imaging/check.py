@@ -46,6 +46,7 @@ def _check_dicom(path: Path) -> None:
     # Raises for a missing or damaged header, no pixel data, an incomplete Image Pixel module,
     # native data shorter than its frames, and a transfer syntax without a decoder.
     header = read_render_header(path)
+    header.take_handover()  # no frame is read here: the cached header must not keep the file
     if header.is_encapsulated and header.inflated is None:
         _check_fragments(path, header.pixel_offset)
 

@@ -12,10 +12,13 @@ intermediate `bytes` object and the copy it makes to return a writeable array (t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -65,12 +68,19 @@ def _decode(header: DicomHeader, index: int) -> np.ndarray:
             # pydicom warns about fixable oddities (a JFIF marker, a wrong bits value); the
             # decode itself goes on and the result is what we show.
             warnings.simplefilter("ignore")
+            whole = header.take_handover()
             if header.inflated is not None:
                 array, _ = decoder.as_array(
                     header.inflated, index=index, decoding_plugin=header.plugin, **options
                 )
             else:
-                with Path(header.path).open("rb") as handle:
+                with contextlib.ExitStack() as stack:
+                    # The file's bytes when the header was parsed from them, else the file.
+                    handle = (
+                        io.BytesIO(whole)
+                        if whole is not None
+                        else stack.enter_context(Path(header.path).open("rb"))
+                    )
                     handle.seek(header.pixel_offset)
                     array, _ = decoder.as_array(
                         handle, index=index, decoding_plugin=header.plugin, **options
@@ -117,10 +127,18 @@ def _read_native(header: DicomHeader, index: int) -> np.ndarray:
     signed = int(options.get("pixel_representation", 0)) == 1
     dtype = np.dtype(f"<{'i' if signed else 'u'}{itemsize}")
     pixels = np.empty((rows, columns), dtype=dtype)
+    start = header.pixel_offset + index * pixels.nbytes
+    whole = header.take_handover()
+    if whole is not None and len(whole) >= start + pixels.nbytes:
+        # The header was parsed from the whole file in memory: copy the frame from there.
+        pixels.reshape(-1).view(np.uint8)[:] = np.frombuffer(
+            whole, dtype=np.uint8, count=pixels.nbytes, offset=start
+        )
+        return _clear_unused_bits(pixels, options, itemsize, signed)
     target = pixels.data.cast("B")
     try:
         with Path(header.path).open("rb", buffering=0) as handle:
-            handle.seek(header.pixel_offset + index * pixels.nbytes)
+            handle.seek(start)
             filled = 0
             while filled < pixels.nbytes:
                 got = handle.readinto(target[filled:])
@@ -132,6 +150,13 @@ def _read_native(header: DicomHeader, index: int) -> np.ndarray:
     if filled < pixels.nbytes:
         # The header check saw a long enough file; it shrank since.
         raise DecodeError(f"{header.path.name} is truncated: frame {index + 1} is incomplete.")
+    return _clear_unused_bits(pixels, options, itemsize, signed)
+
+
+def _clear_unused_bits(
+    pixels: np.ndarray, options: dict[str, Any], itemsize: int, signed: bool
+) -> np.ndarray:
+    """PS3.5 8.1.1: only the low Bits Stored bits are the value (see `_read_native`)."""
     unused = 8 * itemsize - int(options.get("bits_stored", 8 * itemsize))
     if 0 < unused < 8 * itemsize:
         # As pydicom's `correct_unused_bits` (on by default for native data): shifting left then

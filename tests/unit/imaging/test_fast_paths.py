@@ -14,7 +14,7 @@ from pydicom.pixels import pixel_array
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.domain.images import ImageKind
-from clinlabel.imaging import dicom_frames, rendering
+from clinlabel.imaging import dicom_frames, dicom_header, rendering
 from clinlabel.imaging.dicom_header import read_header
 from clinlabel.imaging.png_writer import encode_png
 from clinlabel.imaging.render import display_rendition, render_array, render_png
@@ -184,7 +184,6 @@ def test_rendition_png_is_a_valid_zlib_stream(tmp_path: Path) -> None:
 
 
 def test_a_cold_rendition_reads_only_the_rendering_header(tmp_path: Path) -> None:
-    from clinlabel.imaging import dicom_header
 
     ramp = (np.arange(40 * 50, dtype=np.uint16).reshape(1, 40, 50) * 2).astype(np.uint16)
     path = write(
@@ -300,3 +299,26 @@ def test_a_line_that_would_round_one_value_differently_is_not_used() -> None:
     lut = rendering.display_lut(np.dtype(np.int8), transform, window=window)
     assert lut[20] == 178
     assert rendering.cached_display_affine("|i1", transform, window, None, False, None) is None
+
+
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian, "rle"])
+def test_a_small_file_read_whole_for_its_header_gives_the_same_frames(
+    tmp_path: Path, syntax: str
+) -> None:
+    from pydicom.uid import RLELossless
+
+    frames = np.random.default_rng(8).integers(0, 4096, (3, 20, 30), dtype=np.uint16)
+    path = write(
+        tmp_path / "small.dcm",
+        grey_dataset(frames.copy(), signed=False, bits=12),
+        RLELossless if syntax == "rle" else syntax,
+    )
+    dicom_header.clear_cache()
+    dicom_frames.clear_cache()
+    header = dicom_header.read_render_header(path)
+    assert len(header.handover) == 1, "parsed from the whole file in memory"
+    second = dicom_frames.decode_frame(header, 2)  # from the bytes already read
+    assert header.handover == [], "handed over once, not kept in the header cache"
+    third = dicom_frames.decode_frame(header, 3)  # from the file again
+    assert np.array_equal(second, pixel_array(path, index=1))
+    assert np.array_equal(third, pixel_array(path, index=2))
