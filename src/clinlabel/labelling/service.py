@@ -26,8 +26,10 @@ from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
+from clinlabel.store import review as review_rows
 from clinlabel.store.images import FileInfo
 from clinlabel.store.labels import FrameLabel
+from clinlabel.store.review import ReviewPage, ReviewQuery
 
 MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
@@ -311,6 +313,18 @@ class LabellingSession:
                 first=max(start, 1),
                 last=start + count - 1,
             )
+
+    def review(self, query: ReviewQuery) -> ReviewPage:
+        """One window of the review table, sorted and filtered by the database, with totals."""
+        with self.project.store.read() as conn:
+            return review_rows.review_page(
+                conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
+            )
+
+    def review_cases(self) -> list[str]:
+        """Case names for the review table's filter, in queue (natural) order."""
+        with self.project.store.read() as conn:
+            return review_rows.case_names(conn)
 
     def image(self, image_id: int) -> ImageView:
         with self.project.store.read() as conn:

@@ -11,7 +11,17 @@ from fastapi.staticfiles import StaticFiles
 from clinlabel import __version__
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
-from clinlabel.web.routes import cases, images, labels, metadata, outputs, pages, pixels, session
+from clinlabel.web.routes import (
+    cases,
+    images,
+    labels,
+    metadata,
+    outputs,
+    pages,
+    pixels,
+    review,
+    session,
+)
 from clinlabel.web.security import LocalServerGuard
 from clinlabel.web.workbench import Workbench
 
@@ -45,7 +55,7 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
     )
     app.state.workbench = bench
     install_error_handlers(app)
-    for module in (pages, session, images, pixels, metadata, labels, cases, outputs):
+    for module in (pages, session, images, pixels, metadata, labels, cases, outputs, review):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")

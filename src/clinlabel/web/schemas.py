@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from clinlabel.domain.views import ImageView, Progress
     from clinlabel.labelling.service import Shown
+    from clinlabel.store.review import ReviewPage, ReviewRow
 
 # ---- requests -------------------------------------------------------------------------------
 
@@ -191,3 +192,56 @@ class GeometryOut(BaseModel):
 
     frame: int
     values: dict[str, Any]
+
+
+class ReviewRowOut(BaseModel):
+    """One row of the review table."""
+
+    id: int
+    position: int
+    case: str
+    visit: str
+    file: str
+    label: str | None
+    comment: str
+    annotator: str | None
+    seconds: float | None
+    frame_labels: list[FrameLabelOut]
+
+    @classmethod
+    def of(cls, row: ReviewRow) -> ReviewRowOut:
+        return cls(
+            id=row.image_id,
+            position=row.position,
+            case=row.case,
+            visit=row.visit,
+            file=row.file,
+            label=row.label,
+            comment=row.comment,
+            annotator=row.annotator,
+            seconds=row.seconds,
+            frame_labels=[
+                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment)
+                for f in row.frame_labels
+            ],
+        )
+
+
+class ReviewPageOut(BaseModel):
+    """A window of the review table: `offset` is the index of its first row in the order asked."""
+
+    offset: int
+    total: int
+    """Rows that pass the filters."""
+    all: int
+    """Images in the queue."""
+    rows: list[ReviewRowOut]
+
+    @classmethod
+    def of(cls, page: ReviewPage, *, offset: int) -> ReviewPageOut:
+        return cls(
+            offset=offset,
+            total=page.total,
+            all=page.all,
+            rows=[ReviewRowOut.of(r) for r in page.rows],
+        )

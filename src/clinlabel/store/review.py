@@ -1,0 +1,400 @@
+"""The review table: one page of the queue, sorted and filtered in SQL, and the case names.
+
+A batch can hold hundreds of thousands of images, so the table never loads them all: each request
+asks for one window (`offset`, `limit`) of rows in the chosen order, with the filtered total.
+
+Order is that of the page's old in-browser sort, which users know: a column ascending or
+descending, empty values (no label, no time) last ascending and first descending, ties always by
+queue position ascending. Names compare as people read them (`img2` before `img10`,
+case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets that order:
+
+- `case`: the queue is in natural order of cases (the scan sorts them so) and each case's images
+  are contiguous in it, so a case's first queue position *is* its natural rank.
+- `visit`, `file`, `label`, `comment`: a visit name recurs in every case and a file name in every
+  visit, so the queue orders them only within their parent. Their distinct values in the filtered
+  set are counted in SQL (`GROUP BY`), ranked in Python with the scan's own `natural_key`, and only
+  the few values that reach into the requested window are mapped to their ranks in SQL. The cost
+  grows with the number of *distinct* values (tens of visits or labels; at worst one file name
+  per image), not with the rows sent.
+- `frames` (labels of single frames): by the first labelled frame's number, then its label; images
+  without frame labels first ascending (the old table sorted their empty text first).
+- `annotator`: the table shows this annotator's own labels, so the column is either their name or
+  empty: labelled images first ascending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement, Select
+
+from clinlabel.discovery.naming import natural_key
+from clinlabel.errors import ValidationError
+from clinlabel.store.labels import FrameLabel
+from clinlabel.store.schema import events, images, labels
+
+REVIEW_SORTS = (
+    "position",
+    "case",
+    "visit",
+    "file",
+    "label",
+    "comment",
+    "frames",
+    "annotator",
+    "seconds",
+)
+"""The columns a review page may be sorted by: a whitelist, never SQL from a request."""
+
+MAX_REVIEW_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    image_id: int
+    position: int
+    case: str
+    visit: str
+    file: str
+    label: str | None
+    comment: str
+    annotator: str | None
+    """This annotator's name when they labelled the whole file, else None."""
+    seconds: float | None
+    frame_labels: tuple[FrameLabel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPage:
+    rows: list[ReviewRow]
+    total: int
+    """Images that pass the filters."""
+    all: int
+    """Images in the queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQuery:
+    """What to show: the window, the order and the filters (`unlabelled` wins over `label`)."""
+
+    offset: int = 0
+    limit: int = 100
+    sort: str = "position"
+    descending: bool = False
+    label: str | None = None
+    unlabelled: bool = False
+    case: str | None = None
+
+
+_ALIAS_FRAMES = labels.alias("frame_labels")
+
+
+def _whole_file_label(annotator_id: int) -> ColumnElement[bool]:
+    return and_(
+        labels.c.image_id == images.c.id,
+        labels.c.annotator_id == annotator_id,
+        labels.c.frame == 0,
+    )
+
+
+def _filters(query: ReviewQuery) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [images.c.present, images.c.seq.is_not(None)]
+    if query.case is not None:
+        found.append(images.c.case_name == query.case)
+    if query.unlabelled:
+        found.append(labels.c.id.is_(None))
+    elif query.label is not None:
+        found.append(labels.c.label == query.label)
+    return found
+
+
+def _seconds(annotator: str) -> ColumnElement[Any]:
+    return (
+        select(func.sum(events.c.active_ms))
+        .where(events.c.image_id == images.c.id, events.c.actor == annotator)
+        .scalar_subquery()
+    )
+
+
+def _empty_last(key: ColumnElement[Any], *, descending: bool) -> list[ColumnElement[Any]]:
+    """`key` in order with NULLs last ascending, first descending, on SQLite and PostgreSQL alike.
+
+    The two disagree on where NULL sorts by default; an explicit 0/1 flag says it for both.
+    """
+    empty = case((key.is_(None), 1), else_=0)
+    if descending:
+        return [empty.desc(), key.desc()]
+    return [empty.asc(), key.asc()]
+
+
+def review_page(
+    conn: Connection, query: ReviewQuery, *, annotator_id: int | None, annotator: str | None
+) -> ReviewPage:
+    """One window of the review table in the requested order, with the filtered total."""
+    if query.sort not in REVIEW_SORTS:
+        raise ValidationError(f"The review table cannot be sorted by {query.sort!r}.")
+    offset = max(query.offset, 0)
+    limit = min(max(query.limit, 0), MAX_REVIEW_LIMIT)
+    # No annotator yet (no session): nobody's labels; -1 matches no row.
+    who = -1 if annotator_id is None else annotator_id
+    joined = images.outerjoin(labels, _whole_file_label(who))
+    filters = _filters(query)
+    everything = int(
+        conn.execute(select(func.count()).select_from(images).where(images.c.present)).scalar_one()
+    )
+    filtered = query.case is not None or query.unlabelled or query.label is not None
+    total = (
+        int(conn.execute(select(func.count()).select_from(joined).where(*filters)).scalar_one())
+        if filtered
+        else everything
+    )
+    if limit == 0 or offset >= total:
+        return ReviewPage(rows=[], total=total, all=everything)
+
+    if query.sort in ("visit", "file", "label", "comment"):
+        ids = _natural_window(conn, joined, filters, query, offset=offset, limit=limit)
+    else:
+        ids = _sql_window(
+            conn,
+            joined,
+            filters,
+            query,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            annotator=annotator or "",
+            filtered=filtered,
+        )
+    return ReviewPage(
+        rows=_rows(conn, ids, who=who, annotator=annotator),
+        total=total,
+        all=everything,
+    )
+
+
+def _sql_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+    who: int,
+    total: int,
+    annotator: str,
+    filtered: bool,
+) -> list[int]:
+    """Image ids of the window for the columns whose order SQL can state directly."""
+    descending = query.descending
+    statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
+    order: list[ColumnElement[Any]]
+    if query.sort == "position":
+        if not filtered:
+            # Positions are 1..N over the present images without gaps (schema.images.seq): the
+            # window is a range on the seq index, with no OFFSET to step over.
+            first, last = (
+                (total - offset - limit + 1, total - offset)
+                if descending
+                else (offset + 1, offset + limit)
+            )
+            statement = statement.where(images.c.seq >= first, images.c.seq <= last)
+            offset = 0
+        order = [images.c.seq.desc() if descending else images.c.seq.asc()]
+    elif query.sort == "case":
+        # A case's first position is its natural rank (see the module docstring).
+        first_seen = (
+            select(images.c.case_name, func.min(images.c.seq).label("first"))
+            .where(images.c.present)
+            .group_by(images.c.case_name)
+            .subquery("case_first")
+        )
+        statement = statement.join(first_seen, first_seen.c.case_name == images.c.case_name)
+        order = [first_seen.c.first.desc() if descending else first_seen.c.first.asc()]
+    elif query.sort == "seconds":
+        order = _empty_last(_seconds(annotator), descending=descending)
+    elif query.sort == "annotator":
+        order = _empty_last(labels.c.id, descending=descending)[:1]
+    else:  # frames
+        first_frame = (
+            select(func.min(_ALIAS_FRAMES.c.frame))
+            .where(
+                _ALIAS_FRAMES.c.image_id == images.c.id,
+                _ALIAS_FRAMES.c.annotator_id == who,
+                _ALIAS_FRAMES.c.frame > 0,
+            )
+            # Stated: nested in `first_label` below it would otherwise join its own `images`.
+            .correlate(images)
+            .scalar_subquery()
+        )
+        inner = labels.alias("first_frame_label")
+        first_label = (
+            select(func.min(inner.c.label))
+            .where(
+                inner.c.image_id == images.c.id,
+                inner.c.annotator_id == who,
+                inner.c.frame == first_frame,
+            )
+            .scalar_subquery()
+        )
+        # Images without frame labels come first ascending: the reverse of _empty_last.
+        order = [*_empty_last(first_frame, descending=not descending)[:1]]
+        order += [
+            first_frame.desc() if descending else first_frame.asc(),
+            first_label.desc() if descending else first_label.asc(),
+        ]
+    statement = statement.order_by(*order, images.c.seq.asc()).offset(offset).limit(limit)
+    return [int(r[0]) for r in conn.execute(statement)]
+
+
+def _natural_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """Image ids of the window for a column of names in natural order (module docstring)."""
+    column: ColumnElement[Any] = {
+        "visit": images.c.visit,
+        "file": images.c.file,
+        "label": labels.c.label,
+        # An image without a label shows an empty comment, not a missing one.
+        "comment": func.coalesce(labels.c.comment, literal("")),
+    }[query.sort]
+    groups = conn.execute(
+        select(column, func.count()).select_from(joined).where(*filters).group_by(column)
+    ).all()
+    ranked = _ranked(groups, descending=query.descending)
+    # The values whose rows reach into [offset, offset + limit), and how many rows come before.
+    window: dict[str | None, int] = {}
+    before = 0
+    skipped = 0
+    for rank, (values, count) in enumerate(ranked):
+        if before + count > offset:
+            if not window:
+                skipped = offset - before
+            window.update((value, rank) for value in values)
+        before += count
+        if before >= offset + limit:
+            break
+    names = [v for v in window if v is not None]
+    matches: list[ColumnElement[bool]] = []
+    if names:
+        matches.append(column.in_(names))
+    if None in window:
+        matches.append(column.is_(None))
+    order: list[ColumnElement[Any]] = []
+    if names:
+        order.append(
+            case(
+                *((column == name, window[name]) for name in names),
+                else_=window.get(None, len(ranked)),
+            )
+        )
+    statement = (
+        select(images.c.id)
+        .select_from(joined)
+        .where(*filters, matches[0] if len(matches) == 1 else matches[0] | matches[1])
+        .order_by(*order, images.c.seq.asc())
+        .offset(skipped)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in conn.execute(statement)]
+
+
+def _ranked(groups: Sequence[Any], *, descending: bool) -> list[tuple[list[str | None], int]]:
+    """Groups of values in display order with their row counts.
+
+    Values equal but for letter case (`Img1`, `img1`) form one group, as they tied in the page's
+    old sort: their rows then follow queue order together.
+    """
+    named = [(str(g[0]), int(g[1])) for g in groups if g[0] is not None]
+    named.sort(key=lambda g: natural_key(g[0]), reverse=descending)
+    merged: list[tuple[list[str | None], int]] = []
+    previous: object = None
+    for value, count in named:
+        # natural_key's first part is case-folded with numbers as ints: the tie that merges.
+        key = natural_key(value)[0]
+        if merged and key == previous:
+            merged[-1][0].append(value)
+            merged[-1] = (merged[-1][0], merged[-1][1] + count)
+        else:
+            merged.append(([value], count))
+        previous = key
+    empty: list[tuple[list[str | None], int]] = [
+        ([None], int(g[1])) for g in groups if g[0] is None
+    ]
+    return [*empty, *merged] if descending else [*merged, *empty]
+
+
+def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) -> list[ReviewRow]:
+    """The rows of `ids`, in that order, with this annotator's frame labels."""
+    if not ids:
+        return []
+    found = {
+        int(r[0]): r
+        for r in conn.execute(
+            select(
+                images.c.id,
+                images.c.seq,
+                images.c.case_name,
+                images.c.visit,
+                images.c.file,
+                labels.c.label,
+                labels.c.comment,
+                _seconds(annotator or ""),
+            )
+            .select_from(images.outerjoin(labels, _whole_file_label(who)))
+            .where(images.c.id.in_(ids))
+        )
+    }
+    frames: dict[int, list[FrameLabel]] = {}
+    for f in conn.execute(
+        select(
+            labels.c.image_id,
+            labels.c.frame,
+            labels.c.label,
+            labels.c.comment,
+            labels.c.labelled_at,
+        )
+        .where(labels.c.image_id.in_(ids), labels.c.annotator_id == who, labels.c.frame > 0)
+        .order_by(labels.c.image_id, labels.c.frame)
+    ):
+        frames.setdefault(int(f[0]), []).append(FrameLabel(int(f[1]), f[2], f[3] or "", f[4]))
+    rows: list[ReviewRow] = []
+    for image_id in ids:
+        r = found[image_id]
+        rows.append(
+            ReviewRow(
+                image_id=image_id,
+                position=int(r[1]),
+                case=r[2],
+                visit=r[3],
+                file=r[4],
+                label=r[5],
+                comment=r[6] or "",
+                annotator=annotator if r[5] is not None else None,
+                seconds=None if r[7] is None else int(r[7]) / 1000.0,
+                frame_labels=tuple(frames.get(image_id, ())),
+            )
+        )
+    return rows
+
+
+def case_names(conn: Connection) -> list[str]:
+    """Cases of the queue in queue order, which is their natural order."""
+    statement = (
+        select(images.c.case_name)
+        .where(images.c.present)
+        .group_by(images.c.case_name)
+        .order_by(func.min(images.c.seq))
+    )
+    return [str(r[0]) for r in conn.execute(statement)]

@@ -1,0 +1,58 @@
+"""The review table: one window of rows at a time, sorted and filtered by the core.
+
+The page never loads the whole queue (it may hold hundreds of thousands of images): it asks for
+the rows it is about to show. `sort` is checked against the core's whitelist by the schema here,
+so nothing from the request reaches SQL but bound values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from clinlabel.store.review import MAX_REVIEW_LIMIT, ReviewQuery
+from clinlabel.web.deps import BenchDep
+from clinlabel.web.schemas import ReviewPageOut
+
+router = APIRouter(prefix="/api", tags=["review"])
+
+# The same names as clinlabel.store.review.REVIEW_SORTS (a test holds them equal): a Literal
+# makes FastAPI refuse anything else with 422 before the core is asked.
+SortKey = Literal[
+    "position", "case", "visit", "file", "label", "comment", "frames", "annotator", "seconds"
+]
+
+
+@router.get("/review")
+async def review(
+    bench: BenchDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    sort: SortKey = "position",
+    dir: Literal["asc", "desc"] = "asc",
+    label: Annotated[str | None, Query(max_length=200)] = None,
+    unlabelled: bool = False,
+    case: Annotated[str | None, Query(max_length=4096)] = None,
+) -> ReviewPageOut:
+    """Rows `offset`..`offset+limit-1` of the table in the order asked (limit clamped)."""
+    session = bench.session
+    query = ReviewQuery(
+        offset=offset,
+        limit=min(limit, MAX_REVIEW_LIMIT),
+        sort=sort,
+        descending=dir == "desc",
+        # An empty value from a form means "no filter".
+        label=label or None,
+        unlabelled=unlabelled,
+        case=case or None,
+    )
+    page = await bench.call(session.review, query)
+    return ReviewPageOut.of(page, offset=offset)
+
+
+@router.get("/review/cases")
+async def review_cases(bench: BenchDep) -> list[str]:
+    """Case names for the case filter, in queue (natural) order."""
+    session = bench.session
+    return await bench.call(session.review_cases)
