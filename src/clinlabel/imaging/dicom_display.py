@@ -173,6 +173,8 @@ def _display(
         return _reduced_display(_colour(header, stored), reduce)
     transform = grey_transform(header.dataset, frame)
     table: LutTable | None = None
+    # The frame's least and greatest stored value, when the window was made from them.
+    span: tuple[int, int] | None = None
     if window is None and preset is not None:
         window = _preset(preset, header, frame, stored, transform)
     if window is None:
@@ -182,7 +184,9 @@ def _display(
         else:
             table = voi_lut(header.dataset)
             if table is None:
-                window = rendering.full_range(stored, transform)
+                if rendering.table_friendly(stored):
+                    span = rendering.stored_span(stored)
+                window = rendering.full_range(stored, transform, span=span)
     if rendering.table_friendly(stored):
         bits = transform.bits_stored if _masked(header, stored, transform) else None
         if rows and stored.ndim == 2 and reduce < 2:
@@ -190,7 +194,7 @@ def _display(
                 stored.dtype.str, transform, window, table, invert, bits
             )
             if line is not None:
-                return rendering.line_rows(stored, line)
+                return rendering.line_rows(stored, line, span=span)
         lut = rendering.cached_display_lut(stored.dtype.str, transform, window, table, invert, bits)
         if rows and stored.ndim == 2:
             return rendering.look_up_rows(stored, lut, reduce, bits=bits)

@@ -322,3 +322,59 @@ def test_a_small_file_read_whole_for_its_header_gives_the_same_frames(
     third = dicom_frames.decode_frame(header, 3)  # from the file again
     assert np.array_equal(second, pixel_array(path, index=1))
     assert np.array_equal(third, pixel_array(path, index=2))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bits", "transform", "invert"),
+    [
+        (np.uint16, 12, GreyTransform(False, 12, intercept=-1024.0), False),
+        (np.int16, 12, GreyTransform(True, 12, slope=0.5, intercept=3.0), False),
+        (np.uint16, 12, GreyTransform(False, 12, monochrome1=True), False),
+        (np.uint16, 10, GreyTransform(False, 10, slope=2.5), True),
+        (np.uint8, None, GreyTransform(False, 8), False),
+        (np.int8, None, GreyTransform(True, 8, slope=-1.0), False),
+    ],
+)
+def test_a_full_range_frame_drawn_without_the_clip_pass_equals_the_table(
+    dtype: type, bits: int | None, transform: GreyTransform, invert: bool
+) -> None:
+    # The full-range window is made from the frame's own least and greatest value, so its line
+    # keeps them on screen and the clip pass is skipped; every pixel must still be the table's.
+    rng = np.random.default_rng(7)
+    top = bits if bits is not None else 8 * np.dtype(dtype).itemsize
+    signed = np.iinfo(dtype).min < 0
+    lowest, highest = (-(1 << (top - 1)), 1 << (top - 1)) if signed else (0, 1 << top)
+    drawn = 0
+    for _ in range(40):
+        ends = np.sort(rng.integers(lowest, highest, 2))
+        frame = rng.integers(ends[0], ends[1] + 1, (37, 53)).astype(dtype)
+        span = rendering.stored_span(frame)
+        window = rendering.full_range(frame, transform, span=span)
+        line = rendering.cached_display_affine(
+            np.dtype(dtype).str, transform, window, None, invert, bits
+        )
+        if line is None:  # a window that puts a value on a half uses the table
+            continue
+        assert line.within(*span, frame.dtype)
+        lut = rendering.display_lut(
+            np.dtype(dtype), transform, window=window, invert=invert, bits=bits
+        )
+        rows = rendering.line_rows(frame, line, span=span)
+        shown = np.empty((rows.height, rows.width), dtype=np.uint8)
+        rows.fill(shown, 0, rows.height)
+        assert np.array_equal(shown, rendering.apply_display_lut(frame, lut))
+        drawn += 1
+    assert drawn >= 20, "most full-range windows take the line"
+
+
+def test_a_window_narrower_than_the_frame_keeps_the_clip_pass() -> None:
+    line = rendering.display_affine(GreyTransform(False, 12), Window(40, 80), None, False)
+    assert line is not None
+    assert not line.within(0, 4095, np.dtype(np.uint16))
+    assert line.within(1, 79, np.dtype(np.uint16))
+    frame = np.array([[0, 40, 4095]], dtype=np.uint16)
+    rows = rendering.line_rows(frame, line, span=(0, 4095))
+    shown = np.empty((1, 3), dtype=np.uint8)
+    rows.fill(shown, 0, 1)
+    # ((40 - 39.5) / 79 + 0.5) * 255 = 129.1 (C.11.2.1.2.1)
+    assert shown.tolist() == [[0, 129, 255]]
