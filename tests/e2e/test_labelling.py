@@ -122,7 +122,7 @@ def test_whole_batch_by_keyboard_then_review_and_export(
     page.keyboard.press("r")
     review = page.get_by_role("dialog", name="Review")
     expect(review).to_be_visible()
-    rows = review.locator("tbody tr")
+    rows = review.locator("tbody tr[data-position]")  # built rows with their data (review.js)
     expect(rows).to_have_count(12)
     review.get_by_label("Label").select_option("NA")
     expect(rows).to_have_count(2)

@@ -304,7 +304,7 @@ export class Labeller {
   }
 
   openReview() {
-    this.review.open(this.total).catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
+    this.review.open().catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
   }
 
   activity() {

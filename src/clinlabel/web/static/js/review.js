@@ -1,120 +1,269 @@
-// The review table: every image with case, visit, file, label, comment, annotator and time;
-// sortable, filterable by label and case; choosing a row opens that image.
+// The review table: every image with case, visit, file, label, comment, annotator and time,
+// sorted and filtered by the server; choosing a row opens that image.
+//
+// A batch may hold hundreds of thousands of images, so the page holds only the rows near the
+// visible part of the table: spacers above and below them give the scrollbar the height of all
+// the rows (row-window.js), and rows come from the server a block at a time (review-pages.js).
+// Rows have one fixed height (--review-row-height in app.css) so that the arithmetic holds.
 
 import { get } from "./api.js";
+import { ReviewPages } from "./review-pages.js";
+import { RowWindow } from "./row-window.js";
 
+// [sort key, heading, width, numeric]; the comment takes the width left over.
 const COLUMNS = [
-  ["position", "#", "num"],
-  ["case", "Case"],
-  ["visit", "Visit"],
-  ["file", "File"],
-  ["label", "Label"],
-  ["comment", "Comment"],
-  ["frames", "Frame labels"],
-  ["annotator", "Annotator"],
-  ["seconds", "Time (s)", "num"],
+  ["position", "#", "5rem", true],
+  ["case", "Case", "9rem"],
+  ["visit", "Visit", "7rem"],
+  ["file", "File", "15rem"],
+  ["label", "Label", "9rem"],
+  ["comment", "Comment", ""],
+  ["frames", "Frame labels", "11rem"],
+  ["annotator", "Annotator", "9rem"],
+  ["seconds", "Time (s)", "6rem", true],
 ];
-const PAGE = 5000;
+const UNLABELLED = "\u0000none"; // the label filter's "Unlabelled": no label name holds a NUL
+const BUFFER = 8; // rows built beyond each edge of the viewport
+const PREFETCH = 100; // rows asked for beyond each edge, so that a steady scroll rarely waits
+const FETCH_EVERY_MS = 100; // a dragged scrollbar passes many blocks: ask at most this often
 
 export class ReviewTable {
   constructor({ labels, onOpen }) {
     this.dialog = document.getElementById("review-dialog");
+    this.table = document.getElementById("review-table");
+    this.wrap = document.getElementById("review-scroll");
     this.body = document.getElementById("review-body");
     this.header = document.getElementById("review-header");
+    this.above = document.getElementById("review-above");
+    this.below = document.getElementById("review-below");
     this.labelFilter = document.getElementById("filter-label");
     this.caseFilter = document.getElementById("filter-case");
     this.count = document.getElementById("review-count");
     this.onOpen = onOpen;
-    this.rows = [];
-    this.sort = { key: "position", dir: 1 };
-    fillSelect(this.labelFilter, [["", "All labels"], ["\u0000none", "Unlabelled"], ...labels.map((l) => [l.name, l.name])]);
-    this.labelFilter.addEventListener("change", () => this.render());
-    this.caseFilter.addEventListener("change", () => this.render());
+    this.sort = { key: "position", dir: "asc" };
+    this.rows = new Map(); // index in the current order -> its <tr>, for the rows built
+    this.start = 0; // rows start..end-1 are built
+    this.end = 0;
+    this.fetchTimer = null;
+    this.wanted = null; // the rows the last render asked for, sent when the timer allows
+    this.pages = new ReviewPages({ onLoad: () => this.render(), onError: (e) => this.failed(e) });
+    fillSelect(this.labelFilter, [["", "All labels"], [UNLABELLED, "Unlabelled"], ...labels.map((l) => [l.name, l.name])]);
+    for (const select of [this.labelFilter, this.caseFilter]) {
+      select.addEventListener("change", () => this.reload().catch((e) => this.failed(e)));
+    }
     document.getElementById("review-close").addEventListener("click", () => this.dialog.close());
+    this.wrap.addEventListener("scroll", () => this.render(), { passive: true });
+    new ResizeObserver(() => this.render()).observe(this.wrap);
+    this.body.addEventListener("click", (event) => {
+      const tr = event.target.closest("tr.row");
+      if (tr) this.choose(tr);
+    });
+    this.body.addEventListener("keydown", (event) => this.key(event));
+    // Tab or a click may focus a row that the sticky header hides.
+    this.body.addEventListener("focusin", (event) => {
+      const tr = event.target.closest("tr.row");
+      if (tr && this.pages.total != null) this.wrap.scrollTop = this.window().reveal(Number(tr.dataset.index), this.wrap.scrollTop);
+    });
     this.buildHeader();
   }
 
   buildHeader() {
+    this.header.setAttribute("aria-rowindex", "1");
     this.header.replaceChildren(
-      ...COLUMNS.map(([key, title]) => {
+      ...COLUMNS.map(([key, title, width]) => {
         const th = document.createElement("th");
         th.scope = "col";
+        th.dataset.key = key;
+        if (width) th.style.width = width;
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = title;
         button.addEventListener("click", () => {
-          this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : 1 };
-          this.render();
+          const dir = this.sort.key === key && this.sort.dir === "asc" ? "desc" : "asc";
+          this.sort = { key, dir };
+          this.reload().catch((e) => this.failed(e));
         });
         th.append(button);
-        th.dataset.key = key;
         return th;
       }),
     );
   }
 
-  async open(total) {
+  async open() {
     this.count.textContent = "Loading…";
     this.dialog.showModal();
-    const rows = [];
-    for (let start = 1; start <= total; start += PAGE) rows.push(...(await get(`/api/queue?start=${start}&count=${PAGE}`)));
-    // Labels given to single frames, e.g. "7: NA; 12: Suspicious" (sortable as text).
-    this.rows = rows.map((r) => ({ ...r, frames: (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ") }));
-    const cases = [...new Set(rows.map((r) => r.case))];
-    const chosen = this.caseFilter.value;
-    fillSelect(this.caseFilter, [["", "All cases"], ...cases.map((c) => [c, c])]);
-    this.caseFilter.value = cases.includes(chosen) ? chosen : "";
-    this.render();
     this.labelFilter.focus();
+    try {
+      const cases = await get("/api/review/cases");
+      const chosen = this.caseFilter.value;
+      fillSelect(this.caseFilter, [["", "All cases"], ...cases.map((c) => [c, c])]);
+      this.caseFilter.value = cases.includes(chosen) ? chosen : "";
+      // Labels may have changed since the table was last open: nothing kept is reused.
+      await this.reload();
+    } catch (error) {
+      this.failed(error);
+      throw error;
+    }
   }
 
-  render() {
-    const label = this.labelFilter.value;
-    const caseName = this.caseFilter.value;
-    const { key, dir } = this.sort;
-    const shown = this.rows
-      .filter((r) => (label === "" ? true : label === "\u0000none" ? !r.label : r.label === label))
-      .filter((r) => caseName === "" || r.case === caseName)
-      .sort((a, b) => dir * compare(a[key], b[key]) || a.position - b.position);
+  // A new order or filter: the rows kept so far are dropped and the first block is fetched.
+  async reload() {
+    this.pages.reset(this.query());
+    this.wanted = null;
+    if (this.body.contains(document.activeElement)) this.wrap.focus({ preventScroll: true });
+    this.body.replaceChildren();
+    this.rows.clear();
+    this.start = this.end = 0;
+    setSpacer(this.above, 0);
+    setSpacer(this.below, 0);
+    this.table.setAttribute("aria-rowcount", "-1"); // unknown until the server answers
+    this.wrap.scrollTop = 0;
     for (const th of this.header.children) {
-      th.setAttribute("aria-sort", th.dataset.key === key ? (dir > 0 ? "ascending" : "descending") : "none");
+      const sorted = th.dataset.key === this.sort.key;
+      th.setAttribute("aria-sort", sorted ? (this.sort.dir === "asc" ? "ascending" : "descending") : "none");
     }
-    this.body.replaceChildren(...shown.map((r) => this.row(r)));
-    this.count.textContent = `${shown.length} of ${this.rows.length} images`;
+    this.count.textContent = "Loading…";
+    await this.pages.load(0); // renders when it arrives, unless another change came first
   }
 
-  row(r) {
-    const tr = document.createElement("tr");
-    tr.tabIndex = 0;
-    tr.dataset.position = r.position;
-    const cells = [r.position, r.case, r.visit, r.file, r.label ?? "—", r.comment, r.frames, r.annotator ?? "", r.seconds == null ? "" : r.seconds.toFixed(1)];
-    for (const [i, value] of cells.entries()) {
-      const td = document.createElement("td");
-      td.textContent = value;
-      if (COLUMNS[i][2]) td.className = "num";
-      tr.append(td);
+  query() {
+    const params = new URLSearchParams({ sort: this.sort.key, dir: this.sort.dir });
+    const label = this.labelFilter.value;
+    if (label === UNLABELLED) params.set("unlabelled", "true");
+    else if (label) params.set("label", label);
+    if (this.caseFilter.value) params.set("case", this.caseFilter.value);
+    return params.toString();
+  }
+
+  window() {
+    const style = getComputedStyle(this.table);
+    const rowHeight = parseFloat(style.getPropertyValue("--review-row-height")) || 32;
+    const viewport = this.wrap.clientHeight - this.table.tHead.offsetHeight;
+    return new RowWindow({ total: this.pages.total, rowHeight, viewport });
+  }
+
+  // Builds the rows near the viewport, reusing those already built (a focused row keeps focus),
+  // fills those whose data has come, and asks for the rest.
+  render() {
+    const total = this.pages.total;
+    if (!this.dialog.open || total == null) return;
+    this.count.textContent = `${total} of ${this.pages.all} images`;
+    this.table.setAttribute("aria-rowcount", String(total + 1)); // the header is row 1
+    const { start, end, above, below } = this.window().slice(this.wrap.scrollTop, BUFFER);
+    setSpacer(this.above, above);
+    setSpacer(this.below, below);
+    for (const [index, tr] of this.rows) {
+      if (index >= start && index < end) continue;
+      // Keyboard focus stays in the table when its row scrolls far away.
+      if (tr.contains(document.activeElement)) this.wrap.focus({ preventScroll: true });
+      tr.remove();
+      this.rows.delete(index);
     }
-    const open = () => {
-      this.dialog.close();
-      this.onOpen(r.position);
-    };
-    tr.addEventListener("click", open);
-    tr.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        open();
+    // The rows kept are a run inside start..end-1: new ones go before or after it.
+    const keptFrom = this.rows.size ? Math.max(start, this.start) : end;
+    const before = [];
+    const after = [];
+    for (let index = start; index < end; index += 1) {
+      let tr = this.rows.get(index);
+      if (!tr) {
+        tr = emptyRow(index);
+        this.rows.set(index, tr);
+        (index < keptFrom ? before : after).push(tr);
       }
-    });
-    return tr;
+      if (!tr.dataset.position) {
+        const row = this.pages.row(index);
+        if (row) fillRow(tr, row);
+      }
+    }
+    this.body.prepend(...before);
+    this.body.append(...after);
+    this.start = start;
+    this.end = end;
+    this.fetchSoon(Math.max(0, start - PREFETCH), Math.min(total, end + PREFETCH));
+  }
+
+  // At most one round of requests per FETCH_EVERY_MS, the last range asked for winning.
+  fetchSoon(from, to) {
+    this.wanted = [from, to];
+    if (this.fetchTimer) return;
+    this.pages.want(from, to);
+    this.wanted = null;
+    this.fetchTimer = setTimeout(() => {
+      this.fetchTimer = null;
+      if (this.wanted && this.pages.total != null) this.pages.want(...this.wanted);
+      this.wanted = null;
+    }, FETCH_EVERY_MS);
+  }
+
+  key(event) {
+    const tr = event.target.closest("tr.row");
+    if (!tr || event.altKey || event.metaKey) return;
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      this.choose(tr);
+      return;
+    }
+    const total = this.pages.total;
+    if (total == null) return;
+    const index = Number(tr.dataset.index);
+    const page = Math.max(1, Math.floor(this.window().rowsShown) - 1);
+    const target = { ArrowDown: index + 1, ArrowUp: index - 1, PageDown: index + page, PageUp: index - page, Home: 0, End: total - 1 }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    this.focusRow(Math.min(Math.max(target, 0), total - 1));
+  }
+
+  focusRow(index) {
+    this.wrap.scrollTop = this.window().reveal(index, this.wrap.scrollTop);
+    this.render(); // now, not on the scroll event: the row must exist to take focus
+    this.rows.get(index)?.focus({ preventScroll: true });
+  }
+
+  choose(tr) {
+    if (!tr.dataset.position) return; // still loading
+    this.dialog.close();
+    this.onOpen(Number(tr.dataset.position));
+  }
+
+  failed(error) {
+    this.count.textContent = `Cannot load the review table: ${error.message}`;
   }
 }
 
-function compare(a, b) {
-  if (a == null && b == null) return 0;
-  if (a == null) return 1;
-  if (b == null) return -1;
-  if (typeof a === "number") return a - b;
-  return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
+// A row whose data has not come yet: focusable and counted already, filled in place later.
+function emptyRow(index) {
+  const tr = document.createElement("tr");
+  tr.className = "row loading";
+  tr.tabIndex = 0;
+  tr.dataset.index = index;
+  tr.setAttribute("aria-rowindex", String(index + 2));
+  for (const [, , , numeric] of COLUMNS) {
+    const td = document.createElement("td");
+    if (numeric) td.className = "num";
+    tr.append(td);
+  }
+  tr.firstChild.textContent = "…";
+  return tr;
+}
+
+function fillRow(tr, r) {
+  tr.dataset.position = r.position;
+  tr.classList.remove("loading");
+  // Labels given to single frames, e.g. "7: NA; 12: Suspicious".
+  const frames = (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ");
+  const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
+  const values = [r.position, r.case, r.visit, r.file, r.label ?? "—", r.comment, frames, r.annotator ?? "", seconds];
+  for (const [i, value] of values.entries()) {
+    const td = tr.children[i];
+    td.textContent = value;
+    // Cells are one line high and cut long text: the whole of it shows on hover.
+    if (!COLUMNS[i][3] && value) td.title = value;
+  }
+}
+
+function setSpacer(td, height) {
+  td.style.height = `${height}px`;
+  td.closest("tbody").hidden = height === 0;
 }
 
 function fillSelect(select, options) {
