@@ -1,0 +1,207 @@
+"""Review table windows on 100,000 images, against a bare page and the old whole-queue load.
+
+    .venv/bin/python benchmarks/bench_review.py [--images 100000] [--labelled 0.6] [--repeat 5]
+                                                [--per-visit 50]
+
+The project exists only in the database (synthetic image rows, no files; labels and timed
+events written in bulk by `_common.bulk_label`, the first `--labelled` share of the queue).
+Each query is one window of WINDOW rows, the size the page asks for (review-pages.js BLOCK),
+through `LabellingSession.review` (the use case the web route calls), first and deep (the last
+window of the result), sorted and filtered as a user can. Two baselines from the same run:
+
+- bare page: a raw sqlite3 SELECT of one window by `seq` with the label joined (the floor);
+- old page: what review.js did before, the whole queue through `LabellingSession.queue` in
+  pages of 5,000 (sorting and filtering then ran in the browser, not counted here).
+
+No target is set yet: the table shows how far each order is from the floor, and how much of the
+old load (which the table waited for before it showed a row) one window costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _common import bulk_label, synthetic_refs
+from clinlabel.audit.log import utc_now
+from clinlabel.labelling.project import open_project
+from clinlabel.labelling.service import LabellingSession
+from clinlabel.store import images as image_rows
+from clinlabel.store import meta
+from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.review import ReviewQuery
+from clinlabel.store.store import Store
+
+WINDOW = 200  # rows per request, as the page asks (src/clinlabel/web/static/js/review-pages.js)
+OLD_PAGE = 5000  # the old review.js fetched /api/queue in pages of this many
+ANNOTATOR = "bench"
+
+MIDDLE_CASE = "<the middle case>"  # replaced by the name of the queue's middle case when run
+# (name, sort, descending, filters): the orders a user clicks, alone and with filters.
+QUERIES: list[tuple[str, str, bool, dict[str, Any]]] = [
+    ("position", "position", False, {}),
+    ("position desc", "position", True, {}),
+    ("case", "case", False, {}),
+    ("file", "file", False, {}),
+    ("file desc", "file", True, {}),
+    ("label", "label", False, {}),
+    ("seconds", "seconds", False, {}),
+    ("seconds desc", "seconds", True, {}),
+    ("visit", "visit", False, {}),
+    ("comment", "comment", False, {}),
+    ("frames", "frames", False, {}),
+    ("annotator", "annotator", False, {}),
+    ("position, label=NA", "position", False, {"label": "NA"}),
+    ("position, unlabelled", "position", False, {"unlabelled": True}),
+    ("file, label=NA", "file", False, {"label": "NA"}),
+    ("seconds, unlabelled", "seconds", False, {"unlabelled": True}),
+    ("label, one case", "label", False, {"case": MIDDLE_CASE}),
+    ("file, one case + NA", "file", False, {"case": MIDDLE_CASE, "label": "NA"}),
+]
+
+
+def build_project(root: Path, *, images: int, labelled: int, per_visit: int) -> Path:
+    project_dir = root / "project"
+    project_dir.mkdir()
+    store = Store.open_dir(project_dir)
+    with store.write() as conn:
+        meta.set_meta(conn, meta.BATCH_ROOT, str(root / "batch"))
+        refs = synthetic_refs(images, per_visit=per_visit)
+        rows = [image_rows.scan_row(seq, ref) for seq, ref in enumerate(refs, 1)]
+        image_rows.sync_scan(conn, [rows], now=utc_now())
+    store.close()
+    bulk_label(project_dir, labelled, annotator=ANNOTATOR)
+    return project_dir
+
+
+class BarePage:
+    """The floor: one window by seq with the whole-file label, straight from sqlite3."""
+
+    SQL = (
+        "SELECT i.id, i.seq, i.case_name, i.visit, i.file, l.label, l.comment FROM images i "
+        "LEFT JOIN labels l ON l.image_id = i.id AND l.annotator_id = ? AND l.frame = 0 "
+        "WHERE i.present AND i.seq BETWEEN ? AND ? ORDER BY i.seq"
+    )
+
+    def __init__(self, project_dir: Path) -> None:
+        self.db = sqlite3.connect(project_dir / DATABASE_FILE)
+        found = self.db.execute("SELECT id FROM annotators WHERE name = ?", (ANNOTATOR,)).fetchone()
+        self.annotator_id = found[0]
+
+    def page(self, first: int) -> int:
+        rows = self.db.execute(self.SQL, (self.annotator_id, first, first + WINDOW - 1)).fetchall()
+        return len(rows)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median seconds of `repeat` runs after one untimed run (caches warm for every contender)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def old_whole_queue(session: LabellingSession, total: int) -> int:
+    rows = 0
+    for start in range(1, total + 1, OLD_PAGE):
+        rows += len(session.queue(start, OLD_PAGE))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--labelled", type=float, default=0.6, help="share of images labelled")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs each (median; >= 3)")
+    parser.add_argument(
+        "--per-visit", type=int, default=50, help="images per visit = distinct file names"
+    )
+    args = parser.parse_args()
+    repeat = max(3, args.repeat)
+    n = args.images
+    with tempfile.TemporaryDirectory(prefix="clinlabel-bench-") as tmp:
+        started = time.perf_counter()
+        project_dir = build_project(
+            Path(tmp), images=n, labelled=int(n * args.labelled), per_visit=args.per_visit
+        )
+        print(
+            f"built a project of {n:,} images, {int(n * args.labelled):,} labelled, "
+            f"{args.per_visit} file names per visit, in {time.perf_counter() - started:.1f} s"
+        )
+        bare = BarePage(project_dir)
+        with open_project(project_dir) as project:
+            session = LabellingSession(project, annotator=ANNOTATOR)
+            session.start()
+            try:
+                run(session, bare, n, repeat)
+            finally:
+                session.close()
+                bare.db.close()
+
+
+def run(session: LabellingSession, bare: BarePage, n: int, repeat: int) -> None:
+    assert bare.page(1) == WINDOW
+    assert old_whole_queue(session, n) == n
+    bare_first = timed(lambda: bare.page(1), repeat * 4)
+    bare_deep = timed(lambda: bare.page(n - WINDOW + 1), repeat * 4)
+    old = timed(lambda: old_whole_queue(session, n), repeat)
+    results: list[tuple[str, str, float, int]] = []
+    cases = session.review_cases()
+    middle = cases[len(cases) // 2]
+    for name, sort, descending, given in QUERIES:
+        filters = {k: middle if v == MIDDLE_CASE else v for k, v in given.items()}
+        query = ReviewQuery(offset=0, limit=WINDOW, sort=sort, descending=descending, **filters)
+        total = session.review(query).total
+        deep = max(0, total - WINDOW)
+        for where, offset in (("first", 0), ("deep", deep)):
+            window = ReviewQuery(
+                offset=offset,
+                limit=WINDOW,
+                sort=sort,
+                descending=descending,
+                **filters,
+            )
+            rows = len(session.review(window).rows)
+            assert rows == min(WINDOW, total - offset), (name, where, rows)
+            results.append((name, where, timed(lambda w=window: session.review(w), repeat), total))
+    bare_ms = statistics.median([bare_first, bare_deep]) * 1000
+    old_ms = old * 1000
+    print(f"\n{n:,} images, windows of {WINDOW} rows, median of {repeat} runs after a warm-up:")
+    print(
+        f"  bare page (sqlite3, by seq)     first {bare_first * 1000:7.2f} ms"
+        f"   deep {bare_deep * 1000:7.2f} ms"
+    )
+    print(f"  old page (whole queue, {OLD_PAGE:,}s)  {old_ms:9.1f} ms")
+    heading = f"{'order and filter':<24} {'window':<6} {'rows':>8} {'ms':>9}"
+    print(f"\n  {heading} {'x bare':>8} {'x old':>7}")
+    for name, where, seconds, total in results:
+        ms = seconds * 1000
+        print(
+            f"  {name:<24} {where:<6} {total:>8,} {ms:9.2f} {ms / bare_ms:8.1f} {ms / old_ms:7.3f}"
+        )
+    worst = max(results, key=lambda r: r[2])
+    worst_ms = worst[2] * 1000
+    print("\n==== summary: bench_review ====")
+    print(f"images                 {n:,}")
+    print(f"bare page              {bare_ms:.2f} ms")
+    print(f"old whole-queue load   {old_ms:.1f} ms (before any sorting or rows in the browser)")
+    print(
+        f"slowest window         {worst_ms:.1f} ms ({worst[0]}, {worst[1]}): "
+        f"{worst_ms / bare_ms:.0f}x bare page, {worst_ms / old_ms:.3f}x old load"
+    )
+
+
+if __name__ == "__main__":
+    main()
