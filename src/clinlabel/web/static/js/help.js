@@ -12,7 +12,7 @@ export function showHelp(labels) {
     ["+ / −", "Zoom in / out (or the mouse wheel on single images); drag to pan"],
     ["0", "Fit the image to the window"],
     ["F", "Full screen"],
-    ["R", "Review table (choose a row to open that image)"],
+    ["R", "Review table: arrows, Page Up/Down, Home/End move between rows; Enter opens that image"],
     ["M", "Metadata panel (search; identifying values stay masked until you choose Unmask, which is recorded)"],
     ["Right-drag", "Grey DICOM/NIfTI: window/level (left–right width, up–down level); W makes the left button do it too"],
     ["Shift+1", "Window: the file's own (again: its next one)"],
