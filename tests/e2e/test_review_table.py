@@ -210,3 +210,39 @@ def test_rows_by_keyboard_and_by_click(review: Locator, page: Page) -> None:
     expect(review).to_be_hidden()
     expect(page.locator("#position-text")).to_have_text(f"Image 10 of {TOTAL}")
     expect(page.locator("#current-label")).to_contain_text("blurred")
+
+
+def test_a_million_rows_compress_the_scroll_range_and_still_reach_every_row(
+    review: Locator, page: Page
+) -> None:
+    # Past MAX_HEIGHT of rows (about 250,000 of 32 px) the scroll range maps onto the rows in
+    # proportion; the module's arithmetic, run in Chromium: the first and last rows are
+    # reachable, every slice is built within its spacers, and `reveal` brings any row into view.
+    found = page.evaluate(
+        """async () => {
+          const { RowWindow, MAX_HEIGHT } = await import("/static/js/row-window.js");
+          const total = 1_000_000, rowHeight = 32, viewport = 640;
+          const w = new RowWindow({ total, rowHeight, viewport });
+          // The browser's scrollTop runs from 0 to the height less the viewport.
+          const slices = [0, 1, 12345, w.height / 2, w.height - viewport - 1, w.height - viewport].map((top) => {
+            const s = w.slice(top, 8);
+            return { top, ...s, sum: s.above + (s.end - s.start) * rowHeight + s.below };
+          });
+          const reveals = [0, 1, 499_999, 999_999].map((index) => {
+            const top = w.reveal(index, 0);
+            const s = w.slice(top, 0);
+            return { index, shown: index >= s.start && index < s.end };
+          });
+          return { height: w.height, max: MAX_HEIGHT, slices, reveals };
+        }"""
+    )
+    assert found["height"] == found["max"]
+    first, *_, at_end = found["slices"]
+    assert first["start"] == 0
+    assert at_end["end"] == 1_000_000
+    for s in found["slices"]:
+        assert s["end"] - s["start"] <= 40
+        # Compressed, a pixel of scroll moves the rows ~4 px: when the last row is built the
+        # rows may reach past the range by up to the buffer (8 rows), never fall short of it.
+        assert found["height"] - 1 <= s["sum"] <= found["height"] + 8 * 32, s
+    assert all(r["shown"] for r in found["reveals"]), found["reveals"]
