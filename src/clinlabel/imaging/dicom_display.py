@@ -20,10 +20,24 @@ from clinlabel.errors import DecodeError
 from clinlabel.imaging import rendering, windowing
 from clinlabel.imaging.dicom_frames import render_frame
 from clinlabel.imaging.dicom_header import DicomHeader
-from clinlabel.imaging.functional_groups import frame_group
+from clinlabel.imaging.functional_groups import frame_group, value
 from clinlabel.imaging.png_writer import encode_png, grey_png_stored
 from clinlabel.imaging.rendering import GreyTransform, LutTable
 from clinlabel.imaging.windowing import VOI_FUNCTIONS, Window
+
+# Tags of the attributes read for every rendition (by tag: see `functional_groups.value`).
+_PIXEL_REPRESENTATION = 0x00280103
+_BITS_ALLOCATED = 0x00280100
+_BITS_STORED = 0x00280101
+_PHOTOMETRIC = 0x00280004
+_RESCALE_INTERCEPT = 0x00281052
+_RESCALE_SLOPE = 0x00281053
+_MODALITY_LUT_SEQUENCE = 0x00283000
+_VOI_LUT_SEQUENCE = 0x00283010
+_WINDOW_CENTER = 0x00281050
+_WINDOW_WIDTH = 0x00281051
+_WINDOW_EXPLANATION = 0x00281055
+_VOI_LUT_FUNCTION = 0x00281056
 
 _COLOUR = frozenset(
     {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_PARTIAL_422", "YBR_ICT", "YBR_RCT"}
@@ -46,30 +60,32 @@ def grey_transform(dataset: Dataset, frame: int) -> GreyTransform:
     """Modality and presentation attributes of `frame`: PS3.3 C.7.6.16.2.9 (Pixel Value
     Transformation functional group) before the top-level C.11.1 attributes."""
     group = frame_group(dataset, frame, "PixelValueTransformationSequence")
-    source = group if group is not None and "RescaleSlope" in group else dataset
-    slope = float(source.get("RescaleSlope", 1) or 1)
-    intercept = float(source.get("RescaleIntercept", 0) or 0)
+    source = group if group is not None and _RESCALE_SLOPE in group else dataset
+    slope = float(value(source, _RESCALE_SLOPE, 1) or 1)
+    intercept = float(value(source, _RESCALE_INTERCEPT, 0) or 0)
     modality_lut = None
-    if "RescaleSlope" not in source and dataset.get("ModalityLUTSequence"):
-        modality_lut = _lut_table(dataset.ModalityLUTSequence[0], dataset)
+    if _RESCALE_SLOPE not in source:
+        sequence = value(dataset, _MODALITY_LUT_SEQUENCE)
+        if sequence:
+            modality_lut = _lut_table(sequence[0], dataset)
     return GreyTransform(
-        signed=int(dataset.get("PixelRepresentation", 0) or 0) == 1,
-        bits_stored=int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16)) or 16),
+        signed=int(value(dataset, _PIXEL_REPRESENTATION, 0) or 0) == 1,
+        bits_stored=int(value(dataset, _BITS_STORED, value(dataset, _BITS_ALLOCATED, 16)) or 16),
         slope=slope,
         intercept=intercept,
         modality_lut=modality_lut,
-        monochrome1=str(dataset.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1",
+        monochrome1=_photometric(dataset) == "MONOCHROME1",
     )
 
 
 def file_windows(dataset: Dataset, frame: int) -> tuple[Window, ...]:
     """Window Center/Width pairs (C.11.2.1.2), from the Frame VOI LUT functional group first."""
     group = frame_group(dataset, frame, "FrameVOILUTSequence")
-    source = group if group is not None and "WindowCenter" in group else dataset
-    centers = _as_list(source.get("WindowCenter"))
-    widths = _as_list(source.get("WindowWidth"))
-    explanations = [str(e) for e in _as_list(source.get("WindowCenterWidthExplanation"))]
-    function = str(source.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    source = group if group is not None and _WINDOW_CENTER in group else dataset
+    centers = _as_list(value(source, _WINDOW_CENTER))
+    widths = _as_list(value(source, _WINDOW_WIDTH))
+    explanations = [str(e) for e in _as_list(value(source, _WINDOW_EXPLANATION))]
+    function = str(value(source, _VOI_LUT_FUNCTION, "LINEAR") or "LINEAR").strip().upper()
     if function not in VOI_FUNCTIONS:
         function = "LINEAR"
     windows: list[Window] = []
@@ -91,7 +107,7 @@ def file_windows(dataset: Dataset, frame: int) -> tuple[Window, ...]:
 
 def voi_lut(dataset: Dataset) -> LutTable | None:
     """The first VOI LUT Sequence (0028,3010) item as a table (C.11.2.1.1), if any."""
-    sequence = dataset.get("VOILUTSequence")
+    sequence = value(dataset, _VOI_LUT_SEQUENCE)
     return _lut_table(sequence[0], dataset) if sequence else None
 
 
@@ -243,8 +259,12 @@ def _masked(header: DicomHeader, stored: np.ndarray, transform: GreyTransform) -
     return True
 
 
+def _photometric(dataset: Dataset) -> str:
+    return str(value(dataset, _PHOTOMETRIC, "") or "").strip()
+
+
 def _is_colour(header: DicomHeader, stored: np.ndarray) -> bool:
-    photometric = str(header.dataset.get("PhotometricInterpretation", "")).strip()
+    photometric = _photometric(header.dataset)
     return stored.ndim == 3 or photometric == "PALETTE COLOR" or photometric in _COLOUR
 
 
