@@ -453,7 +453,7 @@ def full_range(
 
 
 def stored_span(stored: np.ndarray) -> tuple[int, int]:
-    """The least and greatest stored value of a frame (integer or float data)."""
+    """The least and greatest stored value of an integer frame (a float frame's, truncated)."""
     return int(stored.min()), int(stored.max())
 
 
