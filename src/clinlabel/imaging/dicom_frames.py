@@ -130,11 +130,10 @@ def _read_native(header: DicomHeader, index: int) -> np.ndarray:
     start = header.pixel_offset + index * pixels.nbytes
     whole = header.take_handover()
     if whole is not None and len(whole) >= start + pixels.nbytes:
-        # The header was parsed from the whole file in memory: copy the frame from there.
-        pixels.reshape(-1).view(np.uint8)[:] = np.frombuffer(
-            whole, dtype=np.uint8, count=pixels.nbytes, offset=start
-        )
-        return _clear_unused_bits(pixels, options, itemsize, signed)
+        # The header was parsed from the whole file in memory: the frame comes from there, its
+        # unused bits cleared on the way (one pass where a copy and a clear would take two).
+        source = np.frombuffer(whole, dtype=dtype, count=rows * columns, offset=start)
+        return _clear_unused_bits(pixels, options, itemsize, signed, source=source)
     target = pixels.data.cast("B")
     try:
         with Path(header.path).open("rb", buffering=0) as handle:
@@ -154,19 +153,31 @@ def _read_native(header: DicomHeader, index: int) -> np.ndarray:
 
 
 def _clear_unused_bits(
-    pixels: np.ndarray, options: dict[str, Any], itemsize: int, signed: bool
+    pixels: np.ndarray,
+    options: dict[str, Any],
+    itemsize: int,
+    signed: bool,
+    *,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
-    """PS3.5 8.1.1: only the low Bits Stored bits are the value (see `_read_native`)."""
+    """PS3.5 8.1.1: only the low Bits Stored bits are the value (see `_read_native`).
+
+    Clears them in `pixels`, or with `source` (the stored values, same size) writes `source`
+    with them cleared into `pixels`.
+    """
+    values = pixels if source is None else source.reshape(pixels.shape)
     unused = 8 * itemsize - int(options.get("bits_stored", 8 * itemsize))
     if 0 < unused < 8 * itemsize:
         # As pydicom's `correct_unused_bits` (on by default for native data): shifting left then
         # right drops the unused bits, and the arithmetic right shift of a signed dtype extends
         # the sign of Bits Stored (a 12-bit 0x0FFF is -1, not 4095).
         if signed:
-            np.left_shift(pixels, unused, out=pixels)
+            np.left_shift(values, unused, out=pixels)
             np.right_shift(pixels, unused, out=pixels)
         else:  # the same result for unsigned data in one pass instead of two
-            np.bitwise_and(pixels, (1 << (8 * itemsize - unused)) - 1, out=pixels)
+            np.bitwise_and(values, (1 << (8 * itemsize - unused)) - 1, out=pixels)
+    elif source is not None:
+        np.copyto(pixels, values)
     return pixels
 
 

@@ -378,3 +378,32 @@ def test_a_window_narrower_than_the_frame_keeps_the_clip_pass() -> None:
     rows.fill(shown, 0, 1)
     # ((40 - 39.5) / 79 + 0.5) * 255 = 129.1 (C.11.2.1.2.1)
     assert shown.tolist() == [[0, 129, 255]]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "signed", "bits"),
+    [(np.uint16, False, 12), (np.int16, True, 12), (np.uint16, False, 16), (np.uint8, False, 8)],
+)
+def test_a_frame_from_the_bytes_read_for_the_header_has_its_unused_bits_cleared(
+    tmp_path: Path, dtype: type, signed: bool, bits: int
+) -> None:
+    # Whole bit patterns, junk above Bits Stored included: the frame taken from the header's
+    # bytes must hold what pydicom gives (12-bit 0x0FFF signed is -1), like a frame read anew.
+    info = np.iinfo(dtype)
+    frames = np.random.default_rng(9).integers(
+        info.min, info.max, (2, 20, 30), dtype=dtype, endpoint=True
+    )
+    path = write(
+        tmp_path / "native.dcm",
+        grey_dataset(frames.copy(), signed=signed, bits=bits),
+        ExplicitVRLittleEndian,
+    )
+    dicom_header.clear_cache()
+    dicom_frames.clear_cache()
+    header = dicom_header.read_render_header(path)
+    assert len(header.handover) == 1
+    first = dicom_frames.decode_frame(header, 1)
+    assert header.handover == []
+    reference = pixel_array(path, index=0)
+    assert first.dtype == reference.dtype and np.array_equal(first, reference)
+    assert first.flags.owndata, "a copy, not a view of the bytes read for the header"
