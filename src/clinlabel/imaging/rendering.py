@@ -174,7 +174,11 @@ class Affine:
 
         `clip=False` only when `within` holds for the values' least and greatest.
         """
-        line = np.multiply(values, np.float32(self.scale), dtype=np.float32)
+        # A plain cast then float32 arithmetic: the same values as multiplying with
+        # dtype=float32 (integers below 2^24 convert exactly), without the ufunc's slower
+        # buffered casting loop.
+        line = values.astype(np.float32)
+        np.multiply(line, np.float32(self.scale), out=line)
         np.add(line, np.float32(self.offset + 0.5), out=line)
         if clip:
             np.clip(line, 0.0, 255.0, out=line)
