@@ -259,3 +259,33 @@ def test_12bit_jpeg_extended_files_equal_libjpeg_turbo(name: str) -> None:
     for index, encoded in enumerate(generate_frames(ds.PixelData, number_of_frames=frames)):
         _, ours = frame_pixels(path, index + 1)
         assert np.array_equal(ours, imagecodecs.jpeg8_decode(encoded))
+
+
+def test_image_pixel_options_equal_pydicoms_on_every_corpus_file() -> None:
+    # The header reads the Image Pixel US attributes from their raw bytes; on every file of the
+    # corpus (explicit and implicit VR, big endian, enhanced, odd ones) that must give what
+    # pydicom's own `as_pixel_options` gives, value and type.
+    import warnings
+
+    from pydicom import dcmread
+    from pydicom.pixels.utils import as_pixel_options
+
+    from clinlabel.imaging.dicom_header import _pixel_options
+
+    compared = 0
+    for path in corpus():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                theirs = as_pixel_options(dcmread(path, stop_before_pixels=True, force=True))
+            except Exception:  # files pydicom itself cannot read are not compared
+                continue
+            ours = _pixel_options(dcmread(path, stop_before_pixels=True, force=True))
+        theirs.pop("extended_offsets", None)
+        theirs["number_of_frames"] = int(theirs["number_of_frames"] or 1)
+        assert ours == theirs, path.name
+        assert {k: type(v) for k, v in ours.items() if k != "number_of_frames"} == {
+            k: type(v) for k, v in theirs.items() if k != "number_of_frames"
+        }, path.name
+        compared += "rows" in ours
+    assert compared >= 150

@@ -8,6 +8,7 @@ that window/level can run in the browser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,15 @@ class GreyFrame:
     full_range: Window
 
 
-def grey_transform(dataset: Dataset, frame: int) -> GreyTransform:
+def grey_transform(
+    dataset: Dataset, frame: int, pixel: Mapping[str, Any] | None = None
+) -> GreyTransform:
     """Modality and presentation attributes of `frame`: PS3.3 C.7.6.16.2.9 (Pixel Value
-    Transformation functional group) before the top-level C.11.1 attributes."""
+    Transformation functional group) before the top-level C.11.1 attributes.
+
+    `pixel`, the header's decoder options (`DicomHeader.options`), gives the Image Pixel
+    attributes already read, so the dataset's own elements need not be converted again.
+    """
     group = frame_group(dataset, frame, "PixelValueTransformationSequence")
     source = group if group is not None and _RESCALE_SLOPE in group else dataset
     slope = float(value(source, _RESCALE_SLOPE, 1) or 1)
@@ -68,13 +75,21 @@ def grey_transform(dataset: Dataset, frame: int) -> GreyTransform:
         sequence = value(dataset, _MODALITY_LUT_SEQUENCE)
         if sequence:
             modality_lut = _lut_table(sequence[0], dataset)
+    if pixel is not None:
+        representation = pixel.get("pixel_representation", 0)
+        bits = pixel.get("bits_stored", pixel.get("bits_allocated", 16))
+        photometric = str(pixel.get("photometric_interpretation", "") or "").strip()
+    else:
+        representation = value(dataset, _PIXEL_REPRESENTATION, 0)
+        bits = value(dataset, _BITS_STORED, value(dataset, _BITS_ALLOCATED, 16))
+        photometric = _photometric(dataset)
     return GreyTransform(
-        signed=int(value(dataset, _PIXEL_REPRESENTATION, 0) or 0) == 1,
-        bits_stored=int(value(dataset, _BITS_STORED, value(dataset, _BITS_ALLOCATED, 16)) or 16),
+        signed=int(representation or 0) == 1,
+        bits_stored=int(bits or 16),
         slope=slope,
         intercept=intercept,
         modality_lut=modality_lut,
-        monochrome1=_photometric(dataset) == "MONOCHROME1",
+        monochrome1=photometric == "MONOCHROME1",
     )
 
 
@@ -116,7 +131,7 @@ def grey_frame(path: Path, *, frame: int = 1) -> GreyFrame:
     header, stored = render_frame(path, frame)
     if stored.ndim != 2:
         raise DecodeError(f"{header.path.name} is a colour image, not grey-scale.")
-    transform = grey_transform(header.dataset, frame)
+    transform = grey_transform(header.dataset, frame, header.options)
     return GreyFrame(
         stored=stored,
         transform=transform,
@@ -187,7 +202,7 @@ def _display(
     looked up where the caller wants them (`rendering.look_up_rows`)."""
     if _is_colour(header, stored):
         return _reduced_display(_colour(header, stored), reduce)
-    transform = grey_transform(header.dataset, frame)
+    transform = grey_transform(header.dataset, frame, header.options)
     table: LutTable | None = None
     # The frame's least and greatest stored value, when the window was made from them.
     span: tuple[int, int] | None = None
@@ -264,7 +279,7 @@ def _photometric(dataset: Dataset) -> str:
 
 
 def _is_colour(header: DicomHeader, stored: np.ndarray) -> bool:
-    photometric = _photometric(header.dataset)
+    photometric = str(header.options.get("photometric_interpretation", "") or "").strip()
     return stored.ndim == 3 or photometric == "PALETTE COLOR" or photometric in _COLOUR
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom._dicom_dict import DicomDictionary
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import _at_pixel_data, _read_file_meta_info, read_dataset, read_preamble
-from pydicom.pixels.utils import as_pixel_options
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -261,11 +261,58 @@ def _pixel_value_start(
     return int(handle.tell()), keyword, vr
 
 
+# The Image Pixel attributes a decoder takes (pydicom's `as_pixel_options` reads the same):
+# the US ones, whose values are read straight from their two bytes, and the others.
+_PIXEL_US = {
+    0x00280002: "samples_per_pixel",
+    0x00280006: "planar_configuration",
+    0x00280010: "rows",
+    0x00280011: "columns",
+    0x00280100: "bits_allocated",
+    0x00280101: "bits_stored",
+    0x00280103: "pixel_representation",
+}
+_PIXEL_OTHER = {0x00280004: "photometric_interpretation", 0x00280008: "number_of_frames"}
+
+
+def _pixel_options(dataset: Dataset) -> dict[str, Any]:
+    """The Image Pixel module as decoder options, as pydicom's `as_pixel_options` gives them.
+
+    A US attribute of one value still in its raw form (never accessed) is read from its two
+    bytes in the element's own byte order: pydicom's conversion of a raw element (a DataElement,
+    its value checks) costs ~8 us each, the seven of them as much as the rest of a small header.
+    Anything else (another VR, several values, an element already converted) goes through
+    pydicom, so the result is the same; the conformance tests compare both on every corpus file.
+    """
+    options: dict[str, Any] = {}
+    for tag, name in _PIXEL_US.items():
+        element = dataset.get_item(tag)
+        if element is None:
+            continue
+        if (
+            isinstance(element, RawDataElement)
+            and element.VR in (None, "US")
+            and isinstance(element.value, bytes)
+            and len(element.value) == 2
+        ):
+            order = "little" if element.is_little_endian else "big"
+            options[name] = int.from_bytes(element.value, order)
+        else:
+            options[name] = dataset[tag].value
+    for tag, name in _PIXEL_OTHER.items():
+        if tag in dataset:
+            options[name] = dataset[tag].value
+    # As `as_pixel_options`: Number of Frames absent, empty or zero means one frame.
+    frames = options.get("number_of_frames")
+    options["number_of_frames"] = int(frames) if frames not in (None, "", 0) else 1
+    return options
+
+
 def _options(
     dataset: Dataset, syntax: UID, keyword: str, vr: str | None, name: str
 ) -> dict[str, Any]:
     try:
-        options = as_pixel_options(dataset)
+        options = _pixel_options(dataset)
     except (AttributeError, KeyError, ValueError, TypeError) as exc:
         raise DecodeError(f"{name}: the Image Pixel module is incomplete ({exc}).") from exc
     for needed in ("rows", "columns", "bits_allocated", "samples_per_pixel"):
