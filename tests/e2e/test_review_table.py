@@ -247,3 +247,30 @@ def test_a_million_rows_compress_the_scroll_range_and_still_reach_every_row(
         # rows may reach past the range by up to the buffer (8 rows), never fall short of it.
         assert found["height"] - 1 <= s["sum"] <= found["height"] + 8 * 32, s
     assert all(r["shown"] for r in found["reveals"]), found["reveals"]
+
+
+def test_the_table_waits_for_labels_still_on_their_way(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # A label key and then R at once: the label's request is still in flight (held here), and
+    # the table must show it once saved, not the image as unlabelled.
+    batch = tmp_path / "batch"
+    make_big_batch(batch)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", ANNOTATOR)
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text(f"Image 1 of {TOTAL}")
+    held: list[Route] = []
+    saving = re.compile(r".*/api/images/\d+/label$")
+    page.route(saving, lambda route: held.append(route))
+    page.keyboard.press("1")  # Suspicious
+    while not held:
+        page.wait_for_timeout(20)
+    page.keyboard.press("r")
+    review = page.get_by_role("dialog", name="Review")
+    expect(review.locator("#review-count")).to_have_text("Waiting for the last labels to be saved…")
+    assert review.locator("#review-body tr[data-position]").count() == 0
+    for route in held:
+        route.continue_()
+    page.unroute(saving)
+    expect(review.locator("#review-count")).to_have_text(f"{TOTAL} of {TOTAL} images")
+    expect(row(review, 1).locator("td").nth(4)).to_have_text("Suspicious")

@@ -304,7 +304,8 @@ export class Labeller {
   }
 
   openReview() {
-    this.review.open().catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
+    // Labels still on their way would be missing from the table: it waits for them.
+    this.review.open(this.queue.idle()).catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
   }
 
   activity() {

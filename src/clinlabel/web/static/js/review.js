@@ -89,11 +89,17 @@ export class ReviewTable {
     );
   }
 
-  async open() {
+  // `saved`: resolves when the labels given so far have reached the server, so that the
+  // table shows them (a label key then R at once must not show the image unlabelled).
+  async open(saved = Promise.resolve()) {
     this.count.textContent = "Loading…";
     this.dialog.showModal();
     this.labelFilter.focus();
     try {
+      const timer = setTimeout(() => (this.count.textContent = "Waiting for the last labels to be saved…"), 150);
+      await saved;
+      clearTimeout(timer);
+      this.count.textContent = "Loading…";
       const cases = await get("/api/review/cases");
       const chosen = this.caseFilter.value;
       fillSelect(this.caseFilter, [["", "All cases"], ...cases.map((c) => [c, c])]);

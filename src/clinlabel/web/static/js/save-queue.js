@@ -13,6 +13,13 @@ export class SaveQueue {
     this.error = null; // the error of the request being retried, if any
     this.attempt = 0;
     this.onChange = onChange;
+    this.waiting = []; // resolvers of idle() promises
+  }
+
+  // Resolves once every request queued so far has been answered (saved or refused).
+  idle() {
+    if (!this.items.length) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   get pending() {
@@ -65,5 +72,6 @@ export class SaveQueue {
 
   changed(retryInMs = null) {
     this.onChange?.({ pending: this.items.length, error: this.error, retryInMs });
+    if (!this.items.length) for (const resolve of this.waiting.splice(0)) resolve();
   }
 }
