@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -143,3 +145,17 @@ def start_server(servers: list[LabelServer], tmp_path: Path) -> object:
 @pytest.fixture
 def batch_maker() -> object:
     return make_batch
+
+
+def canvas_pixels(page: Any) -> np.ndarray:
+    """The grey channel of the viewer's canvas, rows x columns, read with getImageData."""
+    found = page.evaluate(
+        """() => {
+            const c = document.querySelector('#stage > canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const grey = new Array(c.width * c.height);
+            for (let i = 0; i < grey.length; i++) grey[i] = d[4 * i];
+            return {w: c.width, h: c.height, grey};
+        }"""
+    )
+    return np.asarray(found["grey"], dtype=np.uint8).reshape(found["h"], found["w"])

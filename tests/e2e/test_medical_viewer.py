@@ -17,26 +17,14 @@ from clinlabel.imaging import dicom_display, nifti, windowing
 from clinlabel.imaging.windowing import Window
 from clinlabel.labelling.audit_trail import read_events
 
+from .conftest import canvas_pixels
+
 pytestmark = pytest.mark.e2e
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dicom-viewer.png"
 FOLDER = "Case_001/Visit_1/XC_CLINICAL"
 # Queue order of the demo files (natural order of names).
 NIFTI, CT, DX, XA = 1, 2, 3, 4
-
-
-def canvas_pixels(page: Page) -> np.ndarray:
-    """The grey channel of the viewer's canvas, rows x columns, read with getImageData."""
-    found = page.evaluate(
-        """() => {
-            const c = document.querySelector('#stage > canvas');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            const grey = new Array(c.width * c.height);
-            for (let i = 0; i < grey.length; i++) grey[i] = d[4 * i];
-            return {w: c.width, h: c.height, grey};
-        }"""
-    )
-    return np.asarray(found["grey"], dtype=np.uint8).reshape(found["h"], found["w"])
 
 
 def page_window(page: Page) -> Window:

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
+from .conftest import canvas_pixels
+
 pytestmark = pytest.mark.e2e
 
 FOLDER = "Case_001/Visit_1/XC_CLINICAL"
@@ -77,23 +79,10 @@ def by_hand(stored: np.ndarray, function: str, center: float, width: float) -> n
     return np.asarray(FORMULAS[function](modality, center, width))
 
 
-def canvas_grey(page: Page) -> np.ndarray:
-    found = page.evaluate(
-        """() => {
-            const c = document.querySelector('#stage > canvas');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            const grey = new Array(c.width * c.height);
-            for (let i = 0; i < grey.length; i++) grey[i] = d[4 * i];
-            return {w: c.width, h: c.height, grey};
-        }"""
-    )
-    return np.asarray(found["grey"], dtype=np.float64).reshape(found["h"], found["w"])
-
-
 def assert_shown(page: Page, stored: np.ndarray, function: str, c: float, w: float) -> None:
     """The canvas equals the formula to within one grey level (rounding), and the test can tell
     the function apart from plain LINEAR on this image."""
-    shown = canvas_grey(page)
+    shown = canvas_pixels(page).astype(np.float64)
     wanted = by_hand(stored, function, c, w)
     assert shown.shape == wanted.shape
     worst = float(np.abs(shown - wanted).max())
