@@ -147,11 +147,16 @@ def batch_maker() -> object:
     return make_batch
 
 
-def canvas_pixels(page: Any) -> np.ndarray:
-    """The grey channel of the viewer's canvas, rows x columns, read with getImageData."""
-    found = page.evaluate(
-        """() => {
-            const c = document.querySelector('#stage > canvas');
+def viewer_pixels(page: Any) -> np.ndarray:
+    """The grey channel of the viewer's canvas (`canvas_pixels`)."""
+    return canvas_pixels(page.locator("#stage > canvas"))
+
+
+def canvas_pixels(canvas: Any) -> np.ndarray:
+    """The grey channel of a canvas (a Playwright locator), rows x columns, read with
+    getImageData."""
+    found = canvas.evaluate(
+        """c => {
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             const grey = new Array(c.width * c.height);
             for (let i = 0; i < grey.length; i++) grey[i] = d[4 * i];

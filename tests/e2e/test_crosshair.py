@@ -20,6 +20,8 @@ from playwright.sync_api import Page, expect
 from clinlabel.imaging import nifti, windowing
 from clinlabel.imaging.windowing import Window
 
+from .conftest import canvas_pixels
+
 pytestmark = pytest.mark.e2e
 
 FOLDER = "Case_001/Visit_1/XC_CLINICAL"
@@ -117,19 +119,7 @@ def expect_point(page: Page, volume: Volume, voxel: tuple[int, int, int]) -> Non
 
 
 def pane_grey(page: Page, plane: str) -> np.ndarray:
-    found = (
-        pane(page, plane)
-        .locator("canvas")
-        .evaluate(
-            """c => {
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            const grey = new Array(c.width * c.height);
-            for (let i = 0; i < grey.length; i++) grey[i] = d[4 * i];
-            return {w: c.width, h: c.height, grey};
-        }"""
-        )
-    )
-    return np.asarray(found["grey"], dtype=np.uint8).reshape(found["h"], found["w"])
+    return canvas_pixels(pane(page, plane).locator("canvas"))
 
 
 def expect_crosshair(page: Page, plane: str, pixel: tuple[int, int]) -> None:

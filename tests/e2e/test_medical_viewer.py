@@ -17,7 +17,7 @@ from clinlabel.imaging import dicom_display, nifti, windowing
 from clinlabel.imaging.windowing import Window
 from clinlabel.labelling.audit_trail import read_events
 
-from .conftest import canvas_pixels
+from .conftest import viewer_pixels
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     rescale = {"slope": ct.transform.slope, "intercept": ct.transform.intercept}
     assert page_window(page) == Window(40.0, 80.0)  # the file's first window, "BRAIN"
     np.testing.assert_array_equal(
-        canvas_pixels(page), expected(ct.stored, Window(40, 80), **rescale)
+        viewer_pixels(page), expected(ct.stored, Window(40, 80), **rescale)
     )
     expect(page.locator("#wl-readout")).to_have_text("W 80 L 40")
 
@@ -86,7 +86,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     page.wait_for_timeout(50)  # the last repaint waits for the next animation frame
     dragged = page_window(page)
     assert dragged.width > 80 and dragged.center < 40, dragged
-    np.testing.assert_array_equal(canvas_pixels(page), expected(ct.stored, dragged, **rescale))
+    np.testing.assert_array_equal(viewer_pixels(page), expected(ct.stored, dragged, **rescale))
     pixel_requests = [u for u in requests[before:] if "/pixels" in u or "/rendition" in u]
     assert pixel_requests == []  # window/level never asks the server
     times = page.evaluate("() => window.clinlabel.medical.paintTimes.slice(-20)")
@@ -98,7 +98,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     assert page_window(page) == Window(-600.0, 1500.0)
     page.wait_for_timeout(50)
     np.testing.assert_array_equal(
-        canvas_pixels(page), expected(ct.stored, Window(-600, 1500), **rescale)
+        viewer_pixels(page), expected(ct.stored, Window(-600, 1500), **rescale)
     )
     page.locator("#wl-preset").select_option("bone")
     assert page_window(page) == Window(400.0, 1800.0)
@@ -106,7 +106,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     page.wait_for_timeout(50)
     expect(page.locator("#wl-readout")).to_have_text("W 1800 L 400 (inverted)")
     np.testing.assert_array_equal(
-        canvas_pixels(page), expected(ct.stored, Window(400, 1800), **rescale, flip=True)
+        viewer_pixels(page), expected(ct.stored, Window(400, 1800), **rescale, flip=True)
     )
     page.keyboard.press("Shift+Digit1")  # the file's own window again
     assert page_window(page) == Window(40.0, 80.0)
@@ -117,7 +117,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     go(page, DX)
     dx = dicom_display.grey_frame(batch / FOLDER / "IM000001", frame=1)
     np.testing.assert_array_equal(
-        canvas_pixels(page),
+        viewer_pixels(page),
         expected(dx.stored, Window(2000, 3600), slope=1, intercept=0, flip=True),
     )
 
@@ -133,7 +133,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     page.wait_for_function("() => window.clinlabel.medical.current.header.frame === 3")
     xa3 = dicom_display.grey_frame(batch / FOLDER / "xa_run.dcm", frame=3)
     np.testing.assert_array_equal(
-        canvas_pixels(page), expected(xa3.stored, Window(128, 256), slope=1, intercept=0)
+        viewer_pixels(page), expected(xa3.stored, Window(128, 256), slope=1, intercept=0)
     )
     page.mouse.move(x, y)
     page.mouse.wheel(0, 120)  # the wheel steps frames on a multi-frame file
@@ -201,7 +201,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     stored, row_spacing, column_spacing = nifti.oriented_slice(volume, plane="coronal", index=32)
     win = page_window(page)
     np.testing.assert_array_equal(
-        canvas_pixels(page),
+        viewer_pixels(page),
         expected(stored, win, slope=volume.transform.slope, intercept=volume.transform.intercept),
     )
     transform = page.locator("#stage > canvas").evaluate("c => c.style.transform")

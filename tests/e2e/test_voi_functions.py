@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import canvas_pixels
+from .conftest import viewer_pixels
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def by_hand(stored: np.ndarray, function: str, center: float, width: float) -> n
 def assert_shown(page: Page, stored: np.ndarray, function: str, c: float, w: float) -> None:
     """The canvas equals the formula to within one grey level (rounding), and the test can tell
     the function apart from plain LINEAR on this image."""
-    shown = canvas_pixels(page).astype(np.float64)
+    shown = viewer_pixels(page).astype(np.float64)
     wanted = by_hand(stored, function, c, w)
     assert shown.shape == wanted.shape
     worst = float(np.abs(shown - wanted).max())
