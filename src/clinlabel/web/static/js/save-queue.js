@@ -16,7 +16,8 @@ export class SaveQueue {
     this.waiting = []; // resolvers of idle() promises
   }
 
-  // Resolves once every request queued so far has been answered (saved or refused).
+  // Resolves when the queue is next empty: every request queued so far answered (saved or
+  // refused). While the server is unreachable it waits, as the status bar says.
   idle() {
     if (!this.items.length) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push(resolve));
