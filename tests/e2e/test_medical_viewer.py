@@ -4,7 +4,6 @@ standard's formulas, presets, invert, frames, cine, planes, metadata unmasking, 
 from __future__ import annotations
 
 import csv
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +77,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     before = len(requests)
+    paints = page.evaluate("() => window.clinlabel.medical.paintTimes.length")
     page.mouse.move(x, y)
     page.mouse.down(button="right")
     for step in range(1, 21):
@@ -89,9 +89,10 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     np.testing.assert_array_equal(viewer_pixels(page), expected(ct.stored, dragged, **rescale))
     pixel_requests = [u for u in requests[before:] if "/pixels" in u or "/rendition" in u]
     assert pixel_requests == []  # window/level never asks the server
-    times = page.evaluate("() => window.clinlabel.medical.paintTimes.slice(-20)")
-    print(f"W/L repaint of 512x512: median {statistics.median(times):.2f} ms, max {max(times):.2f}")
-    assert statistics.median(times) < 16.7  # within one frame at 60 Hz
+    # How fast each repaint is: benchmarks/bench_window_level.py. Here, that the drag repainted
+    # in the page, once per animation frame at most (20 pointer moves, fewer repaints or equal).
+    repaints = page.evaluate("() => window.clinlabel.medical.paintTimes.length") - paints
+    assert 1 <= repaints <= 20
 
     # Presets by key and by menu, invert.
     page.keyboard.press("Shift+Digit6")  # lung

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -39,10 +38,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    started = time.perf_counter()
-    root = make_demo_batch(tmp_path_factory.mktemp("demo") / "Batch")
-    assert time.perf_counter() - started < 20  # about 2 s here; generous for loaded machines
-    return root
+    return make_demo_batch(tmp_path_factory.mktemp("demo") / "Batch")
 
 
 def test_default_demo_scans_as_designed(demo: Path) -> None:

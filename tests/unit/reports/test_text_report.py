@@ -6,7 +6,6 @@ import dataclasses
 import json
 import random
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,7 +246,7 @@ def test_json_report_carries_the_same_figures() -> None:
 
 
 @pytest.mark.slow
-def test_a_million_labelled_images_render_in_a_few_seconds() -> None:
+def test_a_million_labelled_images_render_whole() -> None:
     rng = random.Random(3)
     n = 1_000_000
     data = dataclasses.replace(
@@ -261,7 +260,6 @@ def test_a_million_labelled_images_render_in_a_few_seconds() -> None:
             CommentEntry("C", "V", f"XC/{i}.jpg", "NA", "blurred", "a") for i in range(100_000)
         ],
     )
-    start = time.perf_counter()
+    # Its time is measured by benchmarks/bench_export_report.py; here, that it is whole.
     report = render_text_report(data)
-    assert time.perf_counter() - start < 5.0
     assert value(report, "Images labelled") == "1,000,000"

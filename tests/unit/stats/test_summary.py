@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import time
 
 import pytest
 
@@ -46,14 +45,14 @@ def test_total_is_exact_for_many_small_values() -> None:
     assert summarise_durations([0.1] * 10).total == 1.0
 
 
-def test_a_million_values_in_well_under_a_second() -> None:
+def test_a_million_values_give_the_exact_median() -> None:
+    # Speed is measured by benchmarks/bench_export_report.py (the report over a million labels);
+    # here, that a million values come out exact.
     rng = random.Random(7)
     values = [rng.expovariate(0.2) for _ in range(1_000_000)]
-    start = time.perf_counter()
     summary = summarise_durations(values)
-    elapsed = time.perf_counter() - start
     assert summary.median == statistics.median(values)
-    assert elapsed < 1.0
+    assert summary.count == 1_000_000
 
 
 def test_images_per_hour() -> None:
