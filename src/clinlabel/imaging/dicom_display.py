@@ -8,7 +8,6 @@ that window/level can run in the browser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,6 @@ from clinlabel.imaging.rendering import GreyTransform, LutTable
 from clinlabel.imaging.windowing import VOI_FUNCTIONS, Window
 
 # Tags of the attributes read for every rendition (by tag: see `functional_groups.value`).
-_PIXEL_REPRESENTATION = 0x00280103
-_BITS_ALLOCATED = 0x00280100
-_BITS_STORED = 0x00280101
-_PHOTOMETRIC = 0x00280004
 _RESCALE_INTERCEPT = 0x00281052
 _RESCALE_SLOPE = 0x00281053
 _MODALITY_LUT_SEQUENCE = 0x00283000
@@ -57,15 +52,15 @@ class GreyFrame:
     full_range: Window
 
 
-def grey_transform(
-    dataset: Dataset, frame: int, pixel: Mapping[str, Any] | None = None
-) -> GreyTransform:
+def grey_transform(header: DicomHeader, frame: int) -> GreyTransform:
     """Modality and presentation attributes of `frame`: PS3.3 C.7.6.16.2.9 (Pixel Value
     Transformation functional group) before the top-level C.11.1 attributes.
 
-    `pixel`, the header's decoder options (`DicomHeader.options`), gives the Image Pixel
-    attributes already read, so the dataset's own elements need not be converted again.
+    The Image Pixel attributes come from the header's decoder options (`DicomHeader.options`),
+    read once with the header, so the dataset's own elements need not be converted again.
     """
+    dataset = header.dataset
+    pixel = header.options
     group = frame_group(dataset, frame, "PixelValueTransformationSequence")
     source = group if group is not None and _RESCALE_SLOPE in group else dataset
     slope = float(value(source, _RESCALE_SLOPE, 1) or 1)
@@ -75,21 +70,13 @@ def grey_transform(
         sequence = value(dataset, _MODALITY_LUT_SEQUENCE)
         if sequence:
             modality_lut = _lut_table(sequence[0], dataset)
-    if pixel is not None:
-        representation = pixel.get("pixel_representation", 0)
-        bits = pixel.get("bits_stored", pixel.get("bits_allocated", 16))
-        photometric = str(pixel.get("photometric_interpretation", "") or "").strip()
-    else:
-        representation = value(dataset, _PIXEL_REPRESENTATION, 0)
-        bits = value(dataset, _BITS_STORED, value(dataset, _BITS_ALLOCATED, 16))
-        photometric = _photometric(dataset)
     return GreyTransform(
-        signed=int(representation or 0) == 1,
-        bits_stored=int(bits or 16),
+        signed=int(pixel.get("pixel_representation", 0) or 0) == 1,
+        bits_stored=int(pixel.get("bits_stored", pixel.get("bits_allocated", 16)) or 16),
         slope=slope,
         intercept=intercept,
         modality_lut=modality_lut,
-        monochrome1=photometric == "MONOCHROME1",
+        monochrome1=_photometric(header) == "MONOCHROME1",
     )
 
 
@@ -131,7 +118,7 @@ def grey_frame(path: Path, *, frame: int = 1) -> GreyFrame:
     header, stored = render_frame(path, frame)
     if stored.ndim != 2:
         raise DecodeError(f"{header.path.name} is a colour image, not grey-scale.")
-    transform = grey_transform(header.dataset, frame, header.options)
+    transform = grey_transform(header, frame)
     return GreyFrame(
         stored=stored,
         transform=transform,
@@ -202,7 +189,7 @@ def _display(
     looked up where the caller wants them (`rendering.look_up_rows`)."""
     if _is_colour(header, stored):
         return _reduced_display(_colour(header, stored), reduce)
-    transform = grey_transform(header.dataset, frame, header.options)
+    transform = grey_transform(header, frame)
     table: LutTable | None = None
     # The frame's least and greatest stored value, when the window was made from them.
     span: tuple[int, int] | None = None
@@ -274,18 +261,19 @@ def _masked(header: DicomHeader, stored: np.ndarray, transform: GreyTransform) -
     return True
 
 
-def _photometric(dataset: Dataset) -> str:
-    return str(value(dataset, _PHOTOMETRIC, "") or "").strip()
+def _photometric(header: DicomHeader) -> str:
+    """Photometric Interpretation, from the decoder options read with the header."""
+    return str(header.options.get("photometric_interpretation", "") or "").strip()
 
 
 def _is_colour(header: DicomHeader, stored: np.ndarray) -> bool:
-    photometric = str(header.options.get("photometric_interpretation", "") or "").strip()
+    photometric = _photometric(header)
     return stored.ndim == 3 or photometric == "PALETTE COLOR" or photometric in _COLOUR
 
 
 def _colour(header: DicomHeader, stored: np.ndarray) -> np.ndarray:
     """Palette colour through its LUTs (C.7.6.3.1.5); RGB/YBR already converted by pydicom."""
-    photometric = str(header.dataset.get("PhotometricInterpretation", "")).strip()
+    photometric = _photometric(header)
     if photometric == "PALETTE COLOR":
         from pydicom.pixels.processing import apply_color_lut
 
