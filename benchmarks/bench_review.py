@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import bulk_label, synthetic_refs
+from _common import bulk_label, median_time, synthetic_refs
 from clinlabel.audit.log import utc_now
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
@@ -105,12 +105,7 @@ class BarePage:
 def timed(fn: Callable[[], object], repeat: int) -> float:
     """Median seconds of `repeat` runs after one untimed run (caches warm for every contender)."""
     fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_time(fn, repeat=repeat)
 
 
 def old_whole_queue(session: LabellingSession, total: int) -> int:
