@@ -12,8 +12,10 @@ Honesty rules:
 - Ours and the baseline alternate inside one loop (ours, baseline, ours, ...), so they share the
   machine's noise; each figure is the median of the repeats (41 pairs for the 512 CT rows,
   whose runs take under a millisecond and are moved most by a single preemption).
-- "Cold" runs empty every cache of ours first (headers, frames, display tables): each run parses
-  the header, reads and decodes the frame, builds the LUT and encodes, as for a file never seen.
+- "Cold" runs read through `reader.DIRECT` (no header or frame is kept) and empty the display
+  table memos first: each run parses the header (checking the file's identity before and after),
+  reads and decodes the frame, builds the LUT and encodes, as for a file never seen. "Cached" rows
+  read through a `viewing.ViewingService`, as the server does.
 - Headers: the minimal Secondary Capture header of `dicom_factory` (9 attributes) is the worst
   case for the ratio, since pydicom's bare decode of native data is mostly parsing the header.
   The "scanner header" rows carry a real CT header instead: every attribute of pydicom's own
@@ -57,10 +59,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "unit" / "imaging")
 from dicom_factory import grey_dataset, write
 
 from clinlabel.domain.images import ImageKind
-from clinlabel.imaging import dicom_frames, dicom_header, rendering
-from clinlabel.imaging.nifti import display_slice, load_volume
+from clinlabel.imaging import rendering
+from clinlabel.imaging.nifti import display_slice
 from clinlabel.imaging.plugins import choose_plugin
 from clinlabel.imaging.render import display_rendition, render_png
+from clinlabel.imaging.viewing import ViewingService
 
 # Ratios printed by this script against commit 7b5345a (see the module docstring).
 BEFORE: dict[str, float] = {
@@ -123,8 +126,6 @@ def median_ms(action: Callable[[], object], *, repeat: int = 21) -> float:
 
 def cold() -> None:
     """Empty our caches so every pipeline run parses, decodes and builds its table again."""
-    dicom_header.clear_cache()
-    dicom_frames.clear_cache()
     rendering.cached_display_lut.cache_clear()
     rendering.cached_display_affine.cache_clear()
 
@@ -262,10 +263,11 @@ def dicom_rows(folder: Path, rng: np.random.Generator) -> list[Row]:
         rows.append(
             (f"XA 1000x512x512 {label}: frame 700 (cold) vs all", ours, all_frames, "< 0.05x")
         )
-        dicom_header.read_header(path)
+        service = ViewingService()
+        service.header(path)
         warm = median_ms(
-            lambda p=path: display_rendition(
-                p, ImageKind.DICOM, frame=701 + int(time.perf_counter() * 1e6) % 200
+            lambda p=path, s=service: display_rendition(
+                p, ImageKind.DICOM, frame=701 + int(time.perf_counter() * 1e6) % 200, reader=s
             )
         )
         rows.append((f"XA {label}: next frame, header cached", warm, all_frames, "< 0.05x"))
@@ -277,14 +279,15 @@ def nifti_rows(folder: Path, rng: np.random.Generator) -> list[Row]:
     volume = rng.integers(-1000, 2000, (512, 512, 300), dtype=np.int16)
     nii = folder / "vol.nii"
     nib.save(nib.Nifti1Image(volume, np.diag([0.7, 0.7, 1.5, 1.0])), nii)
+    service = ViewingService()
     started = time.perf_counter()
-    load_volume(nii)
+    service.volume(nii)
     load = (time.perf_counter() - started) * 1e3
     for plane in ("axial", "coronal", "sagittal"):
-        count = load_volume(nii).slices(plane)
+        count = service.volume(nii).slices(plane)
         ms = median_ms(
             lambda pl=plane, c=count: display_slice(
-                nii, index=1 + int(time.perf_counter() * 1e6) % c, plane=pl
+                nii, index=1 + int(time.perf_counter() * 1e6) % c, plane=pl, reader=service
             )
         )
         rows.append((f"NIfTI 512x512x300 {plane} slice (vs load)", ms, load, "< 5 ms"))

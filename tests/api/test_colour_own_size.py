@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from clinlabel.imaging import rendering
+from clinlabel.imaging.viewing import own_max_side
 from clinlabel.web.config import OWN_SIZE_LIMIT, WebSettings
-from clinlabel.web.renditions import own_max_side
 
 from .conftest import PORT, TOKEN, _client
 

@@ -86,7 +86,7 @@ def test_dicom_frames_are_the_engines_stored_values(medical: TestClient, batch: 
 
 def test_nifti_slices_in_every_plane(medical: TestClient, batch: Path) -> None:
     volume_view = _views(medical)["brain_volume.nii.gz"]
-    volume = nifti.load_volume(batch / volume_view["relpath"])
+    volume = nifti.read_volume(batch / volume_view["relpath"])
     for plane, index in (("axial", 20), ("coronal", 30), ("sagittal", 40)):
         url = f"/api/images/{volume_view['id']}/pixels?frame={index}&plane={plane}"
         header, values = _decode(medical.get(url).content)

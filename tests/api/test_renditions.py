@@ -86,10 +86,9 @@ def test_damaged_image_is_a_readable_error_not_a_crash(special_client: TestClien
 def test_the_cache_stays_within_its_bound_dropping_the_least_recently_used(
     tmp_path: Path,
 ) -> None:
-    import asyncio
-
     from clinlabel.domain.images import ImageKind
-    from clinlabel.web.renditions import PRUNE_GRACE_NS, RenditionCache
+    from clinlabel.imaging.rendition_store import PRUNE_GRACE_NS
+    from clinlabel.imaging.viewing import ViewingService
 
     photos = []
     for index in range(6):
@@ -99,13 +98,12 @@ def test_the_cache_stays_within_its_bound_dropping_the_least_recently_used(
         Image.frombytes("RGB", (200, 200), pixels).save(path)
         photos.append(path)
     folder = tmp_path / "cache"
-    cache = RenditionCache(folder, max_bytes=10**9)
+    service = ViewingService(rendition_folder=folder, rendition_bytes=10**9)
+    cache = service.renditions
+    assert cache is not None
 
     def fetch(index: int) -> Path:
-        found = asyncio.run(
-            cache.get(photos[index], ImageKind.RASTER, relpath=photos[index].name, max_side=2048)
-        )
-        return found.path
+        return service.rendition(photos[index], ImageKind.RASTER, max_side=2048).path
 
     first = [fetch(index) for index in range(4)]
     size = max(path.stat().st_size for path in first)
@@ -126,17 +124,16 @@ def test_the_cache_stays_within_its_bound_dropping_the_least_recently_used(
 
 
 def test_renditions_used_within_the_last_minute_are_never_pruned(tmp_path: Path) -> None:
-    import asyncio
-
     from clinlabel.domain.images import ImageKind
-    from clinlabel.web.renditions import RenditionCache
+    from clinlabel.imaging.viewing import ViewingService
 
-    cache = RenditionCache(tmp_path / "cache", max_bytes=1)  # everything is over the bound
+    # Everything is over the bound.
+    service = ViewingService(rendition_folder=tmp_path / "cache", rendition_bytes=1)
     paths = []
     for index in range(3):
         path = tmp_path / f"p{index}.png"
         Image.new("RGB", (40, 40), (index, 0, 0)).save(path)
-        found = asyncio.run(cache.get(path, ImageKind.RASTER, relpath=path.name, max_side=2048))
+        found = service.rendition(path, ImageKind.RASTER, max_side=2048)
         paths.append(found.path)
     # All three were written just now: they may still be on their way to the browser.
     assert all(path.is_file() for path in paths)

@@ -58,12 +58,12 @@ def render_one(path_text: str) -> tuple[str, str]:
     """Runs in a worker: 'decoded', 'refused' (DecodeError), 'no-pixels' or 'crashed'."""
     from clinlabel.domain.images import ImageKind
     from clinlabel.errors import DecodeError
-    from clinlabel.imaging.dicom_header import read_header
+    from clinlabel.imaging.dicom_header import parse_header
     from clinlabel.imaging.render import render_png
 
     path = Path(path_text)
     try:
-        header = read_header(path)
+        header = parse_header(path)
         render_png(path, ImageKind.DICOM)
         if header.frames > 1:
             render_png(path, ImageKind.DICOM, frame=header.frames)
@@ -163,19 +163,17 @@ def test_known_values_from_pydicoms_tests() -> None:
 def _shown(path: Path, *, full: bool) -> tuple[str, object, object]:
     """How a cold rendition of `path` comes out: ("shown", decode options, display pixels) or
     ("refused", message, None). With `full`, the full header is parsed first, as metadata
-    callers do; without it, only the rendering tags (`read_render_header`)."""
+    callers do; without it, only the rendering tags (`parse_render_header`)."""
     from clinlabel.domain.images import ImageKind
     from clinlabel.errors import DecodeError
-    from clinlabel.imaging import dicom_frames, dicom_header, rendering
+    from clinlabel.imaging import dicom_header, rendering
     from clinlabel.imaging.render import render_array
 
-    dicom_header.clear_cache()
-    dicom_frames.clear_cache()
     rendering.cached_display_lut.cache_clear()
     try:
         if full:
-            dicom_header.read_header(path)
-        header = dicom_header.read_render_header(path)
+            dicom_header.parse_header(path)
+        header = dicom_header.parse_render_header(path)
         options = {k: v for k, v in header.options.items() if k != "extended_offsets"}
         return "shown", options, render_array(path, ImageKind.DICOM)
     except DecodeError as exc:
@@ -183,7 +181,7 @@ def _shown(path: Path, *, full: bool) -> tuple[str, object, object]:
 
 
 def test_the_rendering_header_renders_every_file_as_the_full_header_does() -> None:
-    """A cold rendition reads only the rendering tags (`read_render_header`); every corpus file
+    """A cold rendition reads only the rendering tags (`parse_render_header`); every corpus file
     must give the same decode options and the same display pixels (or the same refusal) as with
     the full header that metadata callers parse."""
     checked = 0

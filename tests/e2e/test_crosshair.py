@@ -45,7 +45,7 @@ class Volume:
     """The engine's view of the file: oriented slices of its values and of its voxel numbers."""
 
     def __init__(self, path: Path) -> None:
-        self.values = nifti.load_volume(path)
+        self.values = nifti.read_volume(path)
         numbers = np.arange(self.values.data.size).reshape(self.values.data.shape)
         self.numbers = dataclasses.replace(self.values, data=numbers)
         self.shape = self.values.data.shape

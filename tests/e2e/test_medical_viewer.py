@@ -194,7 +194,7 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
 
     # ---- NIfTI: planes, aspect from the voxel spacing, three planes -------------------------
     go(page, NIFTI)
-    volume = nifti.load_volume(batch / FOLDER / "brain_volume.nii.gz")
+    volume = nifti.read_volume(batch / FOLDER / "brain_volume.nii.gz")
     expect(readout).to_have_text("Axial slice 20 / 40")
     page.keyboard.press("v")
     expect(readout).to_have_text("Coronal slice 32 / 64")

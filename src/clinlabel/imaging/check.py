@@ -41,12 +41,12 @@ def why_not_shown(path: Path, kind: ImageKind) -> str | None:
 
 
 def _check_dicom(path: Path) -> None:
-    from clinlabel.imaging.dicom_header import read_render_header
+    from clinlabel.imaging.dicom_header import parse_render_header
 
     # Raises for a missing or damaged header, no pixel data, an incomplete Image Pixel module,
     # native data shorter than its frames, and a transfer syntax without a decoder.
-    header = read_render_header(path)
-    header.take_handover()  # no frame is read here: the cached header must not keep the file
+    header = parse_render_header(path)
+    header.take_handover()  # no frame is read here: drop the file's bytes at once
     if header.is_encapsulated and header.inflated is None:
         _check_fragments(path, header.pixel_offset)
 

@@ -22,6 +22,7 @@ from clinlabel.imaging.dicom_frames import render_frame
 from clinlabel.imaging.dicom_header import DicomHeader
 from clinlabel.imaging.functional_groups import frame_group, value
 from clinlabel.imaging.png_writer import encode_png, grey_png_stored
+from clinlabel.imaging.reader import DIRECT, ImageReader
 from clinlabel.imaging.rendering import GreyTransform, LutTable
 from clinlabel.imaging.windowing import VOI_FUNCTIONS, Window
 
@@ -113,9 +114,9 @@ def voi_lut(dataset: Dataset) -> LutTable | None:
     return _lut_table(sequence[0], dataset) if sequence else None
 
 
-def grey_frame(path: Path, *, frame: int = 1) -> GreyFrame:
+def grey_frame(path: Path, *, frame: int = 1, reader: ImageReader = DIRECT) -> GreyFrame:
     """Stored values of a grey-scale frame with everything needed to window it anywhere."""
-    header, stored = render_frame(path, frame)
+    header, stored = render_frame(path, frame, reader=reader)
     if stored.ndim != 2:
         raise DecodeError(f"{header.path.name} is a colour image, not grey-scale.")
     transform = grey_transform(header, frame)
@@ -136,6 +137,7 @@ def display_pixels(
     preset: str | None = None,
     invert: bool = False,
     reduce: int = 1,
+    reader: ImageReader = DIRECT,
 ) -> np.ndarray:
     """8-bit pixels as the viewer shows them: rows x columns (grey) or rows x columns x 3 (RGB).
 
@@ -149,20 +151,22 @@ def display_pixels(
     frame first, so "full range" is the same with or without reduction. Colour and the rest are
     reduced after display (8-bit means per channel).
     """
-    header, stored = render_frame(path, frame)
+    header, stored = render_frame(path, frame, reader=reader)
     shown = _display(header, stored, frame, window, preset, invert, reduce)
     assert isinstance(shown, np.ndarray)
     return shown
 
 
-def rendition_png(path: Path, *, frame: int = 1, max_side: int = 2048) -> tuple[bytes, int, int]:
+def rendition_png(
+    path: Path, *, frame: int = 1, max_side: int = 2048, reader: ImageReader = DIRECT
+) -> tuple[bytes, int, int]:
     """The browser rendition as (stored-deflate PNG, width, height): `display_pixels` with the
     file's default window, reduced for a `max_side` screen by `rendering.grey_reduction`.
 
     Grey frames on the table route are looked up straight into the PNG's stored blocks
     (`png_writer.grey_png_stored`); anything else is encoded from its display pixels.
     """
-    header, stored = render_frame(path, frame)
+    header, stored = render_frame(path, frame, reader=reader)
     options = header.options
     reduce = rendering.grey_reduction(int(options["columns"]), int(options["rows"]), max_side)
     shown = _display(header, stored, frame, None, None, False, reduce, rows=True)

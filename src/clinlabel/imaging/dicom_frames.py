@@ -1,8 +1,10 @@
-"""Decode one frame of a DICOM file at a time, reading only that frame's bytes, with a small cache.
+"""Decode one frame of a DICOM file at a time, reading only that frame's bytes.
 
 A 1,000-frame XA run must not be decoded whole to show frame 1: for native data we seek to the
 frame, for encapsulated data pydicom's `get_frame` finds its fragments through the offset tables
-(`dicom_header` adds one when the file has none). Decoded frames stay in an LRU bounded in bytes.
+(`dicom_header` adds one when the file has none). Nothing is kept here: the open project's viewing
+service keeps decoded frames, keyed by the identity of the file they were read from, and a frame
+read from a file that changed since its header was parsed is refused (`check_unchanged`).
 
 Plain little-endian grey data (8 or 16 bits allocated, one sample) is read straight into the
 array with `readinto`: the same bytes and dtype pydicom's native decoder would give, without its
@@ -14,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,12 @@ import numpy as np
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging.dicom_header import DicomHeader, read_header, read_render_header
+from clinlabel.imaging.dicom_header import DicomHeader
+from clinlabel.imaging.file_identity import check_unchanged
 from clinlabel.imaging.plugins import decoder_for
+from clinlabel.imaging.reader import DIRECT, ImageReader
 
 _PLAIN_NATIVE = frozenset({ExplicitVRLittleEndian, ImplicitVRLittleEndian})
-
-FRAME_CACHE_BYTES = 96 * 1024 * 1024
-
-_frames: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
-_frames_bytes = 0
-_lock = threading.Lock()
 
 
 def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
@@ -46,15 +42,12 @@ def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
         raise DecodeError(
             f"{header.path.name} has {header.frames} frame(s); frame {frame} does not exist."
         )
-    key = (id(header), frame)
-    with _lock:
-        cached = _frames.get(key)
-        if cached is not None:
-            _frames.move_to_end(key)
-            return cached
+    read_file = not header.handover and header.inflated is None
     pixels = _decode(header, frame - 1)
-    pixels.setflags(write=False)  # shared through the cache: nobody may change it in place
-    _remember(key, pixels)
+    if read_file and header.identity is not None:
+        # The bytes came from the file now, not from those the header was parsed from.
+        check_unchanged(header.identity)
+    pixels.setflags(write=False)  # may be shared through a cache: nobody may change it in place
     return pixels
 
 
@@ -181,33 +174,18 @@ def _clear_unused_bits(
     return pixels
 
 
-def _remember(key: tuple[int, int], pixels: np.ndarray) -> None:
-    global _frames_bytes
-    with _lock:
-        if key in _frames:
-            return
-        _frames[key] = pixels
-        _frames_bytes += pixels.nbytes
-        while _frames_bytes > FRAME_CACHE_BYTES and len(_frames) > 1:
-            _, old = _frames.popitem(last=False)
-            _frames_bytes -= old.nbytes
+def frame_pixels(
+    path: Path, frame: int = 1, *, reader: ImageReader = DIRECT
+) -> tuple[DicomHeader, np.ndarray]:
+    """The whole header of `path` and the stored values of one frame."""
+    header = reader.header(path)
+    return header, reader.frame(header, frame)
 
 
-def clear_cache() -> None:
-    global _frames_bytes
-    with _lock:
-        _frames.clear()
-        _frames_bytes = 0
-
-
-def frame_pixels(path: Path, frame: int = 1) -> tuple[DicomHeader, np.ndarray]:
-    """The cached header of `path` and the stored values of one frame."""
-    header = read_header(path)
-    return header, decode_frame(header, frame)
-
-
-def render_frame(path: Path, frame: int = 1) -> tuple[DicomHeader, np.ndarray]:
-    """`frame_pixels` with the header rendering needs (`read_render_header`): what a cold
+def render_frame(
+    path: Path, frame: int = 1, *, reader: ImageReader = DIRECT
+) -> tuple[DicomHeader, np.ndarray]:
+    """`frame_pixels` with the header rendering needs (`ImageReader.render_header`): what a cold
     rendition parses, leaving the full header to metadata and geometry callers."""
-    header = read_render_header(path)
-    return header, decode_frame(header, frame)
+    header = reader.render_header(path)
+    return header, reader.frame(header, frame)

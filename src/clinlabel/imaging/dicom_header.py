@@ -1,9 +1,13 @@
-"""Parse a DICOM file's header once, remember where its pixel data starts, and cache both.
+"""Parse a DICOM file's header and remember where its pixel data starts.
 
 An enhanced multi-frame object with 1,000 per-frame functional groups takes tens of milliseconds to
-parse, far more than decoding one of its frames, so headers are kept in a small LRU keyed by path,
-modification time and size (a file changed on disk is parsed again). The pixel data itself is not
-read here: frames are read from the file one at a time (`dicom_frames`).
+parse, far more than decoding one of its frames, so the open project's viewing service keeps the
+headers it parsed (`viewing.ViewingService`, keyed by the file's identity). This module keeps
+nothing: each header carries the `FileIdentity` of the bytes it was parsed from, checked after
+parsing. The pixel data itself is not read here: frames are read one at a time (`dicom_frames`).
+
+Only pydicom's documented API is used (`dcmread` with `specific_tags` and `stop_before_pixels`,
+`pydicom.datadict`), so a pydicom upgrade cannot silently change what is parsed.
 """
 
 from __future__ import annotations
@@ -15,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import dcmread
-from pydicom._dicom_dict import DicomDictionary
+from pydicom.datadict import keyword_dict
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.filereader import _at_pixel_data, _read_file_meta_info, read_dataset, read_preamble
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -29,10 +32,9 @@ from pydicom.uid import (
 )
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging.file_cache import FileCache
+from clinlabel.imaging.file_identity import FileIdentity, check_unchanged, identify
 from clinlabel.imaging.plugins import choose_plugin
 
-HEADER_CACHE_SIZE = 64
 #: Files up to this size have their header parsed from memory (`_header_source`).
 WHOLE_READ_BYTES = 1 << 20
 _PIXEL_TAGS = {
@@ -41,12 +43,12 @@ _PIXEL_TAGS = {
     0x7FE00009: "DoubleFloatPixelData",
 }
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
-# What a rendition reads (`read_render_header`): every Image Pixel, Modality LUT, VOI LUT and
+# What a rendition reads (`parse_render_header`): every Image Pixel, Modality LUT, VOI LUT and
 # palette attribute (group 0028, PS3.3 C.7.6.3, C.11.1, C.11.2, C.7.9), the functional groups
 # that carry them per frame in enhanced objects (C.7.6.16), the Extended Offset Table and the SOP
-# Class. Everything else (patient, study, geometry) is left for `read_header`.
+# Class. Everything else (patient, study, geometry) is left for `parse_header`.
 _RENDER_TAGS: tuple[int, ...] = (
-    *sorted(tag for tag in DicomDictionary if tag >> 16 == 0x0028),
+    *sorted(tag for tag in keyword_dict.values() if tag >> 16 == 0x0028),
     0x00080016,  # SOP Class UID
     0x52009229,  # Shared Functional Groups Sequence
     0x52009230,  # Per-frame Functional Groups Sequence
@@ -71,6 +73,8 @@ class DicomHeader:
     """File offset of the first byte of the pixel data value (-1 when held in `inflated`)."""
     inflated: Dataset | None = field(default=None, repr=False)
     """A Deflated file, read whole: its byte offsets are those of the inflated stream."""
+    identity: FileIdentity | None = field(default=None, repr=False)
+    """The file this header was parsed from, exactly (path, size, mtime, inode)."""
     handover: list[bytes] = field(default_factory=list, repr=False)
     """The whole file when it was read into memory for parsing (`_header_source`), for the first
     frame read to take (`take_handover`) instead of opening the file again; never kept longer,
@@ -92,29 +96,27 @@ class DicomHeader:
         return self.transfer_syntax.is_encapsulated
 
 
-_cache: FileCache[DicomHeader] = FileCache(max_items=HEADER_CACHE_SIZE)
-_render_cache: FileCache[DicomHeader] = FileCache(max_items=HEADER_CACHE_SIZE)
+def parse_header(path: Path, *, identity: FileIdentity | None = None) -> DicomHeader:
+    """The whole header of `path` (`DecodeError` when it has no image), checked to come from
+    the file with `identity` (taken now when not given)."""
+    identity = identity or identify(path)
+    header = _parse(Path(identity.path), identity)
+    check_unchanged(identity)
+    return header
 
 
-def read_header(path: Path) -> DicomHeader:
-    """The cached header of `path`, parsed on first use; `DecodeError` when it has no image."""
-    return _cache.get(path, _parse)
-
-
-def read_render_header(path: Path) -> DicomHeader:
-    """A header with what rendering needs: the full one if cached, else the rendering tags only.
+def parse_render_header(path: Path, *, identity: FileIdentity | None = None) -> DicomHeader:
+    """A header with what rendering needs: the rendering tags only, when it can.
 
     A cold rendition reads only `_RENDER_TAGS` (as pydicom's own `pixel_array` reads only group
     0028), about a third of the cost of a full `dcmread` on a CT slice; its `dataset` lacks the
-    other attributes, so metadata and geometry go through `read_header`. Files without File Meta
+    other attributes, so metadata and geometry go through `parse_header`. Files without File Meta
     Information, Deflated files and anything the short route cannot read take the full route.
     """
-    return _render_cache.get(path, _parse_for_render, also=_cache)
-
-
-def clear_cache() -> None:
-    _cache.clear()
-    _render_cache.clear()
+    identity = identity or identify(path)
+    header = _parse_for_render(Path(identity.path), identity)
+    check_unchanged(identity)
+    return header
 
 
 def _header_source(path: Path, size: int) -> Any:
@@ -131,27 +133,25 @@ def _header_source(path: Path, size: int) -> Any:
     return path.open("rb")
 
 
-def _parse_for_render(path: Path, size: int) -> DicomHeader:
+def _is_pixel_data(tag: Any, vr: str | None, length: int) -> bool:
+    """`stop_when` for `dcmread`: stop right before the pixel data element."""
+    return int(tag) in _PIXEL_TAGS
+
+
+def _parse_for_render(path: Path, identity: FileIdentity) -> DicomHeader:
     try:
-        with _header_source(path, size) as handle:
-            read_preamble(handle, True)
-            meta = _read_file_meta_info(handle)
-            syntax = UID(meta.get("TransferSyntaxUID") or "")
+        with _header_source(path, identity.size) as handle:
+            # `stop_before_pixels` leaves the handle at the pixel data element's tag.
+            dataset = dcmread(handle, stop_before_pixels=True, specific_tags=list(_RENDER_TAGS))
+            meta = getattr(dataset, "file_meta", None)
+            syntax = UID((meta.get("TransferSyntaxUID") if meta is not None else None) or "")
             if not syntax or syntax == DeflatedExplicitVRLittleEndian:
-                return read_header(path)
-            dataset = read_dataset(
-                handle,
-                is_implicit_VR=syntax.is_implicit_VR,
-                is_little_endian=syntax.is_little_endian,
-                stop_when=_at_pixel_data,
-                specific_tags=list(_RENDER_TAGS),
-            )
-            dataset.file_meta = meta
+                return _parse(path, identity)
             offset, options = _locate_pixels(handle, dataset, syntax, path.name)
             whole = handle.getvalue() if isinstance(handle, io.BytesIO) else None
     except Exception:  # the full route reads it, or raises with the reason
-        return read_header(path)
-    header = _header(path, size, dataset, syntax, offset, options)
+        return _parse(path, identity)
+    header = _header(path, identity, dataset, syntax, offset, options)
     if whole is not None:
         header.handover.append(whole)
     return header
@@ -166,7 +166,7 @@ def looks_like_dicom(path: Path) -> bool:
     return True
 
 
-def _parse(path: Path, size: int) -> DicomHeader:
+def _parse(path: Path, identity: FileIdentity) -> DicomHeader:
     name = path.name
     try:
         with path.open("rb") as handle:
@@ -174,11 +174,11 @@ def _parse(path: Path, size: int) -> DicomHeader:
             syntax = _transfer_syntax(dataset)
             if syntax == DeflatedExplicitVRLittleEndian:
                 handle.seek(0)
-                return _deflated(path, dcmread(handle))
+                return _deflated(path, identity, dcmread(handle))
             offset, options = _locate_pixels(handle, dataset, syntax, name)
     except (OSError, ValueError, EOFError, struct.error, KeyError, TypeError) as exc:
         raise DecodeError(f"{name} has a damaged DICOM header ({exc}).") from exc
-    return _header(path, size, dataset, syntax, offset, options)
+    return _header(path, identity, dataset, syntax, offset, options)
 
 
 def _locate_pixels(
@@ -193,17 +193,23 @@ def _locate_pixels(
 
 
 def _header(
-    path: Path, size: int, dataset: Dataset, syntax: UID, offset: int, options: dict[str, Any]
+    path: Path,
+    identity: FileIdentity,
+    dataset: Dataset,
+    syntax: UID,
+    offset: int,
+    options: dict[str, Any],
 ) -> DicomHeader:
     if not syntax.is_encapsulated:
-        _check_length(options, offset, size, path.name)
+        _check_length(options, offset, identity.size, path.name)
     return DicomHeader(
         path=path,
         dataset=dataset,
         transfer_syntax=syntax,
-        plugin=choose_plugin(syntax),
+        plugin=choose_plugin(syntax, options=options),
         options=options,
         pixel_offset=offset,
+        identity=identity,
     )
 
 
@@ -381,7 +387,7 @@ def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> Non
         options["extended_offsets"] = (offsets, lengths)
 
 
-def _deflated(path: Path, full: Dataset) -> DicomHeader:
+def _deflated(path: Path, identity: FileIdentity, full: Dataset) -> DicomHeader:
     """Deflated files are inflated whole (they are rare and small) and kept in the cache."""
     if not any(keyword in full for keyword in _PIXEL_TAGS.values()):
         raise DecodeError(f"{path.name} has no pixel data (no image to show).")
@@ -392,8 +398,9 @@ def _deflated(path: Path, full: Dataset) -> DicomHeader:
         path=path,
         dataset=full,
         transfer_syntax=syntax,
-        plugin=choose_plugin(syntax),
+        plugin=choose_plugin(syntax, options=options),
         options=options,
         pixel_offset=-1,
         inflated=full,
+        identity=identity,
     )

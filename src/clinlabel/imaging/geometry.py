@@ -15,7 +15,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from clinlabel.imaging.dicom_header import read_header
+from clinlabel.imaging.reader import DIRECT, ImageReader
 
 # Output name -> DICOM keyword.
 GEOMETRY_KEYWORDS: dict[str, str] = {
@@ -48,13 +48,15 @@ INCREMENT_KEYWORDS: dict[str, str] = {
 }
 
 
-def acquisition_geometry(path: Path, *, frame: int = 1) -> dict[str, Any]:
+def acquisition_geometry(
+    path: Path, *, frame: int = 1, reader: ImageReader = DIRECT
+) -> dict[str, Any]:
     """Geometry of `frame` (from 1) of a DICOM file: every known key, None when absent.
 
     Numbers are floats (mm, degrees, kV, ms), lists stay lists; `number_of_frames` and `modality`
     are included so that an export row is self-describing.
     """
-    dataset = read_header(path).dataset
+    dataset = reader.header(path).dataset
     return geometry_of(dataset, frame=frame)
 
 

@@ -137,10 +137,10 @@ def describe(path: Path, kind: ImageKind) -> ImageInfo:
 
 
 def _dicom(path: Path) -> ImageInfo:
-    from clinlabel.imaging.dicom_header import read_header
+    from clinlabel.imaging.dicom_header import parse_header
     from clinlabel.imaging.geometry import geometry_of
 
-    header = read_header(path)
+    header = parse_header(path)
     ds, options = header.dataset, header.options
     geometry: dict[str, Any] = {
         "rows": options["rows"],
@@ -199,10 +199,10 @@ def _row(element: DataElement, depth: int) -> Attribute:
 def _nifti(path: Path) -> ImageInfo:
     import nibabel as nib
 
-    from clinlabel.imaging.nifti import load_volume
+    from clinlabel.imaging.nifti import read_volume
 
-    volume = load_volume(path)
-    image: Any = nib.load(path)  # reads the header only: the data stay cached in `volume`
+    volume = read_volume(path)
+    image: Any = nib.load(path)  # reads the header only: the data are in `volume` already
     affine = image.affine
     geometry: dict[str, Any] = {
         "shape_ras": list(volume.data.shape),

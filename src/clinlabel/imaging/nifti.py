@@ -1,8 +1,9 @@
 """NIfTI volumes (`.nii`, `.nii.gz`) through nibabel: three planes, the right way round.
 
-A volume is loaded once, as its stored integer type (never float64), reoriented to RAS+ by its
-affine (as views: flips and transposes, no copy) and cached; a slice in any plane is then a view,
-one table look-up for the window and, when voxels are not square in that plane, one resize.
+A volume is loaded as its stored integer type (never float64), reoriented to RAS+ by its
+affine (as views: flips and transposes, no copy); the open project's viewing service keeps it,
+keyed by the file's identity. A slice in any plane is then a view, one table look-up for the
+window and, when voxels are not square in that plane, one resize.
 
 Display conventions (radiological): axial, patient left on screen right and anterior up; coronal,
 patient left on screen right and superior up; sagittal, anterior on screen left and superior up.
@@ -11,7 +12,7 @@ Slices are numbered from 1, starting inferior (axial), posterior (coronal) and r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,12 @@ from PIL import Image
 
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import rendering, windowing
-from clinlabel.imaging.file_cache import FileCache
+from clinlabel.imaging.file_identity import FileIdentity, check_unchanged, identify
+from clinlabel.imaging.reader import DIRECT, ImageReader
 from clinlabel.imaging.rendering import GreyTransform
 from clinlabel.imaging.windowing import Window
 
 PLANE_AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
-VOLUME_CACHE_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,19 +41,22 @@ class Volume:
     spacing: tuple[float, float, float]
     transform: GreyTransform
     default_window: Window
+    identity: FileIdentity | None = None
+    """The file this volume was read from, exactly (path, size, mtime, inode)."""
 
     def slices(self, plane: str) -> int:
         return int(self.data.shape[_axis(plane)])
 
 
-_cache: FileCache[Volume] = FileCache(
-    max_items=8, max_weight=VOLUME_CACHE_BYTES, weight=lambda volume: int(volume.data.nbytes)
-)
-
-
-def load_volume(path: Path) -> Volume:
-    """The cached RAS+ volume of `path`, loaded on first use."""
-    return _cache.get(path, lambda found, _size: _load(found))
+def read_volume(path: Path, *, identity: FileIdentity | None = None) -> Volume:
+    """The RAS+ volume of `path`, checked to come from the file with `identity` (taken now when
+    not given)."""
+    identity = identity or identify(path)
+    if identity.size == 0:
+        raise DecodeError(f"{path.name} is empty (0 bytes).")
+    volume = replace(_load(Path(identity.path)), identity=identity)
+    check_unchanged(identity)
+    return volume
 
 
 def _load(path: Path) -> Volume:
@@ -158,7 +162,6 @@ def slice_axes(volume: Volume, plane: str) -> dict[str, dict[str, Any]]:
     2 x 2 x 2 volume of voxel numbers with this volume's orientation, so it always agrees with
     what is shown (radiological orientation) and states that convention nowhere else.
     """
-    from dataclasses import replace
 
     probe = np.arange(8).reshape(2, 2, 2)
     shown, _, _ = oriented_slice(replace(volume, data=probe), plane=plane, index=1)
@@ -180,9 +183,10 @@ def display_slice(
     window: Window | None = None,
     preset: str | None = None,
     invert: bool = False,
+    reader: ImageReader = DIRECT,
 ) -> np.ndarray:
     """8-bit pixels of one slice, windowed, with square display pixels."""
-    volume = load_volume(path)
+    volume = reader.volume(path)
     stored, row_spacing, column_spacing = oriented_slice(volume, plane=plane, index=index)
     if window is None and preset is not None:
         window = _preset(preset, volume)

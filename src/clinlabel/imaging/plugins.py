@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from pydicom.pixels.decoders.base import Decoder, DecodeRunner, get_decoder
 from pydicom.uid import (
@@ -47,7 +49,8 @@ PREFERENCES: dict[str, tuple[str, ...]] = {
     JPEG2000Lossless: ("pylibjpeg", "gdcm", "pillow"),
     JPEG2000: ("pylibjpeg", "gdcm", "pillow"),
     JPEGBaseline8Bit: ("pillow", "gdcm", "pylibjpeg"),
-    # Ours first: it is pydicom's GDCM plugin for 8-bit data and GDCM itself for 12-bit data.
+    # Ours first for 12-bit grey data (GDCM itself); `choose_plugin` passes 8-bit and colour data
+    # to the next (pydicom's own GDCM plugin).
     JPEGExtended12Bit: (OWN_GDCM, "gdcm", "pillow", "pylibjpeg"),
     HTJ2KLossless: ("pylibjpeg",),
     HTJ2KLosslessRPCL: ("pylibjpeg",),
@@ -84,13 +87,19 @@ def decoder_for(transfer_syntax: UID) -> Decoder:
     return decoder
 
 
-def choose_plugin(transfer_syntax: UID) -> str:
-    """The plugin name to pass as `decoding_plugin` ("" for the native decoders)."""
+def choose_plugin(transfer_syntax: UID, *, options: Mapping[str, Any] | None = None) -> str:
+    """The plugin name to pass as `decoding_plugin` ("" for the native decoders).
+
+    `options` (the decoder options of the file) narrow the choice where a plugin serves only
+    part of a syntax: `clinlabel-gdcm` decodes 12-bit grey JPEG Extended only.
+    """
     decoder = decoder_for(transfer_syntax)
     if decoder.is_native:
         return ""
     available = decoder.available_plugins
     ranked = PREFERENCES.get(transfer_syntax, ())
+    if options is not None and not _twelve_bit_grey(options):
+        ranked = tuple(name for name in ranked if name != OWN_GDCM)
     permissive = [
         name for name in ranked if name in available and not _is_gpl(transfer_syntax, name)
     ]
@@ -101,6 +110,11 @@ def choose_plugin(transfer_syntax: UID) -> str:
         return sorted(others)[0]
     # Only a GPL plugin is installed: the user chose to install it, so use it.
     return sorted(available)[0]
+
+
+def _twelve_bit_grey(options: Mapping[str, Any]) -> bool:
+    bits = int(options.get("bits_stored") or options.get("bits_allocated") or 8)
+    return bits > 8 and int(options.get("samples_per_pixel") or 1) == 1
 
 
 def _is_gpl(transfer_syntax: UID, plugin: str) -> bool:
@@ -146,14 +160,11 @@ def decode_jpeg_extended(src: bytes, runner: DecodeRunner) -> bytes:
     then decodes with its 12-bit libjpeg. The conformance tests hold the result equal, value for
     value, to libjpeg-turbo's 12-bit decoder on pydicom's JPEG-lossy.dcm and JPGExtended.dcm and
     on generated files. GDCM sign-extends the 12-bit two's complement samples itself when Pixel
-    Representation is 1 (PS3.5 8.2.1).
+    Representation is 1 (PS3.5 8.2.1). `choose_plugin` picks this plugin for 12-bit grey data
+    only; 8-bit and colour data go to pydicom's own GDCM plugin through pydicom's plugin choice.
     """
-    # pydicom registers this very function as its "gdcm" plugin for every JPEG syntax.
-    from pydicom.pixels.decoders.gdcm import _decode_frame as pydicom_gdcm_decode
-
     if runner.bits_stored <= 8 or runner.samples_per_pixel != 1:
-        frame: bytes = pydicom_gdcm_decode(src, runner)
-        return frame
+        raise RuntimeError("clinlabel-gdcm decodes 12-bit grey JPEG Extended only")
     import gdcm as gdcm_module  # untyped: python-gdcm ships no type information
 
     fragment = gdcm_module.Fragment()

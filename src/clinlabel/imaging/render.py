@@ -17,6 +17,7 @@ from PIL import Image
 from clinlabel.domain.images import ImageKind
 from clinlabel.imaging import raster
 from clinlabel.imaging.png_writer import encode_png
+from clinlabel.imaging.reader import DIRECT, ImageReader
 from clinlabel.imaging.windowing import Window
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -33,7 +34,13 @@ class Rendition:
 
 
 def display_rendition(
-    path: Path, kind: ImageKind, *, max_side: int = 2048, frame: int = 1, plane: str = "axial"
+    path: Path,
+    kind: ImageKind,
+    *,
+    max_side: int = 2048,
+    frame: int = 1,
+    plane: str = "axial",
+    reader: ImageReader = DIRECT,
 ) -> Rendition:
     """The browser rendition of one image (frame and slice numbered from 1).
 
@@ -53,9 +60,11 @@ def display_rendition(
     if kind is ImageKind.DICOM:
         from clinlabel.imaging import dicom_display
 
-        data, width, height = dicom_display.rendition_png(path, frame=frame, max_side=max_side)
+        data, width, height = dicom_display.rendition_png(
+            path, frame=frame, max_side=max_side, reader=reader
+        )
         return Rendition(data=data, media_type="image/png", width=width, height=height)
-    pixels = render_array(path, kind, frame=frame, plane=plane)
+    pixels = render_array(path, kind, frame=frame, plane=plane, reader=reader)
     factor = raster.draft_scale(pixels.shape[1], pixels.shape[0], max_side)
     if factor > 1:
         # Box-filtered (each output pixel the mean of factor x factor inputs), not striding,
@@ -82,19 +91,26 @@ def render_array(
     window: Window | None = None,
     preset: str | None = None,
     invert: bool = False,
+    reader: ImageReader = DIRECT,
 ) -> np.ndarray:
     """The 8-bit display pixels (rows x columns, or rows x columns x 3) of a DICOM or NIfTI file."""
     if kind is ImageKind.DICOM:
         from clinlabel.imaging import dicom_display
 
         return dicom_display.display_pixels(
-            path, frame=frame, window=window, preset=preset, invert=invert
+            path, frame=frame, window=window, preset=preset, invert=invert, reader=reader
         )
     if kind is ImageKind.NIFTI:
         from clinlabel.imaging import nifti
 
         return nifti.display_slice(
-            path, index=frame, plane=plane, window=window, preset=preset, invert=invert
+            path,
+            index=frame,
+            plane=plane,
+            window=window,
+            preset=preset,
+            invert=invert,
+            reader=reader,
         )
     shown: np.ndarray = np.asarray(raster.display_image(path))
     return shown

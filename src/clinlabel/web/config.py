@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinlabel.imaging import viewing
+
 #: Rendition sizes the page may ask for; a fixed set keeps the disk cache small and reusable.
 MAX_SIDES = (1024, 2048, 4096)
-#: Colour DICOM frames (ultrasound, endoscopy, microscopy, photographs) are sent at their own size
-#: up to this long side, so zooming in shows the file's own pixels, as grey frames always do. It
-#: covers 4K UHD endoscopy (3840 x 2160) and the fundus and dermoscopy cameras we know of; one
-#: decoded 4096 x 4096 RGBA frame is 64 MB in the page (two fit its 128 MB colour frame cache)
-#: and 48 MB as a stored PNG. Larger images are reduced by the smallest integer factor that brings
-#: them within it (`rendering.grey_reduction`): a 24 MP picture still reaches the page, at 3000 px.
-OWN_SIZE_LIMIT = 4096
+#: Colour DICOM frames are sent at their own size up to this long side (`imaging.viewing`).
+OWN_SIZE_LIMIT = viewing.OWN_SIZE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class WebSettings:
     schema_path: Path | None = None
     max_side: int = 2048
     idle_threshold_s: float = 300.0
-    #: Bound of the project's rendition cache on disk (`renditions.RenditionCache`).
+    #: Bound of the project's rendition cache on disk (`imaging.rendition_store`).
     rendition_cache_bytes: int = 2 * 1024**3
     #: Extra `Host` values to accept besides 127.0.0.1:PORT and localhost:PORT (tests only).
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)

@@ -20,8 +20,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import NotStartedError
 from clinlabel.web.frame_labels import FrameLabelBook
-from clinlabel.web.pixels import PixelSource
-from clinlabel.web.renditions import RenditionCache
+from clinlabel.web.renditions import AsyncViewer
 from clinlabel.web.schemas import ImageOut, ShownOut
 
 if TYPE_CHECKING:
@@ -43,8 +42,7 @@ class Workbench:
         self.project: Project | None = None
         self._session: LabellingSession | None = None
         self.annotator: str | None = None
-        self.renditions: RenditionCache | None = None
-        self.pixels: PixelSource | None = None
+        self.viewer: AsyncViewer | None = None
         self.frame_labels = FrameLabelBook()
         self.last_outputs: OutputPaths | None = None
         # image id -> (file, kind, relpath): fixed while the session is open (a rescan happens
@@ -82,6 +80,13 @@ class Workbench:
         return ShownOut.of(shown, self.image_out(shown.view))
 
     @property
+    def viewing(self) -> AsyncViewer:
+        """The open project's viewing service, run in decoding threads."""
+        if self.viewer is None:
+            raise NotStartedError("Choose an output folder and an annotator name first.")
+        return self.viewer
+
+    @property
     def started(self) -> bool:
         return self._session is not None
 
@@ -96,6 +101,7 @@ class Workbench:
 
         Must run on the core thread (through `call` or `call_now`).
         """
+        from clinlabel.imaging.viewing import ViewingService
         from clinlabel.labelling.project import ProjectLock, init_project, open_project
         from clinlabel.labelling.service import LabellingSession
 
@@ -121,12 +127,13 @@ class Workbench:
         stack.callback(session.close)
         self._stack = stack
         self.project, self._session, self.annotator = project, session, name
-        self.renditions = RenditionCache(
-            project_dir / "cache" / "renditions", max_bytes=self.settings.rendition_cache_bytes
-        )
-        # Same worker limit and import lock as the renditions: one pool of decoding threads.
-        self.pixels = PixelSource(
-            limiter=self.renditions.limiter, import_lock=self.renditions.import_lock
+        # The project's viewing service: every cache of the viewing path, keyed by file identity,
+        # dropped with the project on close.
+        self.viewer = AsyncViewer(
+            ViewingService(
+                rendition_folder=project_dir / "cache" / "renditions",
+                rendition_bytes=self.settings.rendition_cache_bytes,
+            )
         )
         return shown
 
@@ -134,6 +141,9 @@ class Workbench:
         """Record the session's end and release the project (idempotent; core thread)."""
         stack, self._stack = self._stack, contextlib.ExitStack()
         self._session = None
+        if self.viewer is not None:
+            self.viewer.service.clear()
+            self.viewer = None
         self._files.clear()
         self.frame_labels.clear()
         stack.close()

@@ -6,19 +6,12 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-import pytest
 from dicom_factory import grey_dataset, pattern, write
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 from clinlabel.domain.images import ImageKind
-from clinlabel.imaging import dicom_header
 from clinlabel.imaging.check import why_not_shown
-
-
-@pytest.fixture(autouse=True)
-def _fresh_headers() -> None:
-    dicom_header.clear_cache()
 
 
 def test_whole_files_can_be_shown(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import dicom_frames
 from clinlabel.imaging.dicom_display import display_pixels, grey_frame
-from clinlabel.imaging.dicom_header import read_header
+from clinlabel.imaging.dicom_header import parse_header
 from clinlabel.imaging.geometry import acquisition_geometry
 from clinlabel.imaging.info import describe
 from clinlabel.imaging.render import display_rendition, kind_of
+from clinlabel.imaging.viewing import ViewingService
 from clinlabel.imaging.windowing import Window
 
 
@@ -43,22 +44,24 @@ def test_lossy_syntaxes_decode_closely(tmp_path: Path, name: str) -> None:
 def test_frame_n_decodes_only_that_frame(tmp_path: Path) -> None:
     pixels = np.arange(40 * 16 * 16, dtype=np.uint16).reshape(40, 16, 16)
     path = write(tmp_path / "rle.dcm", grey_dataset(pixels, signed=False, bits=16), RLELossless)
-    header = read_header(path)
+    service = ViewingService()
+    header = service.header(path)
     decoder = mock.Mock(wraps=pydicom.pixels.get_decoder(header.transfer_syntax))
     with mock.patch.object(dicom_frames, "decoder_for", return_value=decoder):
-        shown = dicom_frames.decode_frame(header, 37)
-        dicom_frames.decode_frame(header, 37)  # cached: no second decode
+        shown = service.frame(header, 37)
+        service.frame(service.header(path), 37)  # kept by the viewing service: no second decode
     assert np.array_equal(shown, pixels[36])
     assert decoder.as_array.call_count == 1
     assert decoder.as_array.call_args.kwargs["index"] == 36
 
 
-def test_header_is_parsed_once(tmp_path: Path) -> None:
+def test_header_is_parsed_once_per_viewing_service(tmp_path: Path) -> None:
     path, _ = make_file(tmp_path, "explicit-le", frames=2)
     with mock.patch("clinlabel.imaging.dicom_header.dcmread", wraps=pydicom.dcmread) as reader:
-        read_header(path)
-        read_header(path)
-    assert reader.call_count <= 1
+        service = ViewingService()
+        service.header(path)
+        service.header(path)
+    assert reader.call_count == 1
 
 
 def test_demo_files_render_with_their_own_windows(tmp_path: Path) -> None:
@@ -157,9 +160,8 @@ def test_fragments_without_an_offset_table_are_indexed_once(tmp_path: Path) -> N
     dataset.PixelData = encapsulate(encoded, has_bot=False)
     path = tmp_path / "no_bot.dcm"
     dataset.save_as(path, enforce_file_format=True)
-    header = read_header(path)
+    header = parse_header(path)
     offsets, lengths = header.options["extended_offsets"]
     assert len(offsets) == 4 and offsets[0] == 0 and all(length > 0 for length in lengths)
     for frame in (4, 1, 3):
-        dicom_frames.clear_cache()
         assert np.array_equal(dicom_frames.decode_frame(header, frame), frames[frame - 1])

@@ -41,7 +41,7 @@ from clinlabel.errors import DecodeError
 from clinlabel.imaging import plugins
 from clinlabel.imaging.dicom_display import grey_frame
 from clinlabel.imaging.dicom_frames import frame_pixels
-from clinlabel.imaging.dicom_header import read_header
+from clinlabel.imaging.dicom_header import parse_header
 
 NEW_SYNTAXES = [
     "jpeg-lossless-sv1",
@@ -139,7 +139,7 @@ def test_jpeg_lossless_decodes_exactly(
 ) -> None:
     pixels = pattern(frames=3, signed=signed, bits=bits)
     path = write(tmp_path / "jll.dcm", grey_dataset(pixels, signed=signed, bits=bits), syntax)
-    assert read_header(path).plugin == "gdcm"
+    assert parse_header(path).plugin == "gdcm"
     for frame in (1, 2, 3):
         stored = grey_frame(path, frame=frame).stored
         assert stored.dtype == pixels.dtype and np.array_equal(stored, pixels[frame - 1])
@@ -169,7 +169,7 @@ def test_htj2k_lossless_decodes_exactly(
 ) -> None:
     pixels = pattern(frames=3, signed=signed, bits=bits)
     path = write(tmp_path / "ht.dcm", grey_dataset(pixels, signed=signed, bits=bits), syntax)
-    assert read_header(path).plugin == "pylibjpeg"  # pylibjpeg-openjpeg, BSD
+    assert parse_header(path).plugin == "pylibjpeg"  # pylibjpeg-openjpeg, BSD
     for frame in (1, 3):
         stored = grey_frame(path, frame=frame).stored
         assert stored.dtype == pixels.dtype and np.array_equal(stored, pixels[frame - 1])
@@ -198,7 +198,7 @@ def test_12bit_jpeg_extended_equals_libjpeg_turbo(tmp_path: Path, signed: bool) 
     comes back one higher in the pattern is +2047. Such wraps are the encoding's, not ours, and
     so is the ringing where signed values cross zero (the pattern jumps from 4095 to 0)."""
     path, pixels = make_file(tmp_path, "jpeg-extended", frames=2, signed=signed)
-    assert read_header(path).plugin == plugins.OWN_GDCM
+    assert parse_header(path).plugin == plugins.OWN_GDCM
     ds = pydicom.dcmread(path)
     for index, encoded in enumerate(generate_frames(ds.PixelData, number_of_frames=2)):
         reference = imagecodecs.jpeg8_decode(encoded).astype(np.int32)

@@ -15,10 +15,11 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.imaging import dicom_frames, dicom_header, rendering
-from clinlabel.imaging.dicom_header import read_header
+from clinlabel.imaging.dicom_header import parse_header
 from clinlabel.imaging.png_writer import encode_png
 from clinlabel.imaging.render import display_rendition, render_array, render_png
 from clinlabel.imaging.rendering import GreyTransform, LutTable
+from clinlabel.imaging.viewing import ViewingService
 from clinlabel.imaging.windowing import Window
 
 
@@ -38,10 +39,9 @@ def test_native_frames_read_directly_equal_pydicom(
     path = write(
         tmp_path / "native.dcm", grey_dataset(frames.copy(), signed=signed, bits=bits), syntax
     )
-    header = read_header(path)
+    header = parse_header(path)
     assert dicom_frames._is_plain_native(header)
     for frame in (1, 2, 3):
-        dicom_frames.clear_cache()
         ours = dicom_frames.decode_frame(header, frame)
         reference = pixel_array(path, index=frame - 1)
         assert ours.dtype == reference.dtype and np.array_equal(ours, reference)
@@ -189,15 +189,14 @@ def test_a_cold_rendition_reads_only_the_rendering_header(tmp_path: Path) -> Non
     path = write(
         tmp_path / "ramp.dcm", grey_dataset(ramp, signed=False, bits=12), ExplicitVRLittleEndian
     )
-    dicom_header.clear_cache()
-    lean = dicom_header.read_render_header(path)
+    lean = dicom_header.parse_render_header(path)
     assert "Rows" in lean.dataset and "SOPInstanceUID" not in lean.dataset
-    full = dicom_header.read_header(path)
+    full = dicom_header.parse_header(path)
     assert "SOPInstanceUID" in full.dataset and full is not lean
-    # Once the full header is cached, renditions use it rather than a second parse.
-    dicom_header.clear_cache()
-    full = dicom_header.read_header(path)
-    assert dicom_header.read_render_header(path) is full
+    # Once the viewing service holds the full header, renditions use it rather than a second parse.
+    service = ViewingService()
+    full = service.header(path)
+    assert service.render_header(path) is full
 
 
 @pytest.mark.parametrize(
@@ -313,9 +312,7 @@ def test_a_small_file_read_whole_for_its_header_gives_the_same_frames(
         grey_dataset(frames.copy(), signed=False, bits=12),
         RLELossless if syntax == "rle" else syntax,
     )
-    dicom_header.clear_cache()
-    dicom_frames.clear_cache()
-    header = dicom_header.read_render_header(path)
+    header = dicom_header.parse_render_header(path)
     assert len(header.handover) == 1, "parsed from the whole file in memory"
     second = dicom_frames.decode_frame(header, 2)  # from the bytes already read
     assert header.handover == [], "handed over once, not kept in the header cache"
@@ -398,9 +395,7 @@ def test_a_frame_from_the_bytes_read_for_the_header_has_its_unused_bits_cleared(
         grey_dataset(frames.copy(), signed=signed, bits=bits),
         ExplicitVRLittleEndian,
     )
-    dicom_header.clear_cache()
-    dicom_frames.clear_cache()
-    header = dicom_header.read_render_header(path)
+    header = dicom_header.parse_render_header(path)
     assert len(header.handover) == 1
     first = dicom_frames.decode_frame(header, 1)
     assert header.handover == []

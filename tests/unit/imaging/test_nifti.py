@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging.nifti import display_slice, load_volume
+from clinlabel.imaging.nifti import display_slice
+from clinlabel.imaging.viewing import ViewingService
 
 SHAPE = (20, 24, 16)  # x, y, z in RAS voxel order
 
@@ -79,16 +80,17 @@ def test_a_volume_is_loaded_once_as_its_stored_type(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Slice speed is measured by benchmarks/bench_render.py (each plane of a 512 x 512 x 300
-    # volume); here, what makes it fast: one load, kept in the stored integer type.
+    # volume); here, what makes it fast: one load per viewing service, in the stored integer type.
     data = np.random.default_rng(0).integers(-1000, 2000, (64, 64, 30)).astype(np.int16)
     path = _write(tmp_path / "big.nii", data, np.diag([0.8, 0.8, 2.0, 1.0]))
     loads: list[object] = []
     real_load = nib.load
     monkeypatch.setattr(nib, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
-    assert load_volume(path).data.dtype == np.int16
+    service = ViewingService()
+    assert service.volume(path).data.dtype == np.int16
     for plane in ("axial", "coronal", "sagittal"):
         for index in range(1, 21):
-            display_slice(path, index=index, plane=plane)
+            display_slice(path, index=index, plane=plane, reader=service)
     assert len(loads) == 1
 
 

@@ -54,16 +54,14 @@ async def rendition(
 ) -> Response:
     """The image scaled for the screen (decoded once, cached on disk, sent with an ETag).
 
-    `own_size` asks for the image's own pixel size (up to `config.OWN_SIZE_LIMIT`) instead of the
+    `own_size` asks for the image's own pixel size (up to `viewing.OWN_SIZE_LIMIT`) instead of the
     screen's: the page's colour DICOM frames, which it zooms into like grey ones.
     """
     if max_side not in MAX_SIDES:
         max_side = bench.settings.max_side
-    path, kind, relpath = await bench.image_file(image_id)
-    cache = bench.renditions
-    assert cache is not None
+    path, kind, _ = await bench.image_file(image_id)
     side = None if own_size else max_side
-    cached = await cache.get(path, kind, relpath=relpath, max_side=side, frame=frame)
+    cached = await bench.viewing.rendition(path, kind, max_side=side, frame=frame)
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)

@@ -7,11 +7,9 @@ use case, durable when it returns) and only then answers with the values.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Query
 
 from clinlabel.domain.images import ImageKind
@@ -29,14 +27,10 @@ def _describe(path: Path, kind: ImageKind) -> Any:
 
 async def _info(bench: BenchDep, image_id: int) -> Any:
     path, kind, _ = await bench.image_file(image_id)
-    cache = bench.renditions
-    assert cache is not None
-    # Header parsing is decoder work: same threads and import lock as the renditions.
-    with cache.import_lock:
-        import clinlabel.imaging.info  # noqa: F401
-    return await anyio.to_thread.run_sync(
-        functools.partial(_describe, path, kind), limiter=cache.limiter
-    )
+    viewer = bench.viewing
+    # Header parsing is decoder work: the viewing service's threads and import lock.
+    viewer.service.import_decoders(kind)
+    return await viewer.run(_describe, path, kind)
 
 
 def _out(info: Any, *, reveal: frozenset[str] | None) -> MetadataOut:
@@ -85,11 +79,10 @@ async def geometry(
     path, kind, _ = await bench.image_file(image_id)
     if kind is not ImageKind.DICOM:
         return GeometryOut(frame=frame, values={})
-    cache = bench.renditions
-    assert cache is not None
-    with cache.import_lock:
-        from clinlabel.imaging.geometry import acquisition_geometry
-    found = await anyio.to_thread.run_sync(
-        functools.partial(acquisition_geometry, path, frame=frame), limiter=cache.limiter
-    )
+    viewer = bench.viewing
+    viewer.service.import_decoders(kind)
+    from clinlabel.imaging.geometry import acquisition_geometry
+
+    # The header from the viewing service: parsed once per file identity, shared with the viewer.
+    found = await viewer.run(acquisition_geometry, path, frame=frame, reader=viewer.service)
     return GeometryOut(frame=frame, values={k: v for k, v in found.items() if v is not None})

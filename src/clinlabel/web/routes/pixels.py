@@ -1,4 +1,6 @@
-"""Full-depth stored values of one frame or slice, for window/level in the page (`web.pixels`).
+"""Full-depth stored values of one frame or slice, for window/level in the page.
+
+The wire format is `imaging.pixel_payload`'s.
 
 Addressed by image id only, like renditions; the file comes from the core. The values of a
 frame never change while its file does not, so they are sent with an ETag and a private cache
@@ -27,11 +29,9 @@ async def pixels(
     frame: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     plane: Annotated[Literal["axial", "coronal", "sagittal"], Query()] = "axial",
 ) -> Response:
-    """A JSON header and the stored values (wire format in `clinlabel.web.pixels`)."""
-    path, kind, relpath = await bench.image_file(image_id)
-    source = bench.pixels
-    assert source is not None
-    payload = await source.get(path, kind, relpath=relpath, frame=frame, plane=plane)
+    """A JSON header and the stored values (wire format in `clinlabel.imaging.pixel_payload`)."""
+    path, kind, _ = await bench.image_file(image_id)
+    payload = await bench.viewing.pixels(path, kind, frame=frame, plane=plane)
     headers = {"ETag": payload.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == payload.etag:
         return Response(status_code=304, headers=headers)

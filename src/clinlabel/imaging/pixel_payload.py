@@ -9,33 +9,30 @@ trip), so it needs the stored values, not an 8-bit rendition. A response is
     values     rows x columns little-endian values of `header["dtype"]`, row by row
 
 Colour DICOM (RGB, YBR, palette) answers with a header only (`"colour": true`, with the image's
-own rows and columns) and the page shows 8-bit renditions at that size. Decoding runs in worker
-threads shared with the renditions (same limiter, same import lock: pydicom must not be imported
-by two threads at once).
+own rows and columns) and the page shows 8-bit renditions at that size. Headers, frames and
+volumes come from an `ImageReader` (the project's viewing service when serving).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import struct
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import anyio
-import anyio.to_thread
+import numpy as np
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from clinlabel.imaging.rendering import GreyTransform, LutTable
-    from clinlabel.imaging.windowing import Window
+from clinlabel.imaging import dicom_display, rendering
+from clinlabel.imaging.file_identity import FileIdentity
+from clinlabel.imaging.functional_groups import frame_group
+from clinlabel.imaging.geometry import geometry_of
+from clinlabel.imaging.reader import ImageReader
+from clinlabel.imaging.rendering import GreyTransform, LutTable
+from clinlabel.imaging.rendition_store import KEY_VERSION
+from clinlabel.imaging.windowing import CT_PRESETS, Window
 
 PLANES = ("axial", "coronal", "sagittal")
 # Types a browser has typed arrays for; anything wider is sent as float32 (NIfTI int64, float64).
@@ -55,9 +52,19 @@ class PixelPayload:
     etag: str
 
 
-def pixel_etag(relpath: str, *, size: int, mtime_ns: int, frame: int, plane: str) -> str:
-    digest = hashlib.sha256(relpath.encode("utf-8")).hexdigest()[:24]
-    return f'"px-{digest}-{size}-{mtime_ns}-{plane}-f{frame}"'
+def pixel_etag(identity: FileIdentity, *, frame: int, plane: str) -> str:
+    return f'"px-{KEY_VERSION}-{identity.token()}-{plane}-f{frame}"'
+
+
+def pixel_payload(
+    path: Path, kind: ImageKind, *, frame: int, plane: str, reader: ImageReader
+) -> bytes:
+    """The wire format of the module docstring for one frame (DICOM) or slice (NIfTI)."""
+    if kind is ImageKind.DICOM:
+        return _dicom(path, frame, reader)
+    if kind is ImageKind.NIFTI:
+        return _nifti(path, frame, plane, reader)
+    raise DecodeError("Photos are shown as renditions; they have no full-depth pixels.")
 
 
 def encode(header: dict[str, Any], values: np.ndarray | None) -> bytes:
@@ -71,47 +78,8 @@ def encode(header: dict[str, Any], values: np.ndarray | None) -> bytes:
     return b"".join(parts)
 
 
-class PixelSource:
-    """Stored values of one frame or slice, with what is needed to window them anywhere."""
-
-    def __init__(self, *, limiter: anyio.CapacityLimiter, import_lock: threading.Lock) -> None:
-        self._limiter = limiter
-        self._import_lock = import_lock
-
-    async def get(
-        self, path: Path, kind: ImageKind, *, relpath: str, frame: int, plane: str
-    ) -> PixelPayload:
-        return await anyio.to_thread.run_sync(
-            functools.partial(self._produce, path, kind, relpath, frame, plane),
-            limiter=self._limiter,
-        )
-
-    def _produce(
-        self, path: Path, kind: ImageKind, relpath: str, frame: int, plane: str
-    ) -> PixelPayload:
-        try:
-            stat = path.stat()
-        except OSError as exc:
-            raise DecodeError(f"{relpath} cannot be read: {exc.strerror or exc}.") from exc
-        etag = pixel_etag(
-            relpath, size=stat.st_size, mtime_ns=stat.st_mtime_ns, frame=frame, plane=plane
-        )
-        with self._import_lock:
-            import numpy  # noqa: F401  (first import under the lock, see module docstring)
-
-            from clinlabel.imaging import dicom_display, nifti  # noqa: F401
-        if kind is ImageKind.DICOM:
-            return PixelPayload(_dicom(path, frame), etag)
-        if kind is ImageKind.NIFTI:
-            return PixelPayload(_nifti(path, frame, plane), etag)
-        raise DecodeError("Photos are shown as renditions; they have no full-depth pixels.")
-
-
-def _dicom(path: Path, frame: int) -> bytes:
-    from clinlabel.imaging import dicom_display, rendering
-    from clinlabel.imaging.dicom_header import read_header
-
-    header = read_header(path)
+def _dicom(path: Path, frame: int, reader: ImageReader) -> bytes:
+    header = reader.header(path)
     dataset = header.dataset
     photometric = str(dataset.get("PhotometricInterpretation", "")).strip().upper()
     common = {
@@ -125,15 +93,13 @@ def _dicom(path: Path, frame: int) -> bytes:
         # The page asks for this header once per colour file (its frames are renditions), so a
         # Frame Time Vector comes whole: cine then waits each frame's own interval.
         times = _frame_times_ms(dataset, header.frames)
-        # The image's own size: its frames come at that size (up to `config.OWN_SIZE_LIMIT`).
+        # The image's own size: its frames come at that size (up to `viewing.OWN_SIZE_LIMIT`).
         size = {"rows": int(header.options["rows"]), "columns": int(header.options["columns"])}
         return encode({**common, "colour": True, "frame_times_ms": times, **size}, None)
-    grey = dicom_display.grey_frame(path, frame=frame)
+    grey = dicom_display.grey_frame(path, frame=frame, reader=reader)
     stored, transform = grey.stored, grey.transform
     if transform.modality_lut is not None:
         # A Modality LUT Sequence (C.11.1.1) is rare: send modality values and no rescale.
-        import numpy as np
-
         stored = rendering.modality_values(stored, transform).astype(np.float32)
         transform = _identity(transform)
     spacing = _pixel_spacing(dataset)
@@ -148,17 +114,15 @@ def _dicom(path: Path, frame: int) -> bytes:
     return encode(out, _wire(stored))
 
 
-def _nifti(path: Path, index: int, plane: str) -> bytes:
-    import numpy as np
-
-    from clinlabel.imaging import nifti
-
+def _nifti(path: Path, index: int, plane: str, reader: ImageReader) -> bytes:
     if plane not in PLANES:
         raise DecodeError(f"Unknown plane {plane!r}: use axial, coronal or sagittal.")
-    volume = nifti.load_volume(path)
+    from clinlabel.imaging import nifti  # nibabel: only for volumes
+
+    volume = reader.volume(path)
     stored, row_spacing, column_spacing = nifti.oriented_slice(volume, plane=plane, index=index)
     own = volume.default_window
-    full = _volume_full_range(volume)
+    full = reader.volume_range(volume)
     windows = () if own == full else (own,)
     out = {
         "frame": index,
@@ -176,25 +140,6 @@ def _nifti(path: Path, index: int, plane: str) -> bytes:
         "axes": nifti.slice_axes(volume, plane),
     }
     return encode(out, _wire(np.ascontiguousarray(stored)))
-
-
-# Computed once per loaded volume (a min/max pass over 78 M voxels takes tens of ms).
-_full_ranges: dict[int, Window] = {}
-_full_lock = threading.Lock()
-
-
-def _volume_full_range(volume: Any) -> Window:
-    from clinlabel.imaging import rendering
-
-    with _full_lock:
-        known = _full_ranges.get(id(volume.data))
-    if known is None:
-        known = rendering.full_range(volume.data, volume.transform)
-        with _full_lock:
-            if len(_full_ranges) > 16:
-                _full_ranges.clear()
-            _full_ranges[id(volume.data)] = known
-    return known
 
 
 def _grey_header(
@@ -217,8 +162,6 @@ def _grey_header(
 
 def _presets() -> list[dict[str, Any]]:
     """The CT presets of `imaging.windowing`, so the page and `clinlabel render` agree."""
-    from clinlabel.imaging.windowing import CT_PRESETS
-
     return [{"name": name, **_window_json(w)} for name, w in CT_PRESETS.items()]
 
 
@@ -250,8 +193,6 @@ def _wire_type(stored: np.ndarray) -> str:
 
 
 def _wire(stored: np.ndarray) -> np.ndarray:
-    import numpy as np
-
     name = _wire_type(stored)
     target = np.dtype(name).newbyteorder("<")
     if stored.dtype == target and stored.flags.c_contiguous:
@@ -269,8 +210,6 @@ def _pixel_spacing(dataset: Any) -> tuple[float, float]:
 
     Only the ratio matters here: the page stretches non-square pixels to their true aspect.
     """
-    from clinlabel.imaging.functional_groups import frame_group
-
     group = frame_group(dataset, 1, "PixelMeasuresSequence")
     for source in (group, dataset):
         if source is None:
@@ -301,8 +240,6 @@ def _frame_time_ms(dataset: Any, frame: int) -> float | None:
     geometry panel's per-frame value is the increment into the frame; it is the fallback here,
     for the last frame.
     """
-    from clinlabel.imaging.geometry import geometry_of
-
     vector = dataset.get("FrameTimeVector")
     if vector and frame < len(vector) and float(vector[frame]) > 0:
         return float(vector[frame])

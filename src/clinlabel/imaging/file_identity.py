@@ -1,0 +1,65 @@
+"""The identity of a file on disk: what every viewing cache is keyed by and checked against.
+
+A path alone is not an identity (the file can be replaced), nor is a Python object's `id()`
+(reused as soon as the object is freed, which once showed one file's pixels for another's). A
+file is its resolved path with the size, modification time, inode and device `stat` reports; a
+cached value is served only for exactly that identity, and a value computed from bytes read while
+the identity changed is thrown away (`check_unchanged`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinlabel.errors import DecodeError
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    path: str
+    """The resolved absolute path (symbolic links followed)."""
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    def token(self) -> str:
+        """A short digest of the whole identity, for file names and entity tags."""
+        text = f"{self.path}\0{self.size}\0{self.mtime_ns}\0{self.inode}\0{self.device}"
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def identify(path: Path | str) -> FileIdentity:
+    """The identity of the file at `path` now; `DecodeError` when it cannot be read."""
+    resolved = os.path.realpath(path)
+    return _stat_identity(resolved, Path(path).name)
+
+
+def check_unchanged(identity: FileIdentity) -> None:
+    """`DecodeError` unless the file still has `identity` (call after reading it)."""
+    now = _stat_identity(identity.path, Path(identity.path).name)
+    if now != identity:
+        raise FileChangedError(
+            f"{Path(identity.path).name} changed on disk while it was being read; try again."
+        )
+
+
+class FileChangedError(DecodeError):
+    """The file was replaced or written while it was read: what was read is not kept."""
+
+
+def _stat_identity(resolved: str, name: str) -> FileIdentity:
+    try:
+        stat = os.stat(resolved)
+    except OSError as exc:
+        raise DecodeError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    return FileIdentity(
+        path=resolved,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        inode=stat.st_ino,
+        device=stat.st_dev,
+    )
