@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class FrameLabel:
+    """This annotator's label for one frame or slice (numbered from 1) of an image."""
+
+    frame: int
+    label: str
+    comment: str
+    labelled_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class ImageView:
     """An image at its queue position, with the label this annotator gave it (if any)."""
 
@@ -25,6 +35,8 @@ class ImageView:
     annotator: str | None
     changed: bool
     """The file's bytes differ from those that were labelled."""
+    frame_labels: tuple[FrameLabel, ...] = ()
+    """This annotator's labels of single frames or slices, by frame (the core's only copy)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
-from clinlabel.domain.views import CaseProgress, ImageView, Progress
+from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
 from clinlabel.errors import DatasetError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
@@ -28,7 +28,6 @@ from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store import review as review_rows
 from clinlabel.store.images import FileInfo
-from clinlabel.store.labels import FrameLabel
 from clinlabel.store.review import ReviewPage, ReviewQuery
 
 MIN_VIEW_MS = 200

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from clinlabel.domain import ImageRef
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
 from clinlabel.store.driver import insert_chunks
+from clinlabel.store.labels import frame_labels_of
 from clinlabel.store.schema import events, images, labels, scan_staging
 
 
@@ -208,10 +209,13 @@ def queue_views(
         "first": first,
         "last": last,
     }
-    return _views(conn.execute(_QUEUE, params).all(), annotator)
+    return _views(conn, conn.execute(_QUEUE, params).all(), annotator, annotator_id)
 
 
-def _views(rows: Sequence[Any], annotator: str | None) -> list[ImageView]:
+def _views(
+    conn: Connection, rows: Sequence[Any], annotator: str | None, annotator_id: int | None
+) -> list[ImageView]:
+    frames = frame_labels_of(conn, image_ids=[int(r[0]) for r in rows], annotator_id=annotator_id)
     return [
         ImageView(
             id=int(r[0]),
@@ -228,6 +232,7 @@ def _views(rows: Sequence[Any], annotator: str | None) -> list[ImageView]:
             seconds=None if r[11] is None else int(r[11]) / 1000.0,
             annotator=annotator if r[8] is not None else None,
             changed=bool(r[12]),
+            frame_labels=frames.get(int(r[0]), ()),
         )
         for r in rows
     ]
@@ -245,7 +250,7 @@ def view_of(
         "image_id": image_id,
     }
     rows = conn.execute(_VIEW_BY_ID, params).all()
-    return _views(rows, annotator)[0] if rows else None
+    return _views(conn, rows, annotator, annotator_id)[0] if rows else None
 
 
 def position_of(

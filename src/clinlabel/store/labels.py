@@ -10,6 +10,7 @@ from sqlalchemy import Float, Select, and_, bindparam, delete, func, literal, se
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from clinlabel.domain.views import FrameLabel
 from clinlabel.store.driver import stream_tuples
 from clinlabel.store.schema import annotators, events, images, labels
 
@@ -84,14 +85,6 @@ def count_labels(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(labels)).scalar_one())
 
 
-@dataclass(frozen=True, slots=True)
-class FrameLabel:
-    frame: int
-    label: str
-    comment: str
-    labelled_at: str
-
-
 _FRAME_LABELS = (
     select(labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at)
     .where(
@@ -105,7 +98,36 @@ _FRAME_LABELS = (
 
 def frame_labels(conn: Connection, *, image_id: int, annotator_id: int) -> list[FrameLabel]:
     params = {"k_image_id": image_id, "k_annotator_id": annotator_id}
-    return [FrameLabel(int(r[0]), r[1], r[2], r[3]) for r in conn.execute(_FRAME_LABELS, params)]
+    return [
+        FrameLabel(int(r[0]), r[1], r[2] or "", r[3]) for r in conn.execute(_FRAME_LABELS, params)
+    ]
+
+
+def frame_labels_of(
+    conn: Connection, *, image_ids: list[int], annotator_id: int | None
+) -> dict[int, tuple[FrameLabel, ...]]:
+    """This annotator's frame labels of each of `image_ids` (one query), by image id."""
+    if annotator_id is None or not image_ids:
+        return {}
+    found: dict[int, list[FrameLabel]] = {}
+    query = (
+        select(
+            labels.c.image_id,
+            labels.c.frame,
+            labels.c.label,
+            labels.c.comment,
+            labels.c.labelled_at,
+        )
+        .where(
+            labels.c.image_id.in_(image_ids),
+            labels.c.annotator_id == annotator_id,
+            labels.c.frame > 0,
+        )
+        .order_by(labels.c.image_id, labels.c.frame)
+    )
+    for r in conn.execute(query):
+        found.setdefault(int(r[0]), []).append(FrameLabel(int(r[1]), r[2], r[3] or "", r[4]))
+    return {image_id: tuple(rows) for image_id, rows in found.items()}
 
 
 def has_geometry(conn: Connection) -> bool:

@@ -33,8 +33,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
 from clinlabel.discovery.naming import natural_key
+from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
-from clinlabel.store.labels import FrameLabel
+from clinlabel.store.labels import frame_labels_of
 from clinlabel.store.schema import events, images, labels
 
 REVIEW_SORTS = (
@@ -356,19 +357,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
             .where(images.c.id.in_(ids))
         )
     }
-    frames: dict[int, list[FrameLabel]] = {}
-    for f in conn.execute(
-        select(
-            labels.c.image_id,
-            labels.c.frame,
-            labels.c.label,
-            labels.c.comment,
-            labels.c.labelled_at,
-        )
-        .where(labels.c.image_id.in_(ids), labels.c.annotator_id == who, labels.c.frame > 0)
-        .order_by(labels.c.image_id, labels.c.frame)
-    ):
-        frames.setdefault(int(f[0]), []).append(FrameLabel(int(f[1]), f[2], f[3] or "", f[4]))
+    frames = frame_labels_of(conn, image_ids=list(ids), annotator_id=None if who < 0 else who)
     rows: list[ReviewRow] = []
     for image_id in ids:
         r = found[image_id]

@@ -69,7 +69,7 @@ class ImageOut(BaseModel):
     frame_labels: list[FrameLabelOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, view: ImageView, frame_labels: list[FrameLabelOut] | None = None) -> ImageOut:
+    def of(cls, view: ImageView) -> ImageOut:
         return cls(
             id=view.id,
             position=view.position,
@@ -85,7 +85,10 @@ class ImageOut(BaseModel):
             seconds=view.seconds,
             annotator=view.annotator,
             changed=view.changed,
-            frame_labels=frame_labels or [],
+            frame_labels=[
+                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment)
+                for f in view.frame_labels
+            ],
         )
 
 

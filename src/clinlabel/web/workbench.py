@@ -1,8 +1,15 @@
-"""The server's one labelling session, and the single thread every core call runs on.
+"""The server's one labelling session and how the core is called: one writer, many readers.
 
-The core (SQLite through SQLAlchemy) is called from one dedicated thread: calls are serialised in
-the order the page sent them (a label, then the next `show`), no connection ever changes thread,
-and the event loop never blocks on a disk flush. Image decoding runs elsewhere (see renditions).
+The concurrency model, stated once (datasette's `execute_write` pattern):
+- Every call that changes something (a label saved or cleared, an image shown, which records the
+  time on the last one, the session opened or closed, an export) runs on one writer thread, in
+  the order the page sent them (a label, then the next `show`); the database sees one writer.
+- Reads (the queue window, an image's record and file, progress, the review table) run on a
+  small pool of reader threads, each in its own read transaction (SQLite WAL, PostgreSQL MVCC
+  snapshots): they never wait behind a write being flushed to disk.
+- Decoding (headers, frames, renditions) runs in the viewing service's threads
+  (`renditions.AsyncViewer`), never on the writer.
+The event loop itself never blocks on the database or the disk.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from clinlabel.domain.images import ImageKind
 from clinlabel.errors import ValidationError
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import NotStartedError
-from clinlabel.web.frame_labels import FrameLabelBook
 from clinlabel.web.renditions import AsyncViewer
 from clinlabel.web.schemas import ImageOut, ShownOut
 
@@ -31,50 +37,55 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Reader threads: enough for the page's parallel reads (queue window, review table, metadata)
+#: on a 2-core laptop; each holds one pooled database connection while it reads.
+READERS = 3
+
 
 class Workbench:
     """Holds the project lock, the open project and the annotator's session while serving."""
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinlabel-core")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinlabel-writer")
+        self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="clinlabel-read")
         self._stack = contextlib.ExitStack()
         self.project: Project | None = None
         self._session: LabellingSession | None = None
         self.annotator: str | None = None
         self.viewer: AsyncViewer | None = None
-        self.frame_labels = FrameLabelBook()
         self.last_outputs: OutputPaths | None = None
-        # image id -> (file, kind, relpath): fixed while the session is open (a rescan happens
-        # only when a project is opened), so renditions skip the core thread after the first.
-        self._files: dict[int, tuple[Path, ImageKind, str]] = {}
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a core function on the core thread and wait for it without blocking the loop."""
+        """Run a core function that changes something on the writer thread, in order."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a core function that only reads on a reader thread (never behind a write)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, functools.partial(fn, *args, **kwargs))
 
     def call_now(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Synchronous twin of `call`, for the CLI before the server runs and after it stops."""
         return self._executor.submit(fn, *args, **kwargs).result()
 
     async def image_file(self, image_id: int) -> tuple[Path, ImageKind, str]:
-        """The file, decoder kind and relative path of an image, known only by its id."""
-        known = self._files.get(image_id)
-        if known is None:
-            session = self.session
+        """The file, decoder kind and relative path of an image, known only by its id.
 
-            def lookup() -> tuple[Path, ImageKind, str]:
-                view = session.image(image_id)
-                return session.image_path(image_id), ImageKind(view.kind), view.relpath
+        Asked of the core every time (a read): the core is the one place that knows which file
+        an image is, and checks that it is still there, inside the batch.
+        """
+        session = self.session
 
-            known = await self.call(lookup)
-            self._files[image_id] = known
-        return known
+        def lookup() -> tuple[Path, ImageKind, str]:
+            view = session.image(image_id)
+            return session.image_path(image_id), ImageKind(view.kind), view.relpath
+
+        return await self.read(lookup)
 
     def image_out(self, view: ImageView) -> ImageOut:
-        """An image record with its frame labels (core thread: the core may be asked)."""
-        return ImageOut.of(view, self.frame_labels.of(view.id, self._session))
+        return ImageOut.of(view)
 
     def shown_out(self, shown: Shown) -> ShownOut:
         return ShownOut.of(shown, self.image_out(shown.view))
@@ -144,8 +155,6 @@ class Workbench:
         if self.viewer is not None:
             self.viewer.service.clear()
             self.viewer = None
-        self._files.clear()
-        self.frame_labels.clear()
         stack.close()
 
     def shutdown(self) -> None:
@@ -153,4 +162,5 @@ class Workbench:
         try:
             self.call_now(self.close)
         finally:
+            self._readers.shutdown(wait=True)
             self._executor.shutdown(wait=True)

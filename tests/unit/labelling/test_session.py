@@ -164,6 +164,26 @@ def test_frame_labels_are_listed_by_frame(project: Project) -> None:
     assert session.image(image.id).label == "Non-Suspicious"
 
 
+def test_the_image_record_carries_its_frame_labels_across_sessions(project: Project) -> None:
+    """The core's read model is the one copy of frame labels: on revisit, in the queue window,
+    and after the server restarts (a new session of the same annotator), not only until then."""
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    saved = session.save_label(image.id, "NA", "motion", frame=3)
+    assert [(f.frame, f.label, f.comment) for f in saved.frame_labels] == [(3, "NA", "motion")]
+    session.save_label(image.id, "Suspicious", frame=1)
+    cleared = session.clear_label(image.id, frame=3)
+    assert [f.frame for f in cleared.frame_labels] == [1]
+    session.close()
+    again = LabellingSession(project, annotator="Dr A")
+    again.start()
+    assert [(f.frame, f.label) for f in again.image(image.id).frame_labels] == [(1, "Suspicious")]
+    assert [(f.frame, f.label) for f in again.queue(1, 1)[0].frame_labels] == [(1, "Suspicious")]
+    other = LabellingSession(project, annotator="Dr B")
+    other.start()
+    assert other.image(image.id).frame_labels == ()
+
+
 def test_text_that_utf8_cannot_hold_is_refused(project: Project) -> None:
     session = LabellingSession(project, annotator="Dr A")
     image = session.start().view

@@ -17,7 +17,7 @@ _CHUNK = 2000
 @router.get("/progress")
 async def progress(bench: BenchDep) -> ProgressOut:
     session = bench.session
-    return ProgressOut.of(await bench.call(session.progress))
+    return ProgressOut.of(await bench.read(session.progress))
 
 
 @router.get("/cases")
@@ -50,4 +50,4 @@ async def cases(bench: BenchDep) -> list[CaseOut]:
             for c in per_case
         ]
 
-    return await bench.call(gather)
+    return await bench.read(gather)

@@ -34,13 +34,13 @@ async def queue(
     def window() -> list[ImageOut]:
         return [bench.image_out(v) for v in session.queue(start, count)]
 
-    return await bench.call(window)
+    return await bench.read(window)
 
 
 @router.get("/images/{image_id}")
 async def image(image_id: int, bench: BenchDep) -> ImageOut:
     session = bench.session
-    return await bench.call(lambda: bench.image_out(session.image(image_id)))
+    return await bench.read(lambda: bench.image_out(session.image(image_id)))
 
 
 @router.get("/images/{image_id}/rendition")

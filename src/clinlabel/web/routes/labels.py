@@ -15,14 +15,9 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
     session = bench.session
 
     def save() -> LabelSavedOut:
-        # Save, count and (usually) record the next image shown in one trip to the core thread;
+        # Save, count and (usually) record the next image shown in one trip to the writer thread;
         # the label is durable before the show, so a failing show never hides a saved label.
         view = session.save_label(image_id, body.label, body.comment, frame=body.frame)
-        if body.frame:
-            # The core has stored it; the book only remembers it for this server's answers,
-            # under the schema's own spelling of the name and comment.
-            name, text = session.project.schema.validate(body.label, body.comment)
-            bench.frame_labels.saved(image_id, body.frame, name, text or "")
         saved = LabelSavedOut(
             image=bench.image_out(view), progress=ProgressOut.of(session.progress())
         )
@@ -40,7 +35,6 @@ async def clear_label(image_id: int, bench: BenchDep, frame: int = 0) -> LabelSa
 
     def clear() -> LabelSavedOut:
         view = session.clear_label(image_id, frame=frame)
-        bench.frame_labels.cleared(image_id, frame)
         return LabelSavedOut(
             image=bench.image_out(view), progress=ProgressOut.of(session.progress())
         )

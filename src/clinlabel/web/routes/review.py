@@ -47,7 +47,7 @@ async def review(
         unlabelled=unlabelled,
         case=case or None,
     )
-    page = await bench.call(session.review, query)
+    page = await bench.read(session.review, query)
     return ReviewPageOut.of(page, offset=offset)
 
 
@@ -55,4 +55,4 @@ async def review(
 async def review_cases(bench: BenchDep) -> list[str]:
     """Case names for the case filter, in queue (natural) order."""
     session = bench.session
-    return await bench.call(session.review_cases)
+    return await bench.read(session.review_cases)

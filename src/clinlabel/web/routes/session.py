@@ -40,7 +40,7 @@ async def get_session(bench: BenchDep) -> SessionOut:
     if not bench.started:
         return _describe(bench, None)
     session = bench.session
-    shown = await bench.call(session.current)
+    shown = await bench.read(session.current)
     return _describe(bench, bench.shown_out(shown))
 
 
