@@ -1,7 +1,7 @@
 """Display renditions kept on disk in `<project>/cache/renditions/`, never in the batch.
 
-A rendition's file name is derived from the identity of the file it was made from (resolved
-path, size, modification time, inode, device: `FileIdentity.token`), the size asked for and the
+A rendition's file name is derived from the identity of the file it was made from (path,
+size, modification time, inode, device: `FileIdentity.token`), the size asked for and the
 frame. A look-up takes the file's identity now, so a rendition of an older version, or of
 another file that once had that path, is never found again; it simply ages out. The name doubles
 as the HTTP entity tag. Names carry a format version (`v2`): renditions written by a clinlabel

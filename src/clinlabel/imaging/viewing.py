@@ -6,8 +6,8 @@ decoders are first imported. The project that is open creates it and passes it t
 images (the web face today, a desktop face later); closing the project drops it. Nothing in
 `imaging` keeps state at module level.
 
-Every entry is keyed by the `FileIdentity` of the file it came from (resolved path, size,
-mtime_ns, inode, device), taken when it is asked for; what was computed from bytes read while the
+Every entry is keyed by the `FileIdentity` of the file it came from (device, inode, size,
+mtime_ns and path), taken when it is asked for; what was computed from bytes read while the
 file changed is not kept (`file_identity.check_unchanged`). So a value can only ever be served for
 the exact file it was computed from, whatever the order and concurrency of requests.
 
