@@ -25,17 +25,27 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from clinlabel.errors import ImportFileError
 from clinlabel.exports.formula_guard import unguard_cell
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("case", "visit", "file", "label")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("comment", "frame")
-if TYPE_CHECKING:
-    from _csv import Reader  # the reader's type lives only in the private module
+
+
+class _RowReader(Protocol):
+    """What `csv.reader` returns, as its documentation describes it (rows and `line_num`)."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
 
 _RESAVE_HINT = (
     "Re-save it as UTF-8: in Excel choose 'CSV UTF-8 (Comma delimited)', in LibreOffice tick"
@@ -127,7 +137,9 @@ def _column_positions(header: list[str], path: Path) -> dict[str, int]:
     return {name: names.index(name) for name in wanted if name in names}
 
 
-def _rows(reader: Reader, positions: dict[str, int], *, width: int, path: Path) -> list[ImportRow]:
+def _rows(
+    reader: _RowReader, positions: dict[str, int], *, width: int, path: Path
+) -> list[ImportRow]:
     case_at, visit_at, file_at, label_at = (positions[name] for name in REQUIRED_COLUMNS)
     comment_at = positions.get("comment")
     frame_at = positions.get("frame")
