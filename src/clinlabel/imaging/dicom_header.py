@@ -48,6 +48,7 @@ _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 _RENDER_TAGS: tuple[int, ...] = (
     *sorted(tag for tag in DicomDictionary if tag >> 16 == 0x0028),
     0x00080016,  # SOP Class UID
+    0x20500020,  # Presentation LUT Shape (C.11.6): the polarity
     0x52009229,  # Shared Functional Groups Sequence
     0x52009230,  # Per-frame Functional Groups Sequence
     0x7FE00001,  # Extended Offset Table

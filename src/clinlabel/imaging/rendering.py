@@ -42,6 +42,9 @@ class GreyTransform:
     intercept: float = 0.0
     modality_lut: LutTable | None = None
     monochrome1: bool = False
+    """The Presentation LUT's polarity: the least VOI output is shown white. Set for MONOCHROME1
+    and for a Presentation LUT Shape of INVERSE (`dicom_display.shown_inverted`), so that every
+    face (renditions, `clinlabel render`, the page's window/level) inverts from this one flag."""
 
 
 def modality_values(stored: np.ndarray, transform: GreyTransform) -> np.ndarray:
@@ -91,8 +94,9 @@ def display_values(
 ) -> np.ndarray:
     """The whole C.11 chain by formula: stored values -> 8-bit display values.
 
-    Presentation: MONOCHROME1 means the minimum value is shown white after VOI (C.7.6.3.1.2), so
-    it is inverted; `invert` (the viewer's Invert button) flips that once more.
+    Presentation: MONOCHROME1 means the minimum value is shown white after VOI (C.7.6.3.1.2), and
+    a Presentation LUT Shape INVERSE says the same (C.11.6): `transform.monochrome1` holds either,
+    and the values are inverted; `invert` (the viewer's Invert button) flips that once more.
     """
     shown = windowing.to_uint8(
         voi_values(modality_values(stored, transform), window=window, voi_lut=voi_lut)
