@@ -199,6 +199,7 @@ def _row(element: DataElement, depth: int) -> Attribute:
 def _nifti(path: Path) -> ImageInfo:
     import nibabel as nib
 
+    from clinlabel.imaging import rendering
     from clinlabel.imaging.nifti import load_volume
 
     volume = load_volume(path)
@@ -214,6 +215,10 @@ def _nifti(path: Path) -> ImageInfo:
         "scl_slope": volume.transform.slope,
         "scl_inter": volume.transform.intercept,
     }
+    nan_voxels = rendering.nan_count(volume.data)
+    if nan_voxels:
+        # Shown as the lowest grey and left out of the windows: say so, or they pass for air.
+        geometry["nan_voxels"] = nan_voxels
     return ImageInfo(kind=ImageKind.NIFTI.value, geometry=geometry)
 
 

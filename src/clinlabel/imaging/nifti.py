@@ -112,12 +112,13 @@ def _to_ras(
 
 
 def _default_window(data: np.ndarray, transform: GreyTransform, header: object) -> Window:
-    """cal_min/cal_max when the header sets a display range, else the volume's full range."""
+    """cal_min/cal_max when the header sets a display range, else the range of the volume's
+    finite values (NaN voxels, "no data" in float volumes, would make the window NaN)."""
     cal_min = float(getattr(header, "get", lambda *_: 0)("cal_min") or 0)
     cal_max = float(getattr(header, "get", lambda *_: 0)("cal_max") or 0)
-    if cal_max > cal_min:
+    if np.isfinite(cal_min) and np.isfinite(cal_max) and cal_max > cal_min:
         return windowing.full_range_window(cal_min, cal_max)
-    low, high = float(data.min()), float(data.max())
+    low, high = rendering.finite_span(data)
     ends = rendering.modality_values(np.array([low, high]), transform)
     return windowing.full_range_window(float(ends.min()), float(ends.max()))
 

@@ -446,18 +446,37 @@ def full_range(
     stored: np.ndarray, transform: GreyTransform, *, span: tuple[int, int] | None = None
 ) -> Window:
     """A window spanning the frame's own modality values (the "full range" preset); `span` is
-    the frame's least and greatest stored value when already known (`stored_span`)."""
+    the frame's least and greatest stored value when already known (`stored_span`).
+
+    Floating-point values count only where finite: one NaN voxel would otherwise make the
+    window NaN and the whole image black (NaN itself is shown as the lowest grey, `to_uint8`).
+    """
+    if stored.dtype.kind not in "iu":
+        low_value, high_value = finite_span(stored)
+        ends = modality_values(np.array([low_value, high_value]), transform)
+        return windowing.full_range_window(float(ends.min()), float(ends.max()))
     low, high = span if span is not None else stored_span(stored)
-    if transform.modality_lut is None and stored.dtype.kind in "iu":
+    if transform.modality_lut is None:
         ends = modality_values(np.array([low, high]), transform)
     else:
-        ends = modality_values(
-            np.arange(low, high + 1)
-            if stored.dtype.kind in "iu"
-            else np.array([stored.min(), stored.max()]),
-            transform,
-        )
+        ends = modality_values(np.arange(low, high + 1), transform)
     return windowing.full_range_window(float(ends.min()), float(ends.max()))
+
+
+def finite_span(values: np.ndarray) -> tuple[float, float]:
+    """The least and greatest finite value ((0, 0) when there is none): NaN and infinities,
+    which float NIfTI volumes use for "no data", are left out."""
+    if values.dtype.kind in "iu":
+        return float(values.min()), float(values.max())
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def nan_count(values: np.ndarray) -> int:
+    """How many values are NaN (0 for integer data, without a pass over them)."""
+    return 0 if values.dtype.kind in "iu" else int(np.count_nonzero(np.isnan(values)))
 
 
 def stored_span(stored: np.ndarray) -> tuple[int, int]:
