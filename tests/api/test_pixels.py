@@ -310,3 +310,18 @@ def test_a_nifti_slice_with_nan_voxels_is_served_with_finite_windows(
         assert header["full_range"]["center"] == pytest.approx((low + high + 1) / 2)
         metadata = client.get(f"/api/images/{view['id']}/metadata").json()
         assert metadata["geometry"]["nan_voxels"] == 32
+
+
+def test_the_page_masks_what_ps3_15_table_e1_1_lists(medical: TestClient) -> None:
+    """One list for the page and `clinlabel info`: UIDs, Patient's Sex and the rest of Table
+    E.1-1 are masked, and nothing else is."""
+    from clinlabel.deid.confidentiality import is_identifying
+
+    ct = _views(medical)["ct_head.dcm"]
+    listing = medical.get(f"/api/images/{ct['id']}/metadata").json()
+    rows = {a["keyword"]: a for a in listing["attributes"]}
+    for keyword in ("SOPInstanceUID", "StudyInstanceUID", "PatientSex", "StudyTime"):
+        assert rows[keyword]["masked"] and rows[keyword]["value"] is None, keyword
+    for row in listing["attributes"]:
+        tag = int(row["tag"][1:5] + row["tag"][6:10], 16)
+        assert row["masked"] == is_identifying(tag), row

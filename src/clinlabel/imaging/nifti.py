@@ -58,6 +58,7 @@ def load_volume(path: Path) -> Volume:
 def _load(path: Path) -> Volume:
     try:
         image: Any = nib.load(path)
+        refuse_cifti(image, path)
         proxy = image.dataobj
         # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
         # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
@@ -66,6 +67,8 @@ def _load(path: Path) -> Volume:
         intercept = float(getattr(proxy, "inter", 0.0) or 0.0)
         affine = np.asarray(image.affine, dtype=np.float64)
         header = image.header
+    except DecodeError:
+        raise
     except Exception as exc:  # nibabel, gzip and zlib raise many types for damaged files
         raise DecodeError(f"{path.name} cannot be read as NIfTI ({exc}).") from exc
     if stored.ndim < 3:
@@ -90,6 +93,16 @@ def _load(path: Path) -> Volume:
         transform=transform,
         default_window=_default_window(data, transform, header),
     )
+
+
+def refuse_cifti(image: Any, path: Path) -> None:
+    """A CIFTI-2 file (`.dtseries.nii`, `.dscalar.nii`, ...) is a NIfTI-2 container of
+    grayordinates (surface vertices and voxels), not a volume with an affine: say so."""
+    if isinstance(image, nib.Cifti2Image):
+        raise DecodeError(
+            f"{path.name} is a CIFTI-2 file (grayordinate data on surfaces and voxels), not a "
+            "NIfTI volume; clinlabel shows NIfTI-1 and NIfTI-2 volumes only."
+        )
 
 
 def _to_ras(
