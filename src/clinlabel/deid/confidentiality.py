@@ -1,7 +1,7 @@
 """Which DICOM attributes identify someone: PS3.15 Annex E, Table E.1-1.
 
 Table E.1-1 ("Application Level Confidentiality Profile Attributes") lists every attribute the
-Basic Application Level Confidentiality Profile (E.2) acts on, with its action: D replace with a
+Basic Application Level Confidentiality Profile acts on, with its action: D replace with a
 dummy value, Z replace with a zero-length or dummy value, X remove, K keep, C clean, U replace a
 UID consistently; "X/Z", "X/D", "X/Z/D", "Z/D" and "X/Z/U*" leave the choice to the IOD's Type.
 It covers names, IDs, dates and times, UIDs, Patient's Sex, institutions, physicians and
@@ -9,7 +9,9 @@ operators, device serial numbers, free-text comments and descriptions, Reference
 Sequence, the repeating Curve (50xx) and Overlay (60xx) groups, and all private attributes.
 
 `_TABLE` below holds the table's rows as tag|action|name (the Basic Profile column only), one
-per line, sorted by tag; each name is the one in pydicom's data dictionary (a unit test checks).
+per line, sorted by tag, transcribed from a machine-readable copy of the table
+(innolitics/dicom-standard, `standard/confidentiality_profile_attributes.json`); each name is
+the one in pydicom's data dictionary (a unit test checks). A later edition's new rows go here.
 Everything that masks or removes identifying values (the viewer's metadata panel, `clinlabel
 info`, later de-identification) asks this module, so there is one list, the standard's.
 Nothing is fetched at run time.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 PROFILE_ACTIONS: Final = frozenset("DZXKCU")
-"""The action codes of Table E.1-1 (E.3.1)."""
+"""The action codes of Table E.1-1."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,7 +161,7 @@ def _xa_run(rng: np.random.Generator, seed: int) -> Dataset:
     ds.RadiationSetting = "GR"
     ds.IntensifierSize = 250
     ds.PixelIntensityRelationship = "LOG"
-    # LOG data carry a Modality LUT (C.8.7.1.1.2 via the Modality LUT Macro): here the identity.
+    # The XA Image module wants the Modality LUT Macro here (dciodvfy): the identity.
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     ds.WindowCenter, ds.WindowWidth = 128, 256
     ds.PixelData = run.tobytes()
@@ -189,7 +189,7 @@ def _dx_image(rng: np.random.Generator, seed: int) -> Dataset:
     ds.PixelIntensityRelationship = "LOG"
     # +1: a lower value means less X-ray intensity (more attenuation), as stored below.
     ds.PixelIntensityRelationshipSign = 1
-    # The DX Image module pairs INVERSE with MONOCHROME1 (C.8.11.7): the one inversion it means.
+    # The DX Image module pairs INVERSE with MONOCHROME1: the one inversion MONOCHROME1 means.
     ds.PresentationLUTShape = "INVERSE"
     ds.LossyImageCompression = "00"
     ds.BurnedInAnnotation = "NO"

@@ -86,9 +86,9 @@ def shown_inverted(header: DicomHeader) -> bool:
 
     Presentation LUT Shape (2050,0020), when the file has one, decides: INVERSE means "output
     after inversion is in P-Values", IDENTITY means no inversion (C.11.6.1). The image modules
-    that require it pair INVERSE with MONOCHROME1 and IDENTITY with MONOCHROME2 (DX C.8.11.6.1,
-    MG, IO), so for MONOCHROME1 it names the same inversion once, not a second one; on
-    MONOCHROME2 INVERSE turns the image negative. Without it (or with a value that is neither),
+    that require it (DX, MG, IO) pair INVERSE with MONOCHROME1 and IDENTITY with MONOCHROME2, so
+    for MONOCHROME1 it names the same inversion once, not a second one; on MONOCHROME2 INVERSE
+    turns the image negative. See docs/adr/0007. Without it (or with a value that is neither),
     Photometric Interpretation decides: MONOCHROME1 is shown inverted (C.7.6.3.1.2).
     """
     shape = str(value(header.dataset, _PRESENTATION_LUT_SHAPE, "") or "").strip().upper()
