@@ -468,6 +468,12 @@ def finite_span(values: np.ndarray) -> tuple[float, float]:
     which float NIfTI volumes use for "no data", are left out."""
     if values.dtype.kind in "iu":
         return float(values.min()), float(values.max())
+    # fmin/fmax skip NaN without copying the volume (a boolean mask of a 78 M voxel volume and
+    # its compressed copy would cost 400 MB); only infinities need the masked second look.
+    low = float(np.fmin.reduce(values, axis=None))
+    high = float(np.fmax.reduce(values, axis=None))
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return 0.0, 0.0

@@ -52,3 +52,19 @@ def test_metadata_counts_nan_voxels(tmp_path: Path) -> None:
     path = tmp_path / "masked.nii"
     write_nan_volume(path)
     assert describe(path, ImageKind.NIFTI).geometry["nan_voxels"] == 32
+
+
+@pytest.mark.parametrize(
+    ("values", "span"),
+    [
+        ([np.nan, 3.0, -2.0], (-2.0, 3.0)),
+        ([np.inf, 3.0, np.nan, -np.inf, 1.0], (1.0, 3.0)),
+        ([np.nan, np.nan], (0.0, 0.0)),
+    ],
+)
+def test_finite_span_leaves_out_nan_and_infinities(
+    values: list[float], span: tuple[float, float]
+) -> None:
+    from clinlabel.imaging.rendering import finite_span
+
+    assert finite_span(np.array(values, dtype=np.float32).reshape(1, -1)) == span
