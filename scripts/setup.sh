@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything clinlabel needs on a fresh Debian machine, idempotently and quickly when all
 # is there already: make, Python's venv, Debian's chromium (browser tests), postgresql
-# (PostgreSQL tests), xvfb (desktop tests), a font, and a virtual environment in .venv with the
+# (PostgreSQL tests), xvfb (desktop tests), a font, dicom3tools (dciodvfy checks the demo's
+# DICOM files against their IODs), and a virtual environment in .venv with the
 # package and its development tools. Nothing is fetched when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)  # the demo files' IOD check
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then

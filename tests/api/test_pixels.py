@@ -282,3 +282,46 @@ def test_colour_cine_with_a_frame_time_vector_sends_it_whole(batch: Path, tmp_pa
         # (0-based); the last frame, with no next one, for the increment into it.
         assert header["frame_times_ms"] == [40.0, 80.0, 120.0, 40.0, 40.0, 40.0]
         assert header["frame_time_ms"] == pytest.approx(40.0)
+
+
+def test_a_nifti_slice_with_nan_voxels_is_served_with_finite_windows(
+    batch: Path, tmp_path: Path
+) -> None:
+    """NaN voxels: the page still gets the slice, with windows over the finite values (JSON has
+    no NaN), and the metadata panel says how many voxels are NaN."""
+    import nibabel as nib
+
+    folder = batch / "Case_009" / "Visit_1" / "XC_CLINICAL"
+    folder.mkdir(parents=True)
+    data = np.tile(np.linspace(0.0, 255.0, 64, dtype=np.float32).reshape(8, 8, 1), (1, 1, 4))
+    data[0, :, :] = np.nan
+    nib.save(nib.Nifti1Image(data, np.eye(4)), folder / "masked.nii.gz")  # type: ignore[no-untyped-call]
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "project", annotator="alice"
+    )
+    for client in _client(settings):
+        view = _views(client)["masked.nii.gz"]
+        response = client.get(f"/api/images/{view['id']}/pixels?frame=2&plane=axial")
+        assert response.status_code == 200, response.text
+        header, values = _decode(response.content)
+        assert values is not None and np.isnan(values).sum() == 8
+        low, high = float(np.nanmin(data)), float(np.nanmax(data))
+        assert header["full_range"]["width"] == pytest.approx(high - low + 1)
+        assert header["full_range"]["center"] == pytest.approx((low + high + 1) / 2)
+        metadata = client.get(f"/api/images/{view['id']}/metadata").json()
+        assert metadata["geometry"]["nan_voxels"] == 32
+
+
+def test_the_page_masks_what_ps3_15_table_e1_1_lists(medical: TestClient) -> None:
+    """One list for the page and `clinlabel info`: UIDs, Patient's Sex and the rest of Table
+    E.1-1 are masked, and nothing else is."""
+    from clinlabel.deid.confidentiality import is_identifying
+
+    ct = _views(medical)["ct_head.dcm"]
+    listing = medical.get(f"/api/images/{ct['id']}/metadata").json()
+    rows = {a["keyword"]: a for a in listing["attributes"]}
+    for keyword in ("SOPInstanceUID", "StudyInstanceUID", "PatientSex", "StudyTime"):
+        assert rows[keyword]["masked"] and rows[keyword]["value"] is None, keyword
+    for row in listing["attributes"]:
+        tag = int(row["tag"][1:5] + row["tag"][6:10], 16)
+        assert row["masked"] == is_identifying(tag), row

@@ -74,18 +74,36 @@ def render_command(
     click.echo(f"Wrote {output}")
 
 
+_MASKED = "<masked>"
+
+
 @click.command("info")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def info_command(file: Path, as_json: bool) -> None:
-    """Print the geometry (rows, frames, bits, transfer syntax, plugin) and metadata of FILE."""
+@click.option(
+    "--show-identifying",
+    is_flag=True,
+    help="Print identifying values (names, IDs, dates, UIDs...: PS3.15 Table E.1-1) in clear.",
+)
+def info_command(file: Path, as_json: bool, show_identifying: bool) -> None:
+    """Print the geometry (rows, frames, bits, transfer syntax, plugin) and metadata of FILE.
+
+    Identifying values are masked, as in the viewer, unless --show-identifying is given.
+    """
     from clinlabel.imaging.info import describe
     from clinlabel.imaging.render import kind_of
 
     _exists(file)
     info = describe(file, kind_of(file))
+    hidden = 0 if show_identifying else sum(row.identifying for row in info.attributes)
     if as_json:
-        click.echo(json.dumps(info.as_dict(), indent=2, default=str))
+        data = info.as_dict()
+        for row in data["attributes"]:
+            row["masked"] = row["identifying"] and not show_identifying
+            if row["masked"]:
+                row["value"] = None
+        data["masked"] = hidden
+        click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"{file}  ({info.kind})")
     for key, value in info.geometry.items():
@@ -98,8 +116,11 @@ def info_command(file: Path, as_json: bool) -> None:
         click.echo("")
         for row in info.attributes:
             indent = "  " * row.depth
+            shown = row.value if show_identifying or not row.identifying else _MASKED
             mark = " [identifying]" if row.identifying else ""
-            click.echo(f"{indent}{row.tag} {row.vr} {row.keyword}: {row.value}{mark}")
+            click.echo(f"{indent}{row.tag} {row.vr} {row.keyword}: {shown}{mark}")
+    if hidden:
+        click.echo(f"\n{hidden} identifying value(s) masked; --show-identifying prints them.")
 
 
 def _exists(file: Path) -> None:

@@ -104,6 +104,11 @@ def _ct_slice(rng: np.random.Generator, seed: int) -> Dataset:
     ds.Rows, ds.Columns = shape
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
     ds.PixelRepresentation = 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]  # Type 1, value 3 required for CT
+    ds.AcquisitionNumber = 1
+    ds.PatientPosition = "HFS"  # head first supine
+    ds.FrameOfReferenceUID = _uid(seed, "ct", "frame-of-reference")
+    ds.PositionReferenceIndicator = ""
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
     ds.WindowCenter, ds.WindowWidth = [40, 400], [80, 1500]
     ds.WindowCenterWidthExplanation = ["BRAIN", "BONE"]
@@ -133,6 +138,9 @@ def _xa_run(rng: np.random.Generator, seed: int) -> Dataset:
         image += rng.normal(0.0, 6.0, (size, size))
         run[index] = np.clip(image, 0, 255).astype(np.uint8)
     ds = _base(seed, "xa", XRayAngiographicImageStorage, "XA")
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "SINGLE PLANE"]  # value 3 required for XA
+    ds.BodyPartExamined = "HEART"  # unpaired: no Laterality
+    ds.PatientOrientation = ""
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows = ds.Columns = size
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
@@ -153,6 +161,8 @@ def _xa_run(rng: np.random.Generator, seed: int) -> Dataset:
     ds.RadiationSetting = "GR"
     ds.IntensifierSize = 250
     ds.PixelIntensityRelationship = "LOG"
+    # The XA Image module wants the Modality LUT Macro here (dciodvfy): the identity.
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     ds.WindowCenter, ds.WindowWidth = 128, 256
     ds.PixelData = run.tobytes()
     return ds
@@ -169,6 +179,22 @@ def _dx_image(rng: np.random.Generator, seed: int) -> Dataset:
     # MONOCHROME1: the minimum value is displayed white, so store "less attenuation, more value".
     stored = np.clip(4095 - attenuation, 0, 4095).astype(np.uint16)
     ds = _base(seed, "dx", DigitalXRayImageStorageForPresentation, "DX")
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.ImageLaterality = "U"  # unpaired: the phantom is no particular arm
+    ds.PatientOrientation = ["A", "F"]
+    # PS3.16 Annex L: Body Part Examined ARM is SCT 40983000 "Arm".
+    region = Dataset()
+    region.CodeValue, region.CodingSchemeDesignator, region.CodeMeaning = "40983000", "SCT", "Arm"
+    ds.AnatomicRegionSequence = [region]
+    ds.PixelIntensityRelationship = "LOG"
+    # +1: a lower value means less X-ray intensity (more attenuation), as stored below.
+    ds.PixelIntensityRelationshipSign = 1
+    # The DX Image module pairs INVERSE with MONOCHROME1: the one inversion MONOCHROME1 means.
+    ds.PresentationLUTShape = "INVERSE"
+    ds.LossyImageCompression = "00"
+    ds.BurnedInAnnotation = "NO"
+    ds.DetectorType = "SCINTILLATOR"
+    ds.AcquisitionContextSequence = []
     ds.PhotometricInterpretation = "MONOCHROME1"
     ds.Rows = ds.Columns = size
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11

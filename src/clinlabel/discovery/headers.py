@@ -67,6 +67,8 @@ def _check(file: _File, lower_name: str) -> str | None:
     ext = lower_name[lower_name.rfind(".") :] if "." in lower_name else ""
     expected = sniff.EXPECTED_BY_EXTENSION.get(ext, sniff.DICOM)
     content = sniff.detect_format(head)
+    if content == sniff.DICOM and expected == sniff.TIFF and _signature_at_0(head) == sniff.TIFF:
+        content = sniff.TIFF  # dual personality: also a whole TIFF, which is what `.tif` promises
     if content != expected:
         if expected == sniff.DICOM and sniff.looks_like_headerless_dicom(head):
             return None
@@ -88,6 +90,11 @@ def _check(file: _File, lower_name: str) -> str | None:
     if expected == sniff.GZIP:
         return _check_nifti_gz(file)
     return None
+
+
+def _signature_at_0(head: bytes) -> str | None:
+    """The format whose signature starts the file, ignoring a DICOM prefix at offset 128."""
+    return next((name for signature, name in sniff.SIGNATURES if head.startswith(signature)), None)
 
 
 def _mismatch(ext: str, expected: str, content: str | None) -> str:

@@ -2,7 +2,8 @@
 
 Two uses: an extension-less file is a DICOM image if it has the 128-byte preamble and `DICM`
 (DICOM PS3.10 section 7.1), and verify mode checks that a file's content matches its extension
-and that its header is complete (see `headers.py`). Reads go through `os.open`/`os.read`: a few
+and that its header is complete (see `headers.py`). Both ask `detect_format`, so a scan and
+`init` never disagree about what a file is. Reads go through `os.open`/`os.read`: a few
 hundred bytes, no buffered file object.
 """
 
@@ -30,7 +31,7 @@ GZIP: Final = "gzip"
 # Formats Pillow, pydicom or nibabel would open, so a mismatch is "extension says X, content is Y".
 IMAGE_FORMATS: Final = frozenset({JPEG, PNG, TIFF, BMP, DICOM, NIFTI, "GIF", "WebP", "HEIF"})
 
-_SIGNATURES: Final = (
+SIGNATURES: Final = (
     (b"\xff\xd8\xff", JPEG),
     (b"\x89PNG\r\n\x1a\n", PNG),
     (b"II*\x00", TIFF),
@@ -93,7 +94,7 @@ def has_dicom_prefix(head: bytes) -> bool:
 
 def sniff_dicom(path: str) -> bool:
     """True if the file starts like a DICOM file (reads 132 bytes; raises OSError)."""
-    return has_dicom_prefix(read_head(path, DICOM_PREFIX_END))
+    return detect_format(read_head(path, DICOM_PREFIX_END)) == DICOM
 
 
 def looks_like_headerless_dicom(head: bytes) -> bool:
@@ -105,12 +106,17 @@ def looks_like_headerless_dicom(head: bytes) -> bool:
 
 
 def detect_format(head: bytes) -> str | None:
-    """Name of the format the bytes start with, "text" for text, or None if unknown."""
-    for signature, name in _SIGNATURES:
-        if head.startswith(signature):
-            return name
+    """Name of the format the bytes start with, "text" for text, or None if unknown.
+
+    `DICM` at offset 128 is tested first: PS3.10 7.1 leaves the preamble to the application, and
+    dual-personality files put a TIFF header there (a DICOM file that TIFF readers also open),
+    so a signature at offset 0 does not make such a file anything but DICOM.
+    """
     if has_dicom_prefix(head):
         return DICOM
+    for signature, name in SIGNATURES:
+        if head.startswith(signature):
+            return name
     if _is_nifti_header(head):
         return NIFTI
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -126,7 +132,7 @@ def truncated_signature(head: bytes, expected: str) -> bool:
     """True if the whole file is shorter than, and a prefix of, the expected format's signature."""
     return any(
         name == expected and len(head) < len(signature) and signature.startswith(head)
-        for signature, name in _SIGNATURES
+        for signature, name in SIGNATURES
     )
 
 

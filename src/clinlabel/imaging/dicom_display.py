@@ -35,6 +35,7 @@ _WINDOW_CENTER = 0x00281050
 _WINDOW_WIDTH = 0x00281051
 _WINDOW_EXPLANATION = 0x00281055
 _VOI_LUT_FUNCTION = 0x00281056
+_PRESENTATION_LUT_SHAPE = 0x20500020
 
 _COLOUR = frozenset(
     {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_PARTIAL_422", "YBR_ICT", "YBR_RCT"}
@@ -77,8 +78,24 @@ def grey_transform(header: DicomHeader, frame: int) -> GreyTransform:
         slope=slope,
         intercept=intercept,
         modality_lut=modality_lut,
-        monochrome1=_photometric(header) == "MONOCHROME1",
+        monochrome1=shown_inverted(header),
     )
+
+
+def shown_inverted(header: DicomHeader) -> bool:
+    """Whether the least VOI output is shown white: the polarity of PS3.3 C.11.6.
+
+    Presentation LUT Shape (2050,0020), when the file has one, decides: INVERSE means "output
+    after inversion is in P-Values", IDENTITY means no inversion (C.11.6.1). The image modules
+    that require it (DX, MG, IO) pair INVERSE with MONOCHROME1 and IDENTITY with MONOCHROME2, so
+    for MONOCHROME1 it names the same inversion once, not a second one; on MONOCHROME2 INVERSE
+    turns the image negative. See docs/adr/0007. Without it (or with a value that is neither),
+    Photometric Interpretation decides: MONOCHROME1 is shown inverted (C.7.6.3.1.2).
+    """
+    shape = str(value(header.dataset, _PRESENTATION_LUT_SHAPE, "") or "").strip().upper()
+    if shape in ("INVERSE", "IDENTITY"):
+        return shape == "INVERSE"
+    return _photometric(header) == "MONOCHROME1"
 
 
 def file_windows(dataset: Dataset, frame: int) -> tuple[Window, ...]:

@@ -55,6 +55,7 @@ _RENDER_TAGS: tuple[BaseTag, ...] = tuple(
     for tag in (
         *sorted(tag for tag in keyword_dict.values() if tag >> 16 == 0x0028),
         0x00080016,  # SOP Class UID
+        0x20500020,  # Presentation LUT Shape (C.11.6): the polarity
         0x52009229,  # Shared Functional Groups Sequence
         0x52009230,  # Per-frame Functional Groups Sequence
         0x7FE00001,  # Extended Offset Table

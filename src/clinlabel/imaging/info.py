@@ -1,7 +1,9 @@
 """What `clinlabel info` and the viewer's metadata panel show: geometry and every attribute.
 
-Attributes that identify a person or place are flagged (PS3.15 Annex E, Table E.1-1, Basic
-Application Level Confidentiality Profile) so that a face can mask them until the user unmasks.
+Attributes that identify a person or place are flagged so that a face can mask them until the
+user unmasks: those of PS3.15 Annex E Table E.1-1 (`deid.confidentiality`, the one list the page,
+the CLI and de-identification share), private attributes, and everything inside a sequence
+that is itself identifying (an Other Patient IDs Sequence item holds IDs and issuers alike).
 """
 
 from __future__ import annotations
@@ -13,92 +15,12 @@ from typing import Any
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
+from clinlabel.deid.confidentiality import is_identifying
 from clinlabel.domain.images import ImageKind
+from clinlabel.errors import DecodeError
 
-# Attributes of PS3.15 Table E.1-1 that name, locate or date a person or an institution; with
-# any private attribute (odd group: Annex E removes them too), the viewer masks these by default.
-IDENTIFYING_KEYWORDS: frozenset[str] = frozenset(
-    {
-        "PatientName",
-        "PatientID",
-        "IssuerOfPatientID",
-        "OtherPatientIDs",
-        "OtherPatientIDsSequence",
-        "OtherPatientNames",
-        "PatientBirthName",
-        "PatientBirthDate",
-        "PatientBirthTime",
-        "PatientAddress",
-        "PatientTelephoneNumbers",
-        "PatientTelecomInformation",
-        "PatientMotherBirthName",
-        "PatientAge",
-        "PatientSize",
-        "PatientWeight",
-        "MedicalRecordLocator",
-        "MilitaryRank",
-        "BranchOfService",
-        "EthnicGroup",
-        "Occupation",
-        "PatientReligiousPreference",
-        "AdditionalPatientHistory",
-        "PatientComments",
-        "PatientInsurancePlanCodeSequence",
-        "CountryOfResidence",
-        "RegionOfResidence",
-        "ResponsiblePerson",
-        "ResponsibleOrganization",
-        "ReferringPhysicianName",
-        "ReferringPhysicianAddress",
-        "ReferringPhysicianTelephoneNumbers",
-        "ReferringPhysicianIdentificationSequence",
-        "PhysiciansOfRecord",
-        "PhysiciansOfRecordIdentificationSequence",
-        "PerformingPhysicianName",
-        "PerformingPhysicianIdentificationSequence",
-        "NameOfPhysiciansReadingStudy",
-        "PhysiciansReadingStudyIdentificationSequence",
-        "RequestingPhysician",
-        "ScheduledPerformingPhysicianName",
-        "OperatorsName",
-        "OperatorIdentificationSequence",
-        "InstitutionName",
-        "InstitutionAddress",
-        "InstitutionalDepartmentName",
-        "InstitutionCodeSequence",
-        "StationName",
-        "DeviceSerialNumber",
-        "AccessionNumber",
-        "StudyID",
-        "RequestAttributesSequence",
-        "StudyDate",
-        "SeriesDate",
-        "AcquisitionDate",
-        "ContentDate",
-        "StudyTime",
-        "SeriesTime",
-        "AcquisitionTime",
-        "ContentTime",
-        "AcquisitionDateTime",
-        "InstanceCreationDate",
-        "StudyDescription",
-        "SeriesDescription",
-        "ImageComments",
-        "RequestingService",
-        "PerformedProcedureStepID",
-        "ScheduledProcedureStepID",
-        "AdmissionID",
-        "CurrentPatientLocation",
-        "PatientState",
-        "PregnancyStatus",
-        "SmokingStatus",
-        "Allergies",
-        "MedicalAlerts",
-        "ProtocolName",
-        "DetectorID",
-        "GantryID",
-    }
-)
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float
+NO_PIXELS = "none: this DICOM file holds no image, only the attributes below"
 _BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 _MAX_VALUE = 256
 
@@ -140,7 +62,15 @@ def _dicom(path: Path) -> ImageInfo:
     from clinlabel.imaging.dicom_header import parse_header
     from clinlabel.imaging.geometry import geometry_of
 
-    header = parse_header(path)
+    try:
+        header = parse_header(path)
+    except DecodeError:
+        # A structured report, a key object or an encapsulated PDF is still DICOM: its
+        # attributes are worth showing, with word that there is no image.
+        found = _without_pixels(path)
+        if found is None:
+            raise
+        return _pixel_less(found)
     ds, options = header.dataset, header.options
     geometry: dict[str, Any] = {
         "rows": options["rows"],
@@ -164,19 +94,50 @@ def _dicom(path: Path) -> ImageInfo:
     return ImageInfo(kind=ImageKind.DICOM.value, geometry=geometry, attributes=attributes)
 
 
-def _walk(dataset: Dataset, depth: int) -> list[Attribute]:
+def _without_pixels(path: Path) -> Dataset | None:
+    """The whole dataset of a DICOM file that has no pixel data element, else None.
+
+    Values over 64 KB (an encapsulated document) are read only when shown, as their size.
+    """
+    from pydicom import dcmread
+
+    try:
+        dataset = dcmread(path, defer_size=1 << 16)
+    except Exception:  # not DICOM at all, or damaged: the header reader's message stands
+        return None
+    if any(tag in dataset for tag in _PIXEL_TAGS):
+        return None
+    return dataset
+
+
+def _pixel_less(ds: Dataset) -> ImageInfo:
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    geometry: dict[str, Any] = {
+        "pixels": NO_PIXELS,
+        "modality": str(ds.get("Modality", "")),
+        "sop_class": getattr(ds.get("SOPClassUID"), "name", str(ds.get("SOPClassUID", ""))),
+        "transfer_syntax": getattr(syntax, "name", str(syntax or "")),
+    }
+    attributes = list(_walk(meta, 0)) if meta is not None else []
+    attributes.extend(_walk(ds, 0))
+    return ImageInfo(kind=ImageKind.DICOM.value, geometry=geometry, attributes=attributes)
+
+
+def _walk(dataset: Dataset, depth: int, *, inside_identifying: bool = False) -> list[Attribute]:
     rows: list[Attribute] = []
     for element in dataset:
-        if element.tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
+        if element.tag in _PIXEL_TAGS:
             continue  # the pixels are the image, not metadata
-        rows.append(_row(element, depth))
+        identifying = inside_identifying or is_identifying(int(element.tag))
+        rows.append(_row(element, depth, identifying))
         if element.VR == "SQ":
             for item in element.value:
-                rows.extend(_walk(item, depth + 1))
+                rows.extend(_walk(item, depth + 1, inside_identifying=identifying))
     return rows
 
 
-def _row(element: DataElement, depth: int) -> Attribute:
+def _row(element: DataElement, depth: int, identifying: bool) -> Attribute:
     keyword = (element.keyword or "(private)") if element.tag.is_private else element.keyword
     if element.VR == "SQ":
         value = f"<sequence of {len(element.value)} item(s)>"
@@ -192,16 +153,17 @@ def _row(element: DataElement, depth: int) -> Attribute:
         vr=str(element.VR),
         value=value,
         depth=depth,
-        identifying=element.tag.is_private or element.keyword in IDENTIFYING_KEYWORDS,
+        identifying=identifying,
     )
 
 
 def _nifti(path: Path) -> ImageInfo:
     import nibabel as nib
 
+    from clinlabel.imaging import rendering
     from clinlabel.imaging.nifti import read_volume
 
-    volume = read_volume(path)
+    volume = read_volume(path)  # refuses CIFTI-2 with a message that names it
     image: Any = nib.load(path)  # reads the header only: the data are in `volume` already
     affine = image.affine
     geometry: dict[str, Any] = {
@@ -214,6 +176,10 @@ def _nifti(path: Path) -> ImageInfo:
         "scl_slope": volume.transform.slope,
         "scl_inter": volume.transform.intercept,
     }
+    nan_voxels = rendering.nan_count(volume.data)
+    if nan_voxels:
+        # Shown as the lowest grey and left out of the windows: say so, or they pass for air.
+        geometry["nan_voxels"] = nan_voxels
     return ImageInfo(kind=ImageKind.NIFTI.value, geometry=geometry)
 
 

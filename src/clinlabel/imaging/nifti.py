@@ -62,6 +62,7 @@ def read_volume(path: Path, *, identity: FileIdentity | None = None) -> Volume:
 def _load(path: Path) -> Volume:
     try:
         image: Any = nib.load(path)
+        refuse_cifti(image, path)
         proxy = image.dataobj
         # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
         # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
@@ -70,6 +71,8 @@ def _load(path: Path) -> Volume:
         intercept = float(getattr(proxy, "inter", 0.0) or 0.0)
         affine = np.asarray(image.affine, dtype=np.float64)
         header = image.header
+    except DecodeError:
+        raise
     except Exception as exc:  # nibabel, gzip and zlib raise many types for damaged files
         raise DecodeError(f"{path.name} cannot be read as NIfTI ({exc}).") from exc
     if stored.ndim < 3:
@@ -96,6 +99,16 @@ def _load(path: Path) -> Volume:
     )
 
 
+def refuse_cifti(image: Any, path: Path) -> None:
+    """A CIFTI-2 file (`.dtseries.nii`, `.dscalar.nii`, ...) is a NIfTI-2 container of
+    grayordinates (surface vertices and voxels), not a volume with an affine: say so."""
+    if isinstance(image, nib.Cifti2Image):
+        raise DecodeError(
+            f"{path.name} is a CIFTI-2 file (grayordinate data on surfaces and voxels), not a "
+            "NIfTI volume; clinlabel shows NIfTI-1 and NIfTI-2 volumes only."
+        )
+
+
 def _to_ras(
     stored: np.ndarray, affine: np.ndarray
 ) -> tuple[np.ndarray, tuple[float, float, float]]:
@@ -116,12 +129,13 @@ def _to_ras(
 
 
 def _default_window(data: np.ndarray, transform: GreyTransform, header: object) -> Window:
-    """cal_min/cal_max when the header sets a display range, else the volume's full range."""
+    """cal_min/cal_max when the header sets a display range, else the range of the volume's
+    finite values (NaN voxels, "no data" in float volumes, would make the window NaN)."""
     cal_min = float(getattr(header, "get", lambda *_: 0)("cal_min") or 0)
     cal_max = float(getattr(header, "get", lambda *_: 0)("cal_max") or 0)
-    if cal_max > cal_min:
+    if np.isfinite(cal_min) and np.isfinite(cal_max) and cal_max > cal_min:
         return windowing.full_range_window(cal_min, cal_max)
-    low, high = float(data.min()), float(data.max())
+    low, high = rendering.finite_span(data)
     ends = rendering.modality_values(np.array([low, high]), transform)
     return windowing.full_range_window(float(ends.min()), float(ends.max()))
 

@@ -200,9 +200,9 @@ def _wire(stored: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(stored, dtype=target)
 
 
-def _number(value: Any) -> float | int:
+def _number(value: Any) -> float | int | None:
     number = value.item() if hasattr(value, "item") else value
-    return number if isinstance(number, int) else float(number)
+    return number if isinstance(number, int) else float(number) if abs(number) < 1e309 else None
 
 
 def _pixel_spacing(dataset: Any) -> tuple[float, float]:

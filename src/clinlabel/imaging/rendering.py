@@ -42,6 +42,9 @@ class GreyTransform:
     intercept: float = 0.0
     modality_lut: LutTable | None = None
     monochrome1: bool = False
+    """The Presentation LUT's polarity: the least VOI output is shown white. Set for MONOCHROME1
+    and for a Presentation LUT Shape of INVERSE (`dicom_display.shown_inverted`), so that every
+    face (renditions, `clinlabel render`, the page's window/level) inverts from this one flag."""
 
 
 def modality_values(stored: np.ndarray, transform: GreyTransform) -> np.ndarray:
@@ -91,8 +94,9 @@ def display_values(
 ) -> np.ndarray:
     """The whole C.11 chain by formula: stored values -> 8-bit display values.
 
-    Presentation: MONOCHROME1 means the minimum value is shown white after VOI (C.7.6.3.1.2), so
-    it is inverted; `invert` (the viewer's Invert button) flips that once more.
+    Presentation: MONOCHROME1 means the minimum value is shown white after VOI (C.7.6.3.1.2), and
+    a Presentation LUT Shape INVERSE says the same (C.11.6): `transform.monochrome1` holds either,
+    and the values are inverted; `invert` (the viewer's Invert button) flips that once more.
     """
     shown = windowing.to_uint8(
         voi_values(modality_values(stored, transform), window=window, voi_lut=voi_lut)
@@ -442,18 +446,43 @@ def full_range(
     stored: np.ndarray, transform: GreyTransform, *, span: tuple[int, int] | None = None
 ) -> Window:
     """A window spanning the frame's own modality values (the "full range" preset); `span` is
-    the frame's least and greatest stored value when already known (`stored_span`)."""
+    the frame's least and greatest stored value when already known (`stored_span`).
+
+    Floating-point values count only where finite: one NaN voxel would otherwise make the
+    window NaN and the whole image black (NaN itself is shown as the lowest grey, `to_uint8`).
+    """
+    if stored.dtype.kind not in "iu":
+        low_value, high_value = finite_span(stored)
+        ends = modality_values(np.array([low_value, high_value]), transform)
+        return windowing.full_range_window(float(ends.min()), float(ends.max()))
     low, high = span if span is not None else stored_span(stored)
-    if transform.modality_lut is None and stored.dtype.kind in "iu":
+    if transform.modality_lut is None:
         ends = modality_values(np.array([low, high]), transform)
     else:
-        ends = modality_values(
-            np.arange(low, high + 1)
-            if stored.dtype.kind in "iu"
-            else np.array([stored.min(), stored.max()]),
-            transform,
-        )
+        ends = modality_values(np.arange(low, high + 1), transform)
     return windowing.full_range_window(float(ends.min()), float(ends.max()))
+
+
+def finite_span(values: np.ndarray) -> tuple[float, float]:
+    """The least and greatest finite value ((0, 0) when there is none): NaN and infinities,
+    which float NIfTI volumes use for "no data", are left out."""
+    if values.dtype.kind in "iu":
+        return float(values.min()), float(values.max())
+    # fmin/fmax skip NaN without copying the volume (a boolean mask of a 78 M voxel volume and
+    # its compressed copy would cost 400 MB); only infinities need the masked second look.
+    low = float(np.fmin.reduce(values, axis=None))
+    high = float(np.fmax.reduce(values, axis=None))
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def nan_count(values: np.ndarray) -> int:
+    """How many values are NaN (0 for integer data, without a pass over them)."""
+    return 0 if values.dtype.kind in "iu" else int(np.count_nonzero(np.isnan(values)))
 
 
 def stored_span(stored: np.ndarray) -> tuple[int, int]:

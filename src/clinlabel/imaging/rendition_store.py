@@ -4,8 +4,8 @@ A rendition's file name is derived from the identity of the file it was made fro
 size, modification time, inode, device: `FileIdentity.token`), the size asked for and the
 frame. A look-up takes the file's identity now, so a rendition of an older version, or of
 another file that once had that path, is never found again; it simply ages out. The name doubles
-as the HTTP entity tag. Names carry a format version (`v2`): renditions written by a clinlabel
-that keyed them otherwise are never read.
+as the HTTP entity tag. Names carry a format and pipeline version (`KEY_VERSION`): renditions
+written by a clinlabel that keyed or drew them otherwise are never read.
 
 The folder is bounded in bytes (`max_bytes`, 2 GiB unless the user says otherwise): a 4K colour
 run or a long night of prefetching must not fill the laptop's disk. When a write takes it over the
@@ -31,8 +31,10 @@ DEFAULT_CACHE_BYTES = 2 * 1024**3
 PRUNE_TO = 0.8
 #: A rendition used more recently than this is never pruned (it may be being sent).
 PRUNE_GRACE_NS = 60 * 10**9
-#: The key format; renditions under another one are never read (and age out).
-KEY_VERSION = "v2"
+#: The key format and display pipeline version: renditions under another one are never read (and
+#: age out). Raise it whenever what a rendition shows changes for the same file (v3: Presentation
+#: LUT Shape and NaN voxels, ADR 0008), or renditions made before would still be served.
+KEY_VERSION = "v3"
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 _MEDIA_TYPES = {ext: media for media, ext in _EXTENSIONS.items()}

@@ -119,7 +119,11 @@ def full_range_window(low: float, high: float) -> Window:
 
 
 def to_uint8(y: np.ndarray) -> np.ndarray:
-    """Round display values to the nearest 8-bit integer (0..255)."""
+    """Round display values to the nearest 8-bit integer (0..255); NaN (a NaN voxel through the
+    window) becomes 0, the lowest grey, before any Presentation inversion."""
+    y = np.asarray(y, dtype=np.float64)
+    if np.isnan(y).any():
+        y = np.nan_to_num(y, nan=0.0)
     result: np.ndarray = np.clip(np.rint(y), 0, 255).astype(np.uint8)
     return result
 

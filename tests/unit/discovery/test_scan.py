@@ -367,3 +367,17 @@ def test_a_link_to_images_the_walk_lists_anyway_does_not_list_them_twice(kit) ->
     assert set(twice) == {"C2/V/XC/same_sub", "C3", "C2/V2"}
     assert "C1/V/XC/sub" in twice["C2/V/XC/same_sub"]
     assert result.images == 4
+
+
+def test_dual_personality_dicom_is_dicom_to_scan_and_verify(kit) -> None:
+    """A TIFF header in the DICOM preamble (PS3.10 7.1): queued as DICOM, with or without
+    verify, and never reported as "content is TIFF"."""
+    dual = b"II*\x00\x08\x00\x00\x00".ljust(128, b"\x00") + kit.DICOM[128:]
+    root = kit.batch({"C/V/XC/a.dcm": dual, "C/V/XC/IM0002": dual})
+    for verify in (False, True):
+        refs, result = kit.scan(root, verify=verify)
+        assert {ref.file.split("/")[-1]: ref.kind for ref in refs} == {
+            "a.dcm": ImageKind.DICOM,
+            "IM0002": ImageKind.DICOM,
+        }
+        assert result.problems == []

@@ -52,10 +52,19 @@ def _nifti1(*, dims: tuple[int, ...] = (4, 4, 2), bitpix: int = 16) -> bytes:
     return bytes(header) + bytes(4) + bytes(voxels * bitpix // 8)
 
 
+def _dual_personality() -> bytes:
+    """A DICOM file whose preamble holds a TIFF header with a one-entry image directory (PS3.10
+    7.1 lets the application fill the preamble; such files open as TIFF and as DICOM)."""
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 256, 4, 1, 16) + bytes(4)
+    return tiff.ljust(128, b"\x00") + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xc8\x00\x00\x00"
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [
         ("a.jpg", _image("JPEG")),
+        ("dual.dcm", _dual_personality()),
+        ("dual.tif", _dual_personality()),
         ("photo.jpg", _photo()),
         ("a.jpeg", _image("JPEG", mode="CMYK")),
         ("progressive.JPG", _image("JPEG", progressive=True)),
@@ -138,3 +147,11 @@ def test_large_app_segments_are_skipped_by_seeking(tmp_path: Path) -> None:
     jpeg = _image("JPEG")
     app = b"\xff\xe2" + (2 + 60000).to_bytes(2, "big") + bytes(60000)
     assert _check(tmp_path, "icc.jpg", jpeg[:2] + app + jpeg[2:]) is None
+
+
+def test_dicom_prefix_wins_over_a_tiff_preamble() -> None:
+    """`detect_format` decides for scan and `init` alike: DICM at 128 first."""
+    from clinlabel.discovery.sniff import DICOM, detect_format
+
+    assert detect_format(_dual_personality()) == DICOM
+    assert detect_format(_image("TIFF")) == "TIFF"

@@ -1,8 +1,9 @@
 """An image's attributes for the metadata panel, masked until unmasked, and XA/RF geometry.
 
-Identifying attributes (PS3.15 Annex E, flagged by `imaging.info`) leave the server without
-their values. `POST .../metadata/unmask` records the unmasking in the audit trail first (a core
-use case, durable when it returns) and only then answers with the values.
+Identifying attributes (PS3.15 Annex E Table E.1-1, `deid.confidentiality`, flagged by
+`imaging.info` as for `clinlabel info`) leave the server without their values.
+`POST .../metadata/unmask` records the unmasking in the audit trail first (a core use case,
+durable when it returns) and only then answers with the values.
 """
 
 from __future__ import annotations

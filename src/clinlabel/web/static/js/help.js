@@ -18,7 +18,7 @@ export function showHelp(labels) {
     ["Shift+1", "Window: the file's own (again: its next one)"],
     ["Shift+2", "Window: full range"],
     ["Shift+3 … Shift+0", "Window: CT brain, subdural, stroke, lung, mediastinum, abdomen, liver, bone"],
-    ["I", "Invert grey (MONOCHROME1 files start inverted already)"],
+    ["I", "Invert grey (MONOCHROME1 and Presentation LUT INVERSE files start inverted already)"],
     ["Page Down / Page Up", "Next / previous frame or slice (also the mouse wheel; Ctrl+wheel zooms there)"],
     ["P", "Cine: play / pause at the file's frame time"],
     ["V", "Volume: next plane (axial, coronal, sagittal)"],

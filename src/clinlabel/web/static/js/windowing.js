@@ -33,8 +33,10 @@ export function sigmoid(x, c, w) {
 
 const FUNCTIONS = { LINEAR: linear, LINEAR_EXACT: linearExact, SIGMOID: sigmoid };
 
-// NumPy's rint (round half to even), then clip to 0..255: `windowing.to_uint8`.
+// NumPy's rint (round half to even), then clip to 0..255: `windowing.to_uint8`. NaN (a NaN voxel
+// of a float NIfTI volume) is the lowest grey, before the Presentation inversion.
 export function toUint8(y) {
+  if (Number.isNaN(y)) return 0;
   let r = Math.round(y);
   if (r - y === 0.5 && r % 2 !== 0) r -= 1; // Math.round rounds halves up; rint to even
   return r < 0 ? 0 : r > 255 ? 255 : r;
