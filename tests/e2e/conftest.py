@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 URL_LINE = re.compile(r"Open: (http://\S+)")
+# Switches on the page's test instrumentation (key-to-paint times, repaint times and the paint
+# count the pixel checks wait on) before its scripts run; a page opened by a user has none.
+INSTRUMENT = "window.__clinlabelInstrument = true;"
 
 pytestmark = pytest.mark.e2e
 
