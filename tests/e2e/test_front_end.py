@@ -74,3 +74,25 @@ def test_a_case_list_that_cannot_be_refreshed_is_said_so(
     banner = page.locator("#error-banner")
     expect(banner).to_contain_text("Cannot refresh the case list: database busy")
     page.unroute("**/api/cases")
+
+
+def test_a_refused_full_screen_is_said_so(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    # A browser may refuse full screen (a policy, an embedding frame): F must then say so rather
+    # than do nothing.
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=2)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Screen")
+    page.add_init_script(
+        "Element.prototype.requestFullscreen = function () {"
+        " return Promise.reject(new TypeError('Permissions check failed')); };"
+    )
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text("Image 1 of 2")
+    page.keyboard.press("f")
+    expect(page.locator("#notice")).to_have_text(
+        "Full screen is not available: Permissions check failed"
+    )
+    page.get_by_role("button", name="Full screen").click()
+    expect(page.locator("#notice")).to_be_visible()
