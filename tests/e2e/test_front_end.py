@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from clinlabel.demo.medical import write_demo_medical
+
+from .conftest import wait_until
+
 pytestmark = pytest.mark.e2e
+
+XA_POSITION = 4  # queue order of the demo files: NIfTI, CT, DX, XA (natural order of names)
 
 
 def test_instrumentation_is_off_for_a_user_and_on_for_a_test(
@@ -96,3 +102,38 @@ def test_a_refused_full_screen_is_said_so(
     )
     page.get_by_role("button", name="Full screen").click()
     expect(page.locator("#notice")).to_be_visible()
+
+
+def test_geometry_that_cannot_be_fetched_is_said_so_once(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # The XA overlay (angles, SID) used to vanish silently when its request failed, and the
+    # failure was remembered for the frame; now the status bar says so, once per file.
+    batch = tmp_path / "batch"
+    write_demo_medical(batch / "Case_001" / "Visit_1" / "XC_CLINICAL", seed=7)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Angle")
+    asked: list[str] = []
+
+    def refuse(route: Route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=503, json={"error": "store", "message": "database busy"})
+
+    page.route("**/metadata/geometry*", refuse)
+    page.goto(server.url)
+    page.wait_for_function("() => window.clinlabel !== undefined")
+    page.evaluate("p => window.clinlabel.go(p)", XA_POSITION)
+    expect(page.locator("#frame-readout")).to_have_text("Frame 1 / 30")
+    banner = page.locator("#error-text")
+    expect(banner).to_have_text(
+        "Cannot show the acquisition geometry of XC_CLINICAL/xa_run.dcm: database busy"
+    )
+    expect(page.locator("#geometry-panel")).to_be_hidden()
+    page.locator("#error-dismiss").click()
+    page.keyboard.press("PageDown")
+    expect(page.locator("#frame-readout")).to_have_text("Frame 2 / 30")
+    wait_until(page, lambda: len(asked) >= 2, "the geometry request of frame 2")
+    expect(page.locator("#error-banner")).to_be_hidden()  # said once for the file
+
+    page.unroute("**/metadata/geometry*")
+    page.keyboard.press("PageUp")  # frame 1 again: its failure was not remembered
+    expect(page.locator("#geometry-panel")).to_contain_text("30° RAO")
