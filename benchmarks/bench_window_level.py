@@ -25,7 +25,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench_label_latency import CHROMIUM_ARGS, percentile, start_server
+from bench_label_latency import CHROMIUM_ARGS, INSTRUMENT, percentile, start_server
 from clinlabel.demo.medical import write_demo_medical
 
 FRAME_MS = 1000 / 60
@@ -95,6 +95,7 @@ def main() -> None:
                 context = browser.new_context(
                     viewport={"width": 1400, "height": 860}, bypass_csp=True
                 )
+                context.add_init_script(INSTRUMENT)  # repaint times (`medical.paintTimes`)
                 page = context.new_page()
                 page.goto(url)
                 page.wait_for_function("() => window.clinlabel")

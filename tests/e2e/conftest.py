@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 URL_LINE = re.compile(r"Open: (http://\S+)")
+# Switches on the page's test instrumentation (key-to-paint times, repaint times and the paint
+# count the pixel checks wait on) before its scripts run; a page opened by a user has none.
+INSTRUMENT = "window.__clinlabelInstrument = true;"
 
 pytestmark = pytest.mark.e2e
 
@@ -106,6 +109,7 @@ def browser() -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})  # type: ignore[attr-defined]
     context.set_default_timeout(15_000)
+    context.add_init_script(INSTRUMENT)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -145,6 +149,36 @@ def start_server(servers: list[LabelServer], tmp_path: Path) -> object:
 @pytest.fixture
 def batch_maker() -> object:
     return make_batch
+
+
+def paint_count(page: Any) -> int:
+    """How many times the medical viewer has painted its canvas or panes (instrumentation)."""
+    return int(page.evaluate("() => window.clinlabel.medical.paints"))
+
+
+def wait_for_repaint(page: Any, since: int) -> None:
+    """Until the viewer has painted since `paint_count` was `since` and has no repaint pending,
+    so the canvas shows the latest window, invert and point (the context's default deadline)."""
+    page.wait_for_function(
+        """n => {
+            const m = window.clinlabel.medical;
+            return m.paints > n && !m.pendingPaint && !m.tri.pendingPoint;
+        }""",
+        arg=since,
+    )
+
+
+def wait_until(
+    page: Any, condition: Callable[[], object], what: str, *, seconds: float = 15
+) -> None:
+    """Poll `condition` (state on the test's side, e.g. a held request) until it holds, or fail
+    after `seconds` saying `what` never happened: no wait without a deadline. The page's own
+    timer does the polling, so Playwright delivers its events (route handlers) meanwhile."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {seconds} s")
+        page.wait_for_timeout(20)
 
 
 def viewer_pixels(page: Any) -> np.ndarray:

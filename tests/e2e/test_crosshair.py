@@ -92,12 +92,14 @@ def expect_point(page: Page, volume: Volume, voxel: tuple[int, int, int]) -> Non
     for plane in PLANES:
         caption = pane(page, plane).locator("figcaption")
         expect(caption).to_have_text(f"{plane.capitalize()} {slices[plane]} / {counts[plane]}")
+    # The panes and the overlay are painted in the same task that keeps the slices, and no
+    # newer point may be waiting for its slices.
     page.wait_for_function(
         "s => ['axial', 'coronal', 'sagittal'].every("
-        "p => window.clinlabel.medical.tri.data[p].header.frame === s[p])",
+        "p => window.clinlabel.medical.tri.data[p].header.frame === s[p])"
+        " && !window.clinlabel.medical.tri.pendingPoint",
         arg=slices,
     )
-    page.wait_for_timeout(50)  # the overlay is drawn with the slices, in the same frame
     transform = volume.values.transform
     window = page.evaluate("() => window.clinlabel.medical.window")
     win = Window(window["center"], window["width"], window["function"])

@@ -16,7 +16,7 @@ from clinlabel.imaging import dicom_display, nifti, windowing
 from clinlabel.imaging.windowing import Window
 from clinlabel.labelling.audit_trail import read_events
 
-from .conftest import viewer_pixels
+from .conftest import paint_count, viewer_pixels, wait_for_repaint
 
 pytestmark = pytest.mark.e2e
 
@@ -77,13 +77,13 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     before = len(requests)
-    paints = page.evaluate("() => window.clinlabel.medical.paintTimes.length")
+    paints = paint_count(page)
     page.mouse.move(x, y)
     page.mouse.down(button="right")
     for step in range(1, 21):
         page.mouse.move(x + 6 * step, y - 3 * step)
     page.mouse.up(button="right")
-    page.wait_for_timeout(50)  # the last repaint waits for the next animation frame
+    wait_for_repaint(page, paints)  # the last repaint waits for the next animation frame
     dragged = page_window(page)
     assert dragged.width > 80 and dragged.center < 40, dragged
     np.testing.assert_array_equal(viewer_pixels(page), expected(ct.stored, dragged, **rescale))
@@ -91,20 +91,22 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     assert pixel_requests == []  # window/level never asks the server
     # How fast each repaint is: benchmarks/bench_window_level.py. Here, that the drag repainted
     # in the page, once per animation frame at most (20 pointer moves, fewer repaints or equal).
-    repaints = page.evaluate("() => window.clinlabel.medical.paintTimes.length") - paints
+    repaints = paint_count(page) - paints
     assert 1 <= repaints <= 20
 
     # Presets by key and by menu, invert.
+    paints = paint_count(page)
     page.keyboard.press("Shift+Digit6")  # lung
     assert page_window(page) == Window(-600.0, 1500.0)
-    page.wait_for_timeout(50)
+    wait_for_repaint(page, paints)
     np.testing.assert_array_equal(
         viewer_pixels(page), expected(ct.stored, Window(-600, 1500), **rescale)
     )
     page.locator("#wl-preset").select_option("bone")
     assert page_window(page) == Window(400.0, 1800.0)
+    paints = paint_count(page)
     page.keyboard.press("i")
-    page.wait_for_timeout(50)
+    wait_for_repaint(page, paints)
     expect(page.locator("#wl-readout")).to_have_text("W 1800 L 400 (inverted)")
     np.testing.assert_array_equal(
         viewer_pixels(page), expected(ct.stored, Window(400, 1800), **rescale, flip=True)
@@ -217,10 +219,11 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     # crosshair on the demo brain.
     pane = page.locator('.tri-cell[data-plane="axial"] canvas').bounding_box()
     assert pane is not None
+    paints = paint_count(page)
     page.mouse.click(pane["x"] + pane["width"] * 0.7, pane["y"] + pane["height"] * 0.4)
     expect(page.locator("#tri-view figcaption").nth(2)).not_to_have_text("Sagittal 32 / 64")
     page.mouse.move(0, 0)
-    page.wait_for_timeout(50)  # the panes repaint in the next animation frame
+    wait_for_repaint(page, paints)  # the panes repaint in the next animation frame
     page.screenshot(path=str(SCREENSHOT.parent / "three-planes.png"))
 
     # ---- export: the frame label with its frame index; the unmasking is in the trail -------

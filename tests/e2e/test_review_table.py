@@ -19,6 +19,8 @@ from playwright.sync_api import Locator, Page, Route, expect
 from clinlabel.labelling.project import init_project, open_project
 from clinlabel.labelling.service import LabellingSession
 
+from .conftest import wait_until
+
 pytestmark = pytest.mark.e2e
 
 CASES, VISITS, IMAGES = 30, 2, 50  # Case_1..Case_30 (unpadded: natural order matters)
@@ -165,8 +167,7 @@ def test_an_answer_for_an_older_order_is_ignored(review: Locator, page: Page) ->
     by_file = re.compile(r".*/api/review\?.*sort=file.*")
     page.route(by_file, lambda route: held.append(route))
     review.get_by_role("button", name="File", exact=True).click()
-    while not held:  # the request is made, and held
-        page.wait_for_timeout(20)
+    wait_until(page, lambda: held, "the request for the file order")  # made, and held
     review.get_by_role("button", name="Visit", exact=True).click()
     expect(review.locator("th[aria-sort=ascending]")).to_have_text("Visit")
     assert cells(review, 0, 2, 2) == ["Visit_1", "Visit_1"]
@@ -263,8 +264,7 @@ def test_the_table_waits_for_labels_still_on_their_way(
     saving = re.compile(r".*/api/images/\d+/label$")
     page.route(saving, lambda route: held.append(route))
     page.keyboard.press("1")  # Suspicious
-    while not held:
-        page.wait_for_timeout(20)
+    wait_until(page, lambda: held, "the label's request")
     page.keyboard.press("r")
     review = page.get_by_role("dialog", name="Review")
     expect(review.locator("#review-count")).to_have_text("Waiting for the last labels to be saved…")

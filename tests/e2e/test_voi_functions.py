@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import viewer_pixels
+from .conftest import paint_count, viewer_pixels, wait_for_repaint
 
 pytestmark = pytest.mark.e2e
 
@@ -127,6 +127,7 @@ def test_linear_exact_and_sigmoid_windows_follow_the_standard(
         box = box or page.locator("#stage").bounding_box()
         assert box is not None
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        paints = paint_count(page)
         page.mouse.move(x, y)
         page.mouse.down(button="right")
         for step in range(1, 11):
@@ -135,7 +136,7 @@ def test_linear_exact_and_sigmoid_windows_follow_the_standard(
         page.wait_for_function(
             "w => window.clinlabel.medical.window.width > w", arg=WIDTH, polling="raf"
         )
-        page.wait_for_timeout(50)  # the repaint waits for the next animation frame
+        wait_for_repaint(page, paints)  # the repaint waits for the next animation frame
         dragged = page.evaluate("() => window.clinlabel.medical.window")
         assert dragged["function"] == function
         assert dragged["width"] > WIDTH and dragged["center"] < CENTER, dragged

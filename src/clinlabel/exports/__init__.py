@@ -1,6 +1,5 @@
 """Output formats as pure functions over label rows; the store feeds them, nothing here queries."""
 
-from clinlabel.exports.registry import EXPORTERS, Exporter, get_exporter
 from clinlabel.exports.rows import BASIC_COLUMNS, DETAILED_COLUMNS, LabelRow
 
-__all__ = ["BASIC_COLUMNS", "DETAILED_COLUMNS", "EXPORTERS", "Exporter", "LabelRow", "get_exporter"]
+__all__ = ["BASIC_COLUMNS", "DETAILED_COLUMNS", "LabelRow"]

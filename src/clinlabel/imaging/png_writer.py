@@ -16,6 +16,13 @@ decode of a native CT slice. Here the filter is fixed and computed by NumPy in o
   Medical images are smooth from one row to the next, so Up leaves small residuals that Huffman
   coding alone packs to about 45 % of the raw size, several times faster than LZ77 matching.
 
+It earns its place by `benchmarks/bench_png.py` (issue 9; same run, 2-core machine, 2026-12-06):
+against Pillow and a bare standard-zlib writer (filter None, `zlib.compress`), a browser
+rendition of a 512 x 512 CT takes 0.10 ms here, 0.33 ms bare, 3.1 ms in Pillow (level 0); a
+1,500 px CR 1.0 / 4.5 / 50 ms; a 640 x 480 RGB frame 0.5 / 1.9 / 30 ms. A kept file
+(`clinlabel render`) of the 1,500 px CR takes 17 ms (608 KiB) here, 46 ms (812 KiB) bare,
+104 ms (788 KiB) in Pillow level 1; only on the small CT is ours larger (78 against 56 KiB).
+
 Format: W3C PNG Specification (Third Edition) / ISO/IEC 15948: signature, IHDR, one IDAT holding
 the zlib stream (RFC 1950/1951) of the filtered scanlines (each row prefixed by its filter type,
 section 9.2; Up is Filt(x) = Orig(x) - Orig(b) mod 256, b the byte above), IEND; every chunk

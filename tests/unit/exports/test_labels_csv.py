@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clinlabel.errors import OutputError, ValidationError
-from clinlabel.exports import EXPORTERS, LabelRow, get_exporter
+from clinlabel.errors import OutputError
+from clinlabel.exports import LabelRow
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.exports.csv_import import read_labels_csv
 from clinlabel.exports.formula_guard import guard_cell, unguard_cell
@@ -191,13 +191,6 @@ def test_module_named_csv_still_uses_the_standard_library() -> None:
 
     assert ours.csv is csv
     assert hasattr(ours.csv, "writer")
-
-
-def test_registry_finds_csv_and_names_known_formats_for_unknown_ones() -> None:
-    assert EXPORTERS["csv"] is write_labels_csv
-    assert get_exporter("csv") is write_labels_csv
-    with pytest.raises(ValidationError, match="csv"):
-        get_exporter("xlsx")
 
 
 def test_pandas_reads_the_export_like_python_csv(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 from clinlabel.demo.medical import write_demo_medical
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
-from clinlabel.imaging import dicom_frames
+from clinlabel.imaging import dicom_frames, dicom_header
 from clinlabel.imaging.dicom_display import display_pixels, grey_frame
 from clinlabel.imaging.dicom_header import parse_header
 from clinlabel.imaging.geometry import acquisition_geometry
@@ -56,12 +56,15 @@ def test_frame_n_decodes_only_that_frame(tmp_path: Path) -> None:
 
 
 def test_header_is_parsed_once_per_viewing_service(tmp_path: Path) -> None:
+    # Counting `dcmread` calls once passed at 0: the parse itself is counted, and the second call
+    # must hand back the header the first one parsed.
     path, _ = make_file(tmp_path, "explicit-le", frames=2)
-    with mock.patch("clinlabel.imaging.dicom_header.dcmread", wraps=pydicom.dcmread) as reader:
+    with mock.patch.object(dicom_header, "_parse", wraps=dicom_header._parse) as parse:
         service = ViewingService()
-        service.header(path)
-        service.header(path)
-    assert reader.call_count == 1
+        first = service.header(path)
+        again = service.header(path)
+    assert parse.call_count == 1
+    assert again is first
 
 
 def test_demo_files_render_with_their_own_windows(tmp_path: Path) -> None:

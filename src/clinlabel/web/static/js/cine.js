@@ -5,12 +5,13 @@
 const DEFAULT_FRAME_MS = 100;
 
 export class Cine {
-  constructor(medical) {
+  // button: the Play/Pause button (main.js, through the medical view)
+  constructor(medical, button) {
     this.medical = medical;
     this.playing = false;
     this.timer = null;
     this.shown = 0; // frames advanced while playing (the e2e test reads it)
-    this.button = document.getElementById("btn-cine");
+    this.button = button;
   }
 
   // Grey frames carry their own header; colour files send one header with a Frame Time Vector

@@ -2,13 +2,14 @@
 // was on screen when the key was pressed, whatever happens meanwhile.
 
 export class CommentDialog {
-  constructor() {
-    this.dialog = document.getElementById("comment-dialog");
-    this.form = document.getElementById("comment-form");
-    this.text = document.getElementById("comment-text");
-    this.error = document.getElementById("comment-error");
-    this.title = document.getElementById("comment-title");
-    this.imageLine = document.getElementById("comment-image");
+  // elements: {dialog, form, text, error, title, imageLine, cancel} (main.js)
+  constructor({ dialog, form, text, error, title, imageLine, cancel }) {
+    this.dialog = dialog;
+    this.form = form;
+    this.text = text;
+    this.error = error;
+    this.title = title;
+    this.imageLine = imageLine;
     this.onSave = null;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -23,7 +24,7 @@ export class CommentDialog {
     });
     // No "close" listener clears `onSave`: that event is queued, and after Escape and a quick
     // second key press it would arrive after the next `open` and silently drop that save.
-    document.getElementById("comment-cancel").addEventListener("click", () => this.dialog.close());
+    cancel.addEventListener("click", () => this.dialog.close());
   }
 
   get isOpen() {

@@ -20,24 +20,30 @@ export function isMedical(view) {
 }
 
 export class MedicalView {
-  constructor({ viewer, onFrame }) {
+  // elements: the window, frame and plane controls of index.html (main.js); instrument: keep
+  // repaint times and a paint count for tests and benchmarks.
+  constructor({ viewer, elements, instrument = false, onFrame }) {
     this.viewer = viewer;
+    this.el = elements;
     this.onFrame = onFrame; // (view, frame, frames) after a frame is on screen
     this.frames = new PixelFrames();
     this.colourFrames = new ColourFrames();
-    this.cine = new Cine(this);
+    this.cine = new Cine(this, elements.cine);
     this.canvas = document.createElement("canvas");
     this.canvas.className = "stage-image medical-canvas";
     this.ctx = this.canvas.getContext("2d");
-    this.tri = new TriView(this);
-    this.tools = document.getElementById("medical-tools");
-    this.wlTools = document.getElementById("wl-tools");
-    this.readout = document.getElementById("wl-readout");
-    this.presetMenu = document.getElementById("wl-preset");
-    this.slider = document.getElementById("frame-slider");
-    this.frameReadout = document.getElementById("frame-readout");
+    this.tri = new TriView(this, { root: elements.triView, button: elements.tri });
+    this.tools = elements.tools;
+    this.wlTools = elements.wlTools;
+    this.readout = elements.readout;
+    this.presetMenu = elements.presetMenu;
+    this.slider = elements.slider;
+    this.frameReadout = elements.frameReadout;
     this.reset();
-    this.paintTimes = []; // ms per window/level repaint (the e2e test reports them)
+    // Instrumentation, null unless a test or benchmark opened the page (main.js): ms per
+    // repaint (bench_window_level) and how many frames were painted (tests wait on it).
+    this.paintTimes = instrument ? [] : null;
+    this.paints = instrument ? 0 : null;
     this.pendingPaint = false;
     viewer.dragHandler = (e) => this.onPointerDown(e);
     viewer.wheelHandler = (e) => this.onWheel(e);
@@ -55,7 +61,7 @@ export class MedicalView {
     this.index = { frame: 1, axial: 1, coronal: 1, sagittal: 1 };
     this.count = 1;
     this.active = false;
-    document.getElementById("btn-invert").setAttribute("aria-pressed", "false");
+    this.el.invert.setAttribute("aria-pressed", "false");
   }
 
   get frame() {
@@ -192,7 +198,9 @@ export class MedicalView {
       this.canvas.height = bitmap.height;
       this.imageData = null; // the grey path sizes its ImageData again
     }
+    const t0 = performance.now();
     this.ctx.drawImage(bitmap, 0, 0);
+    this.recordPaint(t0);
     const where = this.count > 1 ? `, frame ${this.frame} of ${this.count}` : "";
     this.viewer.setImage(this.canvas, `${this.alt}${where}`, { keepView: !first && !sizeChanged });
     this.updateFrameUi();
@@ -212,6 +220,13 @@ export class MedicalView {
     }
     this.paintInto(this.out32, data);
     this.ctx.putImageData(this.imageData, 0, 0);
+    this.recordPaint(t0);
+  }
+
+  // Instrumentation only (see `paintTimes`): a repaint that began at t0 is on the canvas.
+  recordPaint(t0) {
+    if (!this.paintTimes) return;
+    this.paints += 1;
     this.paintTimes.push(performance.now() - t0);
     if (this.paintTimes.length > 500) this.paintTimes.splice(0, 250);
   }
@@ -241,14 +256,14 @@ export class MedicalView {
   toggleInvert() {
     if (!this.active || this.colour) return;
     this.invert = !this.invert;
-    document.getElementById("btn-invert").setAttribute("aria-pressed", String(this.invert));
+    this.el.invert.setAttribute("aria-pressed", String(this.invert));
     this.updateReadout();
     this.schedulePaint();
   }
 
   toggleTool() {
     this.tool = !this.tool;
-    document.getElementById("btn-wl-tool").setAttribute("aria-pressed", String(Boolean(this.tool)));
+    this.el.wlTool.setAttribute("aria-pressed", String(Boolean(this.tool)));
   }
 
   // ---- presets -----------------------------------------------------------------------------
@@ -411,24 +426,25 @@ export class MedicalView {
 
   updateFrameUi() {
     const many = this.count > 1;
-    document.getElementById("frame-tools").hidden = !many;
-    document.getElementById("plane-tools").hidden = !this.plane;
+    this.el.frameTools.hidden = !many;
+    this.el.planeTools.hidden = !this.plane;
     this.slider.max = String(this.count);
     this.slider.value = String(this.frame);
     const noun = this.plane ? `${cap(this.plane)} slice` : "Frame";
     this.frameReadout.textContent = `${noun} ${this.frame} / ${this.count}`;
-    for (const p of PLANES) document.getElementById(`btn-plane-${p}`).setAttribute("aria-pressed", String(p === this.plane));
+    for (const p of PLANES) this.el.planes[p].setAttribute("aria-pressed", String(p === this.plane));
   }
 
   wire() {
-    const on = (id, type, fn) => document.getElementById(id).addEventListener(type, fn);
-    on("wl-preset", "change", () => this.choosePreset(this.presetMenu.value));
-    on("btn-invert", "click", () => this.toggleInvert());
-    on("btn-wl-tool", "click", () => this.toggleTool());
-    on("btn-cine", "click", () => this.cine.toggle());
-    on("btn-tri", "click", () => this.toggleTri());
-    for (const p of PLANES) on(`btn-plane-${p}`, "click", () => this.setPlane(p));
-    on("frame-slider", "input", () => {
+    const on = (element, type, fn) => element.addEventListener(type, fn);
+    const el = this.el;
+    on(el.presetMenu, "change", () => this.choosePreset(this.presetMenu.value));
+    on(el.invert, "click", () => this.toggleInvert());
+    on(el.wlTool, "click", () => this.toggleTool());
+    on(el.cine, "click", () => this.cine.toggle());
+    on(el.tri, "click", () => this.toggleTri());
+    for (const p of PLANES) on(el.planes[p], "click", () => this.setPlane(p));
+    on(el.slider, "input", () => {
       this.cine.stop();
       this.goFrame(Number(this.slider.value));
     });

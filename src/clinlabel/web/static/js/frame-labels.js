@@ -3,11 +3,12 @@
 // new file: a label is for the whole file unless the annotator says otherwise.
 
 export class FrameLabels {
-  constructor() {
-    this.box = document.getElementById("frame-label-box");
-    this.toggleBox = document.getElementById("frame-toggle");
-    this.number = document.getElementById("frame-toggle-n");
-    this.list = document.getElementById("frame-label-list");
+  // elements: {box, toggle, number, list} (main.js)
+  constructor({ box, toggle, number, list }) {
+    this.box = box;
+    this.toggleBox = toggle;
+    this.number = number;
+    this.list = list;
     this.frame = 0;
     this.count = 1;
     this.waiting = new Map(); // "id/frame" -> {label, comment, failed}

@@ -23,8 +23,11 @@ function angle(value, positive, negative) {
 }
 
 export class GeometryPanel {
-  constructor() {
-    this.box = document.getElementById("geometry-panel");
+  // box: the overlay (main.js); onError: a failed fetch, for the status bar.
+  constructor(box, { onError }) {
+    this.box = box;
+    this.onError = onError;
+    this.failedFor = null; // the file whose geometry could not be fetched (said once, not per frame)
     this.known = new Map();
     this.wanted = null;
   }
@@ -42,8 +45,14 @@ export class GeometryPanel {
     if (!values) {
       try {
         values = (await get(`/api/images/${view.id}/metadata/geometry?frame=${frame}`)).values;
-      } catch {
-        values = {};
+      } catch (e) {
+        // Not remembered: the next frame (or this one again) asks once more.
+        if (this.wanted === key && this.failedFor !== view.id) {
+          this.failedFor = view.id;
+          this.onError(`Cannot show the acquisition geometry of ${view.file}: ${e.message}`);
+        }
+        if (this.wanted === key) this.hide();
+        return;
       }
       this.known.set(key, values);
       if (this.known.size > 2000) this.known.clear();

@@ -1,7 +1,23 @@
 // The help overlay (?): every key the page answers to.
 
-export function showHelp(labels) {
-  const body = document.getElementById("help-keys");
+export class HelpDialog {
+  // elements: {dialog, body, close} (main.js)
+  constructor({ dialog, body, close }, labels) {
+    this.dialog = dialog;
+    this.body = body;
+    this.closeButton = close;
+    this.labels = labels;
+    close.addEventListener("click", () => dialog.close());
+  }
+
+  show() {
+    this.body.replaceChildren(...keyRows(this.labels));
+    this.dialog.showModal();
+    this.closeButton.focus();
+  }
+}
+
+function keyRows(labels) {
   const rows = [
     ...labels.map((l) => [l.key, `Label "${l.name}"${l.requires_comment ? " (asks for a comment)" : ""}, then next image`]),
     ["→", "Next image"],
@@ -30,26 +46,16 @@ export function showHelp(labels) {
     ["Escape", "Close a dialog; in the comment box, cancel without labelling"],
     ["?", "This help"],
   ];
-  body.replaceChildren(
-    ...rows.map(([key, what]) => {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
-      th.scope = "row";
-      const kbd = document.createElement("kbd");
-      kbd.textContent = key;
-      th.append(kbd);
-      const td = document.createElement("td");
-      td.textContent = what;
-      tr.append(th, td);
-      return tr;
-    }),
-  );
-  const dialog = document.getElementById("help-dialog");
-  dialog.showModal();
-  document.getElementById("help-close").focus();
-}
-
-export function wireHelp() {
-  const dialog = document.getElementById("help-dialog");
-  document.getElementById("help-close").addEventListener("click", () => dialog.close());
+  return rows.map(([key, what]) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    const kbd = document.createElement("kbd");
+    kbd.textContent = key;
+    th.append(kbd);
+    const td = document.createElement("td");
+    td.textContent = what;
+    tr.append(th, td);
+    return tr;
+  });
 }

@@ -127,6 +127,8 @@ export class ImageStore {
     const wanted = [];
     for (let p = position + 1; p <= Math.min(this.total, position + AHEAD); p++) wanted.push(p);
     if (position > 1) wanted.push(position - 1);
+    // Look-ahead only: a record or an image that fails here is asked for again when that image
+    // is shown, and that failure is the one the annotator sees (labelling.js), with its reason.
     for (const p of wanted) {
       const view = this.views.get(p) ?? (await this.view(p).catch(() => null));
       if (!view) continue;

@@ -1,8 +1,6 @@
 // Keyboard first: every action has a key. Label keys come from the project's schema and win
 // over the viewer's keys when they collide.
 
-import { showHelp } from "./help.js";
-
 export function wireKeys(app) {
   document.addEventListener("keydown", (event) => {
     app.activity();
@@ -69,7 +67,7 @@ function viewerAndMoveKeys(app, event, t0) {
       return () => viewer.fit();
     case "f":
     case "F":
-      return () => viewer.toggleFullscreen();
+      return () => app.toggleFullscreen();
     case "r":
     case "R":
       return () => app.openReview();
@@ -82,7 +80,7 @@ function viewerAndMoveKeys(app, event, t0) {
         app.frameLabels.toggle();
       };
     case "?":
-      return () => showHelp(app.labels);
+      return () => app.help.show();
     default:
       return null;
   }

@@ -2,10 +2,11 @@
 // says what this image's label is, and whether it is saved yet.
 
 export class LabelPanel {
-  constructor(labels, onLabel) {
+  // elements: {box, status} (main.js)
+  constructor({ box, status }, labels, onLabel) {
     this.labels = labels;
-    this.box = document.getElementById("labels");
-    this.status = document.getElementById("current-label");
+    this.box = box;
+    this.status = status;
     this.buttons = new Map();
     for (const def of labels) {
       const button = document.createElement("button");

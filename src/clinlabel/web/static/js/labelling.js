@@ -8,7 +8,8 @@ import { LabelPanel } from "./label-panel.js";
 import { CommentDialog } from "./comment-dialog.js";
 import { Sidebar } from "./sidebar.js";
 import { ReviewTable } from "./review.js";
-import { showExport } from "./outputs.js";
+import { OutputsDialog } from "./outputs.js";
+import { HelpDialog } from "./help.js";
 import { StatusBar } from "./status-bar.js";
 import { MedicalView, isMedical } from "./dicom-viewer.js";
 import { MetadataPanel } from "./metadata-panel.js";
@@ -18,35 +19,42 @@ import { FrameLabels } from "./frame-labels.js";
 const TOUCH_EVERY_MS = 20000;
 
 export class Labeller {
-  constructor(session, { prefetch }) {
+  // `page`: the page's elements, grouped by the module that uses them (main.js).
+  constructor(session, { prefetch, instrument = false }, page) {
     this.labels = session.labels;
     this.total = session.shown.progress.total;
     this.images = new ImageStore({ total: this.total, maxSide: session.max_side, prefetch });
-    this.status = new StatusBar();
+    this.status = new StatusBar(page.status);
     this.queue = new SaveQueue({ onChange: (state) => this.status.queueChanged(state, this.queue, this.buffered.length) });
-    this.viewer = new Viewer(
-      document.getElementById("stage"),
-      document.getElementById("viewer-area"),
-      document.getElementById("stage-message"),
-    );
-    this.geometry = new GeometryPanel();
+    this.viewer = new Viewer(page.viewer.stage, page.viewer.area, page.viewer.message);
+    this.imageMeta = page.imageMeta;
+    this.geometry = new GeometryPanel(page.geometry, { onError: (text) => this.status.error(text) });
     this.medical = new MedicalView({
       viewer: this.viewer,
+      elements: page.medical,
+      instrument,
       onFrame: (view, frame, count) => this.frameShown(view, frame, count),
     });
-    this.metadata = new MetadataPanel({ onError: (text) => this.status.error(text) });
-    this.frameLabels = new FrameLabels();
+    this.metadata = new MetadataPanel(page.metadata, { onError: (text) => this.status.error(text) });
+    this.frameLabels = new FrameLabels(page.frameLabels);
     this.images.medicalPrefetch = (view) => this.medical.prefetchFirst(view);
-    this.panel = new LabelPanel(this.labels, (def) => this.act(() => this.label(def, performance.now())));
-    this.comment = new CommentDialog();
-    this.sidebar = new Sidebar((position) => this.go(position));
-    this.review = new ReviewTable({ labels: this.labels, onOpen: (position) => this.go(position) });
+    this.panel = new LabelPanel(page.labels, this.labels, (def) => this.act(() => this.label(def, performance.now())));
+    this.comment = new CommentDialog(page.comment);
+    this.sidebar = new Sidebar(page.caseList, {
+      onJump: (position) => this.go(position),
+      onError: (e) => this.status.error(`Cannot refresh the case list: ${e.message}`),
+    });
+    this.review = new ReviewTable(page.review, { labels: this.labels, onOpen: (position) => this.go(position) });
+    this.help = new HelpDialog(page.help, this.labels);
+    this.outputs = new OutputsDialog(page.outputs);
     this.pending = new Map(); // image id -> the change on its way to the server
     this.view = null;
     this.navigating = null; // set while the record of the next image is being fetched
     this.buffered = []; // keys pressed meanwhile, replayed in order
     this.lastTouch = performance.now();
-    this.metrics = []; // key press -> next image painted, in ms (benchmarks read this)
+    // Key press -> next image painted, in ms: instrumentation for the latency benchmark and the
+    // tests, null unless the page was opened by one (main.js).
+    this.metrics = instrument ? [] : null;
     this.status.progress(session.shown.progress);
     this.queue.changed();
     this.images.remember(session.shown.image);
@@ -99,7 +107,7 @@ export class Labeller {
   display(view, t0, { tellServer = true } = {}) {
     const previousCase = this.view?.case ?? null;
     this.view = view;
-    document.getElementById("image-meta").textContent = `${view.case} / ${view.visit} / ${view.file}`;
+    this.imageMeta.textContent = `${view.case} / ${view.visit} / ${view.file}`;
     this.status.position(view.position, this.total);
     this.status.caseBanner(previousCase, view.case);
     this.sidebar.markCurrent(view.case);
@@ -134,13 +142,13 @@ export class Labeller {
         // fresher record from the queue), and that call paints; the 8-bit rendition must not
         // replace the windowed canvas.
         if (this.view?.id !== view.id || !onCanvas) return;
-        if (t0 !== null) requestAnimationFrame(() => this.metrics.push({ position: view.position, ms: performance.now() - t0 }));
+        if (t0 !== null) requestAnimationFrame(() => this.measure(view, t0));
       },
       (error) => {
         if (this.view?.id !== view.id) return;
         this.medical.hide();
         this.viewer.showMessage(`This image cannot be shown: ${error.message}. You can still label it.`);
-        if (t0 !== null) this.metrics.push({ position: view.position, ms: performance.now() - t0, failed: true });
+        if (t0 !== null) this.measure(view, t0, { failed: true });
       },
     );
   }
@@ -176,15 +184,20 @@ export class Labeller {
     }
     if (this.view?.id === view.id) {
       this.viewer.showMessage(`This image cannot be shown: ${reason || view.file}. You can still label it.`);
-      if (t0 !== null) this.metrics.push({ position: view.position, ms: performance.now() - t0, failed: true });
+      if (t0 !== null) this.measure(view, t0, { failed: true });
     }
   }
 
   painted(img, alt, view, t0) {
     this.viewer.setImage(img, alt);
-    if (t0 !== null) {
-      requestAnimationFrame(() => this.metrics.push({ position: view.position, ms: performance.now() - t0 }));
-    }
+    if (t0 !== null) requestAnimationFrame(() => this.measure(view, t0));
+  }
+
+  // Instrumentation only (see `metrics`): how long from the key press to this image on screen.
+  measure(view, t0, { failed = false } = {}) {
+    if (!this.metrics) return;
+    const entry = { position: view.position, ms: performance.now() - t0 };
+    this.metrics.push(failed ? { ...entry, failed } : entry);
   }
 
   effective(view) {
@@ -294,7 +307,7 @@ export class Labeller {
       const result = await this.queue.enqueue("POST", `/api/outputs/${final ? "final" : "progress"}`, {}, { kind: "output" });
       if (final) {
         this.status.notice(`Exported: ${result.csv} and ${result.report}`);
-        showExport(result);
+        this.outputs.show(result);
       } else {
         this.status.notice(`Progress saved: labels in ${result.csv}, summary in ${result.report}`);
       }
@@ -312,6 +325,13 @@ export class Labeller {
     const now = performance.now();
     if (now - this.lastTouch < TOUCH_EVERY_MS) return;
     this.lastTouch = now;
+    // A touch only keeps the session's active time: while the server cannot be reached the save
+    // queue retries it and says so in the status bar; a refusal leaves nothing for the annotator
+    // to do, and the next label or move reports the same problem where it matters.
     this.queue.enqueue("POST", "/api/session/touch", {}, { kind: "touch" }).catch(() => {});
+  }
+
+  toggleFullscreen() {
+    this.viewer.toggleFullscreen().catch((e) => this.status.notice(`Full screen is not available: ${e.message}`));
   }
 }

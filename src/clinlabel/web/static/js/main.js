@@ -1,44 +1,163 @@
 // Entry point: the start page if no project is open yet, then the labelling screen.
+//
+// This is the one module that knows index.html's element ids: it looks every element up once and
+// hands each module the elements it works on, so a renamed id breaks here, in one place, and the
+// other modules can be given any elements (a second viewer, a test page).
 
 import { get } from "./api.js";
 import { askToStart } from "./start.js";
 import { Labeller } from "./labelling.js";
 import { wireKeys } from "./keys.js";
-import { showHelp, wireHelp } from "./help.js";
-import { wireOutputs } from "./outputs.js";
+
+function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no element #${id}`);
+  return element;
+}
+
+// The elements of index.html, grouped by the module that uses them.
+function pageElements() {
+  return {
+    start: {
+      section: byId("start"),
+      form: byId("start-form"),
+      error: byId("start-error"),
+      dir: byId("project-dir"),
+      name: byId("annotator"),
+      batch: byId("start-batch"),
+    },
+    workspace: byId("workspace"),
+    status: {
+      saveStatus: byId("save-status"),
+      errorBanner: byId("error-banner"),
+      errorText: byId("error-text"),
+      errorDismiss: byId("error-dismiss"),
+      notice: byId("notice"),
+      caseBanner: byId("case-banner"),
+      position: byId("position-text"),
+      progressText: byId("progress-text"),
+      progressBar: byId("progress-bar"),
+    },
+    viewer: { stage: byId("stage"), area: byId("viewer-area"), message: byId("stage-message") },
+    imageMeta: byId("image-meta"),
+    geometry: byId("geometry-panel"),
+    medical: {
+      tools: byId("medical-tools"),
+      wlTools: byId("wl-tools"),
+      readout: byId("wl-readout"),
+      presetMenu: byId("wl-preset"),
+      wlTool: byId("btn-wl-tool"),
+      invert: byId("btn-invert"),
+      frameTools: byId("frame-tools"),
+      slider: byId("frame-slider"),
+      frameReadout: byId("frame-readout"),
+      cine: byId("btn-cine"),
+      planeTools: byId("plane-tools"),
+      planes: { axial: byId("btn-plane-axial"), coronal: byId("btn-plane-coronal"), sagittal: byId("btn-plane-sagittal") },
+      tri: byId("btn-tri"),
+      triView: byId("tri-view"),
+    },
+    metadata: {
+      panel: byId("metadata-panel"),
+      body: byId("metadata-body"),
+      search: byId("metadata-search"),
+      count: byId("metadata-count"),
+      unmask: byId("btn-unmask"),
+      toggle: byId("btn-metadata"),
+      close: byId("metadata-close"),
+    },
+    frameLabels: {
+      box: byId("frame-label-box"),
+      toggle: byId("frame-toggle"),
+      number: byId("frame-toggle-n"),
+      list: byId("frame-label-list"),
+    },
+    labels: { box: byId("labels"), status: byId("current-label") },
+    comment: {
+      dialog: byId("comment-dialog"),
+      form: byId("comment-form"),
+      text: byId("comment-text"),
+      error: byId("comment-error"),
+      title: byId("comment-title"),
+      imageLine: byId("comment-image"),
+      cancel: byId("comment-cancel"),
+    },
+    caseList: byId("case-list"),
+    review: {
+      dialog: byId("review-dialog"),
+      table: byId("review-table"),
+      wrap: byId("review-scroll"),
+      body: byId("review-body"),
+      header: byId("review-header"),
+      above: byId("review-above"),
+      below: byId("review-below"),
+      labelFilter: byId("filter-label"),
+      caseFilter: byId("filter-case"),
+      count: byId("review-count"),
+      close: byId("review-close"),
+    },
+    help: { dialog: byId("help-dialog"), body: byId("help-keys"), close: byId("help-close") },
+    outputs: {
+      dialog: byId("outputs-dialog"),
+      csv: byId("outputs-csv"),
+      report: byId("outputs-report"),
+      summary: byId("outputs-summary"),
+      close: byId("outputs-close"),
+    },
+    buttons: {
+      prev: byId("btn-prev"),
+      next: byId("btn-next"),
+      nextUnlabelled: byId("btn-next-unlabelled"),
+      clear: byId("btn-clear"),
+      zoomIn: byId("btn-zoom-in"),
+      zoomOut: byId("btn-zoom-out"),
+      fit: byId("btn-fit"),
+      fullscreen: byId("btn-fullscreen"),
+      saveProgress: byId("btn-save-progress"),
+      finish: byId("btn-finish"),
+      review: byId("btn-review"),
+      help: byId("btn-help"),
+    },
+  };
+}
 
 async function boot() {
+  const page = pageElements();
+  const options = new URLSearchParams(location.search);
   // ?prefetch=0 turns look-ahead off (for the latency benchmark's baseline).
-  const prefetch = new URLSearchParams(location.search).get("prefetch") !== "0";
+  const prefetch = options.get("prefetch") !== "0";
+  // Timings and paint counts for tests and benchmarks only: off unless the page is opened by
+  // one, which sets this flag in an init script before the page loads (tests/e2e/conftest.py).
+  const instrument = window.__clinlabelInstrument === true;
   let session = await get("/api/session");
-  if (!session.started) session = await askToStart(session);
-  document.getElementById("workspace").hidden = false;
-  const app = new Labeller(session, { prefetch });
+  if (!session.started) session = await askToStart(session, page.start);
+  page.workspace.hidden = false;
+  const app = new Labeller(session, { prefetch, instrument }, page);
   window.clinlabel = app;
   wireKeys(app);
-  wireHelp();
-  wireOutputs();
-  const on = (id, fn) => document.getElementById(id).addEventListener("click", fn);
-  on("btn-prev", () => app.act(() => app.move(-1, null)));
-  on("btn-next", () => app.act(() => app.move(1, null)));
-  on("btn-next-unlabelled", () => app.act(() => app.nextUnlabelled()));
-  on("btn-clear", () => app.act(() => app.clear()));
-  on("btn-zoom-in", () => app.viewer.zoomBy(1.25));
-  on("btn-zoom-out", () => app.viewer.zoomBy(0.8));
-  on("btn-fit", () => app.viewer.fit());
-  on("btn-fullscreen", () => app.viewer.toggleFullscreen());
-  on("btn-save-progress", () => app.saveOutputs(false));
-  on("btn-finish", () => app.saveOutputs(true));
-  on("btn-review", () => app.openReview());
-  on("btn-help", () => showHelp(app.labels));
+  const on = (button, fn) => button.addEventListener("click", fn);
+  const b = page.buttons;
+  on(b.prev, () => app.act(() => app.move(-1, null)));
+  on(b.next, () => app.act(() => app.move(1, null)));
+  on(b.nextUnlabelled, () => app.act(() => app.nextUnlabelled()));
+  on(b.clear, () => app.act(() => app.clear()));
+  on(b.zoomIn, () => app.viewer.zoomBy(1.25));
+  on(b.zoomOut, () => app.viewer.zoomBy(0.8));
+  on(b.fit, () => app.viewer.fit());
+  on(b.fullscreen, () => app.toggleFullscreen());
+  on(b.saveProgress, () => app.saveOutputs(false));
+  on(b.finish, () => app.saveOutputs(true));
+  on(b.review, () => app.openReview());
+  on(b.help, () => app.help.show());
   window.addEventListener("beforeunload", (event) => {
     // Changes not yet acknowledged would be lost with the page: ask first.
     if (app.queue.countOf("label")) event.preventDefault();
   });
-  document.getElementById("stage").focus();
+  page.viewer.stage.focus();
 }
 
 boot().catch((error) => {
+  // The status bar may not exist yet (the page itself is wrong): the banner, found directly.
   const banner = document.getElementById("error-banner");
   document.getElementById("error-text").textContent = `clinlabel cannot start: ${error.message}`;
   banner.hidden = false;

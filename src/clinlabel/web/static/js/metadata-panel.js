@@ -5,20 +5,21 @@
 import { get, post } from "./api.js";
 
 export class MetadataPanel {
-  constructor({ onError }) {
-    this.panel = document.getElementById("metadata-panel");
-    this.body = document.getElementById("metadata-body");
-    this.search = document.getElementById("metadata-search");
-    this.count = document.getElementById("metadata-count");
-    this.unmaskButton = document.getElementById("btn-unmask");
-    this.toggleButton = document.getElementById("btn-metadata");
+  // elements: {panel, body, search, count, unmask, toggle, close} (main.js)
+  constructor(elements, { onError }) {
+    this.panel = elements.panel;
+    this.body = elements.body;
+    this.search = elements.search;
+    this.count = elements.count;
+    this.unmaskButton = elements.unmask;
+    this.toggleButton = elements.toggle;
     this.onError = onError;
     this.view = null;
     this.data = null;
     this.search.addEventListener("input", () => this.render());
     this.unmaskButton.addEventListener("click", () => this.unmask());
     this.toggleButton.addEventListener("click", () => this.toggle());
-    document.getElementById("metadata-close").addEventListener("click", () => this.toggle(false));
+    elements.close.addEventListener("click", () => this.toggle(false));
   }
 
   get isOpen() {

@@ -1,19 +1,20 @@
 // "Save progress" and "Finish and export": the page says where the files went.
 
-export function showExport(result) {
-  const dialog = document.getElementById("outputs-dialog");
-  const csv = document.getElementById("outputs-csv");
-  const report = document.getElementById("outputs-report");
-  csv.textContent = result.csv;
-  csv.href = result.csv_url;
-  report.textContent = result.report;
-  report.href = result.report_url;
-  document.getElementById("outputs-summary").textContent = result.report_text;
-  dialog.showModal();
-  document.getElementById("outputs-close").focus();
-}
+export class OutputsDialog {
+  // elements: {dialog, csv, report, summary, close} (main.js)
+  constructor(elements) {
+    this.el = elements;
+    elements.close.addEventListener("click", () => elements.dialog.close());
+  }
 
-export function wireOutputs() {
-  const dialog = document.getElementById("outputs-dialog");
-  document.getElementById("outputs-close").addEventListener("click", () => dialog.close());
+  show(result) {
+    const { dialog, csv, report, summary, close } = this.el;
+    csv.textContent = result.csv;
+    csv.href = result.csv_url;
+    report.textContent = result.report;
+    report.href = result.report_url;
+    summary.textContent = result.report_text;
+    dialog.showModal();
+    close.focus();
+  }
 }

@@ -58,7 +58,7 @@ export class PixelFrames {
               let message = `HTTP ${response.status}`;
               try {
                 message = (await response.json()).message ?? message;
-              } catch {}
+              } catch {} // not a JSON error body: the HTTP status is the message
               throw new Error(message);
             }
             const { frameData, bytes } = await this.decode(response);
@@ -77,6 +77,8 @@ export class PixelFrames {
           });
       };
     });
+    // A prefetched frame nobody awaits must not raise an unhandled rejection; whoever shows the
+    // frame awaits this promise (or asks again, failures are not kept) and reports the error.
     entry.promise.catch(() => {});
     this.entries.set(key, entry);
     if (urgent) this.waiting.unshift(entry);

@@ -28,17 +28,19 @@ const PREFETCH = 100; // rows asked for beyond each edge, so that a steady scrol
 const FETCH_EVERY_MS = 100; // a dragged scrollbar passes many blocks: ask at most this often
 
 export class ReviewTable {
-  constructor({ labels, onOpen }) {
-    this.dialog = document.getElementById("review-dialog");
-    this.table = document.getElementById("review-table");
-    this.wrap = document.getElementById("review-scroll");
-    this.body = document.getElementById("review-body");
-    this.header = document.getElementById("review-header");
-    this.above = document.getElementById("review-above");
-    this.below = document.getElementById("review-below");
-    this.labelFilter = document.getElementById("filter-label");
-    this.caseFilter = document.getElementById("filter-case");
-    this.count = document.getElementById("review-count");
+  // elements: {dialog, table, wrap, body, header, above, below, labelFilter, caseFilter, count,
+  // close} (main.js)
+  constructor(elements, { labels, onOpen }) {
+    this.dialog = elements.dialog;
+    this.table = elements.table;
+    this.wrap = elements.wrap;
+    this.body = elements.body;
+    this.header = elements.header;
+    this.above = elements.above;
+    this.below = elements.below;
+    this.labelFilter = elements.labelFilter;
+    this.caseFilter = elements.caseFilter;
+    this.count = elements.count;
     this.onOpen = onOpen;
     this.sort = { key: "position", dir: "asc" };
     this.rows = new Map(); // index in the current order -> its <tr>, for the rows built
@@ -51,7 +53,7 @@ export class ReviewTable {
     for (const select of [this.labelFilter, this.caseFilter]) {
       select.addEventListener("change", () => this.reload().catch((e) => this.failed(e)));
     }
-    document.getElementById("review-close").addEventListener("click", () => this.dialog.close());
+    elements.close.addEventListener("click", () => this.dialog.close());
     this.wrap.addEventListener("scroll", () => this.render(), { passive: true });
     new ResizeObserver(() => this.render()).observe(this.wrap);
     this.body.addEventListener("click", (event) => {

@@ -3,9 +3,11 @@
 import { get } from "./api.js";
 
 export class Sidebar {
-  constructor(onJump) {
-    this.list = document.getElementById("case-list");
+  // list: the <ul> of cases (main.js); onError: a refresh that failed, for the status bar.
+  constructor(list, { onJump, onError }) {
+    this.list = list;
     this.onJump = onJump;
+    this.onError = onError;
     this.timer = null;
     this.currentCase = null;
   }
@@ -21,7 +23,7 @@ export class Sidebar {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.refresh().catch(() => {});
+      this.refresh().catch((e) => this.onError(e)); // stale counts would mislead: say so
     }, 1000);
   }
 

@@ -2,14 +2,10 @@
 
 import { post } from "./api.js";
 
-export function askToStart(session) {
+// elements: {section, form, error, dir, name, batch} (main.js)
+export function askToStart(session, { section, form, error, dir, name, batch }) {
   return new Promise((resolve) => {
-    const section = document.getElementById("start");
-    const form = document.getElementById("start-form");
-    const error = document.getElementById("start-error");
-    const dir = document.getElementById("project-dir");
-    const name = document.getElementById("annotator");
-    document.getElementById("start-batch").textContent = session.batch;
+    batch.textContent = session.batch;
     dir.value = session.project_dir ?? session.suggested_project_dir;
     name.value = session.annotator ?? "";
     section.hidden = false;

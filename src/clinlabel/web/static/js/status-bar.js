@@ -1,25 +1,30 @@
 // The top bar and banners: position, progress, save state, errors, notices, the case banner.
 
 export class StatusBar {
-  constructor() {
-    this.saveStatus = document.getElementById("save-status");
-    this.errorBanner = document.getElementById("error-banner");
-    this.errorText = document.getElementById("error-text");
-    this.noticeLine = document.getElementById("notice");
-    this.banner = document.getElementById("case-banner");
+  // elements: {saveStatus, errorBanner, errorText, errorDismiss, notice, caseBanner, position,
+  // progressText, progressBar} (main.js)
+  constructor(elements) {
+    this.saveStatus = elements.saveStatus;
+    this.errorBanner = elements.errorBanner;
+    this.errorText = elements.errorText;
+    this.noticeLine = elements.notice;
+    this.banner = elements.caseBanner;
+    this.positionText = elements.position;
+    this.progressText = elements.progressText;
+    this.progressBar = elements.progressBar;
     this.retrying = false;
-    document.getElementById("error-dismiss").addEventListener("click", () => {
+    elements.errorDismiss.addEventListener("click", () => {
       this.errorBanner.hidden = true;
     });
   }
 
   position(position, total) {
-    document.getElementById("position-text").textContent = `Image ${position} of ${total}`;
+    this.positionText.textContent = `Image ${position} of ${total}`;
   }
 
   progress(p) {
-    document.getElementById("progress-text").textContent = `${p.labelled} of ${p.total} labelled (${p.percent.toFixed(1)}%)`;
-    document.getElementById("progress-bar").value = p.percent;
+    this.progressText.textContent = `${p.labelled} of ${p.total} labelled (${p.percent.toFixed(1)}%)`;
+    this.progressBar.value = p.percent;
   }
 
   caseBanner(previousCase, currentCase) {

@@ -30,9 +30,11 @@ function cap(text) {
 }
 
 export class TriView {
-  constructor(medical) {
+  // root: the panes' container; button: the "3 planes" toggle (main.js, through the medical view)
+  constructor(medical, { root, button }) {
     this.medical = medical;
-    this.root = document.getElementById("tri-view");
+    this.root = root;
+    this.button = button;
     this.cells = PLANES.map((plane) => this.makeCell(plane));
     this.on = false;
     this.data = null; // plane -> {header, values, range} on screen
@@ -72,7 +74,7 @@ export class TriView {
   enter() {
     this.on = true;
     this.root.hidden = false;
-    document.getElementById("btn-tri").setAttribute("aria-pressed", "true");
+    this.button.setAttribute("aria-pressed", "true");
     return this.paint();
   }
 
@@ -82,7 +84,7 @@ export class TriView {
     this.on = false;
     this.root.hidden = true;
     this.data = null;
-    document.getElementById("btn-tri").setAttribute("aria-pressed", "false");
+    this.button.setAttribute("aria-pressed", "false");
     if (focused) this.medical.viewer.stage.focus(); // the keys keep working after a hidden pane
   }
 
@@ -103,7 +105,7 @@ export class TriView {
     if (!this.data) return;
     const t0 = performance.now();
     for (const cell of this.cells) this.paintCell(cell);
-    m.paintTimes.push(performance.now() - t0);
+    m.recordPaint(t0);
     this.drawCrosshairs();
     m.count = this.data[m.plane].header.slices[m.plane];
     m.updateFrameUi();

@@ -124,8 +124,10 @@ export class Viewer {
     this.stage.classList.remove("dragging");
   }
 
+  // Resolves when the change is made; rejects when the browser refuses it (the caller says so).
   toggleFullscreen() {
-    if (document.fullscreenElement) document.exitFullscreen();
-    else this.area.requestFullscreen?.().catch(() => {});
+    if (document.fullscreenElement) return document.exitFullscreen();
+    if (!this.area.requestFullscreen) return Promise.reject(new Error("this browser has no full-screen mode"));
+    return this.area.requestFullscreen();
   }
 }
