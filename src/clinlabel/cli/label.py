@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.imaging import apply_memory_budget, memory_budget_option
+
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind now (port 0 = a free one), so the printed URL is right before the server starts."""
@@ -65,6 +67,7 @@ def _bind(host: str, port: int) -> socket.socket:
     show_default=True,
     help="Disk space for decoded images kept in the project (least recently used go first).",
 )
+@memory_budget_option
 def label_command(
     batch: Path,
     project_dir: Path | None,
@@ -75,6 +78,7 @@ def label_command(
     no_browser: bool,
     idle_minutes: float,
     cache_gb: float,
+    memory_budget_mb: int,
 ) -> None:
     """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
     import uvicorn
@@ -84,6 +88,8 @@ def label_command(
     from clinlabel.web.security import new_token
     from clinlabel.web.workbench import Workbench
 
+    # For every image this server decodes: a file past it is refused with a clear message.
+    apply_memory_budget(memory_budget_mb)
     sock = _bind(host, port)
     settings = WebSettings(
         batch=batch,

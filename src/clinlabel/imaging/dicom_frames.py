@@ -24,6 +24,7 @@ import numpy as np
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 from clinlabel.imaging.dicom_header import DicomHeader, read_header, read_render_header
 from clinlabel.imaging.plugins import decoder_for
 
@@ -59,6 +60,12 @@ def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
 
 
 def _decode(header: DicomHeader, index: int) -> np.ndarray:
+    # Before any byte is read: a small compressed file may declare an enormous frame.
+    budget.check(
+        budget.dicom_frame_bytes(header.options),
+        name=header.path.name,
+        what=f"one frame ({header.options['rows']} x {header.options['columns']} pixels)",
+    )
     if _is_plain_native(header):
         return _read_native(header, index)
     decoder = decoder_for(header.transfer_syntax)

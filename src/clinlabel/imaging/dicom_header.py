@@ -29,6 +29,7 @@ from pydicom.uid import (
 )
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 from clinlabel.imaging.file_cache import FileCache
 from clinlabel.imaging.plugins import choose_plugin
 
@@ -173,6 +174,8 @@ def _parse(path: Path, size: int) -> DicomHeader:
             dataset = _read_dataset(handle, name)
             syntax = _transfer_syntax(dataset)
             if syntax == DeflatedExplicitVRLittleEndian:
+                # Inflated whole (`_deflated`): its whole pixel data must fit the budget first.
+                _check_inflated_budget(dataset, name)
                 handle.seek(0)
                 return _deflated(path, dcmread(handle))
             offset, options = _locate_pixels(handle, dataset, syntax, name)
@@ -379,6 +382,19 @@ def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> Non
         handle.seek(length, 1)
     if len(offsets) == options["number_of_frames"]:
         options["extended_offsets"] = (offsets, lengths)
+
+
+def _check_inflated_budget(dataset: Dataset, name: str) -> None:
+    try:
+        options = _pixel_options(dataset)
+    except (AttributeError, KeyError, ValueError, TypeError):
+        return  # `_options` reports the incomplete module once the file is read
+    budget.check(
+        budget.dicom_pixel_bytes(options),
+        name=name,
+        what=f"its pixel data ({options.get('number_of_frames', 1)} frame(s) of "
+        f"{options.get('rows')} x {options.get('columns')} pixels)",
+    )
 
 
 def _deflated(path: Path, full: Dataset) -> DicomHeader:

@@ -199,10 +199,11 @@ def _row(element: DataElement, depth: int) -> Attribute:
 def _nifti(path: Path) -> ImageInfo:
     import nibabel as nib
 
-    from clinlabel.imaging.nifti import load_volume
+    from clinlabel.imaging.nifti import load_volume, quiet
 
     volume = load_volume(path)
-    image: Any = nib.load(path)  # reads the header only: the data stay cached in `volume`
+    with quiet():
+        image: Any = nib.load(path)  # reads the header only: the data stay cached in `volume`
     affine = image.affine
     geometry: dict[str, Any] = {
         "shape_ras": list(volume.data.shape),
@@ -218,10 +219,10 @@ def _nifti(path: Path) -> ImageInfo:
 
 
 def _raster(path: Path) -> ImageInfo:
-    from clinlabel.imaging.raster import EXIF_ORIENTATION, open_image
+    from clinlabel.imaging.raster import EXIF_ORIENTATION, exif_of, open_image
 
     with open_image(path) as image:
-        exif = image.getexif()
+        exif = exif_of(image, path.name)
         geometry: dict[str, Any] = {
             "format": image.format,
             "width": image.width,

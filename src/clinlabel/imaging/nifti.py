@@ -11,6 +11,10 @@ Slices are numbered from 1, starting inferior (axial), posterior (coronal) and r
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from nibabel import orientations
 from PIL import Image
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging import rendering, windowing
+from clinlabel.imaging import budget, rendering, windowing
 from clinlabel.imaging.file_cache import FileCache
 from clinlabel.imaging.rendering import GreyTransform
 from clinlabel.imaging.windowing import Window
@@ -55,9 +59,35 @@ def load_volume(path: Path) -> Volume:
     return _cache.get(path, lambda found, _size: _load(found))
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep numpy's and nibabel's warnings from the user (they cannot act on them).
+
+    nibabel fixes odd headers (a negative pixdim, say) and says so through its own logger, which
+    prints to stderr; numpy warns about NaN and infinite voxels while they are windowed. What
+    matters reaches the user as a `DecodeError` or in the metadata. `np.errstate` is per thread;
+    `catch_warnings` is not, so it is only used around loading, once per file.
+    """
+    logger = logging.getLogger("nibabel.global")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
 def _load(path: Path) -> Volume:
+    with quiet():
+        return _decode_volume(path)
+
+
+def _decode_volume(path: Path) -> Volume:
     try:
         image: Any = nib.load(path)
+        _check_budget(path, image.header)
         proxy = image.dataobj
         # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
         # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
@@ -66,6 +96,8 @@ def _load(path: Path) -> Volume:
         intercept = float(getattr(proxy, "inter", 0.0) or 0.0)
         affine = np.asarray(image.affine, dtype=np.float64)
         header = image.header
+    except DecodeError:
+        raise
     except Exception as exc:  # nibabel, gzip and zlib raise many types for damaged files
         raise DecodeError(f"{path.name} cannot be read as NIfTI ({exc}).") from exc
     if stored.ndim < 3:
@@ -89,6 +121,17 @@ def _load(path: Path) -> Volume:
         spacing=spacing,
         transform=transform,
         default_window=_default_window(data, transform, header),
+    )
+
+
+def _check_budget(path: Path, header: Any) -> None:
+    """Refuse a volume whose header declares more than the memory budget, before inflating it."""
+    shape = tuple(int(n) for n in header.get_data_shape())
+    dtype = np.dtype(header.get_data_dtype())
+    budget.check(
+        budget.nifti_bytes(shape, dtype.itemsize),
+        name=path.name,
+        what=f"its volume ({' x '.join(map(str, shape))} {dtype.name})",
     )
 
 
@@ -183,6 +226,18 @@ def display_slice(
 ) -> np.ndarray:
     """8-bit pixels of one slice, windowed, with square display pixels."""
     volume = load_volume(path)
+    with np.errstate(all="ignore"):  # NaN and infinite voxels: see `quiet`
+        return _display_slice(volume, index, plane, window, preset, invert)
+
+
+def _display_slice(
+    volume: Volume,
+    index: int,
+    plane: str,
+    window: Window | None,
+    preset: str | None,
+    invert: bool,
+) -> np.ndarray:
     stored, row_spacing, column_spacing = oriented_slice(volume, plane=plane, index=index)
     if window is None and preset is not None:
         window = _preset(preset, volume)

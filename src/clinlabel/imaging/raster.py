@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 
 JPEG_QUALITY = 85
 EXIF_ORIENTATION = 0x0112
@@ -42,13 +43,31 @@ def open_image(path: Path) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(path)
+            image = Image.open(path)
     except UnidentifiedImageError as exc:
         raise DecodeError(f"{path.name} is not an image Pillow can read.") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError(f"{path.name} is too large to decode safely ({exc}).") from exc
     except OSError as exc:
         raise DecodeError(f"Cannot read {path.name}: {exc}.") from exc
+    try:
+        _check_budget(image, path.name)
+    except DecodeError:
+        image.close()
+        raise
+    return image
+
+
+def _check_budget(image: Image.Image, name: str) -> None:
+    """Refuse a canvas larger than the memory budget from its header, before decoding it."""
+    width, height = image.size
+    mode = image.mode
+    per_band = 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1
+    budget.check(
+        budget.photo_bytes(width, height, len(image.getbands()), per_band),
+        name=name,
+        what=f"its {width} x {height} {mode} picture",
+    )
 
 
 def _load(image: Image.Image, name: str) -> None:
@@ -58,6 +77,19 @@ def _load(image: Image.Image, name: str) -> None:
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
     try:
         image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else f"damaged ({exc})"
+        raise DecodeError(f"{name} cannot be decoded: the image data is {reason}.") from exc
+
+
+def exif_of(image: Image.Image, name: str) -> Image.Exif:
+    """The picture's EXIF block; `DecodeError` when reading it fails.
+
+    Pillow finds a PNG's eXIf chunk only by decoding the image data before it, so a truncated PNG
+    fails here, not at `open_image`.
+    """
+    try:
+        return image.getexif()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "truncated" if "truncated" in str(exc).lower() else f"damaged ({exc})"
         raise DecodeError(f"{name} cannot be decoded: the image data is {reason}.") from exc
