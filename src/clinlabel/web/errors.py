@@ -6,6 +6,7 @@ import errno
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from clinlabel.errors import (
@@ -20,6 +21,7 @@ from clinlabel.errors import (
     StoreError,
     ValidationError,
 )
+from clinlabel.web.body_limit import BodyTooLargeError
 
 _log = logging.getLogger("clinlabel.web")
 
@@ -67,5 +69,35 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": kind, "message": str(exc)}, status_code=status)
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """A request that breaks the API's own rules: what is wrong, never the input echoed back.
+
+    FastAPI's default answer repeats every invalid value (a 10,000-character comment, a huge
+    number); the page needs only the reason.
+    """
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part not in _LOCATIONS)
+        message = str(error.get("msg", "invalid"))
+        problems.append(f"{where}: {message}" if where else message)
+    text = "; ".join(problems[:5]) or "The request is not valid."
+    return JSONResponse({"error": "validation", "message": text}, status_code=422)
+
+
+async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLargeError)
+    return JSONResponse(
+        {"error": "too_large", "message": exc.detail},
+        status_code=413,
+        headers={"Connection": "close"},
+    )
+
+
+_LOCATIONS = frozenset({"body", "path", "query", "header", "cookie"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClinlabelError, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(BodyTooLargeError, _too_large)
