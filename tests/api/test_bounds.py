@@ -223,3 +223,39 @@ def test_the_start_page_reopens_an_existing_project(
     answer = start(bare_client, tmp_path / "project")
     assert answer.status_code == 200, answer.text
     assert answer.json()["started"] is True
+
+
+def test_the_server_refuses_a_nifti_bomb_from_its_header(tmp_path: Path) -> None:
+    import gzip
+
+    import nibabel as nib
+    import numpy as np
+
+    from clinlabel.web.config import WebSettings
+
+    from .conftest import _client
+
+    batch = make_batch(tmp_path / "batch", cases=1, visits=1, images=1)
+    header = nib.Nifti1Image(np.zeros((2, 2, 2), np.int16), np.eye(4)).header.copy()
+    header.set_data_shape((2048, 2048, 256))  # 2 GiB of int16 in a 1 KB file
+    bomb = batch / "Case_001" / "Visit_1" / "XC_CLINICAL" / "zz_bomb.nii.gz"
+    bomb.write_bytes(gzip.compress(header.binaryblock + b"\0" * 65540))
+    settings = WebSettings(
+        batch=batch, token=TOKEN, port=PORT, project_dir=tmp_path / "p", annotator="a"
+    )
+    for client in _client(settings):
+        views = client.get("/api/queue?start=1&count=5").json()
+        image_id = next(v["id"] for v in views if v["file"].endswith("zz_bomb.nii.gz"))
+        for url in (
+            f"/api/images/{image_id}/pixels?plane=axial&frame=1",
+            f"/api/images/{image_id}/rendition",
+        ):
+            for _ in range(4):
+                answer = client.get(url)
+                assert answer.status_code == 422, answer.text
+                assert "too large to decode" in answer.json()["message"]
+        # It can still be labelled (NA with the reason as comment, say).
+        saved = client.put(
+            f"/api/images/{image_id}/label", json={"label": "NA", "comment": "too large"}
+        )
+        assert saved.status_code == 200

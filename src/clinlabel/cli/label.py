@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import webbrowser
 from pathlib import Path
@@ -33,6 +34,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets "nan" through (no comparison with NaN is true).
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number.")
+    return value
+
+
 @click.command("label")
 @click.argument(
     "batch", type=click.Path(exists=True, file_okay=False, path_type=Path, resolve_path=True)
@@ -55,14 +63,16 @@ def _bind(host: str, port: int) -> socket.socket:
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option(
     "--idle-minutes",
-    type=click.FloatRange(min=0.5),
+    type=click.FloatRange(min=0.5, max=24 * 60),
+    callback=_finite,
     default=5.0,
     show_default=True,
     help="Time without activity after which time on an image stops counting.",
 )
 @click.option(
     "--cache-gb",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=1_000_000),
+    callback=_finite,
     default=2.0,
     show_default=True,
     help="Disk space for decoded images kept in the project (least recently used go first).",

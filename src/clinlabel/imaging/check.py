@@ -4,7 +4,8 @@ Discovery checks that a file is the image its name promises; this goes one step 
 medical formats, whose failures only show when the viewer opens them: a DICOM object without
 pixel data (a structured report, a presentation state), a transfer syntax no installed plugin
 decodes (MPEG video, say), native pixel data cut short, encapsulated fragments running past the end
-of the file, a NIfTI whose voxels do not fit in the file. Such files stay in the queue (the
+of the file, a NIfTI whose voxels do not fit in the file, a header declaring more pixels than
+the memory budget (`budget`). Such files stay in the queue (the
 annotator can label them NA with a comment); `scan` lists them so nobody is surprised.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 
@@ -47,6 +49,11 @@ def _check_dicom(path: Path) -> None:
     # native data shorter than its frames, and a transfer syntax without a decoder.
     header = read_render_header(path)
     header.take_handover()  # no frame is read here: the cached header must not keep the file
+    budget.check(
+        budget.dicom_frame_bytes(header.options),
+        name=path.name,
+        what=f"one frame ({header.options['rows']} x {header.options['columns']} pixels)",
+    )
     if header.is_encapsulated and header.inflated is None:
         _check_fragments(path, header.pixel_offset)
 
@@ -93,6 +100,11 @@ def _check_nifti(path: Path) -> None:
         raise DecodeError(f"{path.name} has a damaged NIfTI header ({exc}).") from exc
     if not shape or 0 in shape:
         raise DecodeError(f"{path.name} holds no voxels.")
+    budget.check(
+        budget.nifti_bytes(shape, dtype.itemsize),
+        name=path.name,
+        what=f"its volume ({' x '.join(map(str, shape))} {dtype.name})",
+    )
     if path.name.lower().endswith(".gz"):
         return  # the size inside is known only by inflating it all; the viewer says if short
     needed = offset + int(np.prod(shape)) * dtype.itemsize

@@ -169,3 +169,11 @@ def test_an_imported_frame_label_must_name_a_frame_the_file_has(
     assert_user_error(result, "line 3", "img2.jpg has 1 frame; frame 3 does not exist")
     skipped = run("import", project, "--csv", path, "--annotator", "Dr B", "--skip-unmatched")
     assert skipped.exit_code == 0 and "Imported 1 labels" in skipped.output
+
+
+@pytest.mark.parametrize(
+    "args", [("--idle-minutes", "nan"), ("--cache-gb", "nan"), ("--cache-gb", "inf")]
+)
+def test_label_refuses_numbers_that_are_not_finite(batch: Path, args: tuple[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["label", str(batch), "--no-browser", *args])
+    assert result.exit_code == 2 and args[0] in result.output

@@ -167,3 +167,13 @@ def test_nifti_warnings_never_reach_the_user(tmp_path: Path) -> None:
         result = _run(*args)
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""
+
+
+def test_scan_lists_files_past_the_budget_among_those_it_cannot_show(tmp_path: Path) -> None:
+    from clinlabel.domain.images import ImageKind
+    from clinlabel.imaging.check import why_not_shown
+
+    nii = why_not_shown(nifti_bomb(tmp_path / "bomb.nii.gz"), ImageKind.NIFTI)
+    dcm = why_not_shown(dicom_bomb(tmp_path / "bomb.dcm"), ImageKind.DICOM)
+    assert nii is not None and nii.startswith("is too large to decode")
+    assert dcm is not None and "memory budget" in dcm
