@@ -3,9 +3,11 @@
 clinlabel never writes inside a batch. The batch being labelled is known, but an output path can
 also land in another batch (a `render -o` next to the file it renders, a project folder typed on
 the start page inside last month's batch), so a folder is judged by its contents: it looks like a
-batch when it holds Case/Visit/XC folders with at least one file in the XC folder. The look is
-bounded (`_MAX_LISTINGS` folder listings per question), so asking about a home folder with
-thousands of subfolders stays quick; a batch shows itself within its first case.
+batch when most of its folders are cases, a case being a folder with a visit folder holding an
+XC/CLINICAL folder with a file in it. "Most" (of the first `_SAMPLE` folders by name) and not
+"one": a home or scratch folder holding one case-shaped folder among many others is not a batch,
+and must not make every path below it forbidden. The look is bounded (`_MAX_LISTINGS` folder
+listings per question), so asking about a folder with thousands of subfolders stays quick.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from clinlabel.discovery.layout import is_clinical_folder, is_hidden
 
 _MAX_LISTINGS = 400
+_SAMPLE = 25
 
 
 class _Budget:
@@ -47,16 +50,21 @@ class _Budget:
 
 
 def looks_like_batch(folder: Path) -> bool:
-    """True when `folder` holds Case/Visit/XC folders and an XC folder holds a file."""
+    """True when most of `folder`'s folders are cases (Visit/XC folders with a file)."""
     return _looks_like_batch(str(folder), _Budget(_MAX_LISTINGS))
 
 
 def _looks_like_batch(folder: str, budget: _Budget) -> bool:
-    for case in budget.folders(folder):
-        for visit in budget.folders(case.path):
-            for clinical in budget.folders(visit.path):
-                if is_clinical_folder(clinical.name) and budget.has_file(clinical.path):
-                    return True
+    sample = sorted(budget.folders(folder), key=lambda entry: entry.name)[:_SAMPLE]
+    cases = sum(1 for entry in sample if _is_case(entry.path, budget))
+    return cases > 0 and 2 * cases > len(sample)
+
+
+def _is_case(folder: str, budget: _Budget) -> bool:
+    for visit in budget.folders(folder):
+        for clinical in budget.folders(visit.path):
+            if is_clinical_folder(clinical.name) and budget.has_file(clinical.path):
+                return True
     return False
 
 
