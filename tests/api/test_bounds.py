@@ -259,3 +259,31 @@ def test_the_server_refuses_a_nifti_bomb_from_its_header(tmp_path: Path) -> None
             f"/api/images/{image_id}/label", json={"label": "NA", "comment": "too large"}
         )
         assert saved.status_code == 200
+
+
+def test_the_servers_memory_budget_comes_from_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinlabel.imaging import budget
+    from clinlabel.web.config import WebSettings
+
+    from .conftest import _client
+
+    monkeypatch.setattr(budget, "_limit", budget.DEFAULT_BYTES)  # restored after the test
+    batch = make_batch(tmp_path / "batch", cases=1, visits=1, images=1)
+    big = batch / "Case_001" / "Visit_1" / "XC_CLINICAL" / "zz_big.png"
+    Image.new("RGB", (2000, 2000), (9, 9, 9)).save(big)  # 11 MiB decoded
+    settings = WebSettings(
+        batch=batch,
+        token=TOKEN,
+        port=PORT,
+        project_dir=tmp_path / "p",
+        annotator="a",
+        memory_budget_bytes=4 * 1024 * 1024,
+    )
+    for client in _client(settings):
+        views = client.get("/api/queue?start=1&count=5").json()
+        image_id = next(v["id"] for v in views if v["file"].endswith("zz_big.png"))
+        answer = client.get(f"/api/images/{image_id}/rendition")
+        assert answer.status_code == 422
+        assert "memory budget of 4 MiB" in answer.json()["message"]

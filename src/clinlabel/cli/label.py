@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from clinlabel.cli.imaging import apply_memory_budget, memory_budget_option
+from clinlabel.cli.imaging import memory_budget_option
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -98,8 +98,6 @@ def label_command(
     from clinlabel.web.security import new_token
     from clinlabel.web.workbench import Workbench
 
-    # For every image this server decodes: a file past it is refused with a clear message.
-    apply_memory_budget(memory_budget_mb)
     sock = _bind(host, port)
     settings = WebSettings(
         batch=batch,
@@ -111,6 +109,8 @@ def label_command(
         schema_path=schema_path,
         idle_threshold_s=idle_minutes * 60.0,
         rendition_cache_bytes=int(cache_gb * 1024**3),
+        # For every image this server decodes: a file past it is refused with a clear message.
+        memory_budget_bytes=memory_budget_mb * 1024 * 1024,
     )
     bench = Workbench(settings)
     try:

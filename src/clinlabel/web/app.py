@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from clinlabel import __version__
+from clinlabel.imaging import budget
 from clinlabel.web.body_limit import BodyLimit
 from clinlabel.web.bounds import integers_in_range
 from clinlabel.web.config import WebSettings
@@ -36,6 +37,8 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
     asks for them.
     """
     bench = workbench or Workbench(settings)
+    # The loaders read the budget of the process (one server per process).
+    budget.configure(settings.memory_budget_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
