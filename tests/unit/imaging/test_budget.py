@@ -177,3 +177,20 @@ def test_scan_lists_files_past_the_budget_among_those_it_cannot_show(tmp_path: P
     dcm = why_not_shown(dicom_bomb(tmp_path / "bomb.dcm"), ImageKind.DICOM)
     assert nii is not None and nii.startswith("is too large to decode")
     assert dcm is not None and "memory budget" in dcm
+
+
+def test_a_deflated_dicom_is_checked_whole_before_it_is_inflated(tmp_path: Path) -> None:
+    """A Deflated file is inflated whole, so its whole pixel data counts, not one frame."""
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    pixels = pattern(rows=512, columns=512, frames=4, bits=16)  # 2 MiB; 512 KiB a frame
+    path = write(
+        tmp_path / "deflated.dcm",
+        grey_dataset(pixels, signed=False, bits=16),
+        DeflatedExplicitVRLittleEndian,
+    )
+    budget.configure(1 * budget.MIB)
+    with pytest.raises(TooLargeError, match=r"its pixel data \(4 frame\(s\) of 512 x 512"):
+        read_header(path)
+    budget.configure(4 * budget.MIB)
+    assert decode_frame(read_header(path), 4).shape == (512, 512)
