@@ -287,3 +287,23 @@ def test_the_servers_memory_budget_comes_from_its_settings(
         answer = client.get(f"/api/images/{image_id}/rendition")
         assert answer.status_code == 422
         assert "memory budget of 4 MiB" in answer.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("a\x00b", "control character"),
+        ("~no-such-user-here/project", "home folder"),
+        ("project", "full path"),
+        ("\u202e", "full path"),
+        ("/proc/self/clinlabel-project", "Cannot create"),
+    ],
+)
+def test_a_project_path_that_cannot_be_used_is_422(
+    bare_client: TestClient, typed: str, why: str
+) -> None:
+    before = sorted(Path.cwd().iterdir())
+    answer = bare_client.post("/api/session", json={"project_dir": typed, "annotator": "bo"})
+    assert answer.status_code == 422, answer.text
+    assert why in answer.json()["message"]
+    assert sorted(Path.cwd().iterdir()) == before  # nothing made where the server was started

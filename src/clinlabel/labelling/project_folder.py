@@ -23,9 +23,22 @@ def is_project_folder(folder: Path) -> bool:
     return (folder / DATABASE_FILE).is_file() or (folder / SETTINGS_FILE).is_file()
 
 
-def check_project_folder(folder: Path) -> Path:
-    """The resolved folder, or an `OutputError` saying why a project cannot go there."""
-    resolved = folder.expanduser().resolve()
+def check_project_folder(text: str) -> Path:
+    """The resolved folder typed on the start page, or an `OutputError` saying why a project
+    cannot go there."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise OutputError("The project folder's path holds a control character; retype it.")
+    try:
+        folder = Path(text).expanduser()
+    except RuntimeError as exc:  # "~someone" whose home folder is unknown
+        raise OutputError(f"Cannot find the home folder in {text!r}: {exc}.") from exc
+    if not folder.is_absolute():
+        # Relative to what the server was started in, which the annotator cannot see.
+        raise OutputError(
+            f"Type the project folder's full path, not {text!r}.",
+            hint="For example the suggested one, next to the batch folder.",
+        )
+    resolved = folder.resolve()
     batch = enclosing_batch(resolved)
     if batch is not None:
         raise OutputError(

@@ -24,6 +24,18 @@ from clinlabel.errors import (
 from clinlabel.web.body_limit import BodyTooLargeError
 
 _log = logging.getLogger("clinlabel.web")
+_CHOSEN_PATH_ERRORS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+    }
+)
 
 
 class NotStartedError(ClinlabelError):
@@ -52,7 +64,10 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
     if isinstance(exc, OutputError):
         cause = exc.__cause__
         if isinstance(cause, OSError):
-            return (507 if cause.errno == errno.ENOSPC else 500), "output"
+            if cause.errno == errno.ENOSPC:
+                return 507, "output"
+            # A folder the user chose that cannot be used: theirs to change, not worth a retry.
+            return (422 if cause.errno in _CHOSEN_PATH_ERRORS else 500), "output"
         # No OS error behind it: a rule was broken (an output folder inside the batch, ...).
         return 422, "output"
     if isinstance(exc, AuditError):

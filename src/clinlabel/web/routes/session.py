@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
 
 from clinlabel.labelling.project_folder import check_project_folder
@@ -51,7 +49,7 @@ async def open_session(body: OpenSessionIn, bench: BenchDep) -> SessionOut:
 
     def start() -> ShownOut:
         # Before anything is created: not inside a batch, not among someone's own files.
-        project_dir = check_project_folder(Path(body.project_dir))
+        project_dir = check_project_folder(body.project_dir)
         return bench.shown_out(bench.open(project_dir, body.annotator))
 
     return _describe(bench, await bench.call(start))
