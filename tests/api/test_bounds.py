@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,10 @@ def raw_request(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", PORT),
     }
-    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one
+    # when browser tests share the worker.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, client.app(scope, receive, send)).result()  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return int(start["status"]), json.loads(body), pulled
