@@ -54,3 +54,12 @@ class ImportFileError(ClinlabelError):
 
 class OutputError(ClinlabelError):
     """An output file cannot be written where the user asked (inside the batch, disk full, ...)."""
+
+
+class TooLargeError(DecodeError):
+    """An image whose header declares more pixels than the memory budget allows.
+
+    Raised from the header, before any pixel is read or inflated, so a small compressed file that
+    claims a huge image costs nothing; a viewer may remember it and not try again until the file
+    changes.
+    """

@@ -39,7 +39,7 @@ def labelled(client: TestClient) -> TestClient:
         2: {"label": "Suspicious"},
         5: {"label": "NA", "comment": "blurred"},
         13: {"label": "Suspicious"},
-        3: {"label": "NA", "comment": "edge", "frame": 7},
+        3: {"label": "NA", "comment": "edge", "frame": 1},
     }.items():
         saved = client.put(f"/api/images/{views[position - 1]['id']}/label", json=body)
         assert saved.status_code == 200, saved.text
@@ -86,7 +86,7 @@ def test_a_window_in_queue_order_with_totals(labelled: TestClient) -> None:
     assert first["label"] is None and first["annotator"] is None and first["comment"] == ""
     assert (second["label"], second["annotator"]) == ("Suspicious", "alice")
     assert third["label"] is None
-    assert third["frame_labels"] == [{"frame": 7, "label": "NA", "comment": "edge"}]
+    assert third["frame_labels"] == [{"frame": 1, "label": "NA", "comment": "edge"}]
     # Later windows, the last one short, and past the end: empty with the totals still given.
     assert positions(review(labelled, offset=10, limit=5)) == [11, 12, 13, 14, 15]
     assert positions(review(labelled, offset=20, limit=10)) == [21, 22, 23, 24]

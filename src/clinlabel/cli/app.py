@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
 from typing import Any
 
 import click
@@ -69,4 +72,35 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="clinlabel")
+    try:
+        cli(prog_name="clinlabel")
+    except OSError as exc:
+        # Only an output stream can fail this far up (stdout on a full disk or a closed pipe):
+        # files are written through `atomic`, whose errors are `OutputError`s.
+        _output_lost(exc)
+    finally:
+        _flush_or_drop_stdout()
+
+
+def _output_lost(exc: OSError) -> None:
+    _drop_stdout()
+    with contextlib.suppress(OSError):
+        click.echo(f"clinlabel: cannot write the output: {exc.strerror or exc}.", err=True)
+    sys.exit(2)
+
+
+def _flush_or_drop_stdout() -> None:
+    """Flush stdout now, so a full disk is reported once and not as "Exception ignored" at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _output_lost(exc)
+
+
+def _drop_stdout() -> None:
+    # The Python docs' recipe for a broken pipe: point stdout at /dev/null, so the interpreter's
+    # own final flush of the buffered text has nowhere to fail.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

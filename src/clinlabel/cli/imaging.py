@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from clinlabel.atomic import atomic_binary_writer
-from clinlabel.errors import DecodeError, ValidationError
+from clinlabel.domain.labels import MAX_FRAME
+from clinlabel.errors import DecodeError, OutputError, ValidationError
 
 if TYPE_CHECKING:
     from clinlabel.imaging.windowing import Window
+
+# As `imaging.budget.DEFAULT_BYTES`; not imported from there so `--help` stays light.
+_DEFAULT_BUDGET_MB = 512
 
 
 def _window(value: str | None) -> Window | None:
@@ -26,9 +31,32 @@ def _window(value: str | None) -> Window | None:
         raise ValidationError(f"--window: {exc}.", hint="Example: --window 40,80") from None
 
 
+def memory_budget_option(command: Callable[..., None]) -> Callable[..., None]:
+    """`--memory-budget-mb`: how much one decoded image may take (`imaging.budget`)."""
+    return click.option(
+        "--memory-budget-mb",
+        "memory_budget_mb",
+        type=click.IntRange(min=1),
+        default=_DEFAULT_BUDGET_MB,
+        show_default=True,
+        help="Refuse an image whose header declares more than this many MiB of pixels "
+        "(per NIfTI volume, DICOM frame or photo).",
+    )(command)
+
+
+def budget_bytes(megabytes: int) -> int:
+    return megabytes * 1024 * 1024
+
+
 @click.command("render")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--frame", type=int, default=1, show_default=True, help="Frame or slice, from 1.")
+@click.option(
+    "--frame",
+    type=click.IntRange(min=1, max=MAX_FRAME),
+    default=1,
+    show_default=True,
+    help="Frame or slice, from 1.",
+)
 @click.option(
     "--plane",
     type=click.Choice(["axial", "coronal", "sagittal"]),
@@ -46,8 +74,9 @@ def _window(value: str | None) -> Window | None:
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     required=True,
-    help="PNG file to write.",
+    help="PNG file to write (never FILE itself, never inside a batch).",
 )
+@memory_budget_option
 def render_command(
     file: Path,
     frame: int,
@@ -56,18 +85,27 @@ def render_command(
     preset: str | None,
     invert: bool,
     output: Path,
+    memory_budget_mb: int,
 ) -> None:
     """Render FILE (photo, DICOM or NIfTI) as the 8-bit PNG the viewer shows, at its own size."""
     from clinlabel.imaging.render import kind_of, render_png
 
     if window_text is not None and preset is not None:
         raise ValidationError("Use --window or --preset, not both.")
-    if frame < 1:
-        raise ValidationError(f"--frame counts from 1, got {frame}.")
     _exists(file)
+    _check_output(file, output)
+    from clinlabel.imaging.reader import DirectReader
+
     window = _window(window_text)
     data = render_png(
-        file, kind_of(file), frame=frame, plane=plane, window=window, preset=preset, invert=invert
+        file,
+        kind_of(file),
+        frame=frame,
+        plane=plane,
+        window=window,
+        preset=preset,
+        invert=invert,
+        reader=DirectReader(memory_budget=budget_bytes(memory_budget_mb)),
     )
     with atomic_binary_writer(output) as handle:
         handle.write(data)
@@ -85,7 +123,8 @@ _MASKED = "<masked>"
     is_flag=True,
     help="Print identifying values (names, IDs, dates, UIDs...: PS3.15 Table E.1-1) in clear.",
 )
-def info_command(file: Path, as_json: bool, show_identifying: bool) -> None:
+@memory_budget_option
+def info_command(file: Path, as_json: bool, show_identifying: bool, memory_budget_mb: int) -> None:
     """Print the geometry (rows, frames, bits, transfer syntax, plugin) and metadata of FILE.
 
     Identifying values are masked, as in the viewer, unless --show-identifying is given.
@@ -94,7 +133,7 @@ def info_command(file: Path, as_json: bool, show_identifying: bool) -> None:
     from clinlabel.imaging.render import kind_of
 
     _exists(file)
-    info = describe(file, kind_of(file))
+    info = describe(file, kind_of(file), memory_budget=budget_bytes(memory_budget_mb))
     hidden = 0 if show_identifying else sum(row.identifying for row in info.attributes)
     if as_json:
         data = info.as_dict()
@@ -128,3 +167,21 @@ def _exists(file: Path) -> None:
         raise DecodeError(f"{file} does not exist.")
     if not file.is_file():
         raise DecodeError(f"{file} is not a file.")
+
+
+def _check_output(file: Path, output: Path) -> None:
+    """Refuse to write over the image itself or anywhere inside a batch (originals stay)."""
+    from clinlabel.discovery.batch_like import enclosing_batch
+
+    target = output.expanduser().resolve()
+    if target == file.resolve() or (target.exists() and target.samefile(file)):
+        raise OutputError(
+            f"{output} is the image being rendered; clinlabel never writes over an original.",
+            hint="Give another -o path.",
+        )
+    batch = enclosing_batch(target.parent)
+    if batch is not None:
+        raise OutputError(
+            f"{output} is inside the batch folder {batch}; clinlabel never writes inside a batch.",
+            hint="Give an -o path outside it.",
+        )

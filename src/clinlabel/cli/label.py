@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import webbrowser
 from pathlib import Path
 
 import click
+
+from clinlabel.cli.imaging import budget_bytes, memory_budget_option
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -31,6 +34,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets "nan" through (no comparison with NaN is true).
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number.")
+    return value
+
+
 @click.command("label")
 @click.argument(
     "batch", type=click.Path(exists=True, file_okay=False, path_type=Path, resolve_path=True)
@@ -53,18 +63,21 @@ def _bind(host: str, port: int) -> socket.socket:
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option(
     "--idle-minutes",
-    type=click.FloatRange(min=0.5),
+    type=click.FloatRange(min=0.5, max=24 * 60),
+    callback=_finite,
     default=5.0,
     show_default=True,
     help="Time without activity after which time on an image stops counting.",
 )
 @click.option(
     "--cache-gb",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=1_000_000),
+    callback=_finite,
     default=2.0,
     show_default=True,
     help="Disk space for decoded images kept in the project (least recently used go first).",
 )
+@memory_budget_option
 def label_command(
     batch: Path,
     project_dir: Path | None,
@@ -75,6 +88,7 @@ def label_command(
     no_browser: bool,
     idle_minutes: float,
     cache_gb: float,
+    memory_budget_mb: int,
 ) -> None:
     """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
     import uvicorn
@@ -95,6 +109,8 @@ def label_command(
         schema_path=schema_path,
         idle_threshold_s=idle_minutes * 60.0,
         rendition_cache_bytes=int(cache_gb * 1024**3),
+        # For every image this server decodes: a file past it is refused with a clear message.
+        memory_budget_bytes=budget_bytes(memory_budget_mb),
     )
     bench = Workbench(settings)
     try:

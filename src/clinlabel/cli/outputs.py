@@ -7,6 +7,13 @@ from pathlib import Path
 import click
 
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
+_FORCE = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing file even when it is not a clinlabel output.",
+)
+# Kept here so `--help` loads no more than click (labelling.outputs imports the database layer).
+_REPORT_NAME = "clinical_labels_summary.txt"
 
 
 @click.command("export")
@@ -15,7 +22,8 @@ _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path
     "--csv",
     "csv_path",
     type=click.Path(path_type=Path),
-    help="Where to write the CSV (default: PROJECT/clinical_labels.csv).",
+    help="Where to write the CSV (default: PROJECT/clinical_labels.csv); the summary report is "
+    f"written beside it as {_REPORT_NAME}.",
 )
 @click.option(
     "--detailed",
@@ -26,18 +34,28 @@ _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path
     "--with-report/--no-report",
     default=True,
     show_default=True,
-    help="Also write the summary report beside the CSV.",
+    help=f"Also write the summary report ({_REPORT_NAME}) beside the CSV.",
 )
+@_FORCE
 def export_command(
-    project_dir: Path, csv_path: Path | None, detailed: bool, with_report: bool
+    project_dir: Path, csv_path: Path | None, detailed: bool, with_report: bool, force: bool
 ) -> None:
     """Write the labels CSV (and the summary report) of PROJECT."""
-    from clinlabel.labelling.outputs import REPORT_NAME, export_csv, save_outputs
+    from clinlabel.labelling.outputs import CSV_NAME, REPORT_NAME, export_csv, save_outputs
+    from clinlabel.labelling.overwrite import check_overwrite
     from clinlabel.labelling.project import open_project, system_user
 
     with open_project(project_dir) as project:
+        target = csv_path or project.dir / CSV_NAME
+        check_overwrite(target, "csv", force=force)
         if with_report:
-            report_path = (csv_path.parent / REPORT_NAME) if csv_path else None
+            report_path = target.parent / REPORT_NAME
+            check_overwrite(report_path, "report", force=force)
+            # Said before writing: the report lands beside the CSV, wherever that is.
+            click.echo(
+                f"Writing the labels CSV to {target.resolve()} "
+                f"and the summary report to {report_path.resolve()}"
+            )
             paths = save_outputs(
                 project,
                 csv_path=csv_path,
@@ -49,7 +67,6 @@ def export_command(
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
         else:
-            target = csv_path or project.dir / "clinical_labels.csv"
             rows = export_csv(project, target, detailed=detailed, actor=system_user())
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
 
@@ -63,13 +80,16 @@ def export_command(
     help="Where to write it (default: PROJECT/clinical_labels_summary.txt).",
 )
 @click.option("--print", "echo", is_flag=True, help="Also print the report.")
-def report_command(project_dir: Path, txt_path: Path | None, echo: bool) -> None:
+@_FORCE
+def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
     from clinlabel.labelling.outputs import REPORT_NAME, write_report
+    from clinlabel.labelling.overwrite import check_overwrite
     from clinlabel.labelling.project import open_project, system_user
 
     with open_project(project_dir) as project:
         target = txt_path or project.dir / REPORT_NAME
+        check_overwrite(target, "report", force=force)
         text = write_report(project, target, actor=system_user())
     if echo:
         click.echo(text)

@@ -136,6 +136,11 @@ DEFAULT_SCHEMA = LabelSchema(
 )
 
 
+#: The highest frame number there can be: DICOM's Number of Frames is an IS (at most 2**31 - 1).
+#: A larger number from a request or a CSV is refused before it reaches the database.
+MAX_FRAME = 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Label:
     """The label an annotator gave an image (frame 0 = the whole file; frames count from 1)."""

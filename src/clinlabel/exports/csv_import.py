@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from clinlabel.domain.labels import MAX_FRAME
 from clinlabel.errors import ImportFileError
 from clinlabel.exports.formula_guard import unguard_cell
 
@@ -182,7 +183,16 @@ def _frame(cell: str, line: int, bad: list[str]) -> int:
     text = cell.strip()
     if not text:
         return 0
-    if text.isdigit():
-        return int(text)
-    bad.append(f"line {line} has frame {cell!r}, which is not a whole number")
+    # ASCII digits only: str.isdigit() also takes "²" and other digits int() refuses. Bounded
+    # before int() (which refuses very long digit strings) and before the database (64-bit).
+    if text.isascii() and text.isdigit():
+        if len(text) <= len(str(MAX_FRAME)) and int(text) <= MAX_FRAME:
+            return int(text)
+        bad.append(f"line {line} has frame {_shown(cell)}, more than any image has")
+        return 0
+    bad.append(f"line {line} has frame {_shown(cell)}, which is not a whole number")
     return 0
+
+
+def _shown(cell: str) -> str:
+    return repr(cell if len(cell) <= 24 else cell[:20] + "...")

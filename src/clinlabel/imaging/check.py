@@ -4,7 +4,8 @@ Discovery checks that a file is the image its name promises; this goes one step 
 medical formats, whose failures only show when the viewer opens them: a DICOM object without
 pixel data (a structured report, a presentation state), a transfer syntax no installed plugin
 decodes (MPEG video, say), native pixel data cut short, encapsulated fragments running past the end
-of the file, a NIfTI whose voxels do not fit in the file. Such files stay in the queue (the
+of the file, a NIfTI whose voxels do not fit in the file, a header declaring more pixels than
+the memory budget (`budget`). Such files stay in the queue (the
 annotator can label them NA with a comment); `scan` lists them so nobody is surprised.
 """
 
@@ -17,17 +18,21 @@ from typing import Any
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 
 
-def why_not_shown(path: Path, kind: ImageKind) -> str | None:
-    """Why the viewer could not show `path`, or None when its header promises an image."""
+def why_not_shown(
+    path: Path, kind: ImageKind, *, memory_budget: int = budget.DEFAULT_BYTES
+) -> str | None:
+    """Why the viewer could not show `path`, or None when its header promises an image (and
+    one frame or volume of it fits in `memory_budget` bytes)."""
     try:
         if kind is ImageKind.DICOM:
-            _check_dicom(Path(path))
+            _check_dicom(Path(path), memory_budget)
         elif kind is ImageKind.NIFTI:
-            _check_nifti(Path(path))
+            _check_nifti(Path(path), memory_budget)
     except DecodeError as exc:
         reason = str(exc).rstrip(".")
         # The caller shows the path beside the reason; "x.dcm has no pixel data" reads as twice.
@@ -40,13 +45,19 @@ def why_not_shown(path: Path, kind: ImageKind) -> str | None:
     return None
 
 
-def _check_dicom(path: Path) -> None:
+def _check_dicom(path: Path, limit: int) -> None:
     from clinlabel.imaging.dicom_header import parse_render_header
 
     # Raises for a missing or damaged header, no pixel data, an incomplete Image Pixel module,
     # native data shorter than its frames, and a transfer syntax without a decoder.
     header = parse_render_header(path)
     header.take_handover()  # no frame is read here: drop the file's bytes at once
+    budget.check(
+        budget.dicom_frame_bytes(header.options),
+        name=path.name,
+        what=f"one frame ({header.options['rows']} x {header.options['columns']} pixels)",
+        limit=limit,
+    )
     if header.is_encapsulated and header.inflated is None:
         _check_fragments(path, header.pixel_offset)
 
@@ -78,7 +89,7 @@ def _check_fragments(path: Path, offset: int) -> None:
                 )
 
 
-def _check_nifti(path: Path) -> None:
+def _check_nifti(path: Path, limit: int) -> None:
     import nibabel as nib
     import numpy as np
 
@@ -93,6 +104,12 @@ def _check_nifti(path: Path) -> None:
         raise DecodeError(f"{path.name} has a damaged NIfTI header ({exc}).") from exc
     if not shape or 0 in shape:
         raise DecodeError(f"{path.name} holds no voxels.")
+    budget.check(
+        budget.nifti_bytes(shape, dtype.itemsize),
+        name=path.name,
+        what=f"its volume ({' x '.join(map(str, shape))} {dtype.name})",
+        limit=limit,
+    )
     if path.name.lower().endswith(".gz"):
         return  # the size inside is known only by inflating it all; the viewer says if short
     needed = offset + int(np.prod(shape)) * dtype.itemsize

@@ -24,6 +24,7 @@ import numpy as np
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 from clinlabel.imaging.dicom_header import DicomHeader
 from clinlabel.imaging.file_identity import check_unchanged
 from clinlabel.imaging.plugins import decoder_for
@@ -32,7 +33,9 @@ from clinlabel.imaging.reader import DIRECT, ImageReader
 _PLAIN_NATIVE = frozenset({ExplicitVRLittleEndian, ImplicitVRLittleEndian})
 
 
-def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
+def decode_frame(
+    header: DicomHeader, frame: int, *, memory_budget: int = budget.DEFAULT_BYTES
+) -> np.ndarray:
     """Stored values of `frame` (numbered from 1): rows x columns, or rows x columns x samples.
 
     Colour data comes back as RGB (pydicom converts YBR_FULL, YBR_FULL_422 and the JPEG YBR
@@ -43,7 +46,7 @@ def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
             f"{header.path.name} has {header.frames} frame(s); frame {frame} does not exist."
         )
     read_file = not header.handover and header.inflated is None
-    pixels = _decode(header, frame - 1)
+    pixels = _decode(header, frame - 1, memory_budget)
     if read_file and header.identity is not None:
         # The bytes came from the file now, not from those the header was parsed from.
         check_unchanged(header.identity)
@@ -51,7 +54,14 @@ def decode_frame(header: DicomHeader, frame: int) -> np.ndarray:
     return pixels
 
 
-def _decode(header: DicomHeader, index: int) -> np.ndarray:
+def _decode(header: DicomHeader, index: int, memory_budget: int) -> np.ndarray:
+    # Before any byte is read: a small compressed file may declare an enormous frame.
+    budget.check(
+        budget.dicom_frame_bytes(header.options),
+        name=header.path.name,
+        what=f"one frame ({header.options['rows']} x {header.options['columns']} pixels)",
+        limit=memory_budget,
+    )
     if _is_plain_native(header):
         return _read_native(header, index)
     decoder = decoder_for(header.transfer_syntax)

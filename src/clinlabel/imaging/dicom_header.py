@@ -34,6 +34,7 @@ from pydicom.uid import (
 )
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 from clinlabel.imaging.file_identity import FileIdentity, check_unchanged, identify
 from clinlabel.imaging.plugins import choose_plugin
 
@@ -103,16 +104,26 @@ class DicomHeader:
         return self.transfer_syntax.is_encapsulated
 
 
-def parse_header(path: Path, *, identity: FileIdentity | None = None) -> DicomHeader:
+def parse_header(
+    path: Path,
+    *,
+    identity: FileIdentity | None = None,
+    memory_budget: int = budget.DEFAULT_BYTES,
+) -> DicomHeader:
     """The whole header of `path` (`DecodeError` when it has no image), checked to come from
     the file with `identity` (taken now when not given)."""
     identity = identity or identify(path)
-    header = _parse(Path(identity.path), identity)
+    header = _parse(Path(identity.path), identity, memory_budget=memory_budget)
     check_unchanged(identity)
     return header
 
 
-def parse_render_header(path: Path, *, identity: FileIdentity | None = None) -> DicomHeader:
+def parse_render_header(
+    path: Path,
+    *,
+    identity: FileIdentity | None = None,
+    memory_budget: int = budget.DEFAULT_BYTES,
+) -> DicomHeader:
     """A header with what rendering needs: the rendering tags only, when it can.
 
     A cold rendition reads only `_RENDER_TAGS` (as pydicom's own `pixel_array` reads only group
@@ -121,7 +132,7 @@ def parse_render_header(path: Path, *, identity: FileIdentity | None = None) -> 
     Information, Deflated files and anything the short route cannot read take the full route.
     """
     identity = identity or identify(path)
-    header = _parse_for_render(Path(identity.path), identity)
+    header = _parse_for_render(Path(identity.path), identity, memory_budget=memory_budget)
     check_unchanged(identity)
     return header
 
@@ -150,7 +161,7 @@ def _at_pixels(tag: BaseTag, vr: str | None, length: int) -> bool:
     return tag in _PIXEL_TAGS
 
 
-def _parse_for_render(path: Path, identity: FileIdentity) -> DicomHeader:
+def _parse_for_render(path: Path, identity: FileIdentity, *, memory_budget: int) -> DicomHeader:
     try:
         with _header_source(path, identity.size) as handle:
             # What `dcmread` does, in its public parts, without building a `FileDataset` (a
@@ -165,7 +176,7 @@ def _parse_for_render(path: Path, identity: FileIdentity) -> DicomHeader:
             )
             syntax = UID(meta.get("TransferSyntaxUID") or "")
             if not syntax or syntax == DeflatedExplicitVRLittleEndian:
-                return _parse(path, identity)
+                return _parse(path, identity, memory_budget=memory_budget)
             dataset = read_dataset(
                 handle,
                 is_implicit_VR=syntax.is_implicit_VR,
@@ -177,7 +188,7 @@ def _parse_for_render(path: Path, identity: FileIdentity) -> DicomHeader:
             offset, options = _locate_pixels(handle, dataset, syntax, path.name)
             whole = handle.getvalue() if isinstance(handle, io.BytesIO) else None
     except Exception:  # the full route reads it, or raises with the reason
-        return _parse(path, identity)
+        return _parse(path, identity, memory_budget=memory_budget)
     header = _header(path, identity, dataset, syntax, offset, options)
     if whole is not None:
         header.handover.append(whole)
@@ -193,13 +204,15 @@ def looks_like_dicom(path: Path) -> bool:
     return True
 
 
-def _parse(path: Path, identity: FileIdentity) -> DicomHeader:
+def _parse(path: Path, identity: FileIdentity, *, memory_budget: int) -> DicomHeader:
     name = path.name
     try:
         with path.open("rb") as handle:
             dataset = _read_dataset(handle, name)
             syntax = _transfer_syntax(dataset)
             if syntax == DeflatedExplicitVRLittleEndian:
+                # Inflated whole (`_deflated`): its whole pixel data must fit the budget first.
+                _check_inflated_budget(dataset, name, memory_budget)
                 handle.seek(0)
                 return _deflated(path, identity, dcmread(handle))
             offset, options = _locate_pixels(handle, dataset, syntax, name)
@@ -412,6 +425,20 @@ def _add_frame_offsets(handle: Any, offset: int, options: dict[str, Any]) -> Non
         handle.seek(length, 1)
     if len(offsets) == options["number_of_frames"]:
         options["extended_offsets"] = (offsets, lengths)
+
+
+def _check_inflated_budget(dataset: Dataset, name: str, limit: int) -> None:
+    try:
+        options = _pixel_options(dataset)
+    except (AttributeError, KeyError, ValueError, TypeError):
+        return  # `_options` reports the incomplete module once the file is read
+    budget.check(
+        budget.dicom_pixel_bytes(options),
+        name=name,
+        what=f"its pixel data ({options.get('number_of_frames', 1)} frame(s) of "
+        f"{options.get('rows')} x {options.get('columns')} pixels)",
+        limit=limit,
+    )
 
 
 def _deflated(path: Path, identity: FileIdentity, full: Dataset) -> DicomHeader:

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from clinlabel.deid.confidentiality import is_identifying
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float
 NO_PIXELS = "none: this DICOM file holds no image, only the attributes below"
@@ -49,21 +50,23 @@ class ImageInfo:
         return asdict(self)
 
 
-def describe(path: Path, kind: ImageKind) -> ImageInfo:
+def describe(
+    path: Path, kind: ImageKind, *, memory_budget: int = budget.DEFAULT_BYTES
+) -> ImageInfo:
     """Geometry and attributes of a DICOM, NIfTI or raster file (`DecodeError` if unreadable)."""
     if kind is ImageKind.DICOM:
-        return _dicom(Path(path))
+        return _dicom(Path(path), memory_budget)
     if kind is ImageKind.NIFTI:
-        return _nifti(Path(path))
-    return _raster(Path(path))
+        return _nifti(Path(path), memory_budget)
+    return _raster(Path(path), memory_budget)
 
 
-def _dicom(path: Path) -> ImageInfo:
+def _dicom(path: Path, memory_budget: int) -> ImageInfo:
     from clinlabel.imaging.dicom_header import parse_header
     from clinlabel.imaging.geometry import geometry_of
 
     try:
-        header = parse_header(path)
+        header = parse_header(path, memory_budget=memory_budget)
     except DecodeError:
         # A structured report, a key object or an encapsulated PDF is still DICOM: its
         # attributes are worth showing, with word that there is no image.
@@ -157,14 +160,16 @@ def _row(element: DataElement, depth: int, identifying: bool) -> Attribute:
     )
 
 
-def _nifti(path: Path) -> ImageInfo:
+def _nifti(path: Path, memory_budget: int) -> ImageInfo:
     import nibabel as nib
 
     from clinlabel.imaging import rendering
-    from clinlabel.imaging.nifti import read_volume
+    from clinlabel.imaging.nifti import quiet, read_volume
 
-    volume = read_volume(path)  # refuses CIFTI-2 with a message that names it
-    image: Any = nib.load(path)  # reads the header only: the data are in `volume` already
+    # Refuses CIFTI-2 with a message that names it.
+    volume = read_volume(path, memory_budget=memory_budget)
+    with quiet():
+        image: Any = nib.load(path)  # reads the header only: the data are in `volume` already
     affine = image.affine
     geometry: dict[str, Any] = {
         "shape_ras": list(volume.data.shape),
@@ -183,11 +188,11 @@ def _nifti(path: Path) -> ImageInfo:
     return ImageInfo(kind=ImageKind.NIFTI.value, geometry=geometry)
 
 
-def _raster(path: Path) -> ImageInfo:
-    from clinlabel.imaging.raster import EXIF_ORIENTATION, open_image
+def _raster(path: Path, memory_budget: int) -> ImageInfo:
+    from clinlabel.imaging.raster import EXIF_ORIENTATION, exif_of, open_image
 
-    with open_image(path) as image:
-        exif = image.getexif()
+    with open_image(path, memory_budget=memory_budget) as image:
+        exif = exif_of(image, path.name)
         geometry: dict[str, Any] = {
             "format": image.format,
             "width": image.width,

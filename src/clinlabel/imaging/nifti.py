@@ -12,6 +12,10 @@ Slices are numbered from 1, starting inferior (axial), posterior (coronal) and r
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ from nibabel import orientations
 from PIL import Image
 
 from clinlabel.errors import DecodeError
-from clinlabel.imaging import rendering, windowing
+from clinlabel.imaging import budget, rendering, windowing
 from clinlabel.imaging.file_identity import FileIdentity, check_unchanged, identify
 from clinlabel.imaging.reader import DIRECT, ImageReader
 from clinlabel.imaging.rendering import GreyTransform
@@ -48,21 +52,52 @@ class Volume:
         return int(self.data.shape[_axis(plane)])
 
 
-def read_volume(path: Path, *, identity: FileIdentity | None = None) -> Volume:
+def read_volume(
+    path: Path,
+    *,
+    identity: FileIdentity | None = None,
+    memory_budget: int = budget.DEFAULT_BYTES,
+) -> Volume:
     """The RAS+ volume of `path`, checked to come from the file with `identity` (taken now when
     not given)."""
     identity = identity or identify(path)
     if identity.size == 0:
         raise DecodeError(f"{path.name} is empty (0 bytes).")
-    volume = replace(_load(Path(identity.path)), identity=identity)
+    volume = replace(_load(Path(identity.path), memory_budget), identity=identity)
     check_unchanged(identity)
     return volume
 
 
-def _load(path: Path) -> Volume:
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep numpy's and nibabel's warnings from the user (they cannot act on them).
+
+    nibabel fixes odd headers (a negative pixdim, say) and says so through its own logger, which
+    prints to stderr; numpy warns about NaN and infinite voxels while they are windowed. What
+    matters reaches the user as a `DecodeError` or in the metadata. `np.errstate` is per thread;
+    `catch_warnings` is not, so it is only used around loading, once per file.
+    """
+    logger = logging.getLogger("nibabel.global")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+def _load(path: Path, memory_budget: int) -> Volume:
+    with quiet():
+        return _decode_volume(path, memory_budget)
+
+
+def _decode_volume(path: Path, memory_budget: int) -> Volume:
     try:
         image: Any = nib.load(path)
         refuse_cifti(image, path)
+        _check_budget(path, image.header, memory_budget)
         proxy = image.dataobj
         # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
         # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
@@ -107,6 +142,18 @@ def refuse_cifti(image: Any, path: Path) -> None:
             f"{path.name} is a CIFTI-2 file (grayordinate data on surfaces and voxels), not a "
             "NIfTI volume; clinlabel shows NIfTI-1 and NIfTI-2 volumes only."
         )
+
+
+def _check_budget(path: Path, header: Any, limit: int) -> None:
+    """Refuse a volume whose header declares more than the memory budget, before inflating it."""
+    shape = tuple(int(n) for n in header.get_data_shape())
+    dtype = np.dtype(header.get_data_dtype())
+    budget.check(
+        budget.nifti_bytes(shape, dtype.itemsize),
+        name=path.name,
+        what=f"its volume ({' x '.join(map(str, shape))} {dtype.name})",
+        limit=limit,
+    )
 
 
 def _to_ras(
@@ -201,6 +248,18 @@ def display_slice(
 ) -> np.ndarray:
     """8-bit pixels of one slice, windowed, with square display pixels."""
     volume = reader.volume(path)
+    with np.errstate(all="ignore"):  # NaN and infinite voxels: see `quiet`
+        return _display_slice(volume, index, plane, window, preset, invert)
+
+
+def _display_slice(
+    volume: Volume,
+    index: int,
+    plane: str,
+    window: Window | None,
+    preset: str | None,
+    invert: bool,
+) -> np.ndarray:
     stored, row_spacing, column_spacing = oriented_slice(volume, plane=plane, index=index)
     if window is None and preset is not None:
         window = _preset(preset, volume)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from clinlabel.errors import DecodeError
+from clinlabel.imaging import budget
 
 JPEG_QUALITY = 85
 EXIF_ORIENTATION = 0x0112
@@ -31,8 +32,9 @@ _JPEG_EOI = b"\xff\xd9"
 _SMALL_ORIGINAL_MODES = frozenset({"RGB", "L"})
 
 
-def open_image(path: Path) -> Image.Image:
-    """Open `path` with Pillow, raising `DecodeError` with a reason a user understands."""
+def open_image(path: Path, *, memory_budget: int = budget.DEFAULT_BYTES) -> Image.Image:
+    """Open `path` with Pillow, raising `DecodeError` with a reason a user understands, and
+    `TooLargeError` when its canvas would take more than `memory_budget` bytes."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -42,13 +44,32 @@ def open_image(path: Path) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(path)
+            image = Image.open(path)
     except UnidentifiedImageError as exc:
         raise DecodeError(f"{path.name} is not an image Pillow can read.") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError(f"{path.name} is too large to decode safely ({exc}).") from exc
     except OSError as exc:
         raise DecodeError(f"Cannot read {path.name}: {exc}.") from exc
+    try:
+        _check_budget(image, path.name, memory_budget)
+    except DecodeError:
+        image.close()
+        raise
+    return image
+
+
+def _check_budget(image: Image.Image, name: str, limit: int) -> None:
+    """Refuse a canvas larger than the memory budget from its header, before decoding it."""
+    width, height = image.size
+    mode = image.mode
+    per_band = 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1
+    budget.check(
+        budget.photo_bytes(width, height, len(image.getbands()), per_band),
+        name=name,
+        what=f"its {width} x {height} {mode} picture",
+        limit=limit,
+    )
 
 
 def _load(image: Image.Image, name: str) -> None:
@@ -58,6 +79,19 @@ def _load(image: Image.Image, name: str) -> None:
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
     try:
         image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else f"damaged ({exc})"
+        raise DecodeError(f"{name} cannot be decoded: the image data is {reason}.") from exc
+
+
+def exif_of(image: Image.Image, name: str) -> Image.Exif:
+    """The picture's EXIF block; `DecodeError` when reading it fails.
+
+    Pillow finds a PNG's eXIf chunk only by decoding the image data before it, so a truncated PNG
+    fails here, not at `open_image`.
+    """
+    try:
+        return image.getexif()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "truncated" if "truncated" in str(exc).lower() else f"damaged ({exc})"
         raise DecodeError(f"{name} cannot be decoded: the image data is {reason}.") from exc
@@ -130,13 +164,15 @@ def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def display_image(path: Path, *, max_side: int | None = None) -> Image.Image:
+def display_image(
+    path: Path, *, max_side: int | None = None, memory_budget: int = budget.DEFAULT_BYTES
+) -> Image.Image:
     """Decode a photo as it is meant to be seen: EXIF orientation applied, 8-bit L/RGB/RGBA.
 
     With `max_side`, a JPEG is DCT-scaled and other formats reduced by an integer factor while the
     long side stays >= `max_side` (never resampled to an exact size).
     """
-    image = open_image(path)
+    image = open_image(path, memory_budget=memory_budget)
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # multi-page TIFF, animated GIF: the first page is the picture
     is_jpeg = image.format == "JPEG"
@@ -164,14 +200,16 @@ def encode(image: Image.Image) -> tuple[bytes, str]:
     return buffer.getvalue(), "image/jpeg"
 
 
-def photo_rendition(path: Path, *, max_side: int) -> tuple[bytes, str, int, int]:
+def photo_rendition(
+    path: Path, *, max_side: int, memory_budget: int = budget.DEFAULT_BYTES
+) -> tuple[bytes, str, int, int]:
     """Bytes, media type, width and height of the browser rendition of a photo."""
-    image = open_image(path)
+    image = open_image(path, memory_budget=memory_budget)
     if _original_is_fine(image, path, max_side):
         width, height = image.size
         image.close()
         return path.read_bytes(), "image/jpeg", width, height
     image.close()
-    shown = display_image(path, max_side=max_side)
+    shown = display_image(path, max_side=max_side, memory_budget=memory_budget)
     data, media_type = encode(shown)
     return data, media_type, shown.width, shown.height

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from clinlabel.imaging.budget import DEFAULT_BYTES
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 
 class ImageReader(Protocol):
+    memory_budget: int
+    """Bytes one volume, frame or photo may take decoded (`budget`): larger ones are refused."""
+
     def header(self, path: Path) -> DicomHeader:
         """The whole DICOM header (without pixel data)."""
         ...
@@ -44,25 +49,28 @@ class ImageReader(Protocol):
 class DirectReader:
     """Reads and decodes on every call; nothing is kept."""
 
+    def __init__(self, *, memory_budget: int = DEFAULT_BYTES) -> None:
+        self.memory_budget = memory_budget
+
     def header(self, path: Path) -> DicomHeader:
         from clinlabel.imaging.dicom_header import parse_header
 
-        return parse_header(path)
+        return parse_header(path, memory_budget=self.memory_budget)
 
     def render_header(self, path: Path) -> DicomHeader:
         from clinlabel.imaging.dicom_header import parse_render_header
 
-        return parse_render_header(path)
+        return parse_render_header(path, memory_budget=self.memory_budget)
 
     def frame(self, header: DicomHeader, frame: int) -> np.ndarray:
         from clinlabel.imaging.dicom_frames import decode_frame
 
-        return decode_frame(header, frame)
+        return decode_frame(header, frame, memory_budget=self.memory_budget)
 
     def volume(self, path: Path) -> Volume:
         from clinlabel.imaging.nifti import read_volume
 
-        return read_volume(path)
+        return read_volume(path, memory_budget=self.memory_budget)
 
     def volume_range(self, volume: Volume) -> Window:
         from clinlabel.imaging import rendering

@@ -55,7 +55,9 @@ def display_rendition(
     """
     path = Path(path)
     if kind is ImageKind.RASTER:
-        data, media_type, width, height = raster.photo_rendition(path, max_side=max_side)
+        data, media_type, width, height = raster.photo_rendition(
+            path, max_side=max_side, memory_budget=reader.memory_budget
+        )
         return Rendition(data=data, media_type=media_type, width=width, height=height)
     if kind is ImageKind.DICOM:
         from clinlabel.imaging import dicom_display
@@ -112,7 +114,7 @@ def render_array(
             invert=invert,
             reader=reader,
         )
-    shown: np.ndarray = np.asarray(raster.display_image(path))
+    shown: np.ndarray = np.asarray(raster.display_image(path, memory_budget=reader.memory_budget))
     return shown
 
 
@@ -125,10 +127,18 @@ def render_png(
     window: Window | None = None,
     preset: str | None = None,
     invert: bool = False,
+    reader: ImageReader = DIRECT,
 ) -> bytes:
     """PNG of exactly what the viewer shows, at the image's own size (for `clinlabel render`)."""
     pixels = render_array(
-        Path(path), kind, frame=frame, plane=plane, window=window, preset=preset, invert=invert
+        Path(path),
+        kind,
+        frame=frame,
+        plane=plane,
+        window=window,
+        preset=preset,
+        invert=invert,
+        reader=reader,
     )
     return encode_png(pixels, compress=True)
 

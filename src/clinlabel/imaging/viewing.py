@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
+from clinlabel.imaging.budget import DEFAULT_BYTES
 from clinlabel.imaging.file_cache import IdentityCache
 from clinlabel.imaging.file_identity import (
     FileChangedError,
@@ -78,7 +79,9 @@ class ViewingService:
         volume_items: int = VOLUME_ITEMS,
         volume_bytes: int = VOLUME_BYTES,
         own_size_limit: int = OWN_SIZE_LIMIT,
+        memory_budget: int = DEFAULT_BYTES,
     ) -> None:
+        self.memory_budget = memory_budget
         self._headers: IdentityCache[FileIdentity, DicomHeader] = IdentityCache(
             max_items=header_items
         )
@@ -110,7 +113,9 @@ class ViewingService:
         self.import_decoders(ImageKind.DICOM)
         from clinlabel.imaging.dicom_header import parse_header
 
-        return self._cached("header", path, self._headers, parse_header)
+        return self._cached(
+            "header", path, self._headers, parse_header, memory_budget=self.memory_budget
+        )
 
     def render_header(self, path: Path) -> DicomHeader:
         self.import_decoders(ImageKind.DICOM)
@@ -118,7 +123,9 @@ class ViewingService:
 
         def load(found: Path, *, identity: FileIdentity) -> DicomHeader:
             full = self._headers.get(identity)
-            return full if full is not None else parse_render_header(found, identity=identity)
+            if full is not None:
+                return full
+            return parse_render_header(found, identity=identity, memory_budget=self.memory_budget)
 
         return self._cached("header", path, self._render_headers, load)
 
@@ -127,14 +134,14 @@ class ViewingService:
 
         identity = header.identity
         if identity is None:  # not read through a reader that records identities
-            return decode_frame(header, frame)
+            return decode_frame(header, frame, memory_budget=self.memory_budget)
         key = (identity, frame)
         found = self._frames.get(key)
         if found is not None:
             return found
         self._raise_known(f"frame {frame}", identity)
         try:
-            pixels = decode_frame(header, frame)
+            pixels = decode_frame(header, frame, memory_budget=self.memory_budget)
         except FileChangedError:
             raise
         except DecodeError as exc:
@@ -147,7 +154,9 @@ class ViewingService:
         self.import_decoders(ImageKind.NIFTI)
         from clinlabel.imaging.nifti import read_volume
 
-        return self._cached("volume", path, self._volumes, read_volume)
+        return self._cached(
+            "volume", path, self._volumes, read_volume, memory_budget=self.memory_budget
+        )
 
     def volume_range(self, volume: Volume) -> Window:
         from clinlabel.imaging import rendering
@@ -242,8 +251,10 @@ class ViewingService:
         path: Path,
         cache: IdentityCache[FileIdentity, T],
         load: Callable[..., T],
+        **options: int,
     ) -> T:
-        """`load(path, identity=...)` once per identity; failures remembered, races retried."""
+        """`load(path, identity=..., **options)` once per identity; failures remembered, races
+        retried."""
         for attempt in range(CHANGED_RETRIES + 1):
             identity = identify(path)
             found = cache.get(identity)
@@ -255,7 +266,7 @@ class ViewingService:
                 self._failures.put((what, identity), error)
                 raise error
             try:
-                value = load(Path(identity.path), identity=identity)
+                value = load(Path(identity.path), identity=identity, **options)
             except FileChangedError:
                 if attempt == CHANGED_RETRIES:
                     raise

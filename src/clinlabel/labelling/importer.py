@@ -16,6 +16,8 @@ from clinlabel.audit.log import append_event, utc_now
 from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, read_labels_csv
 from clinlabel.exports.import_matching import ImportMatch, match_import_rows
+from clinlabel.imaging.frame_count import check_frame
+from clinlabel.imaging.render import kind_of
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import images as image_rows
@@ -45,9 +47,13 @@ def import_labels(
     )
     ids = {rel: image_id for image_id, rel, _, _, _ in images}
     report = ImportReport(match=match)
-    for row, _ in match.matched:
+    for row, rel in match.matched:
         try:
             project.schema.validate(row.label, row.comment)
+            if row.frame:
+                # A frame label only for a frame the file has (its header says how many).
+                path = project.image_path(rel)
+                check_frame(path, kind_of(path), row.frame)
         except ValidationError as exc:
             report.invalid.append((row, exc.message))
     problems = _describe(report)

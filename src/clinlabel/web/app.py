@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from clinlabel import __version__
+from clinlabel.web.body_limit import BodyLimit
+from clinlabel.web.bounds import integers_in_range
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
@@ -46,6 +48,8 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
             await bench.call(bench.close)
 
     app = FastAPI(
+        # Every route: no whole number in a URL may overflow the database (`bounds`).
+        dependencies=[Depends(integers_in_range)],
         title="clinlabel",
         version=__version__,
         lifespan=lifespan,
@@ -59,5 +63,8 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")
+    # Added before the guard, so it runs inside it: strangers are turned away before any body
+    # is counted.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LocalServerGuard, settings=settings)
     return app

@@ -32,6 +32,10 @@ class WebSettings:
     idle_threshold_s: float = 300.0
     #: Bound of the project's rendition cache on disk (`imaging.rendition_store`).
     rendition_cache_bytes: int = 2 * 1024**3
+    #: The memory budget of one decoded image (`imaging.budget`; `label --memory-budget-mb`).
+    memory_budget_bytes: int = 512 * 1024 * 1024
+    #: Largest request body accepted (`body_limit.BodyLimit`); larger ones get a 413.
+    max_body_bytes: int = 1024 * 1024
     #: Extra `Host` values to accept besides 127.0.0.1:PORT and localhost:PORT (tests only).
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)
 

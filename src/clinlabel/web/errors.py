@@ -6,6 +6,7 @@ import errno
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from clinlabel.errors import (
@@ -20,8 +21,21 @@ from clinlabel.errors import (
     StoreError,
     ValidationError,
 )
+from clinlabel.web.body_limit import BodyTooLargeError
 
 _log = logging.getLogger("clinlabel.web")
+_CHOSEN_PATH_ERRORS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+    }
+)
 
 
 class NotStartedError(ClinlabelError):
@@ -50,7 +64,10 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
     if isinstance(exc, OutputError):
         cause = exc.__cause__
         if isinstance(cause, OSError):
-            return (507 if cause.errno == errno.ENOSPC else 500), "output"
+            if cause.errno == errno.ENOSPC:
+                return 507, "output"
+            # A folder the user chose that cannot be used: theirs to change, not worth a retry.
+            return (422 if cause.errno in _CHOSEN_PATH_ERRORS else 500), "output"
         # No OS error behind it: a rule was broken (an output folder inside the batch, ...).
         return 422, "output"
     if isinstance(exc, AuditError):
@@ -67,5 +84,35 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": kind, "message": str(exc)}, status_code=status)
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """A request that breaks the API's own rules: what is wrong, never the input echoed back.
+
+    FastAPI's default answer repeats every invalid value (a 10,000-character comment, a huge
+    number); the page needs only the reason.
+    """
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part not in _LOCATIONS)
+        message = str(error.get("msg", "invalid"))
+        problems.append(f"{where}: {message}" if where else message)
+    text = "; ".join(problems[:5]) or "The request is not valid."
+    return JSONResponse({"error": "validation", "message": text}, status_code=422)
+
+
+async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLargeError)
+    return JSONResponse(
+        {"error": "too_large", "message": exc.detail},
+        status_code=413,
+        headers={"Connection": "close"},
+    )
+
+
+_LOCATIONS = frozenset({"body", "path", "query", "header", "cookie"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClinlabelError, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(BodyTooLargeError, _too_large)

@@ -5,9 +5,11 @@ Requests carry only ids, positions, label names and text: never a path to read f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from clinlabel.domain.labels import MAX_FRAME
 
 if TYPE_CHECKING:
     from clinlabel.domain.views import ImageView, Progress
@@ -16,28 +18,51 @@ if TYPE_CHECKING:
 
 # ---- requests -------------------------------------------------------------------------------
 
+#: SQLite's INTEGER is a signed 64-bit number: ids and positions past it are refused (422), not
+#: handed to the database to overflow (a 500 and a traceback).
+MAX_INT64 = 2**63 - 1
+
+
+def _encodable(text: str) -> str:
+    """Refuse text that is not valid Unicode (a lone surrogate such as "\\ud800" in JSON).
+
+    Python keeps such a string, but it cannot be written as UTF-8: the audit event's hash, the
+    database and the CSV would each fail later, far from the request.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "contains an invalid character (a lone UTF-16 surrogate); retype the text"
+        ) from None
+    return text
+
+
+#: Text from the page: valid Unicode only.
+Text = Annotated[str, AfterValidator(_encodable)]
+
 
 class OpenSessionIn(BaseModel):
-    project_dir: str = Field(min_length=1, max_length=4096)
-    annotator: str = Field(min_length=1, max_length=200)
+    project_dir: Text = Field(min_length=1, max_length=4096)
+    annotator: Text = Field(min_length=1, max_length=200)
 
 
 class ShowIn(BaseModel):
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=MAX_INT64)
 
 
 class LabelIn(BaseModel):
-    label: str = Field(min_length=1, max_length=200)
-    comment: str | None = Field(default=None, max_length=10_000)
-    frame: int = Field(default=0, ge=0)
+    label: Text = Field(min_length=1, max_length=200)
+    comment: Text | None = Field(default=None, max_length=10_000)
+    frame: int = Field(default=0, ge=0, le=MAX_FRAME)
     #: The page has moved on to this queue position: one round trip saves and records the show.
-    then_show: int | None = Field(default=None, ge=1)
+    then_show: int | None = Field(default=None, ge=1, le=MAX_INT64)
 
 
 class UnmaskIn(BaseModel):
     """The identifying attributes the annotator asked to see (all of them when empty)."""
 
-    keywords: list[str] = Field(default_factory=list, max_length=500)
+    keywords: list[Text] = Field(default_factory=list, max_length=500)
 
 
 # ---- responses ------------------------------------------------------------------------------

@@ -144,6 +144,7 @@ class Workbench:
             ViewingService(
                 rendition_folder=project_dir / "cache" / "renditions",
                 rendition_bytes=self.settings.rendition_cache_bytes,
+                memory_budget=self.settings.memory_budget_bytes,
             )
         )
         return shown

@@ -120,9 +120,9 @@ def test_a_file_replaced_while_its_header_is_parsed_is_parsed_again(
     parse = dicom_header._parse
     calls = []
 
-    def swapping_parse(found: Path, identity: object) -> object:
+    def swapping_parse(found: Path, identity: object, **options: int) -> object:
         calls.append(found)
-        header = parse(found, identity)  # type: ignore[arg-type]
+        header = parse(found, identity, **options)  # type: ignore[arg-type]
         if len(calls) == 1:  # the file is replaced after its bytes were read
             os.replace(replacement, path)
         return header
@@ -142,9 +142,9 @@ def test_a_file_that_failed_to_decode_is_not_decoded_again_until_it_changes(
     calls = []
     parse = dicom_header._parse
 
-    def counting_parse(found: Path, identity: object) -> object:
+    def counting_parse(found: Path, identity: object, **options: int) -> object:
         calls.append(found)
-        return parse(found, identity)  # type: ignore[arg-type]
+        return parse(found, identity, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(dicom_header, "_parse", counting_parse)
     service = ViewingService()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Query
+
+from clinlabel.domain.labels import MAX_FRAME
+from clinlabel.imaging.frame_count import check_frame
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.schemas import LabelIn, LabelSavedOut, ProgressOut
 
@@ -13,6 +17,11 @@ router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 @router.put("")
 async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSavedOut:
     session = bench.session
+    if body.frame:
+        # Only a frame the file has: from its header, in a decoding thread, not on the writer.
+        path, kind, _ = await bench.image_file(image_id)
+        viewer = bench.viewing
+        await viewer.run(check_frame, path, kind, body.frame, reader=viewer.service)
 
     def save() -> LabelSavedOut:
         # Save, count and (usually) record the next image shown in one trip to the writer thread;
@@ -30,7 +39,9 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
 
 
 @router.delete("")
-async def clear_label(image_id: int, bench: BenchDep, frame: int = 0) -> LabelSavedOut:
+async def clear_label(
+    image_id: int, bench: BenchDep, frame: Annotated[int, Query(ge=0, le=MAX_FRAME)] = 0
+) -> LabelSavedOut:
     session = bench.session
 
     def clear() -> LabelSavedOut:

@@ -20,10 +20,10 @@ from clinlabel.web.schemas import AttributeOut, GeometryOut, MetadataOut, Unmask
 router = APIRouter(prefix="/api/images/{image_id}/metadata", tags=["metadata"])
 
 
-def _describe(path: Path, kind: ImageKind) -> Any:
+def _describe(path: Path, kind: ImageKind, memory_budget: int) -> Any:
     from clinlabel.imaging.info import describe
 
-    return describe(path, kind)
+    return describe(path, kind, memory_budget=memory_budget)
 
 
 async def _info(bench: BenchDep, image_id: int) -> Any:
@@ -31,7 +31,7 @@ async def _info(bench: BenchDep, image_id: int) -> Any:
     viewer = bench.viewing
     # Header parsing is decoder work: the viewing service's threads and import lock.
     viewer.service.import_decoders(kind)
-    return await viewer.run(_describe, path, kind)
+    return await viewer.run(_describe, path, kind, viewer.service.memory_budget)
 
 
 def _out(info: Any, *, reveal: frozenset[str] | None) -> MetadataOut:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
 
+from clinlabel.labelling.project_folder import check_project_folder
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.schemas import LabelDefOut, OpenSessionIn, SessionOut, ShowIn, ShownOut
 
@@ -49,7 +48,9 @@ async def open_session(body: OpenSessionIn, bench: BenchDep) -> SessionOut:
     """The start page's "Start": output folder and annotator chosen by the user."""
 
     def start() -> ShownOut:
-        return bench.shown_out(bench.open(Path(body.project_dir), body.annotator))
+        # Before anything is created: not inside a batch, not among someone's own files.
+        project_dir = check_project_folder(body.project_dir)
+        return bench.shown_out(bench.open(project_dir, body.annotator))
 
     return _describe(bench, await bench.call(start))
 

@@ -1,10 +1,19 @@
 // Every state change goes through one ordered queue: a label is saved before the next `show`,
-// nothing is sent twice at once, and a failed request is retried (network, server) or reported
-// (a broken rule). Nothing is ever dropped silently.
+// nothing is sent twice at once, and a failed request is retried (network, server; a 408 or 429
+// a few times) or reported (a broken rule, a 4xx that keeps coming). Nothing is dropped silently.
 
 import { request } from "./api.js";
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+// A 408 or 429 means "not now", so it is retried, but only this many times: a client error
+// retried for ever would leave the label "saving…" for ever and never say why it is not stored.
+// Network failures and 5xx answers (server trouble, a busy database) are retried until they pass.
+export const MAX_CLIENT_ERROR_RETRIES = 4;
+
+function givesUp(error, attempt) {
+  const clientError = error.status >= 400 && error.status < 500;
+  return clientError && attempt >= MAX_CLIENT_ERROR_RETRIES;
+}
 
 export class SaveQueue {
   constructor({ onChange }) {
@@ -53,7 +62,7 @@ export class SaveQueue {
         this.changed();
         item.resolve(result);
       } catch (error) {
-        if (error.retryable) {
+        if (error.retryable && !givesUp(error, this.attempt)) {
           this.error = error;
           const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
           this.attempt += 1;
@@ -61,6 +70,7 @@ export class SaveQueue {
           await new Promise((r) => setTimeout(r, wait));
           continue;
         }
+        if (error.retryable) error.message = `${error.message} (refused ${this.attempt + 1} times; not retried again)`;
         this.items.shift();
         this.error = null;
         this.attempt = 0;
