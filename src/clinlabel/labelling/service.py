@@ -20,7 +20,7 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
-from clinlabel.errors import DatasetError, ValidationError
+from clinlabel.errors import DatasetError, ImageFileError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
@@ -186,19 +186,43 @@ class LabellingSession:
         with self._lock:
             info = self._file_info(image_id, fresh=True)
             relpath = info.relpath
-            # Hashed before the write transaction so other writers never wait on disk reads;
-            # hashed again when a rescan found the bytes changed since the first label, so that
-            # this label points at the bytes on screen now.
-            reference = None if info.changed else info.sha256
-            sha256 = reference or file_sha256(self.project.image_path(relpath))
+            # Hashed on every save, before the write transaction so other writers never wait
+            # on disk reads: the label points at the bytes in the batch now, even if they were
+            # replaced while the server ran (with their size and time kept, too). A file gone
+            # or turned into a link out of the batch raises ImageFileError: nothing is saved.
+            sha256 = file_sha256(self.project.image_path(relpath))
+            if sha256 is None:
+                raise ImageFileError(
+                    f"The file {relpath} cannot be read now; nothing was saved for it.",
+                    hint="Check that the batch is still reachable, then save again.",
+                )
+            # Bytes that differ from those an earlier label was given to: the image is flagged
+            # (an image_changed event) unless a rescan flagged it already and this label is
+            # the annotator's answer to that flag.
+            replaced = info.sha256 is not None and info.sha256 != sha256 and not info.changed
             geometry = self._geometry(image_id, frame)
             dwell = self._clock.take(image_id)
             try:
                 with self.project.store.write() as conn:
+                    if replaced:
+                        append_event(
+                            conn,
+                            self._event(
+                                EventKind.IMAGE_CHANGED,
+                                {"old_sha256": info.sha256, "new_sha256": sha256},
+                                image_id=image_id,
+                                image=relpath,
+                            ),
+                        )
+                        image_rows.record_hash(conn, image_id, sha256, changed=True)
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
-                    if old is not None and (old.label, old.comment) == (name, text):
+                    if old is not None and (old.label, old.comment, old.sha256) == (
+                        name,
+                        text,
+                        sha256,
+                    ):
                         self._record_view(conn, dwell)
                     else:
                         now = utc_now()
@@ -234,7 +258,7 @@ class LabellingSession:
                             exists=old is not None,
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
-                        if reference is None and sha256 is not None:
+                        if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
             except BaseException:
