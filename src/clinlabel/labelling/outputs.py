@@ -16,7 +16,8 @@ from pathlib import Path
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, start_verify_store
+from clinlabel.audit.log import append_event
+from clinlabel.audit.status import ChainStatus
 from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
@@ -36,6 +37,8 @@ class OutputPaths:
     report: Path
     rows: int
     report_text: str
+    audit: ChainStatus
+    """The audit trail as the report states it: a broken one is marked BROKEN there."""
 
 
 def _parse_utc(text: str) -> datetime:
@@ -56,8 +59,8 @@ def _check_destination(project: Project, path: Path) -> Path:
 
 def gather_report_data(project: Project) -> ReportData:
     """Collect every figure of the summary report from the stored labels and events."""
-    # The chain is verified in other processes while this one gathers the figures.
-    verification = start_verify_store(project.store)
+    # In a labelling server only the events since its last check are verified (ADR 0007).
+    chain = project.chain.verify()
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -90,7 +93,6 @@ def gather_report_data(project: Project) -> ReportData:
                 per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
-        chain = verification()
         return ReportData(
             batch_path=str(project.batch),
             project_path=str(project.dir),
@@ -136,13 +138,28 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
 
 def write_report(project: Project, path: Path, *, actor: str) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
+    return _write_report(project, path, actor=actor)[0]
+
+
+def report_text(project: Project) -> str:
+    """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
+    return render_text_report(gather_report_data(project))
+
+
+def chain_status(project: Project) -> ChainStatus:
+    """The audit trail and the current labels checked against it (what an export relies on)."""
+    return project.chain.verify()
+
+
+def _write_report(project: Project, path: Path, *, actor: str) -> tuple[str, ChainStatus]:
     path = _check_destination(project, path)
     pending = pending_path(path)
-    text = render_text_report(gather_report_data(project))
+    data = gather_report_data(project)
+    text = render_text_report(data)
     with atomic_writer(pending) as handle:
         handle.write(text)
     _publish_recorded(project, pending, path, kind="summary_report", rows=None, actor=actor)
-    return text
+    return text, data.audit
 
 
 def save_outputs(
@@ -158,7 +175,7 @@ def save_outputs(
     csv_path = csv_path or project.dir / CSV_NAME
     report_path = report_path or project.dir / REPORT_NAME
     rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
-    text = write_report(project, report_path, actor=actor)
+    text, audit = _write_report(project, report_path, actor=actor)
     if final:
         with project.store.write() as conn:
             append_event(
@@ -170,7 +187,11 @@ def save_outputs(
                 ),
             )
     return OutputPaths(
-        csv=csv_path.resolve(), report=report_path.resolve(), rows=rows, report_text=text
+        csv=csv_path.resolve(),
+        report=report_path.resolve(),
+        rows=rows,
+        report_text=text,
+        audit=audit,
     )
 
 
