@@ -28,11 +28,24 @@ _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path
     show_default=True,
     help="Also write the summary report beside the CSV.",
 )
+@click.option(
+    "--allow-broken",
+    is_flag=True,
+    help="Exit 0 even if the audit trail is broken (the report still says BROKEN).",
+)
 def export_command(
-    project_dir: Path, csv_path: Path | None, detailed: bool, with_report: bool
+    project_dir: Path,
+    csv_path: Path | None,
+    detailed: bool,
+    with_report: bool,
+    allow_broken: bool,
 ) -> None:
-    """Write the labels CSV (and the summary report) of PROJECT."""
-    from clinlabel.labelling.outputs import REPORT_NAME, export_csv, save_outputs
+    """Write the labels CSV (and the summary report) of PROJECT.
+
+    Exits 1 if the audit trail or the current labels do not verify (the files are still
+    written, the report marked BROKEN), unless --allow-broken.
+    """
+    from clinlabel.labelling.outputs import REPORT_NAME, chain_status, export_csv, save_outputs
     from clinlabel.labelling.project import open_project, system_user
 
     with open_project(project_dir) as project:
@@ -48,10 +61,20 @@ def export_command(
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
+            audit = paths.audit
         else:
             target = csv_path or project.dir / "clinical_labels.csv"
             rows = export_csv(project, target, detailed=detailed, actor=system_user())
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
+            audit = chain_status(project)
+    if not audit.ok and not allow_broken:
+        click.echo(
+            f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "
+            f"({audit.reason}); do not rely on these labels until `clinlabel audit verify` "
+            "passes (--allow-broken exports anyway).",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @click.command("report")
@@ -62,12 +85,21 @@ def export_command(
     type=click.Path(path_type=Path),
     help="Where to write it (default: PROJECT/clinical_labels_summary.txt).",
 )
-@click.option("--print", "echo", is_flag=True, help="Also print the report.")
+@click.option(
+    "--print",
+    "echo",
+    is_flag=True,
+    help="Print the report; without --txt nothing is written (works on read-only media).",
+)
 def report_command(project_dir: Path, txt_path: Path | None, echo: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
-    from clinlabel.labelling.outputs import REPORT_NAME, write_report
+    from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
     from clinlabel.labelling.project import open_project, system_user
 
+    if echo and txt_path is None:
+        with open_project(project_dir, read_only=True) as project:
+            click.echo(report_text(project))
+        return
     with open_project(project_dir) as project:
         target = txt_path or project.dir / REPORT_NAME
         text = write_report(project, target, actor=system_user())
