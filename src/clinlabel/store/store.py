@@ -148,7 +148,8 @@ class Store:
             raise StoreError(
                 f"The project at {self.where} was written by an older clinlabel and must be "
                 "upgraded before it can be read.",
-                hint="Open it once where it can be written (clinlabel audit log on a copy, say).",
+                hint="Run a command that writes (clinlabel export, say) once where the project "
+                "can be written; that upgrades it.",
             )
         with self.write() as conn:
             config.attributes["connection"] = conn
