@@ -59,9 +59,9 @@ def test_a_real_lock_and_a_real_trigger_are_classified(tmp_path: Path) -> None:
     store = Store.open_dir(tmp_path)
     with store.write() as conn:
         append_event(conn, NewEvent(EventKind.SESSION_OPENED, "a", {}))
-    with pytest.raises(StoreError, match="Refused by the database: the audit trail"):
-        with store.write() as conn:
-            conn.exec_driver_sql("DELETE FROM events")
+    refused = pytest.raises(StoreError, match="Refused by the database: the audit trail")
+    with refused, store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM events")
     with sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0.1) as raw:
         raw.execute("BEGIN IMMEDIATE")
         with pytest.raises(sqlite3.OperationalError) as caught:
@@ -73,7 +73,6 @@ def test_a_real_lock_and_a_real_trigger_are_classified(tmp_path: Path) -> None:
 
 def _on_schema(url: str, schema: str) -> str:
     import psycopg
-
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
