@@ -31,6 +31,9 @@ from clinlabel.store.images import ScanRow, scan_row
 
 CHUNK = 5000
 PARTS = 2
+PARALLEL_FROM_CASES = 100
+"""Fewer case folders than this are walked in this process: starting two interpreters costs
+more than it saves on a small batch."""
 
 
 def _chunks(
@@ -101,6 +104,15 @@ def _spooled(path: str, offset: int) -> Iterator[list[ScanRow]]:
             yield [(row[0] + offset, *row[1:]) for row in chunk]
 
 
+def _folders(batch: Path) -> int:
+    """How many folders (cases, at most) the batch folder holds; 0 if it cannot be read."""
+    try:
+        with os.scandir(batch) as entries:
+            return sum(1 for entry in entries if entry.is_dir())
+    except OSError:
+        return 0  # the scan itself says what is wrong with the batch
+
+
 def scan_rows(
     batch: Path, result: ScanResult, *, verify: bool, parallel: bool = False
 ) -> Generator[list[ScanRow], None, None]:
@@ -110,7 +122,7 @@ def scan_rows(
     runs no other threads of ours, should ask for it. Raises what the scan raises (a missing
     batch, no XC folder) from the iteration.
     """
-    if not parallel or (os.cpu_count() or 1) < 2:
+    if not parallel or (os.cpu_count() or 1) < 2 or _folders(batch) < PARALLEL_FROM_CASES:
         yield from _chunks(batch, result, verify=verify)
         return
     scan_batch(batch, ScanResult())  # checks the batch folder here, before starting children

@@ -20,9 +20,11 @@ def _spools() -> set[str]:
 
 @pytest.fixture(autouse=True)
 def own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spools go to a temporary folder of this test's own, so parallel tests never see them."""
+    """Spools go to a temporary folder of this test's own, so parallel tests never see them;
+    and a small batch is walked by two processes too (the parent decides: no child sees this)."""
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(scanning, "PARALLEL_FROM_CASES", 0)
 
 
 @pytest.fixture
@@ -32,7 +34,17 @@ def batch(tmp_path: Path) -> Path:
     return root
 
 
-def test_two_processes_give_the_one_process_scan(batch: Path) -> None:
+def test_two_processes_give_the_one_process_scan(
+    batch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    methods: list[str | None] = []
+    real_context = scanning.multiprocessing.get_context
+
+    def spy(method: str | None = None) -> object:
+        methods.append(method)
+        return real_context(method)
+
+    monkeypatch.setattr(scanning.multiprocessing, "get_context", spy)
     before = _spools()
     alone = ScanResult()
     expected = [row for chunk in scanning._chunks(batch, alone, verify=False) for row in chunk]
@@ -51,6 +63,7 @@ def test_two_processes_give_the_one_process_scan(batch: Path) -> None:
         alone.images,
     )
     assert _spools() == before
+    assert methods == ["spawn"]  # never fork: see the module's docstring
 
 
 def test_stopping_early_leaves_nothing_behind(batch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
