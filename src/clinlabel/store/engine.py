@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 
@@ -43,11 +43,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, read_only=read_only)
     if read_only:
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            connect_args={"options": "-c default_transaction_read_only=on"},
-        )
+        # Added to the URL's own libpq options (a search_path naming the project's schema).
+        given = make_url(url).query.get("options") or ""
+        given = given if isinstance(given, str) else " ".join(given)
+        options = f"{given} -c default_transaction_read_only=on".strip()
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     return create_engine(url, pool_pre_ping=True, future=True)
 
 

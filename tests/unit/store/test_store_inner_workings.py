@@ -106,11 +106,23 @@ def test_two_projects_in_one_postgres_database_do_not_wait_for_each_other(
         store.close()
 
 
-def test_a_read_only_store_migrates_nothing_and_refuses_writes(tmp_path: Path) -> None:
-    Store.open_dir(tmp_path).close()
-    store = Store.open_dir(tmp_path, read_only=True)
-    with pytest.raises(StoreError), store.write() as conn:
+def test_a_read_only_store_reads_and_refuses_writes(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    if database_url is not None:  # a project in its own schema: the URL's options are kept
+        database_url = _on_schema(database_url, "ward_ro")
+    writable = Store.open_dir(tmp_path) if database_url is None else Store.open_url(database_url)
+    with writable.write() as conn:
         append_event(conn, NewEvent(EventKind.SESSION_OPENED, "a", {}))
+    writable.close()
+    if database_url is None:
+        store = Store.open_dir(tmp_path, read_only=True)
+    else:
+        store = Store.open_url(database_url, read_only=True)
+    with store.read() as conn:
+        assert verify_chain(conn).events == 1
+    with pytest.raises(StoreError, match="Cannot write"), store.write() as conn:
+        append_event(conn, NewEvent(EventKind.SESSION_OPENED, "b", {}))
     store.close()
 
 
