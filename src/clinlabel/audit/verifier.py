@@ -12,15 +12,19 @@ recomputes the whole chain.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
 
-from clinlabel.audit.chain import HASHED_FIELDS, values_hash
+from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
 from clinlabel.audit.log import verify_chain, verify_range, with_labels
 from clinlabel.audit.status import ChainStatus
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
+
+PARALLEL_FROM = 200_000
+"""A full check of a chain at least this long, asked for `parallel`, runs on spawned processes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,54 @@ class ChainVerifier:
 
     def verify(self) -> ChainStatus:
         """The chain and the current labels, as `audit.log.verify_store` finds them."""
+        return self.start()()
+
+    def start(self, *, parallel: bool = False) -> Callable[[], ChainStatus]:
+        """Start checking; the returned function gives the result.
+
+        `parallel` (command-line processes only, see `clinlabel.spawned`): a full check of a
+        long chain runs in three spawned processes, each half of the chain and the current
+        labels, while the caller goes on (gathering a report's figures, say). The second half
+        starts from the hash stored in the event before it, which the first half checks in
+        turn, so every link is checked once. Otherwise the check runs here, now.
+        """
+        if parallel and self._head is None:
+            with self._store.read() as conn:
+                end = event_rows.last_id(conn)
+                boundary = event_rows.hash_of(conn, end // 2) or ""
+            if end >= PARALLEL_FROM:
+                return self._start_spawned(end, boundary)
+        status = self._verify_here()
+        return lambda: status
+
+    def _start_spawned(self, end: int, boundary: str) -> Callable[[], ChainStatus]:
+        from clinlabel.spawned import start_spawned
+
+        url, middle = self._store.reader_url, end // 2
+        parts: list[tuple[Callable[..., object], tuple[object, ...]]] = [
+            (_verify_part, (url, 1, middle, GENESIS)),
+            (_verify_part, (url, middle + 1, end, boundary)),
+            (_label_part, (url,)),
+        ]
+        pending = start_spawned(parts)
+
+        def result() -> ChainStatus:
+            first, second, labels = pending()
+            assert isinstance(first, ChainStatus) and isinstance(second, ChainStatus)
+            if not first.ok:
+                return first
+            if not second.ok:
+                return replace(second, events=first.events + second.events)
+            assert labels is None or isinstance(labels, tuple)
+            whole = ChainStatus(True, first.events + second.events, second.head_hash)
+            status = with_labels(whole, labels)
+            with self._lock:
+                self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
+            return status
+
+        return result
+
+    def _verify_here(self) -> ChainStatus:
         with self._lock, self._store.read() as conn:
             head = self._head
             if head is not None and not _head_unchanged(conn, head):
@@ -67,3 +119,22 @@ def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:
     if row is None or row[-1] != head.hash or values_hash(row[:-1]) != head.hash:
         return False
     return event_rows.count_up_to(conn, head.event_id) == head.event_id
+
+
+def _verify_part(url: str, first: int, last: int, prev_hash: str) -> ChainStatus:
+    """Events first..last, in a spawned process that opens the project read-only itself."""
+    store = Store.open_url(url, read_only=True)
+    try:
+        with store.read() as conn:
+            return verify_range(conn, first=first, last=last, prev_hash=prev_hash)
+    finally:
+        store.close()
+
+
+def _label_part(url: str) -> tuple[int, str] | None:
+    store = Store.open_url(url, read_only=True)
+    try:
+        with store.read() as conn:
+            return event_rows.first_label_mismatch(conn)
+    finally:
+        store.close()

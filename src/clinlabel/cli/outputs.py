@@ -58,6 +58,7 @@ def export_command(
                 final=True,
                 detailed=detailed,
                 actor=system_user(),
+                parallel=True,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
@@ -66,7 +67,7 @@ def export_command(
             target = csv_path or project.dir / "clinical_labels.csv"
             rows = export_csv(project, target, detailed=detailed, actor=system_user())
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
-            audit = chain_status(project)
+            audit = chain_status(project, parallel=True)
     if not audit.ok and not allow_broken:
         click.echo(
             f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "
@@ -98,11 +99,11 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool) -> None
 
     if echo and txt_path is None:
         with open_project(project_dir, read_only=True) as project:
-            click.echo(report_text(project))
+            click.echo(report_text(project, parallel=True))
         return
     with open_project(project_dir) as project:
         target = txt_path or project.dir / REPORT_NAME
-        text = write_report(project, target, actor=system_user())
+        text = write_report(project, target, actor=system_user(), parallel=True)
     if echo:
         click.echo(text)
     click.echo(f"Wrote the summary report to {target.resolve()}")

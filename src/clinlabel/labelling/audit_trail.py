@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from clinlabel.audit.log import verify_store
 from clinlabel.audit.status import ChainStatus
+from clinlabel.audit.verifier import ChainVerifier
 from clinlabel.labelling.project import open_project
 from clinlabel.store import events as event_rows
 
@@ -19,7 +19,8 @@ def verify_project(project_dir: Path, *, expect_head: str | None = None) -> Chai
     cannot have been cut off unnoticed). Always the whole chain, never incrementally; the
     database is opened read-only, so this works on read-only media and writes nothing."""
     with open_project(project_dir, read_only=True) as project:
-        status = verify_store(project.store)
+        # A fresh verifier: the whole chain, on spawned processes when it is long.
+        status = ChainVerifier(project.store).start(parallel=True)()
         if not status.ok or expect_head is None:
             return status
         with project.store.read() as conn:

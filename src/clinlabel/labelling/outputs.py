@@ -57,10 +57,13 @@ def _check_destination(project: Project, path: Path) -> Path:
     return path
 
 
-def gather_report_data(project: Project) -> ReportData:
-    """Collect every figure of the summary report from the stored labels and events."""
+def gather_report_data(project: Project, *, parallel: bool = False) -> ReportData:
+    """Collect every figure of the summary report from the stored labels and events.
+
+    `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
+    """
     # In a labelling server only the events since its last check are verified (ADR 0007).
-    chain = project.chain.verify()
+    verification = project.chain.start(parallel=parallel)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -93,6 +96,7 @@ def gather_report_data(project: Project) -> ReportData:
                 per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
+        chain = verification()
         return ReportData(
             batch_path=str(project.batch),
             project_path=str(project.dir),
@@ -136,25 +140,27 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
     return rows
 
 
-def write_report(project: Project, path: Path, *, actor: str) -> str:
+def write_report(project: Project, path: Path, *, actor: str, parallel: bool = False) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
-    return _write_report(project, path, actor=actor)[0]
+    return _write_report(project, path, actor=actor, parallel=parallel)[0]
 
 
-def report_text(project: Project) -> str:
+def report_text(project: Project, *, parallel: bool = False) -> str:
     """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
-    return render_text_report(gather_report_data(project))
+    return render_text_report(gather_report_data(project, parallel=parallel))
 
 
-def chain_status(project: Project) -> ChainStatus:
+def chain_status(project: Project, *, parallel: bool = False) -> ChainStatus:
     """The audit trail and the current labels checked against it (what an export relies on)."""
-    return project.chain.verify()
+    return project.chain.start(parallel=parallel)()
 
 
-def _write_report(project: Project, path: Path, *, actor: str) -> tuple[str, ChainStatus]:
+def _write_report(
+    project: Project, path: Path, *, actor: str, parallel: bool
+) -> tuple[str, ChainStatus]:
     path = _check_destination(project, path)
     pending = pending_path(path)
-    data = gather_report_data(project)
+    data = gather_report_data(project, parallel=parallel)
     text = render_text_report(data)
     with atomic_writer(pending) as handle:
         handle.write(text)
@@ -170,12 +176,16 @@ def save_outputs(
     final: bool = False,
     detailed: bool = False,
     actor: str,
+    parallel: bool = False,
 ) -> OutputPaths:
-    """Write the labels CSV and the summary report (partial progress or the final export)."""
+    """Write the labels CSV and the summary report (partial progress or the final export).
+
+    `parallel`: see `gather_report_data` (the command line asks for it, a server never does).
+    """
     csv_path = csv_path or project.dir / CSV_NAME
     report_path = report_path or project.dir / REPORT_NAME
     rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
-    text, audit = _write_report(project, report_path, actor=actor)
+    text, audit = _write_report(project, report_path, actor=actor, parallel=parallel)
     if final:
         with project.store.write() as conn:
             append_event(

@@ -82,10 +82,14 @@ class Store:
     file); `write()` then fails with the database's own read-only error.
     """
 
-    def __init__(self, engine: Engine, *, where: str, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, where: str, read_only: bool = False, reader_url: str = ""
+    ) -> None:
         self.engine = engine
         self.where = where
         self.read_only = read_only
+        self.reader_url = reader_url or engine.url.render_as_string(hide_password=False)
+        """The URL another process opens (read-only) to read this project, e.g. to verify."""
         self._lock_key: int | None = None
         self._checkpointer = (
             _Checkpointer(engine) if engine.dialect.name == "sqlite" and not read_only else None
@@ -97,10 +101,13 @@ class Store:
             sqlite_url(project_dir, read_only=read_only),
             where=str(project_dir),
             read_only=read_only,
+            reader_url=sqlite_url(project_dir, read_only=True),
         )
 
     @classmethod
-    def open_url(cls, url: str, *, where: str | None = None, read_only: bool = False) -> Store:
+    def open_url(
+        cls, url: str, *, where: str | None = None, read_only: bool = False, reader_url: str = ""
+    ) -> Store:
         try:
             engine = make_engine(url, read_only=read_only)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -110,7 +117,7 @@ class Store:
                 "SQLite file in the project folder.",
             ) from exc
         where = where or engine.url.render_as_string(hide_password=True)
-        store = cls(engine, where=where, read_only=read_only)
+        store = cls(engine, where=where, read_only=read_only, reader_url=reader_url or url)
         try:
             store.migrate()
         except BaseException:

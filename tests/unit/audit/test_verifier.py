@@ -101,3 +101,58 @@ def test_a_rehashed_old_event_below_the_head_is_caught_by_the_full_check(
     assert not full.ok and full.first_broken_event == 4
     assert ChainVerifier(store).verify() == full
     store.close()
+
+
+@pytest.mark.parametrize("broken", [None, 3, 10, 11, 19])
+def test_the_spawned_check_of_a_long_chain_agrees_with_the_one_process_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: int | None
+) -> None:
+    """`audit verify` and the command-line export split a long chain over spawned processes
+    (the parent decides what is long: the children never see this patch)."""
+    from clinlabel import spawned as spawned_module
+    from clinlabel.audit import verifier
+
+    monkeypatch.setattr(verifier, "PARALLEL_FROM", 4)
+    started: list[int] = []
+    real_start = spawned_module.start_spawned
+
+    def spy(calls: list[object]) -> object:
+        started.append(len(calls))
+        return real_start(calls)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spawned_module, "start_spawned", spy)
+    store = Store.open_dir(tmp_path)
+    _append(store, 20)
+    if broken is not None:
+        _tamper(tmp_path, f"UPDATE events SET actor = 'mallory' WHERE id = {broken}")
+    spawned = ChainVerifier(store).start(parallel=True)()
+    assert started == [3]  # two halves of the chain and the labels
+    assert spawned == verify_store(store)
+    assert spawned.ok is (broken is None)
+    assert spawned.first_broken_event == broken
+    store.close()
+
+
+def test_the_spawned_check_also_checks_the_current_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinlabel.audit import verifier
+
+    monkeypatch.setattr(verifier, "PARALLEL_FROM", 4)
+    store = Store.open_dir(tmp_path)
+    _append(store, 6)
+    with store.write() as conn:  # a current label that no event accounts for
+        conn.exec_driver_sql("INSERT INTO annotators (name, created_at) VALUES ('ann', 'now')")
+        conn.exec_driver_sql(
+            "INSERT INTO images (relpath, case_name, visit, folder, file, kind, size, mtime_ns,"
+            " present, changed, first_seen_at) VALUES ('C/V/XC/a.png', 'C', 'V', 'XC',"
+            " 'XC/a.png', 'raster', 1, 1, 1, 0, 'now')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO labels (image_id, annotator_id, frame, label, comment, labelled_at,"
+            " event_id) VALUES (1, 1, 0, 'Suspicious', '', 'now', 2)"
+        )
+    spawned = ChainVerifier(store).start(parallel=True)()
+    assert not spawned.ok and spawned.first_broken_event == 2
+    assert spawned == verify_store(store)
+    store.close()
