@@ -23,8 +23,10 @@ from clinlabel.audit.status import ChainStatus
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
 
-PARALLEL_FROM = 200_000
-"""A full check of a chain at least this long, asked for `parallel`, runs on spawned processes."""
+PARALLEL_FROM = 500_000
+"""A full check of a chain at least this long, asked for `parallel`, runs on spawned processes.
+Below it, starting three interpreters costs about what they save (measured: `audit verify` of
+200,000 events took 3.0 to 3.6 s spawned, 2.5 to 3 s in one process, on two busy cores)."""
 
 
 @dataclass(frozen=True, slots=True)
