@@ -34,7 +34,12 @@ def sqlite_url(project_dir: Path, *, read_only: bool = False) -> str:
     # writes the database; immutable=1 also skips the -shm file, which a folder that cannot be
     # written cannot hold. Immutable is only safe when nobody can be writing, which a folder
     # we cannot write to (read-only media) guarantees as far as this machine can tell.
-    options = "mode=ro" if os.access(project_dir, os.W_OK) else "mode=ro&immutable=1"
+    # A write-ahead log with content holds committed changes that an immutable open would not
+    # see, so it is read through SQLite's own read-only WAL support instead.
+    wal = project_dir / f"{DATABASE_FILE}-wal"
+    pending = wal.is_file() and wal.stat().st_size > 0
+    immutable = not pending and not os.access(project_dir, os.W_OK)
+    options = "mode=ro&immutable=1" if immutable else "mode=ro"
     return f"sqlite:///file:{quote(path)}?{options}&uri=true"
 
 
