@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
 
 MAX_ANNOTATOR_NAME = 200
+
+HASHES_KEPT = 256
+"""Files whose hash a session remembers (by file identity) between saves of their frames."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,8 @@ class LabellingSession:
         self._last_case: str | None = None
         self._closed = False
         self._files: dict[int, FileInfo] = {}
+        # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
+        self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
 
     # -- session -------------------------------------------------------------------------
 
@@ -190,12 +196,7 @@ class LabellingSession:
             # on disk reads: the label points at the bytes in the batch now, even if they were
             # replaced while the server ran (with their size and time kept, too). A file gone
             # or turned into a link out of the batch raises ImageFileError: nothing is saved.
-            sha256 = file_sha256(self.project.image_path(relpath))
-            if sha256 is None:
-                raise ImageFileError(
-                    f"The file {relpath} cannot be read now; nothing was saved for it.",
-                    hint="Check that the batch is still reachable, then save again.",
-                )
+            sha256 = self._current_sha256(image_id, relpath)
             # Bytes that differ from those an earlier label was given to: the image is flagged
             # (an image_changed event) unless a rescan flagged it already and this label is
             # the annotator's answer to that flag.
@@ -394,6 +395,38 @@ class LabellingSession:
         if all(found.get(name) is None for name in GEOMETRY_KEYWORDS):
             return None
         return found
+
+    def _current_sha256(self, image_id: int, relpath: str) -> str:
+        """SHA-256 of the image's bytes now, re-read unless the file is provably the one hashed.
+
+        The proof is its identity: device, inode, size, modification and *change* time. Writing
+        to a file or swapping another in always moves its change time (no call sets it), so
+        bytes replaced with their size and modification time kept are still hashed anew, while
+        labelling fifty frames of one large DICOM file reads it once.
+        """
+        path = self.project.image_path(relpath)
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise ImageFileError(
+                f"The file {relpath} is no longer in the batch; nothing was saved for it.",
+                hint="Put the file back, or run `clinlabel init` again to rescan the batch.",
+            ) from exc
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        known = self._hashes.get(image_id)
+        if known is not None and known[0] == identity:
+            self._hashes.move_to_end(image_id)
+            return known[1]
+        sha256 = file_sha256(path)
+        if sha256 is None:
+            raise ImageFileError(
+                f"The file {relpath} cannot be read now; nothing was saved for it.",
+                hint="Check that the batch is still reachable, then save again.",
+            )
+        self._hashes[image_id] = (identity, sha256)
+        if len(self._hashes) > HASHES_KEPT:
+            self._hashes.popitem(last=False)
+        return sha256
 
     def _file_info(self, image_id: int, *, fresh: bool = False) -> FileInfo:
         """Path, kind and recorded hash of an image, remembered for the session.

@@ -136,3 +136,26 @@ def test_a_link_that_stays_inside_the_batch_is_followed(project: Project) -> Non
     path.symlink_to(target)
     assert session.image_path(first.id) == target.resolve()
     assert session.save_label(first.id, "Suspicious").label == "Suspicious"
+
+
+def test_frames_of_one_file_are_hashed_once_until_the_file_changes(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinlabel.labelling import service
+
+    reads: list[Path] = []
+    real = service.file_sha256
+
+    def counting(path: Path) -> str | None:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(service, "file_sha256", counting)
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    for frame in (1, 2, 3):
+        session.save_label(image.id, "Suspicious", frame=frame)
+    assert len(reads) == 1
+    _replace_keeping_size_and_time(project.batch / image.relpath)  # its change time moves
+    session.save_label(image.id, "Non-Suspicious", frame=4)
+    assert len(reads) == 2
