@@ -3,7 +3,7 @@
 Verifying a million-event audit chain is CPU-bound Python: threads would take turns on the
 GIL, while processes run side by side. The processes are *spawned* (a fresh interpreter that
 imports what it needs), never forked: a fork copies the locks other threads of the parent held
-at that moment, and a labelling server runs several (docs/adr/0007). Only a command-line
+at that moment, and a labelling server runs several (docs/adr/0009). Only a command-line
 process asks for this; a server checks its chain incrementally in its own process instead.
 Each call must be a module-level function with picklable arguments and result.
 """

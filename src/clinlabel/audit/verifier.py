@@ -2,7 +2,7 @@
 
 A labelling server writes the summary report on every "Save progress"; recomputing a
 million-event chain each time would take seconds, and doing it on other cores meant forking a
-process that runs threads (docs/adr/0007). Instead the open project remembers, in this process's
+process that runs threads (docs/adr/0009). Instead the open project remembers, in this process's
 memory only, the newest event it verified (id, hash and count) and, next time, checks that this
 event is still there with that hash and content, that no event below it was added or removed,
 and then only the events after it. `clinlabel audit verify` never uses this: it always

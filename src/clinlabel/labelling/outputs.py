@@ -62,7 +62,7 @@ def gather_report_data(project: Project, *, parallel: bool = False) -> ReportDat
 
     `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
     """
-    # In a labelling server only the events since its last check are verified (ADR 0007).
+    # In a labelling server only the events since its last check are verified (ADR 0009).
     verification = project.chain.start(parallel=parallel)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)

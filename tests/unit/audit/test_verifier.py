@@ -91,7 +91,7 @@ def test_a_tampered_remembered_head_sends_it_back_to_a_full_check(
 def test_a_rehashed_old_event_below_the_head_is_caught_by_the_full_check(
     tmp_path: Path, store: Store
 ) -> None:
-    """What incremental checking leaves out (docs/adr/0007): an old event rewritten with a
+    """What incremental checking leaves out (docs/adr/0009): an old event rewritten with a
     matching hash below the remembered head. A fresh verifier (a new server, `export`) and
     `audit verify` recompute everything and name the broken link."""
     verifier = ChainVerifier(store)
