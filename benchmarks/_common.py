@@ -63,15 +63,19 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
         annotator_id = people.annotator_id(conn, annotator, now=now)
         last = event_rows.last_link(conn)
         next_id, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+        # Label events name the image's path, as real ones do (`audit verify` checks it).
         ids = [
-            row[0]
+            (row[0], row[1])
             for row in conn.execute(
-                images.select().with_only_columns(images.c.id).order_by(images.c.seq).limit(n)
+                images.select()
+                .with_only_columns(images.c.id, images.c.relpath)
+                .order_by(images.c.seq)
+                .limit(n)
             )
         ]
         chunk_events: list[dict[str, object]] = []
         chunk_labels: list[dict[str, object]] = []
-        for k, image_id in enumerate(ids):
+        for k, (image_id, relpath) in enumerate(ids):
             label = labels_cycle[k % 3]
             comment = f"retake, blurred #{k}" if label == "NA" else ""
             row: dict[str, object] = {
@@ -82,7 +86,7 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
                 "session_id": None,
                 "kind": "label_saved",
                 "image_id": image_id,
-                "image": None,
+                "image": relpath,
                 "frame": 0,
                 "active_ms": 1500 + (k % 7000),
                 "idle_ms": 0,

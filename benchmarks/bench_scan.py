@@ -130,7 +130,7 @@ def time_init(batch: Path, repeat: int) -> float | None:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(dir=OUT) as scratch:
             started = time.perf_counter()
-            init_project(batch, Path(scratch) / "project")
+            init_project(batch, Path(scratch) / "project", parallel=True)  # as `init` does
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 

@@ -44,6 +44,11 @@ class AuditError(ClinlabelError):
     """The audit trail is broken or an event could not be recorded."""
 
 
+class ImageFileError(ClinlabelError):
+    """An image's file cannot be used now: gone from the batch since it was shown, unreadable,
+    or replaced by a link that leads outside the batch (clinlabel never follows one there)."""
+
+
 class ValidationError(ClinlabelError):
     """A request breaks a rule: unknown label, NA without a comment, unknown image, ..."""
 

@@ -187,3 +187,33 @@ def test_labels_and_keys_come_from_the_project_schema(batch: Path, tmp_path: Pat
             assert refused.status_code == 422
     finally:
         bench.shutdown()
+
+
+def test_a_comment_with_control_characters_gets_422_and_nothing_is_saved(
+    client: TestClient,
+) -> None:
+    image = client.get("/api/queue?start=1&count=1").json()[0]["id"]
+    for comment in ("blurred\u0000", "a\u001bb", "\u200b\u200d"):
+        refused = client.put(f"/api/images/{image}/label", json={"label": "NA", "comment": comment})
+        assert refused.status_code == 422, comment
+        assert "comment" in refused.json()["message"]
+    assert client.get(f"/api/images/{image}").json()["label"] is None
+
+
+def test_a_file_gone_or_linked_out_of_the_batch_gets_409(
+    client: TestClient, batch: Path, tmp_path: Path
+) -> None:
+    views = client.get("/api/queue?start=1&count=2").json()
+    (batch / views[0]["relpath"]).unlink()
+    gone = client.put(f"/api/images/{views[0]['id']}/label", json={"label": "Suspicious"})
+    assert gone.status_code == 409
+    assert "no longer in the batch" in gone.json()["message"]
+    outside = tmp_path / "elsewhere.jpg"
+    outside.write_bytes(b"someone else's photograph")
+    linked = batch / views[1]["relpath"]
+    linked.unlink()
+    linked.symlink_to(outside)
+    refused = client.put(f"/api/images/{views[1]['id']}/label", json={"label": "Suspicious"})
+    assert refused.status_code == 409
+    assert "outside the batch" in refused.json()["message"]
+    assert client.get("/api/progress").json()["labelled"] == 0

@@ -1,9 +1,7 @@
-"""Append events in the caller's transaction; verify the whole chain."""
+"""Append events in the caller's transaction; verify the chain (from the start or a point)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
@@ -12,7 +10,6 @@ from clinlabel import __version__
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
 from clinlabel.audit.status import ChainStatus
-from clinlabel.forked import can_fork, start_forked
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
 
@@ -59,77 +56,32 @@ def append_event(conn: Connection, event: NewEvent) -> int:
     return new_id
 
 
-PARALLEL_FROM = 200_000
-"""Chains at least this long are verified in two halves on two cores."""
-
-
 def verify_chain(conn: Connection) -> ChainStatus:
     """Recompute every hash in order; name the first event whose link or content is wrong."""
-    return _verify_range(conn, first=1, last=None, prev_hash=GENESIS)
+    return verify_range(conn, first=1, prev_hash=GENESIS)
 
 
 def verify_store(store: Store) -> ChainStatus:
-    """The chain, and the current labels against it (see `start_verify_store`)."""
-    return start_verify_store(store)()
-
-
-def start_verify_store(store: Store) -> Callable[[], ChainStatus]:
-    """Start verifying the chain and the current labels; the returned function gives the result.
+    """The whole chain, and the current labels and their images against it.
 
     Exports read the current labels, so an edit there must show even when the trail itself is
-    intact: every current label must be the one its newest label event set. A long chain is
-    checked in two halves in forked processes, with the labels checked in a third, so that a
-    million-event project is verified on both cores: each half checks its own links and
-    hashes, the second starting from the hash stored in the event before it, which the first
-    half checks in turn, so every link is checked once.
+    intact: every current label must be the one its newest label event set, with the image,
+    time and hash that event recorded (`store.events.first_label_mismatch`).
     """
     with store.read() as conn:
-        end = event_rows.last_id(conn)
-        if end < PARALLEL_FROM or not can_fork():
-            status = _with_labels(verify_chain(conn), event_rows.first_label_mismatch(conn))
-            return lambda: status
-        middle = end // 2
-        boundary = event_rows.hash_of(conn, middle) or ""
-
-    def forked(work: Callable[[Connection], object]) -> Callable[[], object]:
-        def run() -> object:
-            store.engine.dispose(close=False)  # the parent's pooled connections are not ours
-            with store.read() as conn:
-                return work(conn)
-
-        return run
-
-    pending = start_forked(
-        [
-            forked(lambda conn: _verify_range(conn, first=1, last=middle, prev_hash=GENESIS)),
-            forked(
-                lambda conn: _verify_range(conn, first=middle + 1, last=end, prev_hash=boundary)
-            ),
-            forked(event_rows.first_label_mismatch),
-        ]
-    )
-
-    def result() -> ChainStatus:
-        first, second, labels = pending()
-        assert isinstance(first, ChainStatus) and isinstance(second, ChainStatus)
-        if not first.ok:
-            return first
-        if not second.ok:
-            return replace(second, events=first.events + second.events)
-        whole = ChainStatus(True, first.events + second.events, second.head_hash)
-        assert labels is None or isinstance(labels, tuple)
-        return _with_labels(whole, labels)
-
-    return result
+        return with_labels(verify_chain(conn), event_rows.first_label_mismatch(conn))
 
 
-def _with_labels(status: ChainStatus, mismatch: tuple[int, str] | None) -> ChainStatus:
+def with_labels(status: ChainStatus, mismatch: tuple[int, str] | None) -> ChainStatus:
     if not status.ok or mismatch is None:
         return status
     return ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
 
 
-def _verify_range(conn: Connection, *, first: int, last: int | None, prev_hash: str) -> ChainStatus:
+def verify_range(
+    conn: Connection, *, first: int, prev_hash: str, last: int | None = None
+) -> ChainStatus:
+    """Verify events first..last (all from `first`), the first linking to `prev_hash`."""
     expected_id = first
     count = 0
     id_at, prev_at = HASHED_FIELDS.index("id"), HASHED_FIELDS.index("prev_hash")

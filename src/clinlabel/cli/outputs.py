@@ -37,11 +37,31 @@ _REPORT_NAME = "clinical_labels_summary.txt"
     help=f"Also write the summary report ({_REPORT_NAME}) beside the CSV.",
 )
 @_FORCE
+@click.option(
+    "--allow-broken",
+    is_flag=True,
+    help="Exit 0 even if the audit trail is broken (the report still says BROKEN).",
+)
 def export_command(
-    project_dir: Path, csv_path: Path | None, detailed: bool, with_report: bool, force: bool
+    project_dir: Path,
+    csv_path: Path | None,
+    detailed: bool,
+    with_report: bool,
+    force: bool,
+    allow_broken: bool,
 ) -> None:
-    """Write the labels CSV (and the summary report) of PROJECT."""
-    from clinlabel.labelling.outputs import CSV_NAME, REPORT_NAME, export_csv, save_outputs
+    """Write the labels CSV (and the summary report) of PROJECT.
+
+    Exits 1 if the audit trail or the current labels do not verify (the files are still
+    written, the report marked BROKEN), unless --allow-broken.
+    """
+    from clinlabel.labelling.outputs import (
+        CSV_NAME,
+        REPORT_NAME,
+        chain_status,
+        export_csv,
+        save_outputs,
+    )
     from clinlabel.labelling.overwrite import check_overwrite
     from clinlabel.labelling.project import open_project, system_user
 
@@ -63,12 +83,23 @@ def export_command(
                 final=True,
                 detailed=detailed,
                 actor=system_user(),
+                parallel=True,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
+            audit = paths.audit
         else:
             rows = export_csv(project, target, detailed=detailed, actor=system_user())
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
+            audit = chain_status(project, parallel=True)
+    if not audit.ok and not allow_broken:
+        click.echo(
+            f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "
+            f"({audit.reason}); do not rely on these labels until `clinlabel audit verify` "
+            "passes (--allow-broken exports anyway).",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @click.command("report")
@@ -79,18 +110,27 @@ def export_command(
     type=click.Path(path_type=Path),
     help="Where to write it (default: PROJECT/clinical_labels_summary.txt).",
 )
-@click.option("--print", "echo", is_flag=True, help="Also print the report.")
+@click.option(
+    "--print",
+    "echo",
+    is_flag=True,
+    help="Print the report; without --txt nothing is written (works on read-only media).",
+)
 @_FORCE
 def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
-    from clinlabel.labelling.outputs import REPORT_NAME, write_report
+    from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
     from clinlabel.labelling.overwrite import check_overwrite
     from clinlabel.labelling.project import open_project, system_user
 
+    if echo and txt_path is None:
+        with open_project(project_dir, read_only=True) as project:
+            click.echo(report_text(project, parallel=True))
+        return
     with open_project(project_dir) as project:
         target = txt_path or project.dir / REPORT_NAME
         check_overwrite(target, "report", force=force)
-        text = write_report(project, target, actor=system_user())
+        text = write_report(project, target, actor=system_user(), parallel=True)
     if echo:
         click.echo(text)
     click.echo(f"Wrote the summary report to {target.resolve()}")

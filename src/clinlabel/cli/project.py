@@ -27,7 +27,12 @@ from clinlabel.domain.images import ImageKind
     type=click.Path(path_type=Path),
     help="Label schema (.toml or .json); the default is Suspicious / Non-Suspicious / NA.",
 )
-@click.option("--verify", is_flag=True, help="Also read every file's header to find bad images.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Also read every file's header to find bad images, and hash every labelled image to "
+    "find bytes that changed with their size and time kept.",
+)
 @click.option(
     "--database-url",
     help="Keep the records on a database server (postgresql+psycopg://user@host/db) instead "
@@ -44,7 +49,12 @@ def init_command(
     from clinlabel.labelling.project import init_project
 
     report = init_project(
-        batch, project_dir, schema_path=schema_path, verify=verify, database_url=database_url
+        batch,
+        project_dir,
+        schema_path=schema_path,
+        verify=verify,
+        database_url=database_url,
+        parallel=True,
     )
     scan = report.scan
     verb = "Created" if report.created else "Rescanned"

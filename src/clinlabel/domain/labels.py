@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,7 @@ class LabelSchema:
     def validate(self, name: str, comment: str | None) -> tuple[str, str]:
         """Return the label name and the trimmed comment, or raise if a rule is broken."""
         definition = self.get(name)
-        text = (comment or "").strip()
-        if not _is_text(text):
-            raise ValidationError("The comment holds characters that are not text.")
+        text = clean_comment(comment)
         if definition.requires_comment and not text:
             raise ValidationError(
                 f"The label {name!r} needs a comment.", hint="Type a short reason and save again."
@@ -116,6 +115,35 @@ class LabelSchema:
         if not isinstance(data, dict):
             raise ValidationError(f"The label schema {path} must be a table with 'labels'.")
         return cls.from_mapping(data)
+
+
+_ALLOWED_CONTROLS = frozenset("\t\n")
+
+
+def clean_comment(comment: str | None) -> str:
+    """A comment as it is stored and hashed, or a `ValidationError` saying what is wrong.
+
+    One rule for every way in (the page, the API, a CSV import): line breaks become `\n`;
+    control characters other than tab and line feed (NUL, escape, DEL, the C1 range; Unicode
+    category Cc) are refused, because a terminal, a spreadsheet or a database would each read
+    them differently from the audit trail; surrounding whitespace is trimmed; and a comment made
+    only of whitespace and invisible format characters (zero-width space and joiners, the
+    byte-order mark: category Cf) counts as no comment at all.
+    """
+    text = (comment or "").replace("\r\n", "\n").replace("\r", "\n")
+    if not _is_text(text):
+        raise ValidationError("The comment holds characters that are not text.")
+    for char in text:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
+            raise ValidationError(
+                f"The comment holds a control character (U+{ord(char):04X}).",
+                hint="Only letters, digits, punctuation, tabs and line breaks are kept; "
+                "retype the comment without it.",
+            )
+    text = text.strip()
+    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in text):
+        return ""
+    return text
 
 
 def _is_text(text: str) -> bool:

@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from clinlabel.audit.log import verify_store
 from clinlabel.audit.status import ChainStatus
+from clinlabel.audit.verifier import ChainVerifier
 from clinlabel.labelling.project import open_project
 from clinlabel.store import events as event_rows
 
@@ -16,9 +16,11 @@ from clinlabel.store import events as event_rows
 def verify_project(project_dir: Path, *, expect_head: str | None = None) -> ChainStatus:
     """Verify the trail and the current labels; with `expect_head`, also that the trail still
     holds the event whose hash a report or an earlier check recorded (so the newest events
-    cannot have been cut off unnoticed)."""
-    with open_project(project_dir) as project:
-        status = verify_store(project.store)
+    cannot have been cut off unnoticed). Always the whole chain, never incrementally; the
+    database is opened read-only, so this works on read-only media and writes nothing."""
+    with open_project(project_dir, read_only=True) as project:
+        # A fresh verifier: the whole chain, on spawned processes when it is long.
+        status = ChainVerifier(project.store).start(parallel=True)()
         if not status.ok or expect_head is None:
             return status
         with project.store.read() as conn:
@@ -36,7 +38,7 @@ def verify_project(project_dir: Path, *, expect_head: str | None = None) -> Chai
 
 def read_events(project_dir: Path, *, limit: int = 50) -> list[dict[str, Any]]:
     """The newest `limit` events in order (all of them for 0)."""
-    with open_project(project_dir) as project, project.store.read() as conn:
+    with open_project(project_dir, read_only=True) as project, project.store.read() as conn:
         rows = event_rows.iter_events(conn)
         if limit <= 0:
             return list(rows)

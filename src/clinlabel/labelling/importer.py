@@ -13,7 +13,7 @@ from pathlib import Path
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.errors import ImportFileError, ValidationError
+from clinlabel.errors import ImageFileError, ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, read_labels_csv
 from clinlabel.exports.import_matching import ImportMatch, match_import_rows
 from clinlabel.imaging.frame_count import check_frame
@@ -74,7 +74,10 @@ def import_labels(
                 needs_record.add(rel)  # first label, or bytes changed since: hash them now
             hashes[rel] = reference
     for rel in needs_record:
-        hashes[rel] = file_sha256(project.image_path(rel))
+        try:
+            hashes[rel] = file_sha256(project.image_path(rel))
+        except ImageFileError:
+            hashes[rel] = None  # gone, or a link out of the batch: never read, so no hash
     with project.store.write() as conn:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)

@@ -16,7 +16,8 @@ from pathlib import Path
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, start_verify_store
+from clinlabel.audit.log import append_event
+from clinlabel.audit.status import ChainStatus
 from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.project import Project, file_sha256
@@ -36,6 +37,8 @@ class OutputPaths:
     report: Path
     rows: int
     report_text: str
+    audit: ChainStatus
+    """The audit trail as the report states it: a broken one is marked BROKEN there."""
 
 
 def _parse_utc(text: str) -> datetime:
@@ -54,10 +57,13 @@ def _check_destination(project: Project, path: Path) -> Path:
     return path
 
 
-def gather_report_data(project: Project) -> ReportData:
-    """Collect every figure of the summary report from the stored labels and events."""
-    # The chain is verified in other processes while this one gathers the figures.
-    verification = start_verify_store(project.store)
+def gather_report_data(project: Project, *, parallel: bool = False) -> ReportData:
+    """Collect every figure of the summary report from the stored labels and events.
+
+    `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
+    """
+    # In a labelling server only the events since its last check are verified (ADR 0009).
+    verification = project.chain.start(parallel=parallel)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -134,15 +140,32 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
     return rows
 
 
-def write_report(project: Project, path: Path, *, actor: str) -> str:
+def write_report(project: Project, path: Path, *, actor: str, parallel: bool = False) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
+    return _write_report(project, path, actor=actor, parallel=parallel)[0]
+
+
+def report_text(project: Project, *, parallel: bool = False) -> str:
+    """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
+    return render_text_report(gather_report_data(project, parallel=parallel))
+
+
+def chain_status(project: Project, *, parallel: bool = False) -> ChainStatus:
+    """The audit trail and the current labels checked against it (what an export relies on)."""
+    return project.chain.start(parallel=parallel)()
+
+
+def _write_report(
+    project: Project, path: Path, *, actor: str, parallel: bool
+) -> tuple[str, ChainStatus]:
     path = _check_destination(project, path)
     pending = pending_path(path)
-    text = render_text_report(gather_report_data(project))
+    data = gather_report_data(project, parallel=parallel)
+    text = render_text_report(data)
     with atomic_writer(pending) as handle:
         handle.write(text)
     _publish_recorded(project, pending, path, kind="summary_report", rows=None, actor=actor)
-    return text
+    return text, data.audit
 
 
 def save_outputs(
@@ -153,12 +176,16 @@ def save_outputs(
     final: bool = False,
     detailed: bool = False,
     actor: str,
+    parallel: bool = False,
 ) -> OutputPaths:
-    """Write the labels CSV and the summary report (partial progress or the final export)."""
+    """Write the labels CSV and the summary report (partial progress or the final export).
+
+    `parallel`: see `gather_report_data` (the command line asks for it, a server never does).
+    """
     csv_path = csv_path or project.dir / CSV_NAME
     report_path = report_path or project.dir / REPORT_NAME
     rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
-    text = write_report(project, report_path, actor=actor)
+    text, audit = _write_report(project, report_path, actor=actor, parallel=parallel)
     if final:
         with project.store.write() as conn:
             append_event(
@@ -170,7 +197,11 @@ def save_outputs(
                 ),
             )
     return OutputPaths(
-        csv=csv_path.resolve(), report=report_path.resolve(), rows=rows, report_text=text
+        csv=csv_path.resolve(),
+        report=report_path.resolve(),
+        rows=rows,
+        report_text=text,
+        audit=audit,
     )
 
 

@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection
 from clinlabel.atomic import atomic_writer
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
+from clinlabel.audit.verifier import ChainVerifier
 from clinlabel.discovery.batch_root import check_batch_root
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
-from clinlabel.errors import OutputError, ProjectInUseError, StoreError
+from clinlabel.errors import ImageFileError, OutputError, ProjectInUseError, StoreError
 from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
@@ -56,6 +57,27 @@ def file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
+def confined_path(batch: Path, relpath: str) -> Path:
+    """`relpath` below `batch`, resolved through any links; `ImageFileError` if it is gone or
+    if it resolves to a place outside the batch folder."""
+    root = batch.resolve()
+    try:
+        path = root.joinpath(*relpath.split("/")).resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
+        raise ImageFileError(
+            f"The file {relpath} is no longer in the batch (it was moved or deleted since the "
+            "scan); nothing was saved for it.",
+            hint="Put the file back, or run `clinlabel init` again to rescan the batch.",
+        ) from exc
+    if not path.is_relative_to(root) or path == root:
+        raise ImageFileError(
+            f"The file {relpath} is now a link to {path}, outside the batch {root}; clinlabel "
+            "does not read files outside the batch.",
+            hint="Replace the link with the image itself, then try again.",
+        )
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class InitReport:
     project_dir: Path
@@ -76,6 +98,8 @@ class Project:
     def __init__(self, project_dir: Path, store: Store) -> None:
         self.dir = project_dir
         self.store = store
+        self.chain = ChainVerifier(store)
+        """This project's audit chain, verified in full once, then only what is new."""
         with store.read() as conn:
             batch = meta.get_meta(conn, meta.BATCH_ROOT)
             schema = meta.get_meta(conn, meta.LABEL_SCHEMA)
@@ -88,8 +112,13 @@ class Project:
         self.schema = LabelSchema.from_json(schema) if schema else DEFAULT_SCHEMA
 
     def image_path(self, relpath: str) -> Path:
-        """The file of an image; relpaths come from the database, never from a request."""
-        return self.batch.joinpath(*relpath.split("/"))
+        """The real path of an image's file, resolved now and confined to the batch.
+
+        Relpaths come from the database, never from a request; but the file may have changed
+        since the scan: deleted, or replaced by a symbolic link to somewhere else. Either way an
+        `ImageFileError` says so, and nothing outside the batch is ever served or hashed.
+        """
+        return confined_path(self.batch, relpath)
 
     def close(self) -> None:
         self.store.close()
@@ -137,20 +166,26 @@ def _is_project(project_dir: Path) -> bool:
     return (project_dir / DATABASE_FILE).is_file() or _database_url(project_dir) is not None
 
 
-def _open_store(project_dir: Path) -> Store:
+def _open_store(project_dir: Path, *, read_only: bool = False) -> Store:
     url = _database_url(project_dir)
-    return Store.open_dir(project_dir) if url is None else Store.open_url(url)
+    if url is None:
+        return Store.open_dir(project_dir, read_only=read_only)
+    return Store.open_url(url, read_only=read_only)
 
 
-def open_project(project_dir: Path) -> Project:
-    """Open an existing project folder (migrating its database if this version is newer)."""
+def open_project(project_dir: Path, *, read_only: bool = False) -> Project:
+    """Open an existing project folder (migrating its database if this version is newer).
+
+    `read_only` writes nothing at all (see `Store`): for reading and verifying a project on
+    read-only media, or one that someone else is labelling.
+    """
     project_dir = project_dir.expanduser()
     if not project_dir.is_dir() or not _is_project(project_dir):
         raise StoreError(
             f"{project_dir} is not a clinlabel project (no {DATABASE_FILE} in it).",
             hint=f"Create one with: clinlabel init BATCH --out {project_dir}",
         )
-    store = _open_store(project_dir.resolve())
+    store = _open_store(project_dir.resolve(), read_only=read_only)
     try:
         return Project(project_dir.resolve(), store)
     except BaseException:
@@ -165,11 +200,13 @@ def init_project(
     schema_path: Path | None = None,
     verify: bool = False,
     database_url: str | None = None,
+    parallel: bool = False,
 ) -> InitReport:
     """Create a project for `batch` in `project_dir`, or rescan the batch of an existing one.
 
     `database_url` (PostgreSQL for a team) is remembered in the project folder's settings file;
-    without it the project keeps its records in an SQLite file in the folder.
+    without it the project keeps its records in an SQLite file in the folder. `parallel`
+    walks the batch in two spawned processes (`labelling.scanning`): for the command line.
     """
     batch = _check_batch(batch)
     project_dir = _check_outside(batch, project_dir)
@@ -188,7 +225,7 @@ def init_project(
                 handle.write(f"database_url = {json.dumps(database_url)}\n")
         fresh = not _is_project(project_dir)
         try:
-            return _scan_into(batch, project_dir, schema, verify=verify)
+            return _scan_into(batch, project_dir, schema, verify=verify, parallel=parallel)
         except BaseException:
             if fresh:  # a first scan that failed leaves no half-made project behind
                 for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
@@ -197,7 +234,7 @@ def init_project(
 
 
 def _scan_into(
-    batch: Path, project_dir: Path, schema: LabelSchema | None, *, verify: bool
+    batch: Path, project_dir: Path, schema: LabelSchema | None, *, verify: bool, parallel: bool
 ) -> InitReport:
     store = _open_store(project_dir)
     actor = system_user()
@@ -205,7 +242,10 @@ def _scan_into(
         result = ScanResult()
         # closing(): the scan's child process is stopped now if the inserts fail, not whenever
         # the generator happens to be collected.
-        with closing(scan_rows(batch, result, verify=verify)) as chunks, store.write() as conn:
+        with (
+            closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks,
+            store.write() as conn,
+        ):
             now = utc_now()
             previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
             created = previous_batch is None
@@ -227,7 +267,15 @@ def _scan_into(
                 meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
             meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
             counts = image_rows.sync_scan(conn, chunks, now=now)
-            changed = _rehash_touched(conn, batch, counts.touched, actor=actor)
+            to_check = counts.touched
+            if verify:
+                # --verify hashes every labelled image: bytes can change with size and
+                # modification time kept (a copy tool, a restore, someone covering tracks).
+                known = {image_id for image_id, _, _ in to_check}
+                to_check = to_check + [
+                    row for row in image_rows.hashed_images(conn) if row[0] not in known
+                ]
+            changed = _rehash_touched(conn, batch, to_check, actor=actor)
             summary = {
                 "batch": str(batch),
                 "previous_batch": previous_batch if previous_batch != str(batch) else None,
@@ -274,7 +322,10 @@ def _rehash_touched(
     for image_id, relpath, recorded in touched:
         if recorded is None:
             continue  # never labelled: the new size and time are all there is to know
-        current = file_sha256(batch.joinpath(*relpath.split("/")))
+        try:
+            current = file_sha256(confined_path(batch, relpath))
+        except ImageFileError:
+            current = None  # gone or now a link out of the batch: not these bytes any more
         if current == recorded:
             continue
         image_rows.mark_changed(conn, image_id)

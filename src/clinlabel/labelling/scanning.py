@@ -1,11 +1,14 @@
-"""Streaming a batch scan into the database, with the work spread over two cores.
+"""Streaming a batch scan into the database, with the work spread over two cores if asked.
 
 Walking a batch (stat calls, natural sorting) and inserting its rows (SQLite B-trees) are both
-mostly Python, so threads would take turns on the GIL. Where the platform can fork, two child
-processes each walk half of the cases (`scan_batch(part=...)`): the first sends its rows through
-a pipe while this process inserts them; the second spools its rows to a temporary file, read
-once the first half is in, so that the queue order holds. Elsewhere, or if a child cannot be
-started, the scan runs in this process; the rows and the result are the same either way.
+mostly Python, so threads would take turns on the GIL. With `parallel` (the `init` command
+asks for it), two child processes each walk half of the cases (`scan_batch(part=...)`): the
+first sends its rows through a pipe while this process inserts them; the second spools its rows
+to a temporary file, read once the first half is in, so that the queue order holds. Children
+are *spawned* (a fresh interpreter), never forked: a fork copies whatever locks the parent's
+other threads held at that instant, and a labelling server (which also rescans) runs several
+threads. Without `parallel`, on one core, or where processes cannot be started, the scan runs
+in this process; the rows and the result are the same either way.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from clinlabel.store.images import ScanRow, scan_row
 
 CHUNK = 5000
 PARTS = 2
+PARALLEL_FROM_CASES = 100
+"""Fewer case folders than this are walked in this process: starting two interpreters costs
+more than it saves on a small batch."""
 
 
 def _chunks(
@@ -39,7 +45,11 @@ def _chunks(
 
 
 def _send(sender: Pipe, message: object) -> None:
-    sender.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+    try:
+        sender.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+    except BrokenPipeError as exc:
+        # The parent stopped reading (the scan was closed early): nothing more to say.
+        raise SystemExit(0) from exc
 
 
 def _streaming_child(sender: Pipe, batch: Path, verify: bool) -> None:
@@ -49,6 +59,8 @@ def _streaming_child(sender: Pipe, batch: Path, verify: bool) -> None:
         for chunk in _chunks(batch, result, verify=verify, part=(0, PARTS)):
             _send(sender, ("rows", chunk))
         _send(sender, ("done", result))
+    except SystemExit:
+        pass
     except BaseException as exc:  # every failure goes to the parent, which raises it there
         _send(sender, ("error", exc))
     finally:
@@ -63,6 +75,8 @@ def _spooling_child(sender: Pipe, batch: Path, verify: bool, spool_path: str) ->
             for chunk in _chunks(batch, result, verify=verify, part=(1, PARTS)):
                 pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
         _send(sender, ("done", result))
+    except SystemExit:
+        pass
     except BaseException as exc:
         _send(sender, ("error", exc))
     finally:
@@ -90,18 +104,29 @@ def _spooled(path: str, offset: int) -> Iterator[list[ScanRow]]:
             yield [(row[0] + offset, *row[1:]) for row in chunk]
 
 
+def _folders(batch: Path) -> int:
+    """How many folders (cases, at most) the batch folder holds; 0 if it cannot be read."""
+    try:
+        with os.scandir(batch) as entries:
+            return sum(1 for entry in entries if entry.is_dir())
+    except OSError:
+        return 0  # the scan itself says what is wrong with the batch
+
+
 def scan_rows(
-    batch: Path, result: ScanResult, *, verify: bool
+    batch: Path, result: ScanResult, *, verify: bool, parallel: bool = False
 ) -> Generator[list[ScanRow], None, None]:
     """Chunks of scan rows in queue order; `result` is filled in when the stream ends.
 
-    Raises what the scan raises (a missing batch, no XC folder) from the iteration.
+    `parallel` walks the batch in two spawned processes; only a command-line process, which
+    runs no other threads of ours, should ask for it. Raises what the scan raises (a missing
+    batch, no XC folder) from the iteration.
     """
-    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if not parallel or (os.cpu_count() or 1) < 2 or _folders(batch) < PARALLEL_FROM_CASES:
         yield from _chunks(batch, result, verify=verify)
         return
-    scan_batch(batch, ScanResult())  # checks the batch folder here, before forking
-    context = multiprocessing.get_context("fork")
+    scan_batch(batch, ScanResult())  # checks the batch folder here, before starting children
+    context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = []
     pipes: list[Pipe] = []
     # The parent owns the spool's folder, so it is removed however the scan ends.

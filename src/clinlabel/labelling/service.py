@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
-from clinlabel.errors import DatasetError, ValidationError
+from clinlabel.errors import DatasetError, ImageFileError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
@@ -34,6 +35,9 @@ MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
 
 MAX_ANNOTATOR_NAME = 200
+
+HASHES_KEPT = 256
+"""Files whose hash a session remembers (by file identity) between saves of their frames."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ class LabellingSession:
         self._last_case: str | None = None
         self._closed = False
         self._files: dict[int, FileInfo] = {}
+        # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
+        self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
 
     # -- session -------------------------------------------------------------------------
 
@@ -185,19 +191,38 @@ class LabellingSession:
         with self._lock:
             info = self._file_info(image_id, fresh=True)
             relpath = info.relpath
-            # Hashed before the write transaction so other writers never wait on disk reads;
-            # hashed again when a rescan found the bytes changed since the first label, so that
-            # this label points at the bytes on screen now.
-            reference = None if info.changed else info.sha256
-            sha256 = reference or file_sha256(self.project.image_path(relpath))
+            # Hashed on every save, before the write transaction so other writers never wait
+            # on disk reads: the label points at the bytes in the batch now, even if they were
+            # replaced while the server ran (with their size and time kept, too). A file gone
+            # or turned into a link out of the batch raises ImageFileError: nothing is saved.
+            sha256 = self._current_sha256(image_id, relpath)
+            # Bytes that differ from those an earlier label was given to: the image is flagged
+            # (an image_changed event) unless a rescan flagged it already and this label is
+            # the annotator's answer to that flag.
+            replaced = info.sha256 is not None and info.sha256 != sha256 and not info.changed
             geometry = self._geometry(image_id, frame)
             dwell = self._clock.take(image_id)
             try:
                 with self.project.store.write() as conn:
+                    if replaced:
+                        append_event(
+                            conn,
+                            self._event(
+                                EventKind.IMAGE_CHANGED,
+                                {"old_sha256": info.sha256, "new_sha256": sha256},
+                                image_id=image_id,
+                                image=relpath,
+                            ),
+                        )
+                        image_rows.record_hash(conn, image_id, sha256, changed=True)
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
-                    if old is not None and (old.label, old.comment) == (name, text):
+                    if old is not None and (old.label, old.comment, old.sha256) == (
+                        name,
+                        text,
+                        sha256,
+                    ):
                         self._record_view(conn, dwell)
                     else:
                         now = utc_now()
@@ -233,7 +258,7 @@ class LabellingSession:
                             exists=old is not None,
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
-                        if reference is None and sha256 is not None:
+                        if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
             except BaseException:
@@ -369,6 +394,38 @@ class LabellingSession:
         if all(found.get(name) is None for name in GEOMETRY_KEYWORDS):
             return None
         return found
+
+    def _current_sha256(self, image_id: int, relpath: str) -> str:
+        """SHA-256 of the image's bytes now, re-read unless the file is provably the one hashed.
+
+        The proof is its identity: device, inode, size, modification and *change* time. Writing
+        to a file or swapping another in always moves its change time (no call sets it), so
+        bytes replaced with their size and modification time kept are still hashed anew, while
+        labelling fifty frames of one large DICOM file reads it once.
+        """
+        path = self.project.image_path(relpath)
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise ImageFileError(
+                f"The file {relpath} is no longer in the batch; nothing was saved for it.",
+                hint="Put the file back, or run `clinlabel init` again to rescan the batch.",
+            ) from exc
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        known = self._hashes.get(image_id)
+        if known is not None and known[0] == identity:
+            self._hashes.move_to_end(image_id)
+            return known[1]
+        sha256 = file_sha256(path)
+        if sha256 is None:
+            raise ImageFileError(
+                f"The file {relpath} cannot be read now; nothing was saved for it.",
+                hint="Check that the batch is still reachable, then save again.",
+            )
+        self._hashes[image_id] = (identity, sha256)
+        if len(self._hashes) > HASHES_KEPT:
+            self._hashes.popitem(last=False)
+        return sha256
 
     def _file_info(self, image_id: int, *, fresh: bool = False) -> FileInfo:
         """Path, kind and recorded hash of an image, remembered for the session.

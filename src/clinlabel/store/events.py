@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import JSON, and_, func, or_, select, type_coerce
+from sqlalchemy import JSON, and_, cast, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.driver import stream_tuples
-from clinlabel.store.schema import annotators, events, labels
+from clinlabel.store.schema import annotators, events, images, labels
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
 
@@ -47,6 +47,19 @@ def iter_chain_rows(
     yield from stream_tuples(conn, query)
 
 
+def chain_row(conn: Connection, fields: tuple[str, ...], event_id: int) -> tuple[Any, ...] | None:
+    """(fields..., hash) of one event, or None if there is no such event."""
+    columns = [events.c[name] for name in fields]
+    found = conn.execute(select(*columns, events.c.hash).where(events.c.id == event_id)).first()
+    return None if found is None else tuple(found)
+
+
+def count_up_to(conn: Connection, event_id: int) -> int:
+    """How many events have ids up to `event_id` (an index range count)."""
+    query = select(func.count()).select_from(events).where(events.c.id <= event_id)
+    return int(conn.execute(query).scalar_one())
+
+
 def last_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
@@ -74,7 +87,8 @@ def _json_text(conn: Connection, column: ColumnElement[Any], *path: str) -> Colu
     if conn.dialect.name == "sqlite":
         extracted: ColumnElement[Any] = func.json_extract(column, "$." + ".".join(path))
         return extracted
-    text: ColumnElement[Any] = type_coerce(column, JSON)[list(path)].as_string()
+    # The column is text: cast it, as `type_coerce` would only change the Python-side type.
+    text: ColumnElement[Any] = func.json_extract_path_text(cast(column, JSON), *path)
     return text
 
 
@@ -88,22 +102,33 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     """
     new_label = _json_text(conn, events.c.data, "new", "label")
     new_comment = func.coalesce(_json_text(conn, events.c.data, "new", "comment"), "")
+    event_sha = func.coalesce(_json_text(conn, events.c.data, "sha256"), "")
+    # The image row an export reads must be the one the event named, and its case, visit and
+    # file must be the parts of its path: swapping two rows' paths moves labels between images.
+    identity = images.c.case_name + "/" + images.c.visit + "/" + images.c.file
+    folder_prefix = func.substr(images.c.file, 1, func.length(images.c.folder) + 1)
     named = (
         select(labels.c.event_id)
         .select_from(
-            labels.join(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
-                events, events.c.id == labels.c.event_id
-            )
+            labels.join(annotators, annotators.c.id == labels.c.annotator_id)
+            .join(images, images.c.id == labels.c.image_id)
+            .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
             or_(
                 events.c.id.is_(None),
                 events.c.kind.not_in(_LABEL_KINDS),
                 events.c.image_id != labels.c.image_id,
+                events.c.image.is_(None),
+                events.c.image != images.c.relpath,
+                identity != images.c.relpath,
+                folder_prefix != images.c.folder + "/",
                 events.c.actor != annotators.c.name,
                 func.coalesce(events.c.frame, 0) != labels.c.frame,
                 new_label != labels.c.label,
                 new_comment != labels.c.comment,
+                events.c.ts_utc != labels.c.labelled_at,
+                event_sha != func.coalesce(labels.c.sha256, ""),
             )
         )
         .order_by(labels.c.event_id)
@@ -111,7 +136,10 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     )
     found = conn.execute(named).scalar()
     if found is not None:
-        return int(found), "a current label differs from the event it names"
+        return int(found), (
+            "a current label, or the image row it belongs to, differs from the event it names "
+            "(image path, case, visit, file, label, comment, annotator, frame, time or SHA-256)"
+        )
     frame = func.coalesce(events.c.frame, 0).label("frame")
     latest = (
         select(events.c.image_id, events.c.actor, frame, func.max(events.c.id).label("id"))

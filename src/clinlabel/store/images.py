@@ -165,9 +165,10 @@ _QUEUE = (
 _VIEW_BY_ID = _QUEUE.where(images.c.id == bindparam("image_id"))
 
 
-def record_hash(conn: Connection, image_id: int, sha256: str) -> None:
-    """The bytes labelled now are the image's reference bytes (no longer "changed")."""
-    conn.execute(_RECORD_HASH, {"b_id": image_id, "sha256": sha256, "changed": False})
+def record_hash(conn: Connection, image_id: int, sha256: str, *, changed: bool = False) -> None:
+    """The bytes labelled now are the image's reference bytes; `changed` flags that they differ
+    from those an earlier label was given to (found at the save, not by a rescan)."""
+    conn.execute(_RECORD_HASH, {"b_id": image_id, "sha256": sha256, "changed": changed})
 
 
 def mark_changed(conn: Connection, image_id: int) -> None:
@@ -326,3 +327,13 @@ def all_images(conn: Connection) -> Iterator[tuple[int, str, str, str, str]]:
     )
     for row in conn.execute(query):
         yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))
+
+
+def hashed_images(conn: Connection) -> list[tuple[int, str, str | None]]:
+    """(id, relpath, sha256) of every present image whose bytes were hashed (labelled ones)."""
+    query = (
+        select(images.c.id, images.c.relpath, images.c.sha256)
+        .where(images.c.present, images.c.sha256.is_not(None))
+        .order_by(images.c.seq)
+    )
+    return [(int(r[0]), str(r[1]), r[2]) for r in conn.execute(query)]

@@ -20,6 +20,7 @@ class CurrentLabel:
     label: str
     comment: str
     labelled_at: str
+    sha256: str | None = None
 
 
 # Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
@@ -28,7 +29,9 @@ _KEY = and_(
     labels.c.annotator_id == bindparam("k_annotator_id"),
     labels.c.frame == bindparam("k_frame"),
 )
-_CURRENT = select(labels.c.label, labels.c.comment, labels.c.labelled_at).where(_KEY)
+_CURRENT = select(labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256).where(
+    _KEY
+)
 # The SET columns are the non-key parameter names given at execution.
 _UPDATE = update(labels).where(_KEY)
 _INSERT = labels.insert()
@@ -39,7 +42,7 @@ def current_label(
     conn: Connection, *, image_id: int, annotator_id: int, frame: int
 ) -> CurrentLabel | None:
     row = conn.execute(_CURRENT, _key(image_id, annotator_id, frame)).first()
-    return None if row is None else CurrentLabel(row[0], row[1], row[2])
+    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3])
 
 
 def put_label(

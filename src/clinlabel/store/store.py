@@ -9,6 +9,7 @@ included, in one `write()` block.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
 from clinlabel.store.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url
+from clinlabel.store.errors import Failure, classify
 
 
 def _alembic_config() -> Config:
@@ -66,33 +68,60 @@ class _Checkpointer:
         self._thread.join(timeout=5)
 
 
-class Store:
-    """A migrated project database. Create with `Store.open_dir` or `Store.open_url`."""
+READABLE_REVISIONS = frozenset({"0002", "0003"})
+"""Schema revisions that this version can read without migrating them (0003 only added a
+trigger), so that a project on read-only media can still be verified and reported on."""
 
-    def __init__(self, engine: Engine, *, where: str) -> None:
+
+class Store:
+    """A migrated project database. Create with `Store.open_dir` or `Store.open_url`.
+
+    `read_only` opens it without writing anything: no migration, no checkpoints, and SQLite
+    opened with `mode=ro` (`immutable=1` when the folder itself cannot be written, as on a
+    write-protected disk or a burnt DVD, where SQLite could not even create its shared-memory
+    file); `write()` then fails with the database's own read-only error.
+    """
+
+    def __init__(
+        self, engine: Engine, *, where: str, read_only: bool = False, reader_url: str = ""
+    ) -> None:
         self.engine = engine
         self.where = where
-        self._checkpointer = _Checkpointer(engine) if engine.dialect.name == "sqlite" else None
+        self.read_only = read_only
+        self.reader_url = reader_url or engine.url.render_as_string(hide_password=False)
+        """The URL another process opens (read-only) to read this project, e.g. to verify."""
+        self._lock_key: int | None = None
+        self._checkpointer = (
+            _Checkpointer(engine) if engine.dialect.name == "sqlite" and not read_only else None
+        )
 
     @classmethod
-    def open_dir(cls, project_dir: Path) -> Store:
-        return cls.open_url(sqlite_url(project_dir), where=str(project_dir))
+    def open_dir(cls, project_dir: Path, *, read_only: bool = False) -> Store:
+        return cls.open_url(
+            sqlite_url(project_dir, read_only=read_only),
+            where=str(project_dir),
+            read_only=read_only,
+            reader_url=sqlite_url(project_dir, read_only=True),
+        )
 
     @classmethod
-    def open_url(cls, url: str, *, where: str | None = None) -> Store:
+    def open_url(
+        cls, url: str, *, where: str | None = None, read_only: bool = False, reader_url: str = ""
+    ) -> Store:
         try:
-            engine = make_engine(url)
+            engine = make_engine(url, read_only=read_only)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise StoreError(
                 f"Cannot use the database URL {url!r}: {exc}.",
                 hint="Use postgresql+psycopg://USER@HOST/DATABASE, or leave it out for an "
                 "SQLite file in the project folder.",
             ) from exc
-        store = cls(engine, where=where or engine.url.render_as_string(hide_password=True))
+        where = where or engine.url.render_as_string(hide_password=True)
+        store = cls(engine, where=where, read_only=read_only, reader_url=reader_url or url)
         try:
             store.migrate()
         except BaseException:
-            engine.dispose()
+            store.close()
             raise
         return store
 
@@ -101,7 +130,10 @@ class Store:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision this version knows; refuse a newer one."""
+        """Bring the schema to the newest revision this version knows; refuse a newer one.
+
+        Read-only: check that the schema is one this version can read, change nothing.
+        """
         config = _alembic_config()
         script = ScriptDirectory.from_config(config)
         head = script.get_current_head()
@@ -117,6 +149,15 @@ class Store:
             )
         if current == head:
             return
+        if self.read_only:
+            if current in READABLE_REVISIONS:
+                return
+            raise StoreError(
+                f"The project at {self.where} was written by an older clinlabel and must be "
+                "upgraded before it can be read.",
+                hint="Run a command that writes (clinlabel export, say) once where the project "
+                "can be written; that upgrades it.",
+            )
         with self.write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -128,13 +169,26 @@ class Store:
             conn = conn.execution_options(clinlabel_write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
-                    # Serialise writers like SQLite does, so the audit chain has one order;
-                    # wait as long as SQLite would, then say the project is in use.
+                    # Serialise this project's writers like SQLite does, so the audit chain has
+                    # one order; wait as long as SQLite would, then say the project is in use.
                     conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7100421)")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({self._pg_lock(conn)})")
                 yield conn
         if self._checkpointer is not None:
             self._checkpointer.wrote()
+
+    def _pg_lock(self, conn: Connection) -> int:
+        """The advisory-lock key of this project: its database and schema, hashed.
+
+        PostgreSQL scopes advisory locks to a database, but one database may hold several
+        projects in their own schemas (search_path in the URL); one constant key would make
+        unrelated projects wait for each other.
+        """
+        if self._lock_key is None:
+            row = conn.exec_driver_sql("SELECT current_database(), current_schema()").one()
+            digest = hashlib.sha256(f"clinlabel/{row[0]}/{row[1]}".encode()).digest()
+            self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
+        return self._lock_key
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -158,28 +212,33 @@ class Store:
 
 
 def _translate(exc: DBAPIError, where: str) -> StoreError:
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    if "locked" in text or "busy" in text or "lock timeout" in text:
+    failure = classify(exc.orig)
+    if failure is Failure.BUSY:
         return ProjectInUseError(
             f"The project at {where} is in use by another clinlabel process.",
             hint="Close the other window or command, or wait for it to finish, then try again.",
         )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
+    if failure is Failure.DAMAGED:
         return StoreError(
             f"The project database at {where} is damaged and cannot be read.",
             hint="Restore it from a backup (the labels CSV you exported is also importable); "
             "clinlabel did not change it.",
         )
-    if "disk is full" in text or "database or disk is full" in text:
+    if failure is Failure.FULL:
         return StoreError(
             f"The disk holding {where} is full: the last change was not saved.",
             hint="Free some space and repeat the last action; everything saved before is intact.",
         )
-    if "append-only" in text:
-        return StoreError(f"Refused by the database: {exc.orig}")
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
+    if failure is Failure.REFUSED:
+        return StoreError(f"Refused by the database: {_first_line(exc.orig)}")
+    if failure is Failure.READ_ONLY:
         return StoreError(
-            f"Cannot write the project database at {where}: {exc.orig}.",
+            f"Cannot write the project database at {where}: {_first_line(exc.orig)}.",
             hint="Check the folder's permissions or choose another output folder.",
         )
-    return StoreError(f"The project database at {where} failed: {exc.orig}")
+    return StoreError(f"The project database at {where} failed: {_first_line(exc.orig)}")
+
+
+def _first_line(error: BaseException | None) -> str:
+    """The driver's message without psycopg's CONTEXT lines (they name our trigger function)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

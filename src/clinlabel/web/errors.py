@@ -14,6 +14,7 @@ from clinlabel.errors import (
     ClinlabelError,
     DatasetError,
     DecodeError,
+    ImageFileError,
     ImportFileError,
     OutputError,
     ProjectInUseError,
@@ -52,6 +53,9 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
         return 404, "not_found"
     if isinstance(exc, NotStartedError):
         return 409, "not_started"
+    if isinstance(exc, ImageFileError):
+        # The request was fine; the file on disk no longer is what the project holds.
+        return 409, "image_file"
     if isinstance(exc, ValidationError | ImportFileError | DatasetError):
         return 422, "validation"
     if isinstance(exc, DecodeError):
