@@ -325,3 +325,33 @@ def test_the_page_masks_what_ps3_15_table_e1_1_lists(medical: TestClient) -> Non
     for row in listing["attributes"]:
         tag = int(row["tag"][1:5] + row["tag"][6:10], 16)
         assert row["masked"] == is_identifying(tag), row
+
+
+def test_no_dicom_header_is_parsed_on_the_writer_thread(
+    medical: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Saves of frame labels on an XA run check the frame and keep its geometry: both read the
+    header, and both must do it off the one writer thread that every save waits on."""
+    import threading
+
+    from clinlabel.imaging import dicom_header
+
+    threads: list[str] = []
+    parse = dicom_header._parse
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(dicom_header, "_parse", watched)
+    xa = _views(medical)["xa_run.dcm"]
+    saved = medical.put(
+        f"/api/images/{xa['id']}/label", json={"label": "Suspicious", "frame": 9}
+    ).json()
+    assert saved["image"]["frame_labels"] == [{"frame": 9, "label": "Suspicious", "comment": ""}]
+    assert threads, "the header was read for the frame check and the geometry"
+    assert not [name for name in threads if name.startswith("clinlabel-writer")]
+    events = [e for e in read_events(tmp_path / "project", limit=0) if e["kind"] == "label_saved"]
+    data = events[-1]["data"]
+    data = json.loads(data) if isinstance(data, str) else data
+    assert data["geometry"]["positioner_primary_angle"] is not None

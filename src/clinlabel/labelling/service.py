@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -30,6 +31,19 @@ from clinlabel.store import people
 from clinlabel.store import review as review_rows
 from clinlabel.store.images import FileInfo
 from clinlabel.store.review import ReviewPage, ReviewQuery
+
+if TYPE_CHECKING:
+    from clinlabel.imaging.reader import ImageReader
+
+#: Acquisition geometry of one frame, as `imaging.geometry.acquisition_geometry` gives it.
+Geometry = dict[str, Any]
+
+
+class _Compute:
+    """The default of `save_label(geometry=...)`: read the geometry there."""
+
+
+COMPUTE = _Compute()
 
 MIN_VIEW_MS = 200
 """Shorter glances at an image (key repeat, skipping past) are not worth an event of their own."""
@@ -182,9 +196,20 @@ class LabellingSession:
     # -- labels --------------------------------------------------------------------------
 
     def save_label(
-        self, image_id: int, label: str, comment: str | None = None, *, frame: int = 0
+        self,
+        image_id: int,
+        label: str,
+        comment: str | None = None,
+        *,
+        frame: int = 0,
+        geometry: Geometry | _Compute | None = COMPUTE,
     ) -> ImageView:
-        """Give `image_id` a label; durable and audited when this returns. Does not move."""
+        """Give `image_id` a label; durable and audited when this returns. Does not move.
+
+        `geometry` is the labelled frame's acquisition geometry (`label_geometry`), when the
+        caller read it beforehand off the writer thread (the server does, through its viewing
+        service); by default it is read here.
+        """
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
@@ -200,7 +225,8 @@ class LabellingSession:
             # (an image_changed event) unless a rescan flagged it already and this label is
             # the annotator's answer to that flag.
             replaced = info.sha256 is not None and info.sha256 != sha256 and not info.changed
-            geometry = self._geometry(image_id, frame)
+            if isinstance(geometry, _Compute):
+                geometry = self.label_geometry(image_id, frame)
             dwell = self._clock.take(image_id)
             try:
                 with self.project.store.write() as conn:
@@ -378,17 +404,23 @@ class LabellingSession:
     def _shown(self, position: int, *, case_changed: bool, previous_case: str | None) -> Shown:
         return Shown(self._view_at(position), case_changed, previous_case, self.progress())
 
-    def _geometry(self, image_id: int, frame: int) -> dict[str, object] | None:
+    def label_geometry(
+        self, image_id: int, frame: int, *, reader: ImageReader | None = None
+    ) -> Geometry | None:
         """Acquisition geometry of the labelled frame of a DICOM file, kept with its label.
 
-        Only when the file states some of it (XA/RF runs do; a CT or a photo does not).
+        Only when the file states some of it (XA/RF runs do; a CT or a photo does not). Reads
+        only: any thread may ask, through `reader` (the header cache of a viewing service).
         """
         if self._file_info(image_id).kind != "dicom":
             return None
         from clinlabel.imaging.geometry import GEOMETRY_KEYWORDS, acquisition_geometry
+        from clinlabel.imaging.reader import DIRECT
 
         try:
-            found = acquisition_geometry(self.image_path(image_id), frame=max(frame, 1))
+            found = acquisition_geometry(
+                self.image_path(image_id), frame=max(frame, 1), reader=reader or DIRECT
+            )
         except Exception:  # a label never fails because a header is unreadable
             return None
         if all(found.get(name) is None for name in GEOMETRY_KEYWORDS):

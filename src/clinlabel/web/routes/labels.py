@@ -17,16 +17,21 @@ router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 @router.put("")
 async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSavedOut:
     session = bench.session
+    viewer = bench.viewing
+    # Headers are read in a decoding thread, through the viewing service's cache, never on the
+    # writer thread: only a frame the file has may be labelled, and the labelled frame's
+    # acquisition geometry is kept with the label.
     if body.frame:
-        # Only a frame the file has: from its header, in a decoding thread, not on the writer.
         path, kind, _ = await bench.image_file(image_id)
-        viewer = bench.viewing
         await viewer.run(check_frame, path, kind, body.frame, reader=viewer.service)
+    geometry = await viewer.run(session.label_geometry, image_id, body.frame, reader=viewer.service)
 
     def save() -> LabelSavedOut:
         # Save, count and (usually) record the next image shown in one trip to the writer thread;
         # the label is durable before the show, so a failing show never hides a saved label.
-        view = session.save_label(image_id, body.label, body.comment, frame=body.frame)
+        view = session.save_label(
+            image_id, body.label, body.comment, frame=body.frame, geometry=geometry
+        )
         saved = LabelSavedOut(
             image=bench.image_out(view), progress=ProgressOut.of(session.progress())
         )
