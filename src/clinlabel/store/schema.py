@@ -133,4 +133,7 @@ scan_staging = Table(
     Column("kind", String(16), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
+    # Every rescan statement finds images by path in here (joins and anti-joins): without it
+    # SQLite scanned the whole table once per image (migration 0004).
+    Index("ix_scan_staging_relpath", "relpath", unique=True),
 )
