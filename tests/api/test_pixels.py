@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from clinlabel.demo.medical import write_demo_medical
 from clinlabel.imaging import dicom_display, nifti
+from clinlabel.imaging.pixel_payload import decode
 from clinlabel.labelling.audit_trail import read_events
 from clinlabel.web.config import WebSettings
 
@@ -36,14 +37,12 @@ def _views(client: TestClient) -> dict[str, dict[str, Any]]:
 
 
 def _decode(body: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
-    (length,) = struct.unpack_from("<I", body)
-    header = json.loads(body[4 : 4 + length])
-    start = 4 + length + (-(4 + length)) % 8
+    header, values = decode(body)
     if header.get("colour"):
-        assert len(body) == start
-        return header, None
-    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
-    return header, values.reshape(header["rows"], header["columns"])
+        assert len(body) == 4 + struct.unpack_from("<I", body)[0] + (
+            -(4 + struct.unpack_from("<I", body)[0]) % 8
+        )
+    return header, values
 
 
 def test_dicom_frames_are_the_engines_stored_values(medical: TestClient, batch: Path) -> None:

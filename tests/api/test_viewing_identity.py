@@ -8,9 +8,7 @@ viewing service per open project, every cache entry keyed by the file's identity
 from __future__ import annotations
 
 import io
-import json
 import random
-import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from clinlabel.imaging.pixel_payload import decode
 from clinlabel.web.config import WebSettings
 
 from ..unit.imaging.identity_batch import bright_spot, expected_pixels, write_identity_file
@@ -42,11 +41,9 @@ def identity_client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def _values(body: bytes) -> np.ndarray:
-    (length,) = struct.unpack_from("<I", body)
-    header = json.loads(body[4 : 4 + length])
-    start = 4 + length + (-(4 + length)) % 8
-    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
-    return values.reshape(header["rows"], header["columns"])
+    _, values = decode(body)
+    assert values is not None
+    return values
 
 
 def test_concurrent_fetches_never_show_another_files_pixels(identity_client: TestClient) -> None:

@@ -10,9 +10,7 @@ acknowledged, and the trail holds one label event per acknowledged save (each sa
 from __future__ import annotations
 
 import io
-import json
 import random
-import struct
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +29,7 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 from sqlalchemy import func, select
 
 from clinlabel.audit.events import LABEL_KINDS
+from clinlabel.imaging.pixel_payload import decode
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store.schema import events
@@ -80,12 +79,10 @@ def make_batch(root: Path, dicoms: int) -> None:
 
 
 def pixel_values(body: bytes) -> np.ndarray:
-    """The stored values of a `/pixels` answer: a JSON header, padding, little-endian values."""
-    (length,) = struct.unpack_from("<I", body)
-    header = json.loads(body[4 : 4 + length])
-    start = 4 + length + (-(4 + length)) % 8
-    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
-    return values.reshape(header["rows"], header["columns"])
+    """The stored values of a `/pixels` answer (the wire format of `imaging.pixel_payload`)."""
+    _, values = decode(body)
+    assert values is not None
+    return values
 
 
 @dataclass

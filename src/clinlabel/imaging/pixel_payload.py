@@ -52,6 +52,17 @@ class PixelPayload:
     etag: str
 
 
+def decode(body: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The header and values of a body `encode` made (None for a colour header-only answer)."""
+    (length,) = struct.unpack_from("<I", body)
+    header: dict[str, Any] = json.loads(body[4 : 4 + length])
+    start = 4 + length + (-(4 + length)) % 8
+    if header.get("colour"):
+        return header, None
+    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
+    return header, values.reshape(header["rows"], header["columns"])
+
+
 def pixel_etag(identity: FileIdentity, *, frame: int, plane: str) -> str:
     return f'"px-{KEY_VERSION}-{identity.token()}-{plane}-f{frame}"'
 

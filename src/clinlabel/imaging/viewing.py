@@ -185,48 +185,42 @@ class ViewingService:
         self.import_decoders(kind)
         from clinlabel.imaging.render import display_rendition
 
-        for attempt in range(CHANGED_RETRIES + 1):
-            identity = identify(path)
-            side = f"own{self.own_size_limit}" if max_side is None else str(max_side)
+        store = self.renditions
+        side = f"own{self.own_size_limit}" if max_side is None else str(max_side)
+        what = f"rendition {side} {frame}"
+
+        def attempt(identity: FileIdentity) -> CachedRendition:
             key = rendition_key(identity, side=side, frame=frame)
-            found = self.renditions.find(key)
+            found = store.find(key)
             if found is not None:
                 return found
-            self._raise_known(f"rendition {side} {frame}", identity)
+            self._raise_known(what, identity)
             try:
                 wanted = self._own_max_side(path, kind) if max_side is None else max_side
                 made = display_rendition(
                     Path(identity.path), kind, max_side=wanted, frame=frame, reader=self
                 )
                 check_unchanged(identity)
-            except FileChangedError:
-                if attempt == CHANGED_RETRIES:
-                    raise
-                continue
-            except DecodeError as exc:
-                self._failures.put((f"rendition {side} {frame}", identity), exc)
+            except FileChangedError:  # raced a change of the file: not the file's fault
                 raise
-            return self.renditions.put(key, made.data, made.media_type)
-        raise AssertionError("unreachable")
+            except DecodeError as exc:
+                self._failures.put((what, identity), exc)
+                raise
+            return store.put(key, made.data, made.media_type)
+
+        return _while_changing(path, attempt)
 
     def pixels(self, path: Path, kind: ImageKind, *, frame: int, plane: str) -> PixelPayload:
         """Full-depth stored values of one frame or slice (`pixel_payload`), with its ETag."""
         self.import_decoders(kind)
         from clinlabel.imaging.pixel_payload import PixelPayload, pixel_etag, pixel_payload
 
-        for attempt in range(CHANGED_RETRIES + 1):
-            identity = identify(path)
-            try:
-                body = pixel_payload(
-                    Path(identity.path), kind, frame=frame, plane=plane, reader=self
-                )
-                check_unchanged(identity)
-            except FileChangedError:
-                if attempt == CHANGED_RETRIES:
-                    raise
-                continue
+        def attempt(identity: FileIdentity) -> PixelPayload:
+            body = pixel_payload(Path(identity.path), kind, frame=frame, plane=plane, reader=self)
+            check_unchanged(identity)
             return PixelPayload(body, pixel_etag(identity, frame=frame, plane=plane))
-        raise AssertionError("unreachable")
+
+        return _while_changing(path, attempt)
 
     def own_max_side(self, width: int, height: int) -> int:
         return own_max_side(width, height, limit=self.own_size_limit)
@@ -255,8 +249,8 @@ class ViewingService:
     ) -> T:
         """`load(path, identity=..., **options)` once per identity; failures remembered, races
         retried."""
-        for attempt in range(CHANGED_RETRIES + 1):
-            identity = identify(path)
+
+        def attempt(identity: FileIdentity) -> T:
             found = cache.get(identity)
             if found is not None:
                 return found
@@ -267,16 +261,15 @@ class ViewingService:
                 raise error
             try:
                 value = load(Path(identity.path), identity=identity, **options)
-            except FileChangedError:
-                if attempt == CHANGED_RETRIES:
-                    raise
-                continue
+            except FileChangedError:  # raced a change of the file: not the file's fault
+                raise
             except DecodeError as exc:
                 self._failures.put((what, identity), exc)
                 raise
             cache.put(identity, value)
             return value
-        raise AssertionError("unreachable")
+
+        return _while_changing(path, attempt)
 
     def _raise_known(self, what: str, identity: FileIdentity) -> None:
         """Raise again what decoding this very file raised before (it has not changed since)."""
@@ -323,3 +316,15 @@ def own_max_side(width: int, height: int, *, limit: int = OWN_SIZE_LIMIT) -> int
     long_side = max(width, height, 1)
     factor = -(-long_side // limit)
     return -(-long_side // factor)
+
+
+def _while_changing(path: Path, attempt: Callable[[FileIdentity], T]) -> T:
+    """`attempt(identity)` with the file's identity now, again (up to `CHANGED_RETRIES` times)
+    when the file changed while it was read: what it computed from those bytes is dropped."""
+    for tried in range(CHANGED_RETRIES + 1):
+        try:
+            return attempt(identify(path))
+        except FileChangedError:
+            if tried == CHANGED_RETRIES:
+                raise
+    raise AssertionError("unreachable")

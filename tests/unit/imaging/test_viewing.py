@@ -21,7 +21,7 @@ from PIL import Image
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
 from clinlabel.imaging import dicom_header
-from clinlabel.imaging.pixel_payload import pixel_payload
+from clinlabel.imaging.pixel_payload import decode, pixel_payload
 from clinlabel.imaging.viewing import ViewingService
 
 from .identity_batch import bright_spot, expected_pixels, write_identity_file
@@ -36,14 +36,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _payload_values(body: bytes) -> np.ndarray:
-    import json
-    import struct
-
-    (length,) = struct.unpack_from("<I", body)
-    header = json.loads(body[4 : 4 + length])
-    start = 4 + length + (-(4 + length)) % 8
-    values = np.frombuffer(body[start:], dtype=np.dtype(header["dtype"]).newbyteorder("<"))
-    return values.reshape(header["rows"], header["columns"])
+    _, values = decode(body)
+    assert values is not None
+    return values
 
 
 def test_every_fetch_returns_its_own_files_pixels_under_concurrency(
