@@ -198,3 +198,17 @@ def canvas_pixels(canvas: Any) -> np.ndarray:
         }"""
     )
     return np.asarray(found["grey"], dtype=np.uint8).reshape(found["h"], found["w"])
+
+
+def open_medical_image(page: Any, position: int, *, total: int) -> None:
+    """Go to queue `position` and wait until the medical viewer shows that image."""
+    from playwright.sync_api import expect
+
+    page.wait_for_function("() => window.clinlabel !== undefined")
+    page.evaluate("p => window.clinlabel.go(p)", position)
+    expect(page.locator("#position-text")).to_have_text(f"Image {position} of {total}")
+    page.wait_for_function(
+        "p => window.clinlabel.medical.current !== null"
+        " && window.clinlabel.medical.view.position === p",
+        arg=position,
+    )

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
-from .conftest import viewer_pixels
+from .conftest import open_medical_image, viewer_pixels
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +49,6 @@ def linear(x: np.ndarray, c: float, w: float) -> np.ndarray:
     return np.where(x > c - 0.5 + (w - 1) / 2, 255.0, y)
 
 
-def open_image(page: Page, position: int) -> None:
-    page.wait_for_function("() => window.clinlabel !== undefined")
-    page.evaluate("p => window.clinlabel.go(p)", position)
-    expect(page.locator("#position-text")).to_have_text(f"Image {position} of 2")
-    page.wait_for_function(
-        "p => window.clinlabel.medical.current !== null"
-        " && window.clinlabel.medical.view.position === p",
-        arg=position,
-    )
-
-
 def test_inverse_presentation_lut_is_shown_negative(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
@@ -69,7 +58,7 @@ def test_inverse_presentation_lut_is_shown_negative(
     server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr LUT")
     page.goto(server.url)
     for position, (stored, negative) in enumerate(((plain, False), (inverse, True)), start=1):
-        open_image(page, position)
+        open_medical_image(page, position, total=2)
         shown = viewer_pixels(page).astype(np.float64)
         wanted = linear(stored.astype(np.float64), CENTER, WIDTH)
         if negative:

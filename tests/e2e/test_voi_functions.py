@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import paint_count, viewer_pixels, wait_for_repaint
+from .conftest import open_medical_image, paint_count, viewer_pixels, wait_for_repaint
 
 pytestmark = pytest.mark.e2e
 
@@ -90,17 +90,6 @@ def assert_shown(page: Page, stored: np.ndarray, function: str, c: float, w: flo
     assert float(np.abs(shown - linear(stored * SLOPE + INTERCEPT, c, w)).max()) > 3.0
 
 
-def open_image(page: Page, position: int) -> None:
-    page.wait_for_function("() => window.clinlabel !== undefined")
-    page.evaluate("p => window.clinlabel.go(p)", position)
-    expect(page.locator("#position-text")).to_have_text(f"Image {position} of 2")
-    page.wait_for_function(
-        "p => window.clinlabel.medical.current !== null"
-        " && window.clinlabel.medical.view.position === p",
-        arg=position,
-    )
-
-
 def test_linear_exact_and_sigmoid_windows_follow_the_standard(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
@@ -113,7 +102,7 @@ def test_linear_exact_and_sigmoid_windows_follow_the_standard(
     page.goto(server.url)
     box = None
     for position, (function, stored) in enumerate(images.items(), start=1):
-        open_image(page, position)
+        open_medical_image(page, position, total=2)
         window = page.evaluate("() => window.clinlabel.medical.window")
         assert (window["center"], window["width"], window["function"]) == (
             CENTER,

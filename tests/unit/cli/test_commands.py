@@ -12,12 +12,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from clinlabel.cli.app import cli
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store.engine import DATABASE_FILE
+
+from .cli_run import assert_user_error, run
 
 LAYOUT = {
     "Case_1/Visit_1/XC_CLINICAL": ["img1.jpg", "img2.jpg", "img10.jpg"],
@@ -25,19 +25,6 @@ LAYOUT = {
     "Case_2/Visit_1/XC": ["a.png", "b.png"],
     "Case_2/Visit_1/Dermoscopy": ["d1.jpg"],
 }
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_user_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("clinlabel: "), result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture
