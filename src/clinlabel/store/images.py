@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from clinlabel.domain import ImageRef
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
 from clinlabel.store.driver import insert_chunks
-from clinlabel.store.labels import frame_labels_of
+from clinlabel.store.labels import frame_labels_of, labelled_count, recount_progress
 from clinlabel.store.schema import events, images, labels, scan_staging
 
 
@@ -112,6 +112,8 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
         )
     )
     conn.execute(scan_staging.delete())
+    # Images that left or came back change what each annotator has labelled.
+    recount_progress(conn)
     return SyncCounts(
         total=total, new=int(new), removed=removed, returned=int(returned), touched=touched
     )
@@ -190,6 +192,15 @@ def image_file_info(conn: Connection, image_id: int) -> FileInfo | None:
     """Where an image's file is and what is known of it, or None if there is no such image."""
     row = conn.execute(_FILE_INFO, {"image_id": image_id}).first()
     return None if row is None else FileInfo(str(row[0]), row[1], str(row[2]), row[3], bool(row[4]))
+
+
+_QUEUE_LENGTH = select(func.coalesce(func.max(images.c.seq), 0))
+
+
+def queue_length(conn: Connection) -> int:
+    """How many images are in the queue: present images hold positions 1..N without gaps and
+    the others none (`sync_scan`), so it is the last position, one index probe."""
+    return int(conn.execute(_QUEUE_LENGTH).scalar_one())
 
 
 def count_present(conn: Connection) -> int:
@@ -280,13 +291,6 @@ def next_unlabelled(conn: Connection, *, annotator_id: int, after: int) -> int |
     return None
 
 
-_LABELLED_COUNT = (
-    select(func.count())
-    .select_from(labels.join(images, images.c.id == labels.c.image_id))
-    .where(
-        labels.c.annotator_id == bindparam("annotator_id"), labels.c.frame == 0, images.c.present
-    )
-)
 _CASE_PROGRESS = (
     select(
         images.c.case_name,
@@ -302,10 +306,11 @@ _CASE_PROGRESS = (
 
 
 def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
-    total = count_present(conn)
+    """Constant time: every save answers with it, whatever the size of the project."""
+    total = queue_length(conn)
     labelled = 0
     if annotator_id is not None:
-        labelled = int(conn.execute(_LABELLED_COUNT, {"annotator_id": annotator_id}).scalar_one())
+        labelled = labelled_count(conn, annotator_id=annotator_id)
     percent = round(100.0 * labelled / total, 1) if total else 0.0
     return Progress(total=total, labelled=labelled, remaining=total - labelled, percent=percent)
 

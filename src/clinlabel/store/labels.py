@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from clinlabel.domain.views import FrameLabel
 from clinlabel.store.driver import stream_tuples
-from clinlabel.store.schema import annotators, events, images, labels
+from clinlabel.store.schema import annotator_progress, annotators, events, images, labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +74,60 @@ def put_label(
         conn.execute(
             _INSERT, {"image_id": image_id, "annotator_id": annotator_id, "frame": frame, **values}
         )
+        if frame == 0:
+            _count(conn, image_id=image_id, annotator_id=annotator_id, delta=1)
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
-    conn.execute(_DELETE, _key(image_id, annotator_id, frame))
+    removed = conn.execute(_DELETE, _key(image_id, annotator_id, frame)).rowcount
+    if removed and frame == 0:
+        _count(conn, image_id=image_id, annotator_id=annotator_id, delta=-1)
+
+
+_IS_PRESENT = select(images.c.present).where(images.c.id == bindparam("p_image"))
+_BUMP = (
+    update(annotator_progress)
+    .where(annotator_progress.c.annotator_id == bindparam("p_annotator"))
+    .values(labelled=annotator_progress.c.labelled + bindparam("p_delta"))
+)
+_LABELLED_NOW = (
+    select(labels.c.annotator_id, func.count())
+    .select_from(labels.join(images, images.c.id == labels.c.image_id))
+    .where(labels.c.frame == 0, images.c.present)
+    .group_by(labels.c.annotator_id)
+)
+
+
+def _count(conn: Connection, *, image_id: int, annotator_id: int, delta: int) -> None:
+    """Keep `annotator_progress` in step with a whole-file label added or removed."""
+    if not conn.execute(_IS_PRESENT, {"p_image": image_id}).scalar():
+        return  # a gone image's label is not counted (a rescan recounts when it returns)
+    bumped = conn.execute(_BUMP, {"p_annotator": annotator_id, "p_delta": delta}).rowcount
+    if not bumped:  # this annotator's first label: count it, and all they had, once
+        found = conn.execute(_LABELLED_NOW.where(labels.c.annotator_id == annotator_id)).first()
+        conn.execute(
+            annotator_progress.insert(),
+            {"annotator_id": annotator_id, "labelled": 0 if found is None else int(found[1])},
+        )
+
+
+def recount_progress(conn: Connection) -> None:
+    """Count every annotator's labelled images again (after a rescan moved images in or out)."""
+    conn.execute(annotator_progress.delete())
+    rows = [{"annotator_id": int(r[0]), "labelled": int(r[1])} for r in conn.execute(_LABELLED_NOW)]
+    if rows:
+        conn.execute(annotator_progress.insert(), rows)
+
+
+_PROGRESS = select(annotator_progress.c.labelled).where(
+    annotator_progress.c.annotator_id == bindparam("p_annotator")
+)
+
+
+def labelled_count(conn: Connection, *, annotator_id: int) -> int:
+    """Present images with a whole-file label of this annotator: one look-up."""
+    found = conn.execute(_PROGRESS, {"p_annotator": annotator_id}).scalar()
+    return 0 if found is None else int(found)
 
 
 def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:

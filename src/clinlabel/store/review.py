@@ -35,6 +35,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from clinlabel.discovery.naming import natural_key
 from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
+from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of
 from clinlabel.store.schema import events, images, labels
 
@@ -144,9 +145,7 @@ def review_page(
     who = -1 if annotator_id is None else annotator_id
     joined = images.outerjoin(labels, _whole_file_label(who))
     filters = _filters(query)
-    # Present images hold positions 1..N without gaps and the others none (schema.images.seq),
-    # so the last position is the count: one index probe instead of counting 100,000 rows.
-    everything = int(conn.execute(select(func.coalesce(func.max(images.c.seq), 0))).scalar_one())
+    everything = queue_length(conn)  # one index probe instead of counting 100,000 rows
     filtered = query.case is not None or query.unlabelled or query.label is not None
     total = (
         int(conn.execute(select(func.count()).select_from(joined).where(*filters)).scalar_one())

@@ -93,6 +93,16 @@ labels = Table(
     Index("ix_labels_annotator", "annotator_id"),
 )
 
+# How many images each annotator has labelled (whole-file labels of present images): kept in the
+# same transaction as every label change and recounted by every rescan, so that the progress a
+# save answers with costs one look-up, not a count over the project (migration 0005).
+annotator_progress = Table(
+    "annotator_progress",
+    metadata,
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), primary_key=True),
+    Column("labelled", Integer, nullable=False),
+)
+
 # Append-only and hash-chained: the database refuses UPDATE and DELETE (triggers in the
 # migration). Columns that statistics aggregate (image, active time) are real columns so that
 # reports never parse JSON for a million rows; everything else is in `data`.
