@@ -3,11 +3,13 @@
 A path alone is not an identity (the file can be replaced), nor is a Python object's `id()`
 (reused as soon as the object is freed, which once showed one file's pixels for another's). A
 file version is the device and inode `stat` reports for the path (symbolic links followed), with
-its size and modification time, plus the absolute path asked for; a cached value is served only
-for exactly that identity, and a value computed from bytes read while the identity changed is
-thrown away (`check_unchanged`). Device and inode name the file itself, so the path is not
-resolved (`realpath` costs an `lstat` per folder, 17 us on a batch path, on every look-up): a
-file reached through two links is cached twice, the worst that can happen.
+its size, modification time and change time, plus the absolute path asked for; a cached value is
+served only for exactly that identity, and a value computed from bytes read while the identity
+changed is thrown away (`check_unchanged`). The change time (st_ctime_ns) is what catches bytes
+rewritten in place with the modification time put back: the kernel sets it on every write and
+on `utime` itself, and no user call can set it back. Device and inode name the file itself, so
+the path is not resolved (`realpath` costs an `lstat` per folder, 17 us on a batch path, on every
+look-up): a file reached through two links is cached twice, the worst that can happen.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ class FileIdentity:
     mtime_ns: int
     inode: int
     device: int
+    ctime_ns: int
+    """The inode's change time: moved by any write or attribute change, never set back."""
 
     def token(self) -> str:
         """A short digest of the whole identity, for file names and entity tags."""
-        text = f"{self.path}\0{self.size}\0{self.mtime_ns}\0{self.inode}\0{self.device}"
+        text = (
+            f"{self.path}\0{self.size}\0{self.mtime_ns}\0{self.inode}\0{self.device}"
+            f"\0{self.ctime_ns}"
+        )
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
@@ -64,4 +71,5 @@ def _stat_identity(absolute: str, name: str) -> FileIdentity:
         mtime_ns=stat.st_mtime_ns,
         inode=stat.st_ino,
         device=stat.st_dev,
+        ctime_ns=stat.st_ctime_ns,
     )

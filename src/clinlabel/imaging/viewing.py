@@ -222,6 +222,12 @@ class ViewingService:
 
         return _while_changing(path, attempt)
 
+    def pixels_etag(self, path: Path, *, frame: int, plane: str) -> str:
+        """The entity tag `pixels` would answer with for the file as it is now (one `stat`)."""
+        from clinlabel.imaging.pixel_payload import pixel_etag
+
+        return pixel_etag(identify(path), frame=frame, plane=plane)
+
     def own_max_side(self, width: int, height: int) -> int:
         return own_max_side(width, height, limit=self.own_size_limit)
 

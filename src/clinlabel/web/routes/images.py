@@ -17,9 +17,11 @@ from clinlabel.web.schemas import ImageOut
 router = APIRouter(prefix="/api", tags=["images"])
 
 MAX_QUEUE_COUNT = 5000
-# Renditions change only when the file does, and then their URL's ETag does too; an hour of
-# freshness covers a working session, revalidation after that costs one 304.
-RENDITION_CACHE_CONTROL = "private, max-age=3600"
+# The URL stays the same when the file is replaced; the ETag (the file's identity) does not. So
+# the browser may keep a copy but must ask first (`no-cache`): a 304 while the file is unchanged,
+# the new image as soon as it is not. An hour of freshness once showed a replaced file's old
+# pixels for that hour.
+RENDITION_CACHE_CONTROL = "private, no-cache"
 
 
 @router.get("/queue")

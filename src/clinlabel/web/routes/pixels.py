@@ -3,8 +3,9 @@
 The wire format is `imaging.pixel_payload`'s.
 
 Addressed by image id only, like renditions; the file comes from the core. The values of a
-frame never change while its file does not, so they are sent with an ETag and a private cache
-lifetime: stepping back through a cine run or a volume is answered by the browser's cache.
+frame never change while its file does not, so they are sent with an ETag (the file's identity)
+and kept by the browser: stepping back through a cine run or a volume revalidates (`no-cache`)
+and gets a 304.
 """
 
 from __future__ import annotations
@@ -31,8 +32,14 @@ async def pixels(
 ) -> Response:
     """A JSON header and the stored values (wire format in `clinlabel.imaging.pixel_payload`)."""
     path, kind, _ = await bench.image_file(image_id)
-    payload = await bench.viewing.pixels(path, kind, frame=frame, plane=plane)
+    viewer = bench.viewing
+    asked = request.headers.get("if-none-match")
+    if asked is not None:
+        # Revalidation (every reuse, `no-cache`): one stat answers it, nothing is decoded.
+        current = await viewer.run(viewer.service.pixels_etag, path, frame=frame, plane=plane)
+        if asked == current:
+            headers = {"ETag": current, "Cache-Control": RENDITION_CACHE_CONTROL}
+            return Response(status_code=304, headers=headers)
+    payload = await viewer.pixels(path, kind, frame=frame, plane=plane)
     headers = {"ETag": payload.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
-    if request.headers.get("if-none-match") == payload.etag:
-        return Response(status_code=304, headers=headers)
     return Response(payload.body, media_type=MEDIA_TYPE, headers=headers)
