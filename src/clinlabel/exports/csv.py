@@ -78,9 +78,13 @@ def write_labels_csv(
     return tally[0]
 
 
-def _guarded(case: str, visit: str, file: str, label: str, comment: str) -> tuple[str, ...]:
-    return (guard_cell(case), guard_cell(visit), guard_cell(file), guard_cell(label),
-            guard_cell(comment))  # fmt: skip
+def _guarded(
+    case: str | None, visit: str | None, file: str | None, label: str | None, comment: str | None
+) -> tuple[str, ...]:
+    # NULL cannot come from clinlabel (the columns are NOT NULL), only from an edited database;
+    # the export still writes (empty cells) and `audit verify` reports the break.
+    return (guard_cell(case or ""), guard_cell(visit or ""), guard_cell(file or ""),
+            guard_cell(label or ""), guard_cell(comment or ""))  # fmt: skip
 
 
 def _frame_of(row: Sequence[Any]) -> int:
@@ -93,8 +97,10 @@ def _basic_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Se
     try:
         for row in rows:
             n += 1
-            # A label without a comment may come from the database as NULL; write an empty cell.
-            case, visit, file, label, comment = row[0], row[1], row[2], row[3], row[4] or ""
+            # A label without a comment may come from the database as NULL; write an empty cell
+            # (and for the other cells, which only an edited database can make NULL).
+            case, visit, file = row[0] or "", row[1] or "", row[2] or ""
+            label, comment = row[3] or "", row[4] or ""
             if len(row) > _FRAME and row[_FRAME]:
                 raise OutputError(
                     f"{case}/{visit}/{file} has a label for frame {row[_FRAME]}, which the"
@@ -110,7 +116,7 @@ def _basic_cells(rows: Iterable[Sequence[Any]], tally: list[int]) -> Iterator[Se
                 or comment[:1] in suspect
             ):
                 yield _guarded(case, visit, file, label, comment)
-            elif len(row) == 5 and row[4] is not None:
+            elif len(row) == 5 and None not in row:
                 yield row  # a five-cell row from the store needs no copy
             else:
                 yield (case, visit, file, label, comment)

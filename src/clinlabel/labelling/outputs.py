@@ -7,6 +7,7 @@ so a CSV handed to a model-training team can be traced back to the moment it was
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -127,13 +128,14 @@ def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: s
         # Frame labels need a frame column, or two frames of one file would look alike.
         frames = label_rows.has_frame_labels(conn)
         geometry = label_rows.has_geometry(conn)
-        rows = write_labels_csv(
-            label_rows.iter_label_rows(conn, detailed=detailed, full=frames or geometry),
-            pending,
-            detailed=detailed,
-            frames=frames,
-            geometry=geometry,
-        )
+        # Closed inside the transaction, also when writing fails: the row stream's cursor must
+        # not outlive its connection ("Exception ignored ... closed database" after an error).
+        with contextlib.closing(
+            label_rows.iter_label_rows(conn, detailed=detailed, full=frames or geometry)
+        ) as stream:
+            rows = write_labels_csv(
+                stream, pending, detailed=detailed, frames=frames, geometry=geometry
+            )
     _publish_recorded(
         project, pending, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed
     )

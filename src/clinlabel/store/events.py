@@ -115,20 +115,23 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
             .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
+            # IS DISTINCT FROM, never `!=`: a NULL compared with `!=` is never "different", and
+            # a column made nullable and set to NULL would otherwise pass (the attack on issue 9
+            # hid a swap of two images behind NULL paths).
             or_(
                 events.c.id.is_(None),
                 events.c.kind.not_in(_LABEL_KINDS),
-                events.c.image_id != labels.c.image_id,
+                events.c.image_id.is_distinct_from(labels.c.image_id),
                 events.c.image.is_(None),
-                events.c.image != images.c.relpath,
-                identity != images.c.relpath,
-                folder_prefix != images.c.folder + "/",
-                events.c.actor != annotators.c.name,
-                func.coalesce(events.c.frame, 0) != labels.c.frame,
-                new_label != labels.c.label,
-                new_comment != labels.c.comment,
-                events.c.ts_utc != labels.c.labelled_at,
-                event_sha != func.coalesce(labels.c.sha256, ""),
+                events.c.image.is_distinct_from(images.c.relpath),
+                identity.is_distinct_from(images.c.relpath),
+                folder_prefix.is_distinct_from(images.c.folder + "/"),
+                events.c.actor.is_distinct_from(annotators.c.name),
+                func.coalesce(events.c.frame, 0).is_distinct_from(labels.c.frame),
+                new_label.is_distinct_from(labels.c.label),
+                new_comment.is_distinct_from(labels.c.comment),
+                events.c.ts_utc.is_distinct_from(labels.c.labelled_at),
+                event_sha.is_distinct_from(func.coalesce(labels.c.sha256, "")),
             )
         )
         .order_by(labels.c.event_id)
@@ -166,7 +169,7 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
                 and_(newest.c.kind == _CLEARED, labels.c.id.is_not(None)),
                 and_(
                     newest.c.kind != _CLEARED,
-                    or_(labels.c.id.is_(None), labels.c.event_id != latest.c.id),
+                    or_(labels.c.id.is_(None), labels.c.event_id.is_distinct_from(latest.c.id)),
                 ),
             )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,7 +238,7 @@ def iter_label_rows(
     full: bool = False,
     annotator_id: int | None = None,
     batch: int = 10_000,
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """Export rows in `clinlabel.exports.rows.LabelRow` field order.
 
     Queue order, then the labels of images gone from disk (kept: they were given) by path.

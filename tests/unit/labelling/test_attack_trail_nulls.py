@@ -100,3 +100,37 @@ def test_two_labelled_images_swapped_behind_null_paths_is_a_break(tmp_path: Path
         # The export now gives the first image's label to the second file, and vice versa.
         assert f"{files[second]},Suspicious" in text
         assert not verify_store(project.store).ok, "verify said OK; the export swapped labels"
+
+
+@pytest.mark.parametrize(
+    ("table", "column_decl", "edit"),
+    [
+        ("labels", "label TEXT NOT NULL", "UPDATE labels SET label = NULL WHERE label = 'NA'"),
+        ("images", "case_name TEXT NOT NULL", "UPDATE images SET case_name = NULL"),
+    ],
+)
+def test_export_of_a_nulled_project_says_broken_in_one_line(
+    tmp_path: Path, table: str, column_decl: str, edit: str
+) -> None:
+    """It was a TypeError traceback and an "Exception ignored ... closed database" after it."""
+    from click.testing import CliRunner
+
+    from clinlabel.cli.app import cli
+
+    folder, _, _ = _labelled_project(tmp_path)
+    if (
+        table == "images"
+    ):  # the identity trigger (migration 0003) is dropped first, as a tamperer would
+        conn = sqlite3.connect(folder / "clinlabel.db")
+        conn.execute("DROP TRIGGER images_identity_fixed")
+        conn.commit()
+        conn.close()
+    _tamper(folder / "clinlabel.db", table, column_decl, edit)
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["export", str(folder), "--csv", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "Exception ignored" not in result.output
+    assert [line for line in result.stderr.splitlines() if line.strip()][-1].startswith(
+        "Error: the audit trail is BROKEN"
+    )
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 3  # header and two labels
