@@ -92,14 +92,44 @@ def _json_text(conn: Connection, column: ColumnElement[Any], *path: str) -> Colu
     return text
 
 
+_SCANNED = "batch_scanned"
+
+
+def _queue_mismatch(conn: Connection) -> tuple[int, str] | None:
+    """Only a rescan takes images out of the queue or puts them back, and it records how many it
+    left there: hiding the unlabelled images would otherwise make a 100 % report."""
+    newest = conn.execute(
+        select(events.c.id, _json_text(conn, events.c.data, "images"))
+        .where(events.c.kind == _SCANNED)
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None or newest[1] is None:
+        return None
+    present, last = conn.execute(
+        select(func.count(), func.coalesce(func.max(images.c.seq), 0)).where(images.c.present)
+    ).one()
+    scanned = int(newest[1])
+    if int(present) != scanned or int(last) != scanned:
+        return int(newest[0]), (
+            f"the queue holds {int(present)} images (last position {int(last)}), but the last "
+            f"scan left {scanned}"
+        )
+    return None
+
+
 def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     """The first current label that its events do not account for, with the reason.
 
     The `labels` table is a convenience copy of the trail (exports read it); the trail is the
     record. Each current label must equal the `new` value of the event it names, and that event
     must be the newest label event for its image, annotator and frame; a key whose newest event
-    cleared it must have no current label.
+    cleared it must have no current label. The queue itself (what progress and the report count)
+    must hold as many images, numbered 1..N, as the newest scan event found.
     """
+    queue = _queue_mismatch(conn)
+    if queue is not None:
+        return queue
     new_label = _json_text(conn, events.c.data, "new", "label")
     new_comment = func.coalesce(_json_text(conn, events.c.data, "new", "comment"), "")
     event_sha = func.coalesce(_json_text(conn, events.c.data, "sha256"), "")
