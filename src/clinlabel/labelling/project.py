@@ -10,6 +10,7 @@ import getpass
 import hashlib
 import json
 import os
+import stat
 import tomllib
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -58,8 +59,9 @@ def file_sha256(path: Path) -> str | None:
 
 
 def confined_path(batch: Path, relpath: str) -> Path:
-    """`relpath` below `batch`, resolved through any links; `ImageFileError` if it is gone or
-    if it resolves to a place outside the batch folder."""
+    """`relpath` below `batch`, resolved through any links; `ImageFileError` if it is gone, if it
+    resolves to a place outside the batch folder, or if it is not a regular file (a named pipe
+    there would block whoever opens it to hash or decode it: every save behind it)."""
     root = batch.resolve()
     try:
         path = root.joinpath(*relpath.split("/")).resolve(strict=True)
@@ -74,6 +76,16 @@ def confined_path(batch: Path, relpath: str) -> Path:
             f"The file {relpath} is now a link to {path}, outside the batch {root}; clinlabel "
             "does not read files outside the batch.",
             hint="Replace the link with the image itself, then try again.",
+        )
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        raise ImageFileError(
+            f"{relpath} is no longer a regular file (a folder, a named pipe or a device is in its "
+            "place); nothing was saved for it.",
+            hint="Put the image back, or run `clinlabel init` again to rescan the batch.",
         )
     return path
 
