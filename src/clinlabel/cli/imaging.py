@@ -11,7 +11,7 @@ import click
 
 from clinlabel.atomic import atomic_binary_writer
 from clinlabel.domain.labels import MAX_FRAME
-from clinlabel.errors import DecodeError, OutputError, ValidationError
+from clinlabel.errors import DecodeError, ValidationError
 
 if TYPE_CHECKING:
     from clinlabel.imaging.windowing import Window
@@ -74,8 +74,10 @@ def budget_bytes(megabytes: int) -> int:
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     required=True,
-    help="PNG file to write (never FILE itself, never inside a batch).",
+    help="PNG file to write (never FILE itself, never inside a batch or over a project's "
+    "database).",
 )
+@click.option("--force", is_flag=True, help="Replace a file already at the -o path.")
 @memory_budget_option
 def render_command(
     file: Path,
@@ -85,16 +87,19 @@ def render_command(
     preset: str | None,
     invert: bool,
     output: Path,
+    force: bool,
     memory_budget_mb: int,
 ) -> None:
     """Render FILE (photo, DICOM or NIfTI) as the 8-bit PNG the viewer shows, at its own size."""
+    from clinlabel.imaging.reader import DirectReader
     from clinlabel.imaging.render import kind_of, render_png
+    from clinlabel.labelling.overwrite import check_output_target
 
     if window_text is not None and preset is not None:
         raise ValidationError("Use --window or --preset, not both.")
     _exists(file)
-    _check_output(file, output)
-    from clinlabel.imaging.reader import DirectReader
+    # The one rule for every output's place (render, export, report), checked before decoding.
+    check_output_target(output, "png", force=force, source=file)
 
     window = _window(window_text)
     data = render_png(
@@ -167,21 +172,3 @@ def _exists(file: Path) -> None:
         raise DecodeError(f"{file} does not exist.")
     if not file.is_file():
         raise DecodeError(f"{file} is not a file.")
-
-
-def _check_output(file: Path, output: Path) -> None:
-    """Refuse to write over the image itself or anywhere inside a batch (originals stay)."""
-    from clinlabel.discovery.batch_like import enclosing_batch
-
-    target = output.expanduser().resolve()
-    if target == file.resolve() or (target.exists() and target.samefile(file)):
-        raise OutputError(
-            f"{output} is the image being rendered; clinlabel never writes over an original.",
-            hint="Give another -o path.",
-        )
-    batch = enclosing_batch(target.parent)
-    if batch is not None:
-        raise OutputError(
-            f"{output} is inside the batch folder {batch}; clinlabel never writes inside a batch.",
-            hint="Give an -o path outside it.",
-        )

@@ -10,7 +10,8 @@ _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path
 _FORCE = click.option(
     "--force",
     is_flag=True,
-    help="Replace an existing file even when it is not a clinlabel output.",
+    help="Replace an existing file even when it is not a clinlabel output (never an image, a "
+    "file inside a batch or a project's database).",
 )
 # Kept here so `--help` loads no more than click (labelling.outputs imports the database layer).
 _REPORT_NAME = "clinical_labels_summary.txt"
@@ -62,15 +63,15 @@ def export_command(
         export_csv,
         save_outputs,
     )
-    from clinlabel.labelling.overwrite import check_overwrite
+    from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
 
     with open_project(project_dir) as project:
         target = csv_path or project.dir / CSV_NAME
-        check_overwrite(target, "csv", force=force)
+        check_output_target(target, "csv", force=force, batch=project.batch)
         if with_report:
             report_path = target.parent / REPORT_NAME
-            check_overwrite(report_path, "report", force=force)
+            check_output_target(report_path, "report", force=force, batch=project.batch)
             # Said before writing: the report lands beside the CSV, wherever that is.
             click.echo(
                 f"Writing the labels CSV to {target.resolve()} "
@@ -120,7 +121,7 @@ def export_command(
 def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
     from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
-    from clinlabel.labelling.overwrite import check_overwrite
+    from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
 
     if echo and txt_path is None:
@@ -129,7 +130,7 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
         return
     with open_project(project_dir) as project:
         target = txt_path or project.dir / REPORT_NAME
-        check_overwrite(target, "report", force=force)
+        check_output_target(target, "report", force=force, batch=project.batch)
         text = write_report(project, target, actor=system_user(), parallel=True)
     if echo:
         click.echo(text)

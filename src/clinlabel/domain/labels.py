@@ -127,8 +127,10 @@ def clean_comment(comment: str | None) -> str:
     control characters other than tab and line feed (NUL, escape, DEL, the C1 range; Unicode
     category Cc) are refused, because a terminal, a spreadsheet or a database would each read
     them differently from the audit trail; surrounding whitespace is trimmed; and a comment made
-    only of whitespace and invisible format characters (zero-width space and joiners, the
-    byte-order mark: category Cf) counts as no comment at all.
+    only of whitespace and characters that show as nothing (format characters, category Cf,
+    and every Unicode Default_Ignorable_Code_Point: zero-width space and joiners, the byte-order
+    mark, the combining grapheme joiner, variation selectors, the Hangul fillers; ranges below)
+    counts as no comment at all.
     """
     text = (comment or "").replace("\r\n", "\n").replace("\r", "\n")
     if not _is_text(text):
@@ -141,9 +143,43 @@ def clean_comment(comment: str | None) -> str:
                 "retype the comment without it.",
             )
     text = text.strip()
-    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in text):
+    if all(char.isspace() or _is_invisible(char) for char in text):
         return ""
     return text
+
+
+# Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 16.0): characters a
+# renderer shows as nothing. Listed as inclusive ranges so a reviewer can hold them against the
+# file; it includes the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), which are letters
+# (category Lo) that draw blank, and the reserved code points the standard already marks as
+# ignorable, so a future character there is invisible too.
+_DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),  # SOFT HYPHEN
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x061C, 0x061C),  # ARABIC LETTER MARK
+    (0x115F, 0x1160),  # HANGUL CHOSEONG FILLER..HANGUL JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ..AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS, VOWEL SEPARATOR
+    (0x200B, 0x200F),  # ZERO WIDTH SPACE..RIGHT-TO-LEFT MARK
+    (0x202A, 0x202E),  # LEFT-TO-RIGHT EMBEDDING..RIGHT-TO-LEFT OVERRIDE
+    (0x2060, 0x206F),  # WORD JOINER..NOMINAL DIGIT SHAPES (2065 reserved)
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTOR-1..16
+    (0xFEFF, 0xFEFF),  # ZERO WIDTH NO-BREAK SPACE (byte-order mark)
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xFFF0, 0xFFF8),  # reserved
+    (0x1BCA0, 0x1BCA3),  # SHORTHAND FORMAT LETTER OVERLAP..UP STEP
+    (0x1D173, 0x1D17A),  # MUSICAL SYMBOL BEGIN BEAM..END PHRASE
+    (0xE0000, 0xE0FFF),  # LANGUAGE TAG, TAG characters, VARIATION SELECTOR-17..256, reserved
+)
+
+
+def _is_invisible(char: str) -> bool:
+    """A format character (category Cf) or a Unicode Default_Ignorable_Code_Point."""
+    if unicodedata.category(char) == "Cf":
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in _DEFAULT_IGNORABLE)
 
 
 def _is_text(text: str) -> bool:

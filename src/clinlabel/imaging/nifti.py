@@ -98,6 +98,7 @@ def _decode_volume(path: Path, memory_budget: int) -> Volume:
         image: Any = nib.load(path)
         refuse_cifti(image, path)
         _check_budget(path, image.header, memory_budget)
+        _check_voxels(path, image.header)
         proxy = image.dataobj
         # The unscaled array keeps the stored type (int16 stays int16); scl_slope/scl_inter are
         # applied through the display table instead, like a DICOM Rescale Slope/Intercept.
@@ -154,6 +155,17 @@ def _check_budget(path: Path, header: Any, limit: int) -> None:
         what=f"its volume ({' x '.join(map(str, shape))} {dtype.name})",
         limit=limit,
     )
+
+
+def _check_voxels(path: Path, header: Any) -> None:
+    """Refuse a header with a zero dimension: there is nothing to show, and every statistic of
+    an empty array (the default window's minimum first) would fail deep inside numpy."""
+    shape = tuple(int(n) for n in header.get_data_shape())
+    if not shape or 0 in shape:
+        raise DecodeError(
+            f"{path.name} holds no voxels: its NIfTI header gives the dimensions "
+            f"{' x '.join(map(str, shape)) or '(none)'}."
+        )
 
 
 def _to_ras(

@@ -19,8 +19,8 @@ from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
-from clinlabel.errors import OutputError
 from clinlabel.exports.csv import write_labels_csv
+from clinlabel.labelling.overwrite import check_output_location
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.reports.data import CaseStats, CommentEntry, ReportData, SessionSpan
 from clinlabel.reports.text import render_text_report
@@ -47,15 +47,9 @@ def _parse_utc(text: str) -> datetime:
 
 
 def _check_destination(project: Project, path: Path) -> Path:
-    path = path.expanduser().resolve()
-    if path.is_relative_to(project.batch):
-        raise OutputError(
-            f"{path} is inside the batch folder {project.batch}; clinlabel never writes there.",
-            hint=f"Choose a path outside it, e.g. in the project folder {project.dir}.",
-        )
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name.")
-    return path
+    # The same rule as the commands check before they start (labelling.overwrite), kept here
+    # too so that every caller, the page's "Save progress" included, goes through it.
+    return check_output_location(path, batch=project.batch)
 
 
 def gather_report_data(project: Project, *, parallel: bool = False) -> ReportData:

@@ -56,6 +56,8 @@ class LabelIn(BaseModel):
     comment: Text | None = Field(default=None, max_length=10_000)
     frame: int = Field(default=0, ge=0, le=MAX_FRAME)
     #: The page has moved on to this queue position: one round trip saves and records the show.
+    #: A position outside the queue is refused (422) before the label is saved; a show that fails
+    #: after the save leaves `shown` out of the answer (200), since the label is stored.
     then_show: int | None = Field(default=None, ge=1, le=MAX_INT64)
 
 

@@ -60,6 +60,30 @@ def test_render_never_writes_inside_a_batch(batch: Path, tmp_path: Path) -> None
     assert run("render", image, "-o", tmp_path / "preview.png").exit_code == 0
 
 
+def test_render_replaces_a_file_only_with_force(batch: Path, tmp_path: Path) -> None:
+    image = batch / "Case_1" / "Visit_1" / "XC_CLINICAL" / "img1.jpg"
+    target = tmp_path / "preview.png"
+    target.write_bytes(b"mine")
+    assert_user_error(run("render", image, "-o", target), "already exists", "--force")
+    assert target.read_bytes() == b"mine"
+    assert run("render", image, "-o", target, "--force").exit_code == 0
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("name", ["clinlabel.db", "clinlabel.db-wal", "clinlabel.lock"])
+def test_no_output_replaces_a_project_file_even_with_force(
+    project: Path, batch: Path, name: str
+) -> None:
+    image = batch / "Case_1" / "Visit_1" / "XC_CLINICAL" / "img1.jpg"
+    target = project / name
+    existed = target.exists()
+    before = target.read_bytes() if existed else None
+    assert_user_error(run("render", image, "-o", target, "--force"), "belongs to the clinlabel")
+    assert_user_error(run("report", project, "--txt", target, "--force"), "belongs to the")
+    assert (target.read_bytes() if existed else None) == before
+    assert target.exists() == existed
+
+
 def test_export_and_report_keep_a_file_that_is_not_a_clinlabel_output(
     project: Path, tmp_path: Path
 ) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from clinlabel.domain.labels import MAX_FRAME
+from clinlabel.errors import ClinlabelError, ValidationError
 from clinlabel.imaging.frame_count import check_frame
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.schemas import LabelIn, LabelSavedOut, ProgressOut
+
+_log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 
@@ -27,8 +31,16 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
     geometry = await viewer.run(session.label_geometry, image_id, body.frame, reader=viewer.service)
 
     def save() -> LabelSavedOut:
-        # Save, count and (usually) record the next image shown in one trip to the writer thread;
-        # the label is durable before the show, so a failing show never hides a saved label.
+        # Save, count and (usually) record the next image shown in one trip to the writer thread.
+        # A position outside the queue is refused before anything is written: an answer of 422
+        # must mean that nothing changed. The check and the save run in the same writer call,
+        # so no other change can come between them.
+        if body.then_show is not None and not session.queue(body.then_show, 1):
+            total = session.progress().total
+            raise ValidationError(
+                f"Position {body.then_show} is outside the queue (1 to {total}); "
+                "the label was not saved."
+            )
         view = session.save_label(
             image_id, body.label, body.comment, frame=body.frame, geometry=geometry
         )
@@ -36,8 +48,17 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
             image=bench.image_out(view), progress=ProgressOut.of(session.progress())
         )
         if body.then_show is not None:
-            saved.shown = bench.shown_out(session.show(body.then_show))
-            saved.progress = saved.shown.progress
+            # The label is durable now: a show that still fails (the queue changed by a rescan
+            # meanwhile) must not turn the answer into an error, or the client would believe the
+            # label lost. It gets the saved image without `shown` and asks for the show again.
+            try:
+                saved.shown = bench.shown_out(session.show(body.then_show))
+            except ClinlabelError as exc:
+                _log.warning(
+                    "label %s saved; showing position %s failed: %s", view.id, body.then_show, exc
+                )
+            else:
+                saved.progress = saved.shown.progress
         return saved
 
     return await bench.call(save)
