@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
 from clinlabel.labelling.audit_trail import read_events
@@ -103,6 +106,28 @@ def test_labels_queued_while_the_server_restarts_are_saved_once(
 
     events = label_events(out)
     assert events == {relpaths[0]: 1, relpaths[1]: 1, relpaths[2]: 1}, events
+
+
+def test_a_queued_label_goes_to_its_image_after_a_rescan(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    server, batch, out, relpaths = start_labelled(page, tmp_path, batch_maker, start_server)
+    stop(server, "SIGKILL")
+    page.keyboard.press("2")  # image 2 (position 2 now)
+    expect(page.locator("#position-text")).to_have_text("Image 3 of 6")
+    # Meanwhile a case that sorts first joins the batch: every position moves by one.
+    folder = batch / "Case_000" / "Visit_1" / "XC_CLINICAL"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(folder / "first.jpg")
+    subprocess.run(
+        [sys.executable, "-m", "clinlabel", "init", str(batch), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    again = start_server(batch, "--out", str(out), "--annotator", "ann")
+    expect(page.locator("#save-status")).to_have_text("All labels saved", timeout=20_000)
+    again.stop()
+    assert label_events(out) == {relpaths[0]: 1, relpaths[1]: 1}
 
 
 def test_a_new_token_keeps_the_queue_until_the_new_link_is_opened(

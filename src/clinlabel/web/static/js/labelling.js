@@ -79,10 +79,9 @@ export class Labeller {
   }
 
   // Changes kept in this browser by an earlier page (reloaded, closed, or left open while the
-  // server restarted) and never answered: sent first, to the same image ids. The server's save of
+  // server restarted) and never answered (`kept.all()`): sent first, to the same image ids. The server's save of
   // an identical label makes no second event, so one that did arrive is harmless.
-  async resend() {
-    const records = await this.kept.all();
+  resend(records) {
     if (!records.length) return;
     this.status.notice(`${records.length} label change(s) made before this page was reloaded were waiting in this browser; sending them now.`);
     for (const record of records) {

@@ -135,9 +135,12 @@ async function boot() {
   page.workspace.hidden = false;
   // Label changes not yet acknowledged wait in this browser, per project and annotator.
   const kept = await PendingStore.open(`${session.project_dir}\n${session.annotator}`);
+  const waiting = await kept.all();
   const app = new Labeller(session, { prefetch, instrument, kept }, page);
   window.clinlabel = app;
-  await app.resend();
+  // Before any key is wired: what an earlier page left goes first, so a new change to the same
+  // image is sent after it and wins.
+  app.resend(waiting);
   wireKeys(app);
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;
