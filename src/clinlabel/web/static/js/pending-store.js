@@ -26,6 +26,7 @@ export class PendingStore {
     this.db = db; // null: no IndexedDB here (changes then live only as long as the page)
     this.owner = owner;
     this.count = 0;
+    this.refused = false;
   }
 
   // `owner`: the project folder and the annotator the changes belong to.
@@ -37,8 +38,10 @@ export class PendingStore {
     }
   }
 
+  // False without IndexedDB, or once the browser refused to store a change (a full disk, a
+  // quota): the save line then says to keep the page open instead of "kept in this browser".
   get available() {
-    return this.db !== null;
+    return this.db !== null && !this.refused;
   }
 
   // Keeps a change (`{imageId, frame, method, url, body, file}`); returns the record to release.
@@ -76,9 +79,13 @@ export class PendingStore {
     // Transactions on one store run in the order they were made: a release never overtakes
     // the keep it answers. A browser that refuses to store leaves the page working as before.
     try {
-      action(this.db.transaction(STORE, "readwrite").objectStore(STORE));
+      const transaction = this.db.transaction(STORE, "readwrite");
+      transaction.onabort = () => {
+        this.refused = true;
+      };
+      action(transaction.objectStore(STORE));
     } catch {
-      // nothing more to do: the change is still in the page's queue
+      this.refused = true; // the change is still in the page's queue, for as long as the page
     }
   }
 }
