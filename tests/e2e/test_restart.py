@@ -3,6 +3,7 @@ twice, and the page never says "saved" while anything is waiting (issue 10)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -193,3 +194,40 @@ def test_a_reload_keeps_unacknowledged_labels_and_sends_each_once(
     server.stop()
     # Image 2's label reached the server twice; it is one event, as is every other label.
     assert label_events(out) == {relpaths[0]: 1, relpaths[1]: 1, relpaths[2]: 1}
+
+
+def test_a_frame_label_kept_across_a_reload_goes_to_its_frame(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    from clinlabel.demo.medical import write_demo_medical
+
+    folder = "Case_001/Visit_1/XC_CLINICAL"
+    batch = tmp_path / "batch"
+    write_demo_medical(batch / folder, seed=7)
+    out = tmp_path / "project"
+    server = start_server(batch, "--out", str(out), "--annotator", "ann")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(server.url)
+    page.wait_for_function("() => window.clinlabel !== undefined")
+    page.evaluate("() => window.clinlabel.go(4)")  # the XA run (30 frames)
+    readout = page.locator("#frame-readout")
+    expect(readout).to_have_text("Frame 1 / 30")
+    page.keyboard.press("PageDown")
+    expect(readout).to_have_text("Frame 2 / 30")
+    page.route(LABELS, lambda route: route.abort("connectionreset"))
+    page.keyboard.press("l")  # label this frame only
+    expect(page.locator("#frame-toggle")).to_be_checked()
+    page.keyboard.press("1")
+    expect(page.locator("#error-banner")).to_contain_text("1 label change(s) waiting")
+
+    page.reload()
+    expect(page.locator("#save-status")).to_have_text("Not saved yet: 1 label change(s) waiting")
+    page.unroute(LABELS)
+    expect(page.locator("#save-status")).to_have_text("All labels saved", timeout=20_000)
+    server.stop()
+    labels = [
+        (event["image"], event["frame"], json.loads(event["data"])["new"]["label"])
+        for event in read_events(out, limit=0)
+        if event["kind"] in ("label_saved", "label_changed")
+    ]
+    assert labels == [(f"{folder}/xa_run.dcm", 2, "Suspicious")], labels
