@@ -79,8 +79,9 @@ export class Labeller {
   }
 
   // Changes kept in this browser by an earlier page (reloaded, closed, or left open while the
-  // server restarted) and never answered (`kept.all()`): sent first, to the same image ids. The server's save of
-  // an identical label makes no second event, so one that did arrive is harmless.
+  // server restarted) and never answered (`kept.all()`): sent first, to the same image ids.
+  // The server's save of an identical label makes no second event, so one that did arrive
+  // before the reload is harmless.
   resend(records) {
     if (!records.length) return;
     this.status.notice(`${records.length} label change(s) made before this page was reloaded were waiting in this browser; sending them now.`);
