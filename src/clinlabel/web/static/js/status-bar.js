@@ -40,7 +40,7 @@ export class StatusBar {
   // `labels`: label changes not yet answered (with keys waiting for their image); `failed`:
   // changes the server refused; `kept`: whether waiting changes survive a reload (IndexedDB).
   queueChanged({ error, retryInMs }, { labels, failed, kept }) {
-    const where = kept ? "kept in this browser until the server has them" : "Keep this page open";
+    const where = kept ? "kept in this browser until the server has them" : "held by this page only: keep it open";
     if (error) {
       this.retrying = true;
       const retry = `Retrying in ${Math.round(retryInMs / 100) / 10} s`;
@@ -48,7 +48,10 @@ export class StatusBar {
         error.kind === "token"
           ? `Not saved yet: ${error.message} Open the link printed in the terminal in this browser. ${labels} label change(s) waiting, ${where}.`
           : `Not saved yet: ${error.message} ${retry}; ${labels} label change(s) waiting, ${where}.`;
-      this.saveStatus.textContent = `Not saved yet: ${labels} label change(s) waiting`;
+      // A move or a touch may be what is retried, with no label waiting.
+      this.saveStatus.textContent = labels
+        ? `Not saved yet: ${labels} label change(s) waiting`
+        : `No label waiting${failed ? `, ${failed} NOT saved` : ""}; reconnecting to the server…`;
       this.saveStatus.classList.add("is-error");
       this.error(text);
       return;
