@@ -30,10 +30,18 @@ _UMASK = _current_umask()
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: Path, *, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None
+    path: Path,
+    *,
+    mode: str = "w",
+    encoding: str | None = "utf-8",
+    newline: str | None = None,
+    private: bool = False,
 ) -> Iterator[IO[str]]:
-    """Open a text file whose content appears at `path` only if the block completes."""
-    with _atomic(path, mode=mode, encoding=encoding, newline=newline) as handle:
+    """Open a text file whose content appears at `path` only if the block completes.
+
+    `private` keeps the file readable by its owner only (0600) from its first byte: for secrets.
+    """
+    with _atomic(path, mode=mode, encoding=encoding, newline=newline, private=private) as handle:
         yield handle
 
 
@@ -45,7 +53,9 @@ def atomic_binary_writer(path: Path) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None) -> Iterator[IO]:  # type: ignore[type-arg]
+def _atomic(
+    path: Path, *, mode: str, encoding: str | None, newline: str | None, private: bool = False
+) -> Iterator[IO]:  # type: ignore[type-arg]
     path = Path(path)
     folder = path.parent
     try:
@@ -56,7 +66,7 @@ def _atomic(path: Path, *, mode: str, encoding: str | None, newline: str | None)
     tmp = Path(tmp_name)
     try:
         # mkstemp makes the file private (0600); an output is shared like any file the user saves.
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o600 if private else 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()

@@ -101,3 +101,20 @@ def test_a_request_cannot_choose_the_file_an_image_id_reads(client: TestClient) 
     response = client.get("/api/images/1/rendition?path=/etc/passwd&relpath=../../etc/passwd")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
+
+
+def test_token_refusals_say_so_and_other_refusals_do_not(client: TestClient) -> None:
+    """The page keeps its unsent labels on a token refusal (the server restarted with a new
+    token) and reports other refusals; the header tells them apart."""
+    stranger = _bare(client)
+    for response in (
+        stranger.get("/api/session"),
+        stranger.put("/api/images/1/label", headers={"X-Clinlabel-Token": "nope"}, json={}),
+        stranger.get("/?token=nope"),
+    ):
+        assert response.headers["x-clinlabel-refused"] == "token"
+    foreign = client.put(
+        "/api/images/1/label", headers={"Origin": "http://evil.example"}, json={"label": "NA"}
+    )
+    assert foreign.status_code == 403
+    assert "x-clinlabel-refused" not in foreign.headers

@@ -64,6 +64,8 @@ def test_failed_saves_are_shown_retried_and_kept(
     expect(page.locator("#error-banner")).to_contain_text("nope")
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#current-label")).to_contain_text("NOT saved")
+    # The save line counts it: never "All labels saved" while a label was refused.
+    expect(page.locator("#save-status")).to_have_text("1 label(s) NOT saved")
     page.unroute("**/api/images/*/label")
     server.stop()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from clinlabel.cli.imaging import budget_bytes, memory_budget_option
+from clinlabel.errors import ClinlabelError
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -24,8 +25,6 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        from clinlabel.errors import ClinlabelError
-
         raise ClinlabelError(
             f"Cannot listen on {host}:{port}: {exc.strerror}.", hint="Choose another --port."
         ) from exc
@@ -60,6 +59,11 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port; 0 = a free one.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--new-token",
+    is_flag=True,
+    help="Replace the project's access token (open pages must then use the new link).",
+)
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option(
     "--idle-minutes",
@@ -85,6 +89,7 @@ def label_command(
     schema_path: Path | None,
     port: int,
     host: str,
+    new_token: bool,
     no_browser: bool,
     idle_minutes: float,
     cache_gb: float,
@@ -93,15 +98,29 @@ def label_command(
     """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
     import uvicorn
 
+    from clinlabel.labelling.server_access import load_server_access
     from clinlabel.web.app import create_app
     from clinlabel.web.config import WebSettings
-    from clinlabel.web.security import new_token
+    from clinlabel.web.security import make_token
     from clinlabel.web.workbench import Workbench
 
-    sock = _bind(host, port)
+    # The project's last token and port (`labelling.server_access`): an open page reconnects.
+    remembered = load_server_access(project_dir.resolve()) if project_dir is not None else None
+    sock = None
+    if port == 0 and remembered is not None:
+        try:
+            sock = _bind(host, remembered.port)
+        except ClinlabelError:
+            click.echo(
+                f"Port {remembered.port}, used by this project last time, is busy: a page "
+                "still open on it must be opened again with the link below."
+            )
+    if sock is None:
+        sock = _bind(host, port)
+    token = remembered.token if remembered is not None and not new_token else make_token()
     settings = WebSettings(
         batch=batch,
-        token=new_token(),
+        token=token,
         port=sock.getsockname()[1],
         host=host,
         project_dir=project_dir.resolve() if project_dir else None,

@@ -33,6 +33,8 @@ from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.store import Store
 
 LOCK_FILE = "clinlabel.lock"
+SERVER_FILE = "server.json"
+"""The labelling server's token and port (owner-only, 0600): `labelling.server_access`."""
 SETTINGS_FILE = "project.toml"
 """Optional; `database_url = "postgresql+psycopg://..."` keeps the records on a server."""
 _HASH_CHUNK = 1 << 20

@@ -5,6 +5,8 @@
   clients may send it in the `X-Clinlabel-Token` header instead. No token: 401; a wrong one: 403.
 * The `Host` header must name this server (127.0.0.1:PORT or localhost:PORT): a page on another
   site that rebinds its DNS name to 127.0.0.1 sends its own name and gets 421 (DNS rebinding).
+* The token is the project's (`labelling.server_access`), kept across restarts with the port, so
+  a page left open reconnects; its refusals say `X-Clinlabel-Refused: token`.
 * State changes only by POST/PUT/DELETE, and only with an `Origin` of this server. A request with
   no `Origin` at all must carry the token in the header, which a cross-site form cannot set.
 
@@ -24,6 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clinlabel.web.config import WebSettings
 
 TOKEN_HEADER = "x-clinlabel-token"
+#: Set on the 401 and 403 answers about the token (none, or not this server's): the page keeps
+#: its unsent labels and asks for the link, instead of reporting them refused.
+REFUSED_HEADER = "x-clinlabel-refused"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 STATE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
@@ -35,13 +40,17 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def new_token() -> str:
+def make_token() -> str:
     """A launch token: 256 bits from the operating system's CSPRNG."""
     return secrets.token_urlsafe(32)
 
 
 def _same(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def _token_refusal(text: str, status: int) -> Response:
+    return PlainTextResponse(text, status_code=status, headers={REFUSED_HEADER: "token"})
 
 
 class LocalServerGuard:
@@ -79,12 +88,11 @@ class LocalServerGuard:
             header_token if header_token is not None else request.cookies.get(settings.cookie_name)
         )
         if given is None:
-            return PlainTextResponse(
-                "This server needs the link with its token (printed when it started).",
-                status_code=401,
+            return _token_refusal(
+                "This server needs the link with its token (printed when it started).", 401
             )
         if not _same(given, settings.token):
-            return PlainTextResponse("Wrong token.", status_code=403)
+            return _token_refusal("Wrong token.", 403)
         if method in STATE_METHODS:
             origin = request.headers.get("origin")
             if origin is None and header_token is None:
@@ -95,7 +103,7 @@ class LocalServerGuard:
 
     def _login(self, request: Request, token: str) -> Response:
         if not _same(token, self.settings.token):
-            return PlainTextResponse("Wrong token.", status_code=403)
+            return _token_refusal("Wrong token.", 403)
         rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
         target = "/" + (f"?{urlencode(rest)}" if rest else "")
         response = RedirectResponse(target, status_code=303)

@@ -114,6 +114,7 @@ class Workbench:
         """
         from clinlabel.imaging.viewing import ViewingService
         from clinlabel.labelling.project import ProjectLock, init_project, open_project
+        from clinlabel.labelling.server_access import ServerAccess, save_server_access
         from clinlabel.labelling.service import LabellingSession
 
         if self._session is not None:
@@ -132,6 +133,12 @@ class Workbench:
                 project, annotator=name, idle_threshold_s=self.settings.idle_threshold_s
             )
             shown = session.start()
+            # The next server of this project listens on this port with this token, so a page
+            # left open across a restart reconnects and sends what it holds (under the lock:
+            # one server writes it).
+            save_server_access(
+                project_dir, ServerAccess(token=self.settings.token, port=self.settings.port)
+            )
         except BaseException:
             stack.close()
             raise

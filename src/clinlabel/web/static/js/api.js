@@ -30,6 +30,11 @@ export async function request(method, url, body) {
     data = null;
   }
   if (!response.ok) {
+    if (response.headers.get("X-Clinlabel-Refused") === "token") {
+      // Not a refusal of the change: this page's token is not the server's (it was started
+      // with a new one). Retried, so nothing is dropped, until the page is opened with the link.
+      throw new ApiError("This page's access token is not accepted by the server (it was restarted with a new token).", { status: response.status, kind: "token", retryable: true });
+    }
     const message = messageOf(data) || text || `HTTP ${response.status}`;
     // Server trouble and a busy database are worth retrying; a broken rule is not.
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;

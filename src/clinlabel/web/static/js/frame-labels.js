@@ -53,6 +53,11 @@ export class FrameLabels {
     else this.waiting.delete(key);
   }
 
+  // Frame labels the server refused (the save line counts them as not saved).
+  failedCount() {
+    return [...this.waiting.values()].filter((change) => change.failed).length;
+  }
+
   render(view) {
     const byFrame = new Map((view.frame_labels ?? []).map((f) => [f.frame, { ...f, state: "saved" }]));
     for (const [key, change] of this.waiting) {

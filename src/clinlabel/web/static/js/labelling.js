@@ -3,6 +3,7 @@
 
 import { ImageStore } from "./images.js";
 import { SaveQueue } from "./save-queue.js";
+import { PendingStore } from "./pending-store.js";
 import { Viewer } from "./viewer.js";
 import { LabelPanel } from "./label-panel.js";
 import { CommentDialog } from "./comment-dialog.js";
@@ -20,12 +21,20 @@ const TOUCH_EVERY_MS = 20000;
 
 export class Labeller {
   // `page`: the page's elements, grouped by the module that uses them (main.js).
-  constructor(session, { prefetch, instrument = false }, page) {
+  // `kept`: where label changes wait for the server across a reload (pending-store.js).
+  constructor(session, { prefetch, instrument = false, kept = new PendingStore(null, "") }, page) {
     this.labels = session.labels;
     this.total = session.shown.progress.total;
     this.images = new ImageStore({ total: this.total, maxSide: session.max_side, prefetch });
     this.status = new StatusBar(page.status);
-    this.queue = new SaveQueue({ onChange: (state) => this.status.queueChanged(state, this.queue, this.buffered.length) });
+    this.kept = kept;
+    this.queueState = { error: null, retryInMs: null };
+    this.queue = new SaveQueue({
+      onChange: (state) => {
+        this.queueState = state;
+        this.showSaveState();
+      },
+    });
     this.viewer = new Viewer(page.viewer.stage, page.viewer.area, page.viewer.message);
     this.imageMeta = page.imageMeta;
     this.geometry = new GeometryPanel(page.geometry, { onError: (text) => this.status.error(text) });
@@ -60,6 +69,39 @@ export class Labeller {
     this.images.remember(session.shown.image);
     this.display(session.shown.image, null, { tellServer: false });
     this.sidebar.refresh().catch((e) => this.status.error(`Cannot load the case list: ${e.message}`));
+  }
+
+  // The save line: changes waiting (queued, or keys waiting for their image) and refused ones.
+  showSaveState() {
+    const failed = [...this.pending.values()].filter((change) => change.failed).length + this.frameLabels.failedCount();
+    const labels = this.queue.countOf("label") + this.buffered.length;
+    this.status.queueChanged(this.queueState, { labels, failed, kept: this.kept.available });
+  }
+
+  // Changes kept in this browser by an earlier page (reloaded, closed, or left open while the
+  // server restarted) and never answered (`kept.all()`): sent first, to the same image ids.
+  // The server's save of an identical label makes no second event, so one that did arrive
+  // before the reload is harmless.
+  resend(records) {
+    if (!records.length) return;
+    this.status.notice(`${records.length} label change(s) made before this page was reloaded were waiting in this browser; sending them now.`);
+    for (const record of records) {
+      const view = { id: record.imageId, file: record.file };
+      const change = { label: record.body?.label ?? null, comment: record.body?.comment ?? "" };
+      if (record.frame > 0) {
+        this.frameLabels.pending(record.imageId, record.frame, change);
+        this.sendFrame(view, record.frame, record.body, record);
+      } else {
+        this.send(view, change, record.method, record.body, record);
+      }
+    }
+  }
+
+  // Keeps a label change in the browser until the server answers (`then_show` is not kept: a
+  // later page shows its own image).
+  keep(view, frame, method, url, body) {
+    const { then_show: _, ...kept } = body ?? {};
+    return this.kept.keep({ imageId: view.id, frame, method, url, body: body === undefined ? undefined : kept, file: view.file });
   }
 
   // Runs an action now, or after the image being navigated to is known (keys never go astray).
@@ -230,20 +272,32 @@ export class Labeller {
   commitFrame(view, frame, name, comment) {
     const body = { label: name, comment, frame };
     this.frameLabels.pending(view.id, frame, { label: name, comment: comment ?? "" });
+    this.sendFrame(view, frame, body);
+  }
+
+  sendFrame(view, frame, body, record = null) {
+    const url = `/api/images/${view.id}/label`;
+    const kept = record ?? this.keep(view, frame, "PUT", url, body);
+    const name = body.label;
     this.renderLabel();
     this.queue
-      .enqueue("PUT", `/api/images/${view.id}/label`, body, { kind: "label" })
+      .enqueue("PUT", url, body, { kind: "label" })
       .then((saved) => {
+        this.kept.release(kept);
         this.frameLabels.settled(view.id, frame);
         this.images.update(saved.image);
         if (this.view?.id === saved.image.id) this.view = saved.image;
         this.status.notice(`Frame ${frame} of ${view.file} labelled ${name}.`);
       })
       .catch((e) => {
+        this.kept.release(kept);
         this.frameLabels.settled(view.id, frame, e.message);
         this.status.error(`Not saved: ${view.file} frame ${frame}: ${e.message}`);
       })
-      .finally(() => this.renderLabel());
+      .finally(() => {
+        this.renderLabel();
+        this.showSaveState();
+      });
   }
 
   commit(view, name, comment, t0, frame = 0) {
@@ -263,12 +317,15 @@ export class Labeller {
     if (view) this.send(view, { label: null, comment: "" }, "DELETE");
   }
 
-  send(view, change, method, body) {
+  send(view, change, method, body, record = null) {
+    const url = `/api/images/${view.id}/label`;
+    const kept = record ?? this.keep(view, 0, method, url, body);
     this.pending.set(view.id, change);
     this.renderLabel();
     this.queue
-      .enqueue(method, `/api/images/${view.id}/label`, body, { kind: "label" })
+      .enqueue(method, url, body, { kind: "label" })
       .then((saved) => {
+        this.kept.release(kept);
         if (this.pending.get(view.id) === change) this.pending.delete(view.id);
         this.images.update(saved.image);
         // The image on screen may be this one: show the server's record, not the old copy.
@@ -277,10 +334,14 @@ export class Labeller {
         this.sidebar.refreshSoon();
       })
       .catch((e) => {
+        this.kept.release(kept);
         if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: e.message });
         this.status.error(`Not saved: ${view.file}: ${e.message}`);
       })
-      .finally(() => this.renderLabel());
+      .finally(() => {
+        this.renderLabel();
+        this.showSaveState();
+      });
   }
 
   move(step, t0) {

@@ -7,6 +7,7 @@
 import { get } from "./api.js";
 import { askToStart } from "./start.js";
 import { Labeller } from "./labelling.js";
+import { PendingStore } from "./pending-store.js";
 import { wireKeys } from "./keys.js";
 
 function byId(id) {
@@ -132,8 +133,14 @@ async function boot() {
   let session = await get("/api/session");
   if (!session.started) session = await askToStart(session, page.start);
   page.workspace.hidden = false;
-  const app = new Labeller(session, { prefetch, instrument }, page);
+  // Label changes not yet acknowledged wait in this browser, per project and annotator.
+  const kept = await PendingStore.open(`${session.project_dir}\n${session.annotator}`);
+  const waiting = await kept.all();
+  const app = new Labeller(session, { prefetch, instrument, kept }, page);
   window.clinlabel = app;
+  // Before any key is wired: what an earlier page left goes first, so a new change to the same
+  // image is sent after it and wins.
+  app.resend(waiting);
   wireKeys(app);
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;

@@ -1,6 +1,7 @@
 // Every state change goes through one ordered queue: a label is saved before the next `show`,
 // nothing is sent twice at once, and a failed request is retried (network, server; a 408 or 429
 // a few times) or reported (a broken rule, a 4xx that keeps coming). Nothing is dropped silently.
+// Label changes are also kept in the browser until answered (pending-store.js, labelling.js).
 
 import { request } from "./api.js";
 
@@ -11,7 +12,8 @@ const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 export const MAX_CLIENT_ERROR_RETRIES = 4;
 
 function givesUp(error, attempt) {
-  const clientError = error.status >= 400 && error.status < 500;
+  // A token the server does not accept is waited out too: opening the link fixes it.
+  const clientError = error.status >= 400 && error.status < 500 && error.kind !== "token";
   return clientError && attempt >= MAX_CLIENT_ERROR_RETRIES;
 }
 

@@ -36,12 +36,22 @@ export class StatusBar {
     }
   }
 
-  queueChanged({ error, retryInMs }, queue, keysWaiting = 0) {
-    const labels = queue.countOf("label") + keysWaiting;
+  // The save line never says "saved" while a change is queued, being retried or was refused.
+  // `labels`: label changes not yet answered (with keys waiting for their image); `failed`:
+  // changes the server refused; `kept`: whether waiting changes survive a reload (IndexedDB).
+  queueChanged({ error, retryInMs }, { labels, failed, kept }) {
+    const where = kept ? "kept in this browser until the server has them" : "held by this page only: keep it open";
     if (error) {
       this.retrying = true;
-      const text = `Not saved yet: ${error.message} Retrying in ${Math.round(retryInMs / 100) / 10} s; ${labels} label change(s) waiting. Keep this page open.`;
-      this.saveStatus.textContent = "Not saved yet, retrying…";
+      const retry = `Retrying in ${Math.round(retryInMs / 100) / 10} s`;
+      const text =
+        error.kind === "token"
+          ? `Not saved yet: ${error.message} Open the link printed in the terminal in this browser. ${labels} label change(s) waiting, ${where}.`
+          : `Not saved yet: ${error.message} ${retry}; ${labels} label change(s) waiting, ${where}.`;
+      // A move or a touch may be what is retried, with no label waiting.
+      this.saveStatus.textContent = labels
+        ? `Not saved yet: ${labels} label change(s) waiting`
+        : `No label waiting${failed ? `, ${failed} NOT saved` : ""}; reconnecting to the server…`;
       this.saveStatus.classList.add("is-error");
       this.error(text);
       return;
@@ -50,8 +60,11 @@ export class StatusBar {
       this.retrying = false;
       this.errorBanner.hidden = true;
     }
-    this.saveStatus.classList.remove("is-error");
-    this.saveStatus.textContent = labels ? `Saving ${labels} label change(s)…` : "All labels saved";
+    const parts = [];
+    if (labels) parts.push(`Saving ${labels} label change(s)…`);
+    if (failed) parts.push(`${failed} label(s) NOT saved`);
+    this.saveStatus.classList.toggle("is-error", failed > 0);
+    this.saveStatus.textContent = parts.length ? parts.join("; ") : "All labels saved";
   }
 
   error(text) {

@@ -1,0 +1,91 @@
+// Label changes the server has not acknowledged yet, kept in this browser (IndexedDB) so that a
+// reload, a closed tab or a server restart loses none of them. Each is removed once the server
+// has it (or refused it, which the page reports as "not saved"). One record per image and frame:
+// the newest change. The server's save of an identical label is idempotent, so sending a change
+// again after a reload (it may have arrived just before) makes no second audit event. Records
+// belong to one project and one annotator; others in the same browser are left alone.
+
+const DB_NAME = "clinlabel";
+const STORE = "pending-labels";
+
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function openDb() {
+  const request = indexedDB.open(DB_NAME, 1);
+  request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+  return done(request);
+}
+
+export class PendingStore {
+  constructor(db, owner) {
+    this.db = db; // null: no IndexedDB here (changes then live only as long as the page)
+    this.owner = owner;
+    this.count = 0;
+    this.refused = false;
+  }
+
+  // `owner`: the project folder and the annotator the changes belong to.
+  static async open(owner) {
+    try {
+      return new PendingStore(await openDb(), owner);
+    } catch {
+      return new PendingStore(null, owner);
+    }
+  }
+
+  // False without IndexedDB, or once the browser refused to store a change (a full disk, a
+  // quota): the save line then says to keep the page open instead of "kept in this browser".
+  get available() {
+    return this.db !== null && !this.refused;
+  }
+
+  // Keeps a change (`{imageId, frame, method, url, body, file}`); returns the record to release.
+  keep(change) {
+    this.count += 1;
+    const record = { ...change, key: `${this.owner}\n${change.imageId}\n${change.frame}`, owner: this.owner, seq: `${Date.now()}-${Math.random()}`, at: Date.now() * 1000 + (this.count % 1000) };
+    if (this.db) this.write((store) => store.put(record));
+    return record;
+  }
+
+  // The server has answered for this change: forget it, unless a newer change replaced it.
+  release(record) {
+    if (!this.db) return;
+    this.write((store) => {
+      const stored = store.get(record.key);
+      stored.onsuccess = () => {
+        if (stored.result?.seq === record.seq) store.delete(record.key);
+      };
+    });
+  }
+
+  // Every change of this project and annotator still waiting, oldest first.
+  async all() {
+    if (!this.db) return [];
+    let records;
+    try {
+      records = await done(this.db.transaction(STORE, "readonly").objectStore(STORE).getAll());
+    } catch {
+      return []; // a browser that cannot read its store: nothing to send again
+    }
+    return records.filter((r) => r.owner === this.owner).sort((a, b) => a.at - b.at);
+  }
+
+  write(action) {
+    // Transactions on one store run in the order they were made: a release never overtakes
+    // the keep it answers. A browser that refuses to store leaves the page working as before.
+    try {
+      const transaction = this.db.transaction(STORE, "readwrite");
+      transaction.onabort = () => {
+        this.refused = true;
+      };
+      action(transaction.objectStore(STORE));
+    } catch {
+      this.refused = true; // the change is still in the page's queue, for as long as the page
+    }
+  }
+}
