@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
@@ -40,6 +41,11 @@ def _batch(root: Path) -> Path:
     return root
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10, 'scan and the project agree on what is in the queue, from one function': "
+    "scan's header checks drop a cut PNG and a zero-dimension NIfTI that init queues; not done yet",
+)
 def test_scan_and_init_queue_the_same_files(tmp_path: Path) -> None:
     batch = _batch(tmp_path / "Batch")
     runner = CliRunner()
