@@ -137,3 +137,24 @@ def test_reading_commands_on_a_read_only_mount(read_only_mount: Path) -> None:
     with pytest.raises(OSError):
         (read_only_mount / "probe").write_bytes(b"")
     _read_commands(read_only_mount)
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_line_of_the_log(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "Batch" / "Case_1" / "Visit_1" / "XC"
+    folder.mkdir(parents=True)
+    forged = "a\n    99  2026-01-01T00:00:00Z  Dr B  label_saved x\x1b[2J.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(folder / "b.png")
+    (folder / "b.png").rename(folder / forged)
+    assert run("init", tmp_path / "Batch", "--out", tmp_path / "project").exit_code == 0
+    with open_project(tmp_path / "project") as opened:
+        session = LabellingSession(opened, annotator="Dr A", interface="test")
+        session.save_label(session.start().view.id, "Suspicious")
+        session.close()
+    log = run("audit", "log", tmp_path / "project", "--limit", "0")
+    assert log.exit_code == 0
+    lines = log.output.splitlines()
+    assert all(line.split()[0].isdigit() for line in lines), log.output
+    assert not any(line.lstrip().startswith("99 ") for line in lines)
+    assert "\x1b" not in log.output and "\\n" in log.output
