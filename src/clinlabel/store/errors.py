@@ -17,6 +17,8 @@ class Failure(StrEnum):
     REFUSED = "refused"
     """A trigger of ours refused the change (append-only events, fixed image identity)."""
     READ_ONLY = "read_only"
+    IO = "io"
+    """An I/O error from the operating system (a full disk shows as one on some file systems)."""
     OTHER = "other"
 
 
@@ -32,6 +34,7 @@ _SQLITE: tuple[tuple[str, Failure], ...] = (
     ("SQLITE_CANTOPEN", Failure.READ_ONLY),
     ("SQLITE_PERM", Failure.READ_ONLY),
     ("SQLITE_AUTH", Failure.READ_ONLY),
+    ("SQLITE_IOERR", Failure.IO),
 )
 
 _POSTGRES: dict[str, Failure] = {

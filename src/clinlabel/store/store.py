@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,8 +212,16 @@ class Store:
             raise StoreError(f"The project database at {self.where} failed: {exc}") from exc
 
 
+#: Free space under which an I/O error on the project's disk is taken for a full disk.
+FULL_DISK_BYTES = 1024 * 1024
+
+
 def _translate(exc: DBAPIError, where: str) -> StoreError:
     failure = classify(exc.orig)
+    if failure is Failure.IO and _disk_nearly_full(where):
+        # A full tmpfs or quota makes SQLite report a write or shared-memory I/O error, not
+        # SQLITE_FULL; "disk I/O error" alone tells the user nothing they can act on.
+        failure = Failure.FULL
     if failure is Failure.BUSY:
         return ProjectInUseError(
             f"The project at {where} is in use by another clinlabel process.",
@@ -237,6 +246,15 @@ def _translate(exc: DBAPIError, where: str) -> StoreError:
             hint="Check the folder's permissions or choose another output folder.",
         )
     return StoreError(f"The project database at {where} failed: {_first_line(exc.orig)}")
+
+
+def _disk_nearly_full(where: str) -> bool:
+    """Whether the file system holding `where` (a project folder) has almost no room left."""
+    try:
+        found = os.statvfs(where)
+    except (OSError, ValueError):  # a PostgreSQL URL, or a folder gone
+        return False
+    return found.f_bavail * found.f_frsize < FULL_DISK_BYTES
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -164,3 +164,27 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     with pytest.raises(StoreError, match="identity of an image"), upgraded.write() as conn:
         conn.exec_driver_sql("UPDATE images SET relpath = 'C/V/XC/b.png'")
     upgraded.close()
+
+
+def test_an_io_error_on_a_full_disk_says_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full tmpfs or quota gives SQLITE_IOERR_*, not SQLITE_FULL (found by the adversarial
+    review: "failed: disk I/O error"); with no room left on the project's disk, say so."""
+    import os
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import OperationalError
+
+    from clinlabel.store import store as store_module
+
+    raw = sqlite3.OperationalError("disk I/O error")
+    raw.sqlite_errorname = "SQLITE_IOERR_WRITE"  # type: ignore[attr-defined]
+    error = OperationalError("INSERT ...", {}, raw)
+    roomy = SimpleNamespace(f_bavail=10**6, f_frsize=4096)
+    monkeypatch.setattr(os, "statvfs", lambda _: roomy)
+    assert "disk I/O error" in str(store_module._translate(error, str(tmp_path)))
+    full = SimpleNamespace(f_bavail=3, f_frsize=4096)
+    monkeypatch.setattr(os, "statvfs", lambda _: full)
+    message = str(store_module._translate(error, str(tmp_path)))
+    assert "is full" in message and "Free some space" in message
