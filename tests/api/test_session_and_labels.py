@@ -115,6 +115,7 @@ def test_outputs_progress_then_final(client: TestClient) -> None:
     assert csv_text.splitlines()[0] == "case,visit,file,label,comment"
     assert "Case_001,Visit_1,XC_CLINICAL/img1.jpg,NA," in csv_text
     assert client.get("/api/outputs/report").status_code == 200
+    assert final["trail_ok"] is True and final["trail_problem"] is None
 
 
 def test_errors_become_statuses_in_one_place() -> None:

@@ -236,3 +236,46 @@ def test_start_page_asks_for_output_and_name(
     expect_saved(page)
     assert (tmp_path / "chosen" / "clinlabel.db").is_file()
     assert not (batch / "inside").exists()
+
+
+def test_an_export_on_a_broken_trail_says_so_in_the_page(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    """The CLI's export exits 1 on a broken trail; the page's Finish and export said nothing
+    (found by the adversarial review): it must say BROKEN before anyone uses the files."""
+    import sqlite3
+
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=3)
+    out = tmp_path / "project"
+    server = start_server(batch, "--out", str(out), "--annotator", "kim")
+    page.goto(server.url)
+    expect_position(page, 1, 3)
+    page.keyboard.press("1")
+    expect_saved(page)
+    with sqlite3.connect(out / "clinlabel.db") as conn:  # someone edits the label's time
+        conn.execute("UPDATE labels SET labelled_at = '2020-01-01T00:00:00Z'")
+    page.get_by_role("button", name="Finish and export").click()
+    exported = page.get_by_role("dialog", name="Exported")
+    expect(exported).to_be_visible()
+    expect(exported.locator("#outputs-broken")).to_be_visible()
+    expect(exported.locator("#outputs-broken")).to_contain_text("audit trail is BROKEN")
+    server.stop()
+
+
+def test_an_export_on_an_intact_trail_shows_no_warning(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=2)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "kim")
+    page.goto(server.url)
+    expect_position(page, 1, 2)
+    page.keyboard.press("2")
+    expect_saved(page)
+    page.get_by_role("button", name="Finish and export").click()
+    exported = page.get_by_role("dialog", name="Exported")
+    expect(exported).to_be_visible()
+    expect(exported.locator("#outputs-summary")).to_contain_text("SUMMARY")
+    expect(exported.locator("#outputs-broken")).to_be_hidden()
+    server.stop()

@@ -193,6 +193,9 @@ class OutputsOut(BaseModel):
     csv: str
     report: str
     report_text: str
+    trail_ok: bool
+    """Whether the audit trail and the current labels verified when these files were written."""
+    trail_problem: str | None = None
     csv_url: str = "/api/outputs/csv"
     report_url: str = "/api/outputs/report"
 

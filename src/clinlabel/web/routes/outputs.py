@@ -26,8 +26,17 @@ async def _write(bench: BenchDep, *, final: bool) -> OutputsOut:
     assert project is not None
     paths = await bench.call(save_outputs, project, final=final, actor=annotator)
     bench.last_outputs = paths
+    audit = paths.audit
+    problem = None
+    if not audit.ok:
+        problem = f"at event {audit.first_broken_event}: {audit.reason}"
     return OutputsOut(
-        final=final, csv=str(paths.csv), report=str(paths.report), report_text=paths.report_text
+        final=final,
+        csv=str(paths.csv),
+        report=str(paths.report),
+        report_text=paths.report_text,
+        trail_ok=audit.ok,
+        trail_problem=problem,
     )
 
 

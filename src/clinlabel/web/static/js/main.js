@@ -103,6 +103,7 @@ function pageElements() {
       csv: byId("outputs-csv"),
       report: byId("outputs-report"),
       summary: byId("outputs-summary"),
+      broken: byId("outputs-broken"),
       close: byId("outputs-close"),
     },
     buttons: {
