@@ -190,6 +190,9 @@ def _frame(cell: str, line: int, bad: list[str]) -> int:
             return int(text)
         bad.append(f"line {line} has frame {_shown(cell)}, more than any image has")
         return 0
+    if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+        bad.append(f"line {line} has frame {_shown(cell)}; frames are numbered from 1")
+        return 0
     bad.append(f"line {line} has frame {_shown(cell)}, which is not a whole number")
     return 0
 

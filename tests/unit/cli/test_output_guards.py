@@ -153,7 +153,7 @@ def test_a_full_disk_under_stdout_is_one_line_and_no_exception_ignored(project: 
         ("1180591620717411303424", "more than any image has"),
         ("9223372036854775808", "more than any image has"),
         ("²", "not a whole number"),
-        ("-1", "not a whole number"),
+        ("-1", "frames are numbered from 1"),
     ],
 )
 def test_a_csv_frame_column_out_of_range_is_refused(
