@@ -77,13 +77,22 @@ def _atomic(
         tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise OutputError(
-                f"The disk is full: {path} was not written (any previous version is intact).",
+                f"The disk is full: {_named(path)} was not written (any previous version is "
+                "intact).",
                 hint="Free some space and try again.",
             ) from exc
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+        raise OutputError(f"Cannot write {_named(path)}: {exc.strerror or exc}.") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _named(path: Path) -> Path:
+    """The output a user asked for, also when what failed was its staged copy."""
+    name = path.name
+    if name.startswith(".") and name.endswith(".pending"):
+        return path.with_name(name[1 : -len(".pending")])
+    return path
 
 
 def pending_path(path: Path) -> Path:

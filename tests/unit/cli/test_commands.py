@@ -208,7 +208,9 @@ def test_export_is_atomic_when_the_disk_fails(
     monkeypatch.setattr(os, "fsync", full_disk)
     result = run("export", project, "--no-report")
     monkeypatch.setattr(os, "fsync", real_fsync)
-    assert_user_error(result, "disk is full")
+    # The message names the file the user asked for, not its hidden staged copy.
+    assert_user_error(result, "disk is full", str(project / "clinical_labels.csv") + " was not")
+    assert ".pending" not in result.stderr
     assert (project / "clinical_labels.csv").read_bytes() == before
     assert not [p for p in project.iterdir() if p.name.endswith(".tmp")]
 
