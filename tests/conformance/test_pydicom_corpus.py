@@ -13,31 +13,18 @@ it has an encoder for go through the same checks as the corpus files.
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 import os
 import traceback
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
+from ..unit.imaging import dicom_factory as factory
+
 TIMEOUT_S = 30.0
-FACTORY = Path(__file__).resolve().parents[1] / "unit" / "imaging" / "dicom_factory.py"
-
-
-def _load_factory() -> ModuleType:
-    """tests/unit/imaging/dicom_factory.py, loaded by path (it is not a package module)."""
-    spec = importlib.util.spec_from_file_location("dicom_factory", FACTORY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-factory = _load_factory()
 GENERATED = [*factory.LOSSLESS, *factory.LOSSY]
 
 

@@ -4,41 +4,30 @@ formula written out here by hand, next to the same values without it."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page
 
+from ..unit.imaging import dicom_factory
 from .conftest import open_medical_image, viewer_pixels
 
 pytestmark = pytest.mark.e2e
 
 FOLDER = "Case_001/Visit_1/XC_CLINICAL"
-FACTORY = Path(__file__).resolve().parents[1] / "unit" / "imaging" / "dicom_factory.py"
 CENTER, WIDTH = 2048.0, 4096.0
 
 
-def dicom_factory() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dicom_factory", FACTORY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_file(path: Path, shape: str | None) -> np.ndarray:
-    factory = dicom_factory()
-    stored = factory.pattern(rows=96, columns=128, bits=12)
-    ds = factory.grey_dataset(stored, signed=False, bits=12)
+    stored = dicom_factory.pattern(rows=96, columns=128, bits=12)
+    ds = dicom_factory.grey_dataset(stored, signed=False, bits=12)
     ds.WindowCenter, ds.WindowWidth = CENTER, WIDTH
     if shape is not None:
         ds.PresentationLUTShape = shape
     path.parent.mkdir(parents=True, exist_ok=True)
-    factory.write(path, ds, factory.ExplicitVRLittleEndian)
+    dicom_factory.write(path, ds, dicom_factory.ExplicitVRLittleEndian)
     return np.asarray(stored[0])
 
 

@@ -4,21 +4,19 @@ here by hand (not through clinlabel's own windowing code), before and after a wi
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
+from ..unit.imaging import dicom_factory
 from .conftest import open_medical_image, paint_count, viewer_pixels, wait_for_repaint
 
 pytestmark = pytest.mark.e2e
 
 FOLDER = "Case_001/Visit_1/XC_CLINICAL"
-FACTORY = Path(__file__).resolve().parents[1] / "unit" / "imaging" / "dicom_factory.py"
 # Modality values 0.00 .. 40.95 in steps of 0.01 (12-bit stored values, slope 0.01): fine enough
 # that a window 10 wide spans a thousand stored values, so LINEAR_EXACT and LINEAR differ by up to
 # 7 grey levels on screen and a page that ignored the function would fail.
@@ -26,25 +24,15 @@ SLOPE, INTERCEPT = 0.01, 0.0
 CENTER, WIDTH = 20.0, 10.0
 
 
-def dicom_factory() -> ModuleType:
-    """tests/unit/imaging/dicom_factory.py, loaded by path (it is not a package module)."""
-    spec = importlib.util.spec_from_file_location("dicom_factory", FACTORY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_voi_file(path: Path, function: str) -> np.ndarray:
     """A 12-bit ramp with the window (CENTER, WIDTH) and VOI LUT Function `function`."""
-    factory = dicom_factory()
-    stored = factory.pattern(rows=96, columns=128, bits=12)
-    ds = factory.grey_dataset(stored, signed=False, bits=12)
+    stored = dicom_factory.pattern(rows=96, columns=128, bits=12)
+    ds = dicom_factory.grey_dataset(stored, signed=False, bits=12)
     ds.RescaleSlope, ds.RescaleIntercept = SLOPE, INTERCEPT
     ds.WindowCenter, ds.WindowWidth = CENTER, WIDTH
     ds.VOILUTFunction = function
     path.parent.mkdir(parents=True, exist_ok=True)
-    factory.write(path, ds, factory.ExplicitVRLittleEndian)
+    dicom_factory.write(path, ds, dicom_factory.ExplicitVRLittleEndian)
     return np.asarray(stored[0])
 
 

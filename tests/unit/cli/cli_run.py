@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner, Result
+from PIL import Image
 
 from clinlabel.cli.app import cli
 
@@ -19,3 +22,13 @@ def assert_user_error(result: Result, *fragments: str) -> None:
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def two_case_batch(root: Path) -> Path:
+    """`root/Case_{1,2}/Visit_1/XC_CLINICAL/img{1,2}.jpg`: the smallest batch with two cases."""
+    for case in ("Case_1", "Case_2"):
+        folder = root / case / "Visit_1" / "XC_CLINICAL"
+        folder.mkdir(parents=True)
+        for name in ("img1.jpg", "img2.jpg"):
+            Image.new("RGB", (16, 12), (40, 30, 90)).save(folder / name)
+    return root

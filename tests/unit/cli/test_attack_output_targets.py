@@ -12,29 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from PIL import Image
 
-from clinlabel.cli.app import cli
+from . import cli_run
+from .cli_run import two_case_batch
 
 
 def run(*args: object) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = cli_run.run(*args)
     return result.exit_code, result.output
-
-
-def _batch(root: Path) -> Path:
-    for case in ("Case_1", "Case_2"):
-        folder = root / case / "Visit_1" / "XC_CLINICAL"
-        folder.mkdir(parents=True)
-        for name in ("img1.jpg", "img2.jpg"):
-            Image.new("RGB", (16, 12), (40, 30, 90)).save(folder / name)
-    return root
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    code, output = run("init", _batch(tmp_path / "Batch"), "--out", tmp_path / "project")
+    code, output = run("init", two_case_batch(tmp_path / "Batch"), "--out", tmp_path / "project")
     assert code == 0, output
     return tmp_path / "project"
 
@@ -43,7 +33,7 @@ def project(tmp_path: Path) -> Path:
 def test_an_output_never_replaces_an_image_of_another_batch(
     project: Path, tmp_path: Path, command: str
 ) -> None:
-    other = _batch(tmp_path / "OtherBatch")
+    other = two_case_batch(tmp_path / "OtherBatch")
     image = other / "Case_1" / "Visit_1" / "XC_CLINICAL" / "img1.jpg"
     before = image.read_bytes()
     option = "--csv" if command == "export" else "--txt"
@@ -53,7 +43,7 @@ def test_an_output_never_replaces_an_image_of_another_batch(
 
 
 def test_a_report_is_not_written_inside_another_batch(project: Path, tmp_path: Path) -> None:
-    other = _batch(tmp_path / "OtherBatch")
+    other = two_case_batch(tmp_path / "OtherBatch")
     target = other / "Case_1" / "report.txt"
     code, _ = run("report", project, "--txt", target)
     assert not target.exists(), "the report was written inside another batch"
@@ -67,7 +57,7 @@ def test_export_force_never_replaces_a_project_database(
     if whose == "own":
         database = project / "clinlabel.db"
     else:
-        code, output = run("init", _batch(tmp_path / "B2"), "--out", tmp_path / "p2")
+        code, output = run("init", two_case_batch(tmp_path / "B2"), "--out", tmp_path / "p2")
         assert code == 0, output
         database = tmp_path / "p2" / "clinlabel.db"
     before = database.read_bytes()[:16]

@@ -12,25 +12,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from clinlabel.cli.app import cli
 from clinlabel.labelling.project import open_project
 
-from .cli_run import assert_user_error, run
+from .cli_run import assert_user_error, run, two_case_batch
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 @pytest.fixture
 def batch(tmp_path: Path) -> Path:
-    root = tmp_path / "Batch"
-    for case in ("Case_1", "Case_2"):
-        folder = root / case / "Visit_1" / "XC_CLINICAL"
-        folder.mkdir(parents=True)
-        for name in ("img1.jpg", "img2.jpg"):
-            Image.new("RGB", (16, 12), (40, 30, 90)).save(folder / name)
-    return root
+    return two_case_batch(tmp_path / "Batch")
 
 
 @pytest.fixture

@@ -36,6 +36,19 @@ def project(tmp_path: Path, batch: Path, database_url: str | None) -> Iterator[P
         yield opened
 
 
+def label_two(project: Project) -> tuple[int, int]:
+    """Dr A labels the first two images (Suspicious; NA "blurred"); their ids."""
+    from clinlabel.labelling.service import LabellingSession
+
+    session = LabellingSession(project, annotator="Dr A")
+    first = session.start().view
+    second = session.next().view
+    session.save_label(first.id, "Suspicious")
+    session.save_label(second.id, "NA", "blurred")
+    session.close()
+    return first.id, second.id
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -17,23 +17,17 @@ import pytest
 from clinlabel.audit.log import verify_store
 from clinlabel.labelling.outputs import export_csv
 from clinlabel.labelling.project import init_project, open_project
-from clinlabel.labelling.service import LabellingSession
 
-from .conftest import make_batch
+from .conftest import label_two, make_batch
 
 
 def _labelled_project(tmp_path: Path) -> tuple[Path, int, int]:
     batch = make_batch(tmp_path / "Batch")
     init_project(batch, tmp_path / "project")
     with open_project(tmp_path / "project") as project:
-        session = LabellingSession(project, annotator="Dr A")
-        first = session.start().view
-        second = session.next().view
-        session.save_label(first.id, "Suspicious")
-        session.save_label(second.id, "NA", "blurred")
-        session.close()
+        first, second = label_two(project)
         assert verify_store(project.store).ok
-    return tmp_path / "project", first.id, second.id
+    return tmp_path / "project", first, second
 
 
 def _tamper(database: Path, table: str, column_decl: str, *statements: str) -> None:

@@ -12,18 +12,9 @@ from clinlabel.audit.log import verify_store
 from clinlabel.errors import StoreError
 from clinlabel.labelling.outputs import export_csv
 from clinlabel.labelling.project import Project
-from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import events as event_rows
 
-
-def _label_two(project: Project) -> tuple[int, int]:
-    session = LabellingSession(project, annotator="Dr A")
-    first = session.start().view
-    second = session.next().view
-    session.save_label(first.id, "Suspicious")
-    session.save_label(second.id, "NA", "blurred")
-    session.close()
-    return first.id, second.id
+from .conftest import label_two
 
 
 def _tamper(project: Project, *statements: str) -> None:
@@ -40,7 +31,7 @@ def _drop_identity_trigger(project: Project) -> str:
 
 
 def test_label_events_record_the_image_path_hash_and_frame(project: Project) -> None:
-    first, _ = _label_two(project)
+    first, _ = label_two(project)
     with project.store.read() as conn:
         saved = [e for e in event_rows.iter_events(conn) if e["kind"] == "label_saved"]
     event = saved[0]
@@ -51,7 +42,7 @@ def test_label_events_record_the_image_path_hash_and_frame(project: Project) -> 
 
 
 def test_the_identity_of_an_image_cannot_be_updated(project: Project) -> None:
-    _label_two(project)
+    label_two(project)
     for column in ("relpath", "case_name", "visit", "folder", "file", "kind"):
         with pytest.raises(StoreError, match="identity of an image"):
             _tamper(project, f"UPDATE images SET {column} = 'x' WHERE id = 1")
@@ -60,7 +51,7 @@ def test_the_identity_of_an_image_cannot_be_updated(project: Project) -> None:
 
 
 def test_swapping_two_labelled_images_rows_is_a_break(project: Project, tmp_path: Path) -> None:
-    first, second = _label_two(project)
+    first, second = label_two(project)
     assert verify_store(project.store).ok
     columns = ("relpath", "case_name", "visit", "folder", "file")
     with project.store.read() as conn:
@@ -100,14 +91,14 @@ def test_swapping_two_labelled_images_rows_is_a_break(project: Project, tmp_path
     ],
 )
 def test_edited_hash_time_or_comment_of_a_label_is_a_break(project: Project, edit: str) -> None:
-    _label_two(project)
+    label_two(project)
     _tamper(project, edit)
     status = verify_store(project.store)
     assert not status.ok and status.first_broken_event is not None
 
 
 def test_an_image_row_whose_case_disagrees_with_its_path_is_a_break(project: Project) -> None:
-    first, _ = _label_two(project)
+    first, _ = label_two(project)
     _tamper(
         project,
         _drop_identity_trigger(project),
