@@ -38,6 +38,7 @@ function pageElements() {
       position: byId("position-text"),
       progressText: byId("progress-text"),
       progressBar: byId("progress-bar"),
+      who: byId("who"),
     },
     viewer: { stage: byId("stage"), area: byId("viewer-area"), message: byId("stage-message") },
     imageMeta: byId("image-meta"),
@@ -139,6 +140,7 @@ async function boot() {
   const waiting = await kept.all();
   const app = new Labeller(session, { prefetch, instrument, kept }, page);
   window.clinlabel = app;
+  app.status.identify(session);
   // Before any key is wired: what an earlier page left goes first, so a new change to the same
   // image is sent after it and wins.
   app.resend(waiting);
