@@ -448,3 +448,39 @@ def test_thumbnails_load_for_the_rows_in_view_only(review: Locator, page: Page) 
     assert set(first).isdisjoint(second)
     # Only rows that were in view were fetched: none of the buffer's, none scrolled past.
     assert set(fetched) <= {ids[p] for p in first + second}, sorted(set(fetched))
+
+
+def test_two_keys_on_a_row_before_the_first_is_saved_keep_the_last(
+    review: Locator, page: Page
+) -> None:
+    # Image 2 is Suspicious; "2" then "1" while the first save is held: the second key must be
+    # compared with what the first made of the row (Non-Suspicious), not with the old label, or
+    # it is taken for "no change" and the image ends up Non-Suspicious.
+    held: list[Route] = []
+    release = []
+
+    def hold_first(route: Route) -> None:
+        if held and release:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r".*/api/images/\d+/label$"), hold_first)
+    page.keyboard.press("ArrowDown")
+    expect(review.locator("#review-body tr:focus")).to_have_attribute("data-position", "2")
+    page.keyboard.press("2")
+    wait_until(page, lambda: held, "the first save")
+    expect(label_of(review, 2)).to_have_value("Non-Suspicious")
+    page.keyboard.press("1")
+    expect(label_of(review, 2)).to_have_value("Suspicious")
+    assert len(held) == 1  # one save at a time: the second waits for the first's answer
+    release.append(True)
+    held[0].continue_()
+    expect(page.locator("#save-status")).to_have_text("All labels saved")
+    expect(label_of(review, 2)).to_have_value("Suspicious")
+    review.locator("#review-close").click()
+    page.evaluate("p => window.clinlabel.go(p)", 2)
+    expect(page.locator("#current-label")).to_contain_text("Suspicious — saved")
+    expect(page.get_by_role("button", name="Suspicious", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )

@@ -91,6 +91,11 @@ export class ReviewTable {
       if (tr && this.pages.total != null) this.wrap.scrollTop = this.window().reveal(Number(tr.dataset.index), this.wrap.scrollTop);
     });
     this.buildHeader();
+    // The keys of the rows, where the user looks (help has them too).
+    const hint = document.createElement("p");
+    hint.className = "hint review-keys";
+    hint.textContent = `↑ ↓ move · Enter opens the image · ${labels.map((l) => l.key).join(" ")} relabel · Delete clears`;
+    this.count.after(hint);
   }
 
   buildHeader() {
@@ -301,6 +306,9 @@ export class ReviewTable {
     } else if ((row.label ?? null) === label) {
       return;
     }
+    // What this row holds from now on, until the server's rows come back: a second key on the
+    // row compares with it, not with the label before the first.
+    this.data.set(tr, { ...row, label, comment: comment ?? "" });
     this.showLabel(tr, label, { saving: true });
     try {
       await this.link.save(row, label, comment);
