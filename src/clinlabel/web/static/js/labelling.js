@@ -147,11 +147,11 @@ export class Labeller {
   }
 
   display(view, t0, { tellServer = true } = {}) {
-    const previousCase = this.view?.case ?? null;
+    const previous = this.view;
     this.view = view;
     this.imageMeta.textContent = `${view.case} / ${view.visit} / ${view.file}`;
     this.status.position(view.position, this.total);
-    this.status.caseBanner(previousCase, view.case);
+    this.status.caseBanner(previous, view);
     this.sidebar.markCurrent(view.case);
     this.renderLabel();
     this.metadata.follow(view);

@@ -38,6 +38,7 @@ function pageElements() {
       position: byId("position-text"),
       progressText: byId("progress-text"),
       progressBar: byId("progress-bar"),
+      who: byId("who"),
     },
     viewer: { stage: byId("stage"), area: byId("viewer-area"), message: byId("stage-message") },
     imageMeta: byId("image-meta"),
@@ -139,6 +140,19 @@ async function boot() {
   const waiting = await kept.all();
   const app = new Labeller(session, { prefetch, instrument, kept }, page);
   window.clinlabel = app;
+  app.status.identify(session);
+  // The review table relabels through the labeller's own save path (the ordered queue, the copy
+  // kept in this browser, progress and sidebar), then reads the rows back from the server.
+  app.review.connect({
+    current: () => app.view?.position ?? null,
+    thumbnail: (row) => app.images.url(row),
+    comment: app.comment,
+    save: (row, label, comment) => {
+      if (label) app.send(row, { label, comment: comment ?? "" }, "PUT", { label, comment });
+      else app.send(row, { label: null, comment: "" }, "DELETE");
+      return app.queue.idle();
+    },
+  });
   // Before any key is wired: what an earlier page left goes first, so a new change to the same
   // image is sent after it and wins.
   app.resend(waiting);

@@ -1,5 +1,6 @@
-// The review table: every image with case, visit, file, label, comment, annotator and time,
-// sorted and filtered by the server; choosing a row opens that image.
+// The review table: every image with a thumbnail, case, visit, file, label, comment, annotator
+// and time, sorted and filtered by the server; choosing a row opens that image, and a label key
+// (or the row's label menu) relabels it through the labeller's own save path.
 //
 // A batch may hold hundreds of thousands of images, so the page holds only the rows near the
 // visible part of the table: spacers above and below them give the scrollbar the height of all
@@ -10,18 +11,29 @@ import { get } from "./api.js";
 import { ReviewPages } from "./review-pages.js";
 import { RowWindow } from "./row-window.js";
 
-// [sort key, heading, width, numeric]; the comment takes the width left over.
+// [sort key (null: not sortable), heading, width, numeric]; the comment takes the width left
+// over. The widths add up to less than a 1280 px screen's dialog, so nothing scrolls sideways.
 const COLUMNS = [
-  ["position", "#", "5rem", true],
-  ["case", "Case", "9rem"],
-  ["visit", "Visit", "7rem"],
-  ["file", "File", "15rem"],
-  ["label", "Label", "9rem"],
+  ["position", "#", "4rem", true],
+  [null, "Image", "5.5rem"],
+  ["case", "Case", "8rem"],
+  ["visit", "Visit", "6rem"],
+  ["file", "File", "12rem"],
+  ["label", "Label", "11rem"],
   ["comment", "Comment", ""],
-  ["frames", "Frame labels", "11rem"],
-  ["annotator", "Annotator", "9rem"],
-  ["seconds", "Time (s)", "6rem", true],
+  ["frames", "Frame labels", "7.5rem"],
+  ["annotator", "Annotator", "7rem"],
+  ["seconds", "Time (s)", "4.5rem", true],
 ];
+const THUMB = 1; // the column of the thumbnail
+const LABEL = 5; // the column of the label menu
+// Label colours when the schema gives none: the Okabe–Ito palette (told apart with the common
+// colour-vision deficiencies), less its blue and black; each with dark text at >= 4.5:1. The
+// label's name is always written too: colour is never the only sign.
+const PALETTE = ["#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#009E73", "#D55E00"];
+// A thumbnail is asked for once its row has been in view this long: a scroll through thousands
+// of rows fetches none of the rows it passes.
+const THUMB_SETTLE_MS = 150;
 const UNLABELLED = "\u0000none"; // the label filter's "Unlabelled": no label name holds a NUL
 const BUFFER = 8; // rows built beyond each edge of the viewport
 const PREFETCH = 100; // rows asked for beyond each edge, so that a steady scroll rarely waits
@@ -31,6 +43,12 @@ export class ReviewTable {
   // elements: {dialog, table, wrap, body, header, above, below, labelFilter, caseFilter, count,
   // close} (main.js)
   constructor(elements, { labels, onOpen }) {
+    this.labels = labels;
+    this.link = null; // the labeller's side (connect)
+    this.data = new WeakMap(); // <tr> -> its row from the server
+    this.thumbTimers = new Map(); // <img> -> the timer that will load it
+    this.thumbs = null; // the IntersectionObserver of thumbnails (thumbObserver)
+    this.thumbsUnder = -1; // the header height it leaves out
     this.dialog = elements.dialog;
     this.table = elements.table;
     this.wrap = elements.wrap;
@@ -57,8 +75,14 @@ export class ReviewTable {
     this.wrap.addEventListener("scroll", () => this.render(), { passive: true });
     new ResizeObserver(() => this.render()).observe(this.wrap);
     this.body.addEventListener("click", (event) => {
+      if (event.target.closest("select")) return; // the label menu, not the row
       const tr = event.target.closest("tr.row");
       if (tr) this.choose(tr);
+    });
+    this.body.addEventListener("change", (event) => {
+      const select = event.target.closest("select.label-select");
+      const tr = select?.closest("tr.row");
+      if (tr) this.relabel(tr, select.value || null).catch((e) => this.failed(e));
     });
     this.body.addEventListener("keydown", (event) => this.key(event));
     // Tab or a click may focus a row that the sticky header hides.
@@ -67,6 +91,11 @@ export class ReviewTable {
       if (tr && this.pages.total != null) this.wrap.scrollTop = this.window().reveal(Number(tr.dataset.index), this.wrap.scrollTop);
     });
     this.buildHeader();
+    // The keys of the rows, where the user looks (help has them too).
+    const hint = document.createElement("p");
+    hint.className = "hint review-keys";
+    hint.textContent = `↑ ↓ move · Enter opens the image · ${labels.map((l) => l.key).join(" ")} relabel · Delete clears`;
+    this.count.after(hint);
   }
 
   buildHeader() {
@@ -75,8 +104,12 @@ export class ReviewTable {
       ...COLUMNS.map(([key, title, width]) => {
         const th = document.createElement("th");
         th.scope = "col";
-        th.dataset.key = key;
         if (width) th.style.width = width;
+        if (!key) {
+          th.textContent = title;
+          return th;
+        }
+        th.dataset.key = key;
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = title;
@@ -108,6 +141,9 @@ export class ReviewTable {
       this.caseFilter.value = cases.includes(chosen) ? chosen : "";
       // Labels may have changed since the table was last open: nothing kept is reused.
       await this.reload();
+      // Keyboard focus goes to the rows (the image on screen, when the order shows it), unless
+      // the user has moved it meanwhile.
+      if (document.activeElement === this.labelFilter && this.pages.total) this.focusRow(this.firstFocus());
     } catch (error) {
       this.failed(error);
       throw error;
@@ -119,6 +155,7 @@ export class ReviewTable {
     this.pages.reset(this.query());
     this.wanted = null;
     if (this.body.contains(document.activeElement)) this.wrap.focus({ preventScroll: true });
+    for (const tr of this.rows.values()) this.forgetThumb(tr);
     this.body.replaceChildren();
     this.rows.clear();
     this.start = this.end = 0;
@@ -127,6 +164,7 @@ export class ReviewTable {
     this.table.setAttribute("aria-rowcount", "-1"); // unknown until the server answers
     this.wrap.scrollTop = 0;
     for (const th of this.header.children) {
+      if (!th.dataset.key) continue;
       const sorted = th.dataset.key === this.sort.key;
       th.setAttribute("aria-sort", sorted ? (this.sort.dir === "asc" ? "ascending" : "descending") : "none");
     }
@@ -164,6 +202,7 @@ export class ReviewTable {
       if (index >= start && index < end) continue;
       // Keyboard focus stays in the table when its row scrolls far away.
       if (tr.contains(document.activeElement)) this.wrap.focus({ preventScroll: true });
+      this.forgetThumb(tr);
       tr.remove();
       this.rows.delete(index);
     }
@@ -178,9 +217,9 @@ export class ReviewTable {
         this.rows.set(index, tr);
         (index < keptFrom ? before : after).push(tr);
       }
-      if (!tr.dataset.position) {
+      if (!tr.dataset.position || tr.dataset.stale) {
         const row = this.pages.row(index);
-        if (row) fillRow(tr, row);
+        if (row) this.fillRow(tr, row);
       }
     }
     this.body.prepend(...before);
@@ -206,6 +245,13 @@ export class ReviewTable {
   key(event) {
     const tr = event.target.closest("tr.row");
     if (!tr || event.altKey || event.metaKey) return;
+    if (event.target.closest("select")) return; // the menu's own keys
+    const def = event.ctrlKey ? null : this.labels.find((l) => l.key.toLowerCase() === event.key.toLowerCase());
+    if (def || event.key === "Delete" || event.key === "Backspace") {
+      event.preventDefault();
+      if (!event.repeat) this.relabel(tr, def ? def.name : null).catch((e) => this.failed(e));
+      return;
+    }
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       this.choose(tr);
@@ -225,6 +271,171 @@ export class ReviewTable {
     this.wrap.scrollTop = this.window().reveal(index, this.wrap.scrollTop);
     this.render(); // now, not on the scroll event: the row must exist to take focus
     this.rows.get(index)?.focus({ preventScroll: true });
+  }
+
+  // The row to focus when the table opens: the image on screen if the order is by position and
+  // nothing is filtered out, else the first row.
+  firstFocus() {
+    const position = this.link?.current() ?? null;
+    const unfiltered = !this.labelFilter.value && !this.caseFilter.value && this.sort.key === "position";
+    if (position === null || !unfiltered || position > this.pages.total) return 0;
+    return this.sort.dir === "asc" ? position - 1 : this.pages.total - position;
+  }
+
+  // The labeller's side (main.js): `current()` the position on screen, `thumbnail(row)` the URL of
+  // a row's rendition, `comment` the comment dialog, `save(row, label, comment)` saves through
+  // the labeller's queue and resolves when the queue has been answered.
+  connect(link) {
+    this.link = link;
+  }
+
+  // A label key, Delete or the row's menu: the label goes through the labeller's save path, then
+  // the rows on screen are read again from the server (what it stored, or the old label if it
+  // refused: the status bar says why).
+  async relabel(tr, label) {
+    const row = this.data.get(tr);
+    if (!row || !this.link) return;
+    const def = this.labels.find((l) => l.name === label);
+    let comment = null;
+    if (def?.requires_comment) {
+      comment = await askComment(this.link.comment, def.name, row);
+      if (comment === null) {
+        this.showLabel(tr, row.label); // cancelled: nothing changes
+        return;
+      }
+    } else if ((row.label ?? null) === label) {
+      return;
+    }
+    // What this row holds from now on, until the server's rows come back: a second key on the
+    // row compares with it, not with the label before the first.
+    this.data.set(tr, { ...row, label, comment: comment ?? "" });
+    this.showLabel(tr, label, { saving: true });
+    try {
+      await this.link.save(row, label, comment);
+    } finally {
+      this.refreshRows();
+    }
+  }
+
+  // The rows built are read again (same order, filters and scroll); focus stays where it is.
+  refreshRows() {
+    if (!this.dialog.open) return;
+    this.pages.reset(this.query());
+    for (const tr of this.rows.values()) tr.dataset.stale = "true";
+    this.pages.want(this.start, Math.max(this.end, this.start + 1));
+  }
+
+  fillRow(tr, r) {
+    this.data.set(tr, r);
+    tr.dataset.position = r.position;
+    delete tr.dataset.stale;
+    tr.classList.remove("loading");
+    // Labels given to single frames, e.g. "7: NA; 12: Suspicious".
+    const frames = (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ");
+    const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
+    const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, r.annotator ?? "", seconds];
+    for (const [i, value] of values.entries()) {
+      if (value === null) continue;
+      const td = tr.children[i];
+      td.textContent = value;
+      // Cells are one line high and cut long text: the whole of it shows on hover.
+      if (!COLUMNS[i][3] && value) td.title = value;
+      else td.removeAttribute("title");
+    }
+    this.showLabel(tr, r.label);
+    this.showThumb(tr, r);
+  }
+
+  // The label as a menu in the label's colour, its name written in it.
+  showLabel(tr, label, { saving = false } = {}) {
+    const td = tr.children[LABEL];
+    let select = td.querySelector("select");
+    if (!select) {
+      select = document.createElement("select");
+      select.className = "label-select";
+      select.tabIndex = -1; // keyboard users press the label key on the row
+      td.replaceChildren(select);
+    }
+    // Named by the image's position (the row says the rest), not with "Label" or a case name,
+    // which the table's filters are named by.
+    select.setAttribute("aria-label", `Classify image ${tr.dataset.position}`);
+    const names = this.labels.map((l) => l.name);
+    if (label && !names.includes(label)) names.push(label); // a label from outside the schema (import)
+    fillSelect(select, [["", "—"], ...names.map((n) => [n, n])]);
+    select.value = label ?? "";
+    const colour = this.colourOf(label);
+    select.classList.toggle("has-label", Boolean(colour));
+    if (colour) select.style.setProperty("--label-colour", colour);
+    else select.style.removeProperty("--label-colour");
+    tr.classList.toggle("saving", saving);
+    tr.setAttribute("aria-busy", String(saving));
+    td.title = saving ? `${label ?? "Cleared"}: saving…` : label ?? "Not labelled";
+  }
+
+  colourOf(label) {
+    if (!label) return null;
+    const index = this.labels.findIndex((l) => l.name === label);
+    const def = this.labels[index];
+    if (def?.colour) return def.colour; // a schema that names its colours
+    return index >= 0 ? PALETTE[index % PALETTE.length] : "#b9bfc8";
+  }
+
+  // The thumbnail's address is set now; its image is fetched only once the row has stayed in
+  // view (thumbsSeen).
+  showThumb(tr, r) {
+    const td = tr.children[THUMB];
+    const url = this.link?.thumbnail(r);
+    if (!url) return;
+    let img = td.querySelector("img");
+    if (img && img.dataset.src === url) return;
+    if (!img) {
+      img = document.createElement("img");
+      img.className = "thumb";
+      img.alt = ""; // the row names the file
+      img.decoding = "async";
+      img.addEventListener("error", () => td.classList.add("no-thumb"));
+      td.replaceChildren(img);
+    }
+    td.classList.remove("no-thumb");
+    const observer = this.thumbObserver();
+    observer.unobserve(img);
+    img.removeAttribute("src");
+    img.dataset.src = url;
+    observer.observe(img);
+  }
+
+  // Rows count as in view below the sticky header only (rows pass under it); a header of
+  // another height (a resized window wraps its headings) gets a new observer.
+  thumbObserver() {
+    const under = this.table.tHead.offsetHeight;
+    if (this.thumbs && under === this.thumbsUnder) return this.thumbs;
+    this.thumbs?.disconnect();
+    this.thumbsUnder = under;
+    this.thumbs = new IntersectionObserver((entries) => this.thumbsSeen(entries), { root: this.wrap, rootMargin: `-${under}px 0px 0px 0px` });
+    for (const img of this.body.querySelectorAll("img.thumb")) this.thumbs.observe(img);
+    return this.thumbs;
+  }
+
+  thumbsSeen(entries) {
+    for (const { target: img, isIntersecting } of entries) {
+      clearTimeout(this.thumbTimers.get(img));
+      this.thumbTimers.delete(img);
+      if (!isIntersecting || img.getAttribute("src") === img.dataset.src) continue;
+      const timer = setTimeout(() => {
+        this.thumbTimers.delete(img);
+        if (img.isConnected) img.src = img.dataset.src;
+      }, THUMB_SETTLE_MS);
+      this.thumbTimers.set(img, timer);
+    }
+  }
+
+  forgetThumb(tr) {
+    const img = tr.querySelector("img.thumb");
+    if (!img) return;
+    this.thumbs?.unobserve(img);
+    clearTimeout(this.thumbTimers.get(img));
+    this.thumbTimers.delete(img);
+    img.removeAttribute("src"); // a fetch still running for a row scrolled away is dropped
   }
 
   choose(tr) {
@@ -254,21 +465,6 @@ function emptyRow(index) {
   return tr;
 }
 
-function fillRow(tr, r) {
-  tr.dataset.position = r.position;
-  tr.classList.remove("loading");
-  // Labels given to single frames, e.g. "7: NA; 12: Suspicious".
-  const frames = (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ");
-  const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
-  const values = [r.position, r.case, r.visit, r.file, r.label ?? "—", r.comment, frames, r.annotator ?? "", seconds];
-  for (const [i, value] of values.entries()) {
-    const td = tr.children[i];
-    td.textContent = value;
-    // Cells are one line high and cut long text: the whole of it shows on hover.
-    if (!COLUMNS[i][3] && value) td.title = value;
-  }
-}
-
 function setSpacer(td, height) {
   td.style.height = `${height}px`;
   td.closest("tbody").hidden = height === 0;
@@ -283,4 +479,14 @@ function fillSelect(select, options) {
       return option;
     }),
   );
+}
+
+// The comment a label needs, from the comment dialog over the table: the text, or null if it
+// was cancelled. The dialog calls back before its close event, which settles the answer.
+function askComment(dialog, name, row) {
+  return new Promise((resolve) => {
+    let given = null;
+    dialog.open(name, row, (text) => (given = text));
+    dialog.dialog.addEventListener("close", () => resolve(given), { once: true });
+  });
 }

@@ -1,8 +1,9 @@
-// The top bar and banners: position, progress, save state, errors, notices, the case banner.
+// The top bar and banners: who labels into which project, position, progress (also in the tab's
+// title), save state, errors, notices, the case and visit banner.
 
 export class StatusBar {
   // elements: {saveStatus, errorBanner, errorText, errorDismiss, notice, caseBanner, position,
-  // progressText, progressBar} (main.js)
+  // progressText, progressBar, who} (main.js)
   constructor(elements) {
     this.saveStatus = elements.saveStatus;
     this.errorBanner = elements.errorBanner;
@@ -12,6 +13,9 @@ export class StatusBar {
     this.positionText = elements.position;
     this.progressText = elements.progressText;
     this.progressBar = elements.progressBar;
+    this.who = elements.who;
+    this.batchName = "";
+    this.lastProgress = null;
     this.retrying = false;
     elements.errorDismiss.addEventListener("click", () => {
       this.errorBanner.hidden = true;
@@ -22,18 +26,50 @@ export class StatusBar {
     this.positionText.textContent = `Image ${position} of ${total}`;
   }
 
+  // The session's annotator and project (the start page or the command line chose them): in the
+  // header, so a shared laptop never labels under the wrong name or into the wrong folder unseen.
+  identify({ annotator, project_dir: projectDir, batch }) {
+    const name = document.createElement("strong");
+    name.textContent = annotator ?? "";
+    const project = document.createElement("span");
+    project.className = "who-project";
+    project.textContent = lastPart(projectDir ?? "");
+    project.title = projectDir ?? ""; // the whole path on hover
+    this.who.replaceChildren("Labelling as ", name, " into ", project);
+    this.who.title = `Annotator: ${annotator}\nProject folder: ${projectDir}\nBatch: ${batch}`;
+    this.batchName = lastPart(batch ?? "");
+    this.showTitle();
+  }
+
   progress(p) {
     this.progressText.textContent = `${p.labelled} of ${p.total} labelled (${p.percent.toFixed(1)}%)`;
     this.progressBar.value = p.percent;
+    this.lastProgress = p;
+    this.showTitle();
   }
 
-  caseBanner(previousCase, currentCase) {
-    if (previousCase && previousCase !== currentCase) {
-      this.banner.textContent = `New case: ${currentCase} (previous image was ${previousCase})`;
-      this.banner.hidden = false;
-    } else if (previousCase) {
-      this.banner.hidden = true;
+  // The tab's title carries the progress, so it shows among other tabs and in the task bar.
+  showTitle() {
+    const p = this.lastProgress;
+    const counted = p ? `${p.labelled}/${p.total} · ` : "";
+    document.title = `${counted}clinlabel${this.batchName ? ` — ${this.batchName}` : ""}`;
+  }
+
+  // Called for each image shown (`previous`: the image shown before, or null). Only a step
+  // forward into another case or visit raises the banner; going back hides it, since the
+  // annotator is returning to images already seen. It lies over the image's path line, so the
+  // label buttons never move under the pointer when it appears.
+  caseBanner(previous, current) {
+    if (!previous || previous.position === current.position) return;
+    const forward = current.position > previous.position;
+    let text = null;
+    if (forward && previous.case !== current.case) {
+      text = `New case: ${current.case}, ${current.visit} (previous image was ${previous.case})`;
+    } else if (forward && previous.visit !== current.visit) {
+      text = `New visit: ${current.visit} of ${current.case}`;
     }
+    this.banner.hidden = text === null;
+    if (text !== null) this.banner.textContent = text;
   }
 
   // The save line never says "saved" while a change is queued, being retried or was refused.
@@ -76,4 +112,10 @@ export class StatusBar {
     this.noticeLine.textContent = text;
     this.noticeLine.hidden = false;
   }
+}
+
+// The last part of a path, whether the server runs on POSIX or Windows.
+function lastPart(path) {
+  const parts = path.split(/[\\/]+/).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : path;
 }
