@@ -28,7 +28,15 @@ from clinlabel.audit.status import ChainStatus
 from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
-from clinlabel.reports.data import CaseStats, CommentEntry, ReportData, SessionSpan
+from clinlabel.reports.data import (
+    CaseStats,
+    CommentEntry,
+    LabelDefinition,
+    LeftOut,
+    ReportData,
+    SessionSpan,
+    Unmasking,
+)
 from clinlabel.reports.text import render_text_report
 from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
@@ -101,6 +109,20 @@ def gather_report_data(project: Project, *, parallel: bool = False) -> ReportDat
                 per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
+        changes = reporting.event_counts(
+            conn, [EventKind.LABEL_CHANGED.value, EventKind.LABEL_CLEARED.value]
+        )
+        unmaskings = [
+            Unmasking(
+                at=_parse_utc(ts),
+                annotator=actor,
+                image=image or "",
+                attributes=tuple(json.loads(data).get("attributes", ())),
+            )
+            for ts, actor, image, data in reporting.events_of_kind(
+                conn, EventKind.METADATA_UNMASKED.value
+            )
+        ]
         chain = verification()
         return ReportData(
             batch_path=str(project.batch),
@@ -121,6 +143,21 @@ def gather_report_data(project: Project, *, parallel: bool = False) -> ReportDat
             problems=int(last_scan.get("problems", 0)),
             changed_images=image_rows.count_changed(conn),
             audit=chain if chain.events else replace(chain, head_hash=""),
+            label_definitions=[
+                LabelDefinition(d.name, d.key, d.requires_comment) for d in project.schema.labels
+            ],
+            problem_files=[
+                LeftOut(str(p["relpath"]), str(p["reason"]))
+                for p in last_scan.get("problem_list", ())
+            ],
+            skipped_folders=[
+                LeftOut(str(f["relpath"]), str(f["reason"]), int(f.get("image_count", 0)))
+                for f in last_scan.get("skipped_list", ())
+            ],
+            skipped=int(last_scan.get("skipped", 0)),
+            labels_changed=changes[EventKind.LABEL_CHANGED.value],
+            labels_cleared=changes[EventKind.LABEL_CLEARED.value],
+            unmaskings=unmaskings,
         )
 
 
