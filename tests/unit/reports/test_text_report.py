@@ -207,7 +207,8 @@ def test_label_changes_and_clears_are_counted() -> None:
 def test_skipped_folders_and_problem_files_are_listed_with_reasons() -> None:
     left = section(render_text_report(small_project()), "12. Left out of the queue")
     assert "Skipped folders: 1" in left
-    assert "Case_001/Visit_1/Dermoscopy (3 image files)\n        not an XC or CLINICAL folder" in left
+    dermoscopy = "Case_001/Visit_1/Dermoscopy (3 image files)"
+    assert f"{dermoscopy}\n        not an XC or CLINICAL folder" in left
     assert "Problem files (named like images, not images): 1" in left
     assert "Case_001/Visit_1/XC/notes.png\n        not an image: extension says PNG" in left
     # The scan keeps the first 10,000 of each: the report says how many more there are.
