@@ -11,7 +11,7 @@ from clinlabel.demo.medical import write_demo_medical
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
 
-from .cli_run import run
+from .cli_run import assert_user_error, run
 
 SEED_COLUMNS = ["case", "visit", "file", "label", "comment"]
 
@@ -109,3 +109,15 @@ def test_import_reads_back_what_export_wrote_frame_labels_included(tmp_path: Pat
     assert [r[:6] for r in _rows(second.parent / frames)] == [
         r[:6] for r in _rows(first.parent / frames)
     ]
+
+
+def test_someone_elses_file_where_the_frame_labels_go_is_kept(tmp_path: Path) -> None:
+    _, project = _labelled_project(tmp_path)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    theirs = folder / "clinical_frame_labels.csv"
+    theirs.write_text("frame,notes\n1,mine\n", encoding="utf-8")
+    result = run("export", project, "--csv", folder / "clinical_labels.csv")
+    assert_user_error(result, "clinical_frame_labels.csv")
+    assert theirs.read_text(encoding="utf-8") == "frame,notes\n1,mine\n"
+    assert not (folder / "clinical_labels.csv").exists()  # checked before anything is written
