@@ -230,7 +230,8 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
     page.get_by_role("button", name="Finish and export").click()
     expect(page.locator("#outputs-dialog")).to_be_visible()
     assert server.stop() in (0, 130)  # Ctrl+C: the session is closed cleanly
-    csv_path = next(project.glob("**/*.csv"))
+    # Frame labels go to the frame labels CSV (clinical_labels.csv keeps one row per image).
+    csv_path = next(project.glob("**/clinical_frame_labels.csv"))
     with csv_path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     xa_rows = [r for r in rows if r.get("File", r.get("file", "")).endswith("xa_run.dcm")]

@@ -15,6 +15,7 @@ _FORCE = click.option(
 )
 # Kept here so `--help` loads no more than click (labelling.outputs imports the database layer).
 _REPORT_NAME = "clinical_labels_summary.txt"
+_FRAME_CSV_NAME = "clinical_frame_labels.csv"
 
 
 @click.command("export")
@@ -24,12 +25,14 @@ _REPORT_NAME = "clinical_labels_summary.txt"
     "csv_path",
     type=click.Path(path_type=Path),
     help="Where to write the CSV (default: PROJECT/clinical_labels.csv); the summary report is "
-    f"written beside it as {_REPORT_NAME}.",
+    f"written beside it as {_REPORT_NAME}, and labels of single frames or slices as "
+    f"{_FRAME_CSV_NAME}.",
 )
 @click.option(
     "--detailed",
     is_flag=True,
-    help="Add annotator, labelled-at (UTC), seconds spent and the image's SHA-256.",
+    help="Add annotator, labelled-at (UTC), seconds spent, the image's SHA-256 and the "
+    "acquisition geometry columns (the same columns for every project; see the README).",
 )
 @click.option(
     "--with-report/--no-report",
@@ -61,6 +64,9 @@ def export_command(
         REPORT_NAME,
         chain_status,
         export_csv,
+        export_frame_csv,
+        frame_csv_due,
+        frame_csv_path,
         save_outputs,
     )
     from clinlabel.labelling.overwrite import check_output_target
@@ -69,12 +75,17 @@ def export_command(
     with open_project(project_dir) as project:
         target = csv_path or project.dir / CSV_NAME
         check_output_target(target, "csv", force=force, batch=project.batch)
+        frame_target = frame_csv_path(target)
+        frames_due = frame_csv_due(project, frame_target)
+        if frames_due:
+            check_output_target(frame_target, "csv", force=force, batch=project.batch)
+        frames_said = f", the frame labels to {frame_target.resolve()}" if frames_due else ""
         if with_report:
             report_path = target.parent / REPORT_NAME
             check_output_target(report_path, "report", force=force, batch=project.batch)
             # Said before writing: the report lands beside the CSV, wherever that is.
             click.echo(
-                f"Writing the labels CSV to {target.resolve()} "
+                f"Writing the labels CSV to {target.resolve()}{frames_said} "
                 f"and the summary report to {report_path.resolve()}"
             )
             paths = save_outputs(
@@ -87,11 +98,19 @@ def export_command(
                 parallel=True,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
+            if paths.frame_csv is not None:
+                click.echo(f"Wrote {paths.frame_rows} frame labels to {paths.frame_csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
             audit = paths.audit
         else:
+            click.echo(f"Writing the labels CSV to {target.resolve()}{frames_said}")
             rows = export_csv(project, target, detailed=detailed, actor=system_user())
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
+            frame_rows = export_frame_csv(
+                project, frame_target, detailed=detailed, actor=system_user()
+            )
+            if frame_rows is not None:
+                click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = chain_status(project, parallel=True)
     if not audit.ok and not allow_broken:
         click.echo(

@@ -81,7 +81,12 @@ def init_command(
     is_flag=True,
     help="Machine-readable output (format clinlabel-scan/1, described in the README).",
 )
-@click.option("--quick", is_flag=True, help="Names and sizes only; do not read file headers.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Read only each file's first bytes (what is an image, as init decides); skip the "
+    "header checks that find images the viewer cannot show.",
+)
 def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
     """Show what a batch holds: cases, visits, images, problem files, skipped folders."""
     from clinlabel.discovery.scan import scan_batch
@@ -96,7 +101,10 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
         visits_per_case.setdefault(ref.case, set()).add(ref.visit)
         if as_json:
             paths.append(ref.relpath)
-        if not quick and ref.kind in (ImageKind.DICOM, ImageKind.NIFTI):
+        marked = result.unshowable[-1] if result.unshowable else None
+        if marked is not None and marked.relpath == ref.relpath:  # the scan's own mark
+            unshowable.append((ref.relpath, marked.reason))
+        elif not quick and ref.kind in (ImageKind.DICOM, ImageKind.NIFTI):
             from clinlabel.imaging.check import why_not_shown
 
             reason = why_not_shown(batch / ref.relpath, ref.kind)

@@ -62,6 +62,12 @@ def check_image(path: str, *, lower_name: str, size: int) -> str | None:
         os.close(fd)
 
 
+def check_head(fd: int, head: bytes, size: int, *, lower_name: str) -> str | None:
+    """`check_image` on a file already open as `fd`, whose first bytes `head` were read (at
+    least `sniff.HEAD_BYTES` of them, or the whole file); raises OSError."""
+    return _check(_File(fd, head, size), lower_name)
+
+
 def _check(file: _File, lower_name: str) -> str | None:
     head = file.head
     ext = lower_name[lower_name.rfind(".") :] if "." in lower_name else ""
@@ -74,7 +80,7 @@ def _check(file: _File, lower_name: str) -> str | None:
             return None
         if content is None and sniff.truncated_signature(head, expected):
             return f"truncated: the file ends inside the {expected} signature"
-        if expected == sniff.NIFTI and content is None and _nifti_size_field(head):
+        if expected == sniff.NIFTI and content is None and nifti_size_field(head):
             return check_nifti_header(head, file_size=file.size)
         return _mismatch(ext, expected, content)
     if expected == sniff.JPEG:
@@ -288,7 +294,7 @@ def _check_nifti_gz(file: _File) -> str | None:
     return check_nifti_header(header, file_size=None)
 
 
-def _nifti_size_field(head: bytes) -> bool:
+def nifti_size_field(head: bytes) -> bool:
     """Whether the file starts with a NIfTI sizeof_hdr (348 or 540) in either byte order."""
     return len(head) >= 4 and any(
         struct.unpack(order + "i", head[:4])[0] in (348, _NIFTI_HEADER_MAX) for order in "<>"

@@ -14,14 +14,14 @@ from operator import itemgetter
 from pathlib import Path
 
 from clinlabel.discovery import layout
+from clinlabel.discovery.admission import EMPTY_FILE, admit
 from clinlabel.discovery.batch_root import check_batch_root, no_clinical_folder_error
-from clinlabel.discovery.headers import check_image
 from clinlabel.discovery.layout import Sniff
 from clinlabel.discovery.naming import natural_key
 from clinlabel.discovery.sniff import DICOM_PREFIX_END, sniff_dicom
 from clinlabel.domain import ImageKind, ImageRef, Problem, ScanResult, SkippedFolder
 
-EMPTY_FILE = "empty file (0 bytes)"
+__all__ = ["EMPTY_FILE", "scan_batch"]
 _first = itemgetter(0)
 _extension_kind = layout.IMAGE_EXTENSIONS.get
 _classify = layout.classify_name
@@ -147,14 +147,19 @@ class _Scan:
                     if size < DICOM_PREFIX_END or not self._is_dicom(entry.path, rel):
                         continue  # not an image: the name did not claim to be one
                     kind = _DICOM
-                elif not size:
-                    problems.append(Problem(rel, EMPTY_FILE))
-                    continue
-                elif verify:
-                    reason = check_image(entry.path, lower_name=name.lower(), size=size)
-                    if reason is not None:
-                        problems.append(Problem(rel, reason))
+                    sniffed = True  # its first bytes are DICOM's: read them again only to verify
+                else:
+                    sniffed = False
+                if verify or not sniffed:
+                    # The one decision of what enters the queue (scan, init and rescans alike).
+                    admission = admit(
+                        entry.path, lower_name=name.lower(), size=size, kind=kind, verify=verify
+                    )
+                    if not admission.queued:
+                        problems.append(Problem(rel, admission.reason or "not an image"))
                         continue
+                    if admission.reason is not None:
+                        result.unshowable.append(Problem(rel, admission.reason))
                 if not self.visit_counted:
                     self._count_visit()
                 result.images += 1

@@ -60,6 +60,10 @@ class ScanResult:
     """What a scan reports besides the image stream: filled in while the stream is consumed."""
 
     problems: list[Problem] = field(default_factory=list)
+    """Files named like images that are not images: left out of the queue."""
+    unshowable: list[Problem] = field(default_factory=list)
+    """Images in the queue that the viewer cannot show (cut short, damaged header, a DICOM file
+    named like a photo), with why: label them NA with a comment."""
     skipped: list[SkippedFolder] = field(default_factory=list)
     cases: int = 0
     visits: int = 0
@@ -70,6 +74,7 @@ class ScanResult:
     def add(self, other: ScanResult) -> None:
         """Fold in the result of another part of the same scan, which came after this one."""
         self.problems.extend(other.problems)
+        self.unshowable.extend(other.unshowable)
         self.skipped.extend(other.skipped)
         self.cases += other.cases
         self.visits += other.visits

@@ -1,4 +1,12 @@
-"""The row every labels export is written from, and the column names of the labels CSV."""
+"""The row every labels export is written from, and the column names of the labels CSVs.
+
+Two files, each with a fixed set of columns whatever the batch holds (README, "Outputs"):
+
+- `clinical_labels.csv`: one row per labelled image (its whole-file label), the seed tool's five
+  columns; `--detailed` adds `DETAILED_EXTRA` and the geometry columns.
+- `clinical_frame_labels.csv`: one row per label of a single frame or slice, with the
+  acquisition geometry of that frame; `--detailed` adds `DETAILED_EXTRA` after the geometry.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +40,11 @@ class LabelRow(NamedTuple):
 
 # The seed tool's columns, in its order: consumers of the seed's CSV index these by position.
 BASIC_COLUMNS: tuple[str, ...] = ("case", "visit", "file", "label", "comment")
-DETAILED_COLUMNS: tuple[str, ...] = (
-    *BASIC_COLUMNS,
-    "annotator",
-    "labelled_at_utc",
-    "seconds",
-    "sha256",
-    "frame",
-)
+DETAILED_EXTRA: tuple[str, ...] = ("annotator", "labelled_at_utc", "seconds", "sha256")
 FRAME_COLUMN = "frame"
 
-# Acquisition geometry (seed 004: where the C-arm and table were), appended to the labels CSV
-# when any label has it: (column, key in the stored geometry JSON).
+# Acquisition geometry (seed 004: where the C-arm and table were): (column, key in the stored
+# geometry JSON). Empty cells where the file does not say (a photo, a CT).
 GEOMETRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("positioner_primary_angle_deg", "positioner_primary_angle"),
     ("positioner_secondary_angle_deg", "positioner_secondary_angle"),
@@ -56,3 +57,15 @@ GEOMETRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("kvp", "kvp"),
     ("frame_time_ms", "frame_time"),
 )
+GEOMETRY_NAMES: tuple[str, ...] = tuple(name for name, _ in GEOMETRY_COLUMNS)
+
+DETAILED_COLUMNS: tuple[str, ...] = (*BASIC_COLUMNS, *DETAILED_EXTRA, *GEOMETRY_NAMES)
+"""`clinical_labels.csv --detailed`: the same columns for every project."""
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "case", "visit", "file", FRAME_COLUMN, "label", "comment", *GEOMETRY_NAMES,
+)  # fmt: skip
+"""`clinical_frame_labels.csv`."""
+
+FRAME_DETAILED_COLUMNS: tuple[str, ...] = (*FRAME_COLUMNS, *DETAILED_EXTRA)
+"""`clinical_frame_labels.csv` with `--detailed`."""

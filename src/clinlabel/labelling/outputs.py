@@ -1,4 +1,10 @@
-"""Labels CSV and summary report: "Save progress" and the final export share this code.
+"""Labels CSVs and summary report: "Save progress" and the final export share this code.
+
+`clinical_labels.csv` has one row per labelled image (the seed's five columns);
+`clinical_frame_labels.csv`, beside it, holds the labels of single frames or slices. The frame
+file is written when the project has frame labels, and also when one is already there from an
+earlier export (then with its header only), so that a frame file never contradicts the labels
+CSV beside it; a project of photos never gets one.
 
 Outputs go only where the user chose (by default the project folder), never inside the batch;
 each file is written atomically, and each write is an audit event carrying the file's SHA-256,
@@ -19,16 +25,25 @@ from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
-from clinlabel.exports.csv import write_labels_csv
-from clinlabel.labelling.overwrite import check_output_location
+from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
+from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
-from clinlabel.reports.data import CaseStats, CommentEntry, ReportData, SessionSpan
+from clinlabel.reports.data import (
+    CaseStats,
+    CommentEntry,
+    LabelDefinition,
+    LeftOut,
+    ReportData,
+    SessionSpan,
+    Unmasking,
+)
 from clinlabel.reports.text import render_text_report
+from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
-from clinlabel.store import labels as label_rows
 from clinlabel.store import meta, people, reporting
 
 CSV_NAME = "clinical_labels.csv"
+FRAME_CSV_NAME = "clinical_frame_labels.csv"
 REPORT_NAME = "clinical_labels_summary.txt"
 
 
@@ -37,6 +52,9 @@ class OutputPaths:
     csv: Path
     report: Path
     rows: int
+    frame_csv: Path | None
+    """Where the frame labels went; None when no frame file was written (see the module)."""
+    frame_rows: int
     report_text: str
     audit: ChainStatus
     """The audit trail as the report states it: a broken one is marked BROKEN there."""
@@ -91,6 +109,20 @@ def gather_report_data(project: Project, *, parallel: bool = False) -> ReportDat
                 per_label[label] += count
         comments = [CommentEntry(*row) for row in reporting.commented_labels(conn)]
         last_scan = json.loads(meta.get_meta(conn, meta.LAST_SCAN) or "{}")
+        changes = reporting.event_counts(
+            conn, [EventKind.LABEL_CHANGED.value, EventKind.LABEL_CLEARED.value]
+        )
+        unmaskings = [
+            Unmasking(
+                at=_parse_utc(ts),
+                annotator=actor,
+                image=image or "",
+                attributes=tuple(json.loads(data).get("attributes", ())),
+            )
+            for ts, actor, image, data in reporting.events_of_kind(
+                conn, EventKind.METADATA_UNMASKED.value
+            )
+        ]
         chain = verification()
         return ReportData(
             batch_path=str(project.batch),
@@ -111,27 +143,72 @@ def gather_report_data(project: Project, *, parallel: bool = False) -> ReportDat
             problems=int(last_scan.get("problems", 0)),
             changed_images=image_rows.count_changed(conn),
             audit=chain if chain.events else replace(chain, head_hash=""),
+            label_definitions=[
+                LabelDefinition(d.name, d.key, d.requires_comment) for d in project.schema.labels
+            ],
+            problem_files=[
+                LeftOut(str(p["relpath"]), str(p["reason"]))
+                for p in last_scan.get("problem_list", ())
+            ],
+            skipped_folders=[
+                LeftOut(str(f["relpath"]), str(f["reason"]), int(f.get("image_count", 0)))
+                for f in last_scan.get("skipped_list", ())
+            ],
+            skipped=int(last_scan.get("skipped", 0)),
+            labels_changed=changes[EventKind.LABEL_CHANGED.value],
+            labels_cleared=changes[EventKind.LABEL_CLEARED.value],
+            unmaskings=unmaskings,
         )
 
 
+def frame_csv_path(csv_path: Path) -> Path:
+    """Where the frame labels go for a labels CSV at `csv_path`: beside it, fixed name."""
+    return csv_path.parent / FRAME_CSV_NAME
+
+
 def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: str) -> int:
-    """Write the labels CSV to `path` and record it; returns the number of rows."""
+    """Write the labels CSV (one row per labelled image) to `path` and record it; returns the
+    number of rows. The frame labels are `export_frame_csv`'s."""
     path = _check_destination(project, path)
     pending = pending_path(path)
-    with project.store.read() as conn:
-        # Frame labels need a frame column, or two frames of one file would look alike.
-        frames = label_rows.has_frame_labels(conn)
-        geometry = label_rows.has_geometry(conn)
-        # Closed inside the transaction, also when writing fails: the row stream's cursor must
-        # not outlive its connection ("Exception ignored ... closed database" after an error).
-        with contextlib.closing(
-            label_rows.iter_label_rows(conn, detailed=detailed, full=frames or geometry)
-        ) as stream:
-            rows = write_labels_csv(
-                stream, pending, detailed=detailed, frames=frames, geometry=geometry
-            )
+    # The stream is closed inside the transaction, also when writing fails: its cursor must not
+    # outlive its connection ("Exception ignored ... closed database" after an error).
+    with (
+        project.store.read() as conn,
+        contextlib.closing(export_rows.iter_image_label_rows(conn, detailed=detailed)) as stream,
+    ):
+        rows = write_labels_csv(stream, pending, detailed=detailed)
     _publish_recorded(
         project, pending, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed
+    )
+    return rows
+
+
+def frame_csv_due(project: Project, path: Path) -> bool:
+    """Whether `export_frame_csv` would write `path`: the project has frame labels, or an
+    earlier clinlabel frame file is there (which would otherwise go stale)."""
+    with project.store.read() as conn:
+        if export_rows.has_frame_labels(conn):
+            return True
+    return path.is_file() and is_clinlabel_output(path, "csv")
+
+
+def export_frame_csv(
+    project: Project, path: Path, *, detailed: bool = False, actor: str
+) -> int | None:
+    """Write the frame labels CSV to `path` and record it, if due (`frame_csv_due`); returns
+    its number of rows, or None when nothing was written."""
+    path = _check_destination(project, path)
+    if not frame_csv_due(project, path):
+        return None
+    pending = pending_path(path)
+    with (
+        project.store.read() as conn,
+        contextlib.closing(export_rows.iter_frame_label_rows(conn, detailed=detailed)) as stream,
+    ):
+        rows = write_frame_labels_csv(stream, pending, detailed=detailed)
+    _publish_recorded(
+        project, pending, path, kind="frame_labels_csv", rows=rows, actor=actor, detailed=detailed
     )
     return rows
 
@@ -180,7 +257,9 @@ def save_outputs(
     """
     csv_path = csv_path or project.dir / CSV_NAME
     report_path = report_path or project.dir / REPORT_NAME
+    frame_path = frame_csv_path(csv_path)
     rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
+    frame_rows = export_frame_csv(project, frame_path, detailed=detailed, actor=actor)
     text, audit = _write_report(project, report_path, actor=actor, parallel=parallel)
     if final:
         with project.store.write() as conn:
@@ -189,13 +268,25 @@ def save_outputs(
                 NewEvent(
                     EventKind.EXPORT_WRITTEN,
                     actor,
-                    {"final": True, "csv": str(csv_path), "report": str(report_path), "rows": rows},
+                    {
+                        "final": True,
+                        "csv": str(csv_path),
+                        "report": str(report_path),
+                        "rows": rows,
+                        **(
+                            {"frame_csv": str(frame_path), "frame_rows": frame_rows}
+                            if frame_rows is not None
+                            else {}
+                        ),
+                    },
                 ),
             )
     return OutputPaths(
         csv=csv_path.resolve(),
         report=report_path.resolve(),
         rows=rows,
+        frame_csv=frame_path.resolve() if frame_rows is not None else None,
+        frame_rows=frame_rows or 0,
         report_text=text,
         audit=audit,
     )

@@ -9,7 +9,8 @@ An output goes where the user says, and a typo must cost nothing. Two kinds of r
   another's, which would take the labels and their audit trail with it; a folder.
 - A file already at the path (`check_overwrite`) is replaced only when it is recognisably one
   of ours: a labels CSV starts with clinlabel's header row (`case,visit,file,label,comment`,
-  after an optional byte-order mark), a summary report with its title. A rendered PNG cannot be
+  or `case,visit,file,frame,label,comment` for the frame labels CSV, after an optional
+  byte-order mark), a summary report with its title. A rendered PNG cannot be
   told from anyone's PNG, so any existing file at `render -o` is kept. Anything else needs
   `--force`.
 
@@ -24,7 +25,7 @@ from typing import Literal
 
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.errors import OutputError
-from clinlabel.exports.rows import BASIC_COLUMNS
+from clinlabel.exports.rows import BASIC_COLUMNS, FRAME_COLUMNS
 from clinlabel.labelling.project import LOCK_FILE, SETTINGS_FILE
 from clinlabel.labelling.project_folder import is_project_folder
 from clinlabel.reports.text import TITLE
@@ -59,7 +60,9 @@ def is_clinlabel_output(path: Path, kind: OutputKind) -> bool:
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     lines = text.splitlines()
     if kind == "csv":
-        return bool(lines) and lines[0].startswith(",".join(BASIC_COLUMNS))
+        return bool(lines) and lines[0].startswith(
+            (",".join(BASIC_COLUMNS), ",".join(FRAME_COLUMNS[:6]))
+        )
     return TITLE in lines[:3]
 
 

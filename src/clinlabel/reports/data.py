@@ -13,7 +13,16 @@ from datetime import datetime
 
 from clinlabel.audit.status import ChainStatus as AuditStatus  # re-exported for renderers
 
-__all__ = ["AuditStatus", "CaseStats", "CommentEntry", "ReportData", "SessionSpan"]
+__all__ = [
+    "AuditStatus",
+    "CaseStats",
+    "CommentEntry",
+    "LabelDefinition",
+    "LeftOut",
+    "ReportData",
+    "SessionSpan",
+    "Unmasking",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,39 @@ class CommentEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelDefinition:
+    """One label of the project's schema, as the annotator's buttons offered it."""
+
+    name: str
+    key: str
+    """The keyboard key that gives it."""
+    requires_comment: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A folder or file of the batch that is not in the queue, and why."""
+
+    path: str
+    """Relative to the batch folder."""
+    reason: str
+    images: int | None = None
+    """For a skipped folder: how many image files it holds (None for a problem file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unmasking:
+    """One time identifying metadata of an image was revealed on screen (an audit event)."""
+
+    at: datetime
+    annotator: str
+    image: str
+    """The image's path relative to the batch."""
+    attributes: Sequence[str]
+    """DICOM keywords revealed (PatientName, PatientID, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything the summary report shows, gathered from the project store."""
 
@@ -90,3 +132,18 @@ class ReportData:
     """Labelled images whose bytes changed after they were labelled (label kept, to review)."""
     audit: AuditStatus
     """The chain verified when the report was made (head hash empty when there are no events)."""
+    label_definitions: Sequence[LabelDefinition] = ()
+    """The schema's labels in button order, with keys and which need a comment."""
+    problem_files: Sequence[LeftOut] = ()
+    """Files named like images that are not images, as the last scan listed them (it keeps the
+    first 10,000; `problems` is the full count)."""
+    skipped_folders: Sequence[LeftOut] = ()
+    """Folders left out of the queue by the last scan (the first 10,000)."""
+    skipped: int = 0
+    """How many folders the last scan left out."""
+    labels_changed: int = 0
+    """Label events that replaced an earlier label (a relabel), over the project's history."""
+    labels_cleared: int = 0
+    """Label events that removed a label."""
+    unmaskings: Sequence[Unmasking] = ()
+    """Every unmasking of identifying metadata, oldest first."""

@@ -1,8 +1,9 @@
 """The summary report's figures as JSON, for scripts and dashboards.
 
-The same figures as the text report (both read `figures.compute_figures`). Times are ISO 8601
-UTC strings, durations are seconds (float), shares are fractions of 1, and an undefined figure
-is `null`. `format_version` changes only when a key is renamed or removed.
+The same figures as the text report (both read `figures.compute_figures`), and the same lists
+(label definitions, what was left out of the queue, unmaskings); the sign-off block is text
+only. Times are ISO 8601 UTC strings, durations are seconds (float), shares are fractions of 1,
+and an undefined figure is `null`. `format_version` changes only when a key is renamed or removed.
 
 The module is named after the format; `import json` below is still the standard library.
 """
@@ -110,7 +111,26 @@ def report_document(data: ReportData) -> dict[str, Any]:
             }
             for c in data.comments
         ],
+        "label_definitions": [
+            {"label": d.name, "key": d.key, "requires_comment": d.requires_comment}
+            for d in data.label_definitions
+        ],
+        "label_changes": {"changed": data.labels_changed, "cleared": data.labels_cleared},
         "problems": data.problems,
+        "problem_files": [{"path": p.path, "reason": p.reason} for p in data.problem_files],
+        "skipped": data.skipped,
+        "skipped_folders": [
+            {"path": s.path, "reason": s.reason, "images": s.images} for s in data.skipped_folders
+        ],
+        "unmaskings": [
+            {
+                "at": _iso(u.at),
+                "annotator": u.annotator,
+                "image": u.image,
+                "attributes": list(u.attributes),
+            }
+            for u in data.unmaskings
+        ],
         "changed_images": data.changed_images,
         "audit": {
             "ok": audit.ok,

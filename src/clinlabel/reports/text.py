@@ -2,7 +2,10 @@
 
 Written for an ethics board or a data manager: every figure the seed lists, in numbered
 sections, with tables aligned for any script, times in UTC and the annotator's local time, and
-every comment traceable to its case, visit and file.
+every comment traceable to its case, visit and file. Beyond the seed, what a board asks for: the
+label definitions, what the batch held that was left out (and why), how often labels were changed
+or cleared, every time identifying metadata was revealed, the audit trail's state and newest hash,
+and a block for each annotator to sign.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from clinlabel.atomic import atomic_writer
-from clinlabel.reports.data import CommentEntry, ReportData
+from clinlabel.reports.data import CommentEntry, LeftOut, ReportData
 from clinlabel.reports.durations import (
     NOT_AVAILABLE,
     as_utc,
@@ -30,14 +33,19 @@ SECTION_TITLES: tuple[str, ...] = (
     "1. Annotators",
     "2. Sessions",
     "3. Progress",
-    "4. Label distribution",
-    "5. Per-case statistics",
-    "6. Time per image",
-    "7. Productivity",
-    "8. Estimated time remaining",
-    "9. Comments",
-    "10. Data integrity and audit trail",
-    "11. Data safety",
+    "4. Label definitions",
+    "5. Label distribution",
+    "6. Per-case statistics",
+    "7. Time per image",
+    "8. Productivity",
+    "9. Estimated time remaining",
+    "10. Comments",
+    "11. Label changes",
+    "12. Left out of the queue",
+    "13. Identifying metadata revealed",
+    "14. Data integrity and audit trail",
+    "15. Data safety",
+    "16. Sign-off",
 )
 _RULE = "=" * 78
 
@@ -64,8 +72,9 @@ def render_text_report(data: ReportData) -> str:
         indent=0,
     )
     sections = (
-        _annotators, _sessions, _progress, _labels, _cases, _time_per_image,
-        _productivity, _remaining, _comments, _integrity, _safety,
+        _annotators, _sessions, _progress, _definitions, _labels, _cases, _time_per_image,
+        _productivity, _remaining, _comments, _changes, _left_out, _unmaskings, _integrity,
+        _safety, _sign_off,
     )  # fmt: skip
     for title, section in zip(SECTION_TITLES, sections, strict=True):
         out += ["", "", title.upper(), "-" * len(title)]
@@ -88,7 +97,7 @@ def _audit_headline(data: ReportData) -> str:
         return f"OK, {_count(audit.events)} events verified"
     broken_at = audit.first_broken_event
     where = "an unknown event" if broken_at is None else f"event {broken_at}"
-    return f"BROKEN at {where}: see section 10 before relying on this report"
+    return f"BROKEN at {where}: see section 14 before relying on this report"
 
 
 def _annotators(data: ReportData, _: ReportFigures) -> list[str]:
@@ -243,18 +252,99 @@ def _comment_lines(entries: Sequence[CommentEntry]) -> list[str]:
     return lines
 
 
+def _definitions(data: ReportData, _: ReportFigures) -> list[str]:
+    if not data.label_definitions:
+        return [f"  {safe_text(', '.join(data.label_names))}"]
+    rows = [
+        [safe_text(d.name), safe_text(d.key), "required" if d.requires_comment else "optional"]
+        for d in data.label_definitions
+    ]
+    return [
+        *render_table(["Label", "Key", "Comment"], rows, right=[False, False, False]),
+        "",
+        "  Each image gets one label for the whole file; an image the viewer cannot show is",
+        "  labelled with the label that requires a comment, the comment saying why.",
+    ]
+
+
+def _changes(data: ReportData, _: ReportFigures) -> list[str]:
+    return [
+        *render_fields(
+            [
+                ("Labels changed (relabelled)", _count(data.labels_changed)),
+                ("Labels cleared", _count(data.labels_cleared)),
+            ]
+        ),
+        "",
+        "  Every earlier value stays in the audit trail:",
+        "  `clinlabel audit log PROJECT --limit 0` lists them.",
+    ]
+
+
+def _left_out(data: ReportData, _: ReportFigures) -> list[str]:
+    lines = [f"  Skipped folders: {_count(data.skipped)}"]
+    lines += _left_out_lines(data.skipped_folders, data.skipped)
+    lines += ["", f"  Problem files (named like images, not images): {_count(data.problems)}"]
+    lines += _left_out_lines(data.problem_files, data.problems)
+    return lines
+
+
+def _left_out_lines(entries: Sequence[LeftOut], total: int) -> list[str]:
+    lines: list[str] = []
+    for entry in entries:
+        held = "" if entry.images is None else f" ({_count(entry.images)} image files)"
+        lines.append(f"    {safe_text(entry.path)}{held}")
+        lines.append(f"        {safe_text(entry.reason)}")
+    if total > len(entries):
+        more = _count(total - len(entries))
+        lines.append(f"    ... and {more} more (`clinlabel scan` lists all)")
+    return lines or ["    (none)"]
+
+
+def _unmaskings(data: ReportData, _: ReportFigures) -> list[str]:
+    lines = [f"  Times identifying metadata was revealed: {_count(len(data.unmaskings))}"]
+    for event in data.unmaskings:
+        attributes = ", ".join(safe_text(a) for a in event.attributes) or "(none named)"
+        lines.append(
+            f"    {format_utc(event.at)}   {safe_text(event.annotator)}   {safe_text(event.image)}"
+        )
+        lines.append(f"        {attributes}")
+    if not data.unmaskings:
+        lines.append("    (none: identifying attributes stayed masked)")
+    return lines
+
+
+def _sign_off(data: ReportData, _: ReportFigures) -> list[str]:
+    lines = [
+        "  I confirm that the labels summarised above were given by me, as recorded.",
+    ]
+    for name in data.annotators or [""]:
+        lines += [""]
+        lines += render_fields(
+            [
+                ("Annotator", safe_text(name) or "_" * 30),
+                ("Date", "_" * 30),
+                ("Signature", "_" * 30),
+            ]
+        )
+    return lines
+
+
 def _integrity(data: ReportData, _: ReportFigures) -> list[str]:
     audit = data.audit
     if audit.ok:
         status = f"OK: the hash chain of {_count(audit.events)} events verifies"
+        verify = "passes"
     else:
         where = audit.first_broken_event if audit.first_broken_event is not None else "?"
         status = f"BROKEN at event {where}: {safe_text(audit.reason or 'no reason given')}"
+        verify = f"FAILS at event {where}"
     lines = render_fields(
         [
             ("Problem files (not images)", _count(data.problems)),
             ("Images changed after labelling", _count(data.changed_images)),
             ("Audit trail", status),
+            ("clinlabel audit verify", verify),
             ("Newest event hash", safe_text(audit.head_hash) or "(no events)"),
         ]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
@@ -107,6 +107,28 @@ def commented_labels(conn: Connection) -> Iterator[tuple[str, str, str, str, str
     )
     for r in conn.execute(query):
         yield (str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), int(r[6]))
+
+
+def event_counts(conn: Connection, kinds: Sequence[str]) -> dict[str, int]:
+    """How many events of each of `kinds` the trail holds (0 for a kind with none)."""
+    query = (
+        select(events.c.kind, func.count())
+        .where(events.c.kind.in_(list(kinds)))
+        .group_by(events.c.kind)
+    )
+    found = {str(r[0]): int(r[1]) for r in conn.execute(query)}
+    return {kind: found.get(kind, 0) for kind in kinds}
+
+
+def events_of_kind(conn: Connection, kind: str) -> Iterator[tuple[str, str, str | None, str]]:
+    """(ts_utc, actor, image, data JSON) of every event of `kind`, oldest first."""
+    query = (
+        select(events.c.ts_utc, events.c.actor, events.c.image, events.c.data)
+        .where(events.c.kind == kind)
+        .order_by(events.c.id)
+    )
+    for r in conn.execute(query):
+        yield str(r[0]), str(r[1]), None if r[2] is None else str(r[2]), str(r[3])
 
 
 def session_count(conn: Connection) -> int:

@@ -196,6 +196,8 @@ class OutputsOut(BaseModel):
     trail_ok: bool
     """Whether the audit trail and the current labels verified when these files were written."""
     trail_problem: str | None = None
+    frame_csv: str | None = None
+    """The frame labels CSV beside the labels CSV, when one was written (see README, Outputs)."""
     csv_url: str = "/api/outputs/csv"
     report_url: str = "/api/outputs/report"
 

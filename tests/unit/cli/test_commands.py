@@ -149,7 +149,7 @@ def test_ambiguous_bare_names_are_reported(tmp_path: Path) -> None:
     root = tmp_path / "B"
     for folder in ("Case_1/Visit_1/XC", "Case_1/Visit_1/CLINICAL"):
         (root / folder).mkdir(parents=True)
-        (root / folder / "img1.jpg").write_bytes(b"x")
+        (root / folder / "img1.jpg").write_bytes(b"\xff\xd8\xff x")
     run("init", root, "--out", tmp_path / "p")
     seed = tmp_path / "seed.csv"
     seed.write_text("case,visit,file,label\nCase_1,Visit_1,img1.jpg,Suspicious\n", encoding="utf-8")
@@ -165,7 +165,7 @@ def test_missing_batch(tmp_path: Path) -> None:
 
 def test_batch_without_xc_folders_shows_the_layout(tmp_path: Path) -> None:
     (tmp_path / "B" / "Case_1" / "Visit_1" / "photos").mkdir(parents=True)
-    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"x")
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"\xff\xd8\xff x")
     result = run("scan", tmp_path / "B")
     assert_user_error(result, "XC")
 
@@ -245,7 +245,7 @@ def test_import_keeps_the_reference_hash_so_a_change_still_shows(
     import os
 
     label_all(project, [("Suspicious", None)])
-    (batch / "Case_1/Visit_1/XC_CLINICAL/img1.jpg").write_bytes(b"replaced")
+    (batch / "Case_1/Visit_1/XC_CLINICAL/img1.jpg").write_bytes(b"\xff\xd8\xff replaced")
     os.utime(batch / "Case_1/Visit_1/XC_CLINICAL/img1.jpg", ns=(9, 9))
     seed = tmp_path / "seed.csv"
     seed.write_text("case,visit,file,label\nCase_1,Visit_1,img1.jpg,Suspicious\n", encoding="utf-8")
@@ -308,7 +308,7 @@ def test_an_unwritable_project_folder_is_a_message(batch: Path, tmp_path: Path) 
 
 def test_a_failed_first_scan_leaves_no_project_behind(tmp_path: Path) -> None:
     (tmp_path / "B" / "Case_1" / "Visit_1" / "photos").mkdir(parents=True)
-    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"x")
+    (tmp_path / "B" / "Case_1" / "Visit_1" / "photos" / "x.jpg").write_bytes(b"\xff\xd8\xff x")
     assert_user_error(run("init", tmp_path / "B", "--out", tmp_path / "p"), "XC")
     assert not (tmp_path / "p" / DATABASE_FILE).exists()
     assert_user_error(run("export", tmp_path / "p"), "not a clinlabel project")

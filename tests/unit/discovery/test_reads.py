@@ -13,7 +13,9 @@ from clinlabel.discovery import scan_batch
 from clinlabel.domain import ScanResult
 
 
-def test_scan_opens_only_files_it_must_sniff(kit, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scan_reads_each_candidate_once_without_buffering(
+    kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = kit.batch(
         {
             "C/V/XC/img1.jpg": kit.image(),
@@ -22,7 +24,7 @@ def test_scan_opens_only_files_it_must_sniff(kit, monkeypatch: pytest.MonkeyPatc
             "C/V/XC/IM0001": kit.DICOM,
             "C/V/XC/1.2.840.5": kit.DICOM,
             "C/V/XC/tiny": b"x",  # too small to be DICOM: not even opened
-            "C/V/XC/notes.txt": "not sniffed either",
+            "C/V/XC/notes.txt": "not sniffed: its name says it is no image",
             "C/V/Photos/IM0002": kit.DICOM,  # counted for the skipped folder, so sniffed
         }
     )
@@ -42,4 +44,6 @@ def test_scan_opens_only_files_it_must_sniff(kit, monkeypatch: pytest.MonkeyPatc
     result = ScanResult()
     files = [ref.file for ref in scan_batch(root, result)]
     assert files == ["XC/1.2.840.5", "XC/ct.dcm", "XC/IM0001", "XC/img1.jpg", "XC/img2.png"]
-    assert sorted(opened) == ["1.2.840.5", "IM0001", "IM0002"]
+    # Every file named like an image is opened once for its first bytes (what enters the queue
+    # is decided from them: issue 10), an extension-less one once to see it is DICOM.
+    assert sorted(opened) == ["1.2.840.5", "IM0001", "IM0002", "ct.dcm", "img1.jpg", "img2.png"]

@@ -13,6 +13,7 @@ from clinlabel.domain import ImageKind, ScanResult
 from clinlabel.errors import DatasetError
 
 JPG = b"\xff\xd8\xff\xe0 tiny"  # a name and a few bytes are all the scan looks at without verify
+NII = (348).to_bytes(4, "little") + bytes(340) + b"n+1\0"  # a NIfTI-1 header's size and magic
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
 
 
@@ -75,8 +76,8 @@ def test_extensions_in_any_case_and_dicom_by_content(kit) -> None:
             "C/V/XC/h.dicom": kit.DICOM,
             "C/V/XC/IM0001": kit.DICOM,
             "C/V/XC/1.2.840.113619.2.55": kit.DICOM,
-            "C/V/XC/brain.nii": b"nifti",
-            "C/V/XC/brain2.NII.GZ": b"nifti",
+            "C/V/XC/brain.nii": NII,
+            "C/V/XC/brain2.NII.GZ": b"\x1f\x8b\x08 gzipped nifti",
             "C/V/XC/README": "just some notes, long enough to be sniffed" * 5,
             "C/V/XC/notes.txt": "text",
             "C/V/XC/archive.gz": b"gz",
@@ -128,16 +129,62 @@ def test_empty_file_is_a_problem_and_not_queued(kit) -> None:
         ]
 
 
-def test_text_named_png_is_a_problem_in_verify_mode(kit) -> None:
+@pytest.mark.parametrize("verify", [False, True])
+def test_text_named_png_is_a_problem_with_or_without_verify(kit, *, verify: bool) -> None:
+    # Before: without verify (as `init` scans) the text file was queued, labelled and exported.
     root = kit.batch({"C/V/XC/good.png": kit.image("PNG"), "C/V/XC/bad.png": "not an image\n"})
-    refs, result = kit.scan(root)
-    assert len(refs) == 2 and result.problems == []  # without verify the header is not read
-    refs, result = kit.scan(root, verify=True)
+    refs, result = kit.scan(root, verify=verify)
     assert [ref.file for ref in refs] == ["XC/good.png"]
     (problem,) = result.problems
     assert problem.relpath == "C/V/XC/bad.png"
-    assert "not an image" in problem.reason and "text" in problem.reason
-    assert result.images == 1
+    assert problem.reason == "not an image: extension says PNG but the content is text"
+    assert result.images == 1 and result.unshowable == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "queued", "reason"),
+    [
+        ("pdf.jpg", b"%PDF-1.7 scanned letter", False, "content is a PDF document"),
+        ("zip.png", b"PK\x03\x04 archive", False, "content is a ZIP archive"),
+        ("noise.jpg", bytes(range(7, 250)) * 3, False, "content is not recognised"),
+        ("gz.png", b"\x1f\x8b\x08 archive", False, "content is a gzip archive"),
+        ("ct.png", bytes(128) + b"DICM\x02\x00", True, "content is DICOM (rename it .dcm)"),
+        ("photo.dcm", b"\x89PNG\r\n\x1a\n" + bytes(30), True, "content is PNG"),
+        ("cut.png", b"\x89PNG\r", True, "truncated: the file ends inside the PNG signature"),
+        ("renamed.jpg", b"\x89PNG\r\n\x1a\n" + bytes(30), True, None),  # Pillow reads it
+    ],
+)
+def test_what_is_queued_is_decided_from_the_first_bytes(
+    kit, name: str, content: bytes, *, queued: bool, reason: str | None
+) -> None:
+    root = kit.batch({f"C/V/XC/{name}": content, "C/V/XC/zz.jpg": JPG})
+    refs, result = kit.scan(root)
+    files = [ref.file for ref in refs]
+    if queued:
+        assert files == [f"XC/{name}", "XC/zz.jpg"]
+        assert [(p.relpath, p.reason) for p in result.unshowable] == (
+            [] if reason is None else [(f"C/V/XC/{name}", result.unshowable[0].reason)]
+        )
+        if reason is not None:
+            assert reason in result.unshowable[0].reason
+        assert result.problems == []
+    else:
+        assert files == ["XC/zz.jpg"]
+        (problem,) = result.problems
+        assert problem.relpath == f"C/V/XC/{name}" and problem.reason.startswith("not an image")
+        assert reason is not None and reason in problem.reason
+
+
+def test_images_the_viewer_cannot_show_stay_queued_and_marked_in_verify_mode(kit) -> None:
+    whole = kit.image("PNG")
+    root = kit.batch({"C/V/XC/cut.png": whole[: len(whole) - 12], "C/V/XC/ok.png": whole})
+    for verify in (False, True):
+        refs, result = kit.scan(root, verify=verify)
+        assert [ref.file for ref in refs] == ["XC/cut.png", "XC/ok.png"]
+        assert result.problems == []
+    assert [(p.relpath, p.reason) for p in result.unshowable] == [
+        ("C/V/XC/cut.png", "truncated: the PNG end chunk (IEND) is missing (an incomplete copy?)")
+    ]
 
 
 def test_folders_and_files_left_out_are_reported_with_image_counts(kit) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from clinlabel.errors import OutputError
 from clinlabel.exports import LabelRow
-from clinlabel.exports.csv import write_labels_csv
+from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
 from clinlabel.exports.csv_import import read_labels_csv
 from clinlabel.exports.formula_guard import guard_cell, unguard_cell
 
@@ -26,11 +26,19 @@ def row(
     annotator: str = "dr.rao",
     seconds: float | None = 4.25,
     frame: int = 0,
+    geometry: str | None = None,
 ) -> LabelRow:
     return LabelRow(
         case, visit, file, label, comment, annotator, "2026-11-22T10:15:03.123456Z",
-        seconds, "ab" * 32, frame,
+        seconds, "ab" * 32, frame, geometry,
     )  # fmt: skip
+
+
+GEOMETRY_HEADER = [
+    "positioner_primary_angle_deg", "positioner_secondary_angle_deg", "source_to_detector_mm",
+    "source_to_patient_mm", "table_height_mm", "table_vertical_mm", "table_longitudinal_mm",
+    "table_lateral_mm", "kvp", "frame_time_ms",
+]  # fmt: skip
 
 
 def read_back(path: Path) -> list[list[str]]:
@@ -120,32 +128,74 @@ def test_apostrophe_then_trigger_round_trips_through_a_file(tmp_path: Path) -> N
     assert read_labels_csv(out)[0].comment == "'=1+1"
 
 
-def test_detailed_adds_annotator_time_seconds_hash_and_frame(tmp_path: Path) -> None:
+def test_detailed_adds_a_fixed_set_of_columns_geometry_included(tmp_path: Path) -> None:
     out = tmp_path / "labels.csv"
     write_labels_csv(
-        [row(annotator="=cmd", seconds=3.14159), row("XC/b.jpg", seconds=None, frame=2)],
+        [
+            row(annotator="=cmd", seconds=3.14159),
+            row("XC/b.jpg", seconds=None, geometry='{"kvp": 80, "frame_time": null}'),
+        ],
         out,
         detailed=True,
     )
     header, first, second = read_back(out)
+    # The same columns whether or not any row has geometry: no frame column (whole-file
+    # labels only), the geometry columns always there, empty where unknown.
     assert header == [
         "case", "visit", "file", "label", "comment",
-        "annotator", "labelled_at_utc", "seconds", "sha256", "frame",
+        "annotator", "labelled_at_utc", "seconds", "sha256", *GEOMETRY_HEADER,
     ]  # fmt: skip
-    assert first[5:] == ["'=cmd", "2026-11-22T10:15:03.123456Z", "3.142", "ab" * 32, "0"]
+    assert first[5:9] == ["'=cmd", "2026-11-22T10:15:03.123456Z", "3.142", "ab" * 32]
+    assert first[9:] == [""] * len(GEOMETRY_HEADER)
     assert second[7] == ""  # unknown time stays empty, never 0
-    assert second[9] == "2"
+    assert second[9 + GEOMETRY_HEADER.index("kvp")] == "80"
+    assert second[9 + GEOMETRY_HEADER.index("frame_time_ms")] == ""
+
+    photos_only = tmp_path / "photos.csv"
+    write_labels_csv([row()], photos_only, detailed=True)
+    assert read_back(photos_only)[0] == header
 
 
-def test_basic_export_refuses_frame_labels_unless_asked_for_a_frame_column(tmp_path: Path) -> None:
+@pytest.mark.parametrize("detailed", [False, True])
+def test_the_labels_csv_refuses_frame_labels(tmp_path: Path, *, detailed: bool) -> None:
     out = tmp_path / "labels.csv"
     out.write_text("previous export\n", encoding="utf-8")
     with pytest.raises(OutputError, match="frame 3"):
-        write_labels_csv([row(), row(frame=3)], out)
+        write_labels_csv([row(), row(frame=3)], out, detailed=detailed)
     assert out.read_text(encoding="utf-8") == "previous export\n"
 
-    write_labels_csv([row(), row(frame=3)], out, frames=True)
-    assert [line[-1] for line in read_back(out)] == ["frame", "0", "3"]
+
+def test_frame_labels_csv_has_frame_after_file_and_geometry_after_comment(tmp_path: Path) -> None:
+    out = tmp_path / "clinical_frame_labels.csv"
+    geometry = '{"positioner_primary_angle": -30.5, "kvp": 80}'
+    assert write_frame_labels_csv(
+        [row("XC/run.dcm", frame=3, geometry=geometry), row("XC/run.dcm", frame=7, label="NA",
+         comment="=motion")], out,
+    ) == 2  # fmt: skip
+    header, first, second = read_back(out)
+    assert header == ["case", "visit", "file", "frame", "label", "comment", *GEOMETRY_HEADER]
+    assert first[:6] == ["Case_001", "Visit_1", "XC/run.dcm", "3", "Suspicious", ""]
+    assert first[6] == "-30.5"
+    assert first[6 + GEOMETRY_HEADER.index("kvp")] == "80"
+    assert second[3:6] == ["7", "NA", "'=motion"]
+    assert second[6:] == [""] * len(GEOMETRY_HEADER)
+    # Our importer reads the frame file back: frame numbers and comments as given.
+    imported = read_labels_csv(out)
+    assert [(r.frame, r.label, r.comment) for r in imported] == [
+        (3, "Suspicious", ""),
+        (7, "NA", "=motion"),
+    ]
+
+
+def test_detailed_frame_labels_csv_adds_who_when_how_long_and_hash(tmp_path: Path) -> None:
+    out = tmp_path / "clinical_frame_labels.csv"
+    write_frame_labels_csv([row("XC/run.dcm", frame=2)], out, detailed=True)
+    header, first = read_back(out)
+    assert header == [
+        "case", "visit", "file", "frame", "label", "comment", *GEOMETRY_HEADER,
+        "annotator", "labelled_at_utc", "seconds", "sha256",
+    ]  # fmt: skip
+    assert first[-4:] == ["dr.rao", "2026-11-22T10:15:03.123456Z", "4.25", "ab" * 32]
 
 
 def _failing_rows() -> Iterator[LabelRow]:
@@ -171,13 +221,18 @@ def test_a_failure_midway_keeps_the_previous_export_intact(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == [out]
 
 
-@pytest.mark.parametrize("options", [{}, {"detailed": True}, {"frames": True}])
+@pytest.mark.parametrize("options", [{}, {"detailed": True}])
 def test_a_null_comment_is_an_empty_cell(tmp_path: Path, options: dict[str, bool]) -> None:
     out = tmp_path / "labels.csv"
     write_labels_csv(
         [("C", "V", "XC/a.jpg", "Suspicious", None, "a", "t", None, None)], out, **options
     )
     assert read_back(out)[1][4] == ""
+    frames = tmp_path / "frames.csv"
+    write_frame_labels_csv(
+        [("C", "V", "XC/a.dcm", "Suspicious", None, "a", "t", None, None, 2, None)], frames
+    )
+    assert read_back(frames)[1][5] == ""
 
 
 def test_empty_export_has_just_the_header(tmp_path: Path) -> None:

@@ -198,20 +198,24 @@ def test_missing_file_is_an_import_error(tmp_path: Path) -> None:
 
 def test_our_detailed_export_imports_back_with_frames_and_originals(tmp_path: Path) -> None:
     from clinlabel.exports import LabelRow
-    from clinlabel.exports.csv import write_labels_csv
+    from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
 
-    rows = [
-        LabelRow("Case_001", "Visit_1", "XC_CLINICAL/img1.jpg", "NA", "=SUM(A1)", "a", "t", 1.0,
-                 None, 3),
+    whole = [
         LabelRow("Case_001", "Visit_1", "XC_CLINICAL/img2.png", "NA", "-ve, \"odd\"\n2", "a", "t",
                  None, None),
     ]  # fmt: skip
+    frames = [
+        LabelRow("Case_001", "Visit_1", "XC_CLINICAL/img1.jpg", "NA", "=SUM(A1)", "a", "t", 1.0,
+                 None, 3),
+    ]  # fmt: skip
     out = tmp_path / "detailed.csv"
-    write_labels_csv(rows, out, detailed=True)
-    imported = read_labels_csv(out)
+    frame_out = tmp_path / "clinical_frame_labels.csv"
+    write_labels_csv(whole, out, detailed=True)
+    write_frame_labels_csv(frames, frame_out, detailed=True)
+    imported = read_labels_csv(out) + read_labels_csv(frame_out)
     assert [(r.file, r.comment, r.frame) for r in imported] == [
-        ("XC_CLINICAL/img1.jpg", "=SUM(A1)", 3),
         ("XC_CLINICAL/img2.png", '-ve, "odd"\n2', 0),
+        ("XC_CLINICAL/img1.jpg", "=SUM(A1)", 3),
     ]
     result = match_import_rows(imported, IMAGES)
     assert result.clean and len(result.matched) == 2

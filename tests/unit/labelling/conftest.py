@@ -1,4 +1,5 @@
-"""A small batch in the seed layout, written by code (tiny files: the scan does not decode)."""
+"""A small batch in the seed layout, written by code (tiny files: the scan reads only their first
+bytes, so each starts with its format's signature and no pixels follow)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,20 @@ LAYOUT = {
 }
 
 
+SIGNATURES = {".jpg": b"\xff\xd8\xff\xe0", ".png": b"\x89PNG\r\n\x1a\n"}
+
+
+def image_bytes(name: str, text: str) -> bytes:
+    """Bytes that start as the image `name` says (its signature), then `text`: an image for the
+    queue, which the viewer cannot show (no pixels)."""
+    return SIGNATURES[Path(name).suffix.lower()] + text.encode()
+
+
 def make_batch(root: Path, layout: dict[str, list[str]] = LAYOUT) -> Path:
     for folder, names in layout.items():
         (root / folder).mkdir(parents=True, exist_ok=True)
         for name in names:
-            (root / folder / name).write_bytes(f"synthetic {folder}/{name}".encode())
+            (root / folder / name).write_bytes(image_bytes(name, f"synthetic {folder}/{name}"))
     return root
 
 

@@ -26,7 +26,8 @@ def _events(project: Project, kind: str) -> list[dict[str, object]]:
 def _replace_keeping_size_and_time(path: Path) -> bytes:
     """Other bytes of the same length, with the old modification time put back."""
     info = path.stat()
-    new = bytes(reversed(path.read_bytes()))
+    old = path.read_bytes()
+    new = old[:8] + bytes(reversed(old[8:]))  # still starts as its format's signature
     assert new != path.read_bytes() and len(new) == info.st_size
     path.write_bytes(new)
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from clinlabel.demo.medical import write_demo_medical
-from clinlabel.labelling.outputs import export_csv
+from clinlabel.labelling.outputs import export_csv, export_frame_csv
 from clinlabel.labelling.project import init_project, open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import events as event_rows
@@ -30,12 +30,17 @@ def test_frame_label_on_xa_exports_its_geometry(tmp_path: Path) -> None:
         session.unmask_metadata(xa.id, keywords=["PatientName", "PatientID"])
         out = tmp_path / "labels.csv"
         export_csv(project, out, actor="t", detailed=True)
+        frames = tmp_path / "clinical_frame_labels.csv"
+        assert export_frame_csv(project, frames, actor="t") == 1
         with project.store.read() as conn:
             unmasked = [e for e in event_rows.iter_events(conn) if e["kind"] == "metadata_unmasked"]
     with out.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     by_file = {row["file"]: row for row in rows}
-    xa_row = by_file["XC/xa_run.dcm"]
+    assert "XC/xa_run.dcm" not in by_file  # a frame label: in the frame labels CSV only
+    with frames.open(encoding="utf-8-sig", newline="") as handle:
+        (xa_row,) = list(csv.DictReader(handle))
+    assert xa_row["file"] == "XC/xa_run.dcm"
     assert xa_row["frame"] == "12"
     assert xa_row["positioner_primary_angle_deg"] != ""
     assert xa_row["positioner_secondary_angle_deg"] != ""

@@ -51,7 +51,7 @@ def test_rescan_adds_new_keeps_gone_and_flags_changed_labels(
         session.save_label(shown.view.id, "Suspicious")
         session.close()
     labelled = batch / shown.view.relpath
-    labelled.write_bytes(b"different bytes now")
+    labelled.write_bytes(b"\xff\xd8\xff\xe0different bytes now")
     os.utime(labelled, ns=(1, 1))
     (batch / "Case_2/Visit_1/XC/b.png").unlink()
     make_batch(batch, {"Case_10/Visit_1/XC": ["new.jpg"], "Case_2/Visit_1/XC": ["c.png"]})
@@ -121,7 +121,7 @@ def test_relabel_after_the_bytes_changed_points_at_the_new_bytes(
         image = session.start().view
         session.save_label(image.id, "Suspicious")
         path = batch / image.relpath
-        path.write_bytes(b"retaken photograph")
+        path.write_bytes(b"\xff\xd8\xff\xe0retaken photograph")
         os.utime(path, ns=(5, 5))
         assert init_project(batch, tmp_path / "p").changed == [image.relpath]
         relabelled = session.save_label(image.id, "Non-Suspicious")

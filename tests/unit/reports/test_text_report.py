@@ -22,6 +22,7 @@ from clinlabel.reports import (
     write_json_report,
     write_text_report,
 )
+from clinlabel.reports.data import LabelDefinition, LeftOut, Unmasking
 from clinlabel.reports.tables import display_width
 
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
@@ -60,6 +61,19 @@ def small_project() -> ReportData:
         problems=1,
         changed_images=2,
         audit=AuditStatus(ok=True, events=12, head_hash=HEAD),
+        label_definitions=[
+            LabelDefinition("Suspicious", "1", False),
+            LabelDefinition("Non-Suspicious", "2", False),
+            LabelDefinition("NA", "3", True),
+        ],
+        problem_files=[LeftOut("Case_001/Visit_1/XC/notes.png",
+                               "not an image: extension says PNG but the content is text")],
+        skipped_folders=[LeftOut("Case_001/Visit_1/Dermoscopy", "not an XC or CLINICAL folder", 3)],
+        skipped=1,
+        labels_changed=3,
+        labels_cleared=1,
+        unmaskings=[Unmasking(T0 + timedelta(minutes=5), "dr.rao", "Case_001/Visit_1/XC/ct.dcm",
+                              ("PatientID", "PatientName"))],
     )  # fmt: skip
 
 
@@ -84,14 +98,19 @@ def test_every_section_the_seed_lists_is_present() -> None:
         "1. ANNOTATORS",
         "2. SESSIONS",
         "3. PROGRESS",
-        "4. LABEL DISTRIBUTION",
-        "5. PER-CASE STATISTICS",
-        "6. TIME PER IMAGE",
-        "7. PRODUCTIVITY",
-        "8. ESTIMATED TIME REMAINING",
-        "9. COMMENTS",
-        "10. DATA INTEGRITY AND AUDIT TRAIL",
-        "11. DATA SAFETY",
+        "4. LABEL DEFINITIONS",
+        "5. LABEL DISTRIBUTION",
+        "6. PER-CASE STATISTICS",
+        "7. TIME PER IMAGE",
+        "8. PRODUCTIVITY",
+        "9. ESTIMATED TIME REMAINING",
+        "10. COMMENTS",
+        "11. LABEL CHANGES",
+        "12. LEFT OUT OF THE QUEUE",
+        "13. IDENTIFYING METADATA REVEALED",
+        "14. DATA INTEGRITY AND AUDIT TRAIL",
+        "15. DATA SAFETY",
+        "16. SIGN-OFF",
     ]:
         assert f"\n{heading}\n" in report
 
@@ -116,14 +135,14 @@ def test_progress_and_label_distribution() -> None:
     assert value(report, "Images labelled") == "4"
     assert value(report, "Images remaining") == "6"
     assert value(report, "Completion") == "40.0 %"
-    labels = section(report, "4. Label distribution")
+    labels = section(report, "5. Label distribution")
     assert re.search(r"Suspicious +2 +50\.0 %", labels)
     assert re.search(r"Non-Suspicious +1 +25\.0 %", labels)
     assert re.search(r"NA +1 +25\.0 %", labels)
 
 
 def test_per_case_table_is_aligned_with_wide_characters() -> None:
-    table = section(report := render_text_report(small_project()), "5. Per-case statistics")
+    table = section(report := render_text_report(small_project()), "6. Per-case statistics")
     lines = [line for line in table.splitlines() if line.startswith("  ")]
     header, _rule, first, second = lines
     assert "Suspicious" in header and "Active time" in header
@@ -152,7 +171,7 @@ def test_productivity_and_time_remaining() -> None:
 
 
 def test_comments_are_traceable_to_case_visit_and_file() -> None:
-    comments = section(render_text_report(small_project()), "9. Comments")
+    comments = section(render_text_report(small_project()), "10. Comments")
     required, other = comments.split("Other comments")
     assert "Labels that require a comment (NA): 1" in required
     assert "Case_001 / Visit_1 / XC_CLINICAL/img2.png   [NA, dr.rao]" in required
@@ -164,11 +183,61 @@ def test_comments_are_traceable_to_case_visit_and_file() -> None:
 def test_audit_ok_shows_event_count_and_head_hash() -> None:
     report = render_text_report(small_project())
     assert value(report, "Audit trail") == "OK, 12 events verified"  # the headline
-    trail = section(report, "10. Data integrity and audit trail")
+    trail = section(report, "14. Data integrity and audit trail")
     assert value(trail, "Audit trail") == "OK: the hash chain of 12 events verifies"
     assert value(report, "Newest event hash") == HEAD
     assert value(report, "Images changed after labelling") == "2"
     assert value(report, "Problem files (not images)") == "1"
+    assert value(trail, "clinlabel audit verify") == "passes"
+
+
+def test_label_definitions_come_from_the_schema() -> None:
+    definitions = section(render_text_report(small_project()), "4. Label definitions")
+    lines = [line.split() for line in definitions.splitlines()]
+    assert ["Suspicious", "1", "optional"] in lines
+    assert ["NA", "3", "required"] in lines
+
+
+def test_label_changes_and_clears_are_counted() -> None:
+    changes = section(render_text_report(small_project()), "11. Label changes")
+    assert value(changes, "Labels changed (relabelled)") == "3"
+    assert value(changes, "Labels cleared") == "1"
+
+
+def test_skipped_folders_and_problem_files_are_listed_with_reasons() -> None:
+    left = section(render_text_report(small_project()), "12. Left out of the queue")
+    assert "Skipped folders: 1" in left
+    dermoscopy = "Case_001/Visit_1/Dermoscopy (3 image files)"
+    assert f"{dermoscopy}\n        not an XC or CLINICAL folder" in left
+    assert "Problem files (named like images, not images): 1" in left
+    assert "Case_001/Visit_1/XC/notes.png\n        not an image: extension says PNG" in left
+    # The scan keeps the first 10,000 of each: the report says how many more there are.
+    more = dataclasses.replace(small_project(), problems=10_001)
+    assert "... and 10,000 more" in section(render_text_report(more), "12. Left out")
+    nothing = dataclasses.replace(small_project(), problem_files=[], problems=0)
+    assert "(none)" in section(render_text_report(nothing), "12. Left out")
+
+
+def test_every_unmasking_is_listed_with_who_when_which_image_and_what() -> None:
+    revealed = section(render_text_report(small_project()), "13. Identifying metadata revealed")
+    assert "Times identifying metadata was revealed: 1" in revealed
+    assert "2026-11-22 10:05:00 UTC   dr.rao   Case_001/Visit_1/XC/ct.dcm" in revealed
+    assert "PatientID, PatientName" in revealed
+    none = dataclasses.replace(small_project(), unmaskings=[])
+    assert "stayed masked" in section(render_text_report(none), "13. Identifying metadata")
+
+
+def test_sign_off_block_for_each_annotator() -> None:
+    report = render_text_report(small_project())
+    sign_off = section(report, "16. Sign-off")
+    blocks = [block for block in sign_off.split("\n\n") if "Annotator" in block]
+    assert [value(block, "Annotator") for block in blocks] == [
+        "dr.rao",
+        "डॉ. शर्मा",
+    ]
+    assert sign_off.count("Signature") == 2 and sign_off.count("Date") == 2
+    assert value(sign_off, "Signature").startswith("____")
+    assert report.rstrip().endswith("End of report.")
 
 
 def test_broken_audit_is_shown_at_the_top_and_in_its_section() -> None:
@@ -177,13 +246,15 @@ def test_broken_audit_is_shown_at_the_top_and_in_its_section() -> None:
     report = render_text_report(dataclasses.replace(small_project(), audit=broken))
     top = report.split("1. ANNOTATORS")[0]
     assert "BROKEN at event 7" in top
-    trail = section(report, "10. Data integrity and audit trail")
+    trail = section(report, "14. Data integrity and audit trail")
     assert "BROKEN at event 7: hash of event 6 does not match" in trail
     assert "OK:" not in trail and "OK," not in report
+    assert value(trail, "clinlabel audit verify") == "FAILS at event 7"
+    assert "see section 14" in top
 
 
 def test_data_safety_names_the_batch_and_project_folders() -> None:
-    safety = section(render_text_report(small_project()), "11. Data safety")
+    safety = section(render_text_report(small_project()), "15. Data safety")
     assert "never modified" in safety
     assert "/data/Batch_01" in safety and "/data/projects/batch01" in safety
 
@@ -243,6 +314,14 @@ def test_json_report_carries_the_same_figures() -> None:
     assert [x["label"] for x in document["labels"]] == ["Suspicious", "Non-Suspicious", "NA"]
     assert document["audit"]["head_hash"] == HEAD
     assert document["comments"][1]["case"] == "病例_002"
+    assert document["label_definitions"][2] == {"label": "NA", "key": "3", "requires_comment": True}
+    assert document["label_changes"] == {"changed": 3, "cleared": 1}
+    assert document["problem_files"][0]["path"] == "Case_001/Visit_1/XC/notes.png"
+    assert document["skipped_folders"][0]["images"] == 3
+    assert document["unmaskings"] == [
+        {"at": "2026-11-22T10:05:00Z", "annotator": "dr.rao",
+         "image": "Case_001/Visit_1/XC/ct.dcm", "attributes": ["PatientID", "PatientName"]}
+    ]  # fmt: skip
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ async def _write(bench: BenchDep, *, final: bool) -> OutputsOut:
         report_text=paths.report_text,
         trail_ok=audit.ok,
         trail_problem=problem,
+        frame_csv=None if paths.frame_csv is None else str(paths.frame_csv),
     )
 
 
