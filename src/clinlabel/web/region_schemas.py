@@ -1,0 +1,80 @@
+"""Request and response bodies of the regions API (issue 11)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from clinlabel.domain.labels import MAX_FRAME
+from clinlabel.domain.regions import Region, RegionClass
+from clinlabel.web.schemas import MAX_INT64, Text
+
+
+class RegionIn(BaseModel):
+    """The whole new state of one region; `geometry` is checked by the core, per tool."""
+
+    image_id: int = Field(ge=1, le=MAX_INT64)
+    region_class: Text = Field(alias="class", min_length=1, max_length=200)
+    tool: Literal["box", "polygon", "brush", "point", "assist:frangi"]
+    geometry: dict[str, Any]
+    comment: Text | None = Field(default=None, max_length=10_000)
+    frame: int = Field(default=0, ge=0, le=MAX_FRAME)
+    plane: Literal["axial", "coronal", "sagittal"] | None = None
+    #: The page is undoing or redoing: recorded in the event, so the trail tells them apart.
+    undo: bool = False
+
+
+class RegionOut(BaseModel):
+    uid: str
+    image_id: int
+    annotator: str
+    frame: int
+    plane: str | None
+    region_class: str = Field(serialization_alias="class")
+    tool: str
+    geometry: dict[str, Any]
+    sha256: str
+    comment: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, region: Region) -> RegionOut:
+        data = region.to_dict()
+        return cls(
+            uid=region.uid,
+            image_id=region.image_id,
+            annotator=region.annotator,
+            frame=region.frame,
+            plane=region.plane,
+            region_class=region.region_class,
+            tool=region.tool,
+            geometry=data["geometry"],
+            sha256=region.sha256,
+            comment=region.comment,
+            updated_at=region.updated_at,
+        )
+
+
+class RegionClassOut(BaseModel):
+    name: str
+    colour: str
+    tools: list[str]
+
+    @classmethod
+    def of(cls, region_class: RegionClass) -> RegionClassOut:
+        tools = list(region_class.tools)
+        return cls(name=region_class.name, colour=region_class.colour, tools=tools)
+
+
+class RegionsOut(BaseModel):
+    """An image's regions (this annotator's), and the classes the schema lets them draw."""
+
+    classes: list[RegionClassOut]
+    regions: list[RegionOut]
+
+
+class RegionDeletedOut(BaseModel):
+    """The region as it was before the delete (for undo), or null if it was already gone."""
+
+    deleted: RegionOut | None

@@ -1,0 +1,69 @@
+"""Regions drawn on an image (issue 11): list, save (create or change), delete. Each answer
+comes once the change and its audit event are durable."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from clinlabel.imaging.drawing_grid import drawing_grid
+from clinlabel.labelling.regions import RegionEdit, RegionEditor
+from clinlabel.web.deps import BenchDep
+from clinlabel.web.region_schemas import (
+    RegionClassOut,
+    RegionDeletedOut,
+    RegionIn,
+    RegionOut,
+    RegionsOut,
+)
+
+router = APIRouter(tags=["regions"])
+
+Uid = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.get("/api/images/{image_id}/regions")
+async def list_regions(image_id: int, bench: BenchDep, response: Response) -> RegionsOut:
+    editor = RegionEditor(bench.session)
+    found = await bench.read(editor.regions, image_id)
+    # Regions change with every save: never answered from a cache.
+    response.headers["Cache-Control"] = "no-store"
+    return RegionsOut(
+        classes=[RegionClassOut.of(c) for c in bench.session.project.schema.regions],
+        regions=[RegionOut.of(r) for r in found],
+    )
+
+
+@router.put("/api/regions/{uid}")
+async def save_region(uid: Uid, body: RegionIn, bench: BenchDep) -> RegionOut:
+    editor = RegionEditor(bench.session)
+    viewer = bench.viewing
+    # The grid the shape must lie on is read from the file in a decoding thread, through the
+    # viewing service's caches, never on the writer thread.
+    path, kind, _ = await bench.image_file(body.image_id)
+    extent, frames = await viewer.run(
+        drawing_grid, path, kind, plane=body.plane, reader=viewer.service
+    )
+    edit = RegionEdit(
+        uid=uid,
+        image_id=body.image_id,
+        region_class=body.region_class,
+        tool=body.tool,
+        geometry=body.geometry,
+        comment=body.comment,
+        frame=body.frame,
+        plane=body.plane,
+        undo=body.undo,
+    )
+    saved = await bench.call(editor.save, edit, extent=extent, frames=frames)
+    return RegionOut.of(saved)
+
+
+@router.delete("/api/regions/{uid}")
+async def delete_region(
+    uid: Uid, bench: BenchDep, undo: Annotated[bool, Query()] = False
+) -> RegionDeletedOut:
+    editor = RegionEditor(bench.session)
+    gone = await bench.call(editor.delete, uid, undo=undo)
+    return RegionDeletedOut(deleted=None if gone is None else RegionOut.of(gone))

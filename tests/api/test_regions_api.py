@@ -1,0 +1,149 @@
+"""The regions API (issue 11): shapes on the image's own pixel grid, audited, owned, undoable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from clinlabel.web.config import WebSettings
+
+from .conftest import PORT, TOKEN, _client, add_special_images
+
+SCHEMA = """
+[[labels]]
+name = "Suspicious"
+key = "1"
+[[labels]]
+name = "NA"
+key = "3"
+requires_comment = true
+
+[[regions]]
+name = "Lesion"
+colour = "#e4572e"
+"""
+
+
+@pytest.fixture
+def regions_client(batch: Path, tmp_path: Path) -> Iterator[TestClient]:
+    add_special_images(batch)
+    volume = batch / "Case_950" / "Visit_1" / "XC"
+    volume.mkdir(parents=True)
+    data = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), volume / "ct.nii.gz")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    settings = WebSettings(
+        batch=batch,
+        token=TOKEN,
+        port=PORT,
+        project_dir=tmp_path / "project",
+        annotator="alice",
+        schema_path=schema,
+    )
+    yield from _client(settings)
+
+
+def _ids(client: TestClient) -> dict[str, int]:
+    views = client.get("/api/queue?start=1&count=100").json()
+    return {
+        v["relpath"].rsplit("/", 1)[-1] + ":" + v["relpath"].split("/")[0]: v["id"] for v in views
+    }
+
+
+def _box(image_id: int, **extra: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "image_id": image_id,
+        "class": "Lesion",
+        "tool": "box",
+        "geometry": {"x": 10.5, "y": 20, "w": 30, "h": 40},
+    }
+    body.update(extra)
+    return body
+
+
+def test_draw_change_delete_and_undo_a_box(regions_client: TestClient) -> None:
+    image = _ids(regions_client)["img1.jpg:Case_001"]
+    listed = regions_client.get(f"/api/images/{image}/regions").json()
+    assert listed == {
+        "classes": [
+            {"name": "Lesion", "colour": "#e4572e", "tools": ["box", "polygon", "brush", "point"]}
+        ],
+        "regions": [],
+    }
+    saved = regions_client.put("/api/regions/a1", json=_box(image, comment="rim"))
+    assert saved.status_code == 200, saved.text
+    region = saved.json()
+    assert region["class"] == "Lesion" and region["geometry"]["x"] == 10.5
+    assert region["comment"] == "rim" and region["annotator"] == "alice"
+
+    moved = regions_client.put(
+        "/api/regions/a1", json=_box(image, geometry={"x": 0, "y": 0, "w": 320, "h": 240})
+    )
+    assert moved.status_code == 200, moved.text
+    gone = regions_client.delete("/api/regions/a1").json()["deleted"]
+    assert gone["geometry"] == {"x": 0.0, "y": 0.0, "w": 320.0, "h": 240.0}
+    assert regions_client.get(f"/api/images/{image}/regions").json()["regions"] == []
+    undone = regions_client.put("/api/regions/a1", json={**_box(image), **gone, "undo": True})
+    assert undone.status_code == 200, undone.text
+    (back,) = regions_client.get(f"/api/images/{image}/regions").json()["regions"]
+    assert back["sha256"] == gone["sha256"]
+
+
+def test_shapes_must_lie_on_the_image_grid(regions_client: TestClient) -> None:
+    ids = _ids(regions_client)
+    photo = ids["img1.jpg:Case_001"]  # 320 x 240
+    outside = regions_client.put(
+        "/api/regions/b1", json=_box(photo, geometry={"x": 300, "y": 0, "w": 30, "h": 10})
+    )
+    assert outside.status_code == 422
+    assert "outside the image (0..320 x 0..240)" in outside.json()["message"]
+    # A phone photo stored 400 x 200 with EXIF orientation 6 is shown 200 x 400: drawn as shown.
+    rotated = ids["a_rotated.jpg:Case_900"]
+    tall = _box(rotated, geometry={"x": 0, "y": 0, "w": 200, "h": 400})
+    assert regions_client.put("/api/regions/b2", json=tall).status_code == 200
+    wide = _box(rotated, geometry={"x": 0, "y": 0, "w": 400, "h": 200})
+    assert regions_client.put("/api/regions/b3", json=wide).status_code == 422
+    broken = ids["d_broken.jpg:Case_900"]
+    refused = regions_client.put("/api/regions/b4", json=_box(broken))
+    assert refused.status_code in (415, 422)
+    assert "Traceback" not in refused.text
+
+
+def test_a_volume_region_names_its_plane_and_slice(regions_client: TestClient) -> None:
+    volume = _ids(regions_client)["ct.nii.gz:Case_950"]  # 6 x 5 x 4 voxels
+    box = {"x": 0.5, "y": 0.5, "w": 2, "h": 2}
+    no_plane = regions_client.put("/api/regions/v0", json=_box(volume, frame=1, geometry=box))
+    assert no_plane.status_code == 422 and "plane" in no_plane.json()["message"]
+    # Axial slices are 6 x 5 (columns along x, rows along y); there are 4 of them.
+    axial = _box(volume, frame=4, plane="axial", geometry={"x": 0, "y": 0, "w": 6, "h": 5})
+    assert regions_client.put("/api/regions/v1", json=axial).status_code == 200
+    too_far = _box(volume, frame=5, plane="axial", geometry=box)
+    assert regions_client.put("/api/regions/v2", json=too_far).status_code == 422
+    # Sagittal slices are 5 x 4; there are 6.
+    sagittal = _box(volume, frame=6, plane="sagittal", geometry={"x": 0, "y": 0, "w": 5, "h": 4})
+    assert regions_client.put("/api/regions/v3", json=sagittal).status_code == 200
+    (v1, v3) = regions_client.get(f"/api/images/{volume}/regions").json()["regions"]
+    assert (v1["plane"], v1["frame"], v3["plane"], v3["frame"]) == ("axial", 4, "sagittal", 6)
+
+
+def test_hostile_region_requests_are_refused_cleanly(regions_client: TestClient) -> None:
+    image = _ids(regions_client)["img1.jpg:Case_001"]
+    assert regions_client.put("/api/regions/..%2Fx", json=_box(image)).status_code in (404, 422)
+    assert regions_client.put("/api/regions/" + "a" * 65, json=_box(image)).status_code == 422
+    assert regions_client.put("/api/regions/c1", json=_box(424242)).status_code == 422
+    lasso = regions_client.put("/api/regions/c2", json=_box(image, tool="lasso"))
+    assert lasso.status_code == 422
+    nan = regions_client.put(
+        "/api/regions/c3",
+        content=b'{"image_id": %d, "class": "Lesion", "tool": "point", '
+        b'"geometry": {"x": NaN, "y": 1}}' % image,
+        headers={"Content-Type": "application/json"},
+    )
+    assert nan.status_code == 422
+    assert regions_client.delete("/api/regions/never").json() == {"deleted": None}
