@@ -147,3 +147,68 @@ def test_hostile_region_requests_are_refused_cleanly(regions_client: TestClient)
     )
     assert nan.status_code == 422
     assert regions_client.delete("/api/regions/never").json() == {"deleted": None}
+
+
+@pytest.fixture
+def xa_client(batch: Path, tmp_path: Path) -> Iterator[TestClient]:
+    from clinlabel.demo.medical import write_demo_medical
+
+    write_demo_medical(batch / "Case_960" / "Visit_1" / "XC", seed=5)
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA + '\n[[regions]]\nname = "Vessel"\ntools = ["brush"]\n')
+    settings = WebSettings(
+        batch=batch,
+        token=TOKEN,
+        port=PORT,
+        project_dir=tmp_path / "project",
+        annotator="alice",
+        schema_path=schema,
+    )
+    yield from _client(settings)
+
+
+def test_the_vessel_assist_proposes_and_an_accepted_mask_records_how(
+    xa_client: TestClient, tmp_path: Path
+) -> None:
+    import io
+    import json
+
+    from PIL import Image
+
+    from clinlabel.domain.regions import mask_from_array
+    from clinlabel.labelling.audit_trail import read_events
+
+    ids = _ids(xa_client)
+    xa, photo = ids["xa_run.dcm:Case_960"], ids["img1.jpg:Case_001"]
+    answer = xa_client.get(f"/api/images/{xa}/vesselness?frame=30")
+    assert answer.status_code == 200, answer.text
+    vessel = np.asarray(Image.open(io.BytesIO(answer.content)))
+    assert vessel.shape == (256, 256) and vessel.dtype == np.uint8
+    params = json.loads(answer.headers["X-Clinlabel-Assist"])
+    assert params["filter"] == "frangi" and params["frame"] == 30
+    # The demo's artery runs down the middle (column 128 +- 40): the map finds it there.
+    assert vessel[:, 88:170].mean() > 3 * vessel[:, :40].mean()
+
+    refused = xa_client.get(f"/api/images/{photo}/vesselness")
+    assert refused.status_code == 422 and "grey DICOM" in refused.json()["message"]
+
+    proposal = mask_from_array(vessel > 80)
+    body = {
+        "image_id": xa,
+        "class": "Vessel",
+        "tool": "assist:frangi",
+        "geometry": proposal,
+        "frame": 30,
+    }
+    missing = xa_client.put("/api/regions/m1", json=body)
+    assert missing.status_code == 422 and "records how it was made" in missing.json()["message"]
+    accepted = xa_client.put(
+        "/api/regions/m1", json={**body, "assist": {**params, "threshold": 80}}
+    )
+    assert accepted.status_code == 200, accepted.text
+    event = next(
+        e for e in read_events(tmp_path / "project", limit=20) if e["kind"] == "region_created"
+    )
+    data = json.loads(event["data"]) if isinstance(event["data"], str) else event["data"]
+    assert data["assist"]["threshold"] == 80 and data["assist"]["filter"] == "frangi"
+    assert data["new"]["tool"] == "assist:frangi"

@@ -8,6 +8,7 @@ deletion of history.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,28 @@ class RegionEdit:
     frame: int = 0
     plane: str | None = None
     undo: bool = False
+    assist: dict[str, Any] | None = None
+    """How a proposal was made (`tool = assist:frangi`): filter, scales, threshold; recorded."""
+
+
+#: The parameters of an assisted mask are a few numbers and names: a bound keeps them so.
+MAX_ASSIST_JSON = 2048
+
+
+def _check_assist(edit: RegionEdit) -> dict[str, Any] | None:
+    if edit.tool != "assist:frangi":
+        if edit.assist is not None:
+            raise ValidationError("Only an assisted mask (tool assist:frangi) has parameters.")
+        return None
+    if not isinstance(edit.assist, dict) or not edit.assist:
+        raise ValidationError(
+            "An assisted mask records how it was made (filter, scales, threshold)."
+        )
+    text = json.dumps(edit.assist, sort_keys=True, allow_nan=False)
+    if len(text) > MAX_ASSIST_JSON:
+        raise ValidationError("The assist's parameters are longer than clinlabel records.")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def _region(row: RegionRow) -> Region:
@@ -138,6 +161,12 @@ class RegionEditor:
                 f"there is no number {edit.frame}."
             )
         shape = check_shape(edit.tool, edit.geometry, extent)
+        try:
+            assist = _check_assist(edit)
+        except ValueError as exc:  # NaN or infinity in the parameters
+            raise ValidationError(
+                "The assist's parameters hold a number that is not finite."
+            ) from exc
         comment = clean_comment(edit.comment)
         annotator_id = self._annotator_id()
         store = self.session.project.store
@@ -174,6 +203,7 @@ class RegionEditor:
                     "old": None if old is None else _state(old),
                     "new": new_state,
                     **({"undo": True} if edit.undo else {}),
+                    **({"assist": assist} if assist is not None else {}),
                 },
                 (edit.image_id, info.relpath),
                 edit.frame,

@@ -23,6 +23,8 @@ class RegionIn(BaseModel):
     plane: Literal["axial", "coronal", "sagittal"] | None = None
     #: The page is undoing or redoing: recorded in the event, so the trail tells them apart.
     undo: bool = False
+    #: An assisted mask's filter parameters and threshold (recorded in its event).
+    assist: dict[str, Any] | None = None
 
 
 class RegionOut(BaseModel):

@@ -3,11 +3,15 @@ comes once the change and its audit event are durable."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from clinlabel.domain.images import ImageKind
+from clinlabel.errors import ValidationError
 from clinlabel.imaging.drawing_grid import drawing_grid
+from clinlabel.imaging.png_writer import encode_png
 from clinlabel.labelling.regions import RegionEdit, RegionEditor
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.region_schemas import (
@@ -55,6 +59,7 @@ async def save_region(uid: Uid, body: RegionIn, bench: BenchDep) -> RegionOut:
         frame=body.frame,
         plane=body.plane,
         undo=body.undo,
+        assist=body.assist,
     )
     saved = await bench.call(editor.save, edit, extent=extent, frames=frames)
     return RegionOut.of(saved)
@@ -67,3 +72,23 @@ async def delete_region(
     editor = RegionEditor(bench.session)
     gone = await bench.call(editor.delete, uid, undo=undo)
     return RegionDeletedOut(deleted=None if gone is None else RegionOut.of(gone))
+
+
+@router.get("/api/images/{image_id}/vesselness")
+async def vesselness(
+    image_id: int, bench: BenchDep, frame: Annotated[int, Query(ge=1, le=1_000_000)] = 1
+) -> Response:
+    """A grey frame's vessel map as an 8-bit PNG on the frame's own grid (255 = most vessel-like);
+    the filter's parameters in `X-Clinlabel-Assist`, to be recorded with an accepted mask."""
+    path, kind, _ = await bench.image_file(image_id)
+    if kind is not ImageKind.DICOM:
+        raise ValidationError("The vessel assist works on grey DICOM frames (X-ray angiography).")
+    viewer = bench.viewing
+    made = await viewer.run(viewer.service.vessel_map, path, frame)
+    body = await viewer.run(encode_png, made.values, compress=True)
+    headers = {
+        "X-Clinlabel-Assist": json.dumps({**made.params, "frame": frame}, sort_keys=True),
+        # Computed from the file, which may change: the page asks again per image.
+        "Cache-Control": "no-store",
+    }
+    return Response(body, media_type="image/png", headers=headers)
