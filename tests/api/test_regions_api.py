@@ -212,3 +212,31 @@ def test_the_vessel_assist_proposes_and_an_accepted_mask_records_how(
     data = json.loads(event["data"]) if isinstance(event["data"], str) else event["data"]
     assert data["assist"]["threshold"] == 80 and data["assist"]["filter"] == "frangi"
     assert data["new"]["tool"] == "assist:frangi"
+
+
+def test_masks_are_interpolated_between_two_slices_of_a_volume(regions_client: TestClient) -> None:
+    from clinlabel.domain.regions import mask_from_array
+
+    volume = _ids(regions_client)["ct.nii.gz:Case_950"]  # axial slices: 6 x 5, four of them
+    painted = np.zeros((5, 6), dtype=bool)
+    painted[1:4, 1:5] = True
+    for uid, frame in (("lo", 1), ("hi", 4)):
+        body = {
+            "image_id": volume,
+            "class": "Lesion",
+            "tool": "brush",
+            "geometry": mask_from_array(painted),
+            "frame": frame,
+            "plane": "axial",
+        }
+        assert regions_client.put(f"/api/regions/{uid}", json=body).status_code == 200
+    made = regions_client.post("/api/regions/interpolate", json={"first": "lo", "last": "hi"})
+    assert made.status_code == 200, made.text
+    assert sorted((r["frame"], r["tool"]) for r in made.json()) == [
+        (2, "interpolated"),
+        (3, "interpolated"),
+    ]
+    photo = _ids(regions_client)["img1.jpg:Case_001"]
+    regions_client.put("/api/regions/p1", json=_box(photo))
+    refused = regions_client.post("/api/regions/interpolate", json={"first": "lo", "last": "p1"})
+    assert refused.status_code == 422 and "two of your masks" in refused.json()["message"]

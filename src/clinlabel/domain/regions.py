@@ -24,6 +24,10 @@ TOOLS: tuple[str, ...] = ("box", "polygon", "brush", "point")
 
 #: The keys the page gives the drawing tools (and hide, assist); a schema with regions cannot
 #: give one of them to a label, or a key press would both label and pick a tool.
+#: Tools whose shape is a mask: the brush, an accepted vessel-assist proposal, and a slice filled
+#: in by interpolation between two drawn slices (marked so until someone edits it).
+MASK_TOOLS: tuple[str, ...] = ("brush", "assist:frangi", "interpolated")
+
 TOOL_KEYS: frozenset[str] = frozenset("bgdekahBGDEKAH")
 
 PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
@@ -222,7 +226,7 @@ _SHAPES = {"box": _box, "polygon": _polygon, "point": None, "brush": _mask}
 
 def check_shape(tool: str, raw: object, extent: Extent | None) -> Shape:
     """A shape from the page or an import, checked; `extent` is the grid it is drawn on."""
-    if tool not in _SHAPES and tool != "assist:frangi":
+    if tool not in _SHAPES and tool not in MASK_TOOLS:
         raise ValidationError(f"Unknown region tool {tool!r}; the tools are {', '.join(TOOLS)}.")
     if not isinstance(raw, Mapping):
         raise ValidationError("The region's geometry must be an object.")
@@ -230,7 +234,7 @@ def check_shape(tool: str, raw: object, extent: Extent | None) -> Shape:
         x, y = _number(raw.get("x"), "x"), _number(raw.get("y"), "y")
         _inside(x, y, extent, "point")
         data: dict[str, Any] = {"x": _round(x), "y": _round(y)}
-    elif tool in ("brush", "assist:frangi"):
+    elif tool in MASK_TOOLS:
         data = _mask(raw, extent)
     else:
         checker = _SHAPES[tool]

@@ -16,7 +16,7 @@ class RegionIn(BaseModel):
 
     image_id: int = Field(ge=1, le=MAX_INT64)
     region_class: Text = Field(alias="class", min_length=1, max_length=200)
-    tool: Literal["box", "polygon", "brush", "point", "assist:frangi"]
+    tool: Literal["box", "polygon", "brush", "point", "assist:frangi", "interpolated"]
     geometry: dict[str, Any]
     comment: Text | None = Field(default=None, max_length=10_000)
     frame: int = Field(default=0, ge=0, le=MAX_FRAME)
@@ -80,3 +80,10 @@ class RegionDeletedOut(BaseModel):
     """The region as it was before the delete (for undo), or null if it was already gone."""
 
     deleted: RegionOut | None
+
+
+class InterpolateIn(BaseModel):
+    """Two masks of one class on two slices of a volume: fill the slices between them."""
+
+    first: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    last: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -338,3 +338,66 @@ def test_kept_geometries_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
                 conn.execute(statement)
     finally:
         conn.close()
+
+
+# -- interpolation between slices -------------------------------------------------------------
+
+
+def _disc(centre: tuple[int, int], radius: int, shape: tuple[int, int] = (48, 64)) -> np.ndarray:
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    return np.asarray((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius**2)
+
+
+def test_masks_between_two_slices_follow_a_moving_growing_shape() -> None:
+    from clinlabel.imaging.mask_interpolation import interpolate_masks
+
+    first, last = _disc((20, 16), 6), _disc((20, 48), 12)
+    (middle,) = interpolate_masks(first, last, 1)
+    rows, cols = np.nonzero(middle)
+    assert abs(cols.mean() - 32) < 1.5 and abs(rows.mean() - 20) < 1.5
+    radius = np.sqrt(middle.sum() / np.pi)
+    assert 8 <= radius <= 10
+    three = interpolate_masks(first, last, 3)
+    centres = [np.nonzero(m)[1].mean() for m in three]
+    assert centres == sorted(centres)
+
+
+def test_interpolation_fills_the_slices_between_and_keeps_drawn_ones(
+    regions_project: Project,
+) -> None:
+    session, image_id = _session(regions_project)
+    editor = RegionEditor(session)
+
+    def mask(uid: str, frame: int, centre: tuple[int, int], tool: str = "brush") -> RegionEdit:
+        return RegionEdit(
+            uid,
+            image_id,
+            "Vessel",
+            tool,
+            mask_from_array(_disc(centre, 8)),
+            frame=frame,
+            plane="axial",
+        )
+
+    editor.save(mask("s2", 2, (20, 16)), extent=GRID, frames=10)
+    editor.save(mask("s7", 7, (20, 46)), extent=GRID, frames=10)
+    editor.save(mask("s4", 4, (30, 30)), extent=GRID, frames=10)  # drawn by hand: kept
+    made = editor.interpolate("s7", "s2")
+    assert sorted(r.frame for r in made) == [3, 5, 6]
+    assert {r.tool for r in made} == {"interpolated"}
+    again = editor.interpolate("s2", "s7")  # the same masks again: nothing new
+    assert [r.sha256 for r in again] == [r.sha256 for r in made]
+    # Editing an interpolated slice with the brush makes it a drawn one: no longer replaced.
+    five = next(r for r in made if r.frame == 5)
+    editor.save(mask(five.uid, 5, (10, 10)), extent=GRID, frames=10)
+    assert sorted(r.frame for r in editor.interpolate("s2", "s7")) == [3, 6]
+    with pytest.raises(ValidationError, match="no slice between"):
+        editor.save(mask("s8", 8, (20, 46)), extent=GRID, frames=10)
+        editor.interpolate("s7", "s8")
+    session.close()
+    assert verify_store(regions_project.store).ok
+    events = read_events(regions_project.dir, limit=100)
+    filled = [
+        e for e in events if e["kind"] == "region_created" and "interpolated_from" in e["data"]
+    ]
+    assert len(filled) == 3

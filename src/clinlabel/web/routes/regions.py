@@ -15,6 +15,7 @@ from clinlabel.imaging.png_writer import encode_png
 from clinlabel.labelling.regions import RegionEdit, RegionEditor
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.region_schemas import (
+    InterpolateIn,
     RegionClassOut,
     RegionDeletedOut,
     RegionIn,
@@ -37,6 +38,14 @@ async def list_regions(image_id: int, bench: BenchDep, response: Response) -> Re
         classes=[RegionClassOut.of(c) for c in bench.session.project.schema.regions],
         regions=[RegionOut.of(r) for r in found],
     )
+
+
+@router.post("/api/regions/interpolate")
+async def interpolate(body: InterpolateIn, bench: BenchDep) -> list[RegionOut]:
+    """Masks for the slices between two masks (Ctrl+I in the page), marked `interpolated`."""
+    editor = RegionEditor(bench.session)
+    made = await bench.call(editor.interpolate, body.first, body.last)
+    return [RegionOut.of(r) for r in made]
 
 
 @router.put("/api/regions/{uid}")
