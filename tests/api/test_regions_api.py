@@ -75,6 +75,7 @@ def test_draw_change_delete_and_undo_a_box(regions_client: TestClient) -> None:
             {"name": "Lesion", "colour": "#e4572e", "tools": ["box", "polygon", "brush", "point"]}
         ],
         "regions": [],
+        "grid": {"width": 320, "height": 240, "frames": 1, "plane": None},
     }
     saved = regions_client.put("/api/regions/a1", json=_box(image, comment="rim"))
     assert saved.status_code == 200, saved.text
@@ -111,6 +112,7 @@ def test_shapes_must_lie_on_the_image_grid(regions_client: TestClient) -> None:
     assert regions_client.put("/api/regions/b3", json=wide).status_code == 422
     broken = ids["d_broken.jpg:Case_900"]
     refused = regions_client.put("/api/regions/b4", json=_box(broken))
+    assert regions_client.get(f"/api/images/{broken}/regions").json()["grid"] is None
     assert refused.status_code in (415, 422)
     assert "Traceback" not in refused.text
 
@@ -128,7 +130,9 @@ def test_a_volume_region_names_its_plane_and_slice(regions_client: TestClient) -
     # Sagittal slices are 5 x 4; there are 6.
     sagittal = _box(volume, frame=6, plane="sagittal", geometry={"x": 0, "y": 0, "w": 5, "h": 4})
     assert regions_client.put("/api/regions/v3", json=sagittal).status_code == 200
-    (v1, v3) = regions_client.get(f"/api/images/{volume}/regions").json()["regions"]
+    listed = regions_client.get(f"/api/images/{volume}/regions?plane=sagittal").json()
+    assert listed["grid"] == {"width": 5, "height": 4, "frames": 6, "plane": "sagittal"}
+    (v1, v3) = listed["regions"]
     assert (v1["plane"], v1["frame"], v3["plane"], v3["frame"]) == ("axial", 4, "sagittal", 6)
 
 

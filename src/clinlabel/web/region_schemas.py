@@ -69,11 +69,22 @@ class RegionClassOut(BaseModel):
         return cls(name=region_class.name, colour=region_class.colour, tools=tools)
 
 
+class GridOut(BaseModel):
+    """The pixel grid regions are drawn on (a volume: one plane's slices) and how many frames."""
+
+    width: int
+    height: int
+    frames: int
+    plane: str | None
+
+
 class RegionsOut(BaseModel):
-    """An image's regions (this annotator's), and the classes the schema lets them draw."""
+    """An image's regions (this annotator's), the classes the schema lets them draw, the grid."""
 
     classes: list[RegionClassOut]
     regions: list[RegionOut]
+    grid: GridOut | None
+    """None for an image the viewer cannot decode (nothing can be drawn on it)."""
 
 
 class RegionDeletedOut(BaseModel):

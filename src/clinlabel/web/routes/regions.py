@@ -4,17 +4,18 @@ comes once the change and its audit event are durable."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
 from clinlabel.domain.images import ImageKind
-from clinlabel.errors import ValidationError
+from clinlabel.errors import DecodeError, ValidationError
 from clinlabel.imaging.drawing_grid import drawing_grid
 from clinlabel.imaging.png_writer import encode_png
 from clinlabel.labelling.regions import RegionEdit, RegionEditor
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.region_schemas import (
+    GridOut,
     InterpolateIn,
     RegionClassOut,
     RegionDeletedOut,
@@ -29,14 +30,34 @@ Uid = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+
 
 
 @router.get("/api/images/{image_id}/regions")
-async def list_regions(image_id: int, bench: BenchDep, response: Response) -> RegionsOut:
+async def list_regions(
+    image_id: int,
+    bench: BenchDep,
+    response: Response,
+    plane: Annotated[Literal["axial", "coronal", "sagittal"] | None, Query()] = None,
+) -> RegionsOut:
+    """This annotator's regions on an image, the classes to draw, and the grid to draw on
+    (for a volume, the grid of `plane`'s slices): the page maps the screen to it."""
     editor = RegionEditor(bench.session)
     found = await bench.read(editor.regions, image_id)
+    path, kind, _ = await bench.image_file(image_id)
+    viewer = bench.viewing
+    if kind is ImageKind.NIFTI and plane is None:
+        plane = "axial"
+    try:
+        extent, frames = await viewer.run(
+            drawing_grid, path, kind, plane=plane, reader=viewer.service
+        )
+    except DecodeError:
+        grid = None  # an image the viewer cannot show has no grid to draw on; its regions stay
+    else:
+        grid = GridOut(width=extent.width, height=extent.height, frames=frames, plane=plane)
     # Regions change with every save: never answered from a cache.
     response.headers["Cache-Control"] = "no-store"
     return RegionsOut(
         classes=[RegionClassOut.of(c) for c in bench.session.project.schema.regions],
         regions=[RegionOut.of(r) for r in found],
+        grid=grid,
     )
 
 
