@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from clinlabel.domain.labels import MAX_FRAME
 from clinlabel.domain.regions import Region, RegionClass
-from clinlabel.web.schemas import MAX_INT64, Text
+from clinlabel.web.schemas import MAX_INT64, RegionClassOut, Text
 
 
 class RegionIn(BaseModel):
@@ -58,15 +58,9 @@ class RegionOut(BaseModel):
         )
 
 
-class RegionClassOut(BaseModel):
-    name: str
-    colour: str
-    tools: list[str]
-
-    @classmethod
-    def of(cls, region_class: RegionClass) -> RegionClassOut:
-        tools = list(region_class.tools)
-        return cls(name=region_class.name, colour=region_class.colour, tools=tools)
+def class_out(region_class: RegionClass) -> RegionClassOut:
+    tools = list(region_class.tools)
+    return RegionClassOut(name=region_class.name, colour=region_class.colour, tools=tools)
 
 
 class GridOut(BaseModel):

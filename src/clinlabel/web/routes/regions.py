@@ -17,11 +17,11 @@ from clinlabel.web.deps import BenchDep
 from clinlabel.web.region_schemas import (
     GridOut,
     InterpolateIn,
-    RegionClassOut,
     RegionDeletedOut,
     RegionIn,
     RegionOut,
     RegionsOut,
+    class_out,
 )
 
 router = APIRouter(tags=["regions"])
@@ -55,7 +55,7 @@ async def list_regions(
     # Regions change with every save: never answered from a cache.
     response.headers["Cache-Control"] = "no-store"
     return RegionsOut(
-        classes=[RegionClassOut.of(c) for c in bench.session.project.schema.regions],
+        classes=[class_out(c) for c in bench.session.project.schema.regions],
         regions=[RegionOut.of(r) for r in found],
         grid=grid,
     )

@@ -74,6 +74,16 @@ function pageElements() {
       list: byId("frame-label-list"),
     },
     labels: { box: byId("labels"), status: byId("current-label") },
+    regions: {
+      panel: byId("region-panel"),
+      tools: byId("region-tools"),
+      classPicker: byId("region-class"),
+      brushSize: byId("region-brush"),
+      opacity: byId("region-opacity"),
+      hide: byId("btn-region-hide"),
+      list: byId("region-list"),
+      count: byId("region-count"),
+    },
     comment: {
       dialog: byId("comment-dialog"),
       form: byId("comment-form"),
