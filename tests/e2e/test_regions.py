@@ -201,3 +201,46 @@ def test_a_project_without_regions_shows_no_drawing_tools(
     page.keyboard.press("b")  # not a drawing key here
     assert page.evaluate("() => window.clinlabel.regions.tool") is None
     assert page.locator("svg.region-layer").count() == 0
+
+
+def test_the_vessel_assist_proposes_and_the_accepted_mask_records_how(
+    page: Any, start_server: Any, batch_maker: Any, tmp_path: Path
+) -> None:
+    from clinlabel.demo.medical import write_demo_medical
+
+    batch = tmp_path / "batch"
+    write_demo_medical(batch / "Case_001" / "Visit_1" / "XC", seed=2)
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    project = tmp_path / "project"
+    server = start_server(
+        batch, "--out", str(project), "--annotator", "Dr V", "--schema", str(schema)
+    )
+    page.goto(server.url)
+    page.wait_for_function("() => window.clinlabel?.view")
+    xa = page.evaluate(
+        """async () => {
+            const r = await fetch('/api/queue?start=1&count=10', {credentials: 'same-origin'});
+            return (await r.json()).find(v => v.file.endsWith('xa_run.dcm')).position;
+        }"""
+    )
+    page.evaluate(f"() => window.clinlabel.go({xa})")
+    page.wait_for_function(f"() => window.clinlabel.view.position === {xa}")
+    page.wait_for_function(READY)
+    page.keyboard.press("PageDown")  # frame 2: the region belongs to it
+    page.wait_for_function("() => window.clinlabel.regions.frame === 2")
+    page.locator("#region-class").select_option(label="Vessel")
+    page.keyboard.press("a")
+    page.wait_for_function("() => window.clinlabel.regions.assist !== null")
+    assert page.locator("#region-assist").is_visible()
+    assert page.locator("canvas.region-assist").evaluate("c => c.width") == 256
+    page.locator("#region-threshold").fill("60")
+    page.keyboard.press("Enter")
+    (mask,) = _regions(page)
+    assert mask["tool"] == "assist:frangi" and mask["class"] == "Vessel" and mask["frame"] == 2
+    painted = mask_to_array(256, 256, mask["geometry"]["rle"])
+    # The demo's artery wanders about column 128 (+- 40): the proposal is there, not at the edges.
+    assert painted[:, 80:176].sum() > 5 * painted[:, :40].sum()
+    created = [e for e in _events(project) if e["kind"] == "region_created"]
+    assert created[-1]["data"]["assist"]["threshold"] == 60
+    assert created[-1]["data"]["assist"]["filter"] == "frangi"

@@ -47,7 +47,7 @@ class LabelSchema:
             if self.regions and d.key in TOOL_KEYS:
                 raise ValidationError(
                     f"The key {d.key!r} of label {d.name!r} draws regions in this project "
-                    "(B, G, D, E, K, A, H); give the label another key."
+                    "(B, G, D, E, K, A, H, S); give the label another key."
                 )
 
     @property

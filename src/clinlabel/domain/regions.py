@@ -22,13 +22,13 @@ from clinlabel.errors import ValidationError
 TOOLS: tuple[str, ...] = ("box", "polygon", "brush", "point")
 """What a region class may allow, in the order the page lists them. The brush makes masks."""
 
-#: The keys the page gives the drawing tools (and hide, assist); a schema with regions cannot
+#: The keys the page gives the drawing tools (and hide, assist, smart brush); a schema with regions cannot
 #: give one of them to a label, or a key press would both label and pick a tool.
 #: Tools whose shape is a mask: the brush, an accepted vessel-assist proposal, and a slice filled
 #: in by interpolation between two drawn slices (marked so until someone edits it).
 MASK_TOOLS: tuple[str, ...] = ("brush", "assist:frangi", "interpolated")
 
-TOOL_KEYS: frozenset[str] = frozenset("bgdekahBGDEKAH")
+TOOL_KEYS: frozenset[str] = frozenset("bgdekahsBGDEKAHS")
 
 PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
 

@@ -64,6 +64,7 @@ export class Labeller {
       status: this.status,
       elements: page.regions,
       classes: session.region_classes ?? [],
+      medical: this.medical,
     });
     this.regions.onGoToFrame = (frame, plane) => this.medical.goTo(frame, plane);
     this.pending = new Map(); // image id -> the change on its way to the server

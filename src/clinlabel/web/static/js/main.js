@@ -83,6 +83,11 @@ function pageElements() {
       hide: byId("btn-region-hide"),
       list: byId("region-list"),
       count: byId("region-count"),
+      assistButton: byId("btn-region-assist"),
+      assist: byId("region-assist"),
+      threshold: byId("region-threshold"),
+      accept: byId("btn-region-accept"),
+      smart: byId("btn-region-smart"),
     },
     comment: {
       dialog: byId("comment-dialog"),

@@ -50,8 +50,9 @@ function rgb(hex) {
 }
 
 export class RegionLayer {
-  constructor({ viewer, queue, status, elements, classes }) {
+  constructor({ viewer, queue, status, elements, classes, medical = null }) {
     this.viewer = viewer;
+    this.medical = medical; // the grey frame on screen and its window (smart brush)
     this.queue = queue;
     this.status = status;
     this.el = elements;
@@ -81,6 +82,13 @@ export class RegionLayer {
     this.canvas.className = "region-masks";
     this.canvas.setAttribute("aria-hidden", "true");
     this.maskBits = new Map(); // class name -> Uint8Array of this frame's mask
+    // Vessel assist: the server's vesselness map of this frame, the threshold, the proposal.
+    this.assist = null; // {values: Uint8Array, params, frame, imageId}
+    this.threshold = 80;
+    this.smart = false;
+    this.assistCanvas = document.createElement("canvas");
+    this.assistCanvas.className = "region-assist";
+    this.assistCanvas.setAttribute("aria-hidden", "true");
     if (!this.enabled) return;
     this.el.panel.hidden = false;
     this.fillClasses();
@@ -96,14 +104,13 @@ export class RegionLayer {
     // The three-plane view has canvases of its own: regions are drawn in the single view.
     const tri = viewer.stage.querySelector(".tri-view:not([hidden])");
     if (!img || !this.grid || this.hiddenAll || tri) {
-      this.svg.style.display = "none";
-      this.canvas.style.display = "none";
+      for (const el of [this.svg, this.canvas, this.assistCanvas]) el.style.display = "none";
       return;
     }
     const w = img.naturalWidth ?? img.width;
     const h = img.naturalHeight ?? img.height;
-    // Masks under shapes: the canvas first, the outlines over it.
-    for (const el of [this.canvas, this.svg]) {
+    // Masks under shapes: the canvas first, the proposal, the outlines over both.
+    for (const el of [this.canvas, this.assistCanvas, this.svg]) {
       if (el.parentNode !== viewer.stage) viewer.stage.append(el);
       el.style.display = "";
       el.style.width = `${w}px`;
@@ -111,6 +118,7 @@ export class RegionLayer {
       el.style.transform = img.style.transform;
     }
     this.canvas.style.opacity = String(this.opacity);
+    this.assistCanvas.style.display = this.assist ? "" : "none";
   }
 
   // Screen point -> image pixel coordinates (continuous), through the layer's own box.
@@ -139,6 +147,7 @@ export class RegionLayer {
     this.undoStack = [];
     this.redoStack = [];
     this.grid = null;
+    this.closeAssist();
     this.regions.clear();
     this.render({ masks: false });
     const query = plane ? `?plane=${plane}` : "";
@@ -164,6 +173,7 @@ export class RegionLayer {
     this.finishDrawing(false);
     this.frame = frame;
     this.selected = null;
+    this.closeAssist();
     this.render({ masks: true });
   }
 
@@ -403,8 +413,33 @@ export class RegionLayer {
     const name = this.currentClass.name;
     const bits = this.maskBits.get(name) ?? new Uint8Array(this.grid.width * this.grid.height);
     this.maskBits.set(name, bits);
-    this.drawing = { tool: this.tool, pointer, last: point, bits, before: bits.slice(), name };
+    const gate = this.tool === "brush" && this.smart ? this.smartGate() : null;
+    this.drawing = { tool: this.tool, pointer, last: point, bits, before: bits.slice(), name, gate };
     this.dab(point);
+  }
+
+  // The smart brush paints only vessel (the assist's map at the threshold) or, without a map,
+  // only pixels inside the window shown (a contrast-filled vessel, not the background).
+  smartGate() {
+    const { width, height } = this.grid;
+    if (this.assist) {
+      const { values } = this.assist;
+      const t = this.threshold;
+      return (i) => values[i] >= t;
+    }
+    const data = this.medical?.current;
+    const window = this.medical?.window;
+    if (data?.values && window && data.header.columns === width && data.header.rows === height) {
+      const { values, header } = data;
+      const low = window.center - window.width / 2;
+      const high = window.center + window.width / 2;
+      return (i) => {
+        const m = values[i] * header.slope + header.intercept;
+        return m >= low && m <= high;
+      };
+    }
+    this.status.notice("The smart brush needs a grey frame with a window, or the vessel assist (A).");
+    return null;
   }
 
   strokeTo(point) {
@@ -438,6 +473,20 @@ export class RegionLayer {
       const a = Math.max(x0, Math.ceil(x - half - 0.5));
       const b = Math.min(x1, Math.floor(x + half - 0.5));
       if (b < a) continue;
+      if (d.gate) {
+        // Pixel by pixel: runs of admitted pixels become one fillRect each.
+        let run = -1;
+        for (let px = a; px <= b + 1; px++) {
+          const ok = px <= b && d.gate(py * width + px);
+          if (ok && run < 0) run = px;
+          if (!ok && run >= 0) {
+            d.bits.fill(1, py * width + run, py * width + px);
+            ctx.fillRect(run, py, px - run, 1);
+            run = -1;
+          }
+        }
+        continue;
+      }
       d.bits.fill(erase ? 0 : 1, py * width + a, py * width + b + 1);
       if (erase) ctx.clearRect(a, py, b - a + 1, 1);
       else ctx.fillRect(a, py, b - a + 1, 1);
@@ -456,6 +505,104 @@ export class RegionLayer {
     const geometry = encodeMask(d.bits, this.grid.width, this.grid.height);
     if (existing) this.commitChange(existing, { tool: "brush", geometry });
     else this.commitNew("brush", geometry, d.name);
+  }
+
+  // ---- vessel assist (grey X-ray frames) -----------------------------------------------
+
+  async openAssist() {
+    if (!this.view || this.view.kind !== "dicom" || !this.grid || this.plane) {
+      this.status.notice("The vessel assist works on grey DICOM frames (X-ray angiography).");
+      return;
+    }
+    if (!this.currentClass.tools.includes("brush")) {
+      this.status.notice(`${this.currentClass.name} is not drawn with the brush; choose a class that is.`);
+      return;
+    }
+    const imageId = this.view.id;
+    const frame = this.frame || 1;
+    this.status.notice("Finding vessels…");
+    let response;
+    try {
+      response = await fetch(`/api/images/${imageId}/vesselness?frame=${frame}`, { credentials: "same-origin" });
+      if (!response.ok) throw new Error((await response.json().catch(() => ({}))).message || `HTTP ${response.status}`);
+    } catch (error) {
+      this.status.notice(`The vessel assist failed: ${error.message}`);
+      return;
+    }
+    const params = JSON.parse(response.headers.get("X-Clinlabel-Assist") || "{}");
+    const bitmap = await createImageBitmap(await response.blob());
+    if (this.view?.id !== imageId || (this.frame || 1) !== frame) return; // moved on meanwhile
+    const scratch = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const sctx = scratch.getContext("2d");
+    sctx.drawImage(bitmap, 0, 0);
+    const rgba = sctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    const values = new Uint8Array(bitmap.width * bitmap.height);
+    for (let i = 0; i < values.length; i++) values[i] = rgba[i * 4];
+    this.assist = { values, params, frame, imageId };
+    this.el.assist.hidden = false;
+    this.status.notice("Vessel proposal shown: set the threshold, Enter accepts it into the brush mask, Escape closes.");
+    this.paintProposal();
+    this.sync(this.viewer);
+  }
+
+  paintProposal() {
+    if (!this.assist) return;
+    const { width, height } = this.grid;
+    const canvas = this.assistCanvas;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(width, height);
+    const out = new Uint32Array(image.data.buffer);
+    const [r, g, b] = rgb(this.currentClass.colour);
+    const colour = (160 << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA, 60 % alpha
+    const { values } = this.assist;
+    const t = this.threshold;
+    for (let i = 0; i < values.length; i++) if (values[i] >= t) out[i] = colour;
+    ctx.putImageData(image, 0, 0);
+  }
+
+  setThreshold(value) {
+    this.threshold = Math.min(Math.max(Math.round(value), 1), 255);
+    this.el.threshold.value = String(this.threshold);
+    this.paintProposal();
+  }
+
+  acceptAssist() {
+    if (!this.assist) return;
+    const name = this.currentClass.name;
+    const { width, height } = this.grid;
+    const bits = (this.maskBits.get(name) ?? new Uint8Array(width * height)).slice();
+    const { values, params } = this.assist;
+    let added = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] >= this.threshold && !bits[i]) {
+        bits[i] = 1;
+        added++;
+      }
+    }
+    if (!added) {
+      this.status.notice("Nothing above this threshold to add; lower it.");
+      return;
+    }
+    const geometry = encodeMask(bits, width, height);
+    const assist = { ...params, threshold: this.threshold };
+    const existing = [...this.regions.values()].find((r) => this.onThisFrame(r) && r.class === name && MASK_TOOLS.has(r.tool));
+    this.closeAssist();
+    if (existing) this.commitChange(existing, { tool: "assist:frangi", geometry, assist });
+    else {
+      const region = { uid: newUid(), image_id: this.view.id, class: name, tool: "assist:frangi", geometry, comment: "", frame: this.frame, plane: this.plane, assist };
+      this.apply(null, region, { record: true });
+    }
+    this.status.notice(`${added} pixels added to the ${name} mask; correct them with the brush (D) and eraser (E).`);
+  }
+
+  closeAssist() {
+    this.assist = null;
+    if (this.el?.assist) this.el.assist.hidden = true;
+    this.assistCanvas.style.display = "none";
   }
 
   // ---- selecting, moving, editing ------------------------------------------------------
@@ -527,6 +674,7 @@ export class RegionLayer {
       comment: region.comment || null,
       frame: region.frame,
       plane: region.plane ?? null,
+      ...(region.tool === "assist:frangi" && region.assist ? { assist: region.assist } : {}),
     };
   }
 
@@ -650,6 +798,10 @@ export class RegionLayer {
     if (event.ctrlKey || event.metaKey || event.altKey) return null;
     const tool = TOOL_KEYS[key.toLowerCase()];
     if (tool) return () => this.setTool(tool);
+    if (key === "a" || key === "A") return () => (this.assist ? this.closeAssist() : this.openAssist());
+    if (key === "s" || key === "S") return () => this.toggleSmart();
+    if (this.assist && key === "Enter") return () => this.acceptAssist();
+    if (this.assist && (key === "," || key === ".")) return () => this.setThreshold(this.threshold + (key === "." ? 5 : -5));
     if (this.drawing?.tool === "polygon") {
       if (key === "Enter") return () => this.closePolygon();
       if (key === "Backspace") {
@@ -662,8 +814,9 @@ export class RegionLayer {
     }
     switch (key) {
       case "Escape":
-        return this.tool || this.drawing || this.selected
+        return this.tool || this.drawing || this.selected || this.assist
           ? () => {
+              this.closeAssist();
               this.finishDrawing(false);
               if (this.tool) this.setTool(null);
               this.select(null);
@@ -692,6 +845,12 @@ export class RegionLayer {
     this.brush = Math.min(Math.max(radius, 1), 200);
     this.el.brushSize.value = String(Math.round(this.brush));
     this.viewer.stage.style.setProperty("--brush-px", `${this.brush * 2 * (this.grid ? this.screenPerPixel() : 1)}px`);
+  }
+
+  toggleSmart() {
+    this.smart = !this.smart;
+    this.el.smart.setAttribute("aria-pressed", String(this.smart));
+    this.status.notice(this.smart ? "Smart brush on: it paints only vessel (assist) or pixels inside the window." : "Smart brush off.");
   }
 
   toggleHidden() {
@@ -748,6 +907,18 @@ export class RegionLayer {
       this.sync(this.viewer);
     });
     el.hide.addEventListener("click", () => this.toggleHidden());
+    el.assistButton.addEventListener("click", () => (this.assist ? this.closeAssist() : this.openAssist()));
+    el.threshold.addEventListener("input", () => this.setThreshold(Number(el.threshold.value)));
+    // The page's keys skip form fields: Enter on the slider accepts here, Escape closes.
+    el.threshold.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") this.acceptAssist();
+      else if (event.key === "Escape") this.closeAssist();
+      else return;
+      event.preventDefault();
+      this.viewer.stage.focus();
+    });
+    el.accept.addEventListener("click", () => this.acceptAssist());
+    el.smart.addEventListener("click", () => this.toggleSmart());
     document.addEventListener("keydown", (e) => {
       if (e.key === " " && e.target === this.viewer.stage) this.spaceHeld = true;
     });
