@@ -49,6 +49,10 @@ function rgb(hex) {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
+function toolName(tool) {
+  return { interpolated: "interpolated mask", "assist:frangi": "assisted mask", brush: "mask" }[tool] ?? tool;
+}
+
 export class RegionLayer {
   constructor({ viewer, queue, status, elements, classes, medical = null }) {
     this.viewer = viewer;
@@ -201,7 +205,11 @@ export class RegionLayer {
     if (!this.grid) return;
     svg.setAttribute("viewBox", `0 0 ${this.grid.width} ${this.grid.height}`);
     if (masks) this.renderMasks();
-    const stroke = 2 / this.screenPerPixel();
+    // Measured once: asking the layout per shape, after the last one was added, forces a
+    // layout each time (500 regions took 300 ms to open).
+    const perPixel = this.screenPerPixel();
+    const stroke = 2 / perPixel;
+    const shapes = document.createDocumentFragment();
     for (const region of this.regions.values()) {
       if (!this.onThisFrame(region) || MASK_TOOLS.has(region.tool)) continue;
       const colour = this.classOf(region.class).colour;
@@ -220,16 +228,17 @@ export class RegionLayer {
         shape = document.createElementNS(SVG, "circle");
         shape.setAttribute("cx", g.x);
         shape.setAttribute("cy", g.y);
-        shape.setAttribute("r", 5 / this.screenPerPixel());
+        shape.setAttribute("r", 5 / perPixel);
       }
       shape.classList.add("region-shape");
       if (region.uid === this.selected) shape.classList.add("is-selected");
       shape.dataset.uid = region.uid;
       shape.style.setProperty("--region-colour", colour);
       shape.setAttribute("stroke-width", String(region.uid === this.selected ? stroke * 2 : stroke));
-      svg.append(shape);
+      shapes.append(shape);
     }
-    if (this.selected) this.renderHandles(stroke);
+    svg.append(shapes);
+    if (this.selected) this.renderHandles(stroke, perPixel);
     this.renderDrawing(stroke);
   }
 
@@ -265,7 +274,7 @@ export class RegionLayer {
     ctx.putImageData(image, 0, 0);
   }
 
-  renderHandles(stroke) {
+  renderHandles(stroke, perPixel) {
     const region = this.regions.get(this.selected);
     if (!region || !["polygon", "box"].includes(region.tool)) return;
     for (const [index, [x, y]] of this.vertices(region).entries()) {
@@ -273,7 +282,7 @@ export class RegionLayer {
       handle.classList.add("region-handle");
       handle.setAttribute("cx", x);
       handle.setAttribute("cy", y);
-      handle.setAttribute("r", 5 / this.screenPerPixel());
+      handle.setAttribute("r", 5 / perPixel);
       handle.setAttribute("stroke-width", String(stroke));
       handle.dataset.vertex = String(index);
       this.svg.append(handle);
@@ -936,49 +945,59 @@ export class RegionLayer {
     }
   }
 
+  // One line per region: its class, tool and frame; the selected one also gets its class
+  // picker and comment button (a picker on every line made 500 regions slow to open).
   renderList() {
     const list = this.el.list;
-    const here = [...this.regions.values()];
-    list.replaceChildren(
-      ...here.map((region) => {
-        const item = document.createElement("li");
-        item.className = "region-item";
-        if (region.uid === this.selected) item.classList.add("is-selected");
-        const swatch = document.createElement("span");
-        swatch.className = "region-swatch";
-        swatch.style.background = this.classOf(region.class).colour;
-        const where = region.plane ? `${region.plane} slice ${region.frame}` : region.frame ? `frame ${region.frame}` : "";
-        const text = document.createElement("button");
-        text.type = "button";
-        text.className = "region-pick";
-        const tool = region.tool === "interpolated" ? "interpolated mask" : region.tool === "assist:frangi" ? "assisted mask" : region.tool === "brush" ? "mask" : region.tool;
-        text.textContent = [region.class, tool, where].filter(Boolean).join(" · ") + (region.comment ? ` — ${region.comment}` : "");
-        text.addEventListener("click", () => this.goTo(region));
-        const picker = document.createElement("select");
-        picker.setAttribute("aria-label", "Class of this region");
-        for (const c of this.classes) {
-          const option = document.createElement("option");
-          option.textContent = c.name;
-          option.selected = c.name === region.class;
-          picker.append(option);
-        }
-        picker.addEventListener("change", () => this.commitChange(region, { class: picker.value }));
-        const comment = document.createElement("button");
-        comment.type = "button";
-        comment.textContent = "Comment";
-        comment.addEventListener("click", () => {
-          const text = window.prompt(`Comment on this ${region.class} region`, region.comment || "");
-          if (text !== null) this.commitChange(region, { comment: text });
-        });
-        const remove = document.createElement("button");
-        remove.type = "button";
-        remove.textContent = "Delete";
-        remove.addEventListener("click", () => this.commitDelete(region));
-        item.append(swatch, text, picker, comment, remove);
-        return item;
-      }),
-    );
-    this.el.count.textContent = here.length ? `${here.length} region${here.length === 1 ? "" : "s"}` : "No regions";
+    const items = document.createDocumentFragment();
+    for (const region of this.regions.values()) {
+      const item = document.createElement("li");
+      item.className = "region-item";
+      const swatch = document.createElement("span");
+      swatch.className = "region-swatch";
+      swatch.style.background = this.classOf(region.class).colour;
+      const where = region.plane ? `${region.plane} slice ${region.frame}` : region.frame ? `frame ${region.frame}` : "";
+      const text = document.createElement("button");
+      text.type = "button";
+      text.className = "region-pick";
+      text.textContent = [region.class, toolName(region.tool), where].filter(Boolean).join(" · ") + (region.comment ? ` — ${region.comment}` : "");
+      text.addEventListener("click", () => this.goTo(region));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Delete";
+      remove.addEventListener("click", () => this.commitDelete(region));
+      item.append(swatch, text);
+      if (region.uid === this.selected) {
+        item.classList.add("is-selected");
+        text.setAttribute("aria-current", "true");
+        item.append(...this.editControls(region));
+      }
+      item.append(remove);
+      items.append(item);
+    }
+    list.replaceChildren(items);
+    const n = this.regions.size;
+    this.el.count.textContent = n ? `${n} region${n === 1 ? "" : "s"}` : "No regions";
+  }
+
+  editControls(region) {
+    const picker = document.createElement("select");
+    picker.setAttribute("aria-label", "Class of this region");
+    for (const c of this.classes) {
+      const option = document.createElement("option");
+      option.textContent = c.name;
+      option.selected = c.name === region.class;
+      picker.append(option);
+    }
+    picker.addEventListener("change", () => this.commitChange(region, { class: picker.value }));
+    const comment = document.createElement("button");
+    comment.type = "button";
+    comment.textContent = "Comment";
+    comment.addEventListener("click", () => {
+      const text = window.prompt(`Comment on this ${region.class} region`, region.comment || "");
+      if (text !== null) this.commitChange(region, { comment: text });
+    });
+    return [picker, comment];
   }
 
   // A region on another frame or slice: ask the medical viewer to go there (main.js wires it).
