@@ -20,9 +20,15 @@ class EventKind(StrEnum):
     EXPORT_WRITTEN = "export_written"
     LABELS_IMPORTED = "labels_imported"
     METADATA_UNMASKED = "metadata_unmasked"
+    REGION_CREATED = "region_created"
+    REGION_CHANGED = "region_changed"
+    REGION_DELETED = "region_deleted"
 
 
 LABEL_KINDS = frozenset({EventKind.LABEL_SAVED, EventKind.LABEL_CHANGED, EventKind.LABEL_CLEARED})
+REGION_KINDS = frozenset(
+    {EventKind.REGION_CREATED, EventKind.REGION_CHANGED, EventKind.REGION_DELETED}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
@@ -11,6 +12,7 @@ from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_has
 from clinlabel.audit.events import NewEvent
 from clinlabel.audit.status import ChainStatus
 from clinlabel.store import events as event_rows
+from clinlabel.store import regions as region_rows
 from clinlabel.store.store import Store
 
 
@@ -69,7 +71,22 @@ def verify_store(store: Store) -> ChainStatus:
     time and hash that event recorded (`store.events.first_label_mismatch`).
     """
     with store.read() as conn:
-        return with_labels(verify_chain(conn), event_rows.first_label_mismatch(conn))
+        return with_labels(verify_chain(conn), record_mismatch(conn))
+
+
+def record_mismatch(conn: Connection) -> tuple[int, str] | None:
+    """The first current label or region that the trail does not account for, with the reason;
+    or a kept region geometry whose text no longer has the hash its events recorded."""
+    found = event_rows.first_label_mismatch(conn) or region_rows.first_region_mismatch(conn)
+    if found is not None:
+        return found
+    for sha256, text in region_rows.iter_geometries(conn):
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
+            return (
+                region_rows.first_event_naming(conn, sha256) or 0,
+                "a region's kept geometry does not match the hash its events recorded",
+            )
+    return None
 
 
 def with_labels(status: ChainStatus, mismatch: tuple[int, str] | None) -> ChainStatus:

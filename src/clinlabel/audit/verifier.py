@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
-from clinlabel.audit.log import verify_chain, verify_range, with_labels
+from clinlabel.audit.log import record_mismatch, verify_chain, verify_range, with_labels
 from clinlabel.audit.status import ChainStatus
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
@@ -108,7 +108,7 @@ class ChainVerifier:
             else:
                 newer = verify_range(conn, first=head.event_id + 1, prev_hash=head.hash)
                 status = replace(newer, events=head.event_id + newer.events)
-            status = with_labels(status, event_rows.first_label_mismatch(conn))
+            status = with_labels(status, record_mismatch(conn))
             # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
             self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
             return status
@@ -137,6 +137,6 @@ def _label_part(url: str) -> tuple[int, str] | None:
     store = Store.open_url(url, read_only=True)
     try:
         with store.read() as conn:
-            return event_rows.first_label_mismatch(conn)
+            return record_mismatch(conn)
     finally:
         store.close()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clinlabel.domain.regions import TOOL_KEYS, RegionClass, parse_region_classes
 from clinlabel.errors import ValidationError
 
 
@@ -26,6 +27,8 @@ class LabelSchema:
     """The labels of a project, in the order the buttons show them."""
 
     labels: tuple[LabelDef, ...]
+    regions: tuple[RegionClass, ...] = ()
+    """Region classes (`[[regions]]`); none for a project that only labels whole images."""
 
     def __post_init__(self) -> None:
         if not self.labels:
@@ -41,6 +44,11 @@ class LabelSchema:
                 raise ValidationError("A label in the schema has an empty name.")
             if len(d.key) != 1:
                 raise ValidationError(f"The key of label {d.name!r} must be one character.")
+            if self.regions and d.key in TOOL_KEYS:
+                raise ValidationError(
+                    f"The key {d.key!r} of label {d.name!r} draws regions in this project "
+                    "(B, G, D, E, K, A, H, S); give the label another key."
+                )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -64,26 +72,40 @@ class LabelSchema:
             )
         return definition.name, text
 
+    def region_class(self, name: str) -> RegionClass:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        known = ", ".join(r.name for r in self.regions) or "none (the schema declares no regions)"
+        raise ValidationError(f"Unknown region class {name!r}.", hint=f"Known classes: {known}.")
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "labels": [
-                    {"name": d.name, "key": d.key, "requires_comment": d.requires_comment}
-                    for d in self.labels
-                ]
-            },
-            sort_keys=True,
-        )
+        data: dict[str, Any] = {
+            "labels": [
+                {"name": d.name, "key": d.key, "requires_comment": d.requires_comment}
+                for d in self.labels
+            ]
+        }
+        # Only when declared, so a project without regions keeps the schema text it had.
+        if self.regions:
+            data["regions"] = [
+                {"name": r.name, "colour": r.colour, "tools": list(r.tools)} for r in self.regions
+            ]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> LabelSchema:
+        """A schema from its parsed file; every mistake found is named, one line each."""
+        mistakes: list[str] = []
         raw = data.get("labels")
-        if not isinstance(raw, list) or not raw:
-            raise ValidationError("A label schema file needs a non-empty list called 'labels'.")
         defs: list[LabelDef] = []
+        if not isinstance(raw, list) or not raw:
+            mistakes.append("A label schema file needs a non-empty list called 'labels'.")
+            raw = []
         for i, item in enumerate(raw, start=1):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise ValidationError(f"Label {i} in the schema file needs a 'name'.")
+                mistakes.append(f"Label {i} in the schema file needs a 'name'.")
+                continue
             key = item.get("key", str(i))
             defs.append(
                 LabelDef(
@@ -92,7 +114,16 @@ class LabelSchema:
                     requires_comment=bool(item.get("requires_comment", False)),
                 )
             )
-        return cls(tuple(defs))
+        regions = parse_region_classes(data.get("regions"), mistakes)
+        if not mistakes:
+            try:
+                return cls(tuple(defs), regions)
+            except ValidationError as exc:
+                mistakes.append(exc.message)
+        if len(mistakes) == 1:
+            raise ValidationError(mistakes[0])
+        listed = "\n".join(f"- {m}" for m in mistakes)
+        raise ValidationError(f"The label schema has {len(mistakes)} mistakes:\n{listed}")
 
     @classmethod
     def from_json(cls, text: str) -> LabelSchema:

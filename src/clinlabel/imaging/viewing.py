@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from clinlabel.imaging.dicom_header import DicomHeader
     from clinlabel.imaging.nifti import Volume
     from clinlabel.imaging.pixel_payload import PixelPayload
+    from clinlabel.imaging.vesselness import VesselMap
     from clinlabel.imaging.windowing import Window
 
 T = TypeVar("T")
@@ -55,6 +56,8 @@ VOLUME_ITEMS = 8
 VOLUME_BYTES = 1024 * 1024 * 1024
 #: Files that failed to decode are remembered (until they change), at most this many.
 FAILURE_ITEMS = 4096
+#: Vessel maps kept (a 1024 x 1024 map is 1 MB): a fluoroscopy run's worth of frames.
+VESSEL_ITEMS = 64
 #: Colour DICOM frames (ultrasound, endoscopy, microscopy, photographs) are sent at their own size
 #: up to this long side, so zooming in shows the file's own pixels, as grey frames always do. It
 #: covers 4K UHD endoscopy (3840 x 2160) and the fundus and dermoscopy cameras we know of; one
@@ -97,6 +100,10 @@ class ViewingService:
         self._ranges: IdentityCache[FileIdentity, Window] = IdentityCache(max_items=volume_items)
         self._failures: IdentityCache[tuple[str, FileIdentity], DecodeError] = IdentityCache(
             max_items=FAILURE_ITEMS
+        )
+        # Vessel maps (issue 11's assist), per frame: the page asks again as the slider moves.
+        self._vessels: IdentityCache[tuple[FileIdentity, int], VesselMap] = IdentityCache(
+            max_items=VESSEL_ITEMS
         )
         self._import_lock = threading.Lock()
         self._imported: set[ImageKind] = set()
@@ -219,6 +226,27 @@ class ViewingService:
             body = pixel_payload(Path(identity.path), kind, frame=frame, plane=plane, reader=self)
             check_unchanged(identity)
             return PixelPayload(body, pixel_etag(identity, frame=frame, plane=plane))
+
+        return _while_changing(path, attempt)
+
+    def vessel_map(self, path: Path, frame: int) -> VesselMap:
+        """The vesselness of `frame` (from 1) of a grey DICOM file, computed once per file."""
+        from clinlabel.imaging.vesselness import frame_spacing_mm, vessel_map
+
+        def attempt(identity: FileIdentity) -> VesselMap:
+            key = (identity, frame)
+            found = self._vessels.get(key)
+            if found is not None:
+                return found
+            header = self.header(path)
+            if header.identity != identity:
+                raise FileChangedError(f"{Path(path).name} changed while it was read.")
+            if not 1 <= frame <= header.frames:
+                raise DecodeError(f"{Path(path).name} has no frame {frame}.")
+            values = self.frame(header, frame)
+            made = vessel_map(values, spacing_mm=frame_spacing_mm(header.dataset, frame))
+            self._vessels.put(key, made)
+            return made
 
         return _while_changing(path, attempt)
 

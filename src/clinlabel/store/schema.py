@@ -103,6 +103,38 @@ annotator_progress = Table(
     Column("labelled", Integer, nullable=False),
 )
 
+# Every geometry ever drawn, by the SHA-256 its region events record; append-only (triggers in
+# migration 0008), so history and undo always find the shape (`regions` keeps only the current).
+region_geometries = Table(
+    "region_geometries",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("geometry", Text, nullable=False),
+)
+
+# The current regions (a convenience copy of the trail, like `labels`): `uid` is made by the page
+# when the shape is drawn, so a retried save never makes a second region.
+regions = Table(
+    "regions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uid", String(64), nullable=False),
+    Column("image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), nullable=False),
+    # 0 = the whole file (a photo); frames and slices count from 1.
+    Column("frame", Integer, nullable=False),
+    # For volumes: the plane the shape was drawn in (its coordinates are that plane's voxels).
+    Column("plane", String(16)),
+    Column("region_class", Text, nullable=False),
+    Column("tool", String(32), nullable=False),
+    Column("geometry_sha256", String(64), ForeignKey("region_geometries.sha256"), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("event_id", Integer, nullable=False),
+    UniqueConstraint("uid", name="uq_regions_uid"),
+    Index("ix_regions_image", "image_id", "annotator_id"),
+)
+
 # Append-only and hash-chained: the database refuses UPDATE and DELETE (triggers in the
 # migration). Columns that statistics aggregate (image, active time) are real columns so that
 # reports never parse JSON for a million rows; everything else is in `data`.

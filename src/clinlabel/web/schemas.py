@@ -163,6 +163,14 @@ class LabelDefOut(BaseModel):
     requires_comment: bool
 
 
+class RegionClassOut(BaseModel):
+    """A region class of the schema (issue 11): what the drawing tools offer."""
+
+    name: str
+    colour: str
+    tools: list[str]
+
+
 class SessionOut(BaseModel):
     started: bool
     batch: str
@@ -170,6 +178,8 @@ class SessionOut(BaseModel):
     suggested_project_dir: str
     annotator: str | None
     labels: list[LabelDefOut]
+    #: Empty for a project that labels whole images only: the page then loads no region layer.
+    region_classes: list[RegionClassOut] = Field(default_factory=list)
     max_side: int
     shown: ShownOut | None
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from clinlabel.labelling.project_folder import check_project_folder
 from clinlabel.web.deps import BenchDep
+from clinlabel.web.region_schemas import class_out
 from clinlabel.web.schemas import LabelDefOut, OpenSessionIn, SessionOut, ShowIn, ShownOut
 
 router = APIRouter(prefix="/api/session", tags=["session"])
@@ -29,6 +30,9 @@ def _describe(bench: BenchDep, shown: ShownOut | None) -> SessionOut:
         suggested_project_dir=str(settings.project_dir or settings.suggested_project_dir()),
         annotator=bench.annotator or settings.annotator,
         labels=_labels(bench),
+        region_classes=[]
+        if bench.project is None
+        else [class_out(c) for c in bench.project.schema.regions],
         max_side=settings.max_side,
         shown=shown,
     )

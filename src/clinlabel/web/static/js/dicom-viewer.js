@@ -171,6 +171,17 @@ export class MedicalView {
     if (this.plane) this.setPlane(PLANES[(PLANES.indexOf(this.plane) + 1) % 3]);
   }
 
+  // A frame, or a slice of a plane (a region listed elsewhere in the file: regions-layer.js).
+  goTo(frame, plane) {
+    this.cine.stop();
+    if (plane && this.plane && plane !== this.plane) {
+      this.index[plane] = frame;
+      this.setPlane(plane);
+      return;
+    }
+    this.goFrame(frame);
+  }
+
   display(data, { first = false } = {}) {
     const { header } = data;
     this.current = data;

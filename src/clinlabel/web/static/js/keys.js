@@ -8,6 +8,14 @@ export function wireKeys(app) {
     const target = event.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
     const t0 = event.timeStamp; // same clock as performance.now()
+    // Drawing keys (issue 11) first: a schema with regions gives labels none of them, and with a
+    // region selected Delete deletes the region, with a tool active Ctrl+Z undoes drawing.
+    const drawing = app.regions?.keyAction(event);
+    if (drawing) {
+      event.preventDefault();
+      drawing();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();

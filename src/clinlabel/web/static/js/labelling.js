@@ -13,6 +13,7 @@ import { OutputsDialog } from "./outputs.js";
 import { HelpDialog } from "./help.js";
 import { StatusBar } from "./status-bar.js";
 import { MedicalView, isMedical } from "./dicom-viewer.js";
+import { RegionLayer } from "./regions-layer.js";
 import { MetadataPanel } from "./metadata-panel.js";
 import { GeometryPanel } from "./geometry-panel.js";
 import { FrameLabels } from "./frame-labels.js";
@@ -56,6 +57,16 @@ export class Labeller {
     this.review = new ReviewTable(page.review, { labels: this.labels, onOpen: (position) => this.go(position) });
     this.help = new HelpDialog(page.help, this.labels);
     this.outputs = new OutputsDialog(page.outputs);
+    // Drawing regions (issue 11), only when the schema declares region classes.
+    this.regions = new RegionLayer({
+      viewer: this.viewer,
+      queue: this.queue,
+      status: this.status,
+      elements: page.regions,
+      classes: session.region_classes ?? [],
+      medical: this.medical,
+    });
+    this.regions.onGoToFrame = (frame, plane) => this.medical.goTo(frame, plane);
     this.pending = new Map(); // image id -> the change on its way to the server
     this.view = null;
     this.navigating = null; // set while the record of the next image is being fetched
@@ -170,6 +181,7 @@ export class Labeller {
       return;
     }
     this.medical.hide();
+    this.regions.load(view, 0, null);
     this.showRendition(view, alt, t0);
     this.images.prefetchAround(view.position);
   }
@@ -200,6 +212,8 @@ export class Labeller {
     if (this.view?.id !== view.id) return;
     this.frameLabels.frameShown(frame, count);
     this.geometry.update(view, frame);
+    if (this.regions.view?.id !== view.id) this.regions.load(view, frame, this.medical.plane);
+    else this.regions.setFrame(frame, this.medical.plane);
   }
 
   showRendition(view, alt, t0) {

@@ -20,6 +20,9 @@ export class Viewer {
     this.aspect = 1; // displayed height / stored height, per pixel (row spacing / column spacing)
     this.wheelHandler = null; // (event) => true when it used the wheel (frame stepping)
     this.dragHandler = null; // (event) => true when it takes this pointer (window/level)
+    // Layers over the image (regions): they follow its transform (`sync`) and may take the
+    // left button first (`onDown` true), before panning.
+    this.overlays = [];
     stage.addEventListener("contextmenu", (e) => this.dragHandler && e.preventDefault());
     stage.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
     stage.addEventListener("pointerdown", (e) => this.onDown(e));
@@ -60,6 +63,7 @@ export class Viewer {
   showMessage(text) {
     if (this.img) this.img.remove();
     this.img = null;
+    for (const overlay of this.overlays) overlay.sync(this);
     this.message.textContent = text;
     this.message.hidden = false;
   }
@@ -93,6 +97,7 @@ export class Viewer {
     if (this.img) {
       this.img.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale}, ${this.scale * this.aspect})`;
     }
+    for (const overlay of this.overlays) overlay.sync(this);
   }
 
   onWheel(event) {
@@ -104,13 +109,16 @@ export class Viewer {
 
   onDown(event) {
     if (this.dragHandler?.(event)) return;
-    if (!this.img || event.button !== 0) return;
+    if (this.overlays.some((overlay) => overlay.onDown(event))) return;
+    // The middle button pans too, so a drawing tool on the left button leaves panning.
+    if (!this.img || (event.button !== 0 && event.button !== 1)) return;
     this.drag = { id: event.pointerId, x: event.clientX - this.x, y: event.clientY - this.y };
     this.stage.setPointerCapture(event.pointerId);
     this.stage.classList.add("dragging");
   }
 
   onMove(event) {
+    for (const overlay of this.overlays) overlay.onMove(event);
     if (!this.drag || event.pointerId !== this.drag.id) return;
     this.x = event.clientX - this.drag.x;
     this.y = event.clientY - this.drag.y;
@@ -119,6 +127,7 @@ export class Viewer {
   }
 
   onUp(event) {
+    for (const overlay of this.overlays) overlay.onUp(event);
     if (!this.drag || event.pointerId !== this.drag.id) return;
     this.drag = null;
     this.stage.classList.remove("dragging");
