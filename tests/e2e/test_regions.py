@@ -98,6 +98,11 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
         "plane": None,
     }
 
+    # Help lists the drawing keys in their own section.
+    page.keyboard.press("?")
+    assert "Regions (Lesion, Vessel)" in page.locator("#help-dialog").inner_text()
+    page.keyboard.press("Escape")
+
     # A box, dragged at the fitted zoom.
     page.keyboard.press("b")
     _drag(page, (40, 50), (200, 150))
@@ -200,6 +205,9 @@ def test_a_project_without_regions_shows_no_drawing_tools(
     assert not page.locator("#region-panel").is_visible()
     page.keyboard.press("b")  # not a drawing key here
     assert page.evaluate("() => window.clinlabel.regions.tool") is None
+    page.keyboard.press("?")
+    assert "Regions" not in page.locator("#help-dialog").inner_text()
+    page.keyboard.press("Escape")
     assert page.locator("svg.region-layer").count() == 0
 
 

@@ -6,16 +6,17 @@
 
 export class HelpDialog {
   // elements: {dialog, body, close} (main.js)
-  constructor({ dialog, body, close }, labels) {
+  constructor({ dialog, body, close }, labels, regionClasses = []) {
     this.dialog = dialog;
     this.body = body;
     this.closeButton = close;
     this.labels = labels;
+    this.regionClasses = regionClasses;
     close.addEventListener("click", () => dialog.close());
   }
 
   show() {
-    this.body.replaceChildren(...keySections(this.labels).map(section));
+    this.body.replaceChildren(...keySections(this.labels, this.regionClasses).map(section));
     this.dialog.showModal();
     // The Close button is at the top, so focusing it keeps the first section in view; the reset
     // covers a dialog scrolled down the last time it was open.
@@ -25,7 +26,7 @@ export class HelpDialog {
 }
 
 // [heading, [[key, what it does], ...]] in the order shown.
-export function keySections(labels) {
+export function keySections(labels, regionClasses = []) {
   return [
     [
       "Labelling",
@@ -35,6 +36,7 @@ export function keySections(labels) {
         ["Ctrl+Z", "Undo the last label or clear (recorded in the audit trail like any change)"],
       ],
     ],
+    ...(regionClasses.length ? [regionSection(regionClasses)] : []),
     [
       "Moving between images",
       [
@@ -108,4 +110,27 @@ function keyRow([key, what]) {
   td.textContent = what;
   tr.append(th, td);
   return tr;
+}
+
+// Drawing regions (regions-layer.js), listed only when the project's schema declares classes.
+function regionSection(classes) {
+  return [
+    `Regions (${classes.map((c) => c.name).join(", ")})`,
+    [
+      ["B", "Box: drag"],
+      ["G", "Polygon: click the vertices; Enter or a click on the first vertex closes it, Backspace removes the last"],
+      ["D / E", "Brush / eraser on the class's mask; [ and ] change the brush size"],
+      ["K", "Point: click"],
+      ["S", "Smart brush: paints only vessel (with the assist) or pixels inside the window shown"],
+      ["A", "Vessel assist on a grey X-ray frame: a proposal; , and . move the threshold; Enter accepts it into the mask"],
+      ["Ctrl+I", "Volume: fill the slices between two masks of the class (marked interpolated until edited)"],
+      ["Tab", "While drawing: next region class (also the Class menu)"],
+      ["Escape", "Cancel the shape being drawn and leave the tool"],
+      ["Ctrl+Z / Ctrl+Shift+Z", "While drawing or with a region selected: undo / redo a region change"],
+      ["Click, drag", "No tool: click a region to select it; drag it or its corners and vertices to change it"],
+      ["Delete", "With a region selected: delete the region (not the image's label)"],
+      ["H", "Hide / show all regions"],
+      ["Middle-drag, Space+drag", "Pan while a tool is active (the wheel zooms, right-drag sets the window)"],
+    ],
+  ];
 }

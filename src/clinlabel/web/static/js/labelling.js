@@ -55,7 +55,7 @@ export class Labeller {
       onError: (e) => this.status.error(`Cannot refresh the case list: ${e.message}`),
     });
     this.review = new ReviewTable(page.review, { labels: this.labels, onOpen: (position) => this.go(position) });
-    this.help = new HelpDialog(page.help, this.labels);
+    this.help = new HelpDialog(page.help, this.labels, session.region_classes ?? []);
     this.outputs = new OutputsDialog(page.outputs);
     // Drawing regions (issue 11), only when the schema declares region classes.
     this.regions = new RegionLayer({
