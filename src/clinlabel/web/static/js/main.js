@@ -187,8 +187,9 @@ async function boot() {
   on(b.review, () => app.openReview());
   on(b.help, () => app.help.show());
   window.addEventListener("beforeunload", (event) => {
-    // Changes not yet acknowledged would be lost with the page: ask first.
-    if (app.queue.countOf("label")) event.preventDefault();
+    // Changes not yet acknowledged would be lost with the page: ask first. Region changes are
+    // not kept in the browser across a reload (labels are: pending-store.js), so they ask too.
+    if (app.queue.countOf("label") || app.queue.countOf("region")) event.preventDefault();
   });
   page.viewer.stage.focus();
 }
