@@ -76,6 +76,7 @@ def test_draw_change_delete_and_undo_a_box(regions_client: TestClient) -> None:
         ],
         "regions": [],
         "grid": {"width": 320, "height": 240, "frames": 1, "plane": None},
+        "crossings": {},
     }
     saved = regions_client.put("/api/regions/a1", json=_box(image, comment="rim"))
     assert saved.status_code == 200, saved.text
@@ -134,6 +135,18 @@ def test_a_volume_region_names_its_plane_and_slice(regions_client: TestClient) -
     assert listed["grid"] == {"width": 5, "height": 4, "frames": 6, "plane": "sagittal"}
     (v1, v3) = listed["regions"]
     assert (v1["plane"], v1["frame"], v3["plane"], v3["frame"]) == ("axial", 4, "sagittal", 6)
+    # Seen from the sagittal plane, the axial region (a whole slice) crosses every sagittal
+    # slice along one row; seen from the axial plane, the sagittal one crosses all four axial
+    # slices down one column, over all five rows.
+    assert set(listed["crossings"]) == {v1["uid"]}
+    assert len(listed["crossings"][v1["uid"]]) == 6
+    axial = regions_client.get(f"/api/images/{volume}/regions?plane=axial").json()
+    lines = axial["crossings"][v3["uid"]]
+    assert [line["frame"] for line in lines] == [1, 2, 3, 4]
+    assert {(line["along"], tuple(map(tuple, line["runs"]))) for line in lines} == {
+        ("rows", ((0, 5),))
+    }
+    assert len({line["at"] for line in lines}) == 1
 
 
 def test_hostile_region_requests_are_refused_cleanly(regions_client: TestClient) -> None:

@@ -63,6 +63,17 @@ def class_out(region_class: RegionClass) -> RegionClassOut:
     return RegionClassOut(name=region_class.name, colour=region_class.colour, tools=tools)
 
 
+class CrossingOut(BaseModel):
+    """A line where a region of another plane crosses slice `frame` of the plane shown: down the
+    rows at column `at` (`along` = "rows") or across the columns at row `at`; `runs` are the
+    [start, end) pixels covered."""
+
+    frame: int
+    along: str
+    at: int
+    runs: list[tuple[int, int]]
+
+
 class GridOut(BaseModel):
     """The pixel grid regions are drawn on (a volume: one plane's slices) and how many frames."""
 
@@ -77,6 +88,8 @@ class RegionsOut(BaseModel):
 
     classes: list[RegionClassOut]
     regions: list[RegionOut]
+    crossings: dict[str, list[CrossingOut]] = Field(default_factory=dict)
+    """Volumes: regions drawn on the other planes, by uid, where they cross this plane's slices."""
     grid: GridOut | None
     """None for an image the viewer cannot decode (nothing can be drawn on it)."""
 

@@ -12,9 +12,11 @@ from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError, ValidationError
 from clinlabel.imaging.drawing_grid import drawing_grid
 from clinlabel.imaging.png_writer import encode_png
+from clinlabel.imaging.region_crossings import Drawn, volume_crossings
 from clinlabel.labelling.regions import RegionEdit, RegionEditor
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.region_schemas import (
+    CrossingOut,
     GridOut,
     InterpolateIn,
     RegionDeletedOut,
@@ -52,12 +54,27 @@ async def list_regions(
         grid = None  # an image the viewer cannot show has no grid to draw on; its regions stay
     else:
         grid = GridOut(width=extent.width, height=extent.height, frames=frames, plane=plane)
+    crossings: dict[str, list[CrossingOut]] = {}
+    others = [
+        Drawn(r.uid, r.tool, r.geometry, r.plane, r.frame)
+        for r in found
+        if r.plane is not None and r.plane != plane
+    ]
+    if grid is not None and plane is not None and others:
+        lines = await viewer.run(volume_crossings, path, plane, others, reader=viewer.service)
+        crossings = {
+            uid: [
+                CrossingOut(frame=c.frame, along=c.along, at=c.at, runs=c.runs) for c in found_lines
+            ]
+            for uid, found_lines in lines.items()
+        }
     # Regions change with every save: never answered from a cache.
     response.headers["Cache-Control"] = "no-store"
     return RegionsOut(
         classes=[class_out(c) for c in bench.session.project.schema.regions],
         regions=[RegionOut.of(r) for r in found],
         grid=grid,
+        crossings=crossings,
     )
 
 

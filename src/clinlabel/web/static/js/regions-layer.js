@@ -151,6 +151,7 @@ export class RegionLayer {
     this.undoStack = [];
     this.redoStack = [];
     this.grid = null;
+    this.crossings = {};
     this.closeAssist();
     this.regions.clear();
     this.render({ masks: false });
@@ -166,6 +167,7 @@ export class RegionLayer {
     }
     if (token !== this.loadToken) return; // the annotator moved on meanwhile
     this.grid = answer.grid;
+    this.crossings = answer.crossings ?? {};
     for (const region of answer.regions) this.regions.set(region.uid, region);
     this.sync(this.viewer);
     this.render({ masks: true });
@@ -237,9 +239,34 @@ export class RegionLayer {
       shape.setAttribute("stroke-width", String(region.uid === this.selected ? stroke * 2 : stroke));
       shapes.append(shape);
     }
+    this.renderCrossings(shapes);
     svg.append(shapes);
     if (this.selected) this.renderHandles(stroke, perPixel);
     this.renderDrawing(stroke);
+  }
+
+  // Regions drawn on another plane of this volume, where they cross the slice on screen: a
+  // line of pixels (one column or row) in the class colour, so a sagittal outline shows on
+  // the axial slices it passes through.
+  renderCrossings(into) {
+    for (const [uid, lines] of Object.entries(this.crossings ?? {})) {
+      const region = this.regions.get(uid);
+      const line = lines.find((l) => l.frame === this.frame);
+      if (!region || !line) continue;
+      const colour = this.classOf(region.class).colour;
+      for (const [start, end] of line.runs) {
+        const rect = document.createElementNS(SVG, "rect");
+        const down = line.along === "rows";
+        rect.setAttribute("x", down ? line.at : start);
+        rect.setAttribute("y", down ? start : line.at);
+        rect.setAttribute("width", down ? 1 : end - start);
+        rect.setAttribute("height", down ? end - start : 1);
+        rect.classList.add("region-crossing");
+        rect.style.setProperty("--region-colour", colour);
+        rect.dataset.crossing = uid;
+        into.append(rect);
+      }
+    }
   }
 
   renderMasks() {
