@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from clinlabel.domain.regions import mask_to_array
@@ -252,3 +253,52 @@ def test_the_vessel_assist_proposes_and_the_accepted_mask_records_how(
     created = [e for e in _events(project) if e["kind"] == "region_created"]
     assert created[-1]["data"]["assist"]["threshold"] == 60
     assert created[-1]["data"]["assist"]["filter"] == "frangi"
+
+
+def test_a_region_on_one_plane_shows_where_it_crosses_another(
+    page: Any, start_server: Any, tmp_path: Path
+) -> None:
+    import nibabel as nib
+
+    batch = tmp_path / "batch"
+    folder = batch / "Case_001" / "Visit_1" / "XC"
+    folder.mkdir(parents=True)
+    volume = (np.arange(40 * 32 * 24) % 200).reshape(40, 32, 24).astype(np.int16)
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), folder / "ct.nii.gz")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    server = start_server(
+        batch, "--out", str(tmp_path / "project"), "--annotator", "Dr X", "--schema", str(schema)
+    )
+    page.goto(server.url)
+    page.wait_for_function(READY)
+    assert page.evaluate("() => window.clinlabel.regions.plane") == "axial"
+    # A box on sagittal slice 20 (sagittal slices are 32 x 24: coronal by axial).
+    saved = page.evaluate(
+        """async () => {
+            const id = window.clinlabel.view.id;
+            const r = await fetch('/api/regions/sag1', {
+                method: 'PUT', credentials: 'same-origin',
+                headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({image_id: id, class: 'Lesion', tool: 'box', frame: 20,
+                    plane: 'sagittal', geometry: {x: 4, y: 6, w: 10, h: 12}}),
+            });
+            return r.status;
+        }"""
+    )
+    assert saved == 200
+    page.evaluate("() => window.clinlabel.regions.load(window.clinlabel.view, 1, 'axial')")
+    page.wait_for_function("() => window.clinlabel.regions.grid")
+    crossed = page.evaluate(
+        "() => Object.values(window.clinlabel.regions.crossings)[0].map(l => l.frame)"
+    )
+    assert len(crossed) == 12  # the box spans 12 axial slices
+    page.evaluate(f"() => window.clinlabel.medical.goTo({crossed[0]}, 'axial')")
+    page.wait_for_function(f"() => window.clinlabel.regions.frame === {crossed[0]}")
+    line = page.locator("svg.region-layer rect.region-crossing")
+    assert line.count() == 1
+    assert float(line.get_attribute("width")) == 1 and float(line.get_attribute("height")) == 10
+    assert 1 not in crossed
+    page.evaluate("() => window.clinlabel.medical.goTo(1, 'axial')")  # a slice it misses
+    page.wait_for_function("() => window.clinlabel.regions.frame === 1")
+    assert page.locator("svg.region-layer rect.region-crossing").count() == 0
