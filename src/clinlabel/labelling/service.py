@@ -27,6 +27,7 @@ from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
+from clinlabel.store import last_shown as last_shown_rows
 from clinlabel.store import people
 from clinlabel.store import review as review_rows
 from clinlabel.store.images import FileInfo
@@ -108,7 +109,8 @@ class LabellingSession:
     # -- session -------------------------------------------------------------------------
 
     def start(self) -> Shown:
-        """Open the session (an audit event) and show the first unlabelled image (resume)."""
+        """Open the session (an audit event) and resume: the image this annotator last had on
+        screen, or (the first time, or when that image has left the batch) the first unlabelled."""
         with self._lock, self.project.store.write() as conn:
             now = utc_now()
             self._annotator_id = people.annotator_id(conn, self.annotator, now=now)
@@ -122,7 +124,10 @@ class LabellingSession:
             )
             append_event(conn, self._event(EventKind.SESSION_OPENED, {"interface": self.interface}))
             total = image_rows.count_present(conn)
-            first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
+            where = last_shown_rows.last_shown(conn, annotator_id=self._annotator_id)
+            first = None if where is None else image_rows.position_of(conn, relpath=where)
+            if first is None:
+                first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
         if total == 0:
             raise DatasetError(
                 f"There are no images to label in {self.project.batch}.",
@@ -158,9 +163,12 @@ class LabellingSession:
                 ended: Dwell | None = self._clock.take(view.id)
             else:
                 ended = self._clock.show(view.id)
-            if ended is not None:
-                with self.project.store.write() as conn:
-                    self._record_view(conn, ended)
+            with self.project.store.write() as conn:
+                self._record_view(conn, ended)
+                # One small row per annotator, overwritten: where the next session resumes.
+                last_shown_rows.set_last_shown(
+                    conn, annotator_id=self._annotator_id, relpath=view.relpath
+                )
             self._position = position
             self._last_case = view.case
             changed = previous_case is not None and previous_case != view.case
@@ -175,9 +183,11 @@ class LabellingSession:
             return self.show(max(self._position - 1, 1))
 
     def next_unlabelled(self) -> Shown:
+        """The first unlabelled image from the one on screen on: an unlabelled image on screen
+        stays (pressing N must never skip the very image that needs a label)."""
         with self._lock, self.project.store.read() as conn:
             found = image_rows.next_unlabelled(
-                conn, annotator_id=self._annotator_id, after=self._position
+                conn, annotator_id=self._annotator_id, after=max(self._position - 1, 0)
             )
         return self.show(found if found is not None else self._position)
 
