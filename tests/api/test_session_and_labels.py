@@ -218,3 +218,22 @@ def test_a_file_gone_or_linked_out_of_the_batch_gets_409(
     assert refused.status_code == 409
     assert "outside the batch" in refused.json()["message"]
     assert client.get("/api/progress").json()["labelled"] == 0
+
+
+def test_undo_restores_the_label_before_the_last_change(client: TestClient) -> None:
+    first = client.get("/api/queue?start=1&count=1").json()[0]["id"]
+    client.put(f"/api/images/{first}/label", json={"label": "Suspicious"})
+    client.delete(f"/api/images/{first}/label")
+    undone = client.post("/api/session/undo")
+    assert undone.status_code == 200
+    body = undone.json()
+    assert (body["image"]["id"], body["image"]["label"], body["label"]) == (
+        first,
+        "Suspicious",
+        "Suspicious",
+    )
+    assert body["progress"]["labelled"] == 1
+    assert client.post("/api/session/undo").json()["image"]["label"] is None
+    refused = client.post("/api/session/undo")
+    assert refused.status_code == 422
+    assert "Nothing to undo" in refused.json()["message"]

@@ -51,6 +51,9 @@ MIN_VIEW_MS = 200
 
 MAX_ANNOTATOR_NAME = 200
 
+UNDO_KEPT = 1000
+"""Label changes of a session that Ctrl+Z can walk back through, newest last."""
+
 HASHES_KEPT = 256
 """Files whose hash a session remembers (by file identity) between saves of their frames."""
 
@@ -62,6 +65,28 @@ class Shown:
     view: ImageView
     case_changed: bool
     previous_case: str | None
+    progress: Progress
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A label given or cleared in this session: what undoing it restores."""
+
+    event_id: int
+    image_id: int
+    relpath: str
+    frame: int
+    old: label_rows.CurrentLabel | None
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """The label change that was undone: its image (as it is now) and frame."""
+
+    view: ImageView
+    frame: int
+    label: str | None
+    comment: str
     progress: Progress
 
 
@@ -103,6 +128,7 @@ class LabellingSession:
         self._last_case: str | None = None
         self._closed = False
         self._files: dict[int, FileInfo] = {}
+        self._changes: list[_Change] = []
         # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
         self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
 
@@ -294,6 +320,7 @@ class LabellingSession:
                             exists=old is not None,
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
+                        self._remember(_Change(event_id, image_id, relpath, frame, old))
                         if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
@@ -314,7 +341,7 @@ class LabellingSession:
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
                 if old is not None:
-                    append_event(
+                    event_id = append_event(
                         conn,
                         self._event(
                             EventKind.LABEL_CLEARED,
@@ -327,7 +354,102 @@ class LabellingSession:
                     label_rows.remove_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
+                    self._remember(_Change(event_id, image_id, relpath, frame, old))
             return self.image(image_id)
+
+    def undo(self) -> Undone:
+        """Undo this session's last label or clear not yet undone; again walks further back.
+
+        History is never rewritten: the label before that change comes back through a new
+        event (saved, changed or cleared, naming the event it undoes in `undo_of`), so the
+        trail still verifies and shows both the change and its undoing.
+        """
+        with self._lock:
+            if not self._changes:
+                raise ValidationError(
+                    "Nothing to undo: no label was given or cleared in this session "
+                    "(or every change has been undone already)."
+                )
+            change = self._changes.pop()
+            try:
+                with self.project.store.write() as conn:
+                    self._restore(conn, change)
+                    view = self._view_in(conn, change.image_id)
+            except BaseException:
+                self._changes.append(change)
+                raise
+            self._files.pop(change.image_id, None)
+            old = change.old
+            return Undone(
+                view,
+                change.frame,
+                None if old is None else old.label,
+                "" if old is None else old.comment,
+                self.progress(),
+            )
+
+    def _restore(self, conn: Connection, change: _Change) -> None:
+        """Put back `change.old` as the current label of its image and frame, with an event."""
+        image_id, annotator_id, frame = change.image_id, self._annotator_id, change.frame
+        now_label = label_rows.current_label(
+            conn, image_id=image_id, annotator_id=annotator_id, frame=frame
+        )
+        now = (
+            None if now_label is None else {"label": now_label.label, "comment": now_label.comment}
+        )
+        target = change.old
+        if target is None:
+            if now_label is None:
+                return
+            append_event(
+                conn,
+                self._event(
+                    EventKind.LABEL_CLEARED,
+                    {"old": now, "new": None, "undo_of": change.event_id},
+                    image_id=change.image_id,
+                    image=change.relpath,
+                    frame=change.frame,
+                ),
+            )
+            label_rows.remove_label(conn, image_id=image_id, annotator_id=annotator_id, frame=frame)
+            return
+        ts = utc_now()
+        geometry = json.loads(target.geometry) if target.geometry else None
+        event_id = append_event(
+            conn,
+            self._event(
+                EventKind.LABEL_SAVED if now_label is None else EventKind.LABEL_CHANGED,
+                {
+                    "old": now,
+                    "new": {"label": target.label, "comment": target.comment},
+                    "sha256": target.sha256,
+                    **({"geometry": geometry} if geometry else {}),
+                    "undo_of": change.event_id,
+                },
+                image_id=change.image_id,
+                image=change.relpath,
+                frame=change.frame,
+                ts_utc=ts,
+            ),
+        )
+        label_rows.put_label(
+            conn,
+            image_id=image_id,
+            annotator_id=annotator_id,
+            frame=frame,
+            label=target.label,
+            comment=target.comment,
+            labelled_at=ts,
+            sha256=target.sha256,
+            event_id=event_id,
+            exists=now_label is not None,
+            geometry=target.geometry,
+        )
+
+    def _remember(self, change: _Change) -> None:
+        self._changes.append(change)
+        if len(self._changes) > UNDO_KEPT:
+            del self._changes[0]
 
     def frame_labels(self, image_id: int) -> list[FrameLabel]:
         """This annotator's labels for single frames or slices of an image, by frame."""

@@ -157,6 +157,16 @@ class LabelSavedOut(BaseModel):
     shown: ShownOut | None = None
 
 
+class UndoneOut(BaseModel):
+    """Ctrl+Z: the image whose label change was undone, the frame, and its label now."""
+
+    image: ImageOut
+    frame: int
+    label: str | None
+    comment: str
+    progress: ProgressOut
+
+
 class LabelDefOut(BaseModel):
     name: str
     key: str

@@ -6,7 +6,15 @@ from fastapi import APIRouter
 
 from clinlabel.labelling.project_folder import check_project_folder
 from clinlabel.web.deps import BenchDep
-from clinlabel.web.schemas import LabelDefOut, OpenSessionIn, SessionOut, ShowIn, ShownOut
+from clinlabel.web.schemas import (
+    LabelDefOut,
+    OpenSessionIn,
+    ProgressOut,
+    SessionOut,
+    ShowIn,
+    ShownOut,
+    UndoneOut,
+)
 
 router = APIRouter(prefix="/api/session", tags=["session"])
 
@@ -73,3 +81,21 @@ async def touch(bench: BenchDep) -> None:
     """The annotator is active (mouse or keys); lets the core tell thinking from being away."""
     session = bench.session
     await bench.call(session.touch)
+
+
+@router.post("/undo")
+async def undo(bench: BenchDep) -> UndoneOut:
+    """Ctrl+Z: undo this session's last label or clear (a new event; nothing is deleted)."""
+    session = bench.session
+
+    def run() -> UndoneOut:
+        undone = session.undo()
+        return UndoneOut(
+            image=bench.image_out(undone.view),
+            frame=undone.frame,
+            label=undone.label,
+            comment=undone.comment,
+            progress=ProgressOut.of(undone.progress),
+        )
+
+    return await bench.call(run)

@@ -12,6 +12,11 @@ export function wireKeys(app) {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
         app.saveOutputs(false);
+      } else if ((event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "z") {
+        // Never while typing (returned above for text boxes and open dialogs): there Ctrl+Z
+        // undoes the typing, as everywhere else.
+        event.preventDefault();
+        if (!event.repeat) app.act(() => app.undo());
       }
       return;
     }

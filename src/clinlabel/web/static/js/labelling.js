@@ -314,7 +314,39 @@ export class Labeller {
 
   clear() {
     const view = this.view;
-    if (view) this.send(view, { label: null, comment: "" }, "DELETE");
+    if (!view) return;
+    if (!this.effective(view).label) {
+      this.status.notice(`${view.file} has no label to clear.`);
+      return;
+    }
+    this.send(view, { label: null, comment: "" }, "DELETE");
+    this.status.notice("Label cleared — Ctrl+Z to undo");
+  }
+
+  // Ctrl+Z: the server undoes this session's last label or clear (queued behind every change
+  // sent before it, so it is the one the annotator sees as last) and the page shows that image.
+  undo() {
+    this.queue
+      .enqueue("POST", "/api/session/undo", {}, { kind: "label" })
+      .then((undone) => {
+        const image = undone.image;
+        this.images.update(image);
+        this.status.progress(undone.progress);
+        this.sidebar.refreshSoon();
+        const what = undone.frame ? `${image.file}, frame ${undone.frame}` : image.file;
+        const now = undone.label ? `labelled ${undone.label} again` : "unlabelled again";
+        this.status.notice(`Undone: ${what} is ${now}. Ctrl+Z again undoes the change before.`);
+        if (this.view?.id === image.id) {
+          this.view = image;
+          this.renderLabel();
+        } else {
+          this.go(image.position);
+        }
+      })
+      .catch((e) => {
+        if (e.status === 422) this.status.notice(e.message);
+        else this.status.error(`Not undone: ${e.message}`);
+      });
   }
 
   send(view, change, method, body, record = null) {
