@@ -45,6 +45,8 @@ Text = Annotated[str, AfterValidator(_encodable)]
 class OpenSessionIn(BaseModel):
     project_dir: Text = Field(min_length=1, max_length=4096)
     annotator: Text = Field(min_length=1, max_length=200)
+    #: The annotator confirmed a project other than the one this batch was labelled into.
+    other_project: bool = False
 
 
 class ShowIn(BaseModel):
@@ -173,6 +175,14 @@ class LabelDefOut(BaseModel):
     requires_comment: bool
 
 
+class RememberedOut(BaseModel):
+    """The project this batch was labelled into last time (`labelling.remembered`)."""
+
+    project_dir: str
+    chosen_on: str
+    exists: bool
+
+
 class SessionOut(BaseModel):
     started: bool
     batch: str
@@ -182,6 +192,7 @@ class SessionOut(BaseModel):
     labels: list[LabelDefOut]
     max_side: int
     shown: ShownOut | None
+    remembered: RememberedOut | None = None
 
 
 class VisitOut(BaseModel):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clinlabel.labelling.project_folder import check_project_folder
+from clinlabel.labelling.remembered import ProjectMemory
 from clinlabel.web.deps import BenchDep
+from clinlabel.web.errors import OtherProjectError
 from clinlabel.web.schemas import (
     LabelDefOut,
     OpenSessionIn,
     ProgressOut,
+    RememberedOut,
     SessionOut,
     ShowIn,
     ShownOut,
@@ -39,6 +42,16 @@ def _describe(bench: BenchDep, shown: ShownOut | None) -> SessionOut:
         labels=_labels(bench),
         max_side=settings.max_side,
         shown=shown,
+        remembered=None if bench.started else _remembered(bench),
+    )
+
+
+def _remembered(bench: BenchDep) -> RememberedOut | None:
+    found = ProjectMemory().recall(bench.settings.batch)
+    if found is None:
+        return None
+    return RememberedOut(
+        project_dir=str(found.project_dir), chosen_on=found.chosen_on, exists=found.exists
     )
 
 
@@ -55,10 +68,28 @@ async def get_session(bench: BenchDep) -> SessionOut:
 async def open_session(body: OpenSessionIn, bench: BenchDep) -> SessionOut:
     """The start page's "Start": output folder and annotator chosen by the user."""
 
+    memory = ProjectMemory()
+
     def start() -> ShownOut:
         # Before anything is created: not inside a batch, not among someone's own files.
         project_dir = check_project_folder(body.project_dir)
-        return bench.shown_out(bench.open(project_dir, body.annotator))
+        earlier = memory.recall(bench.settings.batch)
+        if (
+            earlier is not None
+            and earlier.exists
+            and earlier.project_dir != project_dir
+            and not body.other_project
+        ):
+            # Accepting a new folder by mistake would start a second, empty project and leave
+            # the labels so far in the other one: the page asks first, naming it.
+            raise OtherProjectError(
+                f"This batch was labelled into the project {earlier.project_dir} "
+                f"(chosen on {earlier.chosen_on}). Start a separate project in {project_dir} "
+                "instead?"
+            )
+        shown = bench.shown_out(bench.open(project_dir, body.annotator))
+        memory.remember(bench.settings.batch, project_dir)
+        return shown
 
     return _describe(bench, await bench.call(start))
 
