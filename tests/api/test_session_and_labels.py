@@ -237,3 +237,15 @@ def test_undo_restores_the_label_before_the_last_change(client: TestClient) -> N
     refused = client.post("/api/session/undo")
     assert refused.status_code == 422
     assert "Nothing to undo" in refused.json()["message"]
+
+
+def test_ending_the_session_records_it_and_keeps_the_outputs(client: TestClient) -> None:
+    first = client.get("/api/queue?start=1&count=1").json()[0]["id"]
+    client.put(f"/api/images/{first}/label", json={"label": "Suspicious"})
+    assert client.post("/api/outputs/final").status_code == 200
+    assert client.post("/api/session/end").status_code == 204
+    assert client.get("/api/session").json()["started"] is False
+    # The files just written can still be downloaded; labelling cannot go on.
+    assert client.get("/api/outputs/csv").status_code == 200
+    assert client.put(f"/api/images/{first}/label", json={"label": "NA"}).status_code == 409
+    assert client.post("/api/session/end").status_code == 409

@@ -194,3 +194,76 @@ def test_delete_says_how_to_undo_and_ctrl_z_walks_back(
         ("label_cleared", False),
     ], kinds
     assert verify_project(out).ok
+
+
+def test_finish_with_unlabelled_images_checks_first_then_ends_the_session(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=4)
+    out = tmp_path / "project"
+    server = start_server(batch, "--out", str(out), "--annotator", "kim")
+    page.goto(server.url)
+    expect_position(page, 1, 4)
+    page.keyboard.press("1")
+    page.keyboard.press("2")  # images 1 and 2 labelled; 3 and 4 not
+    expect_position(page, 3, 4)
+
+    # Finish: the review table first, saying how many are left and offering both ways on.
+    page.get_by_role("button", name="Finish and export").click()
+    review = page.get_by_role("dialog", name="Review")
+    expect(review).to_be_visible()
+    bar = review.get_by_role("group", name="Finish and export")
+    expect(bar).to_contain_text("2 of 4 image(s) are not labelled yet")
+    expect(review.locator("tbody tr[data-position]")).to_have_count(4)
+    next_unlabelled = bar.get_by_role("button", name="Next unlabelled")
+    expect(next_unlabelled).to_be_focused()  # Enter must not export an unfinished batch
+    page.keyboard.press("Enter")
+    expect(review).to_be_hidden()
+    expect_position(page, 3, 4)  # the first unlabelled image, on screen already: kept
+    page.keyboard.press("1")
+    expect_position(page, 4, 4)
+
+    page.get_by_role("button", name="Finish and export").click()
+    expect(bar).to_contain_text("1 of 4 image(s) are not labelled yet")
+    assert not list(out.glob("*.csv"))  # nothing exported until the annotator says so
+    bar.get_by_role("button", name="Export anyway").click()
+    exported = page.get_by_role("dialog", name="Exported")
+    expect(exported).to_be_visible()
+    expect(exported.locator("#outputs-next")).to_contain_text(
+        "Close this tab, then press Ctrl+C in the terminal"
+    )
+    assert list(out.glob("*.csv"))
+    page.keyboard.press("Escape")
+    expect(exported).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text("Close this tab")
+    # The session has ended: its close is in the trail, and keys do nothing any more.
+    kinds = [e["kind"] for e in read_events(out, limit=0)]
+    assert kinds[-1] == "session_closed" and "export_written" in kinds[-3:], kinds[-4:]
+    page.keyboard.press("2")
+    expect(page.locator("#progress-text")).to_contain_text("3 of 4 labelled")
+    assert server.stop() in (0, 130)
+    assert [e["kind"] for e in read_events(out, limit=0)].count("session_closed") == 1
+    assert verify_project(out).ok
+
+
+def test_finish_with_every_image_labelled_offers_export(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=2)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "kim")
+    page.goto(server.url)
+    expect_position(page, 1, 2)
+    page.keyboard.press("1")
+    page.keyboard.press("2")  # the last image: labelled, stays on screen
+    expect_saved(page)
+    page.get_by_role("button", name="Finish and export").click()
+    bar = page.get_by_role("group", name="Finish and export")
+    expect(bar).to_contain_text("All 2 images are labelled")
+    expect(bar.get_by_role("button", name="Next unlabelled")).to_be_hidden()
+    export = bar.get_by_role("button", name="Export", exact=True)
+    expect(export).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Exported")).to_be_visible()
+    server.stop()

@@ -107,6 +107,14 @@ async def next_unlabelled(bench: BenchDep) -> ShownOut:
     return await bench.call(lambda: bench.shown_out(session.next_unlabelled()))
 
 
+@router.post("/end", status_code=204)
+async def end_session(bench: BenchDep) -> None:
+    """Finish: the annotator is done. The session's end goes into the audit trail and the
+    project is released; the server keeps serving the files just written until Ctrl+C."""
+    bench.session  # noqa: B018  (raises NotStartedError when no session is open)
+    await bench.call(bench.close)
+
+
 @router.post("/touch", status_code=204)
 async def touch(bench: BenchDep) -> None:
     """The annotator is active (mouse or keys); lets the core tell thinking from being away."""

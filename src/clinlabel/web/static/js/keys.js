@@ -4,6 +4,7 @@
 export function wireKeys(app) {
   document.addEventListener("keydown", (event) => {
     app.activity();
+    if (app.ended) return; // Finish ended the session (labelling.js): nothing more to do here
     if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
     const target = event.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;

@@ -105,6 +105,7 @@ function pageElements() {
       report: byId("outputs-report"),
       summary: byId("outputs-summary"),
       broken: byId("outputs-broken"),
+      next: byId("outputs-next"),
       close: byId("outputs-close"),
     },
     buttons: {
