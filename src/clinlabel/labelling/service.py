@@ -264,6 +264,7 @@ class LabellingSession:
             if isinstance(geometry, _Compute):
                 geometry = self.label_geometry(image_id, frame)
             dwell = self._clock.take(image_id)
+            change: _Change | None = None
             try:
                 with self.project.store.write() as conn:
                     if replaced:
@@ -320,7 +321,7 @@ class LabellingSession:
                             exists=old is not None,
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
-                        self._remember(_Change(event_id, image_id, relpath, frame, old))
+                        change = _Change(event_id, image_id, relpath, frame, old)
                         if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
@@ -328,14 +329,18 @@ class LabellingSession:
                 # Not saved: the next save of this image counts this time instead.
                 self._clock.give_back(dwell)
                 raise
-            # Only once the transaction has committed does the session remember the new hash.
+            # Only once the transaction has committed does the session remember the new hash,
+            # and the change that Ctrl+Z may undo.
             self._files.pop(image_id, None)
+            if change is not None:
+                self._remember(change)
             return view
 
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
         with self._lock:
             relpath, _ = self._image_file(image_id)
+            change: _Change | None = None
             with self.project.store.write() as conn:
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
@@ -354,7 +359,9 @@ class LabellingSession:
                     label_rows.remove_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
-                    self._remember(_Change(event_id, image_id, relpath, frame, old))
+                    change = _Change(event_id, image_id, relpath, frame, old)
+            if change is not None:  # committed: Ctrl+Z may undo it
+                self._remember(change)
             return self.image(image_id)
 
     def undo(self) -> Undone:

@@ -91,3 +91,22 @@ def test_undo_is_per_session_and_saving_the_same_label_again_is_not_a_change(
     with pytest.raises(ValidationError, match="Nothing to undo"):
         session.undo()
     assert session.image(image.id).label == "Suspicious"
+
+
+def test_a_save_that_failed_leaves_nothing_to_undo(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        # Late in the save's transaction, after the label row: the whole save rolls back.
+        patched.setattr("clinlabel.labelling.service.image_rows.record_hash", disk_full)
+        with pytest.raises(OSError):
+            session.save_label(image.id, "Suspicious")
+    assert session.image(image.id).label is None
+    with pytest.raises(ValidationError, match="Nothing to undo"):
+        session.undo()
