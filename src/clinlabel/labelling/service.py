@@ -129,6 +129,7 @@ class LabellingSession:
         self._closed = False
         self._files: dict[int, FileInfo] = {}
         self._changes: list[_Change] = []
+        self._shown_relpath: str | None = None
         # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
         self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
 
@@ -169,6 +170,8 @@ class LabellingSession:
             dwell = self._clock.stop()
             with self.project.store.write() as conn:
                 self._record_view(conn, dwell)
+                if self._shown_relpath is not None:
+                    self._keep_place(conn, self._shown_relpath)
                 people.close_session(conn, self.session_id, ended_at=utc_now())
                 append_event(conn, self._event(EventKind.SESSION_CLOSED, {}))
             self._closed = True
@@ -189,13 +192,17 @@ class LabellingSession:
                 ended: Dwell | None = self._clock.take(view.id)
             else:
                 ended = self._clock.show(view.id)
-            with self.project.store.write() as conn:
-                self._record_view(conn, ended)
-                # One small row per annotator, overwritten: where the next session resumes.
-                last_shown_rows.set_last_shown(
-                    conn, annotator_id=self._annotator_id, relpath=view.relpath
-                )
+            moved = self._shown_relpath != view.relpath
+            if ended is not None or moved:
+                with self.project.store.write() as conn:
+                    self._record_view(conn, ended)
+                    if moved:
+                        # Where the next session resumes, also after a crash: one row per
+                        # annotator, overwritten (no event: view_ended records the looking).
+                        # The page does not wait for it to paint the image.
+                        self._keep_place(conn, view.relpath)
             self._position = position
+            self._shown_relpath = view.relpath
             self._last_case = view.case
             changed = previous_case is not None and previous_case != view.case
             return Shown(view, changed, previous_case, self.progress())
@@ -629,9 +636,13 @@ class LabellingSession:
             raise ValidationError(f"Image {image_id} is not in the queue of this project.")
         return view
 
-    def _record_view(self, conn: Connection, dwell: Dwell | None) -> None:
+    def _keep_place(self, conn: Connection, relpath: str) -> None:
+        last_shown_rows.set_last_shown(conn, annotator_id=self._annotator_id, relpath=relpath)
+
+    def _record_view(self, conn: Connection, dwell: Dwell | None) -> bool:
+        """A view_ended event for `dwell`, unless it was a glance; True if one was written."""
         if dwell is None or (dwell.active_ms < MIN_VIEW_MS and dwell.idle_ms == 0):
-            return
+            return False
 
         info = self._files.get(dwell.image_id) or image_rows.image_file_info(conn, dwell.image_id)
         append_event(
@@ -644,6 +655,7 @@ class LabellingSession:
                 dwell=dwell,
             ),
         )
+        return True
 
     def _event(
         self,

@@ -104,9 +104,9 @@ def test_a_first_session_starts_at_the_first_unlabelled_image(project: Project) 
     session = LabellingSession(project, annotator="Dr A")
     session.start()
     session.save_label(session.current().view.id, "Suspicious")
+    session.close()
     with project.store.write() as conn:
         conn.execute(meta.delete().where(meta.c.key.startswith("last_shown:")))
-    session.close()
     assert LabellingSession(project, annotator="Dr A").start().view.position == 2
 
 
@@ -238,3 +238,12 @@ def test_time_on_an_image_survives_a_save_that_failed(
     session.save_label(image.id, "Suspicious")  # the retry the page makes
     saved = _events(project, "label_saved")[0]
     assert saved["active_ms"] == 10_000, "the 8 s before the failure still count"
+
+
+def test_the_place_is_kept_without_a_clean_close(project: Project) -> None:
+    """A server killed (no close): the session resumes at the image last shown."""
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    session.save_label(session.current().view.id, "Suspicious")
+    session.show(4)
+    assert LabellingSession(project, annotator="Dr A").start().view.position == 4
