@@ -16,6 +16,15 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _user_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """clinlabel's per-user files (the project each batch was labelled into) go to a folder of
+    the test's own, also for servers it starts: a test never writes to the real home."""
+    monkeypatch.setenv("CLINLABEL_DATA_DIR", str(tmp_path_factory.mktemp("user-data")))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

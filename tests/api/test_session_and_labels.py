@@ -218,3 +218,34 @@ def test_a_file_gone_or_linked_out_of_the_batch_gets_409(
     assert refused.status_code == 409
     assert "outside the batch" in refused.json()["message"]
     assert client.get("/api/progress").json()["labelled"] == 0
+
+
+def test_undo_restores_the_label_before_the_last_change(client: TestClient) -> None:
+    first = client.get("/api/queue?start=1&count=1").json()[0]["id"]
+    client.put(f"/api/images/{first}/label", json={"label": "Suspicious"})
+    client.delete(f"/api/images/{first}/label")
+    undone = client.post("/api/session/undo")
+    assert undone.status_code == 200
+    body = undone.json()
+    assert (body["image"]["id"], body["image"]["label"], body["label"]) == (
+        first,
+        "Suspicious",
+        "Suspicious",
+    )
+    assert body["progress"]["labelled"] == 1
+    assert client.post("/api/session/undo").json()["image"]["label"] is None
+    refused = client.post("/api/session/undo")
+    assert refused.status_code == 422
+    assert "Nothing to undo" in refused.json()["message"]
+
+
+def test_ending_the_session_records_it_and_keeps_the_outputs(client: TestClient) -> None:
+    first = client.get("/api/queue?start=1&count=1").json()[0]["id"]
+    client.put(f"/api/images/{first}/label", json={"label": "Suspicious"})
+    assert client.post("/api/outputs/final").status_code == 200
+    assert client.post("/api/session/end").status_code == 204
+    assert client.get("/api/session").json()["started"] is False
+    # The files just written can still be downloaded; labelling cannot go on.
+    assert client.get("/api/outputs/csv").status_code == 200
+    assert client.put(f"/api/images/{first}/label", json={"label": "NA"}).status_code == 409
+    assert client.post("/api/session/end").status_code == 409

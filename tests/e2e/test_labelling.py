@@ -149,6 +149,11 @@ def test_whole_batch_by_keyboard_then_review_and_export(
     expect(page.locator("#notice")).to_contain_text("Progress saved")
     page.get_by_role("button", name="Finish and export").focus()
     page.keyboard.press("Enter")
+    # The review table first, as a last check; every image is labelled, so Export has the focus.
+    finishing = page.get_by_role("group", name="Finish and export")
+    expect(finishing).to_contain_text("All 12 images are labelled")
+    expect(finishing.get_by_role("button", name="Export", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
     exported = page.get_by_role("dialog", name="Exported")
     expect(exported).to_be_visible()
     expect(exported.locator("#outputs-summary")).to_contain_text("SUMMARY")
@@ -256,6 +261,9 @@ def test_an_export_on_a_broken_trail_says_so_in_the_page(
     with sqlite3.connect(out / "clinlabel.db") as conn:  # someone edits the label's time
         conn.execute("UPDATE labels SET labelled_at = '2020-01-01T00:00:00Z'")
     page.get_by_role("button", name="Finish and export").click()
+    page.get_by_role("group", name="Finish and export").get_by_role(
+        "button", name="Export anyway"
+    ).click()
     exported = page.get_by_role("dialog", name="Exported")
     expect(exported).to_be_visible()
     expect(exported.locator("#outputs-broken")).to_be_visible()
@@ -274,6 +282,9 @@ def test_an_export_on_an_intact_trail_shows_no_warning(
     page.keyboard.press("2")
     expect_saved(page)
     page.get_by_role("button", name="Finish and export").click()
+    page.get_by_role("group", name="Finish and export").get_by_role(
+        "button", name="Export anyway"
+    ).click()
     exported = page.get_by_role("dialog", name="Exported")
     expect(exported).to_be_visible()
     expect(exported.locator("#outputs-summary")).to_contain_text("SUMMARY")

@@ -4,6 +4,7 @@ standard's formulas, presets, invert, frames, cine, planes, metadata unmasking, 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,9 @@ def test_window_level_presets_frames_metadata_and_frame_labels(
 
     # ---- export: the frame label with its frame index; the unmasking is in the trail -------
     page.get_by_role("button", name="Finish and export").click()
+    # The review table comes first (issue 10); export from its finish bar.
+    finishing = page.get_by_role("group", name="Finish and export")
+    finishing.get_by_role("button", name=re.compile(r"^Export")).click()
     expect(page.locator("#outputs-dialog")).to_be_visible()
     assert server.stop() in (0, 130)  # Ctrl+C: the session is closed cleanly
     # Frame labels go to the frame labels CSV (clinical_labels.csv keeps one row per image).

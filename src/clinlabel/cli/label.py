@@ -6,11 +6,15 @@ import math
 import socket
 import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clinlabel.cli.imaging import budget_bytes, memory_budget_option
 from clinlabel.errors import ClinlabelError
+
+if TYPE_CHECKING:
+    from clinlabel.labelling.remembered import ProjectMemory
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -33,6 +37,36 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _choose_project(memory: ProjectMemory, batch: Path, chosen: Path | None) -> Path | None:
+    """The project to open: `--out`, else the one this batch was labelled into last time.
+
+    Says which, in one line: a clinician restarting the next morning must not land in a second,
+    empty project without knowing it.
+    """
+    remembered = memory.recall(batch)
+    if remembered is None or (chosen is not None and chosen.resolve() == remembered.project_dir):
+        return chosen
+    if not remembered.exists:
+        if chosen is None:
+            click.echo(
+                f"The project {remembered.project_dir} chosen for this batch on "
+                f"{remembered.chosen_on} is no longer there; choose a folder on the start page."
+            )
+        return chosen
+    if chosen is None:
+        click.echo(
+            f"Reopening the project {remembered.project_dir} chosen for this batch on "
+            f"{remembered.chosen_on}; --out chooses another."
+        )
+        return remembered.project_dir
+    click.echo(
+        f"Note: this batch's labels so far are in the project {remembered.project_dir} "
+        f"(chosen on {remembered.chosen_on}); using {chosen.resolve()} instead, as --out says. "
+        "Leave out --out to reopen the earlier one."
+    )
+    return chosen
+
+
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     # FloatRange lets "nan" through (no comparison with NaN is true).
     if not math.isfinite(value):
@@ -48,7 +82,8 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     "--out",
     "project_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder (database and outputs). Asked on the start page if left out.",
+    help="Project folder (database and outputs). Left out: the project this batch was "
+    "labelled into last time, or asked on the start page.",
 )
 @click.option("--annotator", help="Your name or initials. Asked on the start page if left out.")
 @click.option(
@@ -98,12 +133,15 @@ def label_command(
     """Label the images of BATCH in the browser (Ctrl+C stops; everything saved is kept)."""
     import uvicorn
 
+    from clinlabel.labelling.remembered import ProjectMemory
     from clinlabel.labelling.server_access import load_server_access
     from clinlabel.web.app import create_app
     from clinlabel.web.config import WebSettings
     from clinlabel.web.security import make_token
     from clinlabel.web.workbench import Workbench
 
+    memory = ProjectMemory(warn=lambda text: click.echo(f"Warning: {text}", err=True))
+    project_dir = _choose_project(memory, batch, project_dir)
     # The project's last token and port (`labelling.server_access`): an open page reconnects.
     remembered = load_server_access(project_dir.resolve()) if project_dir is not None else None
     sock = None
@@ -136,6 +174,7 @@ def label_command(
         if project_dir is not None and annotator:
             # Open before serving so a busy or misplaced project is one clear line, not a log.
             shown = bench.call_now(bench.open, settings.project_dir, annotator)
+            memory.remember(batch, project_dir)
             click.echo(
                 f"Project {bench.project.dir if bench.project else project_dir}: "
                 f"{shown.progress.labelled} of {shown.progress.total} labelled; "

@@ -27,6 +27,7 @@ from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
+from clinlabel.store import last_shown as last_shown_rows
 from clinlabel.store import people
 from clinlabel.store import review as review_rows
 from clinlabel.store.images import FileInfo
@@ -50,6 +51,9 @@ MIN_VIEW_MS = 200
 
 MAX_ANNOTATOR_NAME = 200
 
+UNDO_KEPT = 1000
+"""Label changes of a session that Ctrl+Z can walk back through, newest last."""
+
 HASHES_KEPT = 256
 """Files whose hash a session remembers (by file identity) between saves of their frames."""
 
@@ -61,6 +65,28 @@ class Shown:
     view: ImageView
     case_changed: bool
     previous_case: str | None
+    progress: Progress
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A label given or cleared in this session: what undoing it restores."""
+
+    event_id: int
+    image_id: int
+    relpath: str
+    frame: int
+    old: label_rows.CurrentLabel | None
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """The label change that was undone: its image (as it is now) and frame."""
+
+    view: ImageView
+    frame: int
+    label: str | None
+    comment: str
     progress: Progress
 
 
@@ -102,13 +128,16 @@ class LabellingSession:
         self._last_case: str | None = None
         self._closed = False
         self._files: dict[int, FileInfo] = {}
+        self._changes: list[_Change] = []
+        self._shown_relpath: str | None = None
         # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
         self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
 
     # -- session -------------------------------------------------------------------------
 
     def start(self) -> Shown:
-        """Open the session (an audit event) and show the first unlabelled image (resume)."""
+        """Open the session (an audit event) and resume: the image this annotator last had on
+        screen, or (the first time, or when that image has left the batch) the first unlabelled."""
         with self._lock, self.project.store.write() as conn:
             now = utc_now()
             self._annotator_id = people.annotator_id(conn, self.annotator, now=now)
@@ -122,7 +151,10 @@ class LabellingSession:
             )
             append_event(conn, self._event(EventKind.SESSION_OPENED, {"interface": self.interface}))
             total = image_rows.count_present(conn)
-            first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
+            where = last_shown_rows.last_shown(conn, annotator_id=self._annotator_id)
+            first = None if where is None else image_rows.position_of(conn, relpath=where)
+            if first is None:
+                first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
         if total == 0:
             raise DatasetError(
                 f"There are no images to label in {self.project.batch}.",
@@ -138,6 +170,8 @@ class LabellingSession:
             dwell = self._clock.stop()
             with self.project.store.write() as conn:
                 self._record_view(conn, dwell)
+                if self._shown_relpath is not None:
+                    self._keep_place(conn, self._shown_relpath)
                 people.close_session(conn, self.session_id, ended_at=utc_now())
                 append_event(conn, self._event(EventKind.SESSION_CLOSED, {}))
             self._closed = True
@@ -158,10 +192,17 @@ class LabellingSession:
                 ended: Dwell | None = self._clock.take(view.id)
             else:
                 ended = self._clock.show(view.id)
-            if ended is not None:
+            moved = self._shown_relpath != view.relpath
+            if ended is not None or moved:
                 with self.project.store.write() as conn:
                     self._record_view(conn, ended)
+                    if moved:
+                        # Where the next session resumes, also after a crash: one row per
+                        # annotator, overwritten (no event: view_ended records the looking).
+                        # The page does not wait for it to paint the image.
+                        self._keep_place(conn, view.relpath)
             self._position = position
+            self._shown_relpath = view.relpath
             self._last_case = view.case
             changed = previous_case is not None and previous_case != view.case
             return Shown(view, changed, previous_case, self.progress())
@@ -175,9 +216,11 @@ class LabellingSession:
             return self.show(max(self._position - 1, 1))
 
     def next_unlabelled(self) -> Shown:
+        """The first unlabelled image from the one on screen on: an unlabelled image on screen
+        stays (pressing N must never skip the very image that needs a label)."""
         with self._lock, self.project.store.read() as conn:
             found = image_rows.next_unlabelled(
-                conn, annotator_id=self._annotator_id, after=self._position
+                conn, annotator_id=self._annotator_id, after=max(self._position - 1, 0)
             )
         return self.show(found if found is not None else self._position)
 
@@ -228,6 +271,7 @@ class LabellingSession:
             if isinstance(geometry, _Compute):
                 geometry = self.label_geometry(image_id, frame)
             dwell = self._clock.take(image_id)
+            change: _Change | None = None
             try:
                 with self.project.store.write() as conn:
                     if replaced:
@@ -284,6 +328,7 @@ class LabellingSession:
                             exists=old is not None,
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
+                        change = _Change(event_id, image_id, relpath, frame, old)
                         if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
@@ -291,20 +336,24 @@ class LabellingSession:
                 # Not saved: the next save of this image counts this time instead.
                 self._clock.give_back(dwell)
                 raise
-            # Only once the transaction has committed does the session remember the new hash.
+            # Only once the transaction has committed does the session remember the new hash,
+            # and the change that Ctrl+Z may undo.
             self._files.pop(image_id, None)
+            if change is not None:
+                self._remember(change)
             return view
 
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
         with self._lock:
             relpath, _ = self._image_file(image_id)
+            change: _Change | None = None
             with self.project.store.write() as conn:
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
                 if old is not None:
-                    append_event(
+                    event_id = append_event(
                         conn,
                         self._event(
                             EventKind.LABEL_CLEARED,
@@ -317,7 +366,104 @@ class LabellingSession:
                     label_rows.remove_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
+                    change = _Change(event_id, image_id, relpath, frame, old)
+            if change is not None:  # committed: Ctrl+Z may undo it
+                self._remember(change)
             return self.image(image_id)
+
+    def undo(self) -> Undone:
+        """Undo this session's last label or clear not yet undone; again walks further back.
+
+        History is never rewritten: the label before that change comes back through a new
+        event (saved, changed or cleared, naming the event it undoes in `undo_of`), so the
+        trail still verifies and shows both the change and its undoing.
+        """
+        with self._lock:
+            if not self._changes:
+                raise ValidationError(
+                    "Nothing to undo: no label was given or cleared in this session "
+                    "(or every change has been undone already)."
+                )
+            change = self._changes.pop()
+            try:
+                with self.project.store.write() as conn:
+                    self._restore(conn, change)
+                    view = self._view_in(conn, change.image_id)
+            except BaseException:
+                self._changes.append(change)
+                raise
+            self._files.pop(change.image_id, None)
+            old = change.old
+            return Undone(
+                view,
+                change.frame,
+                None if old is None else old.label,
+                "" if old is None else old.comment,
+                self.progress(),
+            )
+
+    def _restore(self, conn: Connection, change: _Change) -> None:
+        """Put back `change.old` as the current label of its image and frame, with an event."""
+        image_id, annotator_id, frame = change.image_id, self._annotator_id, change.frame
+        now_label = label_rows.current_label(
+            conn, image_id=image_id, annotator_id=annotator_id, frame=frame
+        )
+        now = (
+            None if now_label is None else {"label": now_label.label, "comment": now_label.comment}
+        )
+        target = change.old
+        if target is None:
+            if now_label is None:
+                return
+            append_event(
+                conn,
+                self._event(
+                    EventKind.LABEL_CLEARED,
+                    {"old": now, "new": None, "undo_of": change.event_id},
+                    image_id=change.image_id,
+                    image=change.relpath,
+                    frame=change.frame,
+                ),
+            )
+            label_rows.remove_label(conn, image_id=image_id, annotator_id=annotator_id, frame=frame)
+            return
+        ts = utc_now()
+        geometry = json.loads(target.geometry) if target.geometry else None
+        event_id = append_event(
+            conn,
+            self._event(
+                EventKind.LABEL_SAVED if now_label is None else EventKind.LABEL_CHANGED,
+                {
+                    "old": now,
+                    "new": {"label": target.label, "comment": target.comment},
+                    "sha256": target.sha256,
+                    **({"geometry": geometry} if geometry else {}),
+                    "undo_of": change.event_id,
+                },
+                image_id=change.image_id,
+                image=change.relpath,
+                frame=change.frame,
+                ts_utc=ts,
+            ),
+        )
+        label_rows.put_label(
+            conn,
+            image_id=image_id,
+            annotator_id=annotator_id,
+            frame=frame,
+            label=target.label,
+            comment=target.comment,
+            labelled_at=ts,
+            sha256=target.sha256,
+            event_id=event_id,
+            exists=now_label is not None,
+            geometry=target.geometry,
+        )
+
+    def _remember(self, change: _Change) -> None:
+        self._changes.append(change)
+        if len(self._changes) > UNDO_KEPT:
+            del self._changes[0]
 
     def frame_labels(self, image_id: int) -> list[FrameLabel]:
         """This annotator's labels for single frames or slices of an image, by frame."""
@@ -490,9 +636,13 @@ class LabellingSession:
             raise ValidationError(f"Image {image_id} is not in the queue of this project.")
         return view
 
-    def _record_view(self, conn: Connection, dwell: Dwell | None) -> None:
+    def _keep_place(self, conn: Connection, relpath: str) -> None:
+        last_shown_rows.set_last_shown(conn, annotator_id=self._annotator_id, relpath=relpath)
+
+    def _record_view(self, conn: Connection, dwell: Dwell | None) -> bool:
+        """A view_ended event for `dwell`, unless it was a glance; True if one was written."""
         if dwell is None or (dwell.active_ms < MIN_VIEW_MS and dwell.idle_ms == 0):
-            return
+            return False
 
         info = self._files.get(dwell.image_id) or image_rows.image_file_info(conn, dwell.image_id)
         append_event(
@@ -505,6 +655,7 @@ class LabellingSession:
                 dwell=dwell,
             ),
         )
+        return True
 
     def _event(
         self,

@@ -21,6 +21,8 @@ class CurrentLabel:
     comment: str
     labelled_at: str
     sha256: str | None = None
+    #: JSON: the labelled frame's acquisition geometry (kept so an undo can restore it).
+    geometry: str | None = None
 
 
 # Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
@@ -29,9 +31,9 @@ _KEY = and_(
     labels.c.annotator_id == bindparam("k_annotator_id"),
     labels.c.frame == bindparam("k_frame"),
 )
-_CURRENT = select(labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256).where(
-    _KEY
-)
+_CURRENT = select(
+    labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256, labels.c.geometry
+).where(_KEY)
 # The SET columns are the non-key parameter names given at execution.
 _UPDATE = update(labels).where(_KEY)
 _INSERT = labels.insert()
@@ -42,7 +44,7 @@ def current_label(
     conn: Connection, *, image_id: int, annotator_id: int, frame: int
 ) -> CurrentLabel | None:
     row = conn.execute(_CURRENT, _key(image_id, annotator_id, frame)).first()
-    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3])
+    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3], row[4])
 
 
 def put_label(

@@ -43,6 +43,11 @@ class NotStartedError(ClinlabelError):
     """The page asked for labelling work before an output folder and annotator were chosen."""
 
 
+class OtherProjectError(ClinlabelError):
+    """The start page chose a new folder for a batch already labelled into another project;
+    the page asks the annotator before starting a second one (`OpenSessionIn.other_project`)."""
+
+
 class NotFoundError(ClinlabelError):
     """An image id not in this project, or an output not written yet."""
 
@@ -53,6 +58,8 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
         return 404, "not_found"
     if isinstance(exc, NotStartedError):
         return 409, "not_started"
+    if isinstance(exc, OtherProjectError):
+        return 409, "other_project"
     if isinstance(exc, ImageFileError):
         # The request was fine; the file on disk no longer is what the project holds.
         return 409, "image_file"

@@ -45,6 +45,8 @@ Text = Annotated[str, AfterValidator(_encodable)]
 class OpenSessionIn(BaseModel):
     project_dir: Text = Field(min_length=1, max_length=4096)
     annotator: Text = Field(min_length=1, max_length=200)
+    #: The annotator confirmed a project other than the one this batch was labelled into.
+    other_project: bool = False
 
 
 class ShowIn(BaseModel):
@@ -157,6 +159,16 @@ class LabelSavedOut(BaseModel):
     shown: ShownOut | None = None
 
 
+class UndoneOut(BaseModel):
+    """Ctrl+Z: the image whose label change was undone, the frame, and its label now."""
+
+    image: ImageOut
+    frame: int
+    label: str | None
+    comment: str
+    progress: ProgressOut
+
+
 class LabelDefOut(BaseModel):
     name: str
     key: str
@@ -171,6 +183,14 @@ class RegionClassOut(BaseModel):
     tools: list[str]
 
 
+class RememberedOut(BaseModel):
+    """The project this batch was labelled into last time (`labelling.remembered`)."""
+
+    project_dir: str
+    chosen_on: str
+    exists: bool
+
+
 class SessionOut(BaseModel):
     started: bool
     batch: str
@@ -182,6 +202,7 @@ class SessionOut(BaseModel):
     region_classes: list[RegionClassOut] = Field(default_factory=list)
     max_side: int
     shown: ShownOut | None
+    remembered: RememberedOut | None = None
 
 
 class VisitOut(BaseModel):

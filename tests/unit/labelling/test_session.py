@@ -11,6 +11,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import events as event_rows
+from clinlabel.store.schema import meta
 
 from .conftest import FakeClock
 
@@ -77,22 +78,46 @@ def test_case_change_is_reported_when_crossing_cases(project: Project) -> None:
     assert session.previous().case_changed  # back into Case_1
 
 
-def test_resume_starts_at_first_unlabelled_and_shows_earlier_labels(project: Project) -> None:
+def test_resume_starts_where_the_annotator_was_and_shows_earlier_labels(project: Project) -> None:
     first = LabellingSession(project, annotator="Dr A")
     shown = first.start()
     first.save_label(shown.view.id, "Suspicious")
     second_image = first.next().view
     first.save_label(second_image.id, "NA", "out of focus")
+    first.show(5)  # looked ahead, then stopped for the day
     first.close()
 
     again = LabellingSession(project, annotator="Dr A")
     resumed = again.start()
-    assert resumed.view.position == 3
+    assert resumed.view.position == 5
     earlier = again.show(2).view
     assert (earlier.label, earlier.comment) == ("NA", "out of focus")
+    # "Next unlabelled" from there still finds the first image without a label.
+    assert again.next_unlabelled().view.position == 3
     # Another annotator sees no labels of Dr A's and starts at the beginning.
     other = LabellingSession(project, annotator="Dr B").start()
     assert other.view.position == 1 and other.view.label is None
+
+
+def test_a_first_session_starts_at_the_first_unlabelled_image(project: Project) -> None:
+    """Labels imported for an annotator who never opened the page: resume where work is left."""
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    session.save_label(session.current().view.id, "Suspicious")
+    session.close()
+    with project.store.write() as conn:
+        conn.execute(meta.delete().where(meta.c.key.startswith("last_shown:")))
+    assert LabellingSession(project, annotator="Dr A").start().view.position == 2
+
+
+def test_next_unlabelled_on_an_unlabelled_image_keeps_it(project: Project) -> None:
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    session.save_label(session.show(1).view.id, "Suspicious")
+    session.show(3)  # unlabelled, as is 2 before it
+    assert session.next_unlabelled().view.position == 3
+    session.save_label(session.current().view.id, "Suspicious")
+    assert session.next_unlabelled().view.position == 4
 
 
 def test_image_time_excludes_time_away_and_adds_up_revisits(project: Project) -> None:
@@ -213,3 +238,12 @@ def test_time_on_an_image_survives_a_save_that_failed(
     session.save_label(image.id, "Suspicious")  # the retry the page makes
     saved = _events(project, "label_saved")[0]
     assert saved["active_ms"] == 10_000, "the 8 s before the failure still count"
+
+
+def test_the_place_is_kept_without_a_clean_close(project: Project) -> None:
+    """A server killed (no close): the session resumes at the image last shown."""
+    session = LabellingSession(project, annotator="Dr A")
+    session.start()
+    session.save_label(session.current().view.id, "Suspicious")
+    session.show(4)
+    assert LabellingSession(project, annotator="Dr A").start().view.position == 4

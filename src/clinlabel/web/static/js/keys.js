@@ -4,6 +4,7 @@
 export function wireKeys(app) {
   document.addEventListener("keydown", (event) => {
     app.activity();
+    if (app.ended) return; // Finish ended the session (labelling.js): nothing more to do here
     if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
     const target = event.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
@@ -20,6 +21,11 @@ export function wireKeys(app) {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
         app.saveOutputs(false);
+      } else if ((event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "z") {
+        // Never while typing (returned above for text boxes and open dialogs): there Ctrl+Z
+        // undoes the typing, as everywhere else.
+        event.preventDefault();
+        if (!event.repeat) app.act(() => app.undo());
       }
       return;
     }

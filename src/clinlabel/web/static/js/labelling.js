@@ -9,7 +9,8 @@ import { LabelPanel } from "./label-panel.js";
 import { CommentDialog } from "./comment-dialog.js";
 import { Sidebar } from "./sidebar.js";
 import { ReviewTable } from "./review.js";
-import { OutputsDialog } from "./outputs.js";
+import { ENDED, FinishBar, OutputsDialog } from "./outputs.js";
+import { get } from "./api.js";
 import { HelpDialog } from "./help.js";
 import { StatusBar } from "./status-bar.js";
 import { MedicalView, isMedical } from "./dicom-viewer.js";
@@ -52,7 +53,8 @@ export class Labeller {
     this.comment = new CommentDialog(page.comment);
     this.sidebar = new Sidebar(page.caseList, {
       onJump: (position) => this.go(position),
-      onError: (e) => this.status.error(`Cannot refresh the case list: ${e.message}`),
+      // After Finish the session is gone: a refresh still due then has nothing to say.
+      onError: (e) => this.ended || this.status.error(`Cannot refresh the case list: ${e.message}`),
     });
     this.review = new ReviewTable(page.review, { labels: this.labels, onOpen: (position) => this.go(position) });
     this.help = new HelpDialog(page.help, this.labels, session.region_classes ?? []);
@@ -67,6 +69,12 @@ export class Labeller {
       medical: this.medical,
     });
     this.regions.onGoToFrame = (frame, plane) => this.medical.goTo(frame, plane);
+    this.finishBar = new FinishBar(page.review.dialog, {
+      onNextUnlabelled: () => this.act(() => this.nextUnlabelled()),
+      onExport: () => this.exportFinal(),
+    });
+    this.workspace = page.workspace;
+    this.ended = false; // Finish ended the session: the page does nothing more
     this.pending = new Map(); // image id -> the change on its way to the server
     this.view = null;
     this.navigating = null; // set while the record of the next image is being fetched
@@ -117,6 +125,10 @@ export class Labeller {
 
   // Runs an action now, or after the image being navigated to is known (keys never go astray).
   act(action) {
+    if (this.ended) {
+      this.status.notice(ENDED);
+      return;
+    }
     if (!this.navigating) {
       action();
       return;
@@ -328,7 +340,39 @@ export class Labeller {
 
   clear() {
     const view = this.view;
-    if (view) this.send(view, { label: null, comment: "" }, "DELETE");
+    if (!view) return;
+    if (!this.effective(view).label) {
+      this.status.notice(`${view.file} has no label to clear.`);
+      return;
+    }
+    this.send(view, { label: null, comment: "" }, "DELETE");
+    this.status.notice("Label cleared — Ctrl+Z to undo");
+  }
+
+  // Ctrl+Z: the server undoes this session's last label or clear (queued behind every change
+  // sent before it, so it is the one the annotator sees as last) and the page shows that image.
+  undo() {
+    this.queue
+      .enqueue("POST", "/api/session/undo", {}, { kind: "label" })
+      .then((undone) => {
+        const image = undone.image;
+        this.images.update(image);
+        this.status.progress(undone.progress);
+        this.sidebar.refreshSoon();
+        const what = undone.frame ? `${image.file}, frame ${undone.frame}` : image.file;
+        const now = undone.label ? `labelled ${undone.label} again` : "unlabelled again";
+        this.status.notice(`Undone: ${what} is ${now}. Ctrl+Z again undoes the change before.`);
+        if (this.view?.id === image.id) {
+          this.view = image;
+          this.renderLabel();
+        } else {
+          this.go(image.position);
+        }
+      })
+      .catch((e) => {
+        if (e.status === 422) this.status.notice(e.message);
+        else this.status.error(`Not undone: ${e.message}`);
+      });
   }
 
   send(view, change, method, body, record = null) {
@@ -375,28 +419,68 @@ export class Labeller {
       .finally(() => this.replay());
   }
 
-  // Queued behind every label pressed so far, so the files hold all of them.
+  // Queued behind every label pressed so far, so the files hold all of them. The final export
+  // goes through `finish`: the review table and the count of unlabelled images first.
   async saveOutputs(final) {
-    this.status.notice(final ? "Exporting…" : "Saving progress…");
+    if (final) return this.finish();
+    if (this.ended) return this.status.notice(ENDED);
+    this.status.notice("Saving progress…");
     try {
-      const result = await this.queue.enqueue("POST", `/api/outputs/${final ? "final" : "progress"}`, {}, { kind: "output" });
-      if (final) {
-        this.status.notice(`Exported: ${result.csv} and ${result.report}`);
-        this.outputs.show(result);
-      } else {
-        this.status.notice(`Progress saved: labels in ${result.csv}, summary in ${result.report}`);
-      }
+      const result = await this.queue.enqueue("POST", "/api/outputs/progress", {}, { kind: "output" });
+      this.status.notice(`Progress saved: labels in ${result.csv}, summary in ${result.report}`);
     } catch (e) {
       this.status.error(`Nothing written: ${e.message}`);
     }
   }
 
+  // "Finish and export": the review table, with a bar saying how many images are unlabelled
+  // and offering "Next unlabelled" or "Export anyway" (FinishBar).
+  async finish() {
+    if (this.ended) return this.status.notice(ENDED);
+    const saved = this.queue.idle(); // the table and the count include every label pressed
+    const opened = this.review.open(saved).catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
+    try {
+      await saved;
+      const progress = await get("/api/progress");
+      if (this.review.dialog.open) this.finishBar.show(progress);
+    } catch (e) {
+      this.status.error(`Cannot count the unlabelled images: ${e.message}`);
+    }
+    await opened;
+  }
+
+  // The export itself, then the end of the session (its close in the audit trail): the page
+  // says what to do next and takes no more keys.
+  async exportFinal() {
+    this.status.notice("Exporting…");
+    let result;
+    try {
+      result = await this.queue.enqueue("POST", "/api/outputs/final", {}, { kind: "output" });
+    } catch (e) {
+      this.status.error(`Nothing written: ${e.message}`);
+      return;
+    }
+    try {
+      await this.queue.enqueue("POST", "/api/session/end", {}, { kind: "output" });
+    } catch (e) {
+      this.status.error(`Exported, but the session could not be ended: ${e.message}`);
+      this.outputs.show(result);
+      return;
+    }
+    this.ended = true;
+    this.workspace.inert = true;
+    this.status.notice(`Exported: ${result.csv} and ${result.report}. ${ENDED}`);
+    this.outputs.show(result, { ended: true });
+  }
+
   openReview() {
+    if (this.ended) return this.status.notice(ENDED);
     // Labels still on their way would be missing from the table: it waits for them.
     this.review.open(this.queue.idle()).catch((e) => this.status.error(`Cannot load the review table: ${e.message}`));
   }
 
   activity() {
+    if (this.ended) return;
     const now = performance.now();
     if (now - this.lastTouch < TOUCH_EVERY_MS) return;
     this.lastTouch = now;

@@ -23,6 +23,7 @@ function pageElements() {
       section: byId("start"),
       form: byId("start-form"),
       error: byId("start-error"),
+      note: byId("start-note"),
       dir: byId("project-dir"),
       name: byId("annotator"),
       batch: byId("start-batch"),
@@ -120,6 +121,7 @@ function pageElements() {
       report: byId("outputs-report"),
       summary: byId("outputs-summary"),
       broken: byId("outputs-broken"),
+      next: byId("outputs-next"),
       close: byId("outputs-close"),
     },
     buttons: {
