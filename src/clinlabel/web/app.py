@@ -15,6 +15,8 @@ from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
     cases,
+    compare,
+    detail,
     images,
     labels,
     metadata,
@@ -59,7 +61,19 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
     )
     app.state.workbench = bench
     install_error_handlers(app)
-    for module in (pages, session, images, pixels, metadata, labels, cases, outputs, review):
+    for module in (
+        pages,
+        session,
+        images,
+        detail,
+        compare,
+        pixels,
+        metadata,
+        labels,
+        cases,
+        outputs,
+        review,
+    ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")
