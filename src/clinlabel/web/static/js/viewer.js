@@ -11,7 +11,7 @@
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 32;
 // A photo's own size is asked for once it has stayed on screen this long (not per key press).
-const SIZE_DELAY_MS = 120;
+const SIZE_DELAY_MS = 400;
 
 export class Viewer {
   // detail: the photos' sizes and full-resolution pictures (photo-detail.js), or null.

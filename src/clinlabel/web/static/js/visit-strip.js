@@ -7,7 +7,8 @@
 
 import { thumbnailUrl } from "./visits.js";
 
-const BUILD_DELAY_MS = 250;
+const BUILD_DELAY_MS = 400;
+const SCROLL_DELAY_MS = 100;
 
 export class VisitStrip {
   // elements: {strip, list} (main.js); visits: a CaseVisits; onJump(position); onError(text).
@@ -93,11 +94,23 @@ export class VisitStrip {
   }
 
   mark() {
+    let current = null;
     for (const [id, button] of this.buttons) {
       if (id === this.current) {
         button.setAttribute("aria-current", "true");
-        button.scrollIntoView({ block: "nearest", inline: "nearest" });
+        current = button;
       } else button.removeAttribute("aria-current");
+    }
+    // Scrolling it into view measures the page: after the next image is painted, not before.
+    clearTimeout(this.scrollTimer);
+    if (current) this.scrollTimer = setTimeout(() => current.isConnected && this.scrollTo(current), SCROLL_DELAY_MS);
+  }
+
+  scrollTo(button) {
+    const strip = this.strip.getBoundingClientRect();
+    const item = button.getBoundingClientRect();
+    if (item.left < strip.left || item.right > strip.right) {
+      this.strip.scrollLeft += item.left - strip.left - (strip.width - item.width) / 2;
     }
   }
 
