@@ -248,6 +248,35 @@ def slice_axes(volume: Volume, plane: str) -> dict[str, dict[str, Any]]:
     return axes
 
 
+#: Which way the patient lies along each RAS+ voxel axis, towards its higher then lower index.
+_RAS_LETTERS = (("R", "L"), ("A", "P"), ("S", "I"))
+
+
+def slice_orientation(volume: Volume, plane: str) -> dict[str, str]:
+    """The patient directions at the edges of `plane`'s slices as shown: {"top", "bottom",
+    "left", "right"} -> one of R, L, A, P, S, I (the letters radiology viewers put at the edges).
+
+    Read off `oriented_slice` on a 2 x 2 x 2 probe, like `slice_axes`, so the letters always
+    describe what is on screen.
+    """
+    probe = np.arange(8).reshape(2, 2, 2)
+    shown, _, _ = oriented_slice(replace(volume, data=probe), plane=plane, index=1)
+    origin = np.unravel_index(int(shown[0, 0]), probe.shape)
+    edges: dict[str, str] = {}
+    for (low, high), neighbour in (
+        (("left", "right"), shown[0, 1]),
+        (("top", "bottom"), shown[1, 0]),
+    ):
+        moved = np.unravel_index(int(neighbour), probe.shape)
+        axis = next(a for a in range(3) if moved[a] != origin[a])
+        towards, away = _RAS_LETTERS[axis]
+        # Moving right (or down) on screen goes towards the axis' higher voxel index or not.
+        increasing = moved[axis] > origin[axis]
+        edges[high] = towards if increasing else away
+        edges[low] = away if increasing else towards
+    return edges
+
+
 def display_slice(
     path: Path,
     *,

@@ -64,7 +64,9 @@ def decode(body: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
 
 
 def pixel_etag(identity: FileIdentity, *, frame: int, plane: str) -> str:
-    return f'"px-{KEY_VERSION}-{identity.token()}-{plane}-f{frame}"'
+    # "px2": payloads carry the volume's orientation letters; older copies a browser kept are
+    # fetched again rather than revalidated.
+    return f'"px2-{KEY_VERSION}-{identity.token()}-{plane}-f{frame}"'
 
 
 def pixel_payload(
@@ -149,6 +151,7 @@ def _nifti(path: Path, index: int, plane: str, reader: ImageReader) -> bytes:
         "column_spacing": column_spacing,
         "voi_lut": None,
         "axes": nifti.slice_axes(volume, plane),
+        "orientation": nifti.slice_orientation(volume, plane),
     }
     return encode(out, _wire(np.ascontiguousarray(stored)))
 

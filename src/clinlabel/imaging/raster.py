@@ -213,3 +213,43 @@ def photo_rendition(
     shown = display_image(path, max_side=max_side, memory_budget=memory_budget)
     data, media_type = encode(shown)
     return data, media_type, shown.width, shown.height
+
+
+_FULL_ORIGINAL_MODES = {"JPEG": frozenset({"RGB", "L"}), "PNG": frozenset({"RGB", "L", "RGBA"})}
+
+
+def is_jpeg(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\xff\xd8"
+
+
+def original_fits_full(path: Path, *, memory_budget: int = budget.DEFAULT_BYTES) -> bool:
+    """True when the browser shows the file's own bytes as `display_image` would decode them:
+    an upright 8-bit JPEG (complete, up to its End Of Image marker) or PNG, decoded whole here
+    first so a damaged file fails with its reason instead of half-drawing in the page."""
+    image = open_image(path, memory_budget=memory_budget)
+    try:
+        modes = _FULL_ORIGINAL_MODES.get(image.format or "")
+        if modes is None or image.mode not in modes or getattr(image, "n_frames", 1) > 1:
+            return False
+        if exif_of(image, path.name).get(EXIF_ORIENTATION, 1) != 1:
+            return False
+        if image.format == "PNG" and "transparency" in image.info:
+            return False
+        if image.format == "JPEG" and not _ends_with_eoi(path):
+            return False
+        _load(image, path.name)
+        return True
+    finally:
+        image.close()
+
+
+def encode_full(image: Image.Image, *, jpeg: bool) -> tuple[bytes, str]:
+    """A full-resolution picture: JPEG q95 when the file was a JPEG (its own losses already
+    there), otherwise PNG, lossless, so a screenshot or a microscope image keeps every pixel."""
+    buffer = io.BytesIO()
+    if jpeg and image.mode in ("RGB", "L"):
+        image.save(buffer, format="JPEG", quality=95)
+        return buffer.getvalue(), "image/jpeg"
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue(), "image/png"

@@ -167,3 +167,72 @@ def kind_of(path: Path) -> ImageKind:
         if dicom_header.looks_like_dicom(path):
             return ImageKind.DICOM
     return ImageKind.RASTER
+
+
+#: The most bytes the page may hold for one photo's full-resolution picture (decoded RGBA): a
+#: 12 MP camera photo is 48 MiB, a 24 MP one 96 MiB. Past it (or past the project's memory
+#: budget, or the browser's 16384 px texture side) the picture is reduced by the smallest whole
+#: factor that fits, so even a gigapixel scan is sharper at 100 % than the screen rendition.
+FULL_BYTES = 128 * 1024 * 1024
+FULL_MAX_SIDE = 16384
+
+
+@dataclass(frozen=True)
+class PhotoSize:
+    """A photo's upright size (EXIF orientation applied) and the size its full rendition has."""
+
+    width: int
+    height: int
+    full_width: int
+    full_height: int
+
+    @property
+    def reduction(self) -> int:
+        return max(1, -(-self.width // self.full_width))
+
+
+def full_reduction(width: int, height: int, *, memory_budget: int) -> int:
+    """The smallest whole factor by which a `width` x `height` photo is reduced for the page."""
+    limit = min(FULL_BYTES, memory_budget)
+    factor = 1
+    while (
+        max(width, height) / factor > FULL_MAX_SIDE
+        or (width // factor) * (height // factor) * 4 > limit
+    ):
+        factor += 1
+    return factor
+
+
+def photo_size(path: Path, *, memory_budget: int) -> PhotoSize:
+    """The upright size of a photo from its header (no pixel is decoded)."""
+    image = raster.open_image(Path(path), memory_budget=memory_budget)
+    try:
+        width, height = image.size
+        orientation = raster.exif_of(image, Path(path).name).get(raster.EXIF_ORIENTATION, 1)
+    finally:
+        image.close()
+    if orientation in (5, 6, 7, 8):  # rotated a quarter turn: the picture stands the other way
+        width, height = height, width
+    factor = full_reduction(width, height, memory_budget=memory_budget)
+    return PhotoSize(width, height, width // factor, height // factor)
+
+
+def full_photo_rendition(path: Path, *, memory_budget: int) -> Rendition:
+    """A photo at its own pixels (or reduced by `full_reduction` when too large for the page).
+
+    The file's own bytes when the browser shows them exactly as the screen rendition does (an
+    upright 8-bit JPEG or PNG), so 100 % shows the camera's pixels; otherwise decoded upright
+    and encoded losslessly (PNG), or as JPEG q95 when the file itself is a JPEG.
+    """
+    path = Path(path)
+    size = photo_size(path, memory_budget=memory_budget)
+    if size.reduction == 1 and raster.original_fits_full(path, memory_budget=memory_budget):
+        data = path.read_bytes()
+        media_type = "image/jpeg" if data[:2] == b"\xff\xd8" else "image/png"
+        return Rendition(data, media_type, size.width, size.height)
+    shown = raster.display_image(path, memory_budget=memory_budget)
+    if size.reduction > 1:
+        # Box-filtered, like the screen rendition's reductions: fine detail does not alias.
+        shown = shown.reduce(size.reduction)
+    data, media_type = raster.encode_full(shown, jpeg=raster.is_jpeg(path))
+    return Rendition(data, media_type, shown.width, shown.height)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from clinlabel.imaging.dicom_header import DicomHeader
     from clinlabel.imaging.nifti import Volume
     from clinlabel.imaging.pixel_payload import PixelPayload
+    from clinlabel.imaging.render import PhotoSize
     from clinlabel.imaging.vesselness import VesselMap
     from clinlabel.imaging.windowing import Window
 
@@ -98,6 +99,9 @@ class ViewingService:
             max_items=volume_items, max_weight=volume_bytes, weight=lambda v: int(v.data.nbytes)
         )
         self._ranges: IdentityCache[FileIdentity, Window] = IdentityCache(max_items=volume_items)
+        self._photo_sizes: IdentityCache[FileIdentity, PhotoSize] = IdentityCache(
+            max_items=FAILURE_ITEMS
+        )
         self._failures: IdentityCache[tuple[str, FileIdentity], DecodeError] = IdentityCache(
             max_items=FAILURE_ITEMS
         )
@@ -217,6 +221,54 @@ class ViewingService:
 
         return _while_changing(path, attempt)
 
+    def photo_size(self, path: Path) -> PhotoSize:
+        """A photo's upright size and the size of its full rendition, from its header."""
+        self.import_decoders(ImageKind.RASTER)
+        from clinlabel.imaging.render import photo_size
+
+        def load(found: Path, *, identity: FileIdentity) -> PhotoSize:
+            return photo_size(found, memory_budget=self.memory_budget)
+
+        return self._cached("photo size", path, self._photo_sizes, load)
+
+    def full_rendition(self, path: Path, kind: ImageKind) -> CachedRendition:
+        """A photo at its own pixels, for zooming past the screen rendition (`render.
+        full_photo_rendition`: reduced by a whole factor when the page could not hold it).
+
+        Grey DICOM and NIfTI are already shown from their own pixels and colour DICOM frames at
+        their own size (`own_size_limit`), so only photos have one.
+        """
+        if kind is not ImageKind.RASTER:
+            raise DecodeError(
+                "Only photos have a full-resolution rendition; DICOM and NIfTI are shown "
+                "at their own pixels already."
+            )
+        if self.renditions is None:
+            raise DecodeError("This viewer has no rendition folder.")
+        self.import_decoders(kind)
+        from clinlabel.imaging.render import full_photo_rendition
+
+        store = self.renditions
+        what = "full rendition"
+
+        def attempt(identity: FileIdentity) -> CachedRendition:
+            key = rendition_key(identity, side="full", frame=1)
+            found = store.find(key)
+            if found is not None:
+                return found
+            self._raise_known(what, identity)
+            try:
+                made = full_photo_rendition(Path(identity.path), memory_budget=self.memory_budget)
+                check_unchanged(identity)
+            except FileChangedError:
+                raise
+            except DecodeError as exc:
+                self._failures.put((what, identity), exc)
+                raise
+            return store.put(key, made.data, made.media_type)
+
+        return _while_changing(path, attempt)
+
     def pixels(self, path: Path, kind: ImageKind, *, frame: int, plane: str) -> PixelPayload:
         """Full-depth stored values of one frame or slice (`pixel_payload`), with its ETag."""
         self.import_decoders(kind)
@@ -267,6 +319,7 @@ class ViewingService:
             self._frames,
             self._volumes,
             self._ranges,
+            self._photo_sizes,
             self._failures,
         ):
             cache.clear()

@@ -15,6 +15,8 @@ from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
     cases,
+    compare,
+    detail,
     images,
     labels,
     metadata,
@@ -64,6 +66,8 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         pages,
         session,
         images,
+        detail,
+        compare,
         pixels,
         metadata,
         labels,

@@ -8,7 +8,8 @@ from pathlib import Path
 from clinlabel.imaging import viewing
 
 #: Rendition sizes the page may ask for; a fixed set keeps the disk cache small and reusable.
-MAX_SIDES = (1024, 2048, 4096)
+#: 256 is the visit strip's and compare list's thumbnails.
+MAX_SIDES = (256, 1024, 2048, 4096)
 #: Colour DICOM frames are sent at their own size up to this long side (`imaging.viewing`).
 OWN_SIZE_LIMIT = viewing.OWN_SIZE_LIMIT
 

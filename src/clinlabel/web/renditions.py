@@ -22,6 +22,7 @@ from clinlabel.domain.images import ImageKind
 
 if TYPE_CHECKING:
     from clinlabel.imaging.pixel_payload import PixelPayload
+    from clinlabel.imaging.render import PhotoSize
     from clinlabel.imaging.rendition_store import CachedRendition
     from clinlabel.imaging.viewing import ViewingService
 
@@ -32,7 +33,7 @@ class AsyncViewer:
     def __init__(self, service: ViewingService, *, workers: int | None = None) -> None:
         self.service = service
         self.limiter = anyio.CapacityLimiter(workers or max(2, os.cpu_count() or 2))
-        self._in_flight: dict[tuple[str, int | None, int], asyncio.Future[CachedRendition]] = {}
+        self._in_flight: dict[tuple[str, str, int], asyncio.Future[CachedRendition]] = {}
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` in a decoding thread."""
@@ -44,16 +45,32 @@ class AsyncViewer:
         self, path: Path, kind: ImageKind, *, max_side: int | None, frame: int = 1
     ) -> CachedRendition:
         """The cached rendition of `path`, decoding it first if needed."""
-        flight = (os.path.abspath(path), max_side, frame)
+        return await self._shared(
+            (os.path.abspath(path), str(max_side), frame),
+            functools.partial(self.service.rendition, path, kind, max_side=max_side, frame=frame),
+        )
+
+    async def full_rendition(self, path: Path, kind: ImageKind) -> CachedRendition:
+        """A photo at its own pixels (`ViewingService.full_rendition`)."""
+        return await self._shared(
+            (os.path.abspath(path), "full", 1),
+            functools.partial(self.service.full_rendition, path, kind),
+        )
+
+    async def photo_size(self, path: Path) -> PhotoSize:
+        return await self.run(self.service.photo_size, path)
+
+    async def _shared(
+        self, flight: tuple[str, str, int], make: Callable[[], CachedRendition]
+    ) -> CachedRendition:
+        """`make()` in a decoding thread; requests for the same rendition meanwhile share it."""
         pending = self._in_flight.get(flight)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[CachedRendition] = asyncio.get_running_loop().create_future()
         self._in_flight[flight] = future
         try:
-            result = await self.run(
-                self.service.rendition, path, kind, max_side=max_side, frame=frame
-            )
+            result = await self.run(make)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here so an unawaited future logs nothing

@@ -10,6 +10,7 @@ import { ColourFrames } from "./colour-frames.js";
 import { paint, defaultWindow, dragStep } from "./windowing.js";
 import { Cine } from "./cine.js";
 import { TriView, PLANES } from "./tri-view.js";
+import { CornerOverlays, valueAt, formatValue } from "./overlays.js";
 // Shift + this digit (event.code, so any keyboard layout) chooses the preset; the labels keep
 // the plain digits. "own" cycles through the file's own windows.
 export const PRESET_KEYS = ["own", "full", "brain", "subdural", "stroke", "lung", "mediastinum", "abdomen", "liver", "bone"];
@@ -47,6 +48,14 @@ export class MedicalView {
     this.pendingPaint = false;
     viewer.dragHandler = (e) => this.onPointerDown(e);
     viewer.wheelHandler = (e) => this.onWheel(e);
+    this.overlays = new CornerOverlays(viewer.stage);
+    this.pointer = null; // the last mouse position over the stage, for the value under it
+    viewer.stage.addEventListener("pointermove", (e) => this.onHover(e));
+    viewer.onChange(() => this.updateHover()); // zoom and pan move the image under the mouse
+    viewer.stage.addEventListener("pointerleave", () => {
+      this.pointer = null;
+      this.updateHover();
+    });
     this.wire();
   }
 
@@ -62,6 +71,7 @@ export class MedicalView {
     this.count = 1;
     this.active = false;
     this.el.invert.setAttribute("aria-pressed", "false");
+    this.overlays?.show(false);
   }
 
   get frame() {
@@ -198,6 +208,7 @@ export class MedicalView {
     this.viewer.setImage(this.canvas, `${this.alt}, ${where}`, { aspect, keepView: !first && !sizeChanged });
     this.updateFrameUi();
     this.updateReadout();
+    this.updateOverlays();
     if (this.count > 1) this.frames.prefetch(this.view.id, this.frame, this.count, this.plane, this.cine.playing ? 8 : 4);
     this.onFrame?.(this.view, this.frame, this.count);
   }
@@ -215,6 +226,7 @@ export class MedicalView {
     const where = this.count > 1 ? `, frame ${this.frame} of ${this.count}` : "";
     this.viewer.setImage(this.canvas, `${this.alt}${where}`, { keepView: !first && !sizeChanged });
     this.updateFrameUi();
+    this.updateOverlays();
     if (this.count > 1) this.colourFrames.prefetch(this.view.id, this.frame, this.count, null, this.cine.playing ? 8 : 4);
     this.onFrame?.(this.view, this.frame, this.count);
   }
@@ -332,6 +344,48 @@ export class MedicalView {
     const w = this.window;
     const text = w ? `W ${fmt(w.width)} L ${fmt(w.center)}${w.function && w.function !== "LINEAR" ? ` ${w.function}` : ""}` : "VOI LUT";
     this.readout.textContent = `${text}${this.invert ? " (inverted)" : ""}`;
+    if (this.active && !this.colour) this.overlays.set("window", this.readout.textContent);
+  }
+
+  // ---- corner overlays (overlays.js) ---------------------------------------------------------
+
+  // What is on screen, in the corners; the three-plane view has its own captions instead.
+  updateOverlays() {
+    const o = this.overlays;
+    o.show(this.active && !this.tri.on);
+    if (!this.active) return;
+    const header = this.header;
+    const modality = this.colour ? header?.modality ?? "" : this.current?.header.modality ?? "";
+    const where = this.plane ? `${cap(this.plane)} slice ${this.frame} / ${this.count}` : this.count > 1 ? `Frame ${this.frame} / ${this.count}` : "";
+    o.set("top-left", [modality, where].filter(Boolean).join(" · "));
+    o.set("window", this.colour ? "" : this.readout.textContent);
+    o.orientation(this.plane ? this.current?.header.orientation ?? null : null);
+    this.updateHover();
+  }
+
+  toggleOverlays() {
+    return this.overlays.toggle();
+  }
+
+  onHover(event) {
+    const box = this.viewer.stage.getBoundingClientRect();
+    this.pointer = { x: event.clientX - box.left, y: event.clientY - box.top };
+    this.updateHover();
+  }
+
+  // The stored value (and modality value, HU on CT) of the pixel under the mouse: a division and
+  // an array read per pointer move.
+  updateHover() {
+    const data = this.current;
+    const v = this.viewer;
+    if (!this.active || this.colour || this.tri.on || !data || !this.pointer || v.img !== this.canvas) {
+      this.overlays.set("bottom-left", "");
+      return;
+    }
+    const column = Math.floor((this.pointer.x - v.x) / v.scale);
+    const row = Math.floor((this.pointer.y - v.y) / (v.scale * v.aspect));
+    const value = valueAt(data, column, row);
+    this.overlays.set("bottom-left", value ? `(${column + 1}, ${row + 1}) ${formatValue(value, data.header.modality)}` : "");
   }
 
   // ---- pointer, wheel, keys ----------------------------------------------------------------
@@ -427,6 +481,7 @@ export class MedicalView {
     this.viewer.showMessage("");
     this.viewer.message.hidden = true;
     this.tri.enter();
+    this.updateOverlays();
   }
 
   leaveTri() {
@@ -443,6 +498,9 @@ export class MedicalView {
     this.slider.value = String(this.frame);
     const noun = this.plane ? `${cap(this.plane)} slice` : "Frame";
     this.frameReadout.textContent = `${noun} ${this.frame} / ${this.count}`;
+    // Volumes have slices, not frames, wherever the page names them.
+    const sliderLabel = this.slider.labels?.[0];
+    if (sliderLabel) sliderLabel.textContent = this.plane ? "Slice" : "Frame";
     for (const p of PLANES) this.el.planes[p].setAttribute("aria-pressed", String(p === this.plane));
   }
 

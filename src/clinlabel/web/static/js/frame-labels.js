@@ -11,6 +11,7 @@ export class FrameLabels {
     this.list = list;
     this.frame = 0;
     this.count = 1;
+    this.noun = "frame"; // "slice" for volumes (NIfTI), wherever the page names them
     this.waiting = new Map(); // "id/frame" -> {label, comment, failed}
     this.toggleBox.addEventListener("change", () => this.box.classList.toggle("is-on", this.toggleBox.checked));
   }
@@ -35,6 +36,9 @@ export class FrameLabels {
     this.frame = frame;
     this.count = count;
     this.number.textContent = `${frame} of ${count}`;
+    // The words around the number: "Label this slice only (slice 12 of 40)" for volumes.
+    const words = this.number.previousSibling;
+    if (words?.nodeType === Node.TEXT_NODE) words.textContent = `Label this ${this.noun} only (${this.noun} `;
     this.box.hidden = count <= 1;
   }
 
@@ -59,6 +63,7 @@ export class FrameLabels {
   }
 
   render(view) {
+    this.noun = view.kind === "nifti" ? "slice" : "frame";
     const byFrame = new Map((view.frame_labels ?? []).map((f) => [f.frame, { ...f, state: "saved" }]));
     for (const [key, change] of this.waiting) {
       const [id, frame] = key.split("/").map(Number);
@@ -68,7 +73,7 @@ export class FrameLabels {
     this.list.replaceChildren(
       ...items.map((f) => {
         const li = document.createElement("li");
-        li.textContent = `Frame ${f.frame}: ${f.label} — ${f.state}${f.comment ? ` ("${f.comment}")` : ""}`;
+        li.textContent = `${this.noun === "slice" ? "Slice" : "Frame"} ${f.frame}: ${f.label} — ${f.state}${f.comment ? ` ("${f.comment}")` : ""}`;
         li.dataset.frame = f.frame;
         return li;
       }),

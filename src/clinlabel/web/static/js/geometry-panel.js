@@ -1,6 +1,7 @@
 // XA/RF acquisition geometry of the frame on screen: positioner angles (LAO/RAO, CRA/CAU), SID,
 // SOD, table, kVp and frame time. Fetched once per frame and remembered; during cine only the
-// newest request is shown.
+// newest request is shown. It can be collapsed to its title (its button, or E) so it never hides
+// the part of a run the annotator is reading; that choice holds for the next files too.
 
 import { get } from "./api.js";
 
@@ -30,6 +31,26 @@ export class GeometryPanel {
     this.failedFor = null; // the file whose geometry could not be fetched (said once, not per frame)
     this.known = new Map();
     this.wanted = null;
+    this.collapsed = false;
+  }
+
+  toggle() {
+    this.collapsed = !this.collapsed;
+    this.applyCollapsed();
+  }
+
+  applyCollapsed() {
+    this.box.classList.toggle("is-collapsed", this.collapsed);
+    const button = this.box.querySelector(".geometry-toggle");
+    if (button) {
+      button.textContent = this.collapsed ? "Show" : "Hide";
+      button.setAttribute("aria-expanded", String(!this.collapsed));
+    }
+    for (const el of this.box.querySelectorAll("dt, dd")) el.hidden = this.collapsed;
+  }
+
+  get available() {
+    return !this.box.hidden;
   }
 
   hide() {
@@ -64,7 +85,14 @@ export class GeometryPanel {
     const parts = [];
     const title = document.createElement("div");
     title.className = "geometry-title";
-    title.textContent = `Acquisition, frame ${frame}`;
+    title.textContent = `Acquisition, frame ${frame} `;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "geometry-toggle";
+    button.setAttribute("aria-keyshortcuts", "E");
+    button.title = "Show or hide the acquisition geometry (E)";
+    button.addEventListener("click", () => this.toggle());
+    title.append(button);
     parts.push(title);
     for (const [name, label, format] of rows) {
       const dt = document.createElement("dt");
@@ -75,6 +103,7 @@ export class GeometryPanel {
       parts.push(dt, dd);
     }
     this.box.replaceChildren(...parts);
+    this.applyCollapsed();
     this.box.hidden = false;
   }
 }

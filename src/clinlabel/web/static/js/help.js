@@ -4,6 +4,8 @@
 // The keys themselves are wired in keys.js and dicom-viewer.js; this list says what they do and
 // must follow them when a key is added.
 
+import { VIEWER_TOOL_KEYS } from "./viewer-tools.js";
+
 export class HelpDialog {
   // elements: {dialog, body, close} (main.js)
   constructor({ dialog, body, close }, labels, regionClasses = []) {
@@ -54,6 +56,7 @@ export function keySections(labels, regionClasses = []) {
         ["0", "Fit the image to the window"],
         ["F", "Full screen"],
         ["M", "Metadata panel (search; identifying values stay masked until you choose Unmask, which is recorded)"],
+        ...viewerToolKeys(regionClasses),
       ],
     ],
     [
@@ -110,6 +113,16 @@ function keyRow([key, what]) {
   td.textContent = what;
   tr.append(th, td);
   return tr;
+}
+
+// The viewer tools' keys (viewer-tools.js). In a project with regions the drawing keys come
+// first, so the tools whose letters draw are reached by their buttons and sliders there.
+const DRAWING_LETTERS = new Set(["A", "B", "D", "E", "G", "H", "K", "S"]);
+
+function viewerToolKeys(regionClasses) {
+  if (!regionClasses.length) return VIEWER_TOOL_KEYS;
+  const free = VIEWER_TOOL_KEYS.filter(([key]) => !DRAWING_LETTERS.has(key[0]));
+  return [...free, ["B, G, K, S, E", "Draw regions in this project: brightness, gamma, pin, strip and geometry panel are on their buttons and sliders"]];
 }
 
 // Drawing regions (regions-layer.js), listed only when the project's schema declares classes.

@@ -69,6 +69,8 @@ export class ImageStore {
       return known.promise;
     }
     const entry = { id: view.id, img: new Image(), started: false };
+    // The viewer finds a photo's own size and full-resolution picture by this (viewer.js).
+    if (view.kind === "raster") entry.img.dataset.photoId = String(view.id);
     entry.promise = new Promise((resolve, reject) => {
       entry.start = () => {
         entry.started = true;

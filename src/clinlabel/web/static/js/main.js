@@ -9,6 +9,8 @@ import { askToStart } from "./start.js";
 import { Labeller } from "./labelling.js";
 import { PendingStore } from "./pending-store.js";
 import { wireKeys } from "./keys.js";
+import { wireViewerTools } from "./viewer-tools.js";
+import { PhotoDetail } from "./photo-detail.js";
 
 function byId(id) {
   const element = document.getElementById(id);
@@ -100,6 +102,29 @@ function pageElements() {
       imageLine: byId("comment-image"),
       cancel: byId("comment-cancel"),
     },
+    viewerTools: {
+      actualSize: byId("btn-actual-size"),
+      compareButton: byId("btn-compare"),
+      adjust: {
+        tools: byId("photo-tools"),
+        brightness: byId("adj-brightness"),
+        contrast: byId("adj-contrast"),
+        gamma: byId("adj-gamma"),
+        readouts: { brightness: byId("adj-brightness-value"), contrast: byId("adj-contrast-value"), gamma: byId("adj-gamma-value") },
+        reset: byId("adj-reset"),
+        pin: byId("adj-pin"),
+      },
+      strip: { strip: byId("visit-strip"), list: byId("visit-strip-list") },
+      compare: {
+        dialog: byId("compare-dialog"),
+        title: byId("compare-title"),
+        close: byId("compare-close"),
+        sides: [
+          { select: byId("compare-left-select"), stage: byId("compare-left-stage"), message: byId("compare-left-message") },
+          { select: byId("compare-right-select"), stage: byId("compare-right-stage"), message: byId("compare-right-message") },
+        ],
+      },
+    },
     caseList: byId("case-list"),
     review: {
       dialog: byId("review-dialog"),
@@ -174,6 +199,9 @@ async function boot() {
   // image is sent after it and wins.
   app.resend(waiting);
   wireKeys(app);
+  const detail = new PhotoDetail();
+  app.viewer.setDetail(detail);
+  app.tools = wireViewerTools(app, page.viewerTools, { detail, maxSide: session.max_side });
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;
   on(b.prev, () => app.act(() => app.move(-1, null)));

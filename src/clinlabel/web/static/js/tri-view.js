@@ -136,6 +136,11 @@ export class TriView {
     }
     cell.overlay.setAttribute("viewBox", `0 0 ${header.columns} ${header.rows}`);
     cell.caption.textContent = `${cap(cell.plane)} ${header.frame} / ${header.slices[cell.plane]}`;
+    // Named for screen readers as the caption reads ("Axial slice 12 of 40"); the crosshair's
+    // slices are added when it is drawn.
+    if (!cell.canvas.getAttribute("aria-label")?.startsWith(paneName(cell.plane, header))) {
+      cell.canvas.setAttribute("aria-label", `${paneName(cell.plane, header)}; ${this.medical.alt}`);
+    }
     cell.cell.classList.toggle("is-active", cell.plane === m.plane);
   }
 
@@ -203,7 +208,7 @@ export class TriView {
         ),
       );
       const where = `crosshair on ${columns.plane} slice ${this.medical.index[columns.plane]} and ${rows.plane} slice ${this.medical.index[rows.plane]}`;
-      cell.canvas.setAttribute("aria-label", `${this.medical.alt}, ${cell.plane} slice ${header.frame}, ${where}`);
+      cell.canvas.setAttribute("aria-label", `${paneName(cell.plane, header)}, ${where}; ${this.medical.alt}`);
     }
   }
 
@@ -268,4 +273,8 @@ export class TriView {
     if (event.key === "Escape") return () => this.medical.viewer.stage.focus();
     return null;
   }
+}
+
+function paneName(plane, header) {
+  return `${cap(plane)} slice ${header.frame} of ${header.slices[plane]}`;
 }
