@@ -186,9 +186,14 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
 @click.option(
     "--csv",
     "csv_path",
-    required=True,
     type=click.Path(path_type=Path),
     help="A clinical_labels.csv (the seed tool's or clinlabel's).",
+)
+@click.option(
+    "--labelme",
+    "labelme_dir",
+    type=click.Path(path_type=Path),
+    help="A folder of labelme JSON files: their shapes become regions (all or nothing).",
 )
 @click.option("--annotator", required=True, help="Whose labels these are.")
 @click.option(
@@ -196,8 +201,24 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
     is_flag=True,
     help="Import the rows that fit and list the others, instead of importing nothing.",
 )
-def import_command(project_dir: Path, csv_path: Path, annotator: str, skip_unmatched: bool) -> None:
-    """Take in an existing labels CSV as audited label events."""
+def import_command(
+    project_dir: Path,
+    csv_path: Path | None,
+    labelme_dir: Path | None,
+    annotator: str,
+    skip_unmatched: bool,
+) -> None:
+    """Take in an existing labels CSV (or labelme files) as audited label (region) events."""
+    from clinlabel.errors import ValidationError
+
+    if (csv_path is None) == (labelme_dir is None):
+        raise ValidationError("Give one of --csv FILE or --labelme DIR to import.")
+    if labelme_dir is not None:
+        from clinlabel.cli.region_export import run_labelme_import
+
+        run_labelme_import(project_dir, labelme_dir, annotator=annotator)
+        return
+    assert csv_path is not None
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
 

@@ -1,5 +1,6 @@
-"""`clinlabel export --format coco|png|nifti`: the region exports of issue 12, and
-`--list-formats`. Kept apart from `cli/outputs.py` so the labels CSV's command stays as it was."""
+"""`clinlabel export --format coco|png|nifti|labelme`: the region exports of issue 12,
+`--list-formats`, and `clinlabel import --labelme`. Kept apart from `cli/outputs.py` so the
+labels CSV's commands stay as they were."""
 
 from __future__ import annotations
 
@@ -46,3 +47,14 @@ def run_region_export(
         for name in spec.names:
             cases = sum(1 for s in result.splits.values() if s == name)
             click.echo(f"  {name}: {cases} cases")
+
+
+def run_labelme_import(project_dir: Path, folder: Path, *, annotator: str) -> None:
+    from clinlabel.labelling.labelme_import import import_labelme
+    from clinlabel.labelling.project import open_project
+
+    with open_project(project_dir) as project:
+        report = import_labelme(project, folder, annotator=annotator)
+    click.echo(
+        f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
+    )

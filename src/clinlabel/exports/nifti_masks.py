@@ -72,12 +72,13 @@ def ras_shape(grid: VolumeGrid) -> tuple[int, int, int]:
     return out[0], out[1], out[2]
 
 
-def slice_extent(grid: VolumeGrid, plane: str) -> tuple[int, int]:
-    """(width, height) of a slice in `plane` as shown: see `imaging.drawing_grid`."""
+def slice_extent(grid: VolumeGrid, plane: str) -> tuple[int, int, int]:
+    """(width, height) of a slice in `plane` as shown (see `imaging.drawing_grid`), and how
+    many slices there are in that plane."""
     shape = ras_shape(grid)
     axis = PLANE_AXES[plane]
     a, b = (n for n in range(3) if n != axis)
-    return shape[a], shape[b]
+    return shape[a], shape[b], shape[axis]
 
 
 def volume_labels(export: RegionExport, grid: VolumeGrid, regions: list[DrawnRegion]) -> np.ndarray:

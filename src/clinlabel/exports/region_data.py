@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ class DrawnImage:
     kind: str
     width: int
     height: int
+    frames: int = 1
+    """How many frames the file has (slices in `plane` for a volume)."""
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -74,6 +77,8 @@ class RegionExport:
     """Every frame or slice with at least one region, sorted."""
     volumes: dict[str, VolumeGrid] = field(default_factory=dict)
     annotators: tuple[str, ...] = ()
+    batch: Path | None = None
+    """The batch folder, for formats that point back at the images (labelme's imagePath)."""
 
     def label_of(self, region_class: str) -> int:
         return self.classes.index(region_class) + 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinlabel.exports.coco import write_coco
+from clinlabel.exports.labelme import write_labelme
 from clinlabel.exports.nifti_masks import write_nifti_masks
 from clinlabel.exports.png_masks import write_png_masks
 from clinlabel.exports.region_data import RegionExport
@@ -51,6 +52,12 @@ REGION_FORMATS: dict[str, RegionFormat] = {
             write_nifti_masks,
             per_annotator=True,
             volumes=True,
+        ),
+        RegionFormat(
+            "labelme",
+            "labelme JSON per image (medical-labelme's per-frame form for DICOM frames)",
+            write_labelme,
+            per_annotator=True,
         ),
     )
 }

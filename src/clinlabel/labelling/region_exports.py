@@ -4,7 +4,7 @@ The use case: read the current regions (one annotator's or everyone's), find the
 drawn on, hand them to the format's writer (a pure function, `exports.region_formats`), and
 record the export as one audit event naming the SHA-256 of every file written.
 
-The files are written into a hidden staging folder inside the output folder first; the event
+The files are written into a hidden staging folder beside the output folder first; the event
 is appended and the files renamed into place in one write transaction, so no export appears
 without its event, and a failure half-way leaves the previous export as it was.
 """
@@ -90,7 +90,9 @@ def export_regions(
             for name in split.names
         }
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".clinlabel-export-", dir=folder))
+    # Staged beside the folder, at the same depth: labelme's imagePath, relative to the file,
+    # is then the same once the file is moved into place.
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.clinlabel-export-", dir=folder.parent))
     try:
         staged: list[Path] = []
         left_out = 0
@@ -144,7 +146,7 @@ def _check_folder(project: Project, out: Path) -> Path:
 
 def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> RegionExport:
     schema = project.schema
-    grids: dict[tuple[str, str], Extent] = {}
+    grids: dict[tuple[str, str], tuple[Extent, int]] = {}
     volumes: dict[str, VolumeGrid] = {}
     images: dict[tuple[str, int, str], DrawnImage] = {}
     regions: list[DrawnRegion] = []
@@ -152,9 +154,16 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         key = (row.relpath, row.plane or "")
         if key not in grids:
             grids[key] = _grid(project, row, volumes)
-        extent = grids[key]
+        extent, frames = grids[key]
         image = DrawnImage(
-            row.relpath, row.frame, row.plane, row.case, row.kind, extent.width, extent.height
+            row.relpath,
+            row.frame,
+            row.plane,
+            row.case,
+            row.kind,
+            extent.width,
+            extent.height,
+            frames,
         )
         image = images.setdefault(image.key, image)
         regions.append(
@@ -177,20 +186,20 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         images=tuple(sorted(images.values())),
         volumes=volumes,
         annotators=tuple(sorted({r.annotator for r in regions})),
+        batch=project.batch,
     )
 
 
-def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> Extent:
+def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> tuple[Extent, int]:
     """The drawing grid of a region's image, read from the file's header."""
     try:
         path = project.image_path(row.relpath)
         if row.plane is not None:
             grid = volumes.get(row.relpath) or read_volume_grid(path, row.relpath)
             volumes[row.relpath] = grid
-            width, height = slice_extent(grid, row.plane)
-            return Extent(width, height)
-        extent, _frames = drawing_grid(path, ImageKind(row.kind), plane=None)
-        return extent
+            width, height, slices = slice_extent(grid, row.plane)
+            return Extent(width, height), slices
+        return drawing_grid(path, ImageKind(row.kind), plane=None)
     except ClinlabelError as exc:
         raise OutputError(
             f"Cannot read the pixel grid of {row.relpath}, which has regions: {exc.message}",
@@ -227,6 +236,7 @@ def _subset(export: RegionExport, cases: set[str]) -> RegionExport:
         images=tuple(i for i in export.images if i.case in cases),
         volumes=export.volumes,
         annotators=export.annotators,
+        batch=export.batch,
     )
 
 
@@ -247,6 +257,7 @@ def _per_annotator(export: RegionExport, chosen: RegionFormat) -> list[tuple[str
                     images=tuple(i for i in export.images if i.key in keys),
                     volumes=export.volumes,
                     annotators=(name,),
+                    batch=export.batch,
                 ),
             )
         )

@@ -86,3 +86,9 @@ def case_label_counts(conn: Connection) -> list[tuple[str, str, int]]:
 def annotator_exists(conn: Connection, name: str) -> bool:
     found = conn.execute(select(annotators.c.id).where(annotators.c.name == name)).scalar()
     return found is not None
+
+
+def image_index(conn: Connection) -> dict[str, tuple[int, str]]:
+    """Every image's relpath with its id and kind (an import matches files against it)."""
+    query = select(images.c.relpath, images.c.id, images.c.kind)
+    return {str(r): (int(i), str(k)) for r, i, k in conn.execute(query)}

@@ -31,7 +31,7 @@ def test_list_formats_needs_no_project() -> None:
     result = run("export", "--list-formats")
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines()]
-    assert names == ["csv", "coco", "png", "nifti"]
+    assert names == ["csv", "coco", "png", "nifti", "labelme"]
 
 
 def test_export_coco_by_default_into_the_project_folder(tmp_path: Path) -> None:
@@ -71,3 +71,22 @@ def test_bad_region_exports_are_one_line_and_status_2(tmp_path: Path) -> None:
         run("export", project, "--format", "coco", "--annotator", "Nobody"), "No annotator"
     )
     assert_user_error(run("export", project, "--split", "train=1"), "region --format")
+
+
+def test_import_labelme_from_the_command_line(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    out = tmp_path / "lm"
+    assert run("export", project, "--format", "labelme", "--out", out).exit_code == 0
+    schema = tmp_path / "schema.toml"
+    init_project(tmp_path / "Batch", tmp_path / "fresh", schema_path=schema)
+    result = run("import", tmp_path / "fresh", "--labelme", out, "--annotator", "Dr B")
+    assert result.exit_code == 0, result.output
+    assert "Imported 6 regions for Dr B from 5 labelme files." in result.output
+    (out / "Case_A/Visit_1/XC/photo.json").write_text("[]")
+    assert_user_error(
+        run("import", tmp_path / "fresh", "--labelme", out, "--annotator", "Dr C"),
+        "Case_A/Visit_1/XC/photo.json is not a labelme file",
+    )
+    assert_user_error(
+        run("import", tmp_path / "fresh", "--annotator", "Dr C"), "--csv FILE or --labelme DIR"
+    )

@@ -265,7 +265,7 @@ def test_an_export_is_one_audit_event_with_every_files_sha256(
     for name, sha in files.items():
         assert hashlib.sha256((tmp_path / "png" / name).read_bytes()).hexdigest() == sha
     # No staging folder is left behind.
-    assert not [p for p in (tmp_path / "png").iterdir() if p.name.startswith(".")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_an_export_never_writes_inside_the_batch(project: Project) -> None:
