@@ -29,51 +29,123 @@ from typing import Any
 import numpy as np
 
 from clinlabel.atomic import atomic_writer
-from clinlabel.domain.regions import mask_to_array
-from clinlabel.exports.region_data import DrawnRegion, RegionExport, is_mask, mask_bbox
+from clinlabel.exports.region_data import DrawnRegion, RegionExport, is_mask
 
 NAME = "instances.json"
 
 
 def column_major_runs(painted: np.ndarray) -> list[int]:
-    """COCO's uncompressed RLE counts: runs over the mask read column by column, from 0s."""
-    flat = np.asarray(painted, dtype=bool).ravel(order="F")
-    if flat.size == 0:
-        return [0]
+    """COCO's uncompressed RLE counts: runs over the mask read column by column, from 0s.
+
+    Only the columns holding painted pixels are read; the empty columns before and after them
+    are one run of zeros each, added by arithmetic (a mask is a small part of its frame).
+    """
+    grid = np.asarray(painted, dtype=bool)
+    height, width = grid.shape
+    cols = np.flatnonzero(grid.any(axis=0))
+    if cols.size == 0:
+        return [height * width]
+    first, last = int(cols[0]), int(cols[-1])
+    flat = grid[:, first : last + 1].ravel(order="F")
     change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     edges = np.concatenate(([0], change, [flat.size]))
     runs: list[int] = np.diff(edges).tolist()
-    return [0, *runs] if flat[0] else runs
+    if flat[0]:
+        runs = [0, *runs]
+    runs[0] += first * height
+    trailing = (width - 1 - last) * height
+    if trailing:
+        if flat[-1]:
+            runs.append(trailing)
+        else:
+            runs[-1] += trailing
+    return runs
+
+
+def runs_bbox(width: int, runs: list[int]) -> tuple[int, int, int, int, int]:
+    """(x, y, w, h, area) of a mask from its row-major runs, without making its grid."""
+    lengths = np.asarray(runs, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    painted = slice(1, None, 2)
+    s, e = starts[painted], ends[painted]
+    keep = e > s
+    s, e = s[keep], e[keep] - 1
+    if s.size == 0:
+        return 0, 0, 0, 0, 0
+    top, bottom = int(s.min() // width), int(e.max() // width)
+    # A run that wraps onto the next row holds the last column of one row and the first of
+    # the next: the box is then the full width.
+    if ((s // width) != (e // width)).any():
+        left, right = 0, width - 1
+    else:
+        left, right = int((s % width).min()), int((e % width).max())
+    return left, top, right - left + 1, bottom - top + 1, int(lengths[painted].sum())
+
+
+def mask_columns(width: int, height: int, runs: list[int]) -> list[int]:
+    """`column_major_runs` of a mask given as clinlabel's row-major runs, reading only the
+    columns of its bounding box (never the whole frame, which a mask is a small part of)."""
+    x, y, w, h, area = runs_bbox(width, runs)
+    if area == 0:
+        return [width * height]
+    lengths = np.asarray(runs, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    # Rows y..y+h as one flat band: each run clipped to it, then expanded.
+    low, high = y * width, (y + h) * width
+    inside = np.clip(ends, low, high) - np.clip(ends - lengths, low, high)
+    values = np.zeros(lengths.size, dtype=bool)
+    values[1::2] = True
+    band = np.repeat(values, inside).reshape(h, width)
+    strip = np.zeros((height, w), dtype=bool)
+    strip[y : y + h] = band[:, x : x + w]
+    counts = column_major_runs(strip)
+    counts[0] += x * height
+    trailing = (width - x - w) * height
+    if trailing:
+        if len(counts) % 2 == 0:  # the strip ends painted: a new run of zeros
+            counts.append(trailing)
+        else:
+            counts[-1] += trailing
+    return counts
 
 
 def rle_string(counts: Sequence[int]) -> str:
-    """pycocotools' compressed counts: each count less the one two before it (from the third),
-    in 5-bit groups with a continuation bit, offset into printable ASCII from '0'."""
-    out: list[str] = []
-    for i, count in enumerate(counts):
-        x = count - counts[i - 2] if i > 2 else count
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5  # arithmetic shift: negative differences end at -1, as in the C code
-            more = x != -1 if c & 0x10 else x != 0
-            if more:
-                c |= 0x20
-            out.append(chr(c + 48))
-    return "".join(out)
+    """pycocotools' compressed counts (`rleToString`): each count less the one two before it
+    (from the third on), in 5-bit groups, low first, with a continuation bit (0x20), offset
+    into printable ASCII from '0'. Done for all counts at once, one 5-bit group per round."""
+    values = np.asarray(counts, dtype=np.int64)
+    if values.size == 0:
+        return ""
+    x = values.copy()
+    x[3:] -= values[1:-2]
+    rounds = 13  # 64 bits in 5-bit groups
+    chars = np.zeros((x.size, rounds), dtype=np.uint8)
+    valid = np.zeros((x.size, rounds), dtype=bool)
+    active = np.ones(x.size, dtype=bool)
+    for k in range(rounds):
+        c = x & 0x1F
+        x >>= 5  # arithmetic shift: negative differences end at -1, as in the C code
+        more = np.where((c & 0x10) != 0, x != -1, x != 0)
+        chars[:, k] = (c | np.where(more, 0x20, 0)) + 48
+        valid[:, k] = active
+        active &= more
+        if not active.any():
+            break
+    return chars[valid].tobytes().decode("ascii")
 
 
 def _annotation(region: DrawnRegion, ann_id: int, image_id: int, category: int) -> dict[str, Any]:
     g = region.geometry
     if is_mask(region.tool):
-        painted = mask_to_array(int(g["width"]), int(g["height"]), g["rle"])
-        x, y, w, h = mask_bbox(painted)
+        width, height = int(g["width"]), int(g["height"])
+        x, y, w, h, pixels = runs_bbox(width, g["rle"])
         segmentation: Any = {
-            "size": [int(g["height"]), int(g["width"])],
-            "counts": rle_string(column_major_runs(painted)),
+            "size": [height, width],
+            "counts": rle_string(mask_columns(width, height, g["rle"])),
         }
         bbox: list[float] = [x, y, w, h]
-        area = float(painted.sum())
+        area = float(pixels)
     elif region.tool == "polygon":
         points = g["points"]
         flat = [float(v) for point in points for v in point]
@@ -159,7 +231,9 @@ def write_coco(export: RegionExport, folder: Path, *, name: str = NAME) -> tuple
     """Write `folder/name` atomically; the files written and the number of points left out."""
     document, points = coco_document(export)
     path = folder / name
+    # One string from the C encoder: `json.dump` to a file runs the pure-Python encoder.
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     with atomic_writer(path) as handle:
-        json.dump(document, handle, ensure_ascii=False, separators=(",", ":"))
+        handle.write(text)
         handle.write("\n")
     return [path], points

@@ -19,7 +19,7 @@ from pycocotools.coco import COCO
 
 from clinlabel.domain.regions import mask_from_array, mask_to_array
 from clinlabel.errors import OutputError, ValidationError
-from clinlabel.exports.coco import column_major_runs, rle_string
+from clinlabel.exports.coco import column_major_runs, mask_columns, rle_string, runs_bbox
 from clinlabel.exports.region_data import polygon_pixels
 from clinlabel.exports.splits import assign_splits, parse_split
 from clinlabel.imaging.nifti import oriented_slice, read_volume
@@ -349,3 +349,28 @@ def test_mask_helpers_agree() -> None:
     painted = _blob(9, 7, (4, 3), 2)
     g = mask_from_array(painted)
     assert np.array_equal(mask_to_array(g["width"], g["height"], g["rle"]), painted)
+
+
+def test_coco_runs_and_box_match_pycocotools_for_any_mask() -> None:
+    """Masks touching every edge, wrapping rows, single pixels, empty columns at both ends."""
+    rng = np.random.default_rng(5)
+    cases = [rng.random((13, 17)) < p for p in (0.02, 0.3, 0.9)]
+    full = np.ones((6, 5), dtype=bool)
+    corner = np.zeros((6, 5), dtype=bool)
+    corner[5, 4] = True
+    wrap = np.zeros((4, 6), dtype=bool)
+    wrap[1, 4:] = True
+    wrap[2, :2] = True
+    edge = np.zeros((5, 7), dtype=bool)
+    edge[1:3, 6] = True  # the last column only: the strip ends painted
+    for painted in [*cases, full, corner, wrap, edge]:
+        encoded = mask_utils.encode(np.asfortranarray(painted.astype(np.uint8)))
+        assert rle_string(column_major_runs(painted)) == encoded["counts"].decode()
+        g = mask_from_array(painted)
+        assert (
+            rle_string(mask_columns(g["width"], g["height"], g["rle"]))
+            == encoded["counts"].decode()
+        )
+        x, y, w, h, area = runs_bbox(g["width"], g["rle"])
+        assert [x, y, w, h] == mask_utils.toBbox(encoded).tolist()
+        assert area == int(mask_utils.area(encoded))
