@@ -55,7 +55,7 @@ def _list_formats(ctx: click.Context) -> None:
     "fmt",
     default="csv",
     show_default=True,
-    help="csv, or a region format (coco, png, nifti): see --list-formats.",
+    help="csv, or a region format (coco, png, nifti, labelme, dicom-seg): see --list-formats.",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Region formats: the folder to write.")
 @click.option("--annotator", help="Region formats: only this annotator's regions.")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from clinlabel.domain.regions import MASK_TOOLS, mask_to_array
+from clinlabel.domain.regions import MASK_TOOLS, RegionClass, mask_to_array
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -79,6 +79,8 @@ class RegionExport:
     annotators: tuple[str, ...] = ()
     batch: Path | None = None
     """The batch folder, for formats that point back at the images (labelme's imagePath)."""
+    region_classes: tuple[RegionClass, ...] = ()
+    """The schema's classes themselves (DICOM SEG reads their codes)."""
 
     def label_of(self, region_class: str) -> int:
         return self.classes.index(region_class) + 1

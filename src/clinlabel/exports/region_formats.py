@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinlabel.exports.coco import write_coco
+from clinlabel.exports.dicom_seg import write_dicom_seg
 from clinlabel.exports.labelme import write_labelme
 from clinlabel.exports.nifti_masks import write_nifti_masks
 from clinlabel.exports.png_masks import write_png_masks
@@ -57,6 +58,12 @@ REGION_FORMATS: dict[str, RegionFormat] = {
             "labelme",
             "labelme JSON per image (medical-labelme's per-frame form for DICOM frames)",
             write_labelme,
+            per_annotator=True,
+        ),
+        RegionFormat(
+            "dicom-seg",
+            "DICOM SEG (highdicom, BINARY) per DICOM file, one segment per region class",
+            write_dicom_seg,
             per_annotator=True,
         ),
     )

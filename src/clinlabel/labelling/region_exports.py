@@ -15,7 +15,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from clinlabel.atomic import publish
@@ -187,6 +187,7 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         volumes=volumes,
         annotators=tuple(sorted({r.annotator for r in regions})),
         batch=project.batch,
+        region_classes=schema.regions,
     )
 
 
@@ -229,14 +230,10 @@ def _strata(export: RegionExport, label_counts: list[tuple[str, str, int]]) -> d
 
 
 def _subset(export: RegionExport, cases: set[str]) -> RegionExport:
-    return RegionExport(
-        classes=export.classes,
-        colours=export.colours,
+    return replace(
+        export,
         regions=tuple(r for r in export.regions if r.image.case in cases),
         images=tuple(i for i in export.images if i.case in cases),
-        volumes=export.volumes,
-        annotators=export.annotators,
-        batch=export.batch,
     )
 
 
@@ -247,19 +244,9 @@ def _per_annotator(export: RegionExport, chosen: RegionFormat) -> list[tuple[str
     for name in export.annotators:
         mine = tuple(r for r in export.regions if r.annotator == name)
         keys = {r.image.key for r in mine}
+        images = tuple(i for i in export.images if i.key in keys)
         out.append(
-            (
-                _folder_name(name),
-                RegionExport(
-                    classes=export.classes,
-                    colours=export.colours,
-                    regions=mine,
-                    images=tuple(i for i in export.images if i.key in keys),
-                    volumes=export.volumes,
-                    annotators=(name,),
-                    batch=export.batch,
-                ),
-            )
+            (_folder_name(name), replace(export, regions=mine, images=images, annotators=(name,)))
         )
     return out
 

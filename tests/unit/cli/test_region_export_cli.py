@@ -31,7 +31,7 @@ def test_list_formats_needs_no_project() -> None:
     result = run("export", "--list-formats")
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines()]
-    assert names == ["csv", "coco", "png", "nifti", "labelme"]
+    assert names == ["csv", "coco", "png", "nifti", "labelme", "dicom-seg"]
 
 
 def test_export_coco_by_default_into_the_project_folder(tmp_path: Path) -> None:

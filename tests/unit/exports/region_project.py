@@ -35,6 +35,8 @@ colour = "#e4572e"
 [[regions]]
 name = "Vessel"
 tools = ["brush", "polygon", "box"]
+category = { code = "91723000", scheme = "SCT", meaning = "Anatomical Structure" }
+type = { code = "59820001", scheme = "SCT", meaning = "Blood vessel" }
 """
 
 _UIDS = itertools.count(1)
@@ -42,6 +44,7 @@ _UIDS = itertools.count(1)
 PHOTO = "Case_A/Visit_1/XC/photo.png"
 DICOM = "Case_B/Visit_1/XC/run.dcm"
 VOLUME = "Case_C/Visit_1/XC/ct.nii.gz"
+SINGLE = "Case_D/Visit_1/XC/single.dcm"
 #: The volume's affine: its first axis runs towards the patient's left and its third is
 #: stretched, so its array order is not RAS+ (the export must turn it back).
 VOLUME_AFFINE = np.array(
@@ -65,7 +68,8 @@ def write_dicom(path: Path, frames: int = 3, rows: int = 32, columns: int = 24) 
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = rows, columns
-    ds.NumberOfFrames = frames
+    if frames > 1:
+        ds.NumberOfFrames = frames
     ds.BitsAllocated = 16
     ds.BitsStored = 12
     ds.HighBit = 11
@@ -77,14 +81,17 @@ def write_dicom(path: Path, frames: int = 3, rows: int = 32, columns: int = 24) 
     return path
 
 
-def make_region_batch(root: Path, *, photo_cases: int = 0) -> Path:
-    """The three kinds of image, plus `photo_cases` more cases with one photo each."""
+def make_region_batch(root: Path, *, photo_cases: int = 0, single: bool = False) -> Path:
+    """The three kinds of image, plus `photo_cases` more cases with one photo each (and a
+    single-frame DICOM file in a fourth case when `single`)."""
     (root / PHOTO).parent.mkdir(parents=True)
     Image.new("RGB", (40, 30), (90, 60, 30)).save(root / PHOTO)
     write_dicom(root / DICOM)
     (root / VOLUME).parent.mkdir(parents=True)
     volume = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)
     nib.save(nib.Nifti1Image(volume, VOLUME_AFFINE), root / VOLUME)
+    if single:
+        write_dicom(root / SINGLE, frames=1, rows=20, columns=16)
     for n in range(photo_cases):
         folder = root / f"Case_P{n:02d}" / "Visit_1" / "XC"
         folder.mkdir(parents=True)
