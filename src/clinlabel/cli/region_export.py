@@ -42,7 +42,10 @@ def run_region_export(
         f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) to {result.folder}"
     )
     if result.left_out:
-        click.echo(f"  {result.left_out} points left out: the {fmt} format has no place for them")
+        click.echo(
+            f"  {result.left_out} regions left out: {fmt} has no place for them "
+            "(see --list-formats and the README)"
+        )
     if spec is not None:
         for name in spec.names:
             cases = sum(1 for s in result.splits.values() if s == name)

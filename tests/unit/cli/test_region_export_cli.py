@@ -39,7 +39,7 @@ def test_export_coco_by_default_into_the_project_folder(tmp_path: Path) -> None:
     result = run("export", project, "--format", "coco")
     assert result.exit_code == 0, result.output
     assert "Wrote 6 regions as coco" in result.output
-    assert "1 points left out" in result.output
+    assert "1 regions left out: coco has no place for them" in result.output
     coco = json.loads((project / "exports" / "coco" / "instances.json").read_text())
     assert len(coco["annotations"]) == 5
 
