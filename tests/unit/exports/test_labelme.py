@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clinlabel.audit.log import verify_store
 from clinlabel.domain.regions import mask_from_array
 from clinlabel.errors import ImportFileError
 from clinlabel.labelling.audit_trail import read_events
@@ -137,6 +138,8 @@ def test_export_import_export_gives_the_same_bytes(
         assert (report.files, report.regions) == (2, 6)
         second = export_regions(fresh, "labelme", out=tmp_path / "two", actor="t")
         events = read_events(fresh.dir, limit=0)
+        # The imported regions and both events verify like drawn ones.
+        assert verify_store(fresh.store).ok
     assert [p.relative_to(tmp_path / "one") for p in first.files] == [
         p.relative_to(tmp_path / "two") for p in second.files
     ]

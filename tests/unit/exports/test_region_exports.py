@@ -17,6 +17,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from clinlabel.audit.log import verify_store
 from clinlabel.domain.regions import mask_from_array, mask_to_array
 from clinlabel.errors import OutputError, ValidationError
 from clinlabel.exports.coco import column_major_runs, mask_columns, rle_string, runs_bbox
@@ -264,8 +265,9 @@ def test_an_export_is_one_audit_event_with_every_files_sha256(
     assert len(files) == len(result.files) == 6
     for name, sha in files.items():
         assert hashlib.sha256((tmp_path / "png" / name).read_bytes()).hexdigest() == sha
-    # No staging folder is left behind.
+    # No staging folder is left behind, and the trail with the event still verifies.
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert verify_store(project.store).ok
 
 
 def test_an_export_never_writes_inside_the_batch(project: Project) -> None:
