@@ -18,6 +18,13 @@ _REPORT_NAME = "clinical_labels_summary.txt"
 _FRAME_CSV_NAME = "clinical_frame_labels.csv"
 
 
+def _list_formats(ctx: click.Context) -> None:
+    from clinlabel.cli.region_export import list_formats
+
+    list_formats()
+    ctx.exit()
+
+
 @click.command("export")
 @_PROJECT
 @click.option(
@@ -46,6 +53,27 @@ _FRAME_CSV_NAME = "clinical_frame_labels.csv"
     is_flag=True,
     help="Exit 0 even if the audit trail is broken (the report still says BROKEN).",
 )
+@click.option(
+    "--format",
+    "fmt",
+    default="csv",
+    show_default=True,
+    help="csv, or a region format (coco, png, nifti, labelme, dicom-seg): see --list-formats.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Region formats: the folder to write.")
+@click.option("--annotator", help="Region formats: only this annotator's regions.")
+@click.option(
+    "--split", help="Region formats: whole cases to splits, e.g. train=0.8,val=0.1,test=0.1."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The split's random seed.")
+@click.option(
+    "--list-formats",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _list_formats(ctx) if value else None,
+    help="List the export formats and exit.",
+)
 def export_command(
     project_dir: Path,
     csv_path: Path | None,
@@ -53,12 +81,28 @@ def export_command(
     with_report: bool,
     force: bool,
     allow_broken: bool,
+    fmt: str,
+    out: Path | None,
+    annotator: str | None,
+    split: str | None,
+    seed: int,
 ) -> None:
-    """Write the labels CSV (and the summary report) of PROJECT.
+    """Write the labels CSV (and the summary report) of PROJECT, or its regions in --format.
 
     Exits 1 if the audit trail or the current labels do not verify (the files are still
     written, the report marked BROKEN), unless --allow-broken.
     """
+    if fmt != "csv":
+        from clinlabel.cli import region_export
+
+        region_export.run_region_export(
+            project_dir, fmt, out=out, annotator=annotator, split=split, seed=seed
+        )
+        return
+    if out is not None or annotator is not None or split is not None:
+        from clinlabel.errors import ValidationError
+
+        raise ValidationError("--out, --annotator and --split go with a region --format.")
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
@@ -161,9 +205,14 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
 @click.option(
     "--csv",
     "csv_path",
-    required=True,
     type=click.Path(path_type=Path),
     help="A clinical_labels.csv (the seed tool's or clinlabel's).",
+)
+@click.option(
+    "--labelme",
+    "labelme_dir",
+    type=click.Path(path_type=Path),
+    help="A folder of labelme JSON files: their shapes become regions (all or nothing).",
 )
 @click.option("--annotator", required=True, help="Whose labels these are.")
 @click.option(
@@ -171,8 +220,24 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
     is_flag=True,
     help="Import the rows that fit and list the others, instead of importing nothing.",
 )
-def import_command(project_dir: Path, csv_path: Path, annotator: str, skip_unmatched: bool) -> None:
-    """Take in an existing labels CSV as audited label events."""
+def import_command(
+    project_dir: Path,
+    csv_path: Path | None,
+    labelme_dir: Path | None,
+    annotator: str,
+    skip_unmatched: bool,
+) -> None:
+    """Take in an existing labels CSV (or labelme files) as audited label (region) events."""
+    from clinlabel.errors import ValidationError
+
+    if (csv_path is None) == (labelme_dir is None):
+        raise ValidationError("Give one of --csv FILE or --labelme DIR to import.")
+    if labelme_dir is not None:
+        from clinlabel.cli.region_export import run_labelme_import
+
+        run_labelme_import(project_dir, labelme_dir, annotator=annotator)
+        return
+    assert csv_path is not None
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
 

@@ -88,9 +88,7 @@ class LabelSchema:
         }
         # Only when declared, so a project without regions keeps the schema text it had.
         if self.regions:
-            data["regions"] = [
-                {"name": r.name, "colour": r.colour, "tools": list(r.tools)} for r in self.regions
-            ]
+            data["regions"] = [r.to_json() for r in self.regions]
         return json.dumps(data, sort_keys=True)
 
     @classmethod

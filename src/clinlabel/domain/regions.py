@@ -42,12 +42,69 @@ _DEFAULT_COLOURS = ("#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e5
 
 
 @dataclass(frozen=True, slots=True)
+class Code:
+    """A coded concept (DICOM's code value, coding scheme designator, code meaning)."""
+
+    code: str
+    scheme: str
+    meaning: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "scheme": self.scheme, "meaning": self.meaning}
+
+
+#: The DICOM SEG segmented property category when a class names none: SNOMED CT
+#: "Morphologically Altered Structure" (CID 7150), what a drawn finding usually is. The type then
+#: defaults to a code of clinlabel's own scheme holding the class's name (`default_type`).
+DEFAULT_CATEGORY = Code("49755003", "SCT", "Morphologically Altered Structure")
+LOCAL_SCHEME = "99CLINLABEL"
+
+
+@dataclass(frozen=True, slots=True)
 class RegionClass:
-    """A kind of region a project asks for: its name, its colour and the tools that draw it."""
+    """A kind of region a project asks for: its name, its colour and the tools that draw it,
+    and optionally its DICOM SEG segmented property category and type codes."""
 
     name: str
     colour: str
     tools: tuple[str, ...] = TOOLS
+    category: Code | None = None
+    type: Code | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "colour": self.colour, "tools": list(self.tools)}
+        # Only when given, so a schema without codes keeps the text it had.
+        if self.category is not None:
+            data["category"] = self.category.to_dict()
+        if self.type is not None:
+            data["type"] = self.type.to_dict()
+        return data
+
+    def default_type(self) -> Code:
+        """The class's own name as a code of clinlabel's private scheme (values of at most
+        16 characters, as DICOM's Code Value allows)."""
+        value = "".join(c for c in self.name.upper() if c.isalnum())[:16] or "REGION"
+        return Code(value, LOCAL_SCHEME, self.name[:64])
+
+
+def _code(raw: object, where: str, mistakes: list[str]) -> Code | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"code", "scheme", "meaning"}:
+        mistakes.append(
+            f"{where} must be a table with 'code', 'scheme' and 'meaning', e.g. "
+            '{ code = "52988006", scheme = "SCT", meaning = "Lesion" }.'
+        )
+        return None
+    values = [raw["code"], raw["scheme"], raw["meaning"]]
+    if not all(isinstance(v, str) and v.strip() for v in values):
+        mistakes.append(f"{where}: 'code', 'scheme' and 'meaning' must be non-empty text.")
+        return None
+    code, scheme, meaning = (str(v).strip() for v in values)
+    if len(code) > 16 or len(scheme) > 16 or len(meaning) > 64:
+        mistakes.append(f"{where}: DICOM allows codes and schemes of 16 characters, meanings 64.")
+        return None
+    return Code(code, scheme, meaning)
 
 
 def parse_region_classes(raw: object, mistakes: list[str]) -> tuple[RegionClass, ...]:
@@ -64,7 +121,7 @@ def parse_region_classes(raw: object, mistakes: list[str]) -> tuple[RegionClass,
         if not isinstance(item, dict):
             mistakes.append(f"{where} must be a table with a 'name'.")
             continue
-        unknown = sorted(set(item) - {"name", "colour", "color", "tools"})
+        unknown = sorted(set(item) - {"name", "colour", "color", "tools", "category", "type"})
         if unknown:
             mistakes.append(f"{where} has unknown field(s): {', '.join(unknown)}.")
         name = item.get("name")
@@ -91,7 +148,9 @@ def parse_region_classes(raw: object, mistakes: list[str]) -> tuple[RegionClass,
                 f"the tools are {', '.join(TOOLS)}."
             )
         tools = tuple(t for t in TOOLS if t in tools_raw)
-        found.append(RegionClass(name, colour.lower(), tools or TOOLS))
+        category = _code(item.get("category"), f"{where}: 'category'", mistakes)
+        kind = _code(item.get("type"), f"{where}: 'type'", mistakes)
+        found.append(RegionClass(name, colour.lower(), tools or TOOLS, category, kind))
     return tuple(found)
 
 

@@ -172,6 +172,24 @@ class RegionEditor:
                 conn, annotator_id, uid, edit, region_class.name, shape, comment, extra
             )
 
+    def save_in(
+        self,
+        conn: Connection,
+        annotator_id: int,
+        edit: RegionEdit,
+        *,
+        extent: Extent | None,
+        frames: int | None,
+        extra: dict[str, object],
+    ) -> Region:
+        """`save` inside the caller's transaction, with `extra` recorded in the event: an import
+        writes all its regions (and its own summary event) or none."""
+        uid = _check_uid(edit.uid)
+        region_class = self._check_place(edit, frames)
+        shape = check_shape(edit.tool, edit.geometry, extent)
+        comment = clean_comment(edit.comment)
+        return self._write(conn, annotator_id, uid, edit, region_class.name, shape, comment, extra)
+
     def _check_place(self, edit: RegionEdit, frames: int | None) -> RegionClass:
         region_class = self.session.project.schema.region_class(edit.region_class)
         allowed = region_class.tools

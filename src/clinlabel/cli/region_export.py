@@ -1,0 +1,63 @@
+"""`clinlabel export --format coco|png|nifti|labelme`: the region exports of issue 12,
+`--list-formats`, and `clinlabel import --labelme`. Kept apart from `cli/outputs.py` so the
+labels CSV's commands stay as they were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+#: The labels CSV is the export's original format; the region formats follow it in the list.
+CSV_FORMAT = ("csv", "the labels CSV and the summary report (the default)")
+
+
+def list_formats() -> None:
+    from clinlabel.exports.region_formats import REGION_FORMATS
+
+    click.echo(f"{CSV_FORMAT[0]:8} {CSV_FORMAT[1]}")
+    for fmt in REGION_FORMATS.values():
+        click.echo(f"{fmt.name:8} {fmt.description}")
+
+
+def run_region_export(
+    project_dir: Path,
+    fmt: str,
+    *,
+    out: Path | None,
+    annotator: str | None,
+    split: str | None,
+    seed: int,
+) -> None:
+    from clinlabel.exports.splits import parse_split
+    from clinlabel.labelling.project import open_project, system_user
+    from clinlabel.labelling.region_exports import export_regions
+
+    spec = None if split is None else parse_split(split, seed=seed)
+    with open_project(project_dir) as project:
+        result = export_regions(
+            project, fmt, out=out, annotator=annotator, split=spec, actor=system_user()
+        )
+    click.echo(
+        f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) to {result.folder}"
+    )
+    if result.left_out:
+        click.echo(
+            f"  {result.left_out} regions left out: {fmt} has no place for them "
+            "(see --list-formats and the README)"
+        )
+    if spec is not None:
+        for name in spec.names:
+            cases = sum(1 for s in result.splits.values() if s == name)
+            click.echo(f"  {name}: {cases} cases")
+
+
+def run_labelme_import(project_dir: Path, folder: Path, *, annotator: str) -> None:
+    from clinlabel.labelling.labelme_import import import_labelme
+    from clinlabel.labelling.project import open_project
+
+    with open_project(project_dir) as project:
+        report = import_labelme(project, folder, annotator=annotator)
+    click.echo(
+        f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
+    )

@@ -1,0 +1,283 @@
+"""Region exports (issue 12): COCO, PNG masks, NIfTI label maps, with patient-safe splits.
+
+The use case: read the current regions (one annotator's or everyone's), find the grid each was
+drawn on, hand them to the format's writer (a pure function, `exports.region_formats`), and
+record the export as one audit event naming the SHA-256 of every file written.
+
+The files are written into a hidden staging folder beside the output folder first; the event
+is appended and the files renamed into place in one write transaction, so no export appears
+without its event, and a failure half-way leaves the previous export as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from clinlabel.atomic import publish
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.log import append_event
+from clinlabel.discovery.batch_like import enclosing_batch
+from clinlabel.domain.images import ImageKind
+from clinlabel.domain.regions import Extent
+from clinlabel.errors import ClinlabelError, OutputError, ValidationError
+from clinlabel.exports.nifti_masks import read_volume_grid, slice_extent
+from clinlabel.exports.region_data import DrawnImage, DrawnRegion, RegionExport, VolumeGrid
+from clinlabel.exports.region_formats import REGION_FORMATS, RegionFormat
+from clinlabel.exports.splits import (
+    SPLITS_CSV,
+    SplitSpec,
+    assign_splits,
+    write_splits_csv,
+)
+from clinlabel.imaging.drawing_grid import drawing_grid
+from clinlabel.labelling.project import Project, file_sha256
+from clinlabel.store import region_rows
+from clinlabel.store.region_rows import ExportRow
+
+NO_STRATUM = "(unlabelled)"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionExportResult:
+    folder: Path
+    files: list[Path]
+    regions: int
+    left_out: int
+    splits: dict[str, str] = field(default_factory=dict)
+    """Each case's split, when a split was asked for."""
+
+
+def default_folder(project: Project, fmt: str) -> Path:
+    return project.dir / "exports" / fmt
+
+
+def export_regions(
+    project: Project,
+    fmt: str,
+    *,
+    out: Path | None = None,
+    annotator: str | None = None,
+    split: SplitSpec | None = None,
+    actor: str,
+) -> RegionExportResult:
+    """Write the `fmt` export of the project's regions into `out` and record it."""
+    try:
+        chosen = REGION_FORMATS[fmt]
+    except KeyError:
+        raise ValidationError(
+            f"Unknown export format {fmt!r}; the formats are {', '.join(REGION_FORMATS)}."
+        ) from None
+    folder = _check_folder(project, out or default_folder(project, fmt))
+    with project.store.read() as conn:
+        if annotator is not None and not region_rows.annotator_exists(conn, annotator):
+            raise ValidationError(f"No annotator called {annotator!r} has worked in this project.")
+        rows = list(region_rows.iter_export_rows(conn, annotator=annotator))
+        label_counts = region_rows.case_label_counts(conn)
+    whole = _gather(project, rows, chosen)
+    parts: dict[str, RegionExport] = {"": whole}
+    assigned: dict[str, str] = {}
+    strata: dict[str, str] = {}
+    if split is not None:
+        strata = _strata(whole, label_counts)
+        assigned = assign_splits(strata, split)
+        parts = {
+            name: _subset(whole, {c for c, s in assigned.items() if s == name})
+            for name in split.names
+        }
+    folder.mkdir(parents=True, exist_ok=True)
+    # Staged beside the folder, at the same depth: labelme's imagePath, relative to the file,
+    # is then the same once the file is moved into place.
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.clinlabel-export-", dir=folder.parent))
+    try:
+        staged: list[Path] = []
+        left_out = 0
+        for name, part in parts.items():
+            for sub, piece in _per_annotator(part, chosen):
+                target = staging / name / sub if name else staging / sub
+                files, skipped = chosen.write(piece, target)
+                staged += files
+                left_out += skipped
+        if split is not None:
+            images = Counter(image.case for image in whole.images)
+            staged.append(write_splits_csv(staging / SPLITS_CSV, assigned, strata, images))
+        written = _publish(
+            project,
+            staging,
+            folder,
+            staged,
+            chosen,
+            actor=actor,
+            data={
+                "regions": len(whole.regions),
+                "left_out": left_out,
+                "annotator": annotator,
+                "split": None
+                if split is None
+                else {
+                    "fractions": split.as_dict(),
+                    "seed": split.seed,
+                    "cases": {n: sum(1 for s in assigned.values() if s == n) for n in split.names},
+                },
+            },
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RegionExportResult(folder, written, len(whole.regions), left_out, assigned)
+
+
+def _check_folder(project: Project, out: Path) -> Path:
+    target = out.expanduser().resolve()
+    batch = project.batch.resolve()
+    inside = batch if target.is_relative_to(batch) else enclosing_batch(target)
+    if inside is not None:
+        raise OutputError(
+            f"{out} is inside the batch folder {inside}; clinlabel never writes inside a batch.",
+            hint="Choose a folder outside it, e.g. in the project folder.",
+        )
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{out} is a file; an export is written into a folder.")
+    return target
+
+
+def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> RegionExport:
+    schema = project.schema
+    grids: dict[tuple[str, str], tuple[Extent, int]] = {}
+    volumes: dict[str, VolumeGrid] = {}
+    images: dict[tuple[str, int, str], DrawnImage] = {}
+    regions: list[DrawnRegion] = []
+    for row in rows:
+        key = (row.relpath, row.plane or "")
+        if key not in grids:
+            grids[key] = _grid(project, row, volumes)
+        extent, frames = grids[key]
+        image = DrawnImage(
+            row.relpath,
+            row.frame,
+            row.plane,
+            row.case,
+            row.kind,
+            extent.width,
+            extent.height,
+            frames,
+        )
+        image = images.setdefault(image.key, image)
+        regions.append(
+            DrawnRegion(
+                row.uid, image, row.annotator, row.region_class, row.tool,
+                json.loads(row.geometry), row.comment,
+            )
+        )  # fmt: skip
+    classes = tuple(c.name for c in schema.regions)
+    unknown = sorted({r.region_class for r in regions} - set(classes))
+    if unknown:
+        raise OutputError(
+            f"Region class(es) {', '.join(map(repr, unknown))} are no longer in the schema; "
+            "the export cannot number them."
+        )
+    return RegionExport(
+        classes=classes,
+        colours=tuple(c.colour for c in schema.regions),
+        regions=tuple(regions),
+        images=tuple(sorted(images.values())),
+        volumes=volumes,
+        annotators=tuple(sorted({r.annotator for r in regions})),
+        batch=project.batch,
+        region_classes=schema.regions,
+    )
+
+
+def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> tuple[Extent, int]:
+    """The drawing grid of a region's image, read from the file's header."""
+    try:
+        path = project.image_path(row.relpath)
+        if row.plane is not None:
+            grid = volumes.get(row.relpath) or read_volume_grid(path, row.relpath)
+            volumes[row.relpath] = grid
+            width, height, slices = slice_extent(grid, row.plane)
+            return Extent(width, height), slices
+        return drawing_grid(path, ImageKind(row.kind), plane=None)
+    except ClinlabelError as exc:
+        raise OutputError(
+            f"Cannot read the pixel grid of {row.relpath}, which has regions: {exc.message}",
+            hint="Put the file back in the batch (clinlabel rescan tells what changed).",
+        ) from exc
+
+
+def _strata(export: RegionExport, label_counts: list[tuple[str, str, int]]) -> dict[str, str]:
+    """Each case's stratum: its most frequent image label, else its most frequent region class
+    (ties broken by the schema's order), else NO_STRATUM."""
+    cases = {image.case for image in export.images}
+    labels: dict[str, Counter[str]] = {}
+    for case, label, count in label_counts:
+        labels.setdefault(case, Counter())[label] += count
+    classes: dict[str, Counter[str]] = {}
+    for region in export.regions:
+        classes.setdefault(region.image.case, Counter())[region.region_class] += 1
+    strata: dict[str, str] = {}
+    for case in cases:
+        counts = labels.get(case) or classes.get(case)
+        if not counts:
+            strata[case] = NO_STRATUM
+            continue
+        best = max(counts.values())
+        strata[case] = min(name for name, n in counts.items() if n == best)
+    return strata
+
+
+def _subset(export: RegionExport, cases: set[str]) -> RegionExport:
+    return replace(
+        export,
+        regions=tuple(r for r in export.regions if r.image.case in cases),
+        images=tuple(i for i in export.images if i.case in cases),
+    )
+
+
+def _per_annotator(export: RegionExport, chosen: RegionFormat) -> list[tuple[str, RegionExport]]:
+    if not chosen.per_annotator or len(export.annotators) < 2:
+        return [("", export)]
+    out: list[tuple[str, RegionExport]] = []
+    for name in export.annotators:
+        mine = tuple(r for r in export.regions if r.annotator == name)
+        keys = {r.image.key for r in mine}
+        images = tuple(i for i in export.images if i.key in keys)
+        out.append(
+            (_folder_name(name), replace(export, regions=mine, images=images, annotators=(name,)))
+        )
+    return out
+
+
+def _folder_name(annotator: str) -> str:
+    """An annotator's name as one safe folder name (no separators, no leading dot)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_ " else "_" for c in annotator).strip()
+    return cleaned.replace(" ", "_") or "annotator"
+
+
+def _publish(
+    project: Project,
+    staging: Path,
+    folder: Path,
+    staged: list[Path],
+    chosen: RegionFormat,
+    *,
+    actor: str,
+    data: dict[str, object],
+) -> list[Path]:
+    relative = [p.relative_to(staging) for p in staged]
+    hashes = {p.as_posix(): file_sha256(s) for p, s in zip(relative, staged, strict=True)}
+    event = NewEvent(
+        EventKind.EXPORT_WRITTEN,
+        actor,
+        {"output": f"regions_{chosen.name}", "path": str(folder), "files": hashes, **data},
+    )
+    targets = [folder / p for p in relative]
+    with project.store.write() as conn:
+        append_event(conn, event)
+        for source, target in zip(staged, targets, strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            publish(source, target)
+    return targets
