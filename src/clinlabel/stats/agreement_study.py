@@ -1,0 +1,187 @@
+"""A reading study's agreement, whole: every pair, all readers, per label, per case, and each
+reader against the majority of the others (the coefficients are in `stats.agreement`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from clinlabel.stats.agreement import (
+    MISSING,
+    Codes,
+    Estimate,
+    cohen_kappa,
+    complete_rows,
+    fleiss_kappa,
+    krippendorff_alpha,
+    krippendorff_alpha_bootstrap,
+    majority_of_others,
+    one_vs_rest,
+    pair_matrix,
+    pairs_of,
+    percent_agreement,
+    unit_counts,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """Who read which image as what: `codes[i, r]` is the index in `labels` of reader r's label
+    of image i, or `MISSING`. `cases[i]` is the case (patient) image i belongs to."""
+
+    readers: tuple[str, ...]
+    labels: tuple[str, ...]
+    images: tuple[str, ...]
+    cases: tuple[str, ...]
+    codes: Codes
+
+
+@dataclass(frozen=True, slots=True)
+class PairAgreement:
+    a: str
+    b: str
+    kappa: Estimate
+    """Cohen's kappa over the images both read, with its 95 % interval."""
+    percent: Estimate
+    matrix: NDArray[np.int64]
+    """Rows: a's labels; columns: b's labels; in the order of `AgreementStudy.labels`."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelAgreement:
+    label: str
+    reads: int
+    """How many reads gave this label."""
+    kappa: Estimate
+    """Fleiss' kappa of this label against all others, over the images every reader read."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAgreement:
+    case: str
+    images: int
+    """Images of this case with at least one read."""
+    unanimous: int
+    """Images read at least twice on which every reader gave the same label."""
+    percent: Estimate
+    alpha: Estimate
+    """Krippendorff's alpha (nominal, missing reads allowed) over this case's images."""
+
+
+@dataclass(frozen=True, slots=True)
+class MajorityAgreement:
+    reader: str
+    kappa: Estimate
+    """Cohen's kappa of this reader against the plurality label of the other readers."""
+    percent: Estimate
+    ties: int
+    """Images left out because the other readers were split evenly."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementStudy:
+    readers: tuple[str, ...]
+    labels: tuple[str, ...]
+    images: int
+    """Images with at least one read."""
+    pairs: tuple[PairAgreement, ...]
+    fleiss: Estimate
+    krippendorff: Estimate
+    percent: Estimate
+    per_label: tuple[LabelAgreement, ...]
+    per_case: tuple[CaseAgreement, ...]
+    majority: tuple[MajorityAgreement, ...]
+    seed: int
+
+
+def _pair(readings: Readings, i: int, j: int) -> PairAgreement:
+    k = len(readings.labels)
+    a, b = readings.codes[:, i], readings.codes[:, j]
+    matrix = pair_matrix(a, b, k)
+    both = np.stack([a, b], axis=1)
+    return PairAgreement(
+        a=readings.readers[i],
+        b=readings.readers[j],
+        kappa=cohen_kappa(matrix),
+        percent=percent_agreement(both),
+        matrix=matrix,
+    )
+
+
+def _fleiss(codes: Codes, categories: int) -> Estimate:
+    complete = codes[complete_rows(codes)]
+    return fleiss_kappa(unit_counts(complete, categories))
+
+
+def _per_case(readings: Readings) -> list[CaseAgreement]:
+    k = len(readings.labels)
+    order: dict[str, list[int]] = {}
+    for index, case in enumerate(readings.cases):
+        order.setdefault(case, []).append(index)
+    out: list[CaseAgreement] = []
+    for case, rows in order.items():
+        codes = readings.codes[rows]
+        counts = unit_counts(codes, k)
+        reads = counts.sum(axis=1)
+        unanimous = int(((reads >= 2) & (counts.max(axis=1) == reads)).sum())
+        out.append(
+            CaseAgreement(
+                case=case,
+                images=int((reads >= 1).sum()),
+                unanimous=unanimous,
+                percent=percent_agreement(codes),
+                alpha=krippendorff_alpha(codes, k),
+            )
+        )
+    return out
+
+
+def _majority(readings: Readings) -> list[MajorityAgreement]:
+    k = len(readings.labels)
+    out: list[MajorityAgreement] = []
+    for r, reader in enumerate(readings.readers):
+        majority, tie = majority_of_others(readings.codes, r, k)
+        own = readings.codes[:, r]
+        out.append(
+            MajorityAgreement(
+                reader=reader,
+                kappa=cohen_kappa(pair_matrix(own, majority, k)),
+                percent=percent_agreement(np.stack([own, majority], axis=1)),
+                ties=int((tie & (own != MISSING)).sum()),
+            )
+        )
+    return out
+
+
+def analyse(readings: Readings, *, seed: int) -> AgreementStudy:
+    """Every agreement figure of a reading study (readers and labels in the given order)."""
+    k = len(readings.labels)
+    codes = readings.codes
+    per_label = [
+        LabelAgreement(
+            label=name,
+            reads=int((codes == index).sum()),
+            kappa=_fleiss(one_vs_rest(codes, index), 2),
+        )
+        for index, name in enumerate(readings.labels)
+    ]
+    return AgreementStudy(
+        readers=readings.readers,
+        labels=readings.labels,
+        images=int((codes != MISSING).any(axis=1).sum()),
+        pairs=tuple(_pair(readings, i, j) for i, j in pairs_of(readings.readers)),
+        fleiss=_fleiss(codes, k),
+        krippendorff=krippendorff_alpha_bootstrap(codes, k, seed=seed),
+        percent=percent_agreement(codes),
+        per_label=tuple(per_label),
+        per_case=tuple(_per_case(readings)),
+        majority=tuple(_majority(readings)),
+        seed=seed,
+    )
+
+
+def empty_codes(readers: Sequence[str]) -> Codes:
+    return np.full((0, len(readers)), MISSING, dtype=np.int64)
