@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import annotators, images, labels
@@ -27,13 +28,8 @@ class Reading:
     label: str
 
 
-def iter_readings(conn: Connection, *, only: Collection[str] | None = None) -> Iterator[Reading]:
-    """Every whole-image label of a present image, grouped by image (ascending image id), its
-    readers in the order they first appeared in the project; `only` keeps those labels alone.
-
-    Walks the unique index (image_id, annotator_id, frame) of `labels` in order, so the rows
-    stream without a sort of the whole table.
-    """
+def readings_query(*, only: Collection[str] | None = None) -> Select[Any]:
+    """The query behind `iter_readings` (a test reads its plan)."""
     query = (
         select(
             labels.c.image_id,
@@ -52,7 +48,17 @@ def iter_readings(conn: Connection, *, only: Collection[str] | None = None) -> I
     )
     if only is not None:
         query = query.where(labels.c.label.in_(sorted(only)))
-    result = conn.execution_options(yield_per=_BATCH).execute(query)
+    return query
+
+
+def iter_readings(conn: Connection, *, only: Collection[str] | None = None) -> Iterator[Reading]:
+    """Every whole-image label of a present image, grouped by image (ascending image id), its
+    readers in the order they first appeared in the project; `only` keeps those labels alone.
+
+    Walks the unique index (image_id, annotator_id, frame) of `labels` in order, so the rows
+    stream without a sort of the whole table.
+    """
+    result = conn.execution_options(yield_per=_BATCH).execute(readings_query(only=only))
     for row in result:
         yield Reading(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))
 
