@@ -87,7 +87,10 @@ def project_agreement(
 def add_agreement_section(project: Project, report_text: str) -> str:
     """The summary report with its agreement section when the project has two readers or more
     (unchanged otherwise: a single-reader project's report reads as it always has)."""
+    # Readers are counted first (one indexed look-up per annotator), so a single-reader
+    # project, the usual one, never streams its labels for a section it will not show.
+    with project.store.read() as conn:
+        if len(reading_rows.reader_names(conn)) < 2:
+            return report_text
     readings = load_readings(project)
-    if len(readings.readers) < 2:
-        return report_text
     return insert_report_section(report_text, analyse(readings, seed=DEFAULT_SEED))

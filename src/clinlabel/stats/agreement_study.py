@@ -4,7 +4,7 @@ reader against the majority of the others (the coefficients are in `stats.agreem
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -160,14 +160,13 @@ def analyse(readings: Readings, *, seed: int) -> AgreementStudy:
     """Every agreement figure of a reading study (readers and labels in the given order)."""
     k = len(readings.labels)
     codes = readings.codes
-    per_label = [
-        LabelAgreement(
-            label=name,
-            reads=int((codes == index).sum()),
-            kappa=_fleiss(one_vs_rest(codes, index), 2),
-        )
-        for index, name in enumerate(readings.labels)
-    ]
+    per_label = []
+    for index, name in enumerate(readings.labels):
+        reads = int((codes == index).sum())
+        kappa = _fleiss(one_vs_rest(codes, index), 2)
+        if reads == 0 and kappa.value is None and kappa.n:
+            kappa = replace(kappa, note="undefined: no reader gave this label")
+        per_label.append(LabelAgreement(label=name, reads=reads, kappa=kappa))
     return AgreementStudy(
         readers=readings.readers,
         labels=readings.labels,

@@ -194,3 +194,17 @@ def test_everyone_reads_one_label_kappa_is_undefined_in_words(tmp_path: Path) ->
     assert doc["fleiss"]["kappa"] is None and "same label" in doc["fleiss"]["note"]
     text = run("agreement", project).output
     assert "undefined" in text and not re.search(r"\bnan\b", text, flags=re.IGNORECASE)
+
+
+def test_written_summary_report_has_the_agreement_appendix(
+    study: tuple[Path, dict[str, list[str | None]]], tmp_path: Path
+) -> None:
+    project, _ = study
+    target = tmp_path / "summary.txt"
+    result = run("report", project, "--txt", target)
+    assert result.exit_code == 0, result.output
+    text = target.read_text(encoding="utf-8")
+    assert "APPENDIX A. AGREEMENT BETWEEN READERS" in text
+    assert "Fleiss' kappa" in text and "Dr Ā Kumar" in text
+    assert text.endswith("End of report.\n")
+    assert "agreement" in run("--help").output

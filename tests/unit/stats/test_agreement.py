@@ -109,6 +109,11 @@ def test_a_label_never_used_changes_nothing_but_the_matrix_shape() -> None:
     assert A.krippendorff_alpha(codes, 3).value == pytest.approx(
         A.krippendorff_alpha(codes, 2).value, abs=TOL
     )
+    study = analyse(_readings(codes, ("C",) * 80), seed=1)
+    unused = study.per_label[2]
+    assert unused.label == "NA" and unused.reads == 0 and unused.kappa.value is None
+    assert unused.kappa.note == "undefined: no reader gave this label"
+    assert study.pairs[0].matrix.shape == (3, 3)
 
 
 def test_all_images_one_label_is_undefined_and_says_so_not_nan() -> None:
