@@ -38,6 +38,7 @@ NO_IMAGES = "no image was read by the readers it needs"
 NO_VARIATION = (
     "undefined: every read gives the same label, so chance agreement is total and kappa is 0/0"
 )
+NO_PAIRS = "no image was read by two readers or more"
 ONE_READER = "undefined: it needs at least two readers"
 
 
@@ -176,12 +177,35 @@ def _alpha_from_coincidences(o: NDArray[np.float64]) -> float | None:
 def _pairable_patterns(
     codes: Codes, categories: int
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
+    """The distinct rows of value counts among images with two reads or more, how often each
+    occurs, and how many such images there are."""
     counts = unit_counts(codes, categories)
     pairable = counts[counts.sum(axis=1) >= 2]
     if pairable.shape[0] == 0:
         return np.zeros((0, categories), dtype=np.int64), np.zeros(0), 0
-    patterns, multiplicity = np.unique(pairable, axis=0, return_counts=True)
+    base = codes.shape[1] + 1
+    if base**categories < 2**62:
+        # Each row as one integer in base (readers + 1): a 1-D unique is several times faster
+        # than np.unique(axis=0) on a million rows.
+        weights = base ** np.arange(categories, dtype=np.int64)
+        _, first, multiplicity = np.unique(
+            pairable @ weights, return_index=True, return_counts=True
+        )
+        patterns = pairable[first]
+    else:
+        patterns, multiplicity = np.unique(pairable, axis=0, return_counts=True)
     return patterns, multiplicity.astype(np.float64), int(pairable.shape[0])
+
+
+def _alpha_of_patterns(
+    patterns: NDArray[np.int64], multiplicity: NDArray[np.float64], n: int
+) -> Estimate:
+    if n == 0:
+        return Estimate(None, 0, note=NO_PAIRS)
+    alpha = _alpha_from_coincidences(_coincidences(patterns, multiplicity))
+    if alpha is None:
+        return Estimate(None, n, note=NO_VARIATION.replace("kappa", "alpha"))
+    return Estimate(alpha, n)
 
 
 def krippendorff_alpha(codes: Codes, categories: int) -> Estimate:
@@ -189,13 +213,7 @@ def krippendorff_alpha(codes: Codes, categories: int) -> Estimate:
 
     Only images with at least two reads ("pairable values") count; `n` is their number.
     """
-    patterns, multiplicity, n = _pairable_patterns(codes, categories)
-    if n == 0:
-        return Estimate(None, 0, note="no image was read by two readers or more")
-    alpha = _alpha_from_coincidences(_coincidences(patterns, multiplicity))
-    if alpha is None:
-        return Estimate(None, n, note=NO_VARIATION.replace("kappa", "alpha"))
-    return Estimate(alpha, n)
+    return _alpha_of_patterns(*_pairable_patterns(codes, categories))
 
 
 def krippendorff_alpha_bootstrap(
@@ -209,10 +227,10 @@ def krippendorff_alpha_bootstrap(
     replicates' alphas. A replicate with no variation (alpha undefined) is left out. Seeded with
     `seed` (numpy PCG64): the same project and seed give the same interval.
     """
-    point = krippendorff_alpha(codes, categories)
+    patterns, multiplicity, n = _pairable_patterns(codes, categories)
+    point = _alpha_of_patterns(patterns, multiplicity, n)
     if point.value is None:
         return point
-    patterns, multiplicity, n = _pairable_patterns(codes, categories)
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(n, multiplicity / multiplicity.sum(), size=replicates)
     alphas = [
@@ -235,7 +253,7 @@ def percent_agreement(codes: Codes) -> Estimate:
     pairable = per_image >= 2
     n = int(pairable.sum())
     if n == 0:
-        return Estimate(None, 0, note="no image was read by two readers or more")
+        return Estimate(None, 0, note=NO_PAIRS)
     agreeing = 0
     pairs = 0
     readers = codes.shape[1]

@@ -11,12 +11,13 @@ from numpy.typing import NDArray
 
 from clinlabel.stats.agreement import (
     MISSING,
+    NO_PAIRS,
+    NO_VARIATION,
     Codes,
     Estimate,
     cohen_kappa,
     complete_rows,
     fleiss_kappa,
-    krippendorff_alpha,
     krippendorff_alpha_bootstrap,
     majority_of_others,
     one_vs_rest,
@@ -116,24 +117,51 @@ def _fleiss(codes: Codes, categories: int) -> Estimate:
     return fleiss_kappa(unit_counts(complete, categories))
 
 
-def _per_case(readings: Readings) -> list[CaseAgreement]:
-    k = len(readings.labels)
-    order: dict[str, list[int]] = {}
-    for index, case in enumerate(readings.cases):
-        order.setdefault(case, []).append(index)
+def _per_case(readings: Readings, counts: NDArray[np.int64]) -> list[CaseAgreement]:
+    """Per case at once, with group sums (one pass, not one per case: a project may have tens
+    of thousands of cases). Alpha uses the nominal identity: o's row sums are the values'
+    counts n_c and its trace is sum_u sum_c n_uc (n_uc - 1) / (m_u - 1)."""
+    names, first, case_of = np.unique(
+        np.asarray(readings.cases, dtype=object), return_index=True, return_inverse=True
+    )
+    groups = len(names)
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+
+    def per_case(values: NDArray[np.float64] | NDArray[np.bool_]) -> NDArray[np.float64]:
+        return np.bincount(case_of, weights=values, minlength=groups).astype(np.float64)
+
+    agreeing = (counts * (counts - 1)).sum(axis=1) / 2.0
+    images = per_case(m >= 1)
+    unanimous = per_case(pairable & (counts.max(axis=1, initial=0) == m))
+    n_pairable = per_case(pairable)
+    all_pairs = per_case(np.where(pairable, m * (m - 1) / 2.0, 0.0))
+    agree_pairs = per_case(np.where(pairable, agreeing, 0.0))
+    trace = per_case(np.divide(2.0 * agreeing, m - 1.0, out=np.zeros(len(m)), where=pairable))
+    n_c = np.stack([per_case(np.where(pairable, counts[:, c], 0)) for c in range(counts.shape[1])])
+    n_values = n_c.sum(axis=0)
+    expected = n_values * n_values - (n_c * n_c).sum(axis=0)
     out: list[CaseAgreement] = []
-    for case, rows in order.items():
-        codes = readings.codes[rows]
-        counts = unit_counts(codes, k)
-        reads = counts.sum(axis=1)
-        unanimous = int(((reads >= 2) & (counts.max(axis=1) == reads)).sum())
+    for g in np.argsort(first, kind="stable"):
+        n = int(n_pairable[g])
+        if n == 0:
+            percent = Estimate(None, 0, note=NO_PAIRS)
+            alpha = Estimate(None, 0, note=NO_PAIRS)
+        else:
+            percent = Estimate(float(agree_pairs[g] / all_pairs[g]), n)
+            total = float(n_values[g])
+            if expected[g] <= 1e-12 * max(1.0, total * total):
+                alpha = Estimate(None, n, note=NO_VARIATION.replace("kappa", "alpha"))
+            else:
+                disagreement = (total - 1.0) * (total - float(trace[g])) / float(expected[g])
+                alpha = Estimate(1.0 - disagreement, n)
         out.append(
             CaseAgreement(
-                case=case,
-                images=int((reads >= 1).sum()),
-                unanimous=unanimous,
-                percent=percent_agreement(codes),
-                alpha=krippendorff_alpha(codes, k),
+                case=str(names[g]),
+                images=int(images[g]),
+                unanimous=int(unanimous[g]),
+                percent=percent,
+                alpha=alpha,
             )
         )
     return out
@@ -176,7 +204,7 @@ def analyse(readings: Readings, *, seed: int) -> AgreementStudy:
         krippendorff=krippendorff_alpha_bootstrap(codes, k, seed=seed),
         percent=percent_agreement(codes),
         per_label=tuple(per_label),
-        per_case=tuple(_per_case(readings)),
+        per_case=tuple(_per_case(readings, unit_counts(codes, k))),
         majority=tuple(_majority(readings)),
         seed=seed,
     )

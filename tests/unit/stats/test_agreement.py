@@ -209,3 +209,35 @@ def test_two_readers_majority_of_the_other_is_the_other_reader() -> None:
     study = analyse(_readings(codes, ("C",) * 60), seed=1)
     assert study.majority[0].kappa.value == pytest.approx(study.pairs[0].kappa.value, abs=TOL)
     assert study.majority[0].ties == 0
+
+
+def test_per_case_group_sums_match_each_case_computed_alone() -> None:
+    codes = _random_codes(21, 400, 4, 3, 0.3)
+    rng = np.random.default_rng(5)
+    # Cases interleaved (not contiguous), one case all one label, one with a single reader.
+    cases = [f"Case_{int(c)}" for c in rng.integers(0, 9, size=400)]
+    for i in range(0, 400, 50):
+        cases[i] = "Case_same"
+        codes[i] = [1, 1, A.MISSING, 1]
+    cases[7] = "Case_lonely"
+    codes[7] = [2, A.MISSING, A.MISSING, A.MISSING]
+    study = analyse(_readings(codes, tuple(cases)), seed=1)
+    seen = list(dict.fromkeys(cases))
+    assert [c.case for c in study.per_case] == seen
+    for item in study.per_case:
+        rows = codes[[i for i, c in enumerate(cases) if c == item.case]]
+        alone_alpha = A.krippendorff_alpha(rows, 3)
+        alone_percent = A.percent_agreement(rows)
+        assert item.alpha.n == alone_alpha.n and item.percent.n == alone_percent.n
+        if alone_alpha.value is None:
+            assert item.alpha.value is None and item.alpha.note == alone_alpha.note
+        else:
+            assert item.alpha.value == pytest.approx(alone_alpha.value, abs=TOL)
+        if alone_percent.value is None:
+            assert item.percent.value is None
+        else:
+            assert item.percent.value == pytest.approx(alone_percent.value, abs=TOL)
+        assert item.images == int((rows != A.MISSING).any(axis=1).sum())
+    by_name = {c.case: c for c in study.per_case}
+    assert by_name["Case_same"].alpha.value is None and by_name["Case_same"].unanimous == 8
+    assert by_name["Case_lonely"].alpha.value is None and by_name["Case_lonely"].alpha.n == 0
