@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from clinlabel.reports.tables import render_fields, render_table, safe_text
@@ -12,8 +13,8 @@ from clinlabel.stats.agreement_study import AgreementStudy
 FORMAT = "clinlabel-agreement/1"
 SECTION_TITLE = "Appendix A. Agreement between readers"
 INTRA_NOTE = (
-    "Intra-rater agreement needs images shown twice to the same reader (repeats); clinlabel "
-    "does not schedule repeats yet, so there is none to report."
+    "Intra-rater (test-retest) agreement needs images shown twice to the same reader "
+    "(repeats); clinlabel does not schedule repeats yet, so there is none to report."
 )
 _RULE = "=" * 78
 
@@ -136,13 +137,13 @@ def render_agreement(study: AgreementStudy) -> list[str]:
             ("Readers", ", ".join(safe_text(r) for r in study.readers)),
             ("Labels", ", ".join(safe_text(label) for label in study.labels)),
             ("Images read", f"{study.images:,}"),
-            ("Percent agreement", f"{_pct(study.percent)} (pairs of reads, {study.percent.n:,} "
-             "images read twice or more)"),
+            ("Percent agreement", f"{_pct(study.percent)} of pairs of reads "
+             f"({study.percent.n:,} images read twice or more)"),
             ("Fleiss' kappa", f"{_value(study.fleiss)}  {_band(study.fleiss)}  "
-             f"(images read by all {len(study.readers)} readers: {study.fleiss.n:,})"),
+             f"({study.fleiss.n:,} images read by all {len(study.readers)} readers)"),
             ("Krippendorff's alpha", f"{_value(study.krippendorff)}  "
-             f"95 % CI {_interval(study.krippendorff) or 'n/a'}  {_band(study.krippendorff)}  "
-             f"({study.krippendorff.n:,} images; nominal, missing reads allowed)"),
+             f"{_band(study.krippendorff)}  95 % CI {_interval(study.krippendorff) or 'n/a'}"),
+            ("", f"(nominal, missing reads allowed; {study.krippendorff.n:,} images)"),
         ]
     )  # fmt: skip
     out += _notes([("Fleiss' kappa", study.fleiss), ("Krippendorff's alpha", study.krippendorff)])
@@ -199,14 +200,17 @@ def render_agreement(study: AgreementStudy) -> list[str]:
         ],
         right=[False, True, True, True, True, False],
     )  # fmt: skip
-    out += ["", f"  Intra-rater: {INTRA_NOTE}"]
-    out += [
-        "",
-        "  Bands: Landis & Koch (1977). Undefined: no variation to measure chance against, or no "
-        "image to rest on.",
-        f"  Alpha's interval: percentile bootstrap over images, {BOOTSTRAP_REPLICATES:,} "
-        f"replicates, seed {study.seed}.",
-    ]
+    out += [""]
+    out += textwrap.wrap(
+        f"Intra-rater: {INTRA_NOTE}", width=78, initial_indent="  ", subsequent_indent="  "
+    )
+    out += [""]
+    out += textwrap.wrap(
+        "Bands: Landis & Koch (1977). Undefined: no variation to measure chance agreement "
+        "against, or no image to rest on. Alpha's interval: percentile bootstrap over images, "
+        f"{BOOTSTRAP_REPLICATES:,} replicates, seed {study.seed}.",
+        width=78, initial_indent="  ", subsequent_indent="  ",
+    )  # fmt: skip
     return out
 
 
