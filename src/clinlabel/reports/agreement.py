@@ -126,6 +126,10 @@ def _band(estimate: Estimate) -> str:
     return estimate.band or "-"
 
 
+def _all(readers: tuple[str, ...]) -> str:
+    return "both readers" if len(readers) == 2 else f"all {len(readers)} readers"
+
+
 def _notes(estimates: list[tuple[str, Estimate]]) -> list[str]:
     return [f"  {what}: {e.note}." for what, e in estimates if e.value is None and e.note]
 
@@ -140,7 +144,7 @@ def render_agreement(study: AgreementStudy) -> list[str]:
             ("Percent agreement", f"{_pct(study.percent)} of pairs of reads "
              f"({study.percent.n:,} images read twice or more)"),
             ("Fleiss' kappa", f"{_value(study.fleiss)}  {_band(study.fleiss)}  "
-             f"({study.fleiss.n:,} images read by all {len(study.readers)} readers)"),
+             f"({study.fleiss.n:,} images read by {_all(study.readers)})"),
             ("Krippendorff's alpha", f"{_value(study.krippendorff)}  "
              f"{_band(study.krippendorff)}  95 % CI {_interval(study.krippendorff) or 'n/a'}"),
             ("", f"(nominal, missing reads allowed; {study.krippendorff.n:,} images)"),
@@ -201,9 +205,7 @@ def render_agreement(study: AgreementStudy) -> list[str]:
         right=[False, True, True, True, True, False],
     )  # fmt: skip
     out += [""]
-    out += textwrap.wrap(
-        f"Intra-rater: {INTRA_NOTE}", width=78, initial_indent="  ", subsequent_indent="  "
-    )
+    out += textwrap.wrap(INTRA_NOTE, width=78, initial_indent="  ", subsequent_indent="  ")
     out += [""]
     out += textwrap.wrap(
         "Bands: Landis & Koch (1977). Undefined: no variation to measure chance agreement "

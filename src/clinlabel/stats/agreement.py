@@ -34,12 +34,11 @@ BOOTSTRAP_REPLICATES = 2000
 
 Codes = NDArray[np.int64]
 
+# Why a coefficient is undefined, in words a reader of the report understands.
 NO_IMAGES = "no image was read by the readers it needs"
-NO_VARIATION = (
-    "undefined: every read gives the same label, so chance agreement is total and kappa is 0/0"
-)
+NO_VARIATION = "every read gives the same label: chance agreement is total, the coefficient 0/0"
 NO_PAIRS = "no image was read by two readers or more"
-ONE_READER = "undefined: it needs at least two readers"
+ONE_READER = "it needs at least two readers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +203,7 @@ def _alpha_of_patterns(
         return Estimate(None, 0, note=NO_PAIRS)
     alpha = _alpha_from_coincidences(_coincidences(patterns, multiplicity))
     if alpha is None:
-        return Estimate(None, n, note=NO_VARIATION.replace("kappa", "alpha"))
+        return Estimate(None, n, note=NO_VARIATION)
     return Estimate(alpha, n)
 
 

@@ -103,10 +103,13 @@ def _pair(readings: Readings, i: int, j: int) -> PairAgreement:
     a, b = readings.codes[:, i], readings.codes[:, j]
     matrix = pair_matrix(a, b, k)
     both = np.stack([a, b], axis=1)
+    kappa = cohen_kappa(matrix)
+    if kappa.n == 0:
+        kappa = replace(kappa, note="these two readers read no image in common")
     return PairAgreement(
         a=readings.readers[i],
         b=readings.readers[j],
-        kappa=cohen_kappa(matrix),
+        kappa=kappa,
         percent=percent_agreement(both),
         matrix=matrix,
     )
@@ -114,7 +117,10 @@ def _pair(readings: Readings, i: int, j: int) -> PairAgreement:
 
 def _fleiss(codes: Codes, categories: int) -> Estimate:
     complete = codes[complete_rows(codes)]
-    return fleiss_kappa(unit_counts(complete, categories))
+    kappa = fleiss_kappa(unit_counts(complete, categories))
+    if kappa.n == 0:
+        kappa = replace(kappa, note="no image was read by every reader")
+    return kappa
 
 
 def _per_case(readings: Readings, counts: NDArray[np.int64]) -> list[CaseAgreement]:
@@ -151,7 +157,7 @@ def _per_case(readings: Readings, counts: NDArray[np.int64]) -> list[CaseAgreeme
             percent = Estimate(float(agree_pairs[g] / all_pairs[g]), n)
             total = float(n_values[g])
             if expected[g] <= 1e-12 * max(1.0, total * total):
-                alpha = Estimate(None, n, note=NO_VARIATION.replace("kappa", "alpha"))
+                alpha = Estimate(None, n, note=NO_VARIATION)
             else:
                 disagreement = (total - 1.0) * (total - float(trace[g])) / float(expected[g])
                 alpha = Estimate(1.0 - disagreement, n)
@@ -173,10 +179,13 @@ def _majority(readings: Readings) -> list[MajorityAgreement]:
     for r, reader in enumerate(readings.readers):
         majority, tie = majority_of_others(readings.codes, r, k)
         own = readings.codes[:, r]
+        kappa = cohen_kappa(pair_matrix(own, majority, k))
+        if kappa.n == 0:
+            kappa = replace(kappa, note="no image this reader read has a majority among the others")
         out.append(
             MajorityAgreement(
                 reader=reader,
-                kappa=cohen_kappa(pair_matrix(own, majority, k)),
+                kappa=kappa,
                 percent=percent_agreement(np.stack([own, majority], axis=1)),
                 ties=int((tie & (own != MISSING)).sum()),
             )
@@ -193,7 +202,7 @@ def analyse(readings: Readings, *, seed: int) -> AgreementStudy:
         reads = int((codes == index).sum())
         kappa = _fleiss(one_vs_rest(codes, index), 2)
         if reads == 0 and kappa.value is None and kappa.n:
-            kappa = replace(kappa, note="undefined: no reader gave this label")
+            kappa = replace(kappa, note="no reader gave this label")
         per_label.append(LabelAgreement(label=name, reads=reads, kappa=kappa))
     return AgreementStudy(
         readers=readings.readers,

@@ -112,7 +112,7 @@ def test_a_label_never_used_changes_nothing_but_the_matrix_shape() -> None:
     study = analyse(_readings(codes, ("C",) * 80), seed=1)
     unused = study.per_label[2]
     assert unused.label == "NA" and unused.reads == 0 and unused.kappa.value is None
-    assert unused.kappa.note == "undefined: no reader gave this label"
+    assert unused.kappa.note == "no reader gave this label"
     assert study.pairs[0].matrix.shape == (3, 3)
 
 
