@@ -3,7 +3,6 @@ reader against the majority of the others (the coefficients are in `stats.agreem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -217,7 +216,3 @@ def analyse(readings: Readings, *, seed: int) -> AgreementStudy:
         majority=tuple(_majority(readings)),
         seed=seed,
     )
-
-
-def empty_codes(readers: Sequence[str]) -> Codes:
-    return np.full((0, len(readers)), MISSING, dtype=np.int64)
