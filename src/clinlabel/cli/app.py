@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("clinlabel.cli.label", "label_command"),
     "render": ("clinlabel.cli.imaging", "render_command"),
     "info": ("clinlabel.cli.imaging", "info_command"),
+    "agreement": ("clinlabel.cli.agreement", "agreement_command"),
 }
 
 

@@ -26,6 +26,7 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
 from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
+from clinlabel.labelling.agreement import add_agreement_section
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.reports.data import (
@@ -220,7 +221,8 @@ def write_report(project: Project, path: Path, *, actor: str, parallel: bool = F
 
 def report_text(project: Project, *, parallel: bool = False) -> str:
     """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
-    return render_text_report(gather_report_data(project, parallel=parallel))
+    text = render_text_report(gather_report_data(project, parallel=parallel))
+    return add_agreement_section(project, text)
 
 
 def chain_status(project: Project, *, parallel: bool = False) -> ChainStatus:
@@ -234,7 +236,7 @@ def _write_report(
     path = _check_destination(project, path)
     pending = pending_path(path)
     data = gather_report_data(project, parallel=parallel)
-    text = render_text_report(data)
+    text = add_agreement_section(project, render_text_report(data))
     with atomic_writer(pending) as handle:
         handle.write(text)
     _publish_recorded(project, pending, path, kind="summary_report", rows=None, actor=actor)
