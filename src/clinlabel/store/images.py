@@ -14,6 +14,7 @@ from clinlabel.domain.views import CaseProgress, ImageView, Progress
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.labels import frame_labels_of, labelled_count, recount_progress
 from clinlabel.store.schema import events, images, labels, scan_staging
+from clinlabel.store.sort_keys import natural_sort_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +37,20 @@ SCAN_COLUMNS = (
     "kind",
     "size",
     "mtime_ns",
+    "case_key",
+    "visit_key",
+    "file_key",
 )
-"""The order of values in a scan row: queue position, then the image reference's fields."""
+"""The order of values in a scan row: queue position, the image reference's fields, then the
+natural-order keys of its case, visit and file names (`store.sort_keys`)."""
 
-ScanRow = tuple[int, str, str, str, str, str, str, int, int]
+ScanRow = tuple[int, str, str, str, str, str, str, int, int, bytes, bytes, bytes]
 
 
 def scan_row(seq: int, ref: ImageRef) -> ScanRow:
     return (seq, ref.relpath, ref.case, ref.visit, ref.folder, ref.file, ref.kind.value,
-            ref.size, ref.mtime_ns)  # fmt: skip
+            ref.size, ref.mtime_ns, natural_sort_key(ref.case), natural_sort_key(ref.visit),
+            natural_sort_key(ref.file))  # fmt: skip
 
 
 def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str) -> SyncCounts:

@@ -8,18 +8,25 @@ descending, empty values (no label, no time) last ascending and first descending
 queue position ascending. Names compare as people read them (`img2` before `img10`,
 case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets that order:
 
-- `case`: the queue is in natural order of cases (the scan sorts them so) and each case's images
-  are contiguous in it, so a case's first queue position *is* its natural rank.
-- `visit`, `file`, `label`, `comment`: a visit name recurs in every case and a file name in every
-  visit, so the queue orders them only within their parent. Their distinct values in the filtered
-  set are counted in SQL (`GROUP BY`), ranked in Python with the scan's own `natural_key`, and only
-  the few values that reach into the requested window are mapped to their ranks in SQL. The cost
-  grows with the number of *distinct* values (tens of visits or labels; at worst one file name
-  per image), not with the rows sent.
+- `case`, `visit`, `file`: each image stores the natural-order key of its names
+  (`store.sort_keys`, migration 0006), indexed with `seq` after it: the window is a range of that
+  index, read in order, whatever the size of the project. Names equal but for letter case or
+  leading zeros (`Img1`, `img01`) tie, as they did in the page's old sort.
+- `label`, `comment`: their distinct values in the filtered set are counted in SQL (`GROUP BY`),
+  ranked in Python with the scan's own `natural_key`, and only the few values that reach into the
+  requested window are mapped to their ranks in SQL. The cost grows with the number of rows
+  labelled (issue 14: not yet a range of an index).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
   empty: labelled images first ascending.
+
+Windows after the first come by keyset where an index states the order (position, case, visit,
+file): the page passes `after`, the position of the last row it holds, and the window starts right
+after that row in the order asked, so no OFFSET steps over the rows before it. A jump deep into
+the table (a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that
+index (no sort, no table rows). The filtered total is counted once per order and filter: the page
+passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -90,7 +97,14 @@ class ReviewQuery:
     label: str | None = None
     unlabelled: bool = False
     case: str | None = None
+    after: int | None = None
+    """Queue position of the row just before the window in this order (keyset), if known."""
+    total: int | None = None
+    """The filtered total, if an earlier window of the same order and filters told it."""
 
+
+_KEYED_SORTS = {"case": images.c.case_key, "visit": images.c.visit_key, "file": images.c.file_key}
+"""Sorts by a stored natural-order key: an index on (key, seq) holds their order."""
 
 _ALIAS_FRAMES = labels.alias("frame_labels")
 
@@ -103,14 +117,22 @@ def _whole_file_label(annotator_id: int) -> ColumnElement[bool]:
     )
 
 
-def _filters(query: ReviewQuery) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = [images.c.present, images.c.seq.is_not(None)]
+def _filters(query: ReviewQuery, *, counting: bool = False) -> list[ColumnElement[bool]]:
+    # Present images are exactly those with a position (schema.images.seq): one condition that
+    # every sort index answers without reading the table.
+    found: list[ColumnElement[bool]] = [images.c.seq.is_not(None)]
     if query.case is not None:
         found.append(images.c.case_name == query.case)
     if query.unlabelled:
         found.append(labels.c.id.is_(None))
     elif query.label is not None:
-        found.append(labels.c.label == query.label)
+        # A window compares through COALESCE, which keeps the outer join an outer join: SQLite
+        # would otherwise turn it inner, start from the labels' index and sort every row of the
+        # label (a third of the project, for a common one), where reading the order's index and
+        # probing each image's label stops at the window. A count has no order: there the
+        # label's index is the way. (Labels are never empty, so COALESCE adds no match.)
+        label = labels.c.label if counting else func.coalesce(labels.c.label, literal(""))
+        found.append(label == query.label)
     return found
 
 
@@ -147,15 +169,22 @@ def review_page(
     filters = _filters(query)
     everything = queue_length(conn)  # one index probe instead of counting 100,000 rows
     filtered = query.case is not None or query.unlabelled or query.label is not None
-    total = (
-        int(conn.execute(select(func.count()).select_from(joined).where(*filters)).scalar_one())
-        if filtered
-        else everything
-    )
+    if not filtered:
+        total = everything
+    elif query.total is not None:
+        total = max(query.total, 0)
+    else:
+        total = int(
+            conn.execute(
+                select(func.count()).select_from(joined).where(*_filters(query, counting=True))
+            ).scalar_one()
+        )
     if limit == 0 or offset >= total:
         return ReviewPage(rows=[], total=total, all=everything)
 
-    if query.sort in ("visit", "file", "label", "comment"):
+    if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
+        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
+    elif query.sort in ("label", "comment"):
         ids = _natural_window(conn, joined, filters, query, offset=offset, limit=limit)
     else:
         ids = _sql_window(
@@ -175,6 +204,49 @@ def review_page(
         total=total,
         all=everything,
     )
+
+
+def _keyed_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """Image ids of the window for an order an index holds: (key, seq), or seq alone.
+
+    Ties are in queue order in both directions, so descending reads the key backwards but each
+    tie forwards (SQLite sorts just the ties the window touches).
+    """
+    descending = query.descending
+    key = _KEYED_SORTS.get(query.sort)
+    statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
+    cursor = None
+    if query.after is not None:
+        cursor = conn.execute(
+            select(images.c.seq if key is None else key).where(images.c.seq == query.after)
+        ).first()
+    if cursor is not None:
+        offset = 0  # the window starts right after the cursor's row
+        after = query.after
+        if key is None:
+            statement = statement.where(
+                images.c.seq < after if descending else images.c.seq > after
+            )
+        elif descending:
+            statement = statement.where(
+                key <= cursor[0], or_(key < cursor[0], images.c.seq > after)
+            )
+        else:
+            statement = statement.where(tuple_(key, images.c.seq) > tuple_(cursor[0], after))
+    if key is None:
+        order = [images.c.seq.desc() if descending else images.c.seq.asc()]
+    else:
+        order = [key.desc() if descending else key.asc(), images.c.seq.asc()]
+    statement = statement.order_by(*order).offset(offset).limit(limit)
+    return [int(r[0]) for r in conn.execute(statement)]
 
 
 def _sql_window(
@@ -206,16 +278,6 @@ def _sql_window(
             statement = statement.where(images.c.seq >= first, images.c.seq <= last)
             offset = 0
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
-    elif query.sort == "case":
-        # A case's first position is its natural rank (see the module docstring).
-        first_seen = (
-            select(images.c.case_name, func.min(images.c.seq).label("first"))
-            .where(images.c.present)
-            .group_by(images.c.case_name)
-            .subquery("case_first")
-        )
-        statement = statement.join(first_seen, first_seen.c.case_name == images.c.case_name)
-        order = [first_seen.c.first.desc() if descending else first_seen.c.first.asc()]
     elif query.sort == "seconds":
         order = _empty_last(_seconds(annotator), descending=descending)
     elif query.sort == "annotator":
@@ -263,8 +325,6 @@ def _natural_window(
 ) -> list[int]:
     """Image ids of the window for a column of names in natural order (module docstring)."""
     column: ColumnElement[Any] = {
-        "visit": images.c.visit,
-        "file": images.c.file,
         "label": labels.c.label,
         # An image without a label shows an empty comment, not a missing one.
         "comment": func.coalesce(labels.c.comment, literal("")),
