@@ -63,6 +63,12 @@ def expected(
     ]
     if sort == "position":
         ordered = sorted(rows, key=lambda v: v["position"], reverse=descending)
+    elif sort == "label":
+        # Unlabelled last ascending, first descending; ties in queue order.
+        named = [v for v in rows if v["label"] is not None]
+        empty = [v for v in rows if v["label"] is None]
+        named = sorted(named, key=lambda v: natural_key(v["label"])[0], reverse=descending)
+        ordered = [*empty, *named] if descending else [*named, *empty]
     else:
         # Descending reverses the names; ties stay in queue order (a stable sort of the queue).
         ordered = sorted(
@@ -97,7 +103,7 @@ FILTERS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("sort", ["position", "case", "visit", "file"])
+@pytest.mark.parametrize("sort", ["position", "case", "visit", "file", "label"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_window_walk_gives_each_row_once_in_natural_order(
     client: TestClient, queue: list[dict[str, Any]], sort: str, descending: bool

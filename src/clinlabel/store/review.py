@@ -12,21 +12,24 @@ case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets th
   (`store.sort_keys`, migration 0006), indexed with `seq` after it: the window is a range of that
   index, read in order, whatever the size of the project. Names equal but for letter case or
   leading zeros (`Img1`, `img01`) tie, as they did in the page's old sort.
-- `label`, `comment`: their distinct values in the filtered set are counted in SQL (`GROUP BY`),
-  ranked in Python with the scan's own `natural_key`, and only the few values that reach into the
-  requested window are mapped to their ranks in SQL. The cost grows with the number of rows
-  labelled (issue 14: not yet a range of an index).
+- `label`: a project has few labels. They are found one index probe each, ranked in Python with
+  the scan's own `natural_key`, and each label's rows are read in queue order on the queue's
+  index until the window is full (`_label_window`).
+- `comment`: the distinct comments in the filtered set are counted in SQL (`GROUP BY`), ranked in
+  Python, and only the few values that reach into the requested window are mapped to their ranks
+  in SQL. The cost grows with the number of rows labelled (issue 14: not yet a range of an
+  index; it would need a stored key on labels).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
   empty: labelled images first ascending.
 
 Windows after the first come by keyset where an index states the order (position, case, visit,
-file): the page passes `after`, the position of the last row it holds, and the window starts right
-after that row in the order asked, so no OFFSET steps over the rows before it. A jump deep into
-the table (a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that
-index (no sort, no table rows). The filtered total is counted once per order and filter: the page
-passes it back as `total` for the windows that follow.
+file, label): the page passes `after`, the position of the last row it holds, and the window
+starts right after that row in the order asked, so no OFFSET steps over the rows before it. A
+jump deep into the table (a drag of the scroll bar) has no such row and comes by OFFSET, which
+then walks that index (no sort, no table rows). The filtered total is counted once per order and
+filter: the page passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -184,7 +187,11 @@ def review_page(
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
         ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
-    elif query.sort in ("label", "comment"):
+    elif query.sort == "label":
+        ids = _label_window(
+            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+        )
+    elif query.sort == "comment":
         ids = _natural_window(conn, joined, filters, query, offset=offset, limit=limit)
     else:
         ids = _sql_window(
@@ -314,6 +321,100 @@ def _sql_window(
     return [int(r[0]) for r in conn.execute(statement)]
 
 
+def _label_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+    who: int,
+    total: int,
+) -> list[int]:
+    """Image ids of the window sorted by label: label groups in natural order, each in queue order.
+
+    A project has few labels, so the groups are few: each is read on the queue's index (with
+    each image's label probed by the labels' key) and the window stops as soon as it is full.
+    After a cursor the window starts in the cursor's group, right after its position; the first
+    window needs no count at all; only a jump deep into the table counts the groups it skips.
+    """
+    groups = _label_groups(conn, who, descending=query.descending)
+    start, skip, after = 0, offset, None
+    if query.after is not None:
+        found = conn.execute(
+            select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
+        ).first()
+        if found is not None:
+            start = next(i for i, values in enumerate(groups) if found[0] in values)
+            skip, after = 0, query.after
+    if skip:
+        sizes = _label_group_sizes(conn, joined, filters, groups, total=total)
+        while start < len(groups) - 1 and skip >= sizes[start]:
+            skip -= sizes[start]
+            start += 1
+    ids: list[int] = []
+    for values in groups[start:]:
+        named = [v for v in values if v is not None]
+        # COALESCE keeps the outer join outer: the queue's index drives (see _filters).
+        member = (
+            labels.c.id.is_(None)
+            if not named
+            else func.coalesce(labels.c.label, literal("")).in_(named)
+        )
+        statement = select(images.c.id).select_from(joined).where(*filters, member)
+        if after is not None:
+            statement = statement.where(images.c.seq > after)
+            after = None
+        statement = statement.order_by(images.c.seq).offset(skip).limit(limit - len(ids))
+        skip = 0
+        ids += [int(r[0]) for r in conn.execute(statement)]
+        if len(ids) >= limit:
+            break
+    return ids
+
+
+def _label_groups(conn: Connection, who: int, *, descending: bool) -> list[list[str | None]]:
+    """This annotator's label values in display order, equal-but-for-case ones together, and the
+    unlabelled (None) last ascending, first descending. Found by stepping through the labels'
+    index one distinct value at a time: a probe per label, not a read of every label."""
+    values: list[str] = []
+    step = select(func.min(labels.c.label)).where(
+        labels.c.annotator_id == who, labels.c.frame == 0, labels.c.label > bindparam("v")
+    )
+    last = ""
+    while (found := conn.execute(step, {"v": last}).scalar()) is not None:
+        values.append(str(found))
+        last = str(found)
+    merged = [values_ for values_, _ in _ranked([(v, 0) for v in values], descending=descending)]
+    return [[None], *merged] if descending else [*merged, [None]]
+
+
+def _label_group_sizes(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    groups: list[list[str | None]],
+    *,
+    total: int,
+) -> list[int]:
+    """Rows of each label group that pass the filters (for a jump deep into the table)."""
+    counted = {
+        row[0]: int(row[1])
+        for row in conn.execute(
+            select(labels.c.label, func.count())
+            .select_from(joined)
+            .where(*filters, labels.c.id.is_not(None))
+            .group_by(labels.c.label)
+        )
+    }
+    labelled = sum(counted.values())
+    return [
+        total - labelled if values == [None] else sum(counted.get(v, 0) for v in values)
+        for values in groups
+    ]
+
+
 def _natural_window(
     conn: Connection,
     joined: Any,
@@ -325,7 +426,6 @@ def _natural_window(
 ) -> list[int]:
     """Image ids of the window for a column of names in natural order (module docstring)."""
     column: ColumnElement[Any] = {
-        "label": labels.c.label,
         # An image without a label shows an empty comment, not a missing one.
         "comment": func.coalesce(labels.c.comment, literal("")),
     }[query.sort]

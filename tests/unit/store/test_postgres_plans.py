@@ -109,9 +109,7 @@ def test_the_rescan_has_no_sequential_scan_in_a_correlated_subplan(store: Store)
 
 @pytest.mark.parametrize("sort", ["case", "visit", "file", "position"])
 @pytest.mark.parametrize("descending", [False, True])
-def test_review_windows_read_an_index_in_order(
-    store: Store, sort: str, descending: bool
-) -> None:
+def test_review_windows_read_an_index_in_order(store: Store, sort: str, descending: bool) -> None:
     with store.write() as conn:
         image_rows.sync_scan(conn, [_rows(range(IMAGES))], now="t0")
         who = people.annotator_id(conn, "alice", now="t0")
