@@ -311,6 +311,20 @@ _CASE_PROGRESS = (
 )
 
 
+_VISITS = (
+    select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
+    .where(images.c.seq.is_not(None))
+    .group_by(images.c.case_name, images.c.visit)
+    .order_by(func.min(images.c.seq))
+)
+
+
+def case_visits(conn: Connection) -> list[tuple[str, str, int, int]]:
+    """(case, visit, first position, images) of every visit in the queue, in queue order: one
+    grouped statement on the case index (the sidebar built it from every image's view)."""
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(_VISITS)]
+
+
 def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
     """Constant time: every save answers with it, whatever the size of the project."""
     total = queue_length(conn)
