@@ -63,6 +63,10 @@ def expected(
     ]
     if sort == "position":
         ordered = sorted(rows, key=lambda v: v["position"], reverse=descending)
+    elif sort == "annotator":
+        named = [v for v in rows if v["label"] is not None]
+        empty = [v for v in rows if v["label"] is None]
+        ordered = [*empty, *named] if descending else [*named, *empty]
     elif sort == "label":
         # Unlabelled last ascending, first descending; ties in queue order.
         named = [v for v in rows if v["label"] is not None]
@@ -103,7 +107,7 @@ FILTERS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("sort", ["position", "case", "visit", "file", "label"])
+@pytest.mark.parametrize("sort", ["position", "case", "visit", "file", "label", "annotator"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_window_walk_gives_each_row_once_in_natural_order(
     client: TestClient, queue: list[dict[str, Any]], sort: str, descending: bool

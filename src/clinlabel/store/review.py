@@ -22,14 +22,14 @@ case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets th
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
-  empty: labelled images first ascending.
+  empty: labelled images first ascending, as one group of the label order above.
 
 Windows after the first come by keyset where an index states the order (position, case, visit,
-file, label): the page passes `after`, the position of the last row it holds, and the window
-starts right after that row in the order asked, so no OFFSET steps over the rows before it. A
-jump deep into the table (a drag of the scroll bar) has no such row and comes by OFFSET, which
-then walks that index (no sort, no table rows). The filtered total is counted once per order and
-filter: the page passes it back as `total` for the windows that follow.
+file, label, annotator): the page passes `after`, the position of the last row it holds, and the
+window starts right after that row in the order asked, so no OFFSET steps over the rows before
+it. A jump deep into the table (a drag of the scroll bar) has no such row and comes by OFFSET,
+which then walks that index (no sort, no table rows). The filtered total is counted once per
+order and filter: the page passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def review_page(
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
         ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
-    elif query.sort == "label":
+    elif query.sort in ("label", "annotator"):
         ids = _label_window(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
         )
@@ -287,8 +287,6 @@ def _sql_window(
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
     elif query.sort == "seconds":
         order = _empty_last(_seconds(annotator), descending=descending)
-    elif query.sort == "annotator":
-        order = _empty_last(labels.c.id, descending=descending)[:1]
     else:  # frames
         first_frame = (
             select(func.min(_ALIAS_FRAMES.c.frame))
@@ -332,7 +330,8 @@ def _label_window(
     who: int,
     total: int,
 ) -> list[int]:
-    """Image ids of the window sorted by label: label groups in natural order, each in queue order.
+    """Image ids of the window sorted by label (label groups in natural order, each in queue
+    order) or by annotator (labelled ones, then the others).
 
     A project has few labels, so the groups are few: each is read on the queue's index (with
     each image's label probed by the labels' key) and the window stops as soon as it is full.
@@ -340,6 +339,11 @@ def _label_window(
     window needs no count at all; only a jump deep into the table counts the groups it skips.
     """
     groups = _label_groups(conn, who, descending=query.descending)
+    if query.sort == "annotator":
+        # The column shows this annotator's name or nothing: all labels are one group.
+        named = [value for values in groups for value in values if value is not None]
+        groups = [[None], named] if query.descending else [named, [None]]
+        groups = [values for values in groups if values]
     start, skip, after = 0, offset, None
     if query.after is not None:
         found = conn.execute(

@@ -124,7 +124,8 @@ QUERIES = (
     ]
     + [
         # By label: the first window and those after a cursor (a deep jump counts the labels).
-        ReviewQuery(sort="label", descending=descending, offset=offset, after=after, **filters)
+        ReviewQuery(sort=sort, descending=descending, offset=offset, after=after, **filters)
+        for sort in ("label", "annotator")
         for descending in (False, True)
         for offset, after in ((0, None), (200, 777))
         for filters in ({}, {"case": "Case_7"})
