@@ -341,7 +341,7 @@ def _label_window(
     groups = _label_groups(conn, who, descending=query.descending)
     if query.sort == "annotator":
         # The column shows this annotator's name or nothing: all labels are one group.
-        named = [value for values in groups for value in values if value is not None]
+        named: list[str | None] = [v for values in groups for v in values if v is not None]
         groups = [[None], named] if query.descending else [named, [None]]
         groups = [values for values in groups if values]
     start, skip, after = 0, offset, None
