@@ -92,10 +92,18 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
     returned = conn.execute(
         select(func.count()).select_from(images).where(~images.c.present, in_scan)
     ).scalar_one()
-    # Positions, sizes and times follow the scan for everything still (or again) on disk.
+    # Positions, sizes and times follow the scan for everything still (or again) on disk. Only
+    # rows that differ are written: every index holding `seq` (the queue's and the review sorts')
+    # is rewritten for a row that is, and an unchanged rescan then writes nothing.
     conn.execute(
         update(images)
-        .where(images.c.relpath == staged.c.relpath)
+        .where(
+            images.c.relpath == staged.c.relpath,
+            images.c.seq.is_distinct_from(staged.c.seq)
+            | (images.c.size != staged.c.size)
+            | (images.c.mtime_ns != staged.c.mtime_ns)
+            | ~images.c.present,
+        )
         .values(
             seq=staged.c.seq,
             size=staged.c.size,

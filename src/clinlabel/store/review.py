@@ -46,7 +46,7 @@ from clinlabel.discovery.naming import natural_key
 from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
-from clinlabel.store.labels import frame_labels_of
+from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.schema import events, images, labels
 
 REVIEW_SORTS = (
@@ -174,6 +174,10 @@ def review_page(
     filtered = query.case is not None or query.unlabelled or query.label is not None
     if not filtered:
         total = everything
+    elif query.unlabelled and query.case is None:
+        # The annotator's labelled count is kept with the labels (annotator_progress): the rest
+        # of the queue is unlabelled, without counting it.
+        total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
     elif query.total is not None:
         total = max(query.total, 0)
     else:
@@ -542,10 +546,11 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
 
 
 def case_names(conn: Connection) -> list[str]:
-    """Cases of the queue in queue order, which is their natural order."""
+    """Cases of the queue in queue order, which is their natural order (one read of the case
+    index: `seq IS NOT NULL` is presence, and the index holds it)."""
     statement = (
         select(images.c.case_name)
-        .where(images.c.present)
+        .where(images.c.seq.is_not(None))
         .group_by(images.c.case_name)
         .order_by(func.min(images.c.seq))
     )
