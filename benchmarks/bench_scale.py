@@ -61,7 +61,6 @@ from clinlabel.domain import ScanResult
 from clinlabel.labelling.audit_trail import verify_project
 from clinlabel.labelling.outputs import export_csv, write_report
 from clinlabel.labelling.project import init_project, open_project
-from clinlabel.store.labels import recount_progress
 
 OUT = Path(__file__).resolve().parent / "out"
 PER_CASE = 200
@@ -357,8 +356,6 @@ def measure(size: int, results: Results, repeat: int, keep: bool) -> None:
         labelled = size // 2
         started = time.perf_counter()
         bulk_label(project, labelled)
-        with open_project(project) as opened, opened.store.write() as conn:
-            recount_progress(conn)
         print(f"  {labelled:,} labelled in bulk in {time.perf_counter() - started:.1f} s")
         results.put("rescan unchanged", size, timed(lambda: init_project(batch, project)))
         print("  launching clinlabel label ...", flush=True)
