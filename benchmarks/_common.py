@@ -55,6 +55,7 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
     from clinlabel.labelling.project import open_project
     from clinlabel.store import events as event_rows
     from clinlabel.store import people
+    from clinlabel.store.labels import recount_progress
     from clinlabel.store.schema import events, images, labels
 
     labels_cycle = ["Suspicious", "Non-Suspicious", "NA"]
@@ -116,3 +117,6 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
         if chunk_events:
             conn.execute(events.insert(), chunk_events)
             conn.execute(labels.insert(), chunk_labels)
+        # The labels went in around the use case: the kept per-annotator count (progress, the
+        # review's unlabelled total) is recounted from them, as a rescan does.
+        recount_progress(conn)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,22 +71,55 @@ class ImportRow:
 
 def read_labels_csv(path: Path) -> list[ImportRow]:
     """Parse the labels CSV at `path`, or raise ImportFileError saying what is wrong and where."""
+    return list(iter_labels_csv(path))
+
+
+def iter_labels_csv(path: Path) -> Iterator[ImportRow]:
+    """The rows of the labels CSV at `path`, read as they are needed (a million rows never sit
+    in memory at once); ImportFileError, as `read_labels_csv` raises it, where a problem shows.
+
+    Malformed rows are gathered (up to a few) and raised together once found: rows already
+    yielded must then be dropped by the caller, as an import does (nothing is written before
+    the whole file has been read).
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise ImportFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    text = _decode(raw, path)
-    if not text.strip():
-        raise ImportFileError(
-            f"{path} is empty.", hint="Choose a labels CSV with a header row and at least one row."
-        )
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    with handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raise ImportFileError(
+                f"{path} is UTF-16 (Excel's 'Unicode Text'), not a UTF-8 CSV.", hint=_RESAVE_HINT
+            )
+        handle.seek(0)
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        try:
+            yield from _parse(text, path)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path) from exc
+        except OSError as exc:
+            raise ImportFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+
+
+def _parse(text: io.TextIOWrapper, path: Path) -> Iterator[ImportRow]:
+    first = text.readline()
+    blank = [first]
+    while not "".join(blank).strip():
+        more = text.readline()
+        if not more:
+            raise ImportFileError(
+                f"{path} is empty.",
+                hint="Choose a labels CSV with a header row and at least one row.",
+            )
+        blank.append(more)
+    delimiter = _delimiter(first)
+    lines = itertools.chain(blank, text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
         positions = _column_positions(header, path)
-        return _rows(reader, positions, width=len(header), path=path)
+        yield from _rows(reader, positions, width=len(header), path=path)
     except csv.Error as exc:
         raise ImportFileError(
             f"{path} is not a well-formed CSV near line {reader.line_num}: {exc}.",
@@ -93,20 +127,22 @@ def read_labels_csv(path: Path) -> list[ImportRow]:
         ) from exc
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ImportFileError(
-            f"{path} is UTF-16 (Excel's 'Unicode Text'), not a UTF-8 CSV.", hint=_RESAVE_HINT
-        )
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ImportFileError(
-            f"{path} is not UTF-8: byte 0x{raw[exc.start]:02X} on line {line} is not valid UTF-8"
-            " (the file was probably saved as Windows-1252 or Latin-1).",
-            hint=_RESAVE_HINT,
-        ) from exc
+def _not_utf8(path: Path) -> ImportFileError:
+    """The error for a file that is not UTF-8, naming the first bad byte and its line (found by
+    reading the file again line by line: only on this path, so reading stays a stream)."""
+    with path.open("rb") as raw:
+        for line, data in enumerate(raw, start=1):
+            if line == 1 and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return ImportFileError(
+                    f"{path} is not UTF-8: byte 0x{data[exc.start]:02X} on line {line} is not"
+                    " valid UTF-8 (the file was probably saved as Windows-1252 or Latin-1).",
+                    hint=_RESAVE_HINT,
+                )
+    return ImportFileError(f"{path} is not UTF-8.", hint=_RESAVE_HINT)  # pragma: no cover
 
 
 def _delimiter(text: str) -> str:
@@ -140,12 +176,12 @@ def _column_positions(header: list[str], path: Path) -> dict[str, int]:
 
 def _rows(
     reader: _RowReader, positions: dict[str, int], *, width: int, path: Path
-) -> list[ImportRow]:
+) -> Iterator[ImportRow]:
     case_at, visit_at, file_at, label_at = (positions[name] for name in REQUIRED_COLUMNS)
     comment_at = positions.get("comment")
     frame_at = positions.get("frame")
     needed = max(positions.values()) + 1
-    rows: list[ImportRow] = []
+    rows = 0
     bad: list[str] = []
     line = reader.line_num + 1  # the line the next record starts on
     for record in reader:
@@ -156,7 +192,8 @@ def _rows(
             bad.append(f"line {start} has {len(record)} fields, the header has {width}")
         else:
             frame = _frame(record[frame_at], start, bad) if frame_at is not None else 0
-            rows.append(
+            rows += 1
+            yield (
                 ImportRow(
                     line=start,
                     case=unguard_cell(record[case_at]),
@@ -176,7 +213,6 @@ def _rows(
         )
     if not rows:
         raise ImportFileError(f"{path} has a header but no label rows.")
-    return rows
 
 
 def _frame(cell: str, line: int, bad: list[str]) -> int:

@@ -56,6 +56,43 @@ class ImportMatch:
         return not (self.ambiguous or self.unknown or self.duplicates)
 
 
+class ImageIndex:
+    """Images by case, visit and path below the visit (and by bare name), for matching rows.
+
+    Built for a whole batch by `match_import_rows`, or for the cases and visits of one chunk of
+    rows by a streaming import: matching a row needs only the images of its own visit.
+    """
+
+    def __init__(
+        self, images: Iterable[tuple[str, str, str, str]], *, cases: Iterable[str] = ()
+    ) -> None:
+        """`cases`: more case names known to exist (a chunk's index holds only some visits)."""
+        self.by_file: dict[tuple[str, str, str], str] = {}
+        self.by_name: dict[tuple[str, str, str], list[str]] = {}
+        self.visits: set[tuple[str, str]] = set()
+        self.cases: set[str] = set(cases)
+        for image, case, visit, below_visit in images:
+            self.by_file[(case, visit, below_visit)] = image
+            self.by_name.setdefault((case, visit, below_visit.rsplit("/", 1)[-1]), []).append(image)
+            self.visits.add((case, visit))
+            self.cases.add(case)
+
+    def match(self, row: ImportRow) -> str | AmbiguousRow | UnknownRow:
+        """The relative path of the one image `row` names, or why there is none."""
+        # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`.
+        file = row.file.replace("\\", "/")
+        relpath = self.by_file.get((row.case, row.visit, file))
+        if relpath is None and "/" not in file:
+            candidates = self.by_name.get((row.case, row.visit, file), [])
+            if len(candidates) > 1:
+                return AmbiguousRow(row, tuple(candidates))
+            if candidates:
+                relpath = candidates[0]
+        if relpath is None:
+            return UnknownRow(row, _why_unknown(row, self.cases, self.visits))
+        return relpath
+
+
 def match_import_rows(
     rows: Sequence[ImportRow], images: Iterable[tuple[str, str, str, str]]
 ) -> ImportMatch:
@@ -63,33 +100,17 @@ def match_import_rows(
 
     `file` is the image's path below its visit folder, e.g. `XC_CLINICAL/img1.jpg`.
     """
-    by_file: dict[tuple[str, str, str], str] = {}
-    by_name: dict[tuple[str, str, str], list[str]] = {}
-    visits: set[tuple[str, str]] = set()
-    cases: set[str] = set()
-    for image, case, visit, below_visit in images:
-        by_file[(case, visit, below_visit)] = image
-        by_name.setdefault((case, visit, below_visit.rsplit("/", 1)[-1]), []).append(image)
-        visits.add((case, visit))
-        cases.add(case)
-
+    index = ImageIndex(images)
     result = ImportMatch()
     winners: dict[tuple[str, int], list[ImportRow]] = {}
     for row in rows:
-        # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`.
-        file = row.file.replace("\\", "/")
-        relpath = by_file.get((row.case, row.visit, file))
-        if relpath is None and "/" not in file:
-            candidates = by_name.get((row.case, row.visit, file), [])
-            if len(candidates) > 1:
-                result.ambiguous.append(AmbiguousRow(row, tuple(candidates)))
-                continue
-            if candidates:
-                relpath = candidates[0]
-        if relpath is None:
-            result.unknown.append(UnknownRow(row, _why_unknown(row, cases, visits)))
-            continue
-        winners.setdefault((relpath, row.frame), []).append(row)
+        found = index.match(row)
+        if isinstance(found, AmbiguousRow):
+            result.ambiguous.append(found)
+        elif isinstance(found, UnknownRow):
+            result.unknown.append(found)
+        else:
+            winners.setdefault((found, row.frame), []).append(row)
 
     for (image, frame), named in winners.items():
         if len(named) > 1:

@@ -8,14 +8,26 @@ and left out, and the rest go in.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+
+import numpy as np
+from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
 from clinlabel.errors import ImageFileError, ImportFileError, ValidationError
-from clinlabel.exports.csv_import import ImportRow, read_labels_csv
-from clinlabel.exports.import_matching import ImportMatch, match_import_rows
+from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
+from clinlabel.exports.import_matching import (
+    AmbiguousRow,
+    DuplicateRows,
+    ImageIndex,
+    ImportMatch,
+    UnknownRow,
+)
 from clinlabel.imaging.frame_count import check_frame
 from clinlabel.imaging.render import kind_of
 from clinlabel.labelling.project import Project, file_sha256
@@ -25,6 +37,10 @@ from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 
 _SHOWN = 10
+CHUNK = 2000
+"""Rows read, matched and written together: the import holds a chunk, never the whole file."""
+
+_INVALID = 0xFFFF  # the label slot of a staged row whose label breaks a rule
 
 
 @dataclass(slots=True)
@@ -32,99 +48,97 @@ class ImportReport:
     imported: int = 0
     unchanged: int = 0
     match: ImportMatch = field(default_factory=ImportMatch)
+    """What could not be placed. A streamed import leaves `match.matched` empty: the rows it
+    placed are counted in `imported` and `unchanged`, not kept."""
     invalid: list[tuple[ImportRow, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Staged:
+    """The placed rows, a few bytes each (a million rows take about 35 MB): line, image, frame,
+    label (an index into `names`) and comment, in file order."""
+
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    image_ids: array[int] = field(default_factory=lambda: array("q"))
+    frames: array[int] = field(default_factory=lambda: array("q"))
+    labels: array[int] = field(default_factory=lambda: array("H"))
+    comments: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    invalid: dict[int, tuple[ImportRow, str]] = field(default_factory=dict)
+    """Staged rows whose label breaks a rule, by index, with the reason."""
+
+    def add(self, row: ImportRow, image_id: int, label: str | None, comment: str) -> int:
+        self.lines.append(row.line)
+        self.image_ids.append(image_id)
+        self.frames.append(row.frame)
+        if label is None:
+            self.labels.append(_INVALID)
+        else:
+            if label not in self.names:
+                if len(self.names) >= _INVALID:
+                    raise ImportFileError("The file names more different labels than any project.")
+                self.names.append(label)
+            self.labels.append(self.names.index(label))
+        # Empty comments (most of them) all share one string object.
+        self.comments.append(comment or "")
+        return len(self.lines) - 1
+
+    def winners(self) -> np.ndarray:
+        """True for each row that is the last to name its image and frame (the last one wins)."""
+        count = len(self.lines)
+        winner = np.ones(count, dtype=bool)
+        if count < 2:
+            return winner
+        ids = np.frombuffer(self.image_ids, dtype=np.int64)
+        frames = np.frombuffer(self.frames, dtype=np.int64)
+        lines = np.frombuffer(self.lines, dtype=np.int64)
+        order = np.lexsort((lines, frames, ids))
+        same = (ids[order][1:] == ids[order][:-1]) & (frames[order][1:] == frames[order][:-1])
+        winner[order[:-1][same]] = False
+        return winner
+
+
+def _chunks(rows: Iterable[ImportRow]) -> Iterator[list[ImportRow]]:
+    stream = iter(rows)
+    while chunk := list(islice(stream, CHUNK)):
+        yield chunk
 
 
 def import_labels(
     project: Project, csv_path: Path, *, annotator: str, skip_unmatched: bool = False
 ) -> ImportReport:
+    """Import the labels of `csv_path` for `annotator`: all of them in one transaction, or none
+    if any row cannot be placed (unless `skip_unmatched`: then the others).
+
+    The file is read twice at most and never held: first to match and check every row (chunks
+    of CHUNK rows, each matched against only the visits it names, by index), then the placed
+    rows, kept in compact arrays, are written chunk by chunk inside one write transaction.
+    """
     annotator = clean_annotator_name(annotator)
-    rows = read_labels_csv(csv_path)
+    report = ImportReport()
+    staged = _Staged()
+    total = 0
     with project.store.read() as conn:
-        images = list(image_rows.all_images(conn))
-    match = match_import_rows(
-        rows, ((rel, case, visit, file) for _, rel, case, visit, file in images)
-    )
-    ids = {rel: image_id for image_id, rel, _, _, _ in images}
-    report = ImportReport(match=match)
-    for row, rel in match.matched:
-        try:
-            project.schema.validate(row.label, row.comment)
-            if row.frame:
-                # A frame label only for a frame the file has (its header says how many).
-                path = project.image_path(rel)
-                check_frame(path, kind_of(path), row.frame)
-        except ValidationError as exc:
-            report.invalid.append((row, exc.message))
+        for chunk in _chunks(iter_labels_csv(csv_path)):
+            total += len(chunk)
+            _stage_chunk(project, conn, chunk, staged, report.match)
+    winner = staged.winners()
+    report.invalid = [staged.invalid[i] for i in sorted(staged.invalid) if winner[i]]
+    if not winner.all():
+        report.match.duplicates = _duplicates(project, csv_path, staged, winner)
     problems = _describe(report)
     if problems and not skip_unmatched:
         raise ImportFileError(
             f"Nothing was imported from {csv_path}: " + "; ".join(problems) + ".",
             hint="Fix those rows, or run again with --skip-unmatched to import the rest.",
         )
-    bad_lines = {row.line for row, _ in report.invalid}
-    todo = [(row, rel) for row, rel in match.matched if row.line not in bad_lines]
-    hashes: dict[str, str | None] = {}
-    needs_record: set[str] = set()
-    with project.store.read() as conn:
-        for _, rel in todo:
-            info = image_rows.image_file_info(conn, ids[rel])
-            reference = None if info is None or info.changed else info.sha256
-            if reference is None:
-                needs_record.add(rel)  # first label, or bytes changed since: hash them now
-            hashes[rel] = reference
-    for rel in needs_record:
-        try:
-            hashes[rel] = file_sha256(project.image_path(rel))
-        except ImageFileError:
-            hashes[rel] = None  # gone, or a link out of the batch: never read, so no hash
+    todo = [i for i in np.flatnonzero(winner).tolist() if i not in staged.invalid]
     with project.store.write() as conn:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
-        for row, rel in todo:
-            image_id = ids[rel]
-            name, text = project.schema.validate(row.label, row.comment)
-            old = label_rows.current_label(
-                conn, image_id=image_id, annotator_id=annotator_id, frame=row.frame
-            )
-            if old is not None and (old.label, old.comment) == (name, text):
-                report.unchanged += 1
-                continue
-            event_id = append_event(
-                conn,
-                NewEvent(
-                    EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
-                    annotator,
-                    {
-                        "old": None
-                        if old is None
-                        else {"label": old.label, "comment": old.comment},
-                        "new": {"label": name, "comment": text},
-                        "sha256": hashes[rel],
-                        "source": {"import": str(csv_path), "line": row.line},
-                    },
-                    image_id=image_id,
-                    image=rel,
-                    frame=row.frame,
-                    ts_utc=now,
-                ),
-            )
-            label_rows.put_label(
-                conn,
-                image_id=image_id,
-                annotator_id=annotator_id,
-                frame=row.frame,
-                label=name,
-                comment=text,
-                labelled_at=now,
-                sha256=hashes[rel],
-                event_id=event_id,
-                exists=old is not None,
-            )
-            sha = hashes[rel]
-            if sha is not None and rel in needs_record:
-                image_rows.record_hash(conn, image_id, sha)
-            report.imported += 1
+        for start in range(0, len(todo), CHUNK):
+            for i in todo[start : start + CHUNK]:
+                _write_one(project, conn, staged, i, csv_path, annotator, annotator_id, now, report)
         append_event(
             conn,
             NewEvent(
@@ -132,14 +146,133 @@ def import_labels(
                 annotator,
                 {
                     "file": str(csv_path),
-                    "rows": len(rows),
+                    "rows": total,
                     "imported": report.imported,
                     "unchanged": report.unchanged,
-                    "left_out": len(rows) - report.imported - report.unchanged,
+                    "left_out": total - report.imported - report.unchanged,
                 },
             ),
         )
     return report
+
+
+def _stage_chunk(
+    project: Project, conn: Connection, chunk: list[ImportRow], staged: _Staged, match: ImportMatch
+) -> None:
+    """Match one chunk against the images of the visits it names, check it, keep what fits."""
+    visits = {(row.case, row.visit) for row in chunk}
+    found = image_rows.images_in_visits(conn, visits)
+    seen_cases = {case for _, _, case, _, _ in found}
+    index = ImageIndex(
+        ((rel, case, visit, file) for _, rel, case, visit, file in found),
+        # Cases whose named visits hold nothing: does the case exist at all? (the reason given)
+        cases=image_rows.cases_known(conn, {case for case, _ in visits} - seen_cases),
+    )
+    ids = {rel: image_id for image_id, rel, _, _, _ in found}
+    for row in chunk:
+        placed = index.match(row)
+        if isinstance(placed, AmbiguousRow):
+            match.ambiguous.append(placed)
+        elif isinstance(placed, UnknownRow):
+            match.unknown.append(placed)
+        else:
+            try:
+                name, text = project.schema.validate(row.label, row.comment)
+                if row.frame:
+                    # A frame label only for a frame the file has (its header says how many).
+                    path = project.image_path(placed)
+                    check_frame(path, kind_of(path), row.frame)
+            except ValidationError as exc:
+                at = staged.add(row, ids[placed], None, "")
+                staged.invalid[at] = (row, exc.message)
+            else:
+                staged.add(row, ids[placed], name, text)
+
+
+def _duplicates(
+    project: Project, csv_path: Path, staged: _Staged, winner: np.ndarray
+) -> list[DuplicateRows]:
+    """The images (and frames) named on several lines, with those rows: read again from the
+    file, for these lines only (rare, so the rows were not kept the first time)."""
+    ids = np.frombuffer(staged.image_ids, dtype=np.int64)
+    frames = np.frombuffer(staged.frames, dtype=np.int64)
+    named_again = {(int(ids[i]), int(frames[i])) for i in np.flatnonzero(~winner).tolist()}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in range(len(staged.lines)):
+        key = (int(ids[i]), int(frames[i]))
+        if key in named_again:
+            groups.setdefault(key, []).append(staged.lines[i])
+    wanted = {line for lines in groups.values() for line in lines}
+    rows = {row.line: row for row in iter_labels_csv(csv_path) if row.line in wanted}
+    with project.store.read() as conn:
+        found: list[DuplicateRows] = []
+        for (image_id, frame), lines in groups.items():
+            info = image_rows.image_file_info(conn, image_id)
+            relpath = "" if info is None else info.relpath
+            named = [rows[line] for line in lines]
+            found.append(DuplicateRows(relpath, frame, named[-1], tuple(named[:-1])))
+    return found
+
+
+def _write_one(
+    project: Project,
+    conn: Connection,
+    staged: _Staged,
+    i: int,
+    csv_path: Path,
+    annotator: str,
+    annotator_id: int,
+    now: str,
+    report: ImportReport,
+) -> None:
+    image_id, frame = staged.image_ids[i], staged.frames[i]
+    name, text = staged.names[staged.labels[i]], staged.comments[i]
+    info = image_rows.image_file_info(conn, image_id)
+    assert info is not None  # matched to a present image in this run, inside its lock
+    rel = info.relpath
+    sha = None if info.changed else info.sha256
+    record = sha is None  # first label, or bytes changed since: hash them now
+    if record:
+        try:
+            sha = file_sha256(project.image_path(rel))
+        except ImageFileError:
+            sha = None  # gone, or a link out of the batch: never read, so no hash
+    old = label_rows.current_label(conn, image_id=image_id, annotator_id=annotator_id, frame=frame)
+    if old is not None and (old.label, old.comment) == (name, text):
+        report.unchanged += 1
+        return
+    event_id = append_event(
+        conn,
+        NewEvent(
+            EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
+            annotator,
+            {
+                "old": None if old is None else {"label": old.label, "comment": old.comment},
+                "new": {"label": name, "comment": text},
+                "sha256": sha,
+                "source": {"import": str(csv_path), "line": staged.lines[i]},
+            },
+            image_id=image_id,
+            image=rel,
+            frame=frame,
+            ts_utc=now,
+        ),
+    )
+    label_rows.put_label(
+        conn,
+        image_id=image_id,
+        annotator_id=annotator_id,
+        frame=frame,
+        label=name,
+        comment=text,
+        labelled_at=now,
+        sha256=sha,
+        event_id=event_id,
+        exists=old is not None,
+    )
+    if sha is not None and record:
+        image_rows.record_hash(conn, image_id, sha)
+    report.imported += 1
 
 
 def _describe(report: ImportReport) -> list[str]:

@@ -497,6 +497,11 @@ class LabellingSession:
         with self.project.store.read() as conn:
             return image_rows.case_progress(conn, annotator_id=self._annotator_id or None)
 
+    def case_visits(self) -> list[tuple[str, str, int, int]]:
+        """(case, visit, first position, images) of each visit, in queue order (the sidebar)."""
+        with self.project.store.read() as conn:
+            return image_rows.case_visits(conn)
+
     def queue(self, start: int, count: int) -> list[ImageView]:
         """Images at positions start..start+count-1 (for prefetching and the review table)."""
         if count <= 0:

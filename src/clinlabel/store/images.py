@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain import ImageRef
@@ -14,6 +14,7 @@ from clinlabel.domain.views import CaseProgress, ImageView, Progress
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.labels import frame_labels_of, labelled_count, recount_progress
 from clinlabel.store.schema import events, images, labels, scan_staging
+from clinlabel.store.sort_keys import natural_sort_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +37,20 @@ SCAN_COLUMNS = (
     "kind",
     "size",
     "mtime_ns",
+    "case_key",
+    "visit_key",
+    "file_key",
 )
-"""The order of values in a scan row: queue position, then the image reference's fields."""
+"""The order of values in a scan row: queue position, the image reference's fields, then the
+natural-order keys of its case, visit and file names (`store.sort_keys`)."""
 
-ScanRow = tuple[int, str, str, str, str, str, str, int, int]
+ScanRow = tuple[int, str, str, str, str, str, str, int, int, bytes, bytes, bytes]
 
 
 def scan_row(seq: int, ref: ImageRef) -> ScanRow:
     return (seq, ref.relpath, ref.case, ref.visit, ref.folder, ref.file, ref.kind.value,
-            ref.size, ref.mtime_ns)  # fmt: skip
+            ref.size, ref.mtime_ns, natural_sort_key(ref.case), natural_sort_key(ref.visit),
+            natural_sort_key(ref.file))  # fmt: skip
 
 
 def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str) -> SyncCounts:
@@ -86,10 +92,18 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
     returned = conn.execute(
         select(func.count()).select_from(images).where(~images.c.present, in_scan)
     ).scalar_one()
-    # Positions, sizes and times follow the scan for everything still (or again) on disk.
+    # Positions, sizes and times follow the scan for everything still (or again) on disk. Only
+    # rows that differ are written: every index holding `seq` (the queue's and the review sorts')
+    # is rewritten for a row that is, and an unchanged rescan then writes nothing.
     conn.execute(
         update(images)
-        .where(images.c.relpath == staged.c.relpath)
+        .where(
+            images.c.relpath == staged.c.relpath,
+            images.c.seq.is_distinct_from(staged.c.seq)
+            | (images.c.size != staged.c.size)
+            | (images.c.mtime_ns != staged.c.mtime_ns)
+            | ~images.c.present,
+        )
         .values(
             seq=staged.c.seq,
             size=staged.c.size,
@@ -305,6 +319,20 @@ _CASE_PROGRESS = (
 )
 
 
+_VISITS = (
+    select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
+    .where(images.c.seq.is_not(None))
+    .group_by(images.c.case_name, images.c.visit)
+    .order_by(func.min(images.c.seq))
+)
+
+
+def case_visits(conn: Connection) -> list[tuple[str, str, int, int]]:
+    """(case, visit, first position, images) of every visit in the queue, in queue order: one
+    grouped statement on the case index (the sidebar built it from every image's view)."""
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(_VISITS)]
+
+
 def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
     """Constant time: every save answers with it, whatever the size of the project."""
     total = queue_length(conn)
@@ -332,6 +360,45 @@ def all_images(conn: Connection) -> Iterator[tuple[int, str, str, str, str]]:
     )
     for row in conn.execute(query):
         yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))
+
+
+_IN_CHUNK = 400  # pairs per statement: well under every driver's limit on bound values
+
+
+def images_in_visits(
+    conn: Connection, visits: Collection[tuple[str, str]]
+) -> list[tuple[int, str, str, str, str]]:
+    """(id, relpath, case, visit, file) of the present images of these (case, visit) pairs, by
+    the case index: what a chunk of an imported CSV can name, without loading the batch."""
+    pairs = sorted(visits)
+    found: list[tuple[int, str, str, str, str]] = []
+    for start in range(0, len(pairs), _IN_CHUNK):
+        query = select(
+            images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file
+        ).where(
+            images.c.seq.is_not(None),
+            tuple_(images.c.case_name, images.c.visit).in_(pairs[start : start + _IN_CHUNK]),
+        )
+        found += [
+            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in conn.execute(query)
+        ]
+    return found
+
+
+def cases_known(conn: Connection, names: Collection[str]) -> set[str]:
+    """Which of these case names have images in the queue."""
+    wanted = sorted(names)
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        query = (
+            select(images.c.case_name)
+            .where(
+                images.c.case_name.in_(wanted[start : start + _IN_CHUNK]), images.c.seq.is_not(None)
+            )
+            .distinct()
+        )
+        found.update(str(r[0]) for r in conn.execute(query))
+    return found
 
 
 def hashed_images(conn: Connection) -> list[tuple[int, str, str | None]]:

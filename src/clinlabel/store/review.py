@@ -8,18 +8,28 @@ descending, empty values (no label, no time) last ascending and first descending
 queue position ascending. Names compare as people read them (`img2` before `img10`,
 case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets that order:
 
-- `case`: the queue is in natural order of cases (the scan sorts them so) and each case's images
-  are contiguous in it, so a case's first queue position *is* its natural rank.
-- `visit`, `file`, `label`, `comment`: a visit name recurs in every case and a file name in every
-  visit, so the queue orders them only within their parent. Their distinct values in the filtered
-  set are counted in SQL (`GROUP BY`), ranked in Python with the scan's own `natural_key`, and only
-  the few values that reach into the requested window are mapped to their ranks in SQL. The cost
-  grows with the number of *distinct* values (tens of visits or labels; at worst one file name
-  per image), not with the rows sent.
+- `case`, `visit`, `file`: each image stores the natural-order key of its names
+  (`store.sort_keys`, migration 0006), indexed with `seq` after it: the window is a range of that
+  index, read in order, whatever the size of the project. Names equal but for letter case or
+  leading zeros (`Img1`, `img01`) tie, as they did in the page's old sort.
+- `label`: a project has few labels. They are found one index probe each, ranked in Python with
+  the scan's own `natural_key`, and each label's rows are read in queue order on the queue's
+  index until the window is full (`_label_window`).
+- `comment`: the distinct comments in the filtered set are counted in SQL (`GROUP BY`), ranked in
+  Python, and only the few values that reach into the requested window are mapped to their ranks
+  in SQL. The cost grows with the number of rows labelled (issue 14: not yet a range of an
+  index; it would need a stored key on labels).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
-  empty: labelled images first ascending.
+  empty: labelled images first ascending, as one group of the label order above.
+
+Windows after the first come by keyset where an index states the order (position, case, visit,
+file, label, annotator): the page passes `after`, the position of the last row it holds, and the
+window starts right after that row in the order asked, so no OFFSET steps over the rows before
+it. A jump deep into the table (a drag of the scroll bar) has no such row and comes by OFFSET,
+which then walks that index (no sort, no table rows). The filtered total is counted once per
+order and filter: the page passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -36,7 +46,7 @@ from clinlabel.discovery.naming import natural_key
 from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
-from clinlabel.store.labels import frame_labels_of
+from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.schema import events, images, labels
 
 REVIEW_SORTS = (
@@ -90,7 +100,14 @@ class ReviewQuery:
     label: str | None = None
     unlabelled: bool = False
     case: str | None = None
+    after: int | None = None
+    """Queue position of the row just before the window in this order (keyset), if known."""
+    total: int | None = None
+    """The filtered total, if an earlier window of the same order and filters told it."""
 
+
+_KEYED_SORTS = {"case": images.c.case_key, "visit": images.c.visit_key, "file": images.c.file_key}
+"""Sorts by a stored natural-order key: an index on (key, seq) holds their order."""
 
 _ALIAS_FRAMES = labels.alias("frame_labels")
 
@@ -103,14 +120,22 @@ def _whole_file_label(annotator_id: int) -> ColumnElement[bool]:
     )
 
 
-def _filters(query: ReviewQuery) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = [images.c.present, images.c.seq.is_not(None)]
+def _filters(query: ReviewQuery, *, counting: bool = False) -> list[ColumnElement[bool]]:
+    # Present images are exactly those with a position (schema.images.seq): one condition that
+    # every sort index answers without reading the table.
+    found: list[ColumnElement[bool]] = [images.c.seq.is_not(None)]
     if query.case is not None:
         found.append(images.c.case_name == query.case)
     if query.unlabelled:
         found.append(labels.c.id.is_(None))
     elif query.label is not None:
-        found.append(labels.c.label == query.label)
+        # A window compares through COALESCE, which keeps the outer join an outer join: SQLite
+        # would otherwise turn it inner, start from the labels' index and sort every row of the
+        # label (a third of the project, for a common one), where reading the order's index and
+        # probing each image's label stops at the window. A count has no order: there the
+        # label's index is the way. (Labels are never empty, so COALESCE adds no match.)
+        label = labels.c.label if counting else func.coalesce(labels.c.label, literal(""))
+        found.append(label == query.label)
     return found
 
 
@@ -147,15 +172,30 @@ def review_page(
     filters = _filters(query)
     everything = queue_length(conn)  # one index probe instead of counting 100,000 rows
     filtered = query.case is not None or query.unlabelled or query.label is not None
-    total = (
-        int(conn.execute(select(func.count()).select_from(joined).where(*filters)).scalar_one())
-        if filtered
-        else everything
-    )
+    if not filtered:
+        total = everything
+    elif query.unlabelled and query.case is None:
+        # The annotator's labelled count is kept with the labels (annotator_progress): the rest
+        # of the queue is unlabelled, without counting it.
+        total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
+    elif query.total is not None:
+        total = max(query.total, 0)
+    else:
+        total = int(
+            conn.execute(
+                select(func.count()).select_from(joined).where(*_filters(query, counting=True))
+            ).scalar_one()
+        )
     if limit == 0 or offset >= total:
         return ReviewPage(rows=[], total=total, all=everything)
 
-    if query.sort in ("visit", "file", "label", "comment"):
+    if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
+        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
+    elif query.sort in ("label", "annotator"):
+        ids = _label_window(
+            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+        )
+    elif query.sort == "comment":
         ids = _natural_window(conn, joined, filters, query, offset=offset, limit=limit)
     else:
         ids = _sql_window(
@@ -175,6 +215,49 @@ def review_page(
         total=total,
         all=everything,
     )
+
+
+def _keyed_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """Image ids of the window for an order an index holds: (key, seq), or seq alone.
+
+    Ties are in queue order in both directions, so descending reads the key backwards but each
+    tie forwards (SQLite sorts just the ties the window touches).
+    """
+    descending = query.descending
+    key = _KEYED_SORTS.get(query.sort)
+    statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
+    cursor = None
+    if query.after is not None:
+        cursor = conn.execute(
+            select(images.c.seq if key is None else key).where(images.c.seq == query.after)
+        ).first()
+    if cursor is not None:
+        offset = 0  # the window starts right after the cursor's row
+        after = query.after
+        if key is None:
+            statement = statement.where(
+                images.c.seq < after if descending else images.c.seq > after
+            )
+        elif descending:
+            statement = statement.where(
+                key <= cursor[0], or_(key < cursor[0], images.c.seq > after)
+            )
+        else:
+            statement = statement.where(tuple_(key, images.c.seq) > tuple_(cursor[0], after))
+    if key is None:
+        order = [images.c.seq.desc() if descending else images.c.seq.asc()]
+    else:
+        order = [key.desc() if descending else key.asc(), images.c.seq.asc()]
+    statement = statement.order_by(*order).offset(offset).limit(limit)
+    return [int(r[0]) for r in conn.execute(statement)]
 
 
 def _sql_window(
@@ -206,20 +289,8 @@ def _sql_window(
             statement = statement.where(images.c.seq >= first, images.c.seq <= last)
             offset = 0
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
-    elif query.sort == "case":
-        # A case's first position is its natural rank (see the module docstring).
-        first_seen = (
-            select(images.c.case_name, func.min(images.c.seq).label("first"))
-            .where(images.c.present)
-            .group_by(images.c.case_name)
-            .subquery("case_first")
-        )
-        statement = statement.join(first_seen, first_seen.c.case_name == images.c.case_name)
-        order = [first_seen.c.first.desc() if descending else first_seen.c.first.asc()]
     elif query.sort == "seconds":
         order = _empty_last(_seconds(annotator), descending=descending)
-    elif query.sort == "annotator":
-        order = _empty_last(labels.c.id, descending=descending)[:1]
     else:  # frames
         first_frame = (
             select(func.min(_ALIAS_FRAMES.c.frame))
@@ -252,6 +323,106 @@ def _sql_window(
     return [int(r[0]) for r in conn.execute(statement)]
 
 
+def _label_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+    who: int,
+    total: int,
+) -> list[int]:
+    """Image ids of the window sorted by label (label groups in natural order, each in queue
+    order) or by annotator (labelled ones, then the others).
+
+    A project has few labels, so the groups are few: each is read on the queue's index (with
+    each image's label probed by the labels' key) and the window stops as soon as it is full.
+    After a cursor the window starts in the cursor's group, right after its position; the first
+    window needs no count at all; only a jump deep into the table counts the groups it skips.
+    """
+    groups = _label_groups(conn, who, descending=query.descending)
+    if query.sort == "annotator":
+        # The column shows this annotator's name or nothing: all labels are one group.
+        named: list[str | None] = [v for values in groups for v in values if v is not None]
+        groups = [[None], named] if query.descending else [named, [None]]
+        groups = [values for values in groups if values]
+    start, skip, after = 0, offset, None
+    if query.after is not None:
+        found = conn.execute(
+            select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
+        ).first()
+        if found is not None:
+            start = next(i for i, values in enumerate(groups) if found[0] in values)
+            skip, after = 0, query.after
+    if skip:
+        sizes = _label_group_sizes(conn, joined, filters, groups, total=total)
+        while start < len(groups) - 1 and skip >= sizes[start]:
+            skip -= sizes[start]
+            start += 1
+    ids: list[int] = []
+    for values in groups[start:]:
+        named = [v for v in values if v is not None]
+        # COALESCE keeps the outer join outer: the queue's index drives (see _filters).
+        member = (
+            labels.c.id.is_(None)
+            if not named
+            else func.coalesce(labels.c.label, literal("")).in_(named)
+        )
+        statement = select(images.c.id).select_from(joined).where(*filters, member)
+        if after is not None:
+            statement = statement.where(images.c.seq > after)
+            after = None
+        statement = statement.order_by(images.c.seq).offset(skip).limit(limit - len(ids))
+        skip = 0
+        ids += [int(r[0]) for r in conn.execute(statement)]
+        if len(ids) >= limit:
+            break
+    return ids
+
+
+def _label_groups(conn: Connection, who: int, *, descending: bool) -> list[list[str | None]]:
+    """This annotator's label values in display order, equal-but-for-case ones together, and the
+    unlabelled (None) last ascending, first descending. Found by stepping through the labels'
+    index one distinct value at a time: a probe per label, not a read of every label."""
+    values: list[str] = []
+    step = select(func.min(labels.c.label)).where(
+        labels.c.annotator_id == who, labels.c.frame == 0, labels.c.label > bindparam("v")
+    )
+    last = ""
+    while (found := conn.execute(step, {"v": last}).scalar()) is not None:
+        values.append(str(found))
+        last = str(found)
+    merged = [values_ for values_, _ in _ranked([(v, 0) for v in values], descending=descending)]
+    return [[None], *merged] if descending else [*merged, [None]]
+
+
+def _label_group_sizes(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    groups: list[list[str | None]],
+    *,
+    total: int,
+) -> list[int]:
+    """Rows of each label group that pass the filters (for a jump deep into the table)."""
+    counted = {
+        row[0]: int(row[1])
+        for row in conn.execute(
+            select(labels.c.label, func.count())
+            .select_from(joined)
+            .where(*filters, labels.c.id.is_not(None))
+            .group_by(labels.c.label)
+        )
+    }
+    labelled = sum(counted.values())
+    return [
+        total - labelled if values == [None] else sum(counted.get(v, 0) for v in values)
+        for values in groups
+    ]
+
+
 def _natural_window(
     conn: Connection,
     joined: Any,
@@ -263,9 +434,6 @@ def _natural_window(
 ) -> list[int]:
     """Image ids of the window for a column of names in natural order (module docstring)."""
     column: ColumnElement[Any] = {
-        "visit": images.c.visit,
-        "file": images.c.file,
-        "label": labels.c.label,
         # An image without a label shows an empty comment, not a missing one.
         "comment": func.coalesce(labels.c.comment, literal("")),
     }[query.sort]
@@ -378,10 +546,11 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
 
 
 def case_names(conn: Connection) -> list[str]:
-    """Cases of the queue in queue order, which is their natural order."""
+    """Cases of the queue in queue order, which is their natural order (one read of the case
+    index: `seq IS NOT NULL` is presence, and the index holds it)."""
     statement = (
         select(images.c.case_name)
-        .where(images.c.present)
+        .where(images.c.seq.is_not(None))
         .group_by(images.c.case_name)
         .order_by(func.min(images.c.seq))
     )

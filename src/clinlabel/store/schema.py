@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -58,8 +59,18 @@ images = Table(
     # The bytes differ from those hashed when the image was labelled.
     Column("changed", Boolean, nullable=False, default=False),
     Column("first_seen_at", String(40), nullable=False),
+    # Natural-order keys of the case, visit and file names (store.sort_keys), so the review
+    # table's sorts read an index in order instead of sorting the table (migration 0006). Each
+    # index ends with seq: ties follow the queue, and a window is one range of the index.
+    Column("case_key", LargeBinary),
+    Column("visit_key", LargeBinary),
+    Column("file_key", LargeBinary),
     Index("ix_images_seq", "seq"),
-    Index("ix_images_case", "case_name"),
+    # With seq: one case's images in queue order, for the review table's case filter (0006).
+    Index("ix_images_case", "case_name", "seq"),
+    Index("ix_images_case_key", "case_key", "seq"),
+    Index("ix_images_visit_key", "visit_key", "seq"),
+    Index("ix_images_file_key", "file_key", "seq"),
 )
 
 sessions = Table(
@@ -91,6 +102,8 @@ labels = Table(
     Column("geometry", Text),
     UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
     Index("ix_labels_annotator", "annotator_id"),
+    # The review table's label filter and its counts per label (migration 0006).
+    Index("ix_labels_annotator_label", "annotator_id", "frame", "label"),
 )
 
 # How many images each annotator has labelled (whole-file labels of present images): kept in the
@@ -104,7 +117,7 @@ annotator_progress = Table(
 )
 
 # Every geometry ever drawn, by the SHA-256 its region events record; append-only (triggers in
-# migration 0008), so history and undo always find the shape (`regions` keeps only the current).
+# migration 0007), so history and undo always find the shape (`regions` keeps only the current).
 region_geometries = Table(
     "region_geometries",
     metadata,
@@ -175,6 +188,9 @@ scan_staging = Table(
     Column("kind", String(16), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
+    Column("case_key", LargeBinary),
+    Column("visit_key", LargeBinary),
+    Column("file_key", LargeBinary),
     # Every rescan statement finds images by path in here (joins and anti-joins): without it
     # SQLite scanned the whole table once per image (migration 0004).
     Index("ix_scan_staging_relpath", "relpath", unique=True),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store.schema import annotators, images, labels
@@ -23,7 +24,19 @@ IMAGES = 60
 
 def _rows(indices: list[int]) -> list[image_rows.ScanRow]:
     return [
-        (seq, f"C{i // 10}/V/XC/i{i}.jpg", f"C{i // 10}", "V", "XC", f"i{i}.jpg", "raster", 9, 1)
+        image_rows.scan_row(
+            seq,
+            ImageRef(
+                relpath=f"C{i // 10}/V/XC/i{i}.jpg",
+                case=f"C{i // 10}",
+                visit="V",
+                folder="XC",
+                file=f"i{i}.jpg",
+                kind=ImageKind.RASTER,
+                size=9,
+                mtime_ns=1,
+            ),
+        )
         for seq, i in enumerate(indices, start=1)
     ]
 

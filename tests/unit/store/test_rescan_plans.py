@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event
 
 from clinlabel.store import images as image_rows
+from clinlabel.store.sort_keys import natural_sort_key
 from clinlabel.store.store import Store
 
 
@@ -23,7 +24,9 @@ def _rows(count: int, *, offset: int = 0) -> list[image_rows.ScanRow]:
     for index in range(offset, offset + count):
         case, visit = f"Case_{index // 100}", f"Visit_{index // 10 % 10}"
         relpath = f"{case}/{visit}/XC/img{index}.jpg"
-        rows.append((index + 1, relpath, case, visit, "XC", f"img{index}.jpg", "raster", 9, 1))
+        file = f"img{index}.jpg"
+        keys = (natural_sort_key(case), natural_sort_key(visit), natural_sort_key(file))
+        rows.append((index + 1, relpath, case, visit, "XC", file, "raster", 9, 1, *keys))
     return rows
 
 

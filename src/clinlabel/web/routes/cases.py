@@ -9,9 +9,9 @@ from clinlabel.web.schemas import CaseOut, ProgressOut, VisitOut
 
 router = APIRouter(prefix="/api", tags=["progress"])
 
-# Visits are gathered from the queue; beyond this many images the sidebar lists cases only.
+# Visits are counted over the queue (one grouped statement); beyond this many images the sidebar
+# lists cases only.
 VISIT_SCAN_LIMIT = 50_000
-_CHUNK = 2000
 
 
 @router.get("/progress")
@@ -27,25 +27,19 @@ async def cases(bench: BenchDep) -> list[CaseOut]:
     def gather() -> list[CaseOut]:
         per_case = session.case_progress()
         total = sum(c.total for c in per_case)
-        visits: dict[str, dict[str, VisitOut]] = {}
+        visits: dict[str, list[VisitOut]] = {}
         if total <= VISIT_SCAN_LIMIT:
-            for start in range(1, total + 1, _CHUNK):
-                for view in session.queue(start, _CHUNK):
-                    case_visits = visits.setdefault(view.case, {})
-                    known = case_visits.get(view.visit)
-                    if known is None:
-                        case_visits[view.visit] = VisitOut(
-                            visit=view.visit, first_position=view.position, total=1
-                        )
-                    else:
-                        known.total += 1
+            for case, visit, first, count in session.case_visits():
+                visits.setdefault(case, []).append(
+                    VisitOut(visit=visit, first_position=first, total=count)
+                )
         return [
             CaseOut(
                 case=c.case,
                 total=c.total,
                 labelled=c.labelled,
                 first_position=c.first_position,
-                visits=list(visits.get(c.case, {}).values()),
+                visits=visits.get(c.case, []),
             )
             for c in per_case
         ]

@@ -34,8 +34,16 @@ async def review(
     label: Annotated[str | None, Query(max_length=200)] = None,
     unlabelled: bool = False,
     case: Annotated[str | None, Query(max_length=4096)] = None,
+    after: Annotated[int | None, Query(ge=1)] = None,
+    total: Annotated[int | None, Query(ge=0)] = None,
 ) -> ReviewPageOut:
-    """Rows `offset`..`offset+limit-1` of the table in the order asked (limit clamped)."""
+    """Rows `offset`..`offset+limit-1` of the table in the order asked (limit clamped).
+
+    `after` (the position of the row just before `offset` in this order, when the page holds it)
+    lets the core start the window there instead of stepping over `offset` rows; `total` (the
+    filtered total an earlier window answered) spares it counting again. Both only make it
+    faster: the rows are the same.
+    """
     session = bench.session
     query = ReviewQuery(
         offset=offset,
@@ -46,6 +54,8 @@ async def review(
         label=label or None,
         unlabelled=unlabelled,
         case=case or None,
+        after=after,
+        total=total,
     )
     page = await bench.read(session.review, query)
     return ReviewPageOut.of(page, offset=offset)

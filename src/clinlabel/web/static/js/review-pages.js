@@ -46,13 +46,25 @@ export class ReviewPages {
     }
   }
 
+  // The request for one block. When the block before it is here, its last row's position is
+  // the keyset cursor (`after`): the server starts right after that row instead of stepping over
+  // every row before the block. The filtered total, once known, is passed back so that it is
+  // not counted again for every block of the same order and filters.
+  params(block) {
+    let params = `offset=${block * BLOCK}&limit=${BLOCK}&${this.query}`;
+    const before = this.blocks.get(block - 1);
+    if (before && before.length === BLOCK) params += `&after=${before[BLOCK - 1].position}`;
+    if (this.total !== null) params += `&total=${this.total}`;
+    return params;
+  }
+
   // Fetches one block; true if it was kept, false if a newer generation made it stale.
   async load(block) {
     const generation = this.generation;
     this.pending.add(block);
     let page;
     try {
-      page = await get(`/api/review?offset=${block * BLOCK}&limit=${BLOCK}&${this.query}`);
+      page = await get(`/api/review?${this.params(block)}`);
     } catch (error) {
       if (generation !== this.generation) return false; // nobody waits for it any more
       throw error;
