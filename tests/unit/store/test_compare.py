@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store.compare import case_images
 from clinlabel.store.store import Store
@@ -11,7 +12,8 @@ from clinlabel.store.store import Store
 
 def _row(seq: int, case: str, visit: str, name: str) -> image_rows.ScanRow:
     relpath = f"{case}/{visit}/XC/{name}"
-    return (seq, relpath, case, visit, "XC", f"XC/{name}", "raster", 9, 1)
+    ref = ImageRef(relpath, case, visit, "XC", f"XC/{name}", ImageKind.RASTER, 9, 1)
+    return image_rows.scan_row(seq, ref)
 
 
 def test_a_cases_images_in_queue_order_without_gone_files(

@@ -15,7 +15,8 @@ def test_readings_walk_the_labels_index_without_a_sort(tmp_path: Path) -> None:
     batch = tmp_path / "Batch" / "Case_1" / "Visit_1" / "XC"
     batch.mkdir(parents=True)
     for name in ("a.png", "b.png"):
-        (batch / name).write_bytes(b"synthetic " + name.encode())
+        # A PNG signature, then text: queued as an image (the scan reads the first bytes).
+        (batch / name).write_bytes(b"\x89PNG\r\n\x1a\n synthetic " + name.encode())
     init_project(tmp_path / "Batch", tmp_path / "project")
     with open_project(tmp_path / "project") as project:
         for reader, label in (("Dr B", "Suspicious"), ("Dr A", "NA")):

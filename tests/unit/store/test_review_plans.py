@@ -174,6 +174,9 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
             raw.execute(f"DROP INDEX ix_images_{key}")
             raw.execute(f"ALTER TABLE images DROP COLUMN {key}")
             raw.execute(f"ALTER TABLE scan_staging DROP COLUMN {key}")
+        # The regions (0007) came after the keys: gone too, as before 0006.
+        raw.execute("DROP TABLE regions")
+        raw.execute("DROP TABLE region_geometries")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
