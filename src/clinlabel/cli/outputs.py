@@ -56,6 +56,7 @@ def export_command(
     Exits 1 if the audit trail or the current labels do not verify (the files are still
     written, the report marked BROKEN), unless --allow-broken.
     """
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
@@ -66,7 +67,7 @@ def export_command(
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
 
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
         target = csv_path or project.dir / CSV_NAME
         check_output_target(target, "csv", force=force, batch=project.batch)
         if with_report:
@@ -85,12 +86,15 @@ def export_command(
                 detailed=detailed,
                 actor=system_user(),
                 parallel=True,
+                progress=progress,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             click.echo(f"Wrote the summary report to {paths.report}")
             audit = paths.audit
         else:
-            rows = export_csv(project, target, detailed=detailed, actor=system_user())
+            rows = export_csv(
+                project, target, detailed=detailed, actor=system_user(), progress=progress
+            )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             audit = chain_status(project, parallel=True)
     if not audit.ok and not allow_broken:
@@ -120,6 +124,7 @@ def export_command(
 @_FORCE
 def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
@@ -128,10 +133,10 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
         with open_project(project_dir, read_only=True) as project:
             click.echo(report_text(project, parallel=True))
         return
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
         target = txt_path or project.dir / REPORT_NAME
         check_output_target(target, "report", force=force, batch=project.batch)
-        text = write_report(project, target, actor=system_user(), parallel=True)
+        text = write_report(project, target, actor=system_user(), parallel=True, progress=progress)
     if echo:
         click.echo(text)
     click.echo(f"Wrote the summary report to {target.resolve()}")
@@ -154,10 +159,13 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
 )
 def import_command(project_dir: Path, csv_path: Path, annotator: str, skip_unmatched: bool) -> None:
     """Take in an existing labels CSV as audited label events."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
 
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
+        # The importer reports no counts of its own yet: the bar says what runs, and for how long.
+        progress("Importing labels", 0, None)
         report = import_labels(
             project, csv_path, annotator=annotator, skip_unmatched=skip_unmatched
         )
