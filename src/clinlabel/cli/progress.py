@@ -41,10 +41,12 @@ class _CountColumn(ProgressColumn):
 
 
 class _RateColumn(ProgressColumn):
-    """Items per second, over rich's recent window."""
+    """Items per second: over rich's recent window, or since the stage began until it has one."""
 
     def render(self, task: Task) -> Text:
         speed = task.speed
+        if speed is None and task.elapsed:
+            speed = task.completed / task.elapsed
         return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
 
 

@@ -14,10 +14,11 @@ import csv
 from pathlib import Path
 
 import pytest
-from tests.unit.cli.interrupting import assert_interrupted_cleanly, interrupt_at, project_state
 
 from clinlabel.demo.batch import make_bench_tree
 from clinlabel.labelling.project import init_project
+
+from .interrupting import assert_interrupted_cleanly, interrupt_at, project_state
 
 IMAGES = 6000
 CASES = 150
