@@ -12,7 +12,7 @@ import json
 import os
 import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -179,6 +179,16 @@ def _database_url(project_dir: Path) -> str | None:
     return str(url) if url else None
 
 
+def is_project(project_dir: Path) -> bool:
+    """The folder holds a project already (its database, or settings naming a server)."""
+    return project_dir.is_dir() and _is_project(project_dir)
+
+
+def check_project_target(batch: Path, project_dir: Path) -> Path:
+    """The batch checked and the project folder resolved, refused inside the batch."""
+    return _check_outside(_check_batch(batch), project_dir)
+
+
 def _is_project(project_dir: Path) -> bool:
     return (project_dir / DATABASE_FILE).is_file() or _database_url(project_dir) is not None
 
@@ -305,73 +315,102 @@ def _scan_into(
     progress: ProgressSink = no_progress,
 ) -> InitReport:
     store = _open_store(project_dir)
-    actor = system_user()
     try:
         result = ScanResult()
         with store.read() as conn:
             expected = image_rows.queue_length(conn) or None
         # closing(): the scan's child process is stopped now if the inserts fail (or Ctrl+C
         # interrupts them), not whenever the generator happens to be collected.
-        with (
-            closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks,
-            store.write() as conn,
-        ):
-            now = utc_now()
-            previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
-            created = previous_batch is None
-            if created:
-                meta.set_meta(conn, meta.CREATED_AT, now)
-                meta.set_meta(conn, meta.LABEL_SCHEMA, (schema or DEFAULT_SCHEMA).to_json())
-                append_event(
-                    conn,
-                    NewEvent(
-                        EventKind.PROJECT_CREATED,
-                        actor,
-                        {
-                            "batch": str(batch),
-                            "schema": json.loads((schema or DEFAULT_SCHEMA).to_json()),
-                        },
-                    ),
-                )
-            elif schema is not None:
-                meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
-            meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
-            counts = image_rows.sync_scan(conn, _counted(chunks, progress, expected), now=now)
-            progress(UPDATING, 0, None)
-            to_check = counts.touched
-            if verify:
-                # --verify hashes every labelled image: bytes can change with size and
-                # modification time kept (a copy tool, a restore, someone covering tracks).
-                known = {image_id for image_id, _, _ in to_check}
-                to_check = to_check + [
-                    row for row in image_rows.hashed_images(conn) if row[0] not in known
-                ]
-            changed = _rehash_touched(conn, batch, to_check, actor=actor)
-            summary = {
-                "batch": str(batch),
-                "previous_batch": previous_batch if previous_batch != str(batch) else None,
-                "images": counts.total,
-                "new": counts.new,
-                "removed": counts.removed,
-                "returned": counts.returned,
-                "changed": len(changed),
-                "problems": len(result.problems),
-                "skipped": len(result.skipped),
-            }
-            meta.set_meta(
-                conn,
-                meta.LAST_SCAN,
-                json.dumps(
-                    {
-                        **summary,
-                        "problem_list": [asdict(p) for p in result.problems[:10_000]],
-                        "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
-                    }
-                ),
+        with closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks:
+            return record_scan(
+                store,
+                project_dir,
+                batch,
+                _counted(chunks, progress, expected),
+                result,
+                schema=schema,
+                verify=verify,
+                progress=progress,
             )
-            append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
     finally:
         store.close()
+
+
+def record_scan(
+    store: Store,
+    project_dir: Path,
+    batch: Path,
+    chunks: Iterable[list[ScanRow]],
+    result: ScanResult,
+    *,
+    schema: LabelSchema | None = None,
+    verify: bool = False,
+    progress: ProgressSink = no_progress,
+) -> InitReport:
+    """Make the project's images match a scan of `batch` (its rows in queue order), in one
+    write transaction: the images, the last scan's summary and its `batch_scanned` event.
+
+    `result` is filled in by the scan as `chunks` is consumed. Used by `init` (streaming the
+    scan) and by a labelling server's background rescan (rows walked beforehand, written on
+    its writer thread under the project lock it holds).
+    """
+    actor = system_user()
+    with store.write() as conn:
+        now = utc_now()
+        previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
+        created = previous_batch is None
+        if created:
+            meta.set_meta(conn, meta.CREATED_AT, now)
+            meta.set_meta(conn, meta.LABEL_SCHEMA, (schema or DEFAULT_SCHEMA).to_json())
+            append_event(
+                conn,
+                NewEvent(
+                    EventKind.PROJECT_CREATED,
+                    actor,
+                    {
+                        "batch": str(batch),
+                        "schema": json.loads((schema or DEFAULT_SCHEMA).to_json()),
+                    },
+                ),
+            )
+        elif schema is not None:
+            meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
+        meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
+        counts = image_rows.sync_scan(conn, chunks, now=now)
+        progress(UPDATING, 0, None)
+        to_check = counts.touched
+        if verify:
+            # --verify hashes every labelled image: bytes can change with size and
+            # modification time kept (a copy tool, a restore, someone covering tracks).
+            known = {image_id for image_id, _, _ in to_check}
+            to_check = to_check + [
+                row for row in image_rows.hashed_images(conn) if row[0] not in known
+            ]
+        changed = _rehash_touched(conn, batch, to_check, actor=actor)
+        summary = {
+            "batch": str(batch),
+            "previous_batch": previous_batch if previous_batch != str(batch) else None,
+            "images": counts.total,
+            "new": counts.new,
+            "removed": counts.removed,
+            "returned": counts.returned,
+            "changed": len(changed),
+            "problems": len(result.problems),
+            "skipped": len(result.skipped),
+        }
+        meta.set_meta(
+            conn,
+            meta.LAST_SCAN,
+            json.dumps(
+                {
+                    **summary,
+                    "problem_list": [asdict(p) for p in result.problems[:10_000]],
+                    "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
+                }
+            ),
+        )
+        append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
+
     return InitReport(
         project_dir=project_dir,
         batch=batch,

@@ -21,6 +21,7 @@ from clinlabel.web.routes import (
     outputs,
     pages,
     pixels,
+    rescan,
     review,
     session,
 )
@@ -59,7 +60,18 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
     )
     app.state.workbench = bench
     install_error_handlers(app)
-    for module in (pages, session, images, pixels, metadata, labels, cases, outputs, review):
+    for module in (
+        pages,
+        session,
+        images,
+        pixels,
+        metadata,
+        labels,
+        cases,
+        outputs,
+        review,
+        rescan,
+    ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")
