@@ -9,6 +9,7 @@ import { askToStart } from "./start.js";
 import { Labeller } from "./labelling.js";
 import { PendingStore } from "./pending-store.js";
 import { wireKeys } from "./keys.js";
+import { watchRescan } from "./rescan-status.js";
 
 function byId(id) {
   const element = document.getElementById(id);
@@ -143,6 +144,7 @@ async function boot() {
   // image is sent after it and wins.
   app.resend(waiting);
   wireKeys(app);
+  watchRescan(page.status.saveStatus, app);
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;
   on(b.prev, () => app.act(() => app.move(-1, null)));
