@@ -6,6 +6,7 @@ up for long:
 
 1. Walk the batch on a background thread (stat calls only; no database writes, no child
    processes: a server runs threads, and spawning from one is what `labelling.scanning` avoids).
+   The rows go to a temporary spool file, not memory (a million rows would hold ~300 MB).
    The page polls how far it got: `done` of `total`, the images the last scan found.
 2. Compare the rows with what the last scan recorded (one read). Nothing changed, the usual
    case: nothing is written at all, and the status says "no changes".
@@ -21,10 +22,13 @@ begun, completes or rolls back as one transaction.
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain, zip_longest
+from typing import IO
 
 from clinlabel.domain import ScanResult
 from clinlabel.errors import ClinlabelError
@@ -121,22 +125,25 @@ class BackgroundRescan:
             self._set(state=FAILED, message=f"Cannot check the batch: {exc}")
 
     def _rescan(self) -> None:
+        with tempfile.TemporaryFile(prefix="clinlabel-rescan-") as spool:
+            self._rescan_via(spool)
+
+    def _rescan_via(self, spool: IO[bytes]) -> None:
         project = self._project
         with project.store.read() as conn:
             expected = image_rows.queue_length(conn)
         self._set(state=RUNNING, done=0, total=expected)
         result = ScanResult()
-        walked: list[list[ScanRow]] = []
         done = 0
         for chunk in scan_rows(project.batch, result, verify=False, parallel=False):
             if self._stop.is_set():
                 raise _Stopped
-            walked.append(chunk)
+            pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
             done += len(chunk)
             self._set(done=done, total=expected if expected >= done else None)
         if self._stop.is_set():
             raise _Stopped
-        if self._unchanged(walked, result):
+        if self._unchanged(_spooled(spool), result):
             self._set(state=DONE, total=done, message="Batch checked: no changes.")
             return
         self._set(state=APPLYING, total=done)
@@ -144,7 +151,8 @@ class BackgroundRescan:
         def record() -> InitReport:
             if self._stop.is_set():  # the server closed while this waited for the writer
                 raise _Stopped
-            return record_scan(project.store, project.dir, project.batch, iter(walked), result)
+            chunks = _spooled(spool)
+            return record_scan(project.store, project.dir, project.batch, chunks, result)
 
         report = self._write(record)
         self._set(
@@ -157,7 +165,7 @@ class BackgroundRescan:
             message=_described(report),
         )
 
-    def _unchanged(self, walked: list[list[ScanRow]], result: ScanResult) -> bool:
+    def _unchanged(self, walked: Iterator[list[ScanRow]], result: ScanResult) -> bool:
         """The walk found what the last scan recorded: the same files, sizes and times in the
         same order, and as many problem files and skipped folders."""
         with self._project.store.read() as conn:
@@ -174,6 +182,17 @@ class BackgroundRescan:
                 recorded_scan_rows(conn), chain.from_iterable(walked), fillvalue=sentinel
             )
             return all(old == new for old, new in pairs)
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[list[ScanRow]]:
+    """The spooled chunks, from the start."""
+    spool.seek(0)
+    while True:
+        try:
+            chunk: list[ScanRow] = pickle.load(spool)
+        except EOFError:
+            return
+        yield chunk
 
 
 def _described(report: InitReport) -> str:
