@@ -67,6 +67,12 @@ def change_tree(batch: Path) -> None:
     (batch / "_added_root").rmdir()
 
 
+def _default_sigint() -> None:
+    # Started from a background job, this process ignores SIGINT, and its children would
+    # inherit that (Python keeps an ignored SIGINT ignored): give them the default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _get(url: str, token: str) -> bytes:
     request = urllib.request.Request(url, headers={"X-Clinlabel-Token": token})
     try:
@@ -84,7 +90,7 @@ def launch_to_first_image(batch: Path, project: Path) -> tuple[float, float]:
         [sys.executable, "-m", "clinlabel", "label", str(batch), "--out", str(project),
          "--annotator", "bench", "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_default_sigint,
     )  # fmt: skip
     try:
         assert server.stdout is not None
@@ -136,6 +142,7 @@ def interrupt_after(batch: Path, project: Path, delay: float) -> float:
     process = subprocess.Popen(
         [sys.executable, "-m", "clinlabel", "init", str(batch), "--out", str(project)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     time.sleep(delay)
     sent = time.perf_counter()

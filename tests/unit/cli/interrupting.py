@@ -96,6 +96,8 @@ def interrupt_at(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Run from a background job, pytest ignores SIGINT and a child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None and process.stdout is not None
     seen: list[str] = []
