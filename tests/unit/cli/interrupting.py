@@ -28,7 +28,9 @@ WAIT_S = 10.0
 the second the issue asks for, so a loaded machine does not fail it; the benchmark times it."""
 
 _CHILD = r"""
-import contextlib, sys, time
+import contextlib, signal, sys, time
+# Run from a background job, pytest ignores SIGINT and this child would inherit that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import clinlabel.cli.progress as progress
 
 def sink(stage, done, total):
@@ -96,8 +98,6 @@ def interrupt_at(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        # Run from a background job, pytest ignores SIGINT and a child would inherit that.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None and process.stdout is not None
     seen: list[str] = []
