@@ -137,6 +137,17 @@ def open_in_process(batch: Path, project: Path) -> float:
     return took
 
 
+def startup_time() -> float:
+    """Seconds for `clinlabel init --help` to start and end: the interpreter and the imports."""
+    return timed(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "clinlabel", "init", "--help"],
+            check=True,
+            capture_output=True,
+        )
+    )
+
+
 def interrupt_after(batch: Path, project: Path, delay: float) -> float:
     """Seconds from Ctrl+C (SIGINT), sent `delay` seconds into `clinlabel init`, to its end."""
     process = subprocess.Popen(
@@ -173,7 +184,9 @@ def measure(size: int, repeat: int) -> dict[str, float]:
         opened = open_in_process(batch, project)
         change_tree(batch)
         changed = timed(lambda: init_project(batch, project))
-        stop = interrupt_after(batch, scratch / "interrupted", statistics.median(creates) / 2)
+        # Half-way through the scan: past the interpreter's start, then half the create time.
+        delay = startup_time() + statistics.median(creates) / 2
+        stop = interrupt_after(batch, scratch / "interrupted", delay)
         for attempt in range(1, repeat):
             shutil.rmtree(scratch / f"project{attempt}", ignore_errors=True)
         os.sync()
