@@ -167,3 +167,17 @@ def test_closing_the_server_mid_walk_stops_the_rescan_and_records_nothing(
         from clinlabel.store import images as image_rows
 
         assert image_rows.queue_length(conn) == 12
+
+
+def test_another_batch_for_the_project_is_scanned_before_serving(
+    project: Path, tmp_path: Path
+) -> None:
+    """A project given a batch other than its own (moved, or another) is rescanned first, as
+    `init` would: the page never opens on the old batch's queue."""
+    from .conftest import make_batch
+
+    other = make_batch(tmp_path / "moved", cases=1, visits=1, images=2)
+    for client, bench in _serve(other, project):
+        assert bench.rescan is None
+        assert client.get("/api/rescan").json()["state"] == "none"
+        assert client.get("/api/session").json()["shown"]["progress"]["total"] == 2

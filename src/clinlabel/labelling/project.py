@@ -184,9 +184,16 @@ def is_project(project_dir: Path) -> bool:
     return project_dir.is_dir() and _is_project(project_dir)
 
 
-def check_project_target(batch: Path, project_dir: Path) -> Path:
-    """The batch checked and the project folder resolved, refused inside the batch."""
-    return _check_outside(_check_batch(batch), project_dir)
+def check_project_target(batch: Path, project_dir: Path) -> tuple[Path, Path]:
+    """The batch checked (its real path) and the project folder resolved, refused inside it."""
+    batch = _check_batch(batch)
+    return batch, _check_outside(batch, project_dir)
+
+
+def recorded_batch(project_dir: Path) -> Path | None:
+    """The batch an existing project was last scanned from (None if it has none yet)."""
+    with open_project(project_dir) as project:
+        return project.batch
 
 
 def _is_project(project_dir: Path) -> bool:

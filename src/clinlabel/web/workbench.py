@@ -126,6 +126,7 @@ class Workbench:
             init_project,
             is_project,
             open_project,
+            recorded_batch,
         )
         from clinlabel.labelling.server_access import ServerAccess, save_server_access
         from clinlabel.labelling.service import LabellingSession
@@ -138,8 +139,14 @@ class Workbench:
         project_dir = project_dir.expanduser().resolve()
         # An existing project opens at once and is rescanned in the background, once served; a
         # new one (or a new schema) is scanned now: there is nothing to label before that.
-        check_project_target(self.settings.batch, project_dir)
-        background = self.settings.schema_path is None and is_project(project_dir)
+        batch, _ = check_project_target(self.settings.batch, project_dir)
+        # The same batch as last time: a batch given anew (moved, or another one) is scanned
+        # now, as `init` would, so the project never serves the old one's queue.
+        background = (
+            self.settings.schema_path is None
+            and is_project(project_dir)
+            and recorded_batch(project_dir) == batch
+        )
         if not background:
             # init_project refuses a project inside the batch before anything is written there.
             init_project(self.settings.batch, project_dir, schema_path=self.settings.schema_path)
