@@ -193,7 +193,9 @@ class Workbench:
         """Record a rescan on the writer thread, the session following the image on screen."""
 
         def run() -> InitReport:
-            session = self.session
+            session = self._session
+            if session is None:  # closed meanwhile: the rescan is stopped, this writes nothing
+                return record()
             before = session.current().view
             report = record()
             if report.total:
