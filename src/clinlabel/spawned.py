@@ -11,31 +11,49 @@ Each call must be a module-level function with picklable arguments and result.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl+C on a terminal reaches the whole process group: the parent alone decides, and
+    terminates the workers, so none prints a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def start_spawned(
     calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]],
 ) -> Callable[[], list[T]]:
     """Start each `(function, args)` in its own spawned process now; the returned function
-    waits for the results, in order, and raises the first call's error if any failed."""
-    pool = ProcessPoolExecutor(
-        max_workers=len(calls), mp_context=multiprocessing.get_context("spawn")
+    waits for the results, in order, and raises the first call's error if any failed.
+
+    Interrupted (Ctrl+C while waiting) or failed, the workers are terminated at once, not
+    waited for: a `multiprocessing` pool, whose `terminate` is public, unlike a process pool
+    executor's workers.
+    """
+    pool = multiprocessing.get_context("spawn").Pool(
+        processes=len(calls), initializer=_ignore_interrupts
     )
     try:
-        futures = [pool.submit(function, *args) for function, args in calls]
+        pending = [pool.apply_async(function, args) for function, args in calls]
     except BaseException:
-        pool.shutdown(cancel_futures=True)
+        pool.terminate()
         raise
 
     def results() -> list[T]:
+        done = False
         try:
-            return [future.result() for future in futures]
+            values = [result.get() for result in pending]
+            done = True
+            return values
         finally:
-            pool.shutdown(cancel_futures=True)
+            if done:
+                pool.close()
+            else:
+                pool.terminate()
+            pool.join()
 
     return results

@@ -11,6 +11,7 @@ from clinlabel import __version__
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
 from clinlabel.audit.status import ChainStatus
+from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
 from clinlabel.store import events as event_rows
 from clinlabel.store import regions as region_rows
 from clinlabel.store.store import Store
@@ -58,9 +59,9 @@ def append_event(conn: Connection, event: NewEvent) -> int:
     return new_id
 
 
-def verify_chain(conn: Connection) -> ChainStatus:
+def verify_chain(conn: Connection, *, progress: ProgressSink = no_progress) -> ChainStatus:
     """Recompute every hash in order; name the first event whose link or content is wrong."""
-    return verify_range(conn, first=1, prev_hash=GENESIS)
+    return verify_range(conn, first=1, prev_hash=GENESIS, progress=progress)
 
 
 def verify_store(store: Store) -> ChainStatus:
@@ -95,15 +96,26 @@ def with_labels(status: ChainStatus, mismatch: tuple[int, str] | None) -> ChainS
     return ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
 
 
+VERIFYING = "Checking the audit trail"
+
+
 def verify_range(
-    conn: Connection, *, first: int, prev_hash: str, last: int | None = None
+    conn: Connection,
+    *,
+    first: int,
+    prev_hash: str,
+    last: int | None = None,
+    progress: ProgressSink = no_progress,
 ) -> ChainStatus:
     """Verify events first..last (all from `first`), the first linking to `prev_hash`."""
     expected_id = first
     count = 0
     id_at, prev_at = HASHED_FIELDS.index("id"), HASHED_FIELDS.index("prev_hash")
+    total = None if last is None else last - first + 1
     for row in event_rows.iter_chain_rows(conn, HASHED_FIELDS, first=first, last=last):
         count += 1
+        if count % REPORT_EVERY == 0:
+            progress(VERIFYING, count, total)
         event_id = int(row[id_at])
         if event_id != expected_id:
             return ChainStatus(

@@ -18,8 +18,15 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
-from clinlabel.audit.log import record_mismatch, verify_chain, verify_range, with_labels
+from clinlabel.audit.log import (
+    VERIFYING,
+    record_mismatch,
+    verify_chain,
+    verify_range,
+    with_labels,
+)
 from clinlabel.audit.status import ChainStatus
+from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
 
@@ -53,7 +60,9 @@ class ChainVerifier:
         """The chain and the current labels, as `audit.log.verify_store` finds them."""
         return self.start()()
 
-    def start(self, *, parallel: bool = False) -> Callable[[], ChainStatus]:
+    def start(
+        self, *, parallel: bool = False, progress: ProgressSink = no_progress
+    ) -> Callable[[], ChainStatus]:
         """Start checking; the returned function gives the result.
 
         `parallel` (command-line processes only, see `clinlabel.spawned`): a full check of a
@@ -67,8 +76,9 @@ class ChainVerifier:
                 end = event_rows.last_id(conn)
                 boundary = event_rows.hash_of(conn, end // 2) or ""
             if end >= PARALLEL_FROM:
+                progress(VERIFYING, 0, None)  # the children report nothing back until done
                 return self._start_spawned(end, boundary)
-        status = self._verify_here()
+        status = self._verify_here(progress)
         return lambda: status
 
     def _start_spawned(self, end: int, boundary: str) -> Callable[[], ChainStatus]:
@@ -98,13 +108,13 @@ class ChainVerifier:
 
         return result
 
-    def _verify_here(self) -> ChainStatus:
+    def _verify_here(self, progress: ProgressSink = no_progress) -> ChainStatus:
         with self._lock, self._store.read() as conn:
             head = self._head
             if head is not None and not _head_unchanged(conn, head):
                 head = None  # the remembered part changed under us: check all of it again
             if head is None:
-                status = verify_chain(conn)
+                status = verify_chain(conn, progress=progress)
             else:
                 newer = verify_range(conn, first=head.event_id + 1, prev_hash=head.hash)
                 status = replace(newer, events=head.event_id + newer.events)

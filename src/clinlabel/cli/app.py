@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -12,6 +13,12 @@ import click
 
 from clinlabel import __version__
 from clinlabel.errors import ClinlabelError
+
+INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
+"""What Ctrl+C in a command that changes the project all at once (or nothing) says: its writes
+are one transaction rolled back, its files staged and renamed only at the end, its child
+processes stopped (docs/adr/00XX-interrupt-progress-background-rescan.md)."""
+ALL_OR_NOTHING = frozenset({"init", "scan", "import", "export", "report", "audit"})
 
 # name -> "module:attribute"; each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,7 +69,10 @@ class LazyGroup(click.Group):
             click.echo(f"clinlabel: {exc}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("clinlabel: interrupted; everything saved so far is kept.", err=True)
+            if ctx.invoked_subcommand in ALL_OR_NOTHING:
+                click.echo(INTERRUPTED_UNCHANGED, err=True)
+            else:
+                click.echo("clinlabel: interrupted; everything saved so far is kept.", err=True)
             ctx.exit(130)
 
 
@@ -72,7 +82,18 @@ def cli() -> None:
     """Label clinical images offline, with a tamper-evident audit trail."""
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    """The first Ctrl+C stops the command (KeyboardInterrupt); later ones are ignored while it
+    rolls back and stops its child processes, so the cleanup itself is never cut short into a
+    traceback and a half-cleaned state."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding caller)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _interrupt_once)
     try:
         cli(prog_name="clinlabel")
     except OSError as exc:

@@ -23,9 +23,11 @@ def audit_group() -> None:
 def verify_command(project_dir: Path, expect_head: str | None) -> None:
     """Recompute the hash chain and check the current labels against it; exit 1 and name the
     first broken event if anything does not match."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.audit_trail import verify_project
 
-    status = verify_project(project_dir, expect_head=expect_head)
+    with terminal_progress() as progress:
+        status = verify_project(project_dir, expect_head=expect_head, progress=progress)
     if status.ok:
         click.echo(f"OK: {status.events} events, chain intact (head {status.head_hash})")
         return

@@ -180,6 +180,11 @@ def label_command(
                 f"{shown.progress.labelled} of {shown.progress.total} labelled; "
                 f"resuming at image {shown.view.position}."
             )
+            if bench.rescan is not None:
+                click.echo(
+                    "Checking the batch for new and missing files in the background; the page "
+                    "says when it is done."
+                )
         app = create_app(settings, workbench=bench)
         shown_host = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0") else host
         url = f"http://{shown_host}:{settings.port}/?token={settings.token}"

@@ -103,6 +103,7 @@ def export_command(
         from clinlabel.errors import ValidationError
 
         raise ValidationError("--out, --annotator and --split go with a region --format.")
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
@@ -116,7 +117,7 @@ def export_command(
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
 
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
         target = csv_path or project.dir / CSV_NAME
         check_output_target(target, "csv", force=force, batch=project.batch)
         frame_target = frame_csv_path(target)
@@ -140,6 +141,7 @@ def export_command(
                 detailed=detailed,
                 actor=system_user(),
                 parallel=True,
+                progress=progress,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             if paths.frame_csv is not None:
@@ -148,7 +150,9 @@ def export_command(
             audit = paths.audit
         else:
             click.echo(f"Writing the labels CSV to {target.resolve()}{frames_said}")
-            rows = export_csv(project, target, detailed=detailed, actor=system_user())
+            rows = export_csv(
+                project, target, detailed=detailed, actor=system_user(), progress=progress
+            )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             frame_rows = export_frame_csv(
                 project, frame_target, detailed=detailed, actor=system_user()
@@ -183,6 +187,7 @@ def export_command(
 @_FORCE
 def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
@@ -191,10 +196,10 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
         with open_project(project_dir, read_only=True) as project:
             click.echo(report_text(project, parallel=True))
         return
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
         target = txt_path or project.dir / REPORT_NAME
         check_output_target(target, "report", force=force, batch=project.batch)
-        text = write_report(project, target, actor=system_user(), parallel=True)
+        text = write_report(project, target, actor=system_user(), parallel=True, progress=progress)
     if echo:
         click.echo(text)
     click.echo(f"Wrote the summary report to {target.resolve()}")
@@ -238,10 +243,13 @@ def import_command(
         run_labelme_import(project_dir, labelme_dir, annotator=annotator)
         return
     assert csv_path is not None
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
 
-    with open_project(project_dir) as project:
+    with open_project(project_dir) as project, terminal_progress() as progress:
+        # The importer reports no counts of its own yet: the bar says what runs, and for how long.
+        progress("Importing labels", 0, None)
         report = import_labels(
             project, csv_path, annotator=annotator, skip_unmatched=skip_unmatched
         )

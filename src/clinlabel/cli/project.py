@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from clinlabel.domain import ScanResult
-from clinlabel.domain.images import ImageKind
+from clinlabel.domain.images import ImageKind, ImageRef
 
 
 @click.command("init")
@@ -46,16 +46,19 @@ def init_command(
     database_url: str | None,
 ) -> None:
     """Create a project for BATCH in --out, or rescan the batch of an existing project."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.project import init_project
 
-    report = init_project(
-        batch,
-        project_dir,
-        schema_path=schema_path,
-        verify=verify,
-        database_url=database_url,
-        parallel=True,
-    )
+    with terminal_progress() as progress:
+        report = init_project(
+            batch,
+            project_dir,
+            schema_path=schema_path,
+            verify=verify,
+            database_url=database_url,
+            parallel=True,
+            progress=progress,
+        )
     scan = report.scan
     verb = "Created" if report.created else "Rescanned"
     click.echo(f"{verb} project {report.project_dir} for batch {report.batch}")
@@ -89,27 +92,19 @@ def init_command(
 )
 def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
     """Show what a batch holds: cases, visits, images, problem files, skipped folders."""
+    from clinlabel.cli.progress import terminal_progress
     from clinlabel.discovery.scan import scan_batch
+    from clinlabel.domain.progress import REPORT_EVERY
 
     result = ScanResult()
-    per_case: Counter[str] = Counter()
-    visits_per_case: dict[str, set[str]] = {}
-    paths: list[str] = []
-    unshowable: list[tuple[str, str]] = []
-    for ref in scan_batch(batch, result, verify=not quick):
-        per_case[ref.case] += 1
-        visits_per_case.setdefault(ref.case, set()).add(ref.visit)
-        if as_json:
-            paths.append(ref.relpath)
-        marked = result.unshowable[-1] if result.unshowable else None
-        if marked is not None and marked.relpath == ref.relpath:  # the scan's own mark
-            unshowable.append((ref.relpath, marked.reason))
-        elif not quick and ref.kind in (ImageKind.DICOM, ImageKind.NIFTI):
-            from clinlabel.imaging.check import why_not_shown
-
-            reason = why_not_shown(batch / ref.relpath, ref.kind)
-            if reason is not None:
-                unshowable.append((ref.relpath, reason))
+    tally = _Tally(batch, quick=quick, keep_paths=as_json)
+    with terminal_progress() as progress:
+        for seen, ref in enumerate(scan_batch(batch, result, verify=not quick), start=1):
+            if seen % REPORT_EVERY == 0:
+                progress("Scanning the batch", seen, None)
+            tally.add(ref, result)
+    per_case, visits_per_case = tally.per_case, tally.visits_per_case
+    paths, unshowable = tally.paths, tally.unshowable
     if as_json:
         click.echo(
             json.dumps(
@@ -156,6 +151,32 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
             click.echo(f"    {path}: {why}")
         if len(unshowable) > 50:
             click.echo(f"    ... and {len(unshowable) - 50} more (use --json for all)")
+
+
+class _Tally:
+    """What `scan` prints, gathered one image at a time."""
+
+    def __init__(self, batch: Path, *, quick: bool, keep_paths: bool) -> None:
+        self.batch, self.quick, self.keep_paths = batch, quick, keep_paths
+        self.per_case: Counter[str] = Counter()
+        self.visits_per_case: dict[str, set[str]] = {}
+        self.paths: list[str] = []
+        self.unshowable: list[tuple[str, str]] = []
+
+    def add(self, ref: ImageRef, result: ScanResult) -> None:
+        self.per_case[ref.case] += 1
+        self.visits_per_case.setdefault(ref.case, set()).add(ref.visit)
+        if self.keep_paths:
+            self.paths.append(ref.relpath)
+        marked = result.unshowable[-1] if result.unshowable else None
+        if marked is not None and marked.relpath == ref.relpath:  # the scan's own mark
+            self.unshowable.append((ref.relpath, marked.reason))
+        elif not self.quick and ref.kind in (ImageKind.DICOM, ImageKind.NIFTI):
+            from clinlabel.imaging.check import why_not_shown
+
+            reason = why_not_shown(self.batch / ref.relpath, ref.kind)
+            if reason is not None:
+                self.unshowable.append((ref.relpath, reason))
 
 
 def _echo_problems(scan: ScanResult, *, limit: int = 50) -> None:

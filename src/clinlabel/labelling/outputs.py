@@ -16,15 +16,18 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
+from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
 from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
 from clinlabel.labelling.agreement import add_agreement_section
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
@@ -42,6 +45,8 @@ from clinlabel.reports.text import render_text_report
 from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta, people, reporting
+
+T = TypeVar("T")
 
 CSV_NAME = "clinical_labels.csv"
 FRAME_CSV_NAME = "clinical_frame_labels.csv"
@@ -71,13 +76,16 @@ def _check_destination(project: Project, path: Path) -> Path:
     return check_output_location(path, batch=project.batch)
 
 
-def gather_report_data(project: Project, *, parallel: bool = False) -> ReportData:
+def gather_report_data(
+    project: Project, *, parallel: bool = False, progress: ProgressSink = no_progress
+) -> ReportData:
     """Collect every figure of the summary report from the stored labels and events.
 
     `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
     """
     # In a labelling server only the events since its last check are verified (ADR 0009).
-    verification = project.chain.start(parallel=parallel)
+    verification = project.chain.start(parallel=parallel, progress=progress)
+    progress("Gathering the report's figures", 0, None)
     with project.store.read() as conn:
         ends = reporting.session_ends(conn)
         sessions = [
@@ -167,22 +175,42 @@ def frame_csv_path(csv_path: Path) -> Path:
     return csv_path.parent / FRAME_CSV_NAME
 
 
-def export_csv(project: Project, path: Path, *, detailed: bool = False, actor: str) -> int:
+def export_csv(
+    project: Project,
+    path: Path,
+    *,
+    detailed: bool = False,
+    actor: str,
+    progress: ProgressSink = no_progress,
+) -> int:
     """Write the labels CSV (one row per labelled image) to `path` and record it; returns the
     number of rows. The frame labels are `export_frame_csv`'s."""
     path = _check_destination(project, path)
-    pending = pending_path(path)
-    # The stream is closed inside the transaction, also when writing fails: its cursor must not
-    # outlive its connection ("Exception ignored ... closed database" after an error).
-    with (
-        project.store.read() as conn,
-        contextlib.closing(export_rows.iter_image_label_rows(conn, detailed=detailed)) as stream,
-    ):
-        rows = write_labels_csv(stream, pending, detailed=detailed)
-    _publish_recorded(
-        project, pending, path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed
-    )
+    pending, rows = _stage_csv(project, path, detailed=detailed, progress=progress)
+    _publish_recorded(project, [_Staged(pending, path, "labels_csv", rows, detailed)], actor=actor)
     return rows
+
+
+def _stage_csv(
+    project: Project, path: Path, *, detailed: bool, progress: ProgressSink
+) -> tuple[Path, int]:
+    """The labels CSV written complete beside `path` (its pending name); nothing published."""
+    pending = pending_path(path)
+    with project.store.read() as conn:
+        total = export_rows.count_image_label_rows(conn)
+        # Closed inside the transaction, also when writing fails: the row stream's cursor must
+        # not outlive its connection ("Exception ignored ... closed database" after an error).
+        with contextlib.closing(
+            export_rows.iter_image_label_rows(conn, detailed=detailed)
+        ) as stream:
+            try:
+                rows = write_labels_csv(
+                    _reported(stream, progress, total), pending, detailed=detailed
+                )
+            except BaseException:
+                pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
+                raise
+    return pending, rows
 
 
 def frame_csv_due(project: Project, path: Path) -> bool:
@@ -200,6 +228,15 @@ def export_frame_csv(
     """Write the frame labels CSV to `path` and record it, if due (`frame_csv_due`); returns
     its number of rows, or None when nothing was written."""
     path = _check_destination(project, path)
+    staged = _stage_frame_csv(project, path, detailed=detailed)
+    if staged is None:
+        return None
+    _publish_recorded(project, [staged], actor=actor)
+    return staged.rows
+
+
+def _stage_frame_csv(project: Project, path: Path, *, detailed: bool) -> _Staged | None:
+    """The frame labels CSV written complete beside `path`, if due; nothing published."""
     if not frame_csv_due(project, path):
         return None
     pending = pending_path(path)
@@ -207,16 +244,35 @@ def export_frame_csv(
         project.store.read() as conn,
         contextlib.closing(export_rows.iter_frame_label_rows(conn, detailed=detailed)) as stream,
     ):
-        rows = write_frame_labels_csv(stream, pending, detailed=detailed)
-    _publish_recorded(
-        project, pending, path, kind="frame_labels_csv", rows=rows, actor=actor, detailed=detailed
-    )
-    return rows
+        try:
+            rows = write_frame_labels_csv(stream, pending, detailed=detailed)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+    return _Staged(pending, path, "frame_labels_csv", rows, detailed)
 
 
-def write_report(project: Project, path: Path, *, actor: str, parallel: bool = False) -> str:
+WRITING_CSV = "Writing the labels CSV"
+
+
+def _reported(stream: Iterator[T], progress: ProgressSink, total: int | None) -> Iterator[T]:
+    progress(WRITING_CSV, 0, total)
+    for done, row in enumerate(stream, start=1):
+        yield row
+        if done % REPORT_EVERY == 0:
+            progress(WRITING_CSV, done, total if total is not None and total >= done else None)
+
+
+def write_report(
+    project: Project,
+    path: Path,
+    *,
+    actor: str,
+    parallel: bool = False,
+    progress: ProgressSink = no_progress,
+) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
-    return _write_report(project, path, actor=actor, parallel=parallel)[0]
+    return _write_report(project, path, actor=actor, parallel=parallel, progress=progress)[0]
 
 
 def report_text(project: Project, *, parallel: bool = False) -> str:
@@ -231,16 +287,29 @@ def chain_status(project: Project, *, parallel: bool = False) -> ChainStatus:
 
 
 def _write_report(
-    project: Project, path: Path, *, actor: str, parallel: bool
+    project: Project,
+    path: Path,
+    *,
+    actor: str,
+    parallel: bool,
+    progress: ProgressSink = no_progress,
 ) -> tuple[str, ChainStatus]:
     path = _check_destination(project, path)
+    pending, text, audit = _stage_report(project, path, parallel=parallel, progress=progress)
+    _publish_recorded(project, [_Staged(pending, path, "summary_report")], actor=actor)
+    return text, audit
+
+
+def _stage_report(
+    project: Project, path: Path, *, parallel: bool, progress: ProgressSink = no_progress
+) -> tuple[Path, str, ChainStatus]:
+    """The summary report written complete beside `path` (its pending name); nothing published."""
     pending = pending_path(path)
-    data = gather_report_data(project, parallel=parallel)
+    data = gather_report_data(project, parallel=parallel, progress=progress)
     text = add_agreement_section(project, render_text_report(data))
     with atomic_writer(pending) as handle:
         handle.write(text)
-    _publish_recorded(project, pending, path, kind="summary_report", rows=None, actor=actor)
-    return text, data.audit
+    return pending, text, data.audit
 
 
 def save_outputs(
@@ -252,37 +321,56 @@ def save_outputs(
     detailed: bool = False,
     actor: str,
     parallel: bool = False,
+    progress: ProgressSink = no_progress,
 ) -> OutputPaths:
-    """Write the labels CSV and the summary report (partial progress or the final export).
+    """Write the labels CSV, the frame labels CSV (when due) and the summary report (partial
+    progress or the final export).
 
-    `parallel`: see `gather_report_data` (the command line asks for it, a server never does).
+    All or nothing: every file is staged complete first, then put in place and recorded in one
+    write transaction, so a failure or an interruption (Ctrl+C) before that leaves no file
+    changed and no event. The report therefore states the trail as it was before this export's
+    own events. `parallel`: see `gather_report_data` (the command line asks for it, a server
+    never does).
     """
-    csv_path = csv_path or project.dir / CSV_NAME
-    report_path = report_path or project.dir / REPORT_NAME
-    frame_path = frame_csv_path(csv_path)
-    rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
-    frame_rows = export_frame_csv(project, frame_path, detailed=detailed, actor=actor)
-    text, audit = _write_report(project, report_path, actor=actor, parallel=parallel)
-    if final:
-        with project.store.write() as conn:
-            append_event(
-                conn,
-                NewEvent(
-                    EventKind.EXPORT_WRITTEN,
-                    actor,
-                    {
-                        "final": True,
-                        "csv": str(csv_path),
-                        "report": str(report_path),
-                        "rows": rows,
-                        **(
-                            {"frame_csv": str(frame_path), "frame_rows": frame_rows}
-                            if frame_rows is not None
-                            else {}
-                        ),
-                    },
+    csv_path = _check_destination(project, csv_path or project.dir / CSV_NAME)
+    report_path = _check_destination(project, report_path or project.dir / REPORT_NAME)
+    frame_path = _check_destination(project, frame_csv_path(csv_path))
+    staged: list[_Staged] = []
+    try:
+        csv_pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
+        staged.append(_Staged(csv_pending, csv_path, "labels_csv", rows, detailed))
+        frame = _stage_frame_csv(project, frame_path, detailed=detailed)
+        if frame is not None:
+            staged.append(frame)
+        report_pending, text, audit = _stage_report(
+            project, report_path, parallel=parallel, progress=progress
+        )
+        staged.append(_Staged(report_pending, report_path, "summary_report"))
+    except BaseException:
+        for output in staged:
+            output.pending.unlink(missing_ok=True)
+        raise
+    frame_rows = frame.rows if frame is not None else None
+    final_event = (
+        NewEvent(
+            EventKind.EXPORT_WRITTEN,
+            actor,
+            {
+                "final": True,
+                "csv": str(csv_path),
+                "report": str(report_path),
+                "rows": rows,
+                **(
+                    {"frame_csv": str(frame_path), "frame_rows": frame_rows}
+                    if frame_rows is not None
+                    else {}
                 ),
-            )
+            },
+        )
+        if final
+        else None
+    )
+    _publish_recorded(project, staged, actor=actor, then=final_event)
     return OutputPaths(
         csv=csv_path.resolve(),
         report=report_path.resolve(),
@@ -294,29 +382,46 @@ def save_outputs(
     )
 
 
-def _publish_recorded(
-    project: Project,
-    pending: Path,
-    path: Path,
-    *,
-    kind: str,
-    rows: int | None,
-    actor: str,
-    detailed: bool = False,
-) -> None:
-    """Put a complete staged output in place and record it, as one step as far as can be.
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """An output written complete under its pending name, waiting to be put in place."""
 
-    The event is appended and the file renamed into place inside one write transaction: when
-    the project is busy or the event cannot be written, the staged file is removed and the
-    previous output stays as it was, so no output appears without its audit event.
+    pending: Path
+    path: Path
+    kind: str
+    rows: int | None = None
+    detailed: bool = False
+
+
+def _publish_recorded(
+    project: Project, staged: list[_Staged], *, actor: str, then: NewEvent | None = None
+) -> None:
+    """Put complete staged outputs in place and record them, as one step as far as can be.
+
+    The events are appended and the files renamed into place inside one write transaction:
+    when the project is busy or an event cannot be written, the staged files are removed and
+    the previous outputs stay as they were, so no output appears without its audit event.
     """
-    data: dict[str, object] = {"output": kind, "path": str(path), "sha256": file_sha256(pending)}
-    if rows is not None:
-        data["rows"] = rows
-        data["detailed"] = detailed
     try:
+        described = []
+        for output in staged:
+            data: dict[str, object] = {
+                "output": output.kind,
+                "path": str(output.path),
+                "sha256": file_sha256(output.pending),
+            }
+            if output.rows is not None:
+                data["rows"] = output.rows
+                data["detailed"] = output.detailed
+            described.append(data)
         with project.store.write() as conn:
-            append_event(conn, NewEvent(EventKind.EXPORT_WRITTEN, actor, data))
-            publish(pending, path)
+            for data in described:
+                append_event(conn, NewEvent(EventKind.EXPORT_WRITTEN, actor, data))
+            if then is not None:
+                append_event(conn, then)
+            # Renamed last, after every event is in: the transaction commits right after.
+            for output in staged:
+                publish(output.pending, output.path)
     finally:
-        pending.unlink(missing_ok=True)
+        for output in staged:
+            output.pending.unlink(missing_ok=True)

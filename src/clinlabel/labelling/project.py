@@ -12,7 +12,8 @@ import json
 import os
 import stat
 import tomllib
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,11 +26,13 @@ from clinlabel.audit.log import append_event, utc_now
 from clinlabel.audit.verifier import ChainVerifier
 from clinlabel.discovery.batch_root import check_batch_root
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
+from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.errors import ImageFileError, OutputError, ProjectInUseError, StoreError
 from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.images import ScanRow
 from clinlabel.store.store import Store
 
 LOCK_FILE = "clinlabel.lock"
@@ -176,6 +179,23 @@ def _database_url(project_dir: Path) -> str | None:
     return str(url) if url else None
 
 
+def is_project(project_dir: Path) -> bool:
+    """The folder holds a project already (its database, or settings naming a server)."""
+    return project_dir.is_dir() and _is_project(project_dir)
+
+
+def check_project_target(batch: Path, project_dir: Path) -> tuple[Path, Path]:
+    """The batch checked (its real path) and the project folder resolved, refused inside it."""
+    batch = _check_batch(batch)
+    return batch, _check_outside(batch, project_dir)
+
+
+def recorded_batch(project_dir: Path) -> Path | None:
+    """The batch an existing project was last scanned from (None if it has none yet)."""
+    with open_project(project_dir) as project:
+        return project.batch
+
+
 def _is_project(project_dir: Path) -> bool:
     return (project_dir / DATABASE_FILE).is_file() or _database_url(project_dir) is not None
 
@@ -215,106 +235,189 @@ def init_project(
     verify: bool = False,
     database_url: str | None = None,
     parallel: bool = False,
+    progress: ProgressSink = no_progress,
 ) -> InitReport:
     """Create a project for `batch` in `project_dir`, or rescan the batch of an existing one.
 
     `database_url` (PostgreSQL for a team) is remembered in the project folder's settings file;
     without it the project keeps its records in an SQLite file in the folder. `parallel`
     walks the batch in two spawned processes (`labelling.scanning`): for the command line.
+    All or nothing: a failure or an interruption (KeyboardInterrupt) leaves a project as it was
+    (one write transaction) and a first one not made at all (its files and folder removed).
     """
     batch = _check_batch(batch)
     project_dir = _check_outside(batch, project_dir)
     schema = LabelSchema.load(schema_path) if schema_path is not None else None
+    folder_existed = project_dir.exists()
+    lock_existed = (project_dir / LOCK_FILE).exists()
     try:
         project_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(
             f"Cannot create the project folder {project_dir}: {exc.strerror}."
         ) from exc
-    # A rescan renumbers the queue: never under a labelling server that holds the project.
-    with ProjectLock(project_dir):
-        if database_url is not None:
-            Store.open_url(database_url).close()  # a URL is remembered only once it works
-            with atomic_writer(project_dir / SETTINGS_FILE) as handle:
-                handle.write(f"database_url = {json.dumps(database_url)}\n")
-        fresh = not _is_project(project_dir)
-        try:
-            return _scan_into(batch, project_dir, schema, verify=verify, parallel=parallel)
-        except BaseException:
-            if fresh:  # a first scan that failed leaves no half-made project behind
-                for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
-                    (project_dir / name).unlink(missing_ok=True)
-            raise
+    fresh = False
+    try:
+        # A rescan renumbers the queue: never under a labelling server that holds the project.
+        with ProjectLock(project_dir):
+            if database_url is not None:
+                Store.open_url(database_url).close()  # a URL is remembered only once it works
+                with atomic_writer(project_dir / SETTINGS_FILE) as handle:
+                    handle.write(f"database_url = {json.dumps(database_url)}\n")
+            fresh = not _is_project(project_dir)
+            try:
+                return _scan_into(
+                    batch,
+                    project_dir,
+                    schema,
+                    verify=verify,
+                    parallel=parallel,
+                    progress=progress,
+                )
+            except BaseException:
+                if fresh:  # a first scan that failed leaves no half-made project behind
+                    for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
+                        (project_dir / name).unlink(missing_ok=True)
+                raise
+    except BaseException:
+        if fresh or not folder_existed:
+            _remove_made(project_dir, folder_existed=folder_existed, lock_existed=lock_existed)
+        raise
+
+
+def _remove_made(project_dir: Path, *, folder_existed: bool, lock_existed: bool) -> None:
+    """Undo what a failed first `init` made: its lock file, and its folder if it made it and it
+    is empty now (never anything the user put there)."""
+    if not lock_existed:
+        (project_dir / LOCK_FILE).unlink(missing_ok=True)
+    if not folder_existed:
+        with suppress(OSError):  # not empty: something else is in it, and it stays
+            project_dir.rmdir()
+
+
+def _counted(
+    chunks: Iterator[list[ScanRow]], progress: ProgressSink, expected: int | None
+) -> Iterator[list[ScanRow]]:
+    """The chunks, each reported as scanned; `expected` (the images the last scan found) is the
+    total shown until the scan passes it."""
+    done = 0
+    progress(SCANNING, 0, expected)
+    for chunk in chunks:
+        done += len(chunk)
+        progress(SCANNING, done, expected if expected is not None and expected >= done else None)
+        yield chunk
+
+
+SCANNING = "Scanning the batch"
+UPDATING = "Updating the project"
 
 
 def _scan_into(
-    batch: Path, project_dir: Path, schema: LabelSchema | None, *, verify: bool, parallel: bool
+    batch: Path,
+    project_dir: Path,
+    schema: LabelSchema | None,
+    *,
+    verify: bool,
+    parallel: bool,
+    progress: ProgressSink = no_progress,
 ) -> InitReport:
     store = _open_store(project_dir)
-    actor = system_user()
     try:
         result = ScanResult()
-        # closing(): the scan's child process is stopped now if the inserts fail, not whenever
-        # the generator happens to be collected.
-        with (
-            closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks,
-            store.write() as conn,
-        ):
-            now = utc_now()
-            previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
-            created = previous_batch is None
-            if created:
-                meta.set_meta(conn, meta.CREATED_AT, now)
-                meta.set_meta(conn, meta.LABEL_SCHEMA, (schema or DEFAULT_SCHEMA).to_json())
-                append_event(
-                    conn,
-                    NewEvent(
-                        EventKind.PROJECT_CREATED,
-                        actor,
-                        {
-                            "batch": str(batch),
-                            "schema": json.loads((schema or DEFAULT_SCHEMA).to_json()),
-                        },
-                    ),
-                )
-            elif schema is not None:
-                meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
-            meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
-            counts = image_rows.sync_scan(conn, chunks, now=now)
-            to_check = counts.touched
-            if verify:
-                # --verify hashes every labelled image: bytes can change with size and
-                # modification time kept (a copy tool, a restore, someone covering tracks).
-                known = {image_id for image_id, _, _ in to_check}
-                to_check = to_check + [
-                    row for row in image_rows.hashed_images(conn) if row[0] not in known
-                ]
-            changed = _rehash_touched(conn, batch, to_check, actor=actor)
-            summary = {
-                "batch": str(batch),
-                "previous_batch": previous_batch if previous_batch != str(batch) else None,
-                "images": counts.total,
-                "new": counts.new,
-                "removed": counts.removed,
-                "returned": counts.returned,
-                "changed": len(changed),
-                "problems": len(result.problems),
-                "skipped": len(result.skipped),
-            }
-            meta.set_meta(
-                conn,
-                meta.LAST_SCAN,
-                json.dumps(
-                    {
-                        **summary,
-                        "problem_list": [asdict(p) for p in result.problems[:10_000]],
-                        "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
-                    }
-                ),
+        with store.read() as conn:
+            expected = image_rows.queue_length(conn) or None
+        # closing(): the scan's child process is stopped now if the inserts fail (or Ctrl+C
+        # interrupts them), not whenever the generator happens to be collected.
+        with closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks:
+            return record_scan(
+                store,
+                project_dir,
+                batch,
+                _counted(chunks, progress, expected),
+                result,
+                schema=schema,
+                verify=verify,
+                progress=progress,
             )
-            append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
     finally:
         store.close()
+
+
+def record_scan(
+    store: Store,
+    project_dir: Path,
+    batch: Path,
+    chunks: Iterable[list[ScanRow]],
+    result: ScanResult,
+    *,
+    schema: LabelSchema | None = None,
+    verify: bool = False,
+    progress: ProgressSink = no_progress,
+) -> InitReport:
+    """Make the project's images match a scan of `batch` (its rows in queue order), in one
+    write transaction: the images, the last scan's summary and its `batch_scanned` event.
+
+    `result` is filled in by the scan as `chunks` is consumed. Used by `init` (streaming the
+    scan) and by a labelling server's background rescan (rows walked beforehand, written on
+    its writer thread under the project lock it holds).
+    """
+    actor = system_user()
+    with store.write() as conn:
+        now = utc_now()
+        previous_batch = meta.get_meta(conn, meta.BATCH_ROOT)
+        created = previous_batch is None
+        if created:
+            meta.set_meta(conn, meta.CREATED_AT, now)
+            meta.set_meta(conn, meta.LABEL_SCHEMA, (schema or DEFAULT_SCHEMA).to_json())
+            append_event(
+                conn,
+                NewEvent(
+                    EventKind.PROJECT_CREATED,
+                    actor,
+                    {
+                        "batch": str(batch),
+                        "schema": json.loads((schema or DEFAULT_SCHEMA).to_json()),
+                    },
+                ),
+            )
+        elif schema is not None:
+            meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
+        meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
+        counts = image_rows.sync_scan(conn, chunks, now=now)
+        progress(UPDATING, 0, None)
+        to_check = counts.touched
+        if verify:
+            # --verify hashes every labelled image: bytes can change with size and
+            # modification time kept (a copy tool, a restore, someone covering tracks).
+            known = {image_id for image_id, _, _ in to_check}
+            to_check = to_check + [
+                row for row in image_rows.hashed_images(conn) if row[0] not in known
+            ]
+        changed = _rehash_touched(conn, batch, to_check, actor=actor)
+        summary = {
+            "batch": str(batch),
+            "previous_batch": previous_batch if previous_batch != str(batch) else None,
+            "images": counts.total,
+            "new": counts.new,
+            "removed": counts.removed,
+            "returned": counts.returned,
+            "changed": len(changed),
+            "problems": len(result.problems),
+            "skipped": len(result.skipped),
+        }
+        meta.set_meta(
+            conn,
+            meta.LAST_SCAN,
+            json.dumps(
+                {
+                    **summary,
+                    "problem_list": [asdict(p) for p in result.problems[:10_000]],
+                    "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
+                }
+            ),
+        )
+        append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
+
     return InitReport(
         project_dir=project_dir,
         batch=batch,

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 from collections.abc import Generator, Iterator
 from itertools import islice
@@ -29,7 +30,8 @@ from clinlabel.discovery.scan import scan_batch
 from clinlabel.domain import ScanResult
 from clinlabel.store.images import ScanRow, scan_row
 
-CHUNK = 5000
+CHUNK = 2000
+"""Rows per chunk: what goes through the pipe, into one INSERT, and into one progress report."""
 PARTS = 2
 PARALLEL_FROM_CASES = 100
 """Fewer case folders than this are walked in this process: starting two interpreters costs
@@ -52,8 +54,15 @@ def _send(sender: Pipe, message: object) -> None:
         raise SystemExit(0) from exc
 
 
+def _ignore_interrupts() -> None:
+    """Ctrl+C on a terminal reaches the whole process group: the parent alone decides, and
+    stops its children (`scan_rows`), so a child never prints a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _streaming_child(sender: Pipe, batch: Path, verify: bool) -> None:
     """Part 0: rows go straight to the parent, which inserts them as they come."""
+    _ignore_interrupts()
     result = ScanResult()
     try:
         for chunk in _chunks(batch, result, verify=verify, part=(0, PARTS)):
@@ -69,6 +78,7 @@ def _streaming_child(sender: Pipe, batch: Path, verify: bool) -> None:
 
 def _spooling_child(sender: Pipe, batch: Path, verify: bool, spool_path: str) -> None:
     """Part 1: rows go to a temporary file while part 0 is being inserted."""
+    _ignore_interrupts()
     result = ScanResult()
     try:
         with open(spool_path, "wb") as spool:
@@ -132,6 +142,7 @@ def scan_rows(
     # The parent owns the spool's folder, so it is removed however the scan ends.
     spool_dir = tempfile.mkdtemp(prefix="clinlabel-scan-")
     spool = os.path.join(spool_dir, "rows.pickle")
+    finished = False
     try:
         for target, args in (
             (_streaming_child, (batch, verify)),
@@ -159,13 +170,19 @@ def scan_rows(
         yield from _spooled(spool, count)
         result.add(first)
         result.add(second)
+        finished = True
     finally:
         for receiver in pipes:
             receiver.close()
         for process in processes:
+            if not finished:
+                # Interrupted (Ctrl+C) or failed: the children's work is wanted no more. Stop
+                # them now rather than let the spooling one walk on (a second per 10,000 files).
+                process.terminate()
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+                process.join()
         shutil.rmtree(spool_dir, ignore_errors=True)
     if not result.clinical_folders:
         with contextlib.suppress(StopIteration):

@@ -19,6 +19,12 @@ def has_frame_labels(conn: Connection) -> bool:
     return conn.execute(select(labels.c.id).where(labels.c.frame != 0).limit(1)).first() is not None
 
 
+def count_image_label_rows(conn: Connection) -> int:
+    """How many rows `clinical_labels.csv` gets (whole-file labels): the progress bar's total."""
+    query = select(func.count()).select_from(labels).where(labels.c.frame == 0)
+    return int(conn.execute(query).scalar_one())
+
+
 def _queries(*, frames: bool, detailed: bool) -> tuple[Select[Any], Select[Any]]:
     """Labels of present images in queue order, then those of images gone from disk by path
     (kept: they were given). Within an image: by annotator, then frame."""

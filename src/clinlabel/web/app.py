@@ -24,6 +24,7 @@ from clinlabel.web.routes import (
     pages,
     pixels,
     regions,
+    rescan,
     review,
     session,
 )
@@ -75,6 +76,7 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         cases,
         outputs,
         review,
+        rescan,
     ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.

@@ -10,6 +10,10 @@ The concurrency model, stated once (datasette's `execute_write` pattern):
 - Decoding (headers, frames, renditions) runs in the viewing service's threads
   (`renditions.AsyncViewer`), never on the writer.
 The event loop itself never blocks on the database or the disk.
+
+An existing project opens at once: its batch is rescanned in the background
+(`labelling.rescan`), walked on its own thread and, only if something changed, recorded in one
+transaction on the writer thread, between two of the page's calls (docs/adr/00XX).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from clinlabel.web.schemas import ImageOut, ShownOut
 if TYPE_CHECKING:
     from clinlabel.domain.views import ImageView
     from clinlabel.labelling.outputs import OutputPaths
-    from clinlabel.labelling.project import Project
+    from clinlabel.labelling.project import InitReport, Project
+    from clinlabel.labelling.rescan import BackgroundRescan, RescanStatus
     from clinlabel.labelling.service import LabellingSession, Shown
 
 T = TypeVar("T")
@@ -55,6 +60,8 @@ class Workbench:
         self.annotator: str | None = None
         self.viewer: AsyncViewer | None = None
         self.last_outputs: OutputPaths | None = None
+        self.rescan: BackgroundRescan | None = None
+        """This session's background rescan; None for a project created by this server."""
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a core function that changes something on the writer thread, in order."""
@@ -113,7 +120,14 @@ class Workbench:
         Must run on the core thread (through `call` or `call_now`).
         """
         from clinlabel.imaging.viewing import ViewingService
-        from clinlabel.labelling.project import ProjectLock, init_project, open_project
+        from clinlabel.labelling.project import (
+            ProjectLock,
+            check_project_target,
+            init_project,
+            is_project,
+            open_project,
+            recorded_batch,
+        )
         from clinlabel.labelling.server_access import ServerAccess, save_server_access
         from clinlabel.labelling.service import LabellingSession
 
@@ -123,8 +137,19 @@ class Workbench:
         if not name:
             raise ValidationError("Type the annotator's name.")
         project_dir = project_dir.expanduser().resolve()
-        # init_project refuses a project inside the batch before anything is written there.
-        init_project(self.settings.batch, project_dir, schema_path=self.settings.schema_path)
+        # An existing project opens at once and is rescanned in the background, once served; a
+        # new one (or a new schema) is scanned now: there is nothing to label before that.
+        batch, _ = check_project_target(self.settings.batch, project_dir)
+        # The same batch as last time: a batch given anew (moved, or another one) is scanned
+        # now, as `init` would, so the project never serves the old one's queue.
+        background = (
+            self.settings.schema_path is None
+            and is_project(project_dir)
+            and recorded_batch(project_dir) == batch
+        )
+        if not background:
+            # init_project refuses a project inside the batch before anything is written there.
+            init_project(self.settings.batch, project_dir, schema_path=self.settings.schema_path)
         stack = contextlib.ExitStack()
         try:
             stack.enter_context(ProjectLock(project_dir))
@@ -145,6 +170,8 @@ class Workbench:
         stack.callback(session.close)
         self._stack = stack
         self.project, self._session, self.annotator = project, session, name
+        if background:
+            self._start_rescan(project)
         # The project's viewing service: every cache of the viewing path, keyed by file identity,
         # dropped with the project on close.
         self.viewer = AsyncViewer(
@@ -156,8 +183,42 @@ class Workbench:
         )
         return shown
 
+    def _start_rescan(self, project: Project) -> None:
+        from clinlabel.labelling.rescan import BackgroundRescan
+
+        self.rescan = BackgroundRescan(project, write=self._write_rescan)
+        self.rescan.start()
+
+    def _write_rescan(self, record: Callable[[], InitReport]) -> InitReport:
+        """Record a rescan on the writer thread, the session following the image on screen."""
+
+        def run() -> InitReport:
+            session = self._session
+            if session is None:  # closed meanwhile: the rescan is stopped, this writes nothing
+                return record()
+            before = session.current().view
+            report = record()
+            if report.total:
+                # The image on screen keeps its place by identity; if its file is gone, the
+                # image now at its old position is shown (the last one past the end).
+                try:
+                    position = session.position_of(before.relpath)
+                except ValidationError:
+                    position = min(before.position, report.total)
+                session.show(position)
+            return report
+
+        return self._executor.submit(run).result()
+
+    def rescan_status(self) -> RescanStatus | None:
+        return None if self.rescan is None else self.rescan.status
+
     def close(self) -> None:
         """Record the session's end and release the project (idempotent; core thread)."""
+        if self.rescan is not None:
+            # Stops the walk. Not waited for here: this runs on the writer thread, where a write
+            # the rescan queued may wait behind it (and then finds the rescan stopped).
+            self.rescan.stop(wait=False)
         stack, self._stack = self._stack, contextlib.ExitStack()
         self._session = None
         if self.viewer is not None:
@@ -172,3 +233,5 @@ class Workbench:
         finally:
             self._readers.shutdown(wait=True)
             self._executor.shutdown(wait=True)
+            if self.rescan is not None:
+                self.rescan.stop()

@@ -11,6 +11,7 @@ import { PendingStore } from "./pending-store.js";
 import { wireKeys } from "./keys.js";
 import { wireViewerTools } from "./viewer-tools.js";
 import { PhotoDetail } from "./photo-detail.js";
+import { watchRescan } from "./rescan-status.js";
 
 function byId(id) {
   const element = document.getElementById(id);
@@ -202,6 +203,7 @@ async function boot() {
   const detail = new PhotoDetail();
   app.viewer.setDetail(detail);
   app.tools = wireViewerTools(app, page.viewerTools, { detail, maxSide: session.max_side });
+  watchRescan(page.status.saveStatus, app);
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;
   on(b.prev, () => app.act(() => app.move(-1, null)));
