@@ -17,7 +17,7 @@ from clinlabel.errors import ClinlabelError
 INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
 """What Ctrl+C in a command that changes the project all at once (or nothing) says: its writes
 are one transaction rolled back, its files staged and renamed only at the end, its child
-processes stopped (docs/adr/00XX-interrupt-progress-background-rescan.md)."""
+processes stopped (docs/adr/0010-interrupt-progress-background-rescan.md)."""
 ALL_OR_NOTHING = frozenset({"init", "scan", "import", "export", "report", "audit"})
 
 # name -> "module:attribute"; each module is imported only when its command runs.

@@ -13,7 +13,7 @@ The event loop itself never blocks on the database or the disk.
 
 An existing project opens at once: its batch is rescanned in the background
 (`labelling.rescan`), walked on its own thread and, only if something changed, recorded in one
-transaction on the writer thread, between two of the page's calls (docs/adr/00XX).
+transaction on the writer thread, between two of the page's calls (docs/adr/0010).
 """
 
 from __future__ import annotations
