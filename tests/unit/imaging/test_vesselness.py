@@ -67,3 +67,15 @@ def test_the_viewing_service_computes_a_frame_once_and_again_after_a_change(
     _, other, _, _ = write_demo_medical(tmp_path / "n", seed=4)
     xa.write_bytes(other.read_bytes())
     assert service.vessel_map(xa, 30) is not first
+
+
+def test_the_fast_scale_agrees_with_scikit_images_frangi() -> None:
+    from skimage.filters import frangi
+
+    from clinlabel.imaging.vesselness import _frangi
+
+    frame, _ = _angiogram(256)
+    image = (frame - frame.min()) / (frame.max() - frame.min())
+    ours = _frangi(image.astype(np.float32), 2.0, dark_vessels=True)
+    reference = frangi(image, sigmas=(2.0,), black_ridges=True, mode="reflect")
+    assert np.corrcoef(ours.ravel(), reference.ravel())[0, 1] > 0.95
