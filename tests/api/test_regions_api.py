@@ -257,3 +257,15 @@ def test_masks_are_interpolated_between_two_slices_of_a_volume(regions_client: T
     regions_client.put("/api/regions/p1", json=_box(photo))
     refused = regions_client.post("/api/regions/interpolate", json={"first": "lo", "last": "p1"})
     assert refused.status_code == 422 and "two of your masks" in refused.json()["message"]
+
+
+def test_the_review_table_counts_each_images_regions(regions_client: TestClient) -> None:
+    ids = _ids(regions_client)
+    first, second = ids["img1.jpg:Case_001"], ids["img2.jpg:Case_001"]
+    for uid in ("r1", "r2"):
+        assert regions_client.put(f"/api/regions/{uid}", json=_box(first)).status_code == 200
+    regions_client.put("/api/regions/r3", json=_box(second))
+    regions_client.delete("/api/regions/r3")
+    rows = regions_client.get("/api/review?offset=0&limit=5").json()["rows"]
+    drawn = {row["id"]: row["regions"] for row in rows}
+    assert drawn[first] == 2 and drawn[second] == 0

@@ -212,8 +212,11 @@ def first_region_mismatch(conn: Connection) -> tuple[int, str] | None:
     return None
 
 
-def region_counts(conn: Connection, image_ids: list[int]) -> dict[int, int]:
-    """How many regions each of these images has (all annotators)."""
+def region_counts(
+    conn: Connection, image_ids: list[int], *, annotator_id: int | None = None
+) -> dict[int, int]:
+    """How many regions each of these images has (one annotator's, or everyone's), read from
+    the regions' (image, annotator) index."""
     if not image_ids:
         return {}
     query = (
@@ -221,6 +224,8 @@ def region_counts(conn: Connection, image_ids: list[int]) -> dict[int, int]:
         .where(regions.c.image_id.in_(image_ids))
         .group_by(regions.c.image_id)
     )
+    if annotator_id is not None:
+        query = query.where(regions.c.annotator_id == annotator_id)
     return {int(i): int(n) for i, n in conn.execute(query)}
 
 

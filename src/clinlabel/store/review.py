@@ -47,6 +47,7 @@ from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
+from clinlabel.store.regions import region_counts
 from clinlabel.store.schema import events, images, labels
 
 REVIEW_SORTS = (
@@ -78,6 +79,8 @@ class ReviewRow:
     """This annotator's name when they labelled the whole file, else None."""
     seconds: float | None
     frame_labels: tuple[FrameLabel, ...]
+    regions: int = 0
+    """Regions this annotator drew on the image (issue 11)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +528,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
         )
     }
     frames = frame_labels_of(conn, image_ids=list(ids), annotator_id=None if who < 0 else who)
+    drawn = region_counts(conn, list(ids), annotator_id=None if who < 0 else who)
     rows: list[ReviewRow] = []
     for image_id in ids:
         r = found[image_id]
@@ -540,6 +544,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 annotator=annotator if r[5] is not None else None,
                 seconds=None if r[7] is None else int(r[7]) / 1000.0,
                 frame_labels=tuple(frames.get(image_id, ())),
+                regions=drawn.get(image_id, 0),
             )
         )
     return rows

@@ -273,6 +273,8 @@ class ReviewRowOut(BaseModel):
     annotator: str | None
     seconds: float | None
     frame_labels: list[FrameLabelOut]
+    regions: int = 0
+    """Regions the annotator drew on the image."""
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowOut:
@@ -290,6 +292,7 @@ class ReviewRowOut(BaseModel):
                 FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment)
                 for f in row.frame_labels
             ],
+            regions=row.regions,
         )
 
 

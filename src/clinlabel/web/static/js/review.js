@@ -21,7 +21,7 @@ const COLUMNS = [
   ["file", "File", "12rem"],
   ["label", "Label", "11rem"],
   ["comment", "Comment", ""],
-  ["frames", "Frame labels", "7.5rem"],
+  ["frames", "Frames, regions", "7.5rem"],
   ["annotator", "Annotator", "7rem"],
   ["seconds", "Time (s)", "4.5rem", true],
 ];
@@ -331,7 +331,10 @@ export class ReviewTable {
     delete tr.dataset.stale;
     tr.classList.remove("loading");
     // Labels given to single frames, e.g. "7: NA; 12: Suspicious".
-    const frames = (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ");
+    // and how many regions the annotator drew on the image, e.g. "7: NA · 3 regions".
+    const labelled = (r.frame_labels ?? []).map((f) => `${f.frame}: ${f.label}`).join("; ");
+    const drawn = r.regions ? `${r.regions} region${r.regions === 1 ? "" : "s"}` : "";
+    const frames = [labelled, drawn].filter(Boolean).join(" · ");
     const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
     const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, r.annotator ?? "", seconds];
     for (const [i, value] of values.entries()) {
