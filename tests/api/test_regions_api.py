@@ -269,3 +269,21 @@ def test_the_review_table_counts_each_images_regions(regions_client: TestClient)
     rows = regions_client.get("/api/review?offset=0&limit=5").json()["rows"]
     drawn = {row["id"]: row["regions"] for row in rows}
     assert drawn[first] == 2 and drawn[second] == 0
+
+
+def test_the_review_table_filters_images_with_and_without_regions(
+    regions_client: TestClient,
+) -> None:
+    ids = _ids(regions_client)
+    first = ids["img1.jpg:Case_001"]
+    regions_client.put("/api/regions/f1", json=_box(first))
+    everything = regions_client.get("/api/review?limit=100").json()["total"]
+    for sort in ("position", "case", "file", "label"):
+        drawn = regions_client.get(f"/api/review?regions=with&sort={sort}").json()
+        assert drawn["total"] == 1 and [r["id"] for r in drawn["rows"]] == [first]
+        rest = regions_client.get(f"/api/review?regions=without&sort={sort}&limit=100").json()
+        assert rest["total"] == everything - 1
+        assert first not in [r["id"] for r in rest["rows"]]
+    unlabelled = regions_client.get("/api/review?regions=with&unlabelled=true").json()
+    assert unlabelled["total"] == 1
+    assert regions_client.get("/api/review?regions=maybe").status_code == 422

@@ -77,6 +77,7 @@ def test_a_window_in_queue_order_with_totals(labelled: TestClient) -> None:
         "annotator",
         "seconds",
         "frame_labels",
+        "regions",
     }
     assert (first["case"], first["visit"], first["file"]) == (
         "Case_001",

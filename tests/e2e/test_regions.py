@@ -174,6 +174,16 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
     assert any("Vessel" in t and "mask" in t for t in listed)
     assert any("Lesion" in t and "polygon" in t for t in listed)
 
+    # The review table counts the regions and filters on them.
+    page.keyboard.press("r")
+    review = page.locator("#review-dialog")
+    review.locator("#filter-regions").select_option("with")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#review-body tr[data-position]').length === 1"
+    )
+    assert "2 regions" in review.locator("#review-body tr[data-position='1']").inner_text()
+    page.keyboard.press("Escape")
+
     assert server.stop() in (0, 130)
     verified = subprocess.run(
         [sys.executable, "-m", "clinlabel", "audit", "verify", str(project)],
@@ -209,6 +219,8 @@ def test_a_project_without_regions_shows_no_drawing_tools(
     page.keyboard.press("?")
     assert "Regions" not in page.locator("#help-dialog").inner_text()
     page.keyboard.press("Escape")
+    page.keyboard.press("r")
+    assert not page.locator("#filter-regions").is_visible()
     assert page.locator("svg.region-layer").count() == 0
 
 

@@ -48,7 +48,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import events, images, labels
+from clinlabel.store.schema import events, images, labels, regions
 
 REVIEW_SORTS = (
     "position",
@@ -107,6 +107,8 @@ class ReviewQuery:
     """Queue position of the row just before the window in this order (keyset), if known."""
     total: int | None = None
     """The filtered total, if an earlier window of the same order and filters told it."""
+    regions: bool | None = None
+    """Only images with (True) or without (False) regions this annotator drew."""
 
 
 _KEYED_SORTS = {"case": images.c.case_key, "visit": images.c.visit_key, "file": images.c.file_key}
@@ -123,7 +125,7 @@ def _whole_file_label(annotator_id: int) -> ColumnElement[bool]:
     )
 
 
-def _filters(query: ReviewQuery, *, counting: bool = False) -> list[ColumnElement[bool]]:
+def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[ColumnElement[bool]]:
     # Present images are exactly those with a position (schema.images.seq): one condition that
     # every sort index answers without reading the table.
     found: list[ColumnElement[bool]] = [images.c.seq.is_not(None)]
@@ -139,6 +141,14 @@ def _filters(query: ReviewQuery, *, counting: bool = False) -> list[ColumnElemen
         # label's index is the way. (Labels are never empty, so COALESCE adds no match.)
         label = labels.c.label if counting else func.coalesce(labels.c.label, literal(""))
         found.append(label == query.label)
+    if query.regions is not None:
+        # One probe of the regions' (image, annotator) index per image the window reads.
+        drawn = (
+            select(regions.c.id)
+            .where(regions.c.image_id == images.c.id, regions.c.annotator_id == who)
+            .exists()
+        )
+        found.append(drawn if query.regions else ~drawn)
     return found
 
 
@@ -172,12 +182,17 @@ def review_page(
     # No annotator yet (no session): nobody's labels; -1 matches no row.
     who = -1 if annotator_id is None else annotator_id
     joined = images.outerjoin(labels, _whole_file_label(who))
-    filters = _filters(query)
+    filters = _filters(query, who=who)
     everything = queue_length(conn)  # one index probe instead of counting 100,000 rows
-    filtered = query.case is not None or query.unlabelled or query.label is not None
+    filtered = (
+        query.case is not None
+        or query.unlabelled
+        or query.label is not None
+        or query.regions is not None
+    )
     if not filtered:
         total = everything
-    elif query.unlabelled and query.case is None:
+    elif query.unlabelled and query.case is None and query.regions is None:
         # The annotator's labelled count is kept with the labels (annotator_progress): the rest
         # of the queue is unlabelled, without counting it.
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
@@ -186,7 +201,9 @@ def review_page(
     else:
         total = int(
             conn.execute(
-                select(func.count()).select_from(joined).where(*_filters(query, counting=True))
+                select(func.count())
+                .select_from(joined)
+                .where(*_filters(query, who=who, counting=True))
             ).scalar_one()
         )
     if limit == 0 or offset >= total:

@@ -36,6 +36,7 @@ async def review(
     case: Annotated[str | None, Query(max_length=4096)] = None,
     after: Annotated[int | None, Query(ge=1)] = None,
     total: Annotated[int | None, Query(ge=0)] = None,
+    regions: Literal["with", "without"] | None = None,
 ) -> ReviewPageOut:
     """Rows `offset`..`offset+limit-1` of the table in the order asked (limit clamped).
 
@@ -56,6 +57,7 @@ async def review(
         case=case or None,
         after=after,
         total=total,
+        regions=None if regions is None else regions == "with",
     )
     page = await bench.read(session.review, query)
     return ReviewPageOut.of(page, offset=offset)

@@ -56,7 +56,11 @@ export class Labeller {
       // After Finish the session is gone: a refresh still due then has nothing to say.
       onError: (e) => this.ended || this.status.error(`Cannot refresh the case list: ${e.message}`),
     });
-    this.review = new ReviewTable(page.review, { labels: this.labels, onOpen: (position) => this.go(position) });
+    this.review = new ReviewTable(page.review, {
+      labels: this.labels,
+      onOpen: (position) => this.go(position),
+      regions: (session.region_classes ?? []).length > 0,
+    });
     this.help = new HelpDialog(page.help, this.labels, session.region_classes ?? []);
     this.outputs = new OutputsDialog(page.outputs);
     // Drawing regions (issue 11), only when the schema declares region classes.

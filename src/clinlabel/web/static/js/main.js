@@ -137,6 +137,8 @@ function pageElements() {
       below: byId("review-below"),
       labelFilter: byId("filter-label"),
       caseFilter: byId("filter-case"),
+      regionFilter: byId("filter-regions"),
+      regionFilterLabel: byId("filter-regions-label"),
       count: byId("review-count"),
       close: byId("review-close"),
     },

@@ -42,7 +42,7 @@ const FETCH_EVERY_MS = 100; // a dragged scrollbar passes many blocks: ask at mo
 export class ReviewTable {
   // elements: {dialog, table, wrap, body, header, above, below, labelFilter, caseFilter, count,
   // close} (main.js)
-  constructor(elements, { labels, onOpen }) {
+  constructor(elements, { labels, onOpen, regions = false }) {
     this.labels = labels;
     this.link = null; // the labeller's side (connect)
     this.data = new WeakMap(); // <tr> -> its row from the server
@@ -58,6 +58,10 @@ export class ReviewTable {
     this.below = elements.below;
     this.labelFilter = elements.labelFilter;
     this.caseFilter = elements.caseFilter;
+    // Images with or without regions, in a project whose schema declares region classes.
+    this.regionFilter = elements.regionFilter;
+    elements.regionFilterLabel.hidden = !regions;
+    this.regionFilter.hidden = !regions;
     this.count = elements.count;
     this.onOpen = onOpen;
     this.sort = { key: "position", dir: "asc" };
@@ -68,7 +72,8 @@ export class ReviewTable {
     this.wanted = null; // the rows the last render asked for, sent when the timer allows
     this.pages = new ReviewPages({ onLoad: () => this.render(), onError: (e) => this.failed(e) });
     fillSelect(this.labelFilter, [["", "All labels"], [UNLABELLED, "Unlabelled"], ...labels.map((l) => [l.name, l.name])]);
-    for (const select of [this.labelFilter, this.caseFilter]) {
+    fillSelect(this.regionFilter, [["", "With or without regions"], ["with", "With regions"], ["without", "Without regions"]]);
+    for (const select of [this.labelFilter, this.caseFilter, this.regionFilter]) {
       select.addEventListener("change", () => this.reload().catch((e) => this.failed(e)));
     }
     elements.close.addEventListener("click", () => this.dialog.close());
@@ -178,6 +183,7 @@ export class ReviewTable {
     if (label === UNLABELLED) params.set("unlabelled", "true");
     else if (label) params.set("label", label);
     if (this.caseFilter.value) params.set("case", this.caseFilter.value);
+    if (this.regionFilter.value) params.set("regions", this.regionFilter.value);
     return params.toString();
   }
 
@@ -277,7 +283,7 @@ export class ReviewTable {
   // nothing is filtered out, else the first row.
   firstFocus() {
     const position = this.link?.current() ?? null;
-    const unfiltered = !this.labelFilter.value && !this.caseFilter.value && this.sort.key === "position";
+    const unfiltered = !this.labelFilter.value && !this.caseFilter.value && !this.regionFilter.value && this.sort.key === "position";
     if (position === null || !unfiltered || position > this.pages.total) return 0;
     return this.sort.dir === "asc" ? position - 1 : this.pages.total - position;
   }
