@@ -17,13 +17,14 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from clinlabel.atomic import publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.domain.images import ImageKind
-from clinlabel.domain.regions import Extent
+from clinlabel.domain.regions import MASK_TOOLS, Extent
 from clinlabel.errors import ClinlabelError, OutputError, ValidationError
 from clinlabel.exports.nifti_masks import read_volume_grid, slice_extent
 from clinlabel.exports.region_data import DrawnImage, DrawnRegion, RegionExport, VolumeGrid
@@ -155,6 +156,8 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         if key not in grids:
             grids[key] = _grid(project, row, volumes)
         extent, frames = grids[key]
+        geometry = json.loads(row.geometry)
+        _check_fits(row, geometry, extent, frames)
         image = DrawnImage(
             row.relpath,
             row.frame,
@@ -169,7 +172,7 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         regions.append(
             DrawnRegion(
                 row.uid, image, row.annotator, row.region_class, row.tool,
-                json.loads(row.geometry), row.comment,
+                geometry, row.comment,
             )
         )  # fmt: skip
     classes = tuple(c.name for c in schema.regions)
@@ -208,6 +211,40 @@ def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> t
         ) from exc
 
 
+def _check_fits(row: ExportRow, geometry: dict[str, Any], extent: Extent, frames: int) -> None:
+    """Refuse a region its file no longer holds: the file was replaced by another of other
+    dimensions (or fewer frames) after the region was drawn. Drawn on, clipped or cropped
+    silently, the region would mark the wrong pixels."""
+    size = f"{extent.width} x {extent.height}"
+    if row.tool in MASK_TOOLS:
+        drawn = (int(geometry["width"]), int(geometry["height"]))
+        fits = drawn == (extent.width, extent.height)
+        reason = f"its masks were drawn on a {drawn[0]} x {drawn[1]} grid"
+    else:
+        if row.tool == "box":
+            xs = [geometry["x"] + geometry["w"]]
+            ys = [geometry["y"] + geometry["h"]]
+        elif row.tool == "polygon":
+            xs = [p[0] for p in geometry["points"]]
+            ys = [p[1] for p in geometry["points"]]
+        else:
+            xs, ys = [geometry["x"]], [geometry["y"]]
+        fits = max(xs) <= extent.width and max(ys) <= extent.height
+        reason = "a region drawn on it reaches beyond that"
+    if not fits:
+        raise OutputError(
+            f"{row.relpath} is now {size} but {reason}; the file was replaced after its regions "
+            "were drawn.",
+            hint="Put the original file back in the batch (clinlabel rescan tells what changed).",
+        )
+    if row.frame > frames:
+        raise OutputError(
+            f"{row.relpath} now has {frames} {'slices' if row.plane else 'frames'} but a region "
+            f"is on number {row.frame}; the file was replaced after its regions were drawn.",
+            hint="Put the original file back in the batch (clinlabel rescan tells what changed).",
+        )
+
+
 def _strata(export: RegionExport, label_counts: list[tuple[str, str, int]]) -> dict[str, str]:
     """Each case's stratum: its most frequent image label, else its most frequent region class
     (ties broken by the schema's order), else NO_STRATUM."""
@@ -241,13 +278,20 @@ def _per_annotator(export: RegionExport, chosen: RegionFormat) -> list[tuple[str
     if not chosen.per_annotator or len(export.annotators) < 2:
         return [("", export)]
     out: list[tuple[str, RegionExport]] = []
+    taken: set[str] = set()
     for name in export.annotators:
         mine = tuple(r for r in export.regions if r.annotator == name)
         keys = {r.image.key for r in mine}
         images = tuple(i for i in export.images if i.key in keys)
-        out.append(
-            (_folder_name(name), replace(export, regions=mine, images=images, annotators=(name,)))
-        )
+        # "Dr A" and "Dr_A" (or "dr_a", on a case-blind disk) clean to one folder: the later
+        # name gets a number, or one annotator's files would be written over the other's.
+        base = folder = _folder_name(name)
+        number = 2
+        while folder.casefold() in taken:
+            folder = f"{base}-{number}"
+            number += 1
+        taken.add(folder.casefold())
+        out.append((folder, replace(export, regions=mine, images=images, annotators=(name,))))
     return out
 
 

@@ -1,0 +1,136 @@
+"""Attack: region exports and the labelme import against hostile names, files and numbers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clinlabel.errors import ImportFileError, OutputError
+from clinlabel.labelling.audit_trail import read_events
+from clinlabel.labelling.labelme_import import import_labelme
+from clinlabel.labelling.project import Project, init_project, open_project
+from clinlabel.labelling.region_exports import export_regions
+
+from .region_project import PHOTO, SCHEMA, Drawer, make_region_batch
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    batch = make_region_batch(tmp_path / "Batch")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    with open_project(tmp_path / "project") as opened:
+        yield opened
+
+
+def _draw(project: Project, annotator: str, x: float) -> None:
+    drawer = Drawer(project, annotator)
+    drawer.draw(PHOTO, "Lesion", "box", {"x": x, "y": 2, "w": 6, "h": 4})
+    drawer.close()
+
+
+@pytest.mark.parametrize("fmt", ["labelme", "png"])
+def test_attack_annotators_whose_names_clean_to_one_folder_keep_their_own_files(
+    project: Project, tmp_path: Path, fmt: str
+) -> None:
+    # "Dr A" and "Dr_A" are two people; both names make the folder "Dr_A".
+    _draw(project, "Dr A", 1)
+    _draw(project, "Dr_A", 20)
+    result = export_regions(project, fmt, out=tmp_path / "out", actor="lead")
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert len(folders) == 2, folders
+    # Each file is written once: no annotator's export replaced the other's.
+    assert len(result.files) == len(set(result.files))
+
+
+def test_attack_an_image_replaced_by_one_of_other_size_is_refused_by_the_export(
+    project: Project, tmp_path: Path
+) -> None:
+    drawer = Drawer(project, "Dr A")
+    painted = np.zeros((30, 40), dtype=bool)
+    painted[2:5, 30:39] = True
+    from clinlabel.domain.regions import mask_from_array
+
+    drawer.draw(PHOTO, "Vessel", "brush", mask_from_array(painted))
+    drawer.draw(PHOTO, "Lesion", "box", {"x": 30, "y": 2, "w": 9, "h": 4})
+    drawer.close()
+    # The file is swapped for a smaller picture after the regions were drawn.
+    Image.new("RGB", (20, 16), (1, 2, 3)).save(project.batch / PHOTO)
+    for fmt in ("png", "coco", "labelme", "nifti"):
+        with pytest.raises(OutputError) as raised:
+            export_regions(project, fmt, out=tmp_path / f"out-{fmt}", actor="lead")
+        assert PHOTO in raised.value.message
+        assert "40 x 30" in raised.value.message and "20 x 16" in raised.value.message
+        assert not (tmp_path / f"out-{fmt}").exists() or not any(
+            (tmp_path / f"out-{fmt}").iterdir()
+        )
+
+
+def _png_b64(width: int, height: int) -> str:
+    out = io.BytesIO()
+    Image.new("L", (width, height), 255).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def _write(folder: Path, shapes: list[dict[str, Any]]) -> None:
+    path = folder / "Case_A/Visit_1/XC/photo.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "version": "5.5.0",
+        "flags": {},
+        "shapes": shapes,
+        "imagePath": "photo.png",
+        "imageData": None,
+        "imageHeight": 30,
+        "imageWidth": 40,
+    }
+    # allow_nan: Python's json (and labelme's) reads NaN and Infinity.
+    path.write_text(json.dumps(document, allow_nan=True))
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [[float("nan"), 1], [4, 4]],
+        [[float("inf"), 1], [4, 4]],
+        [[1, 1], [10**400, 4]],
+    ],
+)
+def test_attack_a_mask_with_non_finite_corners_is_one_clear_line(
+    project: Project, tmp_path: Path, points: list[list[float]]
+) -> None:
+    _write(tmp_path / "in", [{"label": "Vessel", "points": points, "shape_type": "mask",
+                              "mask": _png_b64(4, 4)}])  # fmt: skip
+    before = len(read_events(project.dir, limit=0))
+    with pytest.raises(ImportFileError) as raised:
+        import_labelme(project, tmp_path / "in", annotator="Dr A")
+    assert "Case_A/Visit_1/XC/photo.json: shape 1" in raised.value.message
+    assert len(read_events(project.dir, limit=0)) == before
+
+
+def test_attack_a_rectangle_with_a_huge_integer_is_one_clear_line(
+    project: Project, tmp_path: Path
+) -> None:
+    _write(tmp_path / "in", [{"label": "Lesion", "points": [[1, 1], [10**400, 4]],
+                              "shape_type": "rectangle"}])  # fmt: skip
+    with pytest.raises(ImportFileError, match="shape 1"):
+        import_labelme(project, tmp_path / "in", annotator="Dr A")
+
+
+def test_attack_a_huge_mask_png_is_refused_before_it_is_decoded(
+    project: Project, tmp_path: Path
+) -> None:
+    # A small file of a 20000 x 20000 picture (400 M pixels): refused by its header.
+    _write(tmp_path / "in", [{"label": "Vessel", "points": [[0, 0], [19999, 19999]],
+                              "shape_type": "mask", "mask": _png_b64(20000, 20000)}])  # fmt: skip
+    with pytest.raises(ImportFileError, match="shape 1"):
+        import_labelme(project, tmp_path / "in", annotator="Dr A")
