@@ -135,6 +135,12 @@ def _check_folder(project: Project, out: Path) -> Path:
     target = out.expanduser().resolve()
     batch = project.batch.resolve()
     inside = batch if target.is_relative_to(batch) else enclosing_batch(target)
+    if inside is not None and inside != batch:
+        # The PNG masks' and labelme's trees mirror the batch, so an earlier export into this
+        # folder looks like a batch: written into again when the trail says it is an export.
+        with project.store.read() as conn:
+            if region_rows.region_export_written_to(conn, str(inside)):
+                inside = None
     if inside is not None:
         raise OutputError(
             f"{out} is inside the batch folder {inside}; clinlabel never writes inside a batch.",

@@ -23,11 +23,11 @@ from .region_project import PHOTO, SCHEMA, Drawer, make_region_batch
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[Project]:
+def project(tmp_path: Path, database_url: str | None) -> Iterator[Project]:
     batch = make_region_batch(tmp_path / "Batch")
     schema = tmp_path / "schema.toml"
     schema.write_text(SCHEMA)
-    init_project(batch, tmp_path / "project", schema_path=schema)
+    init_project(batch, tmp_path / "project", schema_path=schema, database_url=database_url)
     with open_project(tmp_path / "project") as opened:
         yield opened
 
@@ -134,3 +134,27 @@ def test_attack_a_huge_mask_png_is_refused_before_it_is_decoded(
                               "shape_type": "mask", "mask": _png_b64(20000, 20000)}])  # fmt: skip
     with pytest.raises(ImportFileError, match="shape 1"):
         import_labelme(project, tmp_path / "in", annotator="Dr A")
+
+
+@pytest.mark.parametrize("fmt", ["png", "labelme"])
+def test_attack_exporting_again_into_the_same_folder_works(
+    project: Project, tmp_path: Path, fmt: str
+) -> None:
+    # The masks' tree mirrors the batch (Case/Visit/XC/...), so the first export's folder
+    # looked like a batch and the second export was refused "inside the batch folder".
+    _draw(project, "Dr A", 1)
+    export_regions(project, fmt, actor="lead")
+    _draw(project, "Dr A", 20)
+    again = export_regions(project, fmt, actor="lead")
+    assert again.regions == 2
+    export_regions(project, fmt, out=tmp_path / "mine", actor="lead")
+    export_regions(project, fmt, out=tmp_path / "mine", actor="lead")
+
+
+def test_attack_a_batch_like_folder_the_project_never_exported_to_is_still_refused(
+    project: Project, tmp_path: Path
+) -> None:
+    _draw(project, "Dr A", 1)
+    other = make_region_batch(tmp_path / "Other")
+    with pytest.raises(OutputError, match="inside the batch folder"):
+        export_regions(project, "png", out=other, actor="lead")
