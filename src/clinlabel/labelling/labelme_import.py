@@ -144,7 +144,8 @@ def _image_of(
         r
         for r in index
         if PurePosixPath(r).parent.as_posix() == parent
-        and PurePosixPath(r).name.rsplit(".", 1)[0] == stem
+        # `img.json`, or `img.png.json` where two images of the folder share the stem.
+        and stem in (PurePosixPath(r).name.rsplit(".", 1)[0], PurePosixPath(r).name)
     ]
     return candidates[0] if len(candidates) == 1 else None
 

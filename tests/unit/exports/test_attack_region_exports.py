@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clinlabel.domain.regions import Extent
 from clinlabel.errors import ImportFileError, OutputError
 from clinlabel.labelling.audit_trail import read_events
 from clinlabel.labelling.labelme_import import import_labelme
 from clinlabel.labelling.project import Project, init_project, open_project
 from clinlabel.labelling.region_exports import export_regions
+from clinlabel.labelling.regions import RegionEdit
 
 from .region_project import PHOTO, SCHEMA, Drawer, make_region_batch
 
@@ -158,3 +160,35 @@ def test_attack_a_batch_like_folder_the_project_never_exported_to_is_still_refus
     other = make_region_batch(tmp_path / "Other")
     with pytest.raises(OutputError, match="inside the batch folder"):
         export_regions(project, "png", out=other, actor="lead")
+
+
+def test_attack_two_images_of_one_stem_get_a_labelme_file_each(tmp_path: Path) -> None:
+    # photo.png and photo.jpg side by side: labelme names both photo.json.
+    batch = make_region_batch(tmp_path / "Batch")
+    jpeg = "Case_A/Visit_1/XC/photo.jpg"
+    Image.new("RGB", (40, 30), (10, 60, 30)).save(batch / jpeg)
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    with open_project(tmp_path / "project") as project:
+        drawer = Drawer(project, "Dr A")
+        drawer.draw(PHOTO, "Lesion", "box", {"x": 1, "y": 2, "w": 6, "h": 4})
+        drawer.editor.save(
+            RegionEdit("j1", drawer.ids[jpeg], "Lesion", "box", {"x": 20, "y": 2, "w": 6, "h": 4}),
+            extent=Extent(40, 30),
+            frames=1,
+        )
+        drawer.close()
+        result = export_regions(project, "labelme", out=tmp_path / "lm", actor="lead")
+        documents = [json.loads(p.read_text()) for p in result.files]
+        names = sorted(d["imagePath"].rsplit("/", 1)[-1] for d in documents)
+        assert names == ["photo.jpg", "photo.png"]
+        # And the files come back in as they went out, each to its own image.
+        report = import_labelme(project, tmp_path / "lm", annotator="Dr B")
+        assert report.regions == 2
+        # Moved away from the batch (imagePath leads nowhere): the tree's names still tell.
+        for path in result.files:
+            document = json.loads(path.read_text())
+            document["imagePath"] = "elsewhere/" + document["imagePath"].rsplit("/", 1)[-1]
+            path.write_text(json.dumps(document))
+        assert import_labelme(project, tmp_path / "lm", annotator="Dr C").regions == 2
