@@ -326,8 +326,34 @@ def _publish(
     )
     targets = [folder / p for p in relative]
     with project.store.write() as conn:
+        earlier = region_rows.last_region_export_files(conn, str(folder), f"regions_{chosen.name}")
         append_event(conn, event)
         for source, target in zip(staged, targets, strict=True):
             target.parent.mkdir(parents=True, exist_ok=True)
             publish(source, target)
+    _remove_stale(folder, earlier, set(hashes))
     return targets
+
+
+def _remove_stale(folder: Path, earlier: dict[str, str], written: set[str]) -> None:
+    """Remove what the previous export of this format into `folder` wrote and this one did not
+    (the mask of a region deleted since): left there, it would be taken for part of this export.
+    Only a file still as that export recorded it: one changed or put there by hand is kept."""
+    for name in sorted(set(earlier) - written):
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            continue
+        try:
+            if file_sha256(path) != earlier[name]:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # a file that cannot be removed stays; the event says what this export is
+        # Folders the removal emptied (a case's tree) go too, up to the export's own.
+        parent = path.parent
+        while parent != folder and parent.is_relative_to(folder):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

@@ -3,6 +3,7 @@ stratify on (each case's image labels)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -107,3 +108,26 @@ def region_export_written_to(conn: Connection, folder: str) -> bool:
         .limit(1)
     )
     return conn.execute(query).first() is not None
+
+
+def last_region_export_files(conn: Connection, folder: str, output: str) -> dict[str, str]:
+    """The files (relative path: SHA-256) the latest `output` export into `folder` recorded;
+    empty when there was none."""
+    query = (
+        select(events.c.data)
+        .where(
+            events.c.kind == "export_written",
+            _json_text(conn, events.c.data, "path") == folder,
+            _json_text(conn, events.c.data, "output") == output,
+        )
+        .order_by(events.c.id.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    if found is None:
+        return {}
+    data = json.loads(found) if isinstance(found, str) else found
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {str(k): str(v) for k, v in files.items()}

@@ -192,3 +192,30 @@ def test_attack_two_images_of_one_stem_get_a_labelme_file_each(tmp_path: Path) -
             document["imagePath"] = "elsewhere/" + document["imagePath"].rsplit("/", 1)[-1]
             path.write_text(json.dumps(document))
         assert import_labelme(project, tmp_path / "lm", annotator="Dr C").regions == 2
+
+
+@pytest.mark.parametrize("fmt", ["png", "labelme", "nifti"])
+def test_attack_exporting_again_leaves_no_file_of_a_deleted_region(
+    project: Project, tmp_path: Path, fmt: str
+) -> None:
+    drawer = Drawer(project, "Dr A")
+    kept = drawer.draw(PHOTO, "Lesion", "box", {"x": 1, "y": 2, "w": 6, "h": 4})
+    gone = drawer.draw(
+        "Case_C/Visit_1/XC/ct.nii.gz", "Lesion", "box", {"x": 0, "y": 0, "w": 2, "h": 2},
+        frame=2, plane="axial",
+    ) if fmt == "nifti" else drawer.draw(
+        "Case_B/Visit_1/XC/run.dcm", "Lesion", "box", {"x": 0, "y": 0, "w": 2, "h": 2}, frame=1
+    )  # fmt: skip
+    out = tmp_path / "out"
+    first = export_regions(project, fmt, out=out, actor="lead")
+    drawer.editor.delete(gone)
+    second = export_regions(project, fmt, out=out, actor="lead")
+    # The folder holds what the second export wrote, and nothing of the deleted region.
+    on_disk = sorted(p for p in out.rglob("*") if p.is_file())
+    assert on_disk == sorted(second.files)
+    assert len(first.files) > len(second.files)
+    # A file someone put there by hand is not the export's to remove.
+    (out / "notes.txt").write_text("mine")
+    export_regions(project, fmt, out=out, actor="lead")
+    assert (out / "notes.txt").read_text() == "mine"
+    assert kept
