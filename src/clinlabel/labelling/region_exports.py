@@ -126,6 +126,10 @@ def export_regions(
                 },
             },
         )
+    except OutputError as exc:
+        # Named where the user will look (the folder), not the hidden staging folder that is
+        # gone by the time the message is read.
+        raise OutputError(exc.message.replace(str(staging), str(folder)), hint=exc.hint) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RegionExportResult(folder, written, len(whole.regions), left_out, assigned)

@@ -219,3 +219,46 @@ def test_attack_exporting_again_leaves_no_file_of_a_deleted_region(
     export_regions(project, fmt, out=out, actor="lead")
     assert (out / "notes.txt").read_text() == "mine"
     assert kept
+
+
+@pytest.mark.parametrize("fmt", ["png", "labelme", "coco", "nifti"])
+def test_attack_a_full_disk_half_way_leaves_the_earlier_export_and_no_event(
+    project: Project, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    drawer = Drawer(project, "Dr A")
+    drawer.draw(PHOTO, "Lesion", "box", {"x": 1, "y": 2, "w": 6, "h": 4})
+    drawer.draw(
+        "Case_C/Visit_1/XC/ct.nii.gz", "Lesion", "box", {"x": 0, "y": 0, "w": 2, "h": 2},
+        frame=2, plane="axial",
+    )  # fmt: skip
+    out = tmp_path / "out"
+    first = export_regions(project, fmt, out=out, actor="lead")
+    before = {p: p.read_bytes() for p in first.files}
+    events = len(read_events(project.dir, limit=0))
+    drawer.draw(PHOTO, "Vessel", "box", {"x": 20, "y": 2, "w": 6, "h": 4})
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    real_fsync = os.fsync
+
+    def full_fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_fsync)
+    with pytest.raises(OutputError, match="disk is full") as raised:
+        export_regions(project, fmt, out=out, actor="lead")
+    # Named in the folder asked for, not the hidden staging folder (gone by then).
+    assert ".clinlabel-export-" not in raised.value.message
+    assert str(out) in raised.value.message
+    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert {p: p.read_bytes() for p in first.files} == before
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(first.files)
+    assert len(read_events(project.dir, limit=0)) == events + 1  # the new region's only
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
