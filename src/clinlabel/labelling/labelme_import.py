@@ -174,8 +174,12 @@ def _plan_file(
             raise ImportFileError(f"{shown}: 'frames' must be a list.")
         found: list[tuple[int, Any, Any, Any]] = []
         for page in pages:
-            if not isinstance(page, dict) or not isinstance(page.get("frame"), int):
-                raise ImportFileError(f"{shown}: each frame needs a whole-number 'frame'.")
+            number = page.get("frame") if isinstance(page, dict) else None
+            # Numbered from 0 there: -1 (or true) would become frame 0, the whole file.
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise ImportFileError(
+                    f"{shown}: each frame needs a whole-number 'frame' (0 the first)."
+                )
             found.append(
                 (page["frame"] + 1, page.get("shapes"), page.get("width"), page.get("height"))
             )

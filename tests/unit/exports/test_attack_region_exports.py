@@ -262,3 +262,17 @@ def test_attack_a_full_disk_half_way_leaves_the_earlier_export_and_no_event(
     assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(first.files)
     assert len(read_events(project.dir, limit=0)) == events + 1  # the new region's only
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+@pytest.mark.parametrize("frame", [-1, True])
+def test_attack_a_medical_labelme_frame_that_is_no_frame_is_refused(
+    project: Project, tmp_path: Path, frame: object
+) -> None:
+    # medical-labelme numbers frames from 0; -1 would land on 0, the whole file.
+    path = tmp_path / "in" / "Case_B/Visit_1/XC/run.json"
+    path.parent.mkdir(parents=True)
+    shape = {"label": "Vessel", "points": [[1, 1], [5, 5]], "shape_type": "rectangle"}
+    page = {"frame": frame, "width": 24, "height": 32, "shapes": [shape]}
+    path.write_text(json.dumps({"version": "5.5.0", "image_path": "run.dcm", "frames": [page]}))
+    with pytest.raises(ImportFileError, match="frame"):
+        import_labelme(project, tmp_path / "in", annotator="Dr A")
