@@ -51,7 +51,9 @@ def parse_split(text: str, *, seed: int = 0) -> SplitSpec:
             raise ValidationError(
                 f"--split: the split name {name!r} may hold only letters, digits, '_' and '-'."
             )
-        if name in names:
+        # Each split is a folder: 'Train' and 'train' are one folder on a case-blind disk
+        # (macOS, Windows), where one split's files would land among the other's.
+        if name.casefold() in (n.casefold() for n in names):
             raise ValidationError(f"--split: the split {name!r} is named twice.")
         try:
             fraction = float(value)

@@ -276,3 +276,11 @@ def test_attack_a_medical_labelme_frame_that_is_no_frame_is_refused(
     path.write_text(json.dumps({"version": "5.5.0", "image_path": "run.dcm", "frames": [page]}))
     with pytest.raises(ImportFileError, match="frame"):
         import_labelme(project, tmp_path / "in", annotator="Dr A")
+
+
+def test_attack_split_names_that_differ_only_in_case_are_refused() -> None:
+    from clinlabel.errors import ValidationError
+    from clinlabel.exports.splits import parse_split
+
+    with pytest.raises(ValidationError, match="named twice"):
+        parse_split("Train=0.5,train=0.5", seed=1)
