@@ -68,6 +68,9 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
         for p in folder.rglob("*.json")
         if not any(part.startswith(".") for part in p.relative_to(folder).parts)
         and p.name not in ("legend.json", "labels.json")
+        # Regular files only: a folder named x.json is not one, and reading a pipe (FIFO)
+        # named so would wait for a writer for ever.
+        and p.is_file()
     )
     if not files:
         raise ImportFileError(f"There is no labelme JSON file in {folder}.")

@@ -284,3 +284,51 @@ def test_attack_split_names_that_differ_only_in_case_are_refused() -> None:
 
     with pytest.raises(ValidationError, match="named twice"):
         parse_split("Train=0.5,train=0.5", seed=1)
+
+
+def _good_labelme(folder: Path) -> None:
+    _write(folder, [{"label": "Lesion", "points": [[1, 1], [5, 5]], "shape_type": "rectangle"}])
+
+
+def test_attack_a_folder_named_like_a_labelme_file_is_not_read(
+    project: Project, tmp_path: Path
+) -> None:
+    _good_labelme(tmp_path / "in")
+    (tmp_path / "in" / "Case_A" / "notes.json").mkdir()
+    assert import_labelme(project, tmp_path / "in", annotator="Dr A").regions == 1
+
+
+def test_attack_a_fifo_named_like_a_labelme_file_does_not_hang_the_import(
+    project: Project, tmp_path: Path
+) -> None:
+    import errno
+    import os
+    import threading
+
+    _good_labelme(tmp_path / "in")
+    fifo = tmp_path / "in" / "Case_A" / "pipe.json"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def unblock() -> None:
+        # Had the import opened the pipe for reading, it would wait for a writer for ever:
+        # this one answers it (with no labelme file) so the test ends either way.
+        while not done.is_set():
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:
+                    return
+                done.wait(0.05)
+                continue
+            os.write(fd, b"[]")
+            os.close(fd)
+            return
+
+    helper = threading.Thread(target=unblock, daemon=True)
+    helper.start()
+    try:
+        assert import_labelme(project, tmp_path / "in", annotator="Dr A").regions == 1
+    finally:
+        done.set()
+        helper.join()
