@@ -90,10 +90,22 @@ def export_regions(
             name: _subset(whole, {c for c, s in assigned.items() if s == name})
             for name in split.names
         }
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way, no permission, a full disk
+        raise OutputError(f"Cannot write {folder}: {exc.strerror or exc}.") from exc
     # Staged beside the folder, at the same depth: labelme's imagePath, relative to the file,
     # is then the same once the file is moved into place.
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.clinlabel-export-", dir=folder.parent))
+    # The name is cut so the staging folder's own stays within 255 bytes whatever the folder's.
+    try:
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name[:32]}.clinlabel-export-", dir=folder.parent)
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write beside {folder}: {exc.strerror or exc}.",
+            hint="An export is staged in the folder that holds it; choose a folder you can write.",
+        ) from exc
     try:
         staged: list[Path] = []
         left_out = 0

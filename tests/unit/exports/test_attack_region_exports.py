@@ -332,3 +332,40 @@ def test_attack_a_fifo_named_like_a_labelme_file_does_not_hang_the_import(
     finally:
         done.set()
         helper.join()
+
+
+def test_attack_an_output_folder_with_a_name_of_the_longest_length_is_written(
+    project: Project, tmp_path: Path
+) -> None:
+    # 255 bytes is the longest name most file systems allow: the staging folder beside it
+    # must not need a longer one.
+    _draw(project, "Dr A", 1)
+    out = tmp_path / ("é" * 100 + "x" * 55)  # 255 bytes in UTF-8
+    result = export_regions(project, "png", out=out, actor="lead")
+    assert result.folder == out.resolve() and (out / "legend.json").is_file()
+
+
+def test_attack_an_output_folder_that_cannot_be_made_is_one_clear_error(
+    project: Project, tmp_path: Path
+) -> None:
+    _draw(project, "Dr A", 1)
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(OutputError, match="Cannot write"):
+        export_regions(project, "png", out=tmp_path / "a_file" / "out", actor="lead")
+
+
+def test_attack_an_output_folder_whose_parent_cannot_be_written_is_one_clear_error(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+    import tempfile
+
+    _draw(project, "Dr A", 1)
+
+    def refused(**_: object) -> str:  # as a read-only parent answers (root is never refused)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    with pytest.raises(OutputError, match="Cannot write beside"):
+        export_regions(project, "png", out=tmp_path / "out", actor="lead")
