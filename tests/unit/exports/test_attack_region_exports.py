@@ -387,3 +387,29 @@ def test_attack_a_case_named_like_a_formula_is_text_in_splits_csv(tmp_path: Path
     cells = [cell for row in rows[1:] for cell in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
     assert ["'-5", "test", "", "0"] in rows and ["Case_1", "train", "", "2"] in rows
+
+
+def test_attack_two_volumes_of_one_stem_get_a_label_map_each(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    # ct.nii and ct.nii.gz side by side: both label maps were ct.labels.nii.gz.
+    batch = make_region_batch(tmp_path / "Batch")
+    plain = "Case_C/Visit_1/XC/ct.nii"
+    nib.save(nib.Nifti1Image(np.ones((6, 5, 4), dtype=np.int16), np.eye(4)), batch / plain)
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    with open_project(tmp_path / "project") as project:
+        drawer = Drawer(project, "Dr A")
+        for relpath in ("Case_C/Visit_1/XC/ct.nii.gz", plain):
+            drawer.draw(relpath, "Lesion", "box", {"x": 0, "y": 0, "w": 2, "h": 2},
+                        frame=2, plane="axial")  # fmt: skip
+        drawer.close()
+        result = export_regions(project, "nifti", out=tmp_path / "n", actor="lead")
+    maps = sorted(p.name for p in result.files if p.name.endswith(".nii.gz"))
+    assert len(maps) == 2 and len(set(result.files)) == len(result.files)
+    sources = sorted(
+        json.loads(p.read_text())["source"] for p in result.files if p.name.endswith(".json")
+        and p.name != "labels.json"
+    )  # fmt: skip
+    assert sources == ["Case_C/Visit_1/XC/ct.nii", "Case_C/Visit_1/XC/ct.nii.gz"]
