@@ -96,7 +96,13 @@ def export_command(
         from clinlabel.cli import region_export
 
         region_export.run_region_export(
-            project_dir, fmt, out=out, annotator=annotator, split=split, seed=seed
+            project_dir,
+            fmt,
+            out=out,
+            annotator=annotator,
+            split=split,
+            seed=seed,
+            allow_broken=allow_broken,
         )
         return
     if out is not None or annotator is not None or split is not None:

@@ -28,8 +28,10 @@ def run_region_export(
     annotator: str | None,
     split: str | None,
     seed: int,
+    allow_broken: bool = False,
 ) -> None:
     from clinlabel.exports.splits import parse_split
+    from clinlabel.labelling.outputs import chain_status
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.region_exports import export_regions
 
@@ -38,6 +40,9 @@ def run_region_export(
         result = export_regions(
             project, fmt, out=out, annotator=annotator, split=spec, actor=system_user()
         )
+        # As the labels CSV's export: regions changed behind the trail are still written (to be
+        # examined), but the command says so and fails unless --allow-broken.
+        audit = chain_status(project, parallel=True)
     click.echo(
         f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) to {result.folder}"
     )
@@ -50,6 +55,14 @@ def run_region_export(
         for name in spec.names:
             cases = sum(1 for s in result.splits.values() if s == name)
             click.echo(f"  {name}: {cases} cases")
+    if not audit.ok and not allow_broken:
+        click.echo(
+            f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "
+            f"({audit.reason}); do not rely on these regions until `clinlabel audit verify` "
+            "passes (--allow-broken exports anyway).",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 def run_labelme_import(project_dir: Path, folder: Path, *, annotator: str) -> None:

@@ -182,7 +182,10 @@ class Shape:
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"The region's {what} is not a number.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer beyond any float (10**400)
+        number = math.inf
     if not math.isfinite(number):
         raise ValidationError(f"The region's {what} is not a finite number.")
     return number
@@ -213,7 +216,8 @@ def _point(raw: object, extent: Extent | None, what: str) -> list[float]:
 def _box(raw: Mapping[str, Any], extent: Extent | None) -> dict[str, Any]:
     x, y = _number(raw.get("x"), "x"), _number(raw.get("y"), "y")
     w, h = _number(raw.get("w"), "width"), _number(raw.get("h"), "height")
-    if w <= 0 or h <= 0:
+    # Checked as kept (rounded to 1/1000 px): a width of 1e-9 would be stored as a 0 x 0 box.
+    if _round(w) <= 0 or _round(h) <= 0:
         raise ValidationError("A box needs a width and a height above zero.")
     _inside(x, y, extent, "corner")
     _inside(x + w, y + h, extent, "far corner")

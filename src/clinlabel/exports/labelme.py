@@ -26,6 +26,7 @@ import base64
 import io
 import json
 import os
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -45,6 +46,18 @@ def label_file_name(relpath: str) -> PurePosixPath:
     path = PurePosixPath(relpath)
     stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
     return path.with_name(stem + ".json")
+
+
+def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
+    """Each image's label file: labelme's `img.json`, or `img.jpg.json` when another image of
+    that folder has the same stem (`img.png`), so neither file is written over the other."""
+    named = {relpath: label_file_name(relpath) for relpath in relpaths}
+    counts = Counter(name.as_posix().casefold() for name in named.values())
+    for relpath, name in named.items():
+        if counts[name.as_posix().casefold()] > 1:
+            path = PurePosixPath(relpath)
+            named[relpath] = path.with_name(path.name + ".json")
+    return named
 
 
 def mask_png_b64(painted: np.ndarray) -> str:
@@ -102,9 +115,10 @@ def write_labelme(export: RegionExport, folder: Path) -> tuple[list[Path], int]:
             continue
         by_file.setdefault(region.image.relpath, []).append(region)
     written: list[Path] = []
+    names = _unique_names(sorted(by_file))
     for relpath in sorted(by_file):
         regions = by_file[relpath]
-        path = folder.joinpath(*label_file_name(relpath).parts)
+        path = folder.joinpath(*names[relpath].parts)
         image_path = _image_path(path, batch, relpath)
         framed = [r for r in regions if r.image.frame > 0]
         if framed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -44,6 +45,19 @@ def label_map_name(relpath: str) -> PurePosixPath:
             stem = stem[: -len(ending)]
             break
     return path.with_name(stem + ".labels.nii.gz")
+
+
+def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
+    """Each volume's label map: `ct.labels.nii.gz`, or `ct.nii.labels.nii.gz` and
+    `ct.nii.gz.labels.nii.gz` when `ct.nii` and `ct.nii.gz` lie in one folder, so neither map
+    (nor its table) is written over the other's."""
+    named = {relpath: label_map_name(relpath) for relpath in relpaths}
+    counts = Counter(name.as_posix().casefold() for name in named.values())
+    for relpath, name in named.items():
+        if counts[name.as_posix().casefold()] > 1:
+            path = PurePosixPath(relpath)
+            named[relpath] = path.with_name(path.name + ".labels.nii.gz")
+    return named
 
 
 def read_volume_grid(path: Path, relpath: str) -> VolumeGrid:
@@ -116,13 +130,14 @@ def write_nifti_masks(export: RegionExport, folder: Path) -> tuple[list[Path], i
         json.dump(table, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
     written: list[Path] = [index]
+    names = _unique_names(sorted(by_volume))
     for relpath in sorted(by_volume):
         grid = export.volumes[relpath]
         values = volume_labels(export, grid, by_volume[relpath])
         image: Any = nib.Nifti1Image(values, np.asarray(grid.affine, dtype=np.float64))  # type: ignore[no-untyped-call]
         image.header.set_data_dtype(values.dtype)
         image.header["descrip"] = b"clinlabel region labels"
-        path = folder.joinpath(*label_map_name(relpath).parts)
+        path = folder.joinpath(*names[relpath].parts)
         with atomic_binary_writer(path) as handle:
             handle.write(gzip.compress(image.to_bytes(), mtime=0))
         sidecar = path.with_name(path.name[: -len(".nii.gz")] + ".json")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from clinlabel.atomic import atomic_writer
 from clinlabel.errors import ValidationError
+from clinlabel.exports.formula_guard import guard_cell
 
 SPLITS_CSV = "splits.csv"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -51,7 +52,9 @@ def parse_split(text: str, *, seed: int = 0) -> SplitSpec:
             raise ValidationError(
                 f"--split: the split name {name!r} may hold only letters, digits, '_' and '-'."
             )
-        if name in names:
+        # Each split is a folder: 'Train' and 'train' are one folder on a case-blind disk
+        # (macOS, Windows), where one split's files would land among the other's.
+        if name.casefold() in (n.casefold() for n in names):
             raise ValidationError(f"--split: the split {name!r} is named twice.")
         try:
             fraction = float(value)
@@ -108,5 +111,10 @@ def write_splits_csv(
         writer = csv.writer(handle)
         writer.writerow(("case", "split", "stratum", "images"))
         for case in sorted(assigned):
-            writer.writerow((case, assigned[case], strata.get(case, ""), images.get(case, 0)))
+            # Case folders and label names are anyone's text: a case named "=HYPERLINK(...)"
+            # must not become a live formula in a spreadsheet, as in the labels CSV.
+            stratum = strata.get(case, "")
+            writer.writerow(
+                (guard_cell(case), assigned[case], guard_cell(stratum), images.get(case, 0))
+            )
     return path

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -67,6 +68,9 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
         for p in folder.rglob("*.json")
         if not any(part.startswith(".") for part in p.relative_to(folder).parts)
         and p.name not in ("legend.json", "labels.json")
+        # Regular files only: a folder named x.json is not one, and reading a pipe (FIFO)
+        # named so would wait for a writer for ever.
+        and p.is_file()
     )
     if not files:
         raise ImportFileError(f"There is no labelme JSON file in {folder}.")
@@ -143,7 +147,8 @@ def _image_of(
         r
         for r in index
         if PurePosixPath(r).parent.as_posix() == parent
-        and PurePosixPath(r).name.rsplit(".", 1)[0] == stem
+        # `img.json`, or `img.png.json` where two images of the folder share the stem.
+        and stem in (PurePosixPath(r).name.rsplit(".", 1)[0], PurePosixPath(r).name)
     ]
     return candidates[0] if len(candidates) == 1 else None
 
@@ -172,8 +177,12 @@ def _plan_file(
             raise ImportFileError(f"{shown}: 'frames' must be a list.")
         found: list[tuple[int, Any, Any, Any]] = []
         for page in pages:
-            if not isinstance(page, dict) or not isinstance(page.get("frame"), int):
-                raise ImportFileError(f"{shown}: each frame needs a whole-number 'frame'.")
+            number = page.get("frame") if isinstance(page, dict) else None
+            # Numbered from 0 there: -1 (or true) would become frame 0, the whole file.
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise ImportFileError(
+                    f"{shown}: each frame needs a whole-number 'frame' (0 the first)."
+                )
             found.append(
                 (page["frame"] + 1, page.get("shapes"), page.get("width"), page.get("height"))
             )
@@ -257,20 +266,33 @@ def _mask(shape: dict[str, Any], points: list[Any], extent: Extent, where: str) 
         raise ImportFileError(f"{where}: a mask needs two corner points and its base64 PNG.")
     (x0, y0), (x1, y1) = points
     _numbers(where, x0, y0, x1, y1)
+    # NaN and Infinity are valid in Python's (and labelme's) JSON; int() of them raises.
+    if not all(isinstance(v, int) or math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise ImportFileError(f"{where}: the mask's corners must be finite numbers.")
     left, top = int(x0), int(y0)
     try:
         with Image.open(io.BytesIO(base64.b64decode(shape["mask"], validate=True))) as image:
+            # The size is in the header: a mask that does not fit (a decompression bomb among
+            # them) is refused before its pixels are decoded.
+            _check_mask_place(image.size, (left, top), (int(x1), int(y1)), extent, where)
             crop = np.asarray(image.convert("L")) > 0
-    except (binascii.Error, OSError, ValueError):
+    except (binascii.Error, OSError, ValueError, Image.DecompressionBombError):
         raise ImportFileError(f"{where}: the mask is not a base64 PNG.") from None
     height, width = crop.shape
-    if (int(x1) - left + 1, int(y1) - top + 1) != (width, height):
-        raise ImportFileError(
-            f"{where}: the mask PNG is {width} x {height} but its corners span "
-            f"{int(x1) - left + 1} x {int(y1) - top + 1}."
-        )
-    if left < 0 or top < 0 or left + width > extent.width or top + height > extent.height:
-        raise ImportFileError(f"{where}: the mask lies outside the image.")
     full = np.zeros((extent.height, extent.width), dtype=bool)
     full[top : top + height, left : left + width] = crop
     return mask_from_array(full)
+
+
+def _check_mask_place(
+    size: tuple[int, int], first: tuple[int, int], last: tuple[int, int], extent: Extent, where: str
+) -> None:
+    width, height = size
+    (left, top), (right, bottom) = first, last
+    if (right - left + 1, bottom - top + 1) != (width, height):
+        raise ImportFileError(
+            f"{where}: the mask PNG is {width} x {height} but its corners span "
+            f"{right - left + 1} x {bottom - top + 1}."
+        )
+    if left < 0 or top < 0 or left + width > extent.width or top + height > extent.height:
+        raise ImportFileError(f"{where}: the mask lies outside the image.")

@@ -17,13 +17,14 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from clinlabel.atomic import publish
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.domain.images import ImageKind
-from clinlabel.domain.regions import Extent
+from clinlabel.domain.regions import MASK_TOOLS, Extent
 from clinlabel.errors import ClinlabelError, OutputError, ValidationError
 from clinlabel.exports.nifti_masks import read_volume_grid, slice_extent
 from clinlabel.exports.region_data import DrawnImage, DrawnRegion, RegionExport, VolumeGrid
@@ -89,10 +90,22 @@ def export_regions(
             name: _subset(whole, {c for c, s in assigned.items() if s == name})
             for name in split.names
         }
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way, no permission, a full disk
+        raise OutputError(f"Cannot write {folder}: {exc.strerror or exc}.") from exc
     # Staged beside the folder, at the same depth: labelme's imagePath, relative to the file,
     # is then the same once the file is moved into place.
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.clinlabel-export-", dir=folder.parent))
+    # The name is cut so the staging folder's own stays within 255 bytes whatever the folder's.
+    try:
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name[:32]}.clinlabel-export-", dir=folder.parent)
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write beside {folder}: {exc.strerror or exc}.",
+            hint="An export is staged in the folder that holds it; choose a folder you can write.",
+        ) from exc
     try:
         staged: list[Path] = []
         left_out = 0
@@ -125,6 +138,10 @@ def export_regions(
                 },
             },
         )
+    except OutputError as exc:
+        # Named where the user will look (the folder), not the hidden staging folder that is
+        # gone by the time the message is read.
+        raise OutputError(exc.message.replace(str(staging), str(folder)), hint=exc.hint) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RegionExportResult(folder, written, len(whole.regions), left_out, assigned)
@@ -134,6 +151,12 @@ def _check_folder(project: Project, out: Path) -> Path:
     target = out.expanduser().resolve()
     batch = project.batch.resolve()
     inside = batch if target.is_relative_to(batch) else enclosing_batch(target)
+    if inside is not None and inside != batch:
+        # The PNG masks' and labelme's trees mirror the batch, so an earlier export into this
+        # folder looks like a batch: written into again when the trail says it is an export.
+        with project.store.read() as conn:
+            if region_rows.region_export_written_to(conn, str(inside)):
+                inside = None
     if inside is not None:
         raise OutputError(
             f"{out} is inside the batch folder {inside}; clinlabel never writes inside a batch.",
@@ -155,6 +178,8 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         if key not in grids:
             grids[key] = _grid(project, row, volumes)
         extent, frames = grids[key]
+        geometry = json.loads(row.geometry)
+        _check_fits(row, geometry, extent, frames)
         image = DrawnImage(
             row.relpath,
             row.frame,
@@ -169,7 +194,7 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         regions.append(
             DrawnRegion(
                 row.uid, image, row.annotator, row.region_class, row.tool,
-                json.loads(row.geometry), row.comment,
+                geometry, row.comment,
             )
         )  # fmt: skip
     classes = tuple(c.name for c in schema.regions)
@@ -208,6 +233,40 @@ def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> t
         ) from exc
 
 
+def _check_fits(row: ExportRow, geometry: dict[str, Any], extent: Extent, frames: int) -> None:
+    """Refuse a region its file no longer holds: the file was replaced by another of other
+    dimensions (or fewer frames) after the region was drawn. Drawn on, clipped or cropped
+    silently, the region would mark the wrong pixels."""
+    size = f"{extent.width} x {extent.height}"
+    if row.tool in MASK_TOOLS:
+        drawn = (int(geometry["width"]), int(geometry["height"]))
+        fits = drawn == (extent.width, extent.height)
+        reason = f"its masks were drawn on a {drawn[0]} x {drawn[1]} grid"
+    else:
+        if row.tool == "box":
+            xs = [geometry["x"] + geometry["w"]]
+            ys = [geometry["y"] + geometry["h"]]
+        elif row.tool == "polygon":
+            xs = [p[0] for p in geometry["points"]]
+            ys = [p[1] for p in geometry["points"]]
+        else:
+            xs, ys = [geometry["x"]], [geometry["y"]]
+        fits = max(xs) <= extent.width and max(ys) <= extent.height
+        reason = "a region drawn on it reaches beyond that"
+    if not fits:
+        raise OutputError(
+            f"{row.relpath} is now {size} but {reason}; the file was replaced after its regions "
+            "were drawn.",
+            hint="Put the original file back in the batch (clinlabel rescan tells what changed).",
+        )
+    if row.frame > frames:
+        raise OutputError(
+            f"{row.relpath} now has {frames} {'slices' if row.plane else 'frames'} but a region "
+            f"is on number {row.frame}; the file was replaced after its regions were drawn.",
+            hint="Put the original file back in the batch (clinlabel rescan tells what changed).",
+        )
+
+
 def _strata(export: RegionExport, label_counts: list[tuple[str, str, int]]) -> dict[str, str]:
     """Each case's stratum: its most frequent image label, else its most frequent region class
     (ties broken by the schema's order), else NO_STRATUM."""
@@ -241,13 +300,20 @@ def _per_annotator(export: RegionExport, chosen: RegionFormat) -> list[tuple[str
     if not chosen.per_annotator or len(export.annotators) < 2:
         return [("", export)]
     out: list[tuple[str, RegionExport]] = []
+    taken: set[str] = set()
     for name in export.annotators:
         mine = tuple(r for r in export.regions if r.annotator == name)
         keys = {r.image.key for r in mine}
         images = tuple(i for i in export.images if i.key in keys)
-        out.append(
-            (_folder_name(name), replace(export, regions=mine, images=images, annotators=(name,)))
-        )
+        # "Dr A" and "Dr_A" (or "dr_a", on a case-blind disk) clean to one folder: the later
+        # name gets a number, or one annotator's files would be written over the other's.
+        base = folder = _folder_name(name)
+        number = 2
+        while folder.casefold() in taken:
+            folder = f"{base}-{number}"
+            number += 1
+        taken.add(folder.casefold())
+        out.append((folder, replace(export, regions=mine, images=images, annotators=(name,))))
     return out
 
 
@@ -276,8 +342,34 @@ def _publish(
     )
     targets = [folder / p for p in relative]
     with project.store.write() as conn:
+        earlier = region_rows.last_region_export_files(conn, str(folder), f"regions_{chosen.name}")
         append_event(conn, event)
         for source, target in zip(staged, targets, strict=True):
             target.parent.mkdir(parents=True, exist_ok=True)
             publish(source, target)
+    _remove_stale(folder, earlier, set(hashes))
     return targets
+
+
+def _remove_stale(folder: Path, earlier: dict[str, str], written: set[str]) -> None:
+    """Remove what the previous export of this format into `folder` wrote and this one did not
+    (the mask of a region deleted since): left there, it would be taken for part of this export.
+    Only a file still as that export recorded it: one changed or put there by hand is kept."""
+    for name in sorted(set(earlier) - written):
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            continue
+        try:
+            if file_sha256(path) != earlier[name]:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # a file that cannot be removed stays; the event says what this export is
+        # Folders the removal emptied (a case's tree) go too, up to the export's own.
+        parent = path.parent
+        while parent != folder and parent.is_relative_to(folder):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

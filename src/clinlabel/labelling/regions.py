@@ -317,6 +317,12 @@ class RegionEditor:
         if last.frame - first.frame < 2:
             raise ValidationError("The two masks' slices have no slice between them.")
         a, b = json.loads(first.geometry), json.loads(last.geometry)
+        if (a["width"], a["height"]) != (b["width"], b["height"]):
+            # The file was replaced by one of another size between the two drawings.
+            raise ValidationError(
+                f"The two masks lie on grids of different sizes ({a['width']} x {a['height']} "
+                f"and {b['width']} x {b['height']}); the file changed between them."
+            )
         between = interpolate_masks(
             mask_to_array(a["width"], a["height"], a["rle"]),
             mask_to_array(b["width"], b["height"], b["rle"]),

@@ -3,6 +3,7 @@ stratify on (each case's image labels)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import stream_tuples
-from clinlabel.store.schema import annotators, images, labels, region_geometries, regions
+from clinlabel.store.events import _json_text
+from clinlabel.store.schema import annotators, events, images, labels, region_geometries, regions
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +94,40 @@ def image_index(conn: Connection) -> dict[str, tuple[int, str]]:
     """Every image's relpath with its id and kind (an import matches files against it)."""
     query = select(images.c.relpath, images.c.id, images.c.kind)
     return {str(r): (int(i), str(k)) for r, i, k in conn.execute(query)}
+
+
+def region_export_written_to(conn: Connection, folder: str) -> bool:
+    """Whether the trail records a region export of this project written into `folder`."""
+    query = (
+        select(events.c.id)
+        .where(
+            events.c.kind == "export_written",
+            _json_text(conn, events.c.data, "path") == folder,
+            _json_text(conn, events.c.data, "output").like("regions_%"),
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+def last_region_export_files(conn: Connection, folder: str, output: str) -> dict[str, str]:
+    """The files (relative path: SHA-256) the latest `output` export into `folder` recorded;
+    empty when there was none."""
+    query = (
+        select(events.c.data)
+        .where(
+            events.c.kind == "export_written",
+            _json_text(conn, events.c.data, "path") == folder,
+            _json_text(conn, events.c.data, "output") == output,
+        )
+        .order_by(events.c.id.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    if found is None:
+        return {}
+    data = json.loads(found) if isinstance(found, str) else found
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {str(k): str(v) for k, v in files.items()}
