@@ -389,6 +389,9 @@ class LabellingSession:
                 with self.project.store.write() as conn:
                     self._restore(conn, change)
                     view = self._view_in(conn, change.image_id)
+                    # Counted in the same transaction: a failure after the commit would be
+                    # answered 503, and the page's retry would undo one change more.
+                    progress = image_rows.progress(conn, annotator_id=self._annotator_id or None)
             except BaseException:
                 self._changes.append(change)
                 raise
@@ -399,7 +402,7 @@ class LabellingSession:
                 change.frame,
                 None if old is None else old.label,
                 "" if old is None else old.comment,
-                self.progress(),
+                progress,
             )
 
     def _restore(self, conn: Connection, change: _Change) -> None:
