@@ -214,6 +214,52 @@ def export_frame_csv(
     return rows
 
 
+def export_csvs(
+    project: Project, csv_path: Path, *, detailed: bool = False, actor: str
+) -> tuple[int, int | None]:
+    """The labels CSV at `csv_path` and, if due, the frame labels CSV beside it, both staged
+    before either is published: a failure while writing (a full disk) leaves both files as they
+    were, never a new labels file beside an old frame file. Returns both numbers of rows (None:
+    no frame file written)."""
+    csv_path = _check_destination(project, csv_path)
+    frame_path = _check_destination(project, frame_csv_path(csv_path))
+    staged, frame_staged = pending_path(csv_path), pending_path(frame_path)
+    try:
+        with (
+            project.store.read() as conn,
+            contextlib.closing(
+                export_rows.iter_image_label_rows(conn, detailed=detailed)
+            ) as rows_in,
+        ):
+            rows = write_labels_csv(rows_in, staged, detailed=detailed)
+        frame_rows: int | None = None
+        if frame_csv_due(project, frame_path):
+            with (
+                project.store.read() as conn,
+                contextlib.closing(
+                    export_rows.iter_frame_label_rows(conn, detailed=detailed)
+                ) as frames_in,
+            ):
+                frame_rows = write_frame_labels_csv(frames_in, frame_staged, detailed=detailed)
+        _publish_recorded(
+            project, staged, csv_path, kind="labels_csv", rows=rows, actor=actor, detailed=detailed
+        )
+        if frame_rows is not None:
+            _publish_recorded(
+                project,
+                frame_staged,
+                frame_path,
+                kind="frame_labels_csv",
+                rows=frame_rows,
+                actor=actor,
+                detailed=detailed,
+            )
+    finally:
+        staged.unlink(missing_ok=True)
+        frame_staged.unlink(missing_ok=True)
+    return rows, frame_rows
+
+
 def write_report(project: Project, path: Path, *, actor: str, parallel: bool = False) -> str:
     """Write the summary report to `path` and record it; returns the report's text."""
     return _write_report(project, path, actor=actor, parallel=parallel)[0]
@@ -260,8 +306,7 @@ def save_outputs(
     csv_path = csv_path or project.dir / CSV_NAME
     report_path = report_path or project.dir / REPORT_NAME
     frame_path = frame_csv_path(csv_path)
-    rows = export_csv(project, csv_path, detailed=detailed, actor=actor)
-    frame_rows = export_frame_csv(project, frame_path, detailed=detailed, actor=actor)
+    rows, frame_rows = export_csvs(project, csv_path, detailed=detailed, actor=actor)
     text, audit = _write_report(project, report_path, actor=actor, parallel=parallel)
     if final:
         with project.store.write() as conn:
