@@ -146,3 +146,21 @@ def test_attack_two_servers_remembering_at_once_keep_both_batches(
     fresh = ProjectMemory(tmp_path / "data")
     assert fresh.recall(first) is not None
     assert fresh.recall(second) is not None
+
+
+def test_attack_a_data_dir_without_file_locks_still_remembers(
+    batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    warnings: list[str] = []
+    memory = ProjectMemory(tmp_path / "data", warn=warnings.append)
+    memory.remember(batch, tmp_path / "project")
+    assert warnings == []
+    found = ProjectMemory(tmp_path / "data").recall(batch)
+    assert found is not None and found.project_dir == (tmp_path / "project").resolve()
