@@ -98,7 +98,12 @@ def test_labelling_in_five_minutes(page: Page, tmp_path: Path, start_server: Any
     page.keyboard.press("Escape")
 
     # 6. Finish and export: the CSV and the summary report go into the project folder.
+    # Every image is labelled: the review table's finish bar offers Export, focused.
     page.get_by_role("button", name="Finish and export").click()
+    bar = page.get_by_role("dialog", name="Review").get_by_role("group", name="Finish and export")
+    export = bar.get_by_role("button", name="Export", exact=True)
+    expect(export).to_be_focused()
+    page.keyboard.press("Enter")
     exported = page.get_by_role("dialog", name="Exported")
     expect(exported).to_be_visible()
     shoot(page, "5-export")
