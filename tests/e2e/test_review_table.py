@@ -416,7 +416,7 @@ def visible_rows(review: Locator) -> list[int]:
 
 def test_thumbnails_load_for_the_rows_in_view_only(review: Locator, page: Page) -> None:
     fetched: list[int] = []
-    # The visit strip under the viewer fetches its own 256 px thumbnails: not the table's.
+    # The visit strip under the image (256 px renditions) loads its own thumbnails meanwhile.
     page.on(
         "request",
         lambda r: (

@@ -114,8 +114,7 @@ def export_command(
         CSV_NAME,
         REPORT_NAME,
         chain_status,
-        export_csv,
-        export_frame_csv,
+        export_csvs,
         frame_csv_due,
         frame_csv_path,
         save_outputs,
@@ -156,13 +155,11 @@ def export_command(
             audit = paths.audit
         else:
             click.echo(f"Writing the labels CSV to {target.resolve()}{frames_said}")
-            rows = export_csv(
+            # Both CSVs staged, then published together: never a new one beside an old one.
+            rows, frame_rows = export_csvs(
                 project, target, detailed=detailed, actor=system_user(), progress=progress
             )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
-            frame_rows = export_frame_csv(
-                project, frame_target, detailed=detailed, actor=system_user()
-            )
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = chain_status(project, parallel=True)

@@ -159,7 +159,12 @@ def _geometry_cells(row: Sequence[Any]) -> tuple[object, ...]:
     """The acquisition geometry columns of a row: empty cells where a value is unknown."""
     raw = row[_GEOMETRY] if len(row) > _GEOMETRY else None
     values: dict[str, Any] = json.loads(raw) if raw else {}
-    return tuple("" if values.get(key) is None else values[key] for _, key in GEOMETRY_COLUMNS)
+    # Numbers as they are; a text (a DICOM may store a number with a text VR, kept as read) is
+    # guarded like any other cell.
+    return tuple(
+        "" if value is None else guard_cell(value) if isinstance(value, str) else value
+        for value in (values.get(key) for _, key in GEOMETRY_COLUMNS)
+    )
 
 
 def _extra_cells(row: Sequence[Any]) -> tuple[object, ...]:

@@ -187,7 +187,12 @@ def display_image(
     image = to_display_mode(image)
     if not is_jpeg and scale > 1:
         image = image.reduce(scale)
-    return _drop_opaque_alpha(image)
+    image = _drop_opaque_alpha(image)
+    # Pillow's PNG writer copies a profile or gamma it finds here; every rendition shows the
+    # stored values, so none may carry them (the browser would convert some and not others).
+    for key in _COLOUR_MANAGED:
+        image.info.pop(key, None)
+    return image
 
 
 def encode(image: Image.Image) -> tuple[bytes, str]:
@@ -215,6 +220,7 @@ def photo_rendition(
     return data, media_type, shown.width, shown.height
 
 
+_COLOUR_MANAGED = ("icc_profile", "gamma", "chromaticity", "srgb")
 _FULL_ORIGINAL_MODES = {"JPEG": frozenset({"RGB", "L"}), "PNG": frozenset({"RGB", "L", "RGBA"})}
 
 
@@ -235,6 +241,11 @@ def original_fits_full(path: Path, *, memory_budget: int = budget.DEFAULT_BYTES)
         if exif_of(image, path.name).get(EXIF_ORIENTATION, 1) != 1:
             return False
         if image.format == "PNG" and "transparency" in image.info:
+            return False
+        # A browser colour-manages a file's own bytes through its profile or gamma; the screen
+        # rendition shows the stored values, so the colours would shift as the full picture
+        # is swapped in. Such a file is decoded and re-encoded without them, like the screen's.
+        if any(key in image.info for key in _COLOUR_MANAGED):
             return False
         if image.format == "JPEG" and not _ends_with_eoi(path):
             return False

@@ -252,6 +252,35 @@ def _stage_frame_csv(project: Project, path: Path, *, detailed: bool) -> _Staged
     return _Staged(pending, path, "frame_labels_csv", rows, detailed)
 
 
+def export_csvs(
+    project: Project,
+    csv_path: Path,
+    *,
+    detailed: bool = False,
+    actor: str,
+    progress: ProgressSink = no_progress,
+) -> tuple[int, int | None]:
+    """The labels CSV at `csv_path` and, if due, the frame labels CSV beside it, both staged
+    before either is published, then published with their events in one transaction: a failure
+    while writing (a full disk) or Ctrl+C leaves both files as they were, never a new labels
+    file beside an old frame file. Returns both numbers of rows (None: no frame file)."""
+    csv_path = _check_destination(project, csv_path)
+    frame_path = _check_destination(project, frame_csv_path(csv_path))
+    staged: list[_Staged] = []
+    try:
+        pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
+        staged.append(_Staged(pending, csv_path, "labels_csv", rows, detailed))
+        frame = _stage_frame_csv(project, frame_path, detailed=detailed)
+        if frame is not None:
+            staged.append(frame)
+    except BaseException:
+        for output in staged:
+            output.pending.unlink(missing_ok=True)
+        raise
+    _publish_recorded(project, staged, actor=actor)
+    return rows, None if frame is None else frame.rows
+
+
 WRITING_CSV = "Writing the labels CSV"
 
 

@@ -153,6 +153,7 @@ class RegionEditor:
         frames or slices there are (in `edit.plane` for a volume), both read by the caller
         from the file; the shape must lie inside the grid.
         """
+        self.session.check_open()  # a tab's Finish closed the session: nothing more is written
         uid = _check_uid(edit.uid)
         region_class = self._check_place(edit, frames)
         shape = check_shape(edit.tool, edit.geometry, extent)
@@ -184,6 +185,7 @@ class RegionEditor:
     ) -> Region:
         """`save` inside the caller's transaction, with `extra` recorded in the event: an import
         writes all its regions (and its own summary event) or none."""
+        self.session.check_open()  # a tab's Finish closed the session: nothing more is written
         uid = _check_uid(edit.uid)
         region_class = self._check_place(edit, frames)
         shape = check_shape(edit.tool, edit.geometry, extent)
@@ -292,6 +294,7 @@ class RegionEditor:
         """
         from clinlabel.imaging.mask_interpolation import interpolate_masks
 
+        self.session.check_open()
         annotator_id = self._annotator_id()
         with self.session.project.store.read() as conn:
             first = region_rows.find_region(conn, _check_uid(first_uid))
@@ -375,6 +378,7 @@ class RegionEditor:
 
     def delete(self, uid: str, *, undo: bool = False) -> Region | None:
         """Delete a region (its history stays); the region as it was, or None if already gone."""
+        self.session.check_open()
         uid = _check_uid(uid)
         annotator_id = self._annotator_id()
         with self.session.project.store.write() as conn:

@@ -9,10 +9,11 @@ and is treated as empty, never a reason not to label.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,18 +87,39 @@ class ProjectMemory:
     def remember(self, batch: Path, project_dir: Path) -> None:
         """`batch` is now labelled into `project_dir` (its date kept if it already was)."""
         key, project = str(batch.resolve()), str(project_dir.resolve())
-        batches = self._read()
-        known = batches.get(key)
-        if isinstance(known, dict) and known.get("project") == project:
-            return
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        batches[key] = {"project": project, "chosen_at": now}
         try:
-            with atomic_writer(self.path, private=True) as handle:
-                json.dump({"version": 1, "batches": batches}, handle, indent=1, sort_keys=True)
-                handle.write("\n")
+            # Two servers (two batches) may remember at once: without the lock, the one that
+            # writes last drops the other's batch, read before it was written.
+            with self._locked():
+                batches = self._read()
+                known = batches.get(key)
+                if isinstance(known, dict) and known.get("project") == project:
+                    return
+                now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                batches[key] = {"project": project, "chosen_at": now}
+                with atomic_writer(self.path, private=True) as handle:
+                    json.dump({"version": 1, "batches": batches}, handle, indent=1, sort_keys=True)
+                    handle.write("\n")
         except (ClinlabelError, OSError) as exc:
             self._warn(f"Cannot remember this batch's project in {self.path}: {exc}")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the map's lock file (advisory, POSIX; elsewhere the write is unguarded)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: a lost entry costs one question on the start page
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(FILE_NAME + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # A file system without locks (some network homes): the write goes on unguarded.
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _read(self) -> dict[str, object]:
         try:
@@ -118,7 +140,7 @@ class ProjectMemory:
             batches = data["batches"]
             if not isinstance(batches, dict):
                 raise TypeError("not a map")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
             self._warn(
                 f"{self.path} is damaged ({exc}); it is ignored and will be rewritten. "
                 "Batches' projects are chosen anew."

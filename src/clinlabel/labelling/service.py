@@ -176,6 +176,18 @@ class LabellingSession:
                 append_event(conn, self._event(EventKind.SESSION_CLOSED, {}))
             self._closed = True
 
+    def check_open(self) -> None:
+        """Refuse a change once the session is closed (Finish ended it, or the server stops).
+
+        A request that found the session just before another tab's Finish closed it would
+        otherwise write a label after `session_closed`, into a project no longer locked.
+        """
+        if self._closed:
+            raise ValidationError(
+                "This labelling session has ended (Finish and export); nothing was saved. "
+                "Reload the page to start again."
+            )
+
     # -- navigation ----------------------------------------------------------------------
 
     def current(self) -> Shown:
@@ -185,6 +197,7 @@ class LabellingSession:
     def show(self, position: int) -> Shown:
         """The image at queue `position` (from 1) is now on screen."""
         with self._lock:
+            self.check_open()
             view = self._view_at(position)
             previous_case = self._last_case
             # Showing the image already on screen (a reload, Next at the end) keeps its time.
@@ -257,6 +270,7 @@ class LabellingSession:
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
         with self._lock:
+            self.check_open()
             info = self._file_info(image_id, fresh=True)
             relpath = info.relpath
             # Hashed on every save, before the write transaction so other writers never wait
@@ -346,6 +360,7 @@ class LabellingSession:
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
         with self._lock:
+            self.check_open()
             relpath, _ = self._image_file(image_id)
             change: _Change | None = None
             with self.project.store.write() as conn:
@@ -379,6 +394,7 @@ class LabellingSession:
         trail still verifies and shows both the change and its undoing.
         """
         with self._lock:
+            self.check_open()
             if not self._changes:
                 raise ValidationError(
                     "Nothing to undo: no label was given or cleared in this session "
@@ -389,6 +405,9 @@ class LabellingSession:
                 with self.project.store.write() as conn:
                     self._restore(conn, change)
                     view = self._view_in(conn, change.image_id)
+                    # Counted in the same transaction: a failure after the commit would be
+                    # answered 503, and the page's retry would undo one change more.
+                    progress = image_rows.progress(conn, annotator_id=self._annotator_id or None)
             except BaseException:
                 self._changes.append(change)
                 raise
@@ -399,7 +418,7 @@ class LabellingSession:
                 change.frame,
                 None if old is None else old.label,
                 "" if old is None else old.comment,
-                self.progress(),
+                progress,
             )
 
     def _restore(self, conn: Connection, change: _Change) -> None:
@@ -475,6 +494,7 @@ class LabellingSession:
     def unmask_metadata(self, image_id: int, *, keywords: list[str]) -> None:
         """Record that the annotator revealed identifying attributes of an image (an event)."""
         with self._lock:
+            self.check_open()
             relpath, _ = self._image_file(image_id)
             with self.project.store.write() as conn:
                 append_event(

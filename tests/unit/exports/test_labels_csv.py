@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -267,3 +268,33 @@ def test_writer_output_is_what_a_bare_csv_writer_would_write_for_safe_rows(tmp_p
     writer.writerow(["case", "visit", "file", "label", "comment"])
     writer.writerows(r[:5] for r in rows)
     assert out.read_bytes() == b"\xef\xbb\xbf" + expected.getvalue().encode("utf-8")
+
+
+@pytest.mark.parametrize("frame", [0, 4])
+def test_attack_a_dicom_text_where_a_geometry_number_belongs_is_defused(
+    tmp_path: Path, frame: int
+) -> None:
+    # A DICOM file may store KVP (a number) with a text VR: the geometry keeps the text as read
+    # (imaging.geometry), and a spreadsheet would run it as a formula from the CSV.
+    from pydicom.dataset import Dataset
+
+    from clinlabel.imaging.geometry import geometry_of
+
+    dataset = Dataset()
+    dataset.Modality = "XA"
+    dataset.add_new(0x00180060, "LO", '=HYPERLINK("http://example.invalid","open")')
+    dataset.add_new(0x00181510, "DS", "-30.5")
+    geometry = json.dumps(geometry_of(dataset))
+    out = tmp_path / "labels.csv"
+    if frame:
+        write_frame_labels_csv([row("XC/run.dcm", frame=frame, geometry=geometry)], out)
+        offset = 6
+    else:
+        write_labels_csv([row("XC/run.dcm", geometry=geometry)], out, detailed=True)
+        offset = 9
+    _, written = read_back(out)
+    geometry_cells = written[offset : offset + len(GEOMETRY_HEADER)]
+    assert geometry_cells[GEOMETRY_HEADER.index("kvp")] == (
+        '\'=HYPERLINK("http://example.invalid","open")'
+    )
+    assert geometry_cells[0] == "-30.5"  # a number stays a number

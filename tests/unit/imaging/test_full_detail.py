@@ -14,7 +14,7 @@ from PIL import Image
 
 from clinlabel.domain.images import ImageKind
 from clinlabel.errors import DecodeError
-from clinlabel.imaging import render
+from clinlabel.imaging import raster, render
 from clinlabel.imaging.nifti import slice_orientation
 from clinlabel.imaging.render import FULL_BYTES, FULL_MAX_SIDE, full_reduction
 from clinlabel.imaging.viewing import ViewingService
@@ -136,3 +136,52 @@ def test_orientation_letters_name_the_edge_the_anatomy_is_at(tmp_path: Path) -> 
         "left": "R",
         "right": "L",
     }
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_attack_a_photo_with_a_colour_profile_zooms_in_the_colours_of_its_screen_rendition(
+    tmp_path: Path, suffix: str
+) -> None:
+    # The screen rendition is made from the stored values (no colour management); a browser
+    # shown the file's own bytes would convert them through the embedded profile, so the colours
+    # would change the moment the full-resolution picture is swapped in.
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / f"dermatoscope{suffix}"
+    ramp = np.linspace(40, 220, 64 * 48).reshape(48, 64)
+    pixels = np.stack([ramp, ramp[::-1], np.full_like(ramp, 128)], axis=-1).astype(np.uint8)
+    Image.fromarray(pixels).save(path, icc_profile=profile, quality=95)
+    made = render.full_photo_rendition(path, memory_budget=512 << 20)
+    assert made.data != path.read_bytes()
+    with Image.open(io.BytesIO(made.data)) as sent:
+        assert "icc_profile" not in sent.info
+        shown = np.asarray(sent.convert("RGB"))
+    with Image.open(path) as original:
+        np.testing.assert_allclose(shown, np.asarray(original.convert("RGB")), atol=8)
+    # Nor does the screen rendition (a transparent one is a PNG, which copies what it is given).
+    Image.fromarray(np.dstack([pixels, np.full(pixels.shape[:2], 200, np.uint8)])).save(
+        see_through := tmp_path / "see-through.png", icc_profile=profile
+    )
+    for source in (path, see_through):
+        data, _, _, _ = raster.photo_rendition(source, max_side=32)
+        with Image.open(io.BytesIO(data)) as screen:
+            assert "icc_profile" not in screen.info
+
+
+def test_attack_a_png_with_a_gamma_chunk_is_not_sent_as_its_own_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "scan.png"
+    Image.fromarray(_noise(64, 48)).save(path)
+    raw = path.read_bytes()
+    # A gAMA chunk (gamma 1.0) after IHDR: browsers apply it, the screen rendition does not.
+    import struct
+    import zlib
+
+    body = b"gAMA" + struct.pack(">I", 100000)
+    chunk = struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body))
+    ihdr_end = 8 + 4 + 4 + 13 + 4
+    path.write_bytes(raw[:ihdr_end] + chunk + raw[ihdr_end:])
+    made = render.full_photo_rendition(path, memory_budget=512 << 20)
+    assert made.data != path.read_bytes()
+    with Image.open(io.BytesIO(made.data)) as sent:
+        assert "gamma" not in sent.info

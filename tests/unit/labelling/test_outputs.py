@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clinlabel.exports.csv import write_labels_csv
 from clinlabel.labelling.outputs import (
     FRAME_CSV_NAME,
@@ -81,3 +83,32 @@ def test_no_frame_file_without_frame_labels_and_a_stale_one_is_emptied(
     # The frame label is gone: the frame file written earlier must not still show it.
     assert export_frame_csv(project, frames, actor="t") == 0
     assert frames.read_text(encoding="utf-8-sig").splitlines()[1:] == []
+
+
+def test_attack_a_full_disk_while_writing_the_frame_labels_leaves_both_csvs_as_they_were(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The labels CSV and the frame labels CSV describe one moment: a disk that fills between
+    # them must not leave a new labels file beside the old frame file (or the reverse).
+    from clinlabel.errors import OutputError
+    from clinlabel.labelling import outputs
+
+    session = LabellingSession(project, annotator="Dr A")
+    image = session.start().view
+    session.save_label(image.id, "Suspicious", frame=2)
+    session.save_label(image.id, "Suspicious")
+    paths = save_outputs(project, csv_path=tmp_path / "clinical_labels.csv", actor="t")
+    assert paths.frame_csv is not None
+    before = (paths.csv.read_bytes(), paths.frame_csv.read_bytes())
+
+    session.save_label(image.id, "NA", "motion", frame=2)
+    session.save_label(image.id, "Non-Suspicious")
+
+    def disk_full(*args: object, **kwargs: object) -> int:
+        raise OutputError("The disk is full: clinical_frame_labels.csv was not written.")
+
+    monkeypatch.setattr(outputs, "write_frame_labels_csv", disk_full)
+    with pytest.raises(OutputError, match="disk is full"):
+        save_outputs(project, csv_path=tmp_path / "clinical_labels.csv", actor="t")
+    assert (paths.csv.read_bytes(), paths.frame_csv.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

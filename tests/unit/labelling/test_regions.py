@@ -401,3 +401,16 @@ def test_interpolation_fills_the_slices_between_and_keeps_drawn_ones(
         e for e in events if e["kind"] == "region_created" and "interpolated_from" in e["data"]
     ]
     assert len(filled) == 3
+
+
+def test_a_closed_session_draws_nothing_more(regions_project: Project) -> None:
+    session, image_id = _session(regions_project)
+    editor = RegionEditor(session)
+    editor.save(_box("c1", image_id), extent=GRID, frames=1)
+    session.close()  # another tab's Finish and export
+    with pytest.raises(ValidationError, match="session has ended"):
+        editor.save(_box("c2", image_id), extent=GRID, frames=1)
+    with pytest.raises(ValidationError, match="session has ended"):
+        editor.delete("c1")
+    kinds = [e["kind"] for e in read_events(regions_project.dir, limit=50)]
+    assert kinds[-1] == "session_closed" and kinds.count("region_created") == 1

@@ -247,3 +247,29 @@ def test_the_place_is_kept_without_a_clean_close(project: Project) -> None:
     session.save_label(session.current().view.id, "Suspicious")
     session.show(4)
     assert LabellingSession(project, annotator="Dr A").start().view.position == 4
+
+
+def test_attack_a_closed_session_writes_nothing_more(project: Project) -> None:
+    # Finish in one tab closes the session while a request of another tab still holds it (it
+    # took the session before the close and was reading the file's geometry meanwhile).
+    session = LabellingSession(project, annotator="Dr A")
+    first = session.start().view
+    session.save_label(first.id, "Suspicious")
+    session.close()
+    with project.store.read() as conn:
+        before = len(list(event_rows.iter_events(conn)))
+    writes = (
+        lambda: session.save_label(first.id, "NA", "blurred"),
+        lambda: session.clear_label(first.id),
+        session.undo,
+        lambda: session.show(2),
+        session.next_unlabelled,
+        lambda: session.unmask_metadata(first.id, keywords=["PatientName"]),
+    )
+    for write in writes:
+        with pytest.raises(ValidationError, match="session has ended"):
+            write()
+    assert session.image(first.id).label == "Suspicious"
+    with project.store.read() as conn:
+        assert len(list(event_rows.iter_events(conn))) == before
+        assert verify_chain(conn).ok

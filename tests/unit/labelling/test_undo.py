@@ -110,3 +110,36 @@ def test_a_save_that_failed_leaves_nothing_to_undo(
     assert session.image(image.id).label is None
     with pytest.raises(ValidationError, match="Nothing to undo"):
         session.undo()
+
+
+def test_attack_an_undo_answered_with_a_store_error_is_undone_once_when_retried(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page retries an answer of 503 (a busy or unreachable database). If the undo had
+    # committed before the error, the retry would undo a second change the annotator never asked
+    # to undo: the first image's label would silently go.
+    from clinlabel.errors import StoreError
+    from clinlabel.store import images as image_rows
+
+    session = LabellingSession(project, annotator="Dr A")
+    first = session.start().view
+    second = session.next().view
+    session.save_label(first.id, "Suspicious")
+    session.save_label(second.id, "NA", "blurred")
+    real_progress = image_rows.progress
+    failures = [StoreError("The database is busy.")]
+
+    def busy_once(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real_progress(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_rows, "progress", busy_once)
+    with pytest.raises(StoreError):
+        session.undo()
+    undone = session.undo()  # the page's retry
+    assert undone.view.id == second.id and undone.label is None
+    assert session.image(first.id).label == "Suspicious"
+    assert session.image(second.id).label is None
+    assert undone.progress.labelled == 1
+    _trail_ok(project)

@@ -120,6 +120,18 @@ export class Labeller {
     }
   }
 
+  // A refused label change: forgotten, unless the session is gone (Finish in another tab, or
+  // a server restarted onto its start page). That change was never judged: it stays in this
+  // browser and is sent again once the page is reloaded and the project reopened. Says why.
+  notSaved(e, kept) {
+    if (e.kind !== "not_started") {
+      this.kept.release(kept);
+      return e.message;
+    }
+    const where = this.kept.available ? "it is kept in this browser and sent then" : "press the label again then";
+    return `the labelling session has ended (Finish in another tab, or the server was restarted); reload the page and start again: ${where}.`;
+  }
+
   // Keeps a label change in the browser until the server answers (`then_show` is not kept: a
   // later page shows its own image).
   keep(view, frame, method, url, body) {
@@ -320,9 +332,9 @@ export class Labeller {
         this.status.notice(`Frame ${frame} of ${view.file} labelled ${name}.`);
       })
       .catch((e) => {
-        this.kept.release(kept);
-        this.frameLabels.settled(view.id, frame, e.message);
-        this.status.error(`Not saved: ${view.file} frame ${frame}: ${e.message}`);
+        const why = this.notSaved(e, kept);
+        this.frameLabels.settled(view.id, frame, why);
+        this.status.error(`Not saved: ${view.file} frame ${frame}: ${why}`);
       })
       .finally(() => {
         this.renderLabel();
@@ -396,9 +408,9 @@ export class Labeller {
         this.sidebar.refreshSoon();
       })
       .catch((e) => {
-        this.kept.release(kept);
-        if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: e.message });
-        this.status.error(`Not saved: ${view.file}: ${e.message}`);
+        const why = this.notSaved(e, kept);
+        if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: why });
+        this.status.error(`Not saved: ${view.file}: ${why}`);
       })
       .finally(() => {
         this.renderLabel();
