@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Float, Select, and_, bindparam, delete, func, literal, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
 
 from clinlabel.domain.views import FrameLabel
-from clinlabel.store.driver import stream_tuples
-from clinlabel.store.schema import annotator_progress, annotators, events, images, labels
+from clinlabel.store.schema import annotator_progress, images, labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +132,6 @@ def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:
     return {"k_image_id": image_id, "k_annotator_id": annotator_id, "k_frame": frame}
 
 
-def count_labels(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(labels)).scalar_one())
-
-
 _FRAME_LABELS = (
     select(labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at)
     .where(
@@ -183,69 +175,3 @@ def frame_labels_of(
     for r in conn.execute(query):
         found.setdefault(int(r[0]), []).append(FrameLabel(int(r[1]), r[2], r[3] or "", r[4]))
     return {image_id: tuple(rows) for image_id, rows in found.items()}
-
-
-def has_geometry(conn: Connection) -> bool:
-    """Whether any label carries acquisition geometry (then exports add its columns)."""
-    found = conn.execute(select(labels.c.id).where(labels.c.geometry.is_not(None)).limit(1))
-    return found.first() is not None
-
-
-def has_frame_labels(conn: Connection) -> bool:
-    """Whether any label is for one frame or slice rather than the whole file."""
-    return conn.execute(select(labels.c.id).where(labels.c.frame != 0).limit(1)).first() is not None
-
-
-def _export_queries(
-    *, detailed: bool, full: bool, annotator_id: int | None
-) -> tuple[Select[Any], Select[Any]]:
-    """Labels of present images in queue order, then those of images gone from disk by path."""
-    seconds = (
-        select(func.sum(events.c.active_ms))
-        .where(events.c.image_id == images.c.id, events.c.actor == annotators.c.name)
-        .scalar_subquery()
-        / 1000.0
-        if detailed
-        else literal(None, Float)
-    )
-    five = [images.c.case_name, images.c.visit, images.c.file, labels.c.label, labels.c.comment]
-    joined = images.join(labels, labels.c.image_id == images.c.id)
-    columns: list[ColumnElement[Any]] = list(five)
-    if detailed or full:
-        columns += [
-            annotators.c.name,
-            labels.c.labelled_at,
-            seconds,
-            labels.c.sha256,
-            labels.c.frame,
-            labels.c.geometry,
-        ]
-        joined = joined.join(annotators, annotators.c.id == labels.c.annotator_id)
-    base = select(*columns).select_from(joined)
-    if annotator_id is not None:
-        base = base.where(labels.c.annotator_id == annotator_id)
-    present = base.where(images.c.seq.is_not(None)).order_by(
-        images.c.seq, labels.c.annotator_id, labels.c.frame
-    )
-    gone = base.where(images.c.seq.is_(None)).order_by(
-        images.c.relpath, labels.c.annotator_id, labels.c.frame
-    )
-    return present, gone
-
-
-def iter_label_rows(
-    conn: Connection,
-    *,
-    detailed: bool,
-    full: bool = False,
-    annotator_id: int | None = None,
-    batch: int = 10_000,
-) -> Generator[tuple[Any, ...], None, None]:
-    """Export rows in `clinlabel.exports.rows.LabelRow` field order.
-
-    Queue order, then the labels of images gone from disk (kept: they were given) by path.
-    Within an image: by annotator, then frame. Unless `detailed` or `full`, only the seed's
-    five columns are read: a million-row export is bound by how much the database hands over.
-    """
-    for query in _export_queries(detailed=detailed, full=full, annotator_id=annotator_id):
-        yield from stream_tuples(conn, query, batch=batch)
