@@ -41,7 +41,8 @@ tools = ["brush"]
 
 
 def _to_screen(page: Any, x: float, y: float) -> tuple[float, float]:
-    """Screen position of image pixel coordinates (x, y), through the layer's box."""
+    """Screen position of image pixel coordinates (x, y), through the layer's box (read once
+    the page has settled: see `_settle`)."""
     box = page.evaluate(
         """() => {
             const r = document.querySelector('svg.region-layer').getBoundingClientRect();
@@ -57,6 +58,25 @@ READY = """() => {
     const svg = document.querySelector('svg.region-layer');
     return layer?.grid && window.clinlabel.viewer.img && svg && svg.style.display !== 'none';
 }"""
+
+
+SETTLED = """async () => {
+    // The visit strip appears a moment after an image is shown and the stage refits the image:
+    // coordinates are read once the layer has kept its place for half a second.
+    const layer = document.querySelector('svg.region-layer');
+    const box = () => JSON.stringify(layer.getBoundingClientRect());
+    let last = box(), since = performance.now();
+    while (performance.now() - since < 500) {
+        await new Promise((r) => setTimeout(r, 50));
+        const now = box();
+        if (now !== last) { last = now; since = performance.now(); }
+    }
+}"""
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_function(READY)
+    page.evaluate(SETTLED)
 
 
 def _regions(page: Any) -> list[dict[str, Any]]:
@@ -105,6 +125,7 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
     page.keyboard.press("Escape")
 
     # A box, dragged at the fitted zoom.
+    _settle(page)
     page.keyboard.press("b")
     _drag(page, (40, 50), (200, 150))
     (box,) = _regions(page)
@@ -116,6 +137,7 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
     # A polygon, drawn zoomed in: its vertices are still image pixels.
     page.keyboard.press("+")
     page.keyboard.press("+")
+    _settle(page)
     page.keyboard.press("g")
     for x, y in ((230, 160), (260, 160), (250, 200)):
         page.mouse.click(*_to_screen(page, x, y))
@@ -127,6 +149,7 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
     page.keyboard.press("0")  # fit again
 
     # A brush stroke in the second class (Tab cycles while a tool is active).
+    _settle(page)
     page.keyboard.press("d")
     page.keyboard.press("Tab")
     assert page.evaluate("() => window.clinlabel.regions.currentClass.name") == "Vessel"
@@ -151,7 +174,7 @@ def test_draw_every_tool_on_the_image_grid_undo_delete_hide_and_reload(
     page.evaluate("() => window.clinlabel.queue.idle()")
     page.keyboard.press("ArrowLeft")  # back to the first image
     page.wait_for_function("() => window.clinlabel.view.position === 1")
-    page.wait_for_function(READY)
+    _settle(page)
     page.wait_for_function("() => window.clinlabel.regions.regions.size === 3")
     x, y = _to_screen(page, g["x"] + g["w"] / 2, g["y"] + g["h"] / 2)  # inside the box
     page.mouse.click(x, y)

@@ -409,7 +409,8 @@ export class RegionLayer {
     if (!d || d.pointer !== event.pointerId) return;
     if (d.tool === "box") {
       this.drawing = null;
-      const end = d.end ?? d.start;
+      // Where the button was let go: a busy page may not have delivered the last move.
+      const end = this.toImage(event);
       const x = Math.min(d.start.x, end.x);
       const y = Math.min(d.start.y, end.y);
       const w = Math.abs(end.x - d.start.x);
@@ -742,7 +743,10 @@ export class RegionLayer {
     const uid = (after ?? before).uid;
     const imageId = (after ?? before).image_id;
     if (after) this.regions.set(uid, after);
-    else this.regions.delete(uid);
+    else {
+      this.regions.delete(uid);
+      if (this.selected === uid) this.selected = null;
+    }
     if (record) {
       this.undoStack.push({ before, after });
       this.redoStack = [];
@@ -869,9 +873,12 @@ export class RegionLayer {
       case "]":
         return () => this.setBrush(this.brush * 1.25);
       case "Delete":
-      case "Backspace":
-        // With a region selected these delete the region, not the image's label.
-        return this.selected ? () => this.commitDelete(this.regions.get(this.selected)) : null;
+      case "Backspace": {
+        // With a region selected these delete the region, not the image's label. A selection
+        // whose region is gone (undone meanwhile) is no selection.
+        const region = this.selected ? this.regions.get(this.selected) : undefined;
+        return region ? () => this.commitDelete(region) : null;
+      }
       default:
         return null;
     }
