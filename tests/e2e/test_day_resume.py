@@ -44,6 +44,9 @@ def test_reopening_resumes_where_the_annotator_was(
     page.keyboard.press("ArrowLeft")
     expect_position(page, 7, 8)  # looked ahead; image 2 is still the first unlabelled
     expect_saved(page)
+    # The server records the place when the page's "show" arrives: wait until it has been
+    # answered (the save line counts labels only), or a quick stop races it.
+    page.evaluate("() => window.clinlabel.queue.idle()")
     assert server.stop() in (0, 130)
 
     # Restarted without --out: the same project, and the image last on screen.
