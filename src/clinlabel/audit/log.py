@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
@@ -12,6 +11,7 @@ from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_has
 from clinlabel.audit.events import NewEvent
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
+from clinlabel.domain.regions import geometry_sha256
 from clinlabel.store import events as event_rows
 from clinlabel.store import regions as region_rows
 from clinlabel.store.store import Store
@@ -82,7 +82,7 @@ def record_mismatch(conn: Connection) -> tuple[int, str] | None:
     if found is not None:
         return found
     for sha256, text in region_rows.iter_geometries(conn):
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
+        if geometry_sha256(text) != sha256:
             return (
                 region_rows.first_event_naming(conn, sha256) or 0,
                 "a region's kept geometry does not match the hash its events recorded",

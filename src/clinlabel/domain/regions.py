@@ -304,10 +304,11 @@ def check_shape(tool: str, raw: object, extent: Extent | None) -> Shape:
         assert checker is not None
         data = checker(raw, extent)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return Shape(tool, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return Shape(tool, text, geometry_sha256(text))
 
 
 def geometry_sha256(text: str) -> str:
+    """The hash a geometry's canonical JSON is kept and recorded under (events, verify)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

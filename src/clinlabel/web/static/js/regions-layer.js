@@ -800,7 +800,7 @@ export class RegionLayer {
     this.finishDrawing(false);
     this.tool = this.tool === tool ? null : tool;
     this.viewer.stage.classList.toggle("is-drawing", Boolean(this.tool));
-    this.viewer.stage.style.setProperty("--brush-px", `${this.brush * 2 * (this.grid ? this.screenPerPixel() : 1)}px`);
+    this.showBrushSize();
     this.renderToolbar();
   }
 
@@ -887,7 +887,13 @@ export class RegionLayer {
   setBrush(radius) {
     this.brush = Math.min(Math.max(radius, 1), 200);
     this.el.brushSize.value = String(Math.round(this.brush));
-    this.viewer.stage.style.setProperty("--brush-px", `${this.brush * 2 * (this.grid ? this.screenPerPixel() : 1)}px`);
+    this.showBrushSize();
+  }
+
+  // The brush's cursor circle, in screen pixels at the current zoom.
+  showBrushSize() {
+    const perPixel = this.grid ? this.screenPerPixel() : 1;
+    this.viewer.stage.style.setProperty("--brush-px", `${this.brush * 2 * perPixel}px`);
   }
 
   toggleSmart() {
