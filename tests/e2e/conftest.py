@@ -105,8 +105,34 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keeps each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+# What the page was doing when a test failed: the queue of requests, keys waiting for an image,
+# the save line. A failure seen once on a busy machine then says where it stood.
+PAGE_STATE = """() => {
+    const app = window.clinlabel;
+    if (!app) return "no labeller on the page";
+    return JSON.stringify({
+        position: app.view?.position ?? null,
+        navigating: Boolean(app.navigating),
+        buffered: app.buffered?.length,
+        queue: app.queue?.items.map((item) => `${item.method} ${item.url}`),
+        queueError: app.queue?.error?.message ?? null,
+        saveStatus: document.getElementById("save-status")?.textContent,
+        focus: document.activeElement?.id || document.activeElement?.tagName,
+        openDialogs: [...document.querySelectorAll("dialog[open]")].map((d) => d.id),
+    });
+}"""
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
+def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})  # type: ignore[attr-defined]
     context.set_default_timeout(15_000)
     context.add_init_script(INSTRUMENT)
@@ -120,6 +146,12 @@ def page(browser: object) -> Iterator[object]:
     )
     page.on("console", lambda m: m.type == "error" and print(f"console: {m.text}"))
     yield page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed and not page.is_closed():
+        try:
+            print("page state:", page.evaluate(PAGE_STATE))
+        except Exception as error:  # a page that cannot answer: say so, keep the real failure
+            print("page state unavailable:", error)
     banner = page.locator("#error-banner")
     if banner.count() and banner.is_visible():
         print("error banner:", banner.inner_text())
@@ -134,6 +166,9 @@ def servers(tmp_path: Path) -> Iterator[list[LabelServer]]:
     yield started
     for server in started:
         server.kill()
+        # The server's own log, shown with a failing test's output (the last lines).
+        print(f"--- {server.log.name} (last lines) ---")
+        print("\n".join(server.log.read_text(errors="replace").splitlines()[-40:]))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ twice, and the page never says "saved" while anything is waiting (issue 10)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -224,6 +225,43 @@ def test_a_frame_label_kept_across_a_reload_goes_to_its_frame(
     expect(page.locator("#save-status")).to_have_text("Not saved yet: 1 label change(s) waiting")
     page.unroute(LABELS)
     expect(page.locator("#save-status")).to_have_text("All labels saved", timeout=20_000)
+    server.stop()
+    labels = [
+        (event["image"], event["frame"], json.loads(event["data"])["new"]["label"])
+        for event in read_events(out, limit=0)
+        if event["kind"] in ("label_saved", "label_changed")
+    ]
+    assert labels == [(f"{folder}/xa_run.dcm", 2, "Suspicious")], labels
+
+
+def test_a_frame_label_goes_to_the_frame_the_readout_names_while_its_pixels_load(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # PageDown names frame 2 at once; its pixels may take a while (held here). A frame label
+    # pressed meanwhile goes to frame 2, the frame the annotator chose, not to frame 1.
+    from clinlabel.demo.medical import write_demo_medical
+
+    folder = "Case_001/Visit_1/XC_CLINICAL"
+    batch = tmp_path / "batch"
+    write_demo_medical(batch / folder, seed=7)
+    out = tmp_path / "project"
+    server = start_server(batch, "--out", str(out), "--annotator", "ann")
+    held: list[Route] = []
+    page.route("**/api/images/*/pixels?frame=2*", lambda route: held.append(route))
+    page.goto(server.url)
+    page.wait_for_function("() => window.clinlabel !== undefined")
+    page.evaluate("() => window.clinlabel.go(4)")  # the XA run (30 frames)
+    readout = page.locator("#frame-readout")
+    expect(readout).to_have_text("Frame 1 / 30")
+    page.keyboard.press("PageDown")
+    expect(readout).to_have_text("Frame 2 / 30")
+    page.keyboard.press("l")  # label this frame only
+    expect(page.locator("#frame-toggle")).to_be_checked()
+    page.keyboard.press("1")
+    expect(page.locator("#frame-label-list li")).to_have_text(re.compile(r"^Frame 2: Suspicious"))
+    for route in held:
+        route.continue_()
+    expect(page.locator("#save-status")).to_have_text("All labels saved")
     server.stop()
     labels = [
         (event["image"], event["frame"], json.loads(event["data"])["new"]["label"])

@@ -23,10 +23,13 @@ export function isMedical(view) {
 export class MedicalView {
   // elements: the window, frame and plane controls of index.html (main.js); instrument: keep
   // repaint times and a paint count for tests and benchmarks.
-  constructor({ viewer, elements, instrument = false, onFrame }) {
+  constructor({ viewer, elements, instrument = false, onFrame, onFrameChosen }) {
     this.viewer = viewer;
     this.el = elements;
     this.onFrame = onFrame; // (view, frame, frames) after a frame is on screen
+    // (view, frame, frames) as soon as a frame is chosen (key, slider, cine), before its pixels
+    // arrive: the readout already names it, so a frame label pressed now goes to it.
+    this.onFrameChosen = onFrameChosen;
     this.frames = new PixelFrames();
     this.colourFrames = new ColourFrames();
     this.cine = new Cine(this, elements.cine);
@@ -498,6 +501,7 @@ export class MedicalView {
     this.slider.value = String(this.frame);
     const noun = this.plane ? `${cap(this.plane)} slice` : "Frame";
     this.frameReadout.textContent = `${noun} ${this.frame} / ${this.count}`;
+    if (this.view) this.onFrameChosen?.(this.view, this.frame, this.count);
     // Volumes have slices, not frames, wherever the page names them.
     const sliderLabel = this.slider.labels?.[0];
     if (sliderLabel) sliderLabel.textContent = this.plane ? "Slice" : "Frame";

@@ -45,6 +45,7 @@ export class Labeller {
       elements: page.medical,
       instrument,
       onFrame: (view, frame, count) => this.frameShown(view, frame, count),
+      onFrameChosen: (view, frame, count) => this.frameChosen(view, frame, count),
     });
     this.metadata = new MetadataPanel(page.metadata, { onError: (text) => this.status.error(text) });
     this.frameLabels = new FrameLabels(page.frameLabels);
@@ -233,6 +234,12 @@ export class Labeller {
         if (t0 !== null) this.measure(view, t0, { failed: true });
       },
     );
+  }
+
+  // A frame or slice was chosen (its pixels may still be on their way): a frame label pressed
+  // now goes to the frame the readout names, never to the one it replaces.
+  frameChosen(view, frame, count) {
+    if (this.view?.id === view.id) this.frameLabels.frameShown(frame, count);
   }
 
   // A frame or slice is on screen: the frame-label toggle and the XA geometry follow it.
