@@ -171,14 +171,36 @@ def test_closing_the_server_mid_walk_stops_the_rescan_and_records_nothing(
 
 
 def test_another_batch_for_the_project_is_scanned_before_serving(
-    project: Path, tmp_path: Path
+    project: Path, batch: Path, tmp_path: Path
 ) -> None:
-    """A project given a batch other than its own (moved, or another) is rescanned first, as
-    `init` would: the page never opens on the old batch's queue."""
+    """A project given a batch other than its own (moved: its old folder is gone) is rescanned
+    first, as `init` would: the page never opens on the old batch's queue."""
+    import shutil
+
     from .conftest import make_batch
 
     other = make_batch(tmp_path / "moved", cases=1, visits=1, images=2)
+    shutil.rmtree(batch)
     for client, bench in _serve(other, project):
         assert bench.rescan is None
         assert client.get("/api/rescan").json()["state"] == "none"
         assert client.get("/api/session").json()["shown"]["progress"]["total"] == 2
+
+
+def test_a_project_is_not_served_on_another_batch_while_its_own_is_there(
+    project: Path, batch: Path, tmp_path: Path
+) -> None:
+    """`label OTHER --out P` with P made for a batch still on disk (a mistyped --out) is refused
+    with the way to do it on purpose; the project's images are left as they were."""
+    from clinlabel.errors import ValidationError
+
+    from .conftest import make_batch
+
+    other = make_batch(tmp_path / "other", cases=1, visits=1, images=2)
+    with pytest.raises(ValidationError, match="belongs to the batch"):
+        for _ in _serve(other, project):
+            pass
+    with open_project(project, read_only=True) as opened, opened.store.read() as conn:
+        from clinlabel.store import images as image_rows
+
+        assert image_rows.queue_length(conn) == 12

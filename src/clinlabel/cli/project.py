@@ -38,12 +38,19 @@ from clinlabel.domain.images import ImageKind, ImageRef
     help="Keep the records on a database server (postgresql+psycopg://user@host/db) instead "
     "of an SQLite file in --out; remembered in --out/project.toml.",
 )
+@click.option(
+    "--new-batch",
+    is_flag=True,
+    help="Point an existing project at BATCH although its own batch is still on disk (its "
+    "images not found in BATCH are marked missing; labels are kept).",
+)
 def init_command(
     batch: Path,
     project_dir: Path,
     schema_path: Path | None,
     verify: bool,
     database_url: str | None,
+    new_batch: bool,
 ) -> None:
     """Create a project for BATCH in --out, or rescan the batch of an existing project."""
     from clinlabel.cli.progress import terminal_progress
@@ -58,6 +65,7 @@ def init_command(
             database_url=database_url,
             parallel=True,
             progress=progress,
+            new_batch=new_batch,
         )
     scan = report.scan
     verb = "Created" if report.created else "Rescanned"

@@ -27,7 +27,13 @@ from clinlabel.audit.verifier import ChainVerifier
 from clinlabel.discovery.batch_root import check_batch_root
 from clinlabel.domain import DEFAULT_SCHEMA, LabelSchema, ScanResult
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import ImageFileError, OutputError, ProjectInUseError, StoreError
+from clinlabel.errors import (
+    ImageFileError,
+    OutputError,
+    ProjectInUseError,
+    StoreError,
+    ValidationError,
+)
 from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
@@ -236,8 +242,13 @@ def init_project(
     database_url: str | None = None,
     parallel: bool = False,
     progress: ProgressSink = no_progress,
+    new_batch: bool = False,
 ) -> InitReport:
     """Create a project for `batch` in `project_dir`, or rescan the batch of an existing one.
+
+    An existing project is rescanned from another folder than its own only if its own batch is
+    gone from disk (the batch was moved) or `new_batch` says so: a mistyped `--out` must not
+    mark every labelled image of the project's batch missing.
 
     `database_url` (PostgreSQL for a team) is remembered in the project folder's settings file;
     without it the project keeps its records in an SQLite file in the folder. `parallel`
@@ -265,6 +276,8 @@ def init_project(
                 with atomic_writer(project_dir / SETTINGS_FILE) as handle:
                     handle.write(f"database_url = {json.dumps(database_url)}\n")
             fresh = not _is_project(project_dir)
+            if not fresh and not new_batch:
+                _check_same_batch(batch, project_dir)
             try:
                 return _scan_into(
                     batch,
@@ -283,6 +296,26 @@ def init_project(
         if fresh or not folder_existed:
             _remove_made(project_dir, folder_existed=folder_existed, lock_existed=lock_existed)
         raise
+
+
+def _check_same_batch(batch: Path, project_dir: Path) -> None:
+    """Refuse to rescan a project from another batch while its own batch is still on disk."""
+    store = _open_store(project_dir)
+    try:
+        with store.read() as conn:
+            recorded = meta.get_meta(conn, meta.BATCH_ROOT)
+    finally:
+        store.close()
+    own = Path(recorded) if recorded is not None else None  # None: a first scan never finished
+    if own is None or own == batch or not own.is_dir():
+        return
+    raise ValidationError(
+        f"The project {project_dir} belongs to the batch {own}, which is still there; "
+        f"{batch} is another folder.",
+        hint=f"Choose another --out for {batch}, or, to point this project at {batch} "
+        f"(images of {own} not found there are then marked missing), run: "
+        f"clinlabel init {batch} --out {project_dir} --new-batch",
+    )
 
 
 def _remove_made(project_dir: Path, *, folder_existed: bool, lock_existed: bool) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from clinlabel.errors import DatasetError, OutputError, ProjectInUseError, StoreError
+from clinlabel.errors import (
+    DatasetError,
+    OutputError,
+    ProjectInUseError,
+    StoreError,
+    ValidationError,
+)
 from clinlabel.labelling.project import ProjectLock, init_project, open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import events as event_rows
@@ -161,3 +167,30 @@ def test_a_rescan_under_a_long_session_never_returns_another_image(
         saved = session.save_label(first.id, "NA", "check")
         assert saved.id == first.id and saved.relpath == first.relpath
         assert saved.position == first.position + 2
+
+
+def test_a_project_is_not_moved_onto_another_batch_while_its_own_is_there(
+    tmp_path: Path, batch: Path
+) -> None:
+    # `init OTHER --out P` with P made for BATCH (a mistyped --out): refused, nothing changed.
+    init_project(batch, tmp_path / "p")
+    other = tmp_path / "other"
+    make_batch(other, {"Case_9/Visit_1/XC": ["a.jpg"]})
+    with pytest.raises(ValidationError, match="belongs to the batch") as refused:
+        init_project(other, tmp_path / "p")
+    assert refused.value.hint is not None and "--new-batch" in refused.value.hint
+    with open_project(tmp_path / "p") as project:
+        assert project.batch == batch.resolve()
+    again = init_project(batch, tmp_path / "p")
+    assert (again.new, again.removed) == (0, 0)
+    # Said on purpose: the project follows the other folder.
+    moved = init_project(other, tmp_path / "p", new_batch=True)
+    assert moved.new == 1 and moved.removed == again.total
+
+
+def test_a_project_follows_its_batch_to_a_new_folder(tmp_path: Path, batch: Path) -> None:
+    # The batch was moved (its old folder is gone): the project follows it, labels kept.
+    init_project(batch, tmp_path / "p")
+    moved = batch.rename(tmp_path / "moved-batch")
+    report = init_project(moved, tmp_path / "p")
+    assert (report.new, report.removed) == (0, 0)
