@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.shown import shown
+
 
 @click.group("audit")
 def audit_group() -> None:
@@ -51,15 +53,7 @@ def log_command(project_dir: Path, limit: int, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(event, ensure_ascii=False))
             continue
-        image = f" {_shown(event['image'])}" if event["image"] else ""
-        when, who, what = event["ts_utc"], _shown(event["actor"]), event["kind"]
-        data = _shown(str(event["data"]))
+        image = f" {shown(event['image'])}" if event["image"] else ""
+        when, who, what = event["ts_utc"], shown(event["actor"]), event["kind"]
+        data = shown(str(event["data"]))
         click.echo(f"{event['id']:>6}  {when}  {who}  {what}{image}  {data}")
-
-
-def _shown(text: str) -> str:
-    """One event, one line: control characters in a file or annotator name (a newline, an
-    escape) are shown escaped, so no name can forge a line of the log or move the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.shown import shown
+
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 _FORCE = click.option(
     "--force",
@@ -262,7 +264,9 @@ def import_command(
     )
     for dup in match.duplicates:
         lines = ", ".join(str(r.line) for r in dup.superseded)
-        click.echo(f"  {dup.relpath}: named again on line {dup.kept.line}; line(s) {lines} ignored")
+        click.echo(
+            f"  {shown(dup.relpath)}: named again on line {dup.kept.line}; line(s) {lines} ignored"
+        )
     for unknown in match.unknown:
         click.echo(f"  left out line {unknown.row.line}: {unknown.reason}")
     for amb in match.ambiguous:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.shown import shown
 from clinlabel.domain import ScanResult
 from clinlabel.domain.images import ImageKind, ImageRef
 
@@ -80,7 +81,7 @@ def init_command(
             f"  {len(report.changed)} labelled images changed on disk (labels kept, flagged):"
         )
         for relpath in report.changed[:20]:
-            click.echo(f"    {relpath}")
+            click.echo(f"    {shown(relpath)}")
     click.echo(f"Next: clinlabel label {report.batch} --out {report.project_dir}")
 
 
@@ -144,7 +145,7 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
     width = max([len("Case"), *(len(c) for c in per_case)])
     click.echo(f"  {'Case':<{width}}  {'Visits':>6}  {'Images':>7}")
     for case, count in per_case.items():
-        click.echo(f"  {case:<{width}}  {len(visits_per_case[case]):>6}  {count:>7}")
+        click.echo(f"  {shown(case):<{width}}  {len(visits_per_case[case]):>6}  {count:>7}")
     click.echo(
         f"  {'Total':<{width}}  {result.visits:>6}  {result.images:>7}   "
         f"({result.cases} cases, {len(result.problems)} problems, {len(result.skipped)} skipped)"
@@ -156,7 +157,7 @@ def scan_command(batch: Path, as_json: bool, quick: bool) -> None:
             "NA with a comment):"
         )
         for path, why in unshowable[:50]:
-            click.echo(f"    {path}: {why}")
+            click.echo(f"    {shown(path)}: {shown(why)}")
         if len(unshowable) > 50:
             click.echo(f"    ... and {len(unshowable) - 50} more (use --json for all)")
 
@@ -191,12 +192,15 @@ def _echo_problems(scan: ScanResult, *, limit: int = 50) -> None:
     if scan.problems:
         click.echo(f"  {len(scan.problems)} problem files (not in the queue):")
         for problem in scan.problems[:limit]:
-            click.echo(f"    {problem.relpath}: {problem.reason}")
+            click.echo(f"    {shown(problem.relpath)}: {shown(problem.reason)}")
         if len(scan.problems) > limit:
             click.echo(f"    ... and {len(scan.problems) - limit} more (use --json for all)")
     if scan.skipped:
         click.echo(f"  {len(scan.skipped)} skipped (not an XC / CLINICAL folder, or misplaced):")
         for skipped in scan.skipped[:limit]:
-            click.echo(f"    {skipped.relpath}: {skipped.reason} ({skipped.image_count} images)")
+            click.echo(
+                f"    {shown(skipped.relpath)}: {shown(skipped.reason)} "
+                f"({skipped.image_count} images)"
+            )
         if len(scan.skipped) > limit:
             click.echo(f"    ... and {len(scan.skipped) - limit} more (use --json for all)")
