@@ -127,7 +127,8 @@ PAGE_STATE = """() => {
         saveStatus: document.getElementById("save-status")?.textContent,
         focus: document.activeElement?.id || document.activeElement?.tagName,
         openDialogs: [...document.querySelectorAll("dialog[open]")].map((d) => d.id),
-    });
+        keys: app.keyLog,
+    }, null, 1);
 }"""
 
 

@@ -1,13 +1,28 @@
 // Keyboard first: every action has a key. Label keys come from the project's schema and win
 // over the viewer's keys when they collide.
 
+// Whether a key goes to a text box or a menu (typing there), not to the page. A box inside a
+// dialog that was just closed does not count: the browser moves the focus out of it only at its
+// next rendering step, and a key pressed at once (an arrow right after Ctrl+Enter saved a
+// comment) would otherwise be lost.
+export function typingIn(target) {
+  const field = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
+  return field && !target.closest("dialog:not([open])");
+}
+
 export function wireKeys(app) {
   document.addEventListener("keydown", (event) => {
     app.activity();
+    if (app.keyLog) {
+      const target = event.target.id || event.target.tagName;
+      const dialog = document.querySelector("dialog[open]")?.id ?? "";
+      app.keyLog.push(`${event.key}${event.repeat ? " (repeat)" : ""} at ${app.view?.position} navigating=${Boolean(app.navigating)} target=${target} dialog=${dialog}`);
+      if (app.keyLog.length > 40) app.keyLog.shift();
+    }
     if (app.ended) return; // Finish ended the session (labelling.js): nothing more to do here
     if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
     const target = event.target;
-    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
+    if (typingIn(target)) return;
     const t0 = event.timeStamp; // same clock as performance.now()
     // Drawing keys (issue 11) first: a schema with regions gives labels none of them, and with a
     // region selected Delete deletes the region, with a tool active Ctrl+Z undoes drawing.

@@ -88,6 +88,9 @@ export class Labeller {
     // Key press -> next image painted, in ms: instrumentation for the latency benchmark and the
     // tests, null unless the page was opened by one (main.js).
     this.metrics = instrument ? [] : null;
+    // Instrumentation only: the last key presses and what the page was doing at each (a test
+    // that fails on a busy machine prints them).
+    this.keyLog = instrument ? [] : null;
     this.status.progress(session.shown.progress);
     this.queue.changed();
     this.images.remember(session.shown.image);
@@ -189,6 +192,7 @@ export class Labeller {
   display(view, t0, { tellServer = true } = {}) {
     const previous = this.view;
     this.view = view;
+    this.keyLog?.push(`shown ${view.position}`);
     this.imageMeta.textContent = `${view.case} / ${view.visit} / ${view.file}`;
     this.status.position(view.position, this.total);
     this.status.caseBanner(previous, view);

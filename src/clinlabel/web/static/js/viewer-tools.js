@@ -9,6 +9,7 @@ import { VisitStrip } from "./visit-strip.js";
 import { CompareView } from "./compare.js";
 import { CaseVisits } from "./visits.js";
 import { isMedical } from "./dicom-viewer.js";
+import { typingIn } from "./keys.js";
 
 // The keys of these tools (help.js lists them; label keys win over them, as over all viewer keys,
 // and so do the drawing keys of a project with regions: keys.js handles those first).
@@ -68,7 +69,7 @@ function keyAction(app, { adjust, strip, compare }, event) {
   if (event.defaultPrevented) return null; // taken already (a drawing key, keys.js)
   if (document.querySelector("dialog[open]")) return null; // dialogs handle their own keys
   const target = event.target;
-  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return null;
+  if (typingIn(target)) return null;
   if (event.ctrlKey || event.metaKey || event.altKey) return null;
   if (app.labels.some((l) => l.key.toLowerCase() === event.key.toLowerCase())) return null;
   const photo = app.view && !isMedical(app.view);
