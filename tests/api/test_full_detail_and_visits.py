@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -101,3 +103,37 @@ def test_dicom_has_no_photo_size_nor_full_rendition(batch: Path, tmp_path: Path)
             answer = client.get(f"/api/images/{ct['id']}/{route}")
             assert answer.status_code == 422
             assert "not a photo" in answer.json()["message"]
+
+
+def test_a_photo_sent_at_full_detail_never_holds_up_other_requests(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cached original is read while the server answers other requests: a slow disk (held
+    # here) under a large photo must not stop a label save or the next image.
+    first = client.get("/api/queue?start=1&count=1").json()[0]
+    reading, release = threading.Event(), threading.Event()
+    original = Path.read_bytes
+
+    def slow_read(self: Path) -> bytes:
+        if "renditions" in self.parts:
+            reading.set()
+            release.wait(10)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", slow_read)
+    order: list[str] = []
+
+    def fetch_full() -> None:
+        assert client.get(f"/api/images/{first['id']}/full").status_code == 200
+        order.append("full")
+
+    worker = threading.Thread(target=fetch_full)
+    worker.start()
+    try:
+        assert reading.wait(20)
+        assert client.get("/api/session").status_code == 200
+        order.append("session")
+    finally:
+        release.set()
+        worker.join(30)
+    assert order == ["session", "full"]

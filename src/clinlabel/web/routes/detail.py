@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
@@ -61,4 +62,7 @@ async def full(image_id: int, request: Request, bench: BenchDep) -> Response:
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)
-    return Response(cached.path.read_bytes(), media_type=cached.media_type, headers=headers)
+    # A photo's own pixels run to tens of megabytes: read off the event loop, which meanwhile
+    # answers label saves and the next image.
+    data = await anyio.to_thread.run_sync(cached.path.read_bytes)
+    return Response(data, media_type=cached.media_type, headers=headers)

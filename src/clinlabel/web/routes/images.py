@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 
 from clinlabel.web.config import MAX_SIDES
@@ -67,5 +68,6 @@ async def rendition(
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)
-    data = cached.path.read_bytes()
+    # Off the event loop: a colour frame at its own size can be large (see detail.py `full`).
+    data = await anyio.to_thread.run_sync(cached.path.read_bytes)
     return Response(data, media_type=cached.media_type, headers=headers)
