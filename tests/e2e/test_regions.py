@@ -337,3 +337,35 @@ def test_a_region_on_one_plane_shows_where_it_crosses_another(
     page.evaluate("() => window.clinlabel.medical.goTo(1, 'axial')")  # a slice it misses
     page.wait_for_function("() => window.clinlabel.regions.frame === 1")
     assert page.locator("svg.region-layer rect.region-crossing").count() == 0
+
+
+def test_a_region_drawn_while_the_server_is_away_is_kept_across_a_reload(
+    page: Any, start_server: Any, batch_maker: Any, tmp_path: Path
+) -> None:
+    # Drawn while every region save fails, then the tab reloaded: the browser kept the change
+    # and the next page sends it, once (the trail has one region event).
+    batch = tmp_path / "batch"
+    batch_maker(batch, cases=1, visits=1, images=2, size=(480, 360))
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    project = tmp_path / "project"
+    server = start_server(
+        batch, "--out", str(project), "--annotator", "Dr R", "--schema", str(schema)
+    )
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave with changes waiting?": yes
+    page.goto(server.url)
+    _settle(page)
+    away = "**/api/regions/**"
+    page.route(away, lambda route: route.abort("connectionreset"))
+    page.keyboard.press("b")
+    _drag(page, (40, 50), (200, 150))
+    page.wait_for_function("() => window.clinlabel.queue.countOf('region') === 1")
+    page.reload()
+    page.wait_for_function(READY)
+    page.unroute(away)
+    (box,) = _regions(page)
+    assert box["tool"] == "box" and box["class"] == "Lesion"
+    assert box["geometry"]["x"] == pytest.approx(40, abs=1.5)
+    server.stop()
+    made = [e for e in _events(project) if e["kind"].startswith("region")]
+    assert len(made) == 1, made

@@ -72,6 +72,7 @@ export class Labeller {
       elements: page.regions,
       classes: session.region_classes ?? [],
       medical: this.medical,
+      kept,
     });
     this.regions.onGoToFrame = (frame, plane) => this.medical.goTo(frame, plane);
     this.finishBar = new FinishBar(page.review.dialog, {
@@ -111,8 +112,14 @@ export class Labeller {
   // before the reload is harmless.
   resend(records) {
     if (!records.length) return;
-    this.status.notice(`${records.length} label change(s) made before this page was reloaded were waiting in this browser; sending them now.`);
+    const regions = records.filter((record) => record.kind === "region").length;
+    const what = [records.length - regions && `${records.length - regions} label change(s)`, regions && `${regions} region change(s)`].filter(Boolean).join(" and ");
+    this.status.notice(`${what} made before this page was reloaded were waiting in this browser; sending them now.`);
     for (const record of records) {
+      if (record.kind === "region") {
+        this.resendRegion(record);
+        continue;
+      }
       const view = { id: record.imageId, file: record.file };
       const change = { label: record.body?.label ?? null, comment: record.body?.comment ?? "" };
       if (record.frame > 0) {
@@ -122,6 +129,20 @@ export class Labeller {
         this.send(view, change, record.method, record.body, record);
       }
     }
+  }
+
+  // A region change kept by an earlier page: sent as it was (by its uid, so at most once).
+  resendRegion(record) {
+    this.queue.enqueue(record.method, record.url, record.body, { kind: "region" }).then(
+      () => {
+        this.kept.release(record);
+        if (this.view?.id === record.imageId) this.regions.load(this.view, this.regions.frame, this.regions.plane);
+      },
+      (e) => {
+        const why = this.notSaved(e, record);
+        this.status.error(`A region change on ${record.file} was not saved: ${why}`);
+      },
+    );
   }
 
   // A refused label change: forgotten, unless the session is gone (Finish in another tab, or

@@ -221,8 +221,8 @@ async function boot() {
   on(b.review, () => app.openReview());
   on(b.help, () => app.help.show());
   window.addEventListener("beforeunload", (event) => {
-    // Changes not yet acknowledged would be lost with the page: ask first. Region changes are
-    // not kept in the browser across a reload (labels are: pending-store.js), so they ask too.
+    // Changes not yet acknowledged are kept in this browser (pending-store.js) and sent by the
+    // next page, but that needs the next page: ask first, so leaving is a choice.
     if (app.queue.countOf("label") || app.queue.countOf("region")) event.preventDefault();
   });
   page.viewer.stage.focus();

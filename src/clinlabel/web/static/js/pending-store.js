@@ -1,7 +1,7 @@
 // Label changes the server has not acknowledged yet, kept in this browser (IndexedDB) so that a
 // reload, a closed tab or a server restart loses none of them. Each is removed once the server
-// has it (or refused it, which the page reports as "not saved"). One record per image and frame:
-// the newest change. The server's save of an identical label is idempotent, so sending a change
+// has it (or refused it, which the page reports as "not saved"). One record per image and frame,
+// and per region: the newest change. The server's save of an identical label is idempotent, so sending a change
 // again after a reload (it may have arrived just before) makes no second audit event. Records
 // belong to one project and one annotator; others in the same browser are left alone.
 
@@ -44,10 +44,12 @@ export class PendingStore {
     return this.db !== null && !this.refused;
   }
 
-  // Keeps a change (`{imageId, frame, method, url, body, file}`); returns the record to release.
+  // Keeps a change (`{imageId, frame, method, url, body, file}`, and `slot` for what is not an
+  // image's or frame's label: a region, `region UID`); returns the record to release.
   keep(change) {
     this.count += 1;
-    const record = { ...change, key: `${this.owner}\n${change.imageId}\n${change.frame}`, owner: this.owner, seq: `${Date.now()}-${Math.random()}`, at: Date.now() * 1000 + (this.count % 1000) };
+    const slot = change.slot ?? `${change.imageId}\n${change.frame}`;
+    const record = { ...change, key: `${this.owner}\n${slot}`, owner: this.owner, seq: `${Date.now()}-${Math.random()}`, at: Date.now() * 1000 + (this.count % 1000) };
     if (this.db) this.write((store) => store.put(record));
     return record;
   }

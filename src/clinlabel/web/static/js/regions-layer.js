@@ -54,8 +54,11 @@ function toolName(tool) {
 }
 
 export class RegionLayer {
-  constructor({ viewer, queue, status, elements, classes, medical = null }) {
+  // kept: the browser's store of changes not yet answered (pending-store.js), so a reload or a
+  // server restart loses no region either.
+  constructor({ viewer, queue, status, elements, classes, medical = null, kept = null }) {
     this.viewer = viewer;
+    this.kept = kept;
     this.medical = medical; // the grey frame on screen and its window (smart brush)
     this.queue = queue;
     this.status = status;
@@ -753,11 +756,16 @@ export class RegionLayer {
     }
     const masks = MASK_TOOLS.has(after?.tool) || MASK_TOOLS.has(before?.tool);
     this.render({ masks });
-    const request = after
-      ? this.queue.enqueue("PUT", `/api/regions/${uid}`, { ...this.body(after), undo }, { kind: "region" })
-      : this.queue.enqueue("DELETE", `/api/regions/${uid}${undo ? "?undo=true" : ""}`, undefined, { kind: "region" });
+    // PUT and DELETE by the page's own uid are idempotent: a change sent again after a reload
+    // (it may have arrived just before) makes no second event.
+    const method = after ? "PUT" : "DELETE";
+    const url = after ? `/api/regions/${uid}` : `/api/regions/${uid}${undo ? "?undo=true" : ""}`;
+    const body = after ? { ...this.body(after), undo } : undefined;
+    const kept = this.kept?.keep({ slot: `region ${uid}`, kind: "region", imageId, frame: 0, method, url, body, file: this.view?.file ?? "" });
+    const request = this.queue.enqueue(method, url, body, { kind: "region" });
     request.then(
       (saved) => {
+        if (kept) this.kept.release(kept);
         // The server's own form (rounded coordinates, its hash) replaces the page's, if the
         // annotator is still on that image.
         if (after && saved?.uid && this.view?.id === imageId && this.regions.has(uid)) {
@@ -766,7 +774,9 @@ export class RegionLayer {
         }
       },
       (error) => {
-        // Refused (a broken rule): put back what the server has and say why.
+        // Refused (a broken rule): put back what the server has and say why. A session that
+        // ended never judged the change: it stays in the browser for the next page.
+        if (kept && error.kind !== "not_started") this.kept.release(kept);
         this.status.notice(`The region was not saved: ${error.message}`);
         if (this.view?.id !== imageId) return;
         if (before) this.regions.set(uid, before);
