@@ -274,11 +274,13 @@ def test_the_table_waits_for_labels_still_on_their_way(
     batch = tmp_path / "batch"
     make_big_batch(batch)
     server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", ANNOTATOR)
-    page.goto(server.url)
-    expect(page.locator("#position-text")).to_have_text(f"Image 1 of {TOTAL}")
     held: list[Route] = []
     saving = re.compile(r".*/api/images/\d+/label$")
+    # Routed before the page loads: a route added to a live page was seen, on a busy machine,
+    # to let the very next request through (the label saved, never held).
     page.route(saving, lambda route: held.append(route))
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text(f"Image 1 of {TOTAL}")
     page.keyboard.press("1")  # Suspicious
     wait_until(page, lambda: held, "the label's request")
     page.keyboard.press("r")
