@@ -234,7 +234,7 @@ def _by_source_frame(seg: Any, source: Any, pixels: np.ndarray) -> None:
     """Turn the stand-in's SEG (one frame per segment) into the source's: one frame per source
     frame and segment with something drawn, each referencing its source frame (see the module).
     """
-    from pydicom.pixels import pack_bits
+    from pydicom.pixels.utils import pack_bits
     from pydicom.sequence import Sequence
 
     sop_class = source.SOPClassUID
