@@ -265,7 +265,9 @@ def export_csvs(
     while writing (a full disk) or Ctrl+C leaves both files as they were, never a new labels
     file beside an old frame file. Returns both numbers of rows (None: no frame file)."""
     csv_path = _check_destination(project, csv_path)
-    frame_path = _check_destination(project, frame_csv_path(csv_path))
+    # Beside the CSV, in the folder just checked: the same answer, without looking again (the
+    # look for an enclosing batch lists folders, a noticeable part of a bulk export).
+    frame_path = frame_csv_path(csv_path)
     staged: list[_Staged] = []
     try:
         pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
