@@ -7,10 +7,18 @@ memory only, the newest event it verified (id, hash and count) and, next time, c
 event is still there with that hash and content, that no event below it was added or removed,
 and then only the events after it. `clinlabel audit verify` never uses this: it always
 recomputes the whole chain.
+
+An open project (`remember=True`) also keeps that head in the database (`meta`, key
+`verified_head`), so the next command (`clinlabel export` run again after a day's labelling)
+checks only what was added since: the same checks, starting from a head found intact by an
+earlier process. A head that no longer matches its event is forgotten and the whole chain
+checked again. Only the trail is incremental: the current labels and regions are checked
+against it in full every time (an edit to them makes no event).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,7 +35,9 @@ from clinlabel.audit.log import (
 )
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import ProgressSink, no_progress
+from clinlabel.errors import StoreError
 from clinlabel.store import events as event_rows
+from clinlabel.store import meta
 from clinlabel.store.store import Store
 
 PARALLEL_FROM = 500_000
@@ -47,10 +57,14 @@ class VerifiedHead:
 class ChainVerifier:
     """The chain of one open project, verified in full once, then incrementally."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, remember: bool = False) -> None:
         self._store = store
         self._head: VerifiedHead | None = None
         self._lock = threading.Lock()
+        self._remember = remember
+        """Start from the head kept in `meta` by an earlier process, and keep the new one."""
+        self._kept: VerifiedHead | None = None
+        self._loaded = False
 
     @property
     def head(self) -> VerifiedHead | None:
@@ -61,7 +75,7 @@ class ChainVerifier:
         return self.start()()
 
     def start(
-        self, *, parallel: bool = False, progress: ProgressSink = no_progress
+        self, *, parallel: bool = False, progress: ProgressSink = no_progress, keep: bool = True
     ) -> Callable[[], ChainStatus]:
         """Start checking; the returned function gives the result.
 
@@ -70,18 +84,25 @@ class ChainVerifier:
         labels, while the caller goes on (gathering a report's figures, say). The second half
         starts from the hash stored in the event before it, which the first half checks in
         turn, so every link is checked once. Otherwise the check runs here, now.
+
+        `keep=False`: the verified head is not written to the database now (the caller may be
+        interrupted before its own work is done, and must then leave the project as it was):
+        `keep()` writes it later.
         """
+        self._load_kept()
         if parallel and self._head is None:
             with self._store.read() as conn:
                 end = event_rows.last_id(conn)
                 boundary = event_rows.hash_of(conn, end // 2) or ""
             if end >= PARALLEL_FROM:
                 progress(VERIFYING, 0, None)  # the children report nothing back until done
-                return self._start_spawned(end, boundary)
-        status = self._verify_here(progress)
+                return self._start_spawned(end, boundary, keep=keep)
+        status = self._verify_here(progress, keep=keep)
         return lambda: status
 
-    def _start_spawned(self, end: int, boundary: str) -> Callable[[], ChainStatus]:
+    def _start_spawned(
+        self, end: int, boundary: str, *, keep: bool = True
+    ) -> Callable[[], ChainStatus]:
         from clinlabel.spawned import start_spawned
 
         url, middle = self._store.reader_url, end // 2
@@ -104,11 +125,15 @@ class ChainVerifier:
             status = with_labels(whole, labels)
             with self._lock:
                 self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
+                if keep:
+                    self._keep()
             return status
 
         return result
 
-    def _verify_here(self, progress: ProgressSink = no_progress) -> ChainStatus:
+    def _verify_here(
+        self, progress: ProgressSink = no_progress, *, keep: bool = True
+    ) -> ChainStatus:
         with self._lock, self._store.read() as conn:
             head = self._head
             if head is not None and not _head_unchanged(conn, head):
@@ -121,7 +146,44 @@ class ChainVerifier:
             status = with_labels(status, record_mismatch(conn))
             # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
             self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
-            return status
+        if keep:
+            self.keep()
+        return status
+
+    def keep(self) -> None:
+        """Write the head verified last to the database, for the next process (`remember`)."""
+        with self._lock:
+            self._keep()
+
+    def _load_kept(self) -> None:
+        """The head an earlier process kept, once, before the first check."""
+        if not self._remember or self._loaded:
+            return
+        self._loaded = True
+        with self._store.read() as conn:
+            text = meta.get_meta(conn, meta.VERIFIED_HEAD)
+        try:
+            found = json.loads(text) if text else None
+            kept = VerifiedHead(int(found["event_id"]), str(found["hash"])) if found else None
+        except (ValueError, TypeError, KeyError):
+            kept = None  # not ours to trust: the whole chain is checked
+        with self._lock:
+            self._kept = kept
+            if self._head is None:
+                self._head = kept
+
+    def _keep(self) -> None:
+        """Keep a newer verified head for the next process (never while reading only)."""
+        head = self._head
+        if not self._remember or self._store.read_only or head is None or head == self._kept:
+            return
+        value = json.dumps({"event_id": head.event_id, "hash": head.hash})
+        try:
+            with self._store.write() as conn:
+                meta.set_meta(conn, meta.VERIFIED_HEAD, value)
+        except StoreError:
+            return  # busy: the next process checks a little more, nothing is wrong
+        self._kept = head
 
 
 def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:

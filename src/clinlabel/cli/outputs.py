@@ -33,9 +33,9 @@ def _list_formats(ctx: click.Context) -> None:
     "--csv",
     "csv_path",
     type=click.Path(path_type=Path),
-    help="Where to write the CSV (default: PROJECT/clinical_labels.csv); the summary report is "
-    f"written beside it as {_REPORT_NAME}, and labels of single frames or slices as "
-    f"{_FRAME_CSV_NAME}.",
+    help="Where to write the CSV (default: PROJECT/clinical_labels.csv); with --report the "
+    f"summary report is written beside it as {_REPORT_NAME}; labels of single frames or "
+    f"slices go beside it as {_FRAME_CSV_NAME}.",
 )
 @click.option(
     "--detailed",
@@ -44,10 +44,13 @@ def _list_formats(ctx: click.Context) -> None:
     "acquisition geometry columns (the same columns for every project; see the README).",
 )
 @click.option(
-    "--with-report/--no-report",
-    default=True,
+    "--report/--no-report",
+    "--with-report",
+    "with_report",
+    default=False,
     show_default=True,
-    help=f"Also write the summary report ({_REPORT_NAME}) beside the CSV.",
+    help=f"Also write the summary report ({_REPORT_NAME}) beside the CSV (the page's Finish "
+    "always does; `clinlabel report` writes it alone).",
 )
 @_FORCE
 @click.option(
@@ -89,7 +92,8 @@ def export_command(
     split: str | None,
     seed: int,
 ) -> None:
-    """Write the labels CSV (and the summary report) of PROJECT, or its regions in --format.
+    """Write the labels CSV (with --report, the summary report too) of PROJECT, or its regions
+    in --format.
 
     Exits 1 if the audit trail or the current labels do not verify (the files are still
     written, the report marked BROKEN), unless --allow-broken.
@@ -115,7 +119,7 @@ def export_command(
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
-        chain_status,
+        chain_status_meanwhile,
         export_csvs,
         frame_csv_due,
         frame_csv_path,
@@ -157,6 +161,9 @@ def export_command(
             audit = paths.audit
         else:
             click.echo(f"Writing the labels CSV to {target.resolve()}{frames_said}")
+            # The trail is checked while the CSV is written (the check is SQL, the writing
+            # Python): it covers the trail up to this export's own events.
+            checked = chain_status_meanwhile(project)
             # Both CSVs staged, then published together: never a new one beside an old one.
             rows, frame_rows = export_csvs(
                 project, target, detailed=detailed, actor=system_user(), progress=progress
@@ -164,7 +171,7 @@ def export_command(
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
-            audit = chain_status(project, parallel=True)
+            audit = checked()
     if not audit.ok and not allow_broken:
         click.echo(
             f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "

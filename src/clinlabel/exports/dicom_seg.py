@@ -13,14 +13,24 @@ References
     The source's SOP instance (and, for a multi-frame file, each segment frame its source frame
     number), patient and study; the annotator as content creator; clinlabel as manufacturer,
     model and software version.
+Multi-frame files without a frame of reference
+    (Most XA/RF cine, multi-frame secondary captures.) highdicom 0.28 refuses them: without a
+    frame of reference it segments one source frame only (its issue 200). DICOM allows them: the
+    SEG has no frame of reference either, and each segment frame names its source frame in its
+    Derivation Image Sequence, exactly as highdicom writes for a multi-frame source with one.
+    So highdicom builds the SEG of a single-frame stand-in of the source (one frame per
+    segment), and `_by_source_frame` turns it into one frame per (source frame, segment) with
+    something drawn, pointing each at its source frame, with the source's own SOP class in every
+    reference. Empty frames are omitted, as highdicom does. The dimension stays the segment
+    number: frames sharing it are ordered by frame number, which the standard allows
+    (PS3.3 C.7.6.17). highdicom reads it back by source frame; dciodvfy finds no error.
 Left out (counted)
-    Photos and volumes (no DICOM source), and files highdicom cannot segment: a multi-frame
-    file without a frame of reference (most XA/RF cine and multi-frame secondary captures)
-    cannot be referenced frame by frame by highdicom 0.28.
+    Photos and volumes (no DICOM source).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 from collections import defaultdict
@@ -123,9 +133,6 @@ def write_dicom_seg(export: RegionExport, folder: Path) -> tuple[list[Path], int
         regions = by_file[relpath]
         source = _source(export.batch.joinpath(*PurePosixPath(relpath).parts), relpath)
         data = _segmentation(export, source, regions, classes)
-        if data is None:
-            left_out += len(regions)
-            continue
         path = folder.joinpath(*seg_name(relpath).parts)
         with atomic_binary_writer(path) as handle:
             handle.write(data)
@@ -138,13 +145,12 @@ def _segmentation(
     source: Any,
     regions: list[DrawnRegion],
     classes: dict[str, RegionClass],
-) -> bytes | None:
+) -> bytes:
     from highdicom.seg import Segmentation, SegmentationTypeValues
     from pydicom.uid import generate_uid
 
     frames = int(getattr(source, "NumberOfFrames", 1) or 1)
-    if frames > 1 and "FrameOfReferenceUID" not in source:
-        return None  # see the module's docstring: counted as left out
+    by_source_frame = frames > 1 and "FrameOfReferenceUID" not in source
     rows, columns = int(source.Rows), int(source.Columns)
     present = [name for name in export.classes if any(r.region_class == name for r in regions)]
     pixels = np.zeros((frames, rows, columns, len(present)), dtype=bool)
@@ -162,10 +168,15 @@ def _segmentation(
     # The same source, annotator and masks give the same UIDs; any change gives new ones.
     digest = hashlib.sha256(pixels.tobytes() + annotator.encode() + str(present).encode())
     entropy = [str(source.SOPInstanceUID), digest.hexdigest()]
+    template = _stand_in(source) if by_source_frame else source
     try:
         seg = Segmentation(
-            source_images=[source],
-            pixel_array=pixels,
+            source_images=[template],
+            # The stand-in's SEG: one full frame per segment, replaced by `_by_source_frame`.
+            pixel_array=np.ones((1, rows, columns, len(present)), dtype=bool)
+            if by_source_frame
+            else pixels,
+            omit_empty_frames=not by_source_frame,
             segmentation_type=SegmentationTypeValues.BINARY,
             segment_descriptions=descriptions,
             series_instance_uid=generate_uid(entropy_srcs=[*entropy, "series"]),
@@ -185,6 +196,8 @@ def _segmentation(
         raise OutputError(
             f"DICOM SEG cannot be made for {regions[0].image.relpath}: {exc}"
         ) from exc
+    if by_source_frame:
+        _by_source_frame(seg, source, pixels)
     if "FrameOfReferenceUID" not in seg and "PatientOrientation" not in seg:
         # General Image module, type 2C: required when the image has no frame of reference
         # (found by dciodvfy); the source's, else present and empty.
@@ -192,3 +205,67 @@ def _segmentation(
     with io.BytesIO() as buffer:
         seg.save_as(buffer)
         return buffer.getvalue()
+
+
+#: Cine attributes of the source that a single-frame stand-in must not carry.
+_MULTI_FRAME_ONLY = (
+    "NumberOfFrames",
+    "FrameIncrementPointer",
+    "FrameTime",
+    "FrameTimeVector",
+    "FrameDimensionPointer",
+)
+
+
+def _stand_in(source: Any) -> Any:
+    """The source as a single-frame image without a frame of reference, which highdicom
+    segments: a Secondary Capture (a single-frame IOD) with the source's identity otherwise."""
+    from pydicom.uid import SecondaryCaptureImageStorage
+
+    stand_in = copy.deepcopy(source)  # read without its pixels: a header only
+    stand_in.SOPClassUID = SecondaryCaptureImageStorage
+    for keyword in _MULTI_FRAME_ONLY:
+        if keyword in stand_in:
+            delattr(stand_in, keyword)
+    return stand_in
+
+
+def _by_source_frame(seg: Any, source: Any, pixels: np.ndarray) -> None:
+    """Turn the stand-in's SEG (one frame per segment) into the source's: one frame per source
+    frame and segment with something drawn, each referencing its source frame (see the module).
+    """
+    from pydicom.pixels.utils import pack_bits
+    from pydicom.sequence import Sequence
+
+    sop_class = source.SOPClassUID
+    per_segment = list(seg.PerFrameFunctionalGroupsSequence)
+    items: list[Any] = []
+    planes: list[np.ndarray] = []
+    for index in range(pixels.shape[0]):
+        for segment in range(pixels.shape[3]):
+            plane = pixels[index, :, :, segment]
+            if not plane.any():
+                continue
+            item = copy.deepcopy(per_segment[segment])
+            reference = item.DerivationImageSequence[0].SourceImageSequence[0]
+            reference.ReferencedSOPClassUID = sop_class
+            reference.ReferencedFrameNumber = index + 1
+            items.append(item)
+            planes.append(plane)
+    if not items:
+        # Nothing painted (boxes and polygons too thin to hold a pixel centre): one empty frame
+        # of the first segment, as highdicom writes when every frame is empty.
+        item = copy.deepcopy(per_segment[0])
+        reference = item.DerivationImageSequence[0].SourceImageSequence[0]
+        reference.ReferencedSOPClassUID = sop_class
+        reference.ReferencedFrameNumber = 1
+        items.append(item)
+        planes.append(pixels[0, :, :, 0])
+    seg.PerFrameFunctionalGroupsSequence = Sequence(items)
+    seg.NumberOfFrames = len(items)
+    seg.PixelData = pack_bits(np.stack(planes).ravel())
+    for series in seg.ReferencedSeriesSequence:
+        for instance in series.ReferencedInstanceSequence:
+            instance.ReferencedSOPClassUID = sop_class
+    for reference in seg.get("SourceImageSequence", []):
+        reference.ReferencedSOPClassUID = sop_class

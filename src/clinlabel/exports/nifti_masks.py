@@ -118,11 +118,16 @@ def volume_labels(export: RegionExport, grid: VolumeGrid, regions: list[DrawnReg
 
 
 def write_nifti_masks(export: RegionExport, folder: Path) -> tuple[list[Path], int]:
-    """Write a label map and its label table for every volume with regions."""
+    """Write a label map and its label table for every volume with regions; the regions on
+    photos and DICOM frames have no voxel grid here: left out and counted, as every format
+    counts what it cannot hold (the export's figures add up to the database's)."""
     by_volume: dict[str, list[DrawnRegion]] = {}
+    left_out = 0
     for region in export.regions:
         if region.image.plane is not None:
             by_volume.setdefault(region.image.relpath, []).append(region)
+        else:
+            left_out += 1
     table = label_table(export)
     # The label table also stands alone, so an export with no volume drawn on is still valid.
     index = folder / "labels.json"
@@ -145,4 +150,4 @@ def write_nifti_masks(export: RegionExport, folder: Path) -> tuple[list[Path], i
             json.dump({**table, "source": relpath}, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
         written += [path, sidecar]
-    return written, 0
+    return written, left_out

@@ -30,6 +30,10 @@ class RegionFormat:
     per_annotator: bool
     volumes: bool = False
     """Needs each volume's own voxel grid (read from the file's header)."""
+    title: str = ""
+    """Its name in the page's Finish ("COCO", "PNG masks")."""
+    kinds: frozenset[str] = frozenset({"raster", "dicom", "nifti"})
+    """The kinds of image it can hold: offered in the page only to a project with one of them."""
 
 
 REGION_FORMATS: dict[str, RegionFormat] = {
@@ -40,12 +44,14 @@ REGION_FORMATS: dict[str, RegionFormat] = {
             "COCO instances JSON (instances.json, one per split): polygons, boxes, masks as RLE",
             write_coco,
             per_annotator=False,
+            title="COCO",
         ),
         RegionFormat(
             "png",
             "8-bit PNG label masks per image or frame (class index per pixel) and legend.json",
             write_png_masks,
             per_annotator=True,
+            title="PNG masks",
         ),
         RegionFormat(
             "nifti",
@@ -53,18 +59,25 @@ REGION_FORMATS: dict[str, RegionFormat] = {
             write_nifti_masks,
             per_annotator=True,
             volumes=True,
+            title="NIfTI label maps",
+            kinds=frozenset({"nifti"}),
         ),
         RegionFormat(
             "labelme",
             "labelme JSON per image (medical-labelme's per-frame form for DICOM frames)",
             write_labelme,
             per_annotator=True,
+            title="labelme JSON",
+            # labelme has no slices: a project of volumes only would get empty files.
+            kinds=frozenset({"raster", "dicom"}),
         ),
         RegionFormat(
             "dicom-seg",
             "DICOM SEG (highdicom, BINARY) per DICOM file, one segment per region class",
             write_dicom_seg,
             per_annotator=True,
+            title="DICOM SEG",
+            kinds=frozenset({"dicom"}),
         ),
     )
 }

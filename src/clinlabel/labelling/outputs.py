@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,6 @@ from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
 from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
-from clinlabel.labelling.agreement import add_agreement_section
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.reports.data import (
@@ -265,7 +265,9 @@ def export_csvs(
     while writing (a full disk) or Ctrl+C leaves both files as they were, never a new labels
     file beside an old frame file. Returns both numbers of rows (None: no frame file)."""
     csv_path = _check_destination(project, csv_path)
-    frame_path = _check_destination(project, frame_csv_path(csv_path))
+    # Beside the CSV, in the folder just checked: the same answer, without looking again (the
+    # look for an enclosing batch lists folders, a noticeable part of a bulk export).
+    frame_path = frame_csv_path(csv_path)
     staged: list[_Staged] = []
     try:
         pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
@@ -306,6 +308,8 @@ def write_report(
 
 def report_text(project: Project, *, parallel: bool = False) -> str:
     """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
+    from clinlabel.labelling.agreement import add_agreement_section
+
     text = render_text_report(gather_report_data(project, parallel=parallel))
     return add_agreement_section(project, text)
 
@@ -313,6 +317,37 @@ def report_text(project: Project, *, parallel: bool = False) -> str:
 def chain_status(project: Project, *, parallel: bool = False) -> ChainStatus:
     """The audit trail and the current labels checked against it (what an export relies on)."""
     return project.chain.start(parallel=parallel)()
+
+
+def chain_status_meanwhile(project: Project) -> Callable[[], ChainStatus]:
+    """`chain_status` started on a thread; the returned function waits for it.
+
+    For `clinlabel export` without the report: the check of the current labels against the trail
+    is SQL that runs outside Python's lock, so it overlaps the writing of the CSV instead of
+    following it. A daemon thread, so Ctrl+C during the export is not kept waiting by it.
+    """
+    done: list[ChainStatus] = []
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            # Kept for the next export only once this one is done (`result`): an export
+            # interrupted meanwhile leaves the project as it was.
+            done.append(project.chain.start(keep=False)())
+        except BaseException as exc:  # handed to the caller, who raises it
+            failed.append(exc)
+
+    worker = threading.Thread(target=check, name="clinlabel-chain-check", daemon=True)
+    worker.start()
+
+    def result() -> ChainStatus:
+        worker.join()
+        if failed:
+            raise failed[0]
+        project.chain.keep()
+        return done[0]
+
+    return result
 
 
 def _write_report(
@@ -333,6 +368,9 @@ def _stage_report(
     project: Project, path: Path, *, parallel: bool, progress: ProgressSink = no_progress
 ) -> tuple[Path, str, ChainStatus]:
     """The summary report written complete beside `path` (its pending name); nothing published."""
+    # Imported here: it brings numpy, which the labels CSV alone never needs.
+    from clinlabel.labelling.agreement import add_agreement_section
+
     pending = pending_path(path)
     data = gather_report_data(project, parallel=parallel, progress=progress)
     text = add_agreement_section(project, render_text_report(data))

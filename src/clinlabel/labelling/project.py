@@ -121,7 +121,8 @@ class Project:
     def __init__(self, project_dir: Path, store: Store) -> None:
         self.dir = project_dir
         self.store = store
-        self.chain = ChainVerifier(store)
+        # Incremental across processes too: `clinlabel export` again checks only what is new.
+        self.chain = ChainVerifier(store, remember=True)
         """This project's audit chain, verified in full once, then only what is new."""
         with store.read() as conn:
             batch = meta.get_meta(conn, meta.BATCH_ROOT)

@@ -57,6 +57,22 @@ def default_folder(project: Project, fmt: str) -> Path:
     return project.dir / "exports" / fmt
 
 
+@dataclass(frozen=True, slots=True)
+class RegionExportPlan:
+    """An export read and checked, nothing written yet: the page's Finish plans every format it
+    was asked for before writing any, so a region that cannot be exported (its file replaced)
+    stops the whole finish before a file changes."""
+
+    format: RegionFormat
+    folder: Path
+    whole: RegionExport
+    parts: dict[str, RegionExport]
+    annotator: str | None
+    split: SplitSpec | None
+    assigned: dict[str, str]
+    strata: dict[str, str]
+
+
 def export_regions(
     project: Project,
     fmt: str,
@@ -67,6 +83,19 @@ def export_regions(
     actor: str,
 ) -> RegionExportResult:
     """Write the `fmt` export of the project's regions into `out` and record it."""
+    plan = plan_region_export(project, fmt, out=out, annotator=annotator, split=split)
+    return write_region_export(project, plan, actor=actor)
+
+
+def plan_region_export(
+    project: Project,
+    fmt: str,
+    *,
+    out: Path | None = None,
+    annotator: str | None = None,
+    split: SplitSpec | None = None,
+) -> RegionExportPlan:
+    """Read and check what the `fmt` export of the project's regions would hold."""
     try:
         chosen = REGION_FORMATS[fmt]
     except KeyError:
@@ -90,6 +119,15 @@ def export_regions(
             name: _subset(whole, {c for c, s in assigned.items() if s == name})
             for name in split.names
         }
+    return RegionExportPlan(chosen, folder, whole, parts, annotator, split, assigned, strata)
+
+
+def write_region_export(
+    project: Project, plan: RegionExportPlan, *, actor: str
+) -> RegionExportResult:
+    """Write a planned export into its folder and record it (one event, every file's SHA-256)."""
+    chosen, folder, whole, split = plan.format, plan.folder, plan.whole, plan.split
+    assigned = plan.assigned
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file on the way, no permission, a full disk
@@ -109,7 +147,7 @@ def export_regions(
     try:
         staged: list[Path] = []
         left_out = 0
-        for name, part in parts.items():
+        for name, part in plan.parts.items():
             for sub, piece in _per_annotator(part, chosen):
                 target = staging / name / sub if name else staging / sub
                 files, skipped = chosen.write(piece, target)
@@ -117,7 +155,7 @@ def export_regions(
                 left_out += skipped
         if split is not None:
             images = Counter(image.case for image in whole.images)
-            staged.append(write_splits_csv(staging / SPLITS_CSV, assigned, strata, images))
+            staged.append(write_splits_csv(staging / SPLITS_CSV, assigned, plan.strata, images))
         written = _publish(
             project,
             staging,
@@ -128,7 +166,7 @@ def export_regions(
             data={
                 "regions": len(whole.regions),
                 "left_out": left_out,
-                "annotator": annotator,
+                "annotator": plan.annotator,
                 "split": None
                 if split is None
                 else {

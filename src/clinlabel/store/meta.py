@@ -11,6 +11,8 @@ BATCH_ROOT = "batch_root"
 LABEL_SCHEMA = "label_schema"
 CREATED_AT = "created_at"
 LAST_SCAN = "last_scan"
+VERIFIED_HEAD = "verified_head"
+"""The newest event found intact by the last check of the chain (`audit.verifier`)."""
 
 
 def get_meta(conn: Connection, key: str) -> str | None:

@@ -131,3 +131,8 @@ def last_region_export_files(conn: Connection, folder: str, output: str) -> dict
     if not isinstance(files, dict):
         return {}
     return {str(k): str(v) for k, v in files.items()}
+
+
+def image_kinds(conn: Connection) -> set[str]:
+    """The kinds of image the project holds (raster, dicom, nifti): which exports make sense."""
+    return {str(k) for (k,) in conn.execute(select(images.c.kind).distinct())}

@@ -80,7 +80,7 @@ def test_export_report_and_verify_end_to_end(project: Path) -> None:
             ("NA", "=1+1"),
         ],
     )
-    result = run("export", project, "--detailed")
+    result = run("export", project, "--detailed", "--report")
     assert result.exit_code == 0, result.output
     raw = (project / "clinical_labels.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -278,7 +278,7 @@ def test_outputs_are_readable_like_any_saved_file(project: Path) -> None:
     import stat
 
     label_all(project, [("Suspicious", None)])
-    assert run("export", project).exit_code == 0
+    assert run("export", project, "--report").exit_code == 0
     umask = os.umask(0)
     os.umask(umask)
     for name in ("clinical_labels.csv", "clinical_labels_summary.txt"):

@@ -119,7 +119,7 @@ def test_export_interrupted_after_the_csv_is_staged(labelled: Path, spool: Path)
     """Caught while the report is gathered: the CSV, complete by then, is not put in place."""
     before = project_state(labelled)
     result = interrupt_at(
-        ["export", labelled],
+        ["export", labelled, "--report"],
         when=lambda stage, done: stage == "Checking the audit trail" and done >= 1000,
         tmpdir=spool,
     )

@@ -93,7 +93,8 @@ def test_export_and_report_keep_a_file_that_is_not_a_clinlabel_output(
     folder.mkdir()
     (folder / "clinical_labels_summary.txt").write_text("mine\n", encoding="utf-8")
     assert_user_error(
-        run("export", project, "--csv", folder / "labels.csv"), "clinical_labels_summary.txt"
+        run("export", project, "--csv", folder / "labels.csv", "--report"),
+        "clinical_labels_summary.txt",
     )
     assert not (folder / "labels.csv").exists()
     assert run("export", project, "--csv", notes, "--force").exit_code == 0
@@ -112,7 +113,7 @@ def test_clinlabel_outputs_are_replaced_without_force(project: Path, tmp_path: P
 
 def test_export_says_where_the_summary_goes_before_writing(project: Path, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "labels.csv"
-    result = run("export", project, "--csv", target)
+    result = run("export", project, "--csv", target, "--report")
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0]
     summary = (tmp_path / "elsewhere" / "clinical_labels_summary.txt").resolve()

@@ -48,7 +48,7 @@ def _forge_label_time(project: Path) -> None:
 
 def test_export_on_a_broken_trail_writes_marked_outputs_and_exits_1(project: Path) -> None:
     _forge_label_time(project)
-    result = run("export", project)
+    result = run("export", project, "--report")
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "BROKEN" in lines[0] and "--allow-broken" in lines[0]

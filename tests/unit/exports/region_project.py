@@ -9,7 +9,12 @@ import nibabel as nib
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+    SecondaryCaptureImageStorage,
+    generate_uid,
+)
 from sqlalchemy import select
 
 from clinlabel.domain.images import ImageKind
@@ -55,9 +60,15 @@ VOLUME_AFFINE = np.array(
 def write_dicom(path: Path, frames: int = 3, rows: int = 32, columns: int = 24) -> Path:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    # A multi-frame file has a multi-frame SOP class: its SEG may then name frames.
+    sop_class = (
+        MultiFrameGrayscaleWordSecondaryCaptureImageStorage
+        if frames > 1
+        else SecondaryCaptureImageStorage
+    )
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = generate_uid(entropy_srcs=["clinlabel-export-test", str(path)])
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.StudyInstanceUID = generate_uid(entropy_srcs=["study", str(path)])

@@ -24,7 +24,7 @@ MASK[4:9, 3:8] = True
 POLYGON = [[1.0, 10.0], [12.0, 11.0], [6.0, 18.5]]
 
 
-def _export(tmp_path: Path) -> tuple[Path, int]:
+def _export(tmp_path: Path) -> tuple[list[Path], int]:
     schema = tmp_path / "schema.toml"
     schema.write_text(SCHEMA)
     batch = make_region_batch(tmp_path / "Batch", single=True)
@@ -38,15 +38,16 @@ def _export(tmp_path: Path) -> tuple[Path, int]:
         drawer.draw(DICOM, "Lesion", "box", {"x": 1, "y": 1, "w": 3, "h": 3}, frame=2)
         drawer.close()
         result = export_regions(project, "dicom-seg", out=tmp_path / "seg", actor="t")
-    (path,) = result.files
-    return path, result.left_out
+    return result.files, result.left_out
 
 
 def test_dicom_seg_reads_back_in_highdicom_with_codes_and_references(tmp_path: Path) -> None:
-    path, left_out = _export(tmp_path)
-    # The photo has no DICOM source; the multi-frame file has no frame of reference.
-    assert left_out == 2
-    assert path == tmp_path / "seg" / f"{SINGLE}.seg.dcm"
+    files, left_out = _export(tmp_path)
+    # The photo has no DICOM source; the multi-frame file without a frame of reference has its
+    # SEG too (test_dicom_seg_cine).
+    assert left_out == 1
+    assert files == [tmp_path / "seg" / f"{p}.seg.dcm" for p in (DICOM, SINGLE)]
+    path = files[1]
     seg = hd.seg.segread(path)
     source = pydicom.dcmread(tmp_path / "Batch" / SINGLE)
     assert seg.SegmentationType == "BINARY"
@@ -76,12 +77,14 @@ def test_dicom_seg_reads_back_in_highdicom_with_codes_and_references(tmp_path: P
 
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools is not installed")
 def test_dciodvfy_finds_no_error_in_the_seg(tmp_path: Path) -> None:
-    path, _ = _export(tmp_path)
-    checked = subprocess.run(
-        ["dciodvfy", str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-    errors = [line for line in checked.stderr.splitlines() if line.startswith("Error")]
-    assert errors == [], checked.stderr
+    files, _ = _export(tmp_path)
+    assert len(files) == 2
+    for path in files:
+        checked = subprocess.run(
+            ["dciodvfy", str(path)], capture_output=True, text=True, timeout=120, check=False
+        )
+        errors = [line for line in checked.stderr.splitlines() if line.startswith("Error")]
+        assert errors == [], checked.stderr
 
 
 def test_region_classes_may_name_their_seg_codes_and_keep_them() -> None:

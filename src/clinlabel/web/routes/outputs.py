@@ -1,31 +1,29 @@
 """Save progress (partial CSV + summary) and the final export, and the files they wrote.
 
 Downloads serve only the files this server has just written; no path comes from the request.
+The final export also writes the region formats ticked in the finish bar, chosen by name among
+those the project offers (`GET /api/outputs/formats`): never a path from the request.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import FileResponse
 
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.errors import NotFoundError
+from clinlabel.web.export_schemas import ExportFormatOut, FinishIn, FinishOut, RegionExportOut
 from clinlabel.web.schemas import OutputsOut
+
+if TYPE_CHECKING:
+    from clinlabel.labelling.outputs import OutputPaths
 
 router = APIRouter(prefix="/api/outputs", tags=["outputs"])
 
 
-async def _write(bench: BenchDep, *, final: bool) -> OutputsOut:
-    from clinlabel.labelling.outputs import save_outputs
-
-    bench.session  # noqa: B018  (raises NotStartedError before a project is open)
-    project = bench.project
-    annotator = bench.annotator or "unknown"
-    assert project is not None
-    paths = await bench.call(save_outputs, project, final=final, actor=annotator)
-    bench.last_outputs = paths
+def _outputs_out(paths: OutputPaths, *, final: bool) -> OutputsOut:
     audit = paths.audit
     problem = None
     if not audit.ok:
@@ -43,12 +41,60 @@ async def _write(bench: BenchDep, *, final: bool) -> OutputsOut:
 
 @router.post("/progress")
 async def save_progress(bench: BenchDep) -> OutputsOut:
-    return await _write(bench, final=False)
+    from clinlabel.labelling.outputs import save_outputs
+
+    bench.session  # noqa: B018  (raises NotStartedError before a project is open)
+    project = bench.project
+    assert project is not None
+    paths = await bench.call(save_outputs, project, final=False, actor=bench.annotator or "unknown")
+    bench.last_outputs = paths
+    return _outputs_out(paths, final=False)
 
 
 @router.post("/final")
-async def finish(bench: BenchDep) -> OutputsOut:
-    return await _write(bench, final=True)
+async def finish(bench: BenchDep, body: Annotated[FinishIn | None, Body()] = None) -> FinishOut:
+    from clinlabel.labelling.finish_exports import finish_exports
+
+    bench.session  # noqa: B018
+    project = bench.project
+    assert project is not None
+    formats = [] if body is None else body.formats
+    done = await bench.call(finish_exports, project, formats, actor=bench.annotator or "unknown")
+    bench.last_outputs = done.outputs
+    return FinishOut(
+        **_outputs_out(done.outputs, final=True).model_dump(),
+        region_exports=[
+            RegionExportOut(
+                name=fmt.name,
+                title=fmt.title,
+                folder=str(result.folder),
+                files=len(result.files),
+                regions=result.regions,
+                left_out=result.left_out,
+            )
+            for fmt, result in done.regions
+        ],
+    )
+
+
+@router.get("/formats")
+async def export_formats(bench: BenchDep) -> list[ExportFormatOut]:
+    """The region exports Finish can also write for this project (none without region classes)."""
+    from clinlabel.labelling.finish_exports import offered_folder, offered_formats
+
+    bench.session  # noqa: B018
+    project = bench.project
+    assert project is not None
+    offered = await bench.read(offered_formats, project)
+    return [
+        ExportFormatOut(
+            name=f.name,
+            title=f.title,
+            description=f.description,
+            folder=offered_folder(project, f),
+        )
+        for f in offered
+    ]
 
 
 @router.get("/{which}")

@@ -77,7 +77,7 @@ export class Labeller {
     this.regions.onGoToFrame = (frame, plane) => this.medical.goTo(frame, plane);
     this.finishBar = new FinishBar(page.review.dialog, {
       onNextUnlabelled: () => this.act(() => this.nextUnlabelled()),
-      onExport: () => this.exportFinal(),
+      onExport: (formats) => this.exportFinal(formats),
     });
     this.workspace = page.workspace;
     this.ended = false; // Finish ended the session: the page does nothing more
@@ -499,11 +499,13 @@ export class Labeller {
 
   // The export itself, then the end of the session (its close in the audit trail): the page
   // says what to do next and takes no more keys.
-  async exportFinal() {
+  // `formats`: the region exports ticked in the finish bar (outputs.js), written first.
+  async exportFinal(formats = []) {
     this.status.notice("Exporting…");
     let result;
     try {
-      result = await this.queue.enqueue("POST", "/api/outputs/final", {}, { kind: "output" });
+      const body = formats.length ? { formats } : {};
+      result = await this.queue.enqueue("POST", "/api/outputs/final", body, { kind: "output" });
     } catch (e) {
       this.status.error(`Nothing written: ${e.message}`);
       return;

@@ -1,7 +1,11 @@
 // "Save progress" and "Finish and export": the page says where the files went. Finishing shows
 // the review table first, with a bar that says how many images are still unlabelled and offers
 // "Next unlabelled" or "Export anyway"; after the export the session ends and the page says
-// what to do next.
+// what to do next. When the project's schema declares region classes, the bar also offers the
+// region exports that make sense for it (GET /api/outputs/formats: COCO, PNG masks, NIfTI only
+// with volumes, DICOM SEG only with DICOM files...), none ticked: the CSV flow stays as it was.
+
+import { get } from "./api.js";
 
 export class OutputsDialog {
   // elements: {dialog, csv, report, summary, broken, next, close} (main.js)
@@ -24,10 +28,27 @@ export class OutputsDialog {
     report.textContent = result.report;
     report.href = result.report_url;
     summary.textContent = result.report_text;
+    this.showRegionExports(result.region_exports ?? []);
     next.hidden = !ended;
     next.textContent = ended ? ENDED : "";
     dialog.showModal();
     close.focus();
+  }
+
+  // One line per region export Finish wrote, below the CSV and the report: what, how many, where.
+  showRegionExports(exports) {
+    const list = this.el.csv.closest("ul");
+    for (const old of list.querySelectorAll("li.region-export")) old.remove();
+    for (const e of exports) {
+      const item = document.createElement("li");
+      item.className = "region-export";
+      item.dataset.format = e.name;
+      const where = document.createElement("code");
+      where.textContent = e.folder;
+      const leftOut = e.left_out ? `; ${e.left_out} left out (${e.title} has no place for them)` : "";
+      item.append(`${e.title}: ${e.regions} region(s) in ${e.files} file(s), in `, where, leftOut);
+      list.append(item);
+    }
   }
 }
 
@@ -49,11 +70,17 @@ export class FinishBar {
       onNextUnlabelled();
     });
     this.exportButton = button("Export", () => {
+      const formats = this.chosenFormats();
       this.dialog.close();
-      onExport();
+      onExport(formats);
     });
     this.exportButton.classList.add("primary");
-    this.bar.append(this.text, this.nextButton, this.exportButton);
+    // The region exports on offer, filled in once (the project's schema does not change).
+    this.formats = document.createElement("fieldset");
+    this.formats.className = "finish-formats";
+    this.formats.hidden = true;
+    this.offered = null;
+    this.bar.append(this.text, this.nextButton, this.exportButton, this.formats);
     // Closed any way (Escape, Close, a row chosen): not finishing any more.
     this.dialog.addEventListener("close", () => this.bar.remove());
   }
@@ -72,6 +99,44 @@ export class FinishBar {
     this.dialog.prepend(this.bar);
     // The safe choice has the focus: Enter never exports an unfinished batch by accident.
     (left ? this.nextButton : this.exportButton).focus();
+    this.loadFormats();
+  }
+
+  // Asked once; when it cannot be asked, the bar offers the labels CSV only (as before).
+  loadFormats() {
+    if (this.offered) return this.offered;
+    this.offered = get("/api/outputs/formats")
+      .then((formats) => this.fillFormats(formats))
+      .catch(() => {
+        this.offered = null;
+      });
+    return this.offered;
+  }
+
+  fillFormats(formats) {
+    if (!formats.length) return;
+    const legend = document.createElement("legend");
+    legend.textContent = "Also export the regions as";
+    this.formats.replaceChildren(legend);
+    for (const f of formats) {
+      const label = document.createElement("label");
+      label.title = `${f.description}. Written into ${f.folder}`;
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = f.name;
+      label.append(box, ` ${f.title}`);
+      this.formats.append(label);
+    }
+    const where = document.createElement("p");
+    where.className = "finish-formats-where";
+    const parent = formats[0].folder.replace(/[\\/][^\\/]*$/, "");
+    where.textContent = `Written into ${parent}, one folder per format.`;
+    this.formats.append(where);
+    this.formats.hidden = false;
+  }
+
+  chosenFormats() {
+    return [...this.formats.querySelectorAll("input:checked")].map((box) => box.value);
   }
 }
 

@@ -1,0 +1,122 @@
+"""Bulk export at the speed of the database (issue 12): `clinlabel export --csv` of N labels as
+a process, against a bare process that queries the same table and writes it with csv.writer,
+both measured in the same run; and the COCO export of N regions against json.dump of the same
+dictionaries (bench_exports.py's comparison, at bulk size).
+
+    .venv/bin/python benchmarks/bench_bulk_export.py [--labels 100000] [--regions 100000]
+
+Each command runs as its own process, as a user runs it (start-up included on both sides);
+the figure is the median of --repeat runs. The first export of a project verifies the whole
+audit trail; later ones verify only the events since the head verified last (kept in `meta`),
+which is what a user exporting again and again pays: both are shown.
+Targets: the CSV export within 3x of the bare process, COCO within 3x of json.dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_export_report import build_project
+
+BARE = """
+import csv, sqlite3, sys
+query = (
+    "SELECT i.case_name, i.visit, i.file, l.label, l.comment FROM images i "
+    "JOIN labels l ON l.image_id = i.id WHERE i.seq IS NOT NULL ORDER BY i.seq"
+)
+with sqlite3.connect(sys.argv[1]) as raw, open(sys.argv[2], "w", newline="", encoding="utf-8") as f:
+    f.write("\\ufeff")
+    writer = csv.writer(f)
+    writer.writerow(["case", "visit", "file", "label", "comment"])
+    cursor = raw.execute(query)
+    while rows := cursor.fetchmany(10_000):
+        writer.writerows(rows)
+    f.flush()
+    import os
+    os.fsync(f.fileno())
+"""
+
+
+def run(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, env={**os.environ})
+    return time.perf_counter() - start
+
+
+def csv_export(labels: int, repeat: int) -> None:
+    from clinlabel.store.engine import DATABASE_FILE
+
+    with tempfile.TemporaryDirectory(prefix="clinlabel-bench-") as tmp:
+        root = Path(tmp)
+        project = build_project(root, labels)
+        cli = [sys.executable, "-m", "clinlabel", "export", str(project)]
+        bare_cmd = [sys.executable, "-c", BARE, str(project / DATABASE_FILE), str(root / "b.csv")]
+        first = run([*cli, "--csv", str(root / "first.csv")])
+        bare, plain, reported = [], [], []
+        for _ in range(repeat):
+            bare.append(run(bare_cmd))
+            plain.append(run([*cli, "--csv", str(root / "out.csv")]))
+            reported.append(run([*cli, "--csv", str(root / "rep" / "out.csv"), "--report"]))
+        lines = (root / "out.csv").read_text(encoding="utf-8-sig").count("\n")
+        assert lines == labels + 1, lines
+        bare_s = statistics.median(bare)
+        print(f"clinlabel export --csv of {labels:,} labels, median of {repeat} (processes)")
+        print(f"  bare sqlite3 + csv.writer process   {bare_s:7.2f} s")
+        for name, times in [
+            ("export (first: whole trail)", [first]),
+            ("export --csv", plain),
+            ("export --csv --report", reported),
+        ]:
+            value = statistics.median(times)
+            print(f"  {name:35} {value:7.2f} s   {value / bare_s:5.2f}x")
+        verdict = "met" if statistics.median(plain) / bare_s <= 3 else "NOT met"
+        print(f"  (target: export --csv within 3x of the bare process: {verdict})")
+
+
+def coco_export(regions: int, repeat: int) -> None:
+    from bench_exports import baseline, make_export
+    from clinlabel.exports.coco import coco_document, write_coco
+
+    export = make_export(regions)
+    document, _ = coco_document(export)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory(prefix="clinlabel-bench-") as tmp:
+        folder = Path(tmp)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            write_coco(export, folder / "export")
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            baseline(document, folder / "baseline.json")
+            theirs.append(time.perf_counter() - start)
+    ours_s, base_s = statistics.median(ours), statistics.median(theirs)
+    ratio = ours_s / base_s
+    print(f"COCO export of {regions:,} regions, median of {repeat}")
+    print(f"  json.dump of the same dictionaries  {base_s:7.2f} s")
+    print(f"  write_coco                          {ours_s:7.2f} s   {ratio:5.2f}x")
+    print(f"  (target: within 3x: {'met' if ratio <= 3 else 'NOT met'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", type=int, default=100_000)
+    parser.add_argument("--regions", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.labels:
+        csv_export(args.labels, args.repeat)
+    if args.regions:
+        coco_export(args.regions, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
