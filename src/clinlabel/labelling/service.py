@@ -25,6 +25,7 @@ from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
 from clinlabel.errors import DatasetError, ImageFileError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
+from clinlabel.labelling.worklist import check_may_label
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import last_shown as last_shown_rows
@@ -288,6 +289,14 @@ class LabellingSession:
             change: _Change | None = None
             try:
                 with self.project.store.write() as conn:
+                    # A reading study's locked progression refuses a case not yet open (409).
+                    check_may_label(
+                        conn,
+                        annotator_id=self._annotator_id,
+                        reader=self.annotator,
+                        image_id=image_id,
+                        diagnosed=bool(self.project.schema.case_labels),
+                    )
                     if replaced:
                         append_event(
                             conn,
