@@ -23,6 +23,8 @@ class CaseState:
     labelled: int
     diagnosis: str | None
     comment: str
+    asked: bool
+    """The schema asks for a case diagnosis (`[[case_labels]]`)."""
 
     @property
     def complete(self) -> bool:
@@ -31,7 +33,7 @@ class CaseState:
     @property
     def asks_diagnosis(self) -> bool:
         """Every image labelled and no diagnosis yet: the page asks for it now."""
-        return self.complete and self.diagnosis is None
+        return self.asked and self.complete and self.diagnosis is None
 
 
 def case_state(project: Project, *, reader: str, case: str) -> CaseState:
@@ -47,8 +49,14 @@ def case_state(project: Project, *, reader: str, case: str) -> CaseState:
         )
     if total == 0:
         raise ValidationError(f"There is no case {case!r} in this project.")
-    return CaseState(case, total, labelled, None if found is None else found[0],
-                     "" if found is None else found[1])  # fmt: skip
+    return CaseState(
+        case,
+        total,
+        labelled,
+        None if found is None else found[0],
+        "" if found is None else found[1],
+        asked=bool(project.schema.case_labels),
+    )
 
 
 def diagnose_case(
@@ -106,4 +114,4 @@ def diagnose_case(
                 labelled_at=now,
                 event_id=event_id,
             )
-    return CaseState(case, total, labelled, name, text)
+    return CaseState(case, total, labelled, name, text, asked=True)

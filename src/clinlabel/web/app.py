@@ -14,6 +14,8 @@ from clinlabel.web.bounds import integers_in_range
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
+    adjudication,
+    assignments,
     cases,
     compare,
     detail,
@@ -77,6 +79,9 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         outputs,
         review,
         rescan,
+        # Reading studies (issue 13): roles declared in routes/study_access.py.
+        assignments,
+        adjudication,
     ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.

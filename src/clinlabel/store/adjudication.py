@@ -1,0 +1,158 @@
+"""Adjudication: the images readers labelled, with every reader's whole-image label side by side,
+and the final label a reviewer gave (table `adjudications`, migration 0009)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from clinlabel.store.schema import adjudications, annotators, images, labels
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    reader: str
+    label: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    label: str
+    reason: str
+    reviewer: str
+    adjudicated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadImage:
+    image_id: int
+    relpath: str
+    case: str
+    visit: str
+    file: str
+    kind: str
+    reads: tuple[Read, ...]
+    final: Final | None
+
+    @property
+    def disagree(self) -> bool:
+        return len({read.label for read in self.reads}) > 1
+
+
+def _final_of(row: tuple[object, ...]) -> Final | None:
+    label, reason, reviewer, at = row
+    return None if label is None else Final(str(label), str(reason), str(reviewer), str(at))
+
+
+def read_images(conn: Connection, *, image_ids: list[int] | None = None) -> Iterator[ReadImage]:
+    """Every present image with at least one whole-image read (or just `image_ids`), in queue
+    order, each with its reads (readers in order of creation) and its final label if given."""
+    read_rows = (
+        select(
+            images.c.id,
+            images.c.relpath,
+            images.c.case_name,
+            images.c.visit,
+            images.c.file,
+            images.c.kind,
+            annotators.c.name,
+            labels.c.label,
+            labels.c.comment,
+            adjudications.c.label,
+            adjudications.c.reason,
+            adjudications.c.reviewer,
+            adjudications.c.adjudicated_at,
+        )
+        .select_from(
+            labels.join(images, images.c.id == labels.c.image_id)
+            .join(annotators, annotators.c.id == labels.c.annotator_id)
+            .outerjoin(adjudications, adjudications.c.image_id == images.c.id)
+        )
+        .where(labels.c.frame == 0, images.c.present)
+        .order_by(images.c.seq, annotators.c.id)
+    )
+    if image_ids is not None:
+        read_rows = read_rows.where(images.c.id.in_(image_ids))
+    current: list[object] | None = None
+    reads: list[Read] = []
+    for row in conn.execute(read_rows):
+        if current is None or current[0] != row[0]:
+            if current is not None:
+                yield _image(current, reads)
+            current, reads = list(row), []
+        reads.append(Read(str(row[6]), str(row[7]), str(row[8] or "")))
+    if current is not None:
+        yield _image(current, reads)
+
+
+def _image(row: list[object], reads: list[Read]) -> ReadImage:
+    return ReadImage(
+        image_id=int(str(row[0])),
+        relpath=str(row[1]),
+        case=str(row[2]),
+        visit=str(row[3]),
+        file=str(row[4]),
+        kind=str(row[5]),
+        reads=tuple(reads),
+        final=_final_of(tuple(row[9:13])),
+    )
+
+
+def final_of(conn: Connection, image_id: int) -> Final | None:
+    row = conn.execute(
+        select(
+            adjudications.c.label,
+            adjudications.c.reason,
+            adjudications.c.reviewer,
+            adjudications.c.adjudicated_at,
+        ).where(adjudications.c.image_id == image_id)
+    ).first()
+    return None if row is None else _final_of(tuple(row))
+
+
+def put_final(
+    conn: Connection,
+    *,
+    image_id: int,
+    label: str,
+    reason: str,
+    reviewer: str,
+    adjudicated_at: str,
+    event_id: int,
+    exists: bool,
+) -> None:
+    values = {
+        "label": label,
+        "reason": reason,
+        "reviewer": reviewer,
+        "adjudicated_at": adjudicated_at,
+        "event_id": event_id,
+    }
+    if exists:
+        conn.execute(
+            adjudications.update().where(adjudications.c.image_id == image_id).values(**values)
+        )
+    else:
+        conn.execute(adjudications.insert(), {"image_id": image_id, **values})
+
+
+def final_labels(conn: Connection) -> dict[int, Final]:
+    """Every final label, by image id (for the export)."""
+    query = select(
+        adjudications.c.image_id,
+        adjudications.c.label,
+        adjudications.c.reason,
+        adjudications.c.reviewer,
+        adjudications.c.adjudicated_at,
+    )
+    return {
+        int(r[0]): Final(str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in conn.execute(query)
+    }
+
+
+def count_finals(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(adjudications)).scalar_one())
