@@ -3,6 +3,7 @@ worklist (repeats blinded), repeat reads and locked progression answered 409."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from clinlabel.audit.log import verify_chain
@@ -141,3 +142,23 @@ def test_every_study_route_declares_its_role(client: TestClient) -> None:
         )
     }
     assert served <= declared
+
+
+def test_the_dashboard_counts_each_readers_work_and_each_case(client: TestClient) -> None:
+    ids = [v["id"] for v in client.get("/api/queue?start=1&count=12").json()]
+    for image_id in ids[:4]:
+        client.put(f"/api/images/{image_id}/label", json={"label": "Suspicious"})
+    _read_as(_project(client), "Dr B", {ids[0]: "Suspicious", ids[1]: "NA", ids[2]: "Suspicious"})
+    data = client.get("/api/dashboard").json()
+    assert not data["study"] and data["na_labels"] == ["NA"]
+    readers = {r["reader"]: r for r in data["readers"]}
+    assert readers["alice"]["done"] == 4 and readers["alice"]["na_rate"] == 0
+    assert readers["Dr B"]["done"] == 3
+    assert readers["Dr B"]["na_rate"] == pytest.approx(1 / 3)
+    # ids 0 and 2: both agree; id 1: a tie between the two, left out.
+    assert readers["Dr B"]["consensus_n"] == 2 and readers["Dr B"]["consensus_percent"] == 100
+    cases = {c["case"]: c for c in data["cases"]}
+    assert cases["Case_001"]["images"] == 6 and cases["Case_001"]["done"] == 7
+    assert cases["Case_001"]["expected"] == 12
+    assert sum(d["labels"] for d in data["days"]) == 7
+    assert client.get("/dashboard").status_code == 200

@@ -18,6 +18,7 @@ from clinlabel.web.routes import (
     assignments,
     cases,
     compare,
+    dashboard,
     detail,
     images,
     labels,
@@ -82,6 +83,7 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         # Reading studies (issue 13): roles declared in routes/study_access.py.
         assignments,
         adjudication,
+        dashboard,
     ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.
