@@ -8,6 +8,7 @@ consensus shown beside each is the plurality of its reads (None on a tie).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clinlabel.audit.events import EventKind, NewEvent
@@ -15,7 +16,7 @@ from clinlabel.audit.log import append_event, utc_now
 from clinlabel.errors import ValidationError
 from clinlabel.labelling.project import Project
 from clinlabel.store import adjudication as adjudication_rows
-from clinlabel.store.adjudication import ReadImage
+from clinlabel.store.adjudication import ReadImage, TeamImage
 
 SCOPES = ("disagreements", "all")
 
@@ -101,3 +102,58 @@ def adjudicate(
                 exists=old is not None,
             )
         return next(iter(adjudication_rows.read_images(conn, image_ids=[image_id])))
+
+
+UNRESOLVED = "readers disagree; not adjudicated"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamCounts:
+    """How the default CSV of a team project got each image's label (the report states it)."""
+
+    adjudicated: int
+    agreed: int
+    unresolved: int
+
+
+def team_row(image: TeamImage) -> tuple[str, str, str, str, str]:
+    """The five seed columns for a team project: the adjudicated label and its reason; else the
+    label every reader gave (their comments, named); else an empty label saying the readers
+    disagree and no one has adjudicated yet (each reader's label named, so nothing is hidden)."""
+    if image.final is not None:
+        return image.case, image.visit, image.file, image.final[0], image.final[1]
+    given = {label for label, _ in image.reads.values()}
+    if len(given) == 1:
+        comments = "; ".join(f"{r}: {c}" for r, (_, c) in image.reads.items() if c)
+        return image.case, image.visit, image.file, next(iter(given)), comments
+    reads = "; ".join(f"{r}: {label}" for r, (label, _) in image.reads.items())
+    return image.case, image.visit, image.file, "", f"{UNRESOLVED} ({reads})"
+
+
+def readers_row(image: TeamImage, readers: Sequence[str]) -> tuple[str, ...]:
+    """case, visit, file, each reader's label (empty: not read), the final label, its reason."""
+    final = image.final or ("", "")
+    return (
+        image.case,
+        image.visit,
+        image.file,
+        *(image.reads.get(reader, ("", ""))[0] for reader in readers),
+        final[0],
+        final[1],
+    )
+
+
+def team_counts(project: Project) -> TeamCounts | None:
+    """The counts behind a team project's default CSV; None for a single reader's project."""
+    with project.store.read() as conn:
+        if adjudication_rows.reader_count(conn) < 2:
+            return None
+        adjudicated = agreed = unresolved = 0
+        for image in adjudication_rows.iter_team_images(conn):
+            if image.final is not None:
+                adjudicated += 1
+            elif len({label for label, _ in image.reads.values()}) == 1:
+                agreed += 1
+            else:
+                unresolved += 1
+    return TeamCounts(adjudicated, agreed, unresolved)

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from clinlabel.errors import ValidationError
+from clinlabel.labelling.adjudication import team_counts
 from clinlabel.labelling.project import Project
 from clinlabel.reports.agreement import insert_report_section
 from clinlabel.stats.agreement import MISSING
@@ -103,4 +104,6 @@ def add_agreement_section(project: Project, report_text: str) -> str:
             return report_text
     readings = load_readings(project)
     study = _with_intra(project, analyse(readings, seed=DEFAULT_SEED))
-    return insert_report_section(report_text, study)
+    counts = team_counts(project)
+    team_csv = None if counts is None else (counts.adjudicated, counts.agreed, counts.unresolved)
+    return insert_report_section(report_text, study, team_csv=team_csv)

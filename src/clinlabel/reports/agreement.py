@@ -249,9 +249,27 @@ def render_agreement_text(study: AgreementStudy) -> str:
     return "\n".join([title, "=" * len(title), *render_agreement(study), ""])
 
 
-def insert_report_section(report_text: str, study: AgreementStudy) -> str:
-    """The summary report's text with the agreement section placed before its closing rule."""
+def team_csv_note(adjudicated: int, agreed: int, unresolved: int) -> list[str]:
+    """What a team project's labels CSV holds, said in the report (issue 13)."""
+    text = (
+        "The labels CSV of this team project has one row per image with its adjudicated "
+        f"label: {adjudicated:,} images adjudicated (the reviewer's label and reason), "
+        f"{agreed:,} on which every reader who read it agreed (that label), and "
+        f"{unresolved:,} on which the readers disagree and no one has adjudicated yet (the "
+        "label is empty; the comment names each reader's label). `clinlabel export --readers` "
+        "writes every reader's label side by side; `--detailed`, one row per read."
+    )
+    return textwrap.wrap(text, width=78, initial_indent="  ", subsequent_indent="  ")
+
+
+def insert_report_section(
+    report_text: str, study: AgreementStudy, *, team_csv: tuple[int, int, int] | None = None
+) -> str:
+    """The summary report's text with the agreement section placed before its closing rule;
+    `team_csv` (adjudicated, agreed, unresolved images) says what the team's CSV holds."""
     section = ["", "", SECTION_TITLE.upper(), "-" * len(SECTION_TITLE)]
+    if team_csv is not None:
+        section += [*team_csv_note(*team_csv), ""]
     section += [*render_agreement(study), ""]
     closing = f"\n{_RULE}\nEnd of report."
     head, found, tail = report_text.rpartition(closing)

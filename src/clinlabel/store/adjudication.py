@@ -3,13 +3,17 @@ and the final label a reviewer gave (table `adjudications`, migration 0009)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import adjudications, annotators, images, labels
+
+# Rows fetched from the driver at a time: a team CSV of a million reads streams.
+_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +160,64 @@ def final_labels(conn: Connection) -> dict[int, Final]:
 
 def count_finals(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(adjudications)).scalar_one())
+
+
+def _all_reads_query() -> Select[Any]:
+    """Every whole-image read with its image and final label: present images in queue order,
+    then images gone from the batch by path (their labels were given; the CSV keeps them)."""
+    return (
+        select(
+            images.c.id,
+            images.c.case_name,
+            images.c.visit,
+            images.c.file,
+            annotators.c.name,
+            labels.c.label,
+            labels.c.comment,
+            adjudications.c.label,
+            adjudications.c.reason,
+        )
+        .select_from(
+            labels.join(images, images.c.id == labels.c.image_id)
+            .join(annotators, annotators.c.id == labels.c.annotator_id)
+            .outerjoin(adjudications, adjudications.c.image_id == images.c.id)
+        )
+        .where(labels.c.frame == 0)
+        .order_by(images.c.seq.is_(None), images.c.seq, images.c.relpath, labels.c.annotator_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TeamImage:
+    """One image's reads as the team CSVs write them."""
+
+    case: str
+    visit: str
+    file: str
+    reads: dict[str, tuple[str, str]]
+    """Reader -> (label, comment), readers in order of creation."""
+    final: tuple[str, str] | None
+    """(label, reason) of the adjudication, if given."""
+
+
+def iter_team_images(conn: Connection) -> Generator[TeamImage, None, None]:
+    """Each labelled image once, with every reader's read and its final label (streamed)."""
+    current: TeamImage | None = None
+    current_id = -1
+    result = conn.execution_options(yield_per=_BATCH).execute(_all_reads_query())
+    for r in result:
+        if current is None or current_id != int(r[0]):
+            if current is not None:
+                yield current
+            current_id = int(r[0])
+            final = None if r[7] is None else (str(r[7]), str(r[8] or ""))
+            current = TeamImage(str(r[1]), str(r[2]), str(r[3]), {}, final)
+        current.reads[str(r[4])] = (str(r[5]), str(r[6] or ""))
+    if current is not None:
+        yield current
+
+
+def reader_count(conn: Connection) -> int:
+    """How many people gave at least one whole-image label (a team project has two or more)."""
+    query = select(func.count(func.distinct(labels.c.annotator_id))).where(labels.c.frame == 0)
+    return int(conn.execute(query).scalar_one())
