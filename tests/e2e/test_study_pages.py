@@ -113,3 +113,41 @@ def test_the_dashboard_draws_svg_and_follows_readers_as_they_label(
     expect(table).to_have_count(3, timeout=15_000)
     expect(table.filter(has_text="Dr C").locator("td").nth(1)).to_have_text("1")
     assert all(r.startswith(origin) for r in requested), requested
+
+
+def test_a_readers_page_follows_their_worklist_and_blinds_the_repeat(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    """Dr A reads case 2 only (by case, batch order), then sees one image again, blinded."""
+    from clinlabel.labelling.assignments import StudyDesign, assign_study
+    from clinlabel.labelling.worklist import reader_worklist
+
+    batch, out = tmp_path / "batch", tmp_path / "project"
+    make_batch(batch, cases=2, visits=1, images=2)
+    init_project(batch, out)
+    with open_project(out) as project:
+        assign_study(
+            project, ["Dr A", "Dr B"], StudyDesign("by-case", order="batch", repeats=0.5), seed=1
+        )
+        items = reader_worklist(project, "Dr A").items
+    assert [i.repeat for i in items] == [False, False, True]
+    server = start_server(batch, "--out", str(out), "--annotator", "Dr A")
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text("Image 1 of 3")
+    expect(page.locator("#progress-text")).to_contain_text("0 of 3 labelled")
+    page.keyboard.press("1")
+    expect(page.locator("#position-text")).to_have_text("Image 2 of 3")
+    page.keyboard.press("2")
+    expect(page.locator("#position-text")).to_have_text("Image 3 of 3")
+    # The repeat: the same image again, shown as not labelled (the first read is hidden).
+    expect(page.locator("#current-label")).to_have_text("Not labelled yet")
+    page.keyboard.press("2")
+    expect(page.locator("#progress-text")).to_contain_text("3 of 3 labelled")
+    expect(page.locator("#save-status")).to_have_text("All labels saved")
+    with open_project(out) as project:
+        after = reader_worklist(project, "Dr A").items
+        session = LabellingSession(project, annotator="Dr B", interface="test")
+        session.start()
+        session.close()
+    assert all(i.done for i in after)
+    assert after[2].repeat_label == "Non-Suspicious"

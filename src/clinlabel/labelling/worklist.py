@@ -226,3 +226,71 @@ def save_repeat_read(
         open=True,
         repeat_label=name,
     )
+
+
+class WorklistQueue:
+    """A reader's worklist as the labelling session's queue: positions are worklist positions,
+    so the page (which knows only positions) follows the reader's own order, their repeats
+    included, with no change of its own. Reloaded after every change of this reader's reads."""
+
+    def __init__(self, items: list[WorkItem]) -> None:
+        self.items = items
+
+    @classmethod
+    def load(cls, conn: Connection, *, annotator_id: int) -> WorklistQueue | None:
+        """None when the reader has no worklist (no study, or not one of its readers)."""
+        items = assignment_rows.worklist(conn, annotator_id=annotator_id)
+        return cls(items) if items else None
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.done)
+
+    def at(self, position: int) -> WorkItem | None:
+        return self.items[position - 1] if 1 <= position <= len(self.items) else None
+
+    def window(self, first: int, last: int) -> list[WorkItem]:
+        return self.items[max(first, 1) - 1 : max(last, 0)]
+
+    def next_not_done(self, after: int) -> int | None:
+        """The first position after `after` not done, wrapping round once."""
+        n = len(self.items)
+        for step in range(n):
+            index = (after + step) % n
+            if not self.items[index].done:
+                return index + 1
+        return None
+
+    def position_of(self, *, image_id: int | None = None, relpath: str | None = None) -> int | None:
+        """The position of an image's first read in the worklist."""
+        for index, item in enumerate(self.items):
+            if not item.repeat and (item.image_id == image_id or item.relpath == relpath):
+                return index + 1
+        return None
+
+    def case_visits(self) -> list[tuple[str, str, int, int]]:
+        """(case, visit, first position, images) of each run of first reads, in order."""
+        out: list[tuple[str, str, int, int]] = []
+        for index, item in enumerate(self.items, start=1):
+            if item.repeat:
+                continue
+            if out and out[-1][0] == item.case and out[-1][1] == item.visit:
+                case, visit, first, count = out[-1]
+                out[-1] = (case, visit, first, count + 1)
+            else:
+                out.append((item.case, item.visit, index, 1))
+        return out
+
+    def case_progress(self) -> list[tuple[str, int, int, int]]:
+        """(case, items, done, first position) per case, in the order the reader meets them;
+        a case's repeats count with it."""
+        found: dict[str, list[int]] = {}
+        for index, item in enumerate(self.items, start=1):
+            entry = found.setdefault(item.case, [0, 0, index])
+            entry[0] += 1
+            entry[1] += int(item.done)
+        return [(case, e[0], e[1], e[2]) for case, e in found.items()]

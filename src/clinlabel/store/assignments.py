@@ -124,6 +124,7 @@ class WorkItem:
     case: str
     repeat: bool
     done: bool
+    visit: str = ""
 
 
 def has_study(conn: Connection) -> bool:
@@ -148,6 +149,7 @@ def worklist(conn: Connection, *, annotator_id: int) -> list[WorkItem]:
             assignments.c.repeat_of,
             labels.c.id,
             repeat_reads.c.assignment_id,
+            images.c.visit,
         )
         .select_from(
             assignments.join(images, images.c.id == assignments.c.image_id)
@@ -169,6 +171,7 @@ def worklist(conn: Connection, *, annotator_id: int) -> list[WorkItem]:
                 case=str(r[4]),
                 repeat=repeat,
                 done=(r[7] is not None) if repeat else (r[6] is not None),
+                visit=str(r[8]),
             )
         )
     return out

@@ -165,7 +165,9 @@ def test_a_repeat_read_is_its_own_record_and_gives_intra_rater_kappa(
     # The first reads are untouched: every label of Dr A is still Suspicious.
     session = LabellingSession(study_project, annotator="Dr A")
     session.start()
-    assert {v.label for v in session.queue(1, 100)} == {"Suspicious"}
+    items = reader_worklist(study_project, "Dr A").items
+    views = session.queue(1, 100)
+    assert {v.label for v, i in zip(views, items, strict=True) if not i.repeat} == {"Suspicious"}
     session.close()
     study = project_agreement(study_project)
     (intra,) = study.intra
@@ -233,3 +235,50 @@ def test_the_case_diagnosis_waits_for_every_image_of_the_case(tmp_path: Path) ->
         assert verify_chain(conn).ok
     assert kinds.count("case_diagnosed") == 1
     project.close()
+
+
+def test_the_page_queue_follows_the_readers_worklist_and_blinds_repeats(
+    study_project: Project,
+) -> None:
+    report = assign_study(
+        study_project, ["Dr A", "Dr B"], StudyDesign("per-image", per_image=1, repeats=1.0), seed=4
+    )
+    plan = report.plans[0]
+    session = LabellingSession(study_project, annotator="Dr A")
+    shown = session.start()
+    assert shown.view.position == 1 and shown.view.id == plan.items[0].image_id
+    views = session.queue(1, 100)
+    assert [v.id for v in views] == [item.image_id for item in plan.items]
+    assert [v.position for v in views] == list(range(1, len(plan.items) + 1))
+    assert session.progress().total == len(plan.items)
+    # Every first read labelled; then each repeat, shown without it, read differently.
+    for position, item in enumerate(plan.items, start=1):
+        if not item.repeat:
+            session.show(position)
+            session.save_label(item.image_id, "Suspicious")
+    first_repeat = next(n for n, i in enumerate(plan.items, start=1) if i.repeat)
+    repeat_view = session.show(first_repeat).view
+    assert repeat_view.label is None  # blinded to the first read
+    assert session.next_unlabelled().view.position == first_repeat
+    with pytest.raises(ValidationError, match="repeat read is kept"):
+        session.clear_label(repeat_view.id)
+    saved = session.save_label(repeat_view.id, "Non-Suspicious")
+    assert saved.label == "Non-Suspicious" and saved.position == first_repeat
+    # The first read stands, at its own position.
+    first_position = next(
+        n for n, i in enumerate(plan.items, start=1)
+        if i.image_id == repeat_view.id and not i.repeat
+    )  # fmt: skip
+    assert session.queue(first_position, 1)[0].label == "Suspicious"
+    progress = session.progress()
+    assert progress.labelled == plan.first_reads + 1
+    sidebar = session.case_visits()
+    assert sum(count for *_, count in sidebar) == plan.first_reads
+    session.close()
+    # Dr B's session is their own worklist, untouched by Dr A's reads.
+    other = LabellingSession(study_project, annotator="Dr B")
+    other.start()
+    assert other.progress().labelled == 0
+    assert other.progress().total == len(report.plans[1].items)
+    other.close()
+    study_project.close()
