@@ -123,6 +123,7 @@ def test_a_readers_worklist_blinds_repeats_and_locked_cases_answer_409(client: T
     assert saved["done"] and saved["repeat_label"] == "Non-Suspicious"
     # Its own record: the first read stands.
     assert client.get(f"/api/images/{repeat['image_id']}").json()["label"] == "Suspicious"
+    assert client.get("/api/study").json() == {"study": True, "locked": True, "case_labels": []}
     missing = client.put("/api/study/worklist/999999/read", json={"label": "Suspicious"})
     assert missing.status_code == 422
     case = client.get(f"/api/study/cases/{firsts[0]['case']}").json()

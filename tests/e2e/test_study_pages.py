@@ -151,3 +151,56 @@ def test_a_readers_page_follows_their_worklist_and_blinds_the_repeat(
         session.close()
     assert all(i.done for i in after)
     assert after[2].repeat_label == "Non-Suspicious"
+
+
+def test_the_page_asks_for_the_case_diagnosis_once_the_case_is_labelled(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    """A locked study with a case diagnosis: the next case is refused until the dialog's
+    diagnosis is given; then it opens."""
+    from clinlabel.labelling.assignments import StudyDesign, assign_study
+
+    schema = tmp_path / "schema.toml"
+    schema.write_text(
+        '[[labels]]\nname = "Suspicious"\nkey = "1"\n'
+        '[[labels]]\nname = "Benign"\nkey = "2"\n'
+        '[[case_labels]]\nname = "Melanoma"\nkey = "m"\n'
+        '[[case_labels]]\nname = "Naevus"\nkey = "n"\n'
+    )
+    batch, out = tmp_path / "batch", tmp_path / "project"
+    make_batch(batch, cases=2, visits=1, images=2)
+    init_project(batch, out, schema_path=schema)
+    with open_project(out) as project:
+        assign_study(project, ["Dr A"], StudyDesign("by-case", order="batch", locked=True), seed=1)
+    server = start_server(batch, "--out", str(out), "--annotator", "Dr A")
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text("Image 1 of 4")
+    page.keyboard.press("1")
+    expect(page.locator("#position-text")).to_have_text("Image 2 of 4")
+    page.keyboard.press("2")
+    dialog = page.get_by_role("dialog", name="Diagnosis of Case_001 (all 2 images labelled)")
+    expect(dialog).to_be_visible()
+    # Put off: the next case is still locked, and the server says why.
+    dialog.get_by_role("button", name="Later").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#position-text")).to_have_text("Image 3 of 4")
+    page.keyboard.press("1")
+    expect(page.locator("#error-banner")).to_contain_text("Case_002 is not open yet")
+    # Labelling the case again asks again; the diagnosis by its key opens Case_002.
+    page.evaluate("p => window.clinlabel.go(p)", 2)
+    expect(page.locator("#position-text")).to_have_text("Image 2 of 4")
+    page.keyboard.press("2")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("n")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text("Case_001: diagnosis Naevus saved")
+    expect(page.locator("#position-text")).to_have_text("Image 3 of 4")
+    page.keyboard.press("2")
+    expect(page.locator("#position-text")).to_have_text("Image 4 of 4")
+    expect(page.locator("#progress-text")).to_contain_text("3 of 4 labelled")
+    expect(page.locator("#save-status")).to_have_text("All labels saved")
+    with open_project(out) as project:
+        from clinlabel.labelling.case_rules import case_state
+
+        assert case_state(project, reader="Dr A", case="Case_001").diagnosis == "Naevus"
+        assert case_state(project, reader="Dr A", case="Case_002").labelled == 1

@@ -294,3 +294,10 @@ class WorklistQueue:
             entry[0] += 1
             entry[1] += int(item.done)
         return [(case, e[0], e[1], e[2]) for case, e in found.items()]
+
+
+def study_state(project: Project) -> tuple[bool, bool]:
+    """(the project has a study, its progression is locked)."""
+    with project.store.read() as conn:
+        settings = assignment_rows.study_settings(conn)
+    return settings is not None, settings is not None and settings.locked

@@ -8,7 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from clinlabel.labelling.case_rules import CaseState, case_state, diagnose_case
-from clinlabel.labelling.worklist import Worklist, WorklistItem, reader_worklist, save_repeat_read
+from clinlabel.labelling.worklist import (
+    Worklist,
+    WorklistItem,
+    reader_worklist,
+    save_repeat_read,
+    study_state,
+)
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.routes.study_access import Reader
 from clinlabel.web.schemas import Text
@@ -39,6 +45,21 @@ class WorkItemOut(BaseModel):
             open=item.open,
             repeat_label=item.repeat_label,
         )
+
+
+class CaseLabelOut(BaseModel):
+    name: str
+    key: str
+    requires_comment: bool
+
+
+class StudyOut(BaseModel):
+    """What the labelling page needs to know of the study once, at start."""
+
+    study: bool
+    locked: bool
+    #: The schema's case diagnosis labels; empty: no case diagnosis is asked.
+    case_labels: list[CaseLabelOut]
 
 
 class WorklistOut(BaseModel):
@@ -75,6 +96,25 @@ class CaseStateOut(BaseModel):
             diagnosis=state.diagnosis,
             comment=state.comment,
         )
+
+
+@router.get("")
+async def study(bench: BenchDep, reader: Reader) -> StudyOut:
+    del reader  # admitted: this is the study's shape, no one's reads
+    project = bench.session.project
+
+    def read() -> StudyOut:
+        has_study, locked = study_state(project)
+        return StudyOut(
+            study=has_study,
+            locked=locked,
+            case_labels=[
+                CaseLabelOut(name=d.name, key=d.key, requires_comment=d.requires_comment)
+                for d in project.schema.case_labels
+            ],
+        )
+
+    return await bench.read(read)
 
 
 @router.get("/worklist")

@@ -29,6 +29,7 @@ class Role(StrEnum):
 
 #: Every reading-study route and the role it needs (the authorisation tests read this table).
 ROUTE_ROLES: dict[tuple[str, str], Role] = {
+    ("GET", "/api/study"): Role.READER,
     ("GET", "/api/study/worklist"): Role.READER,
     ("PUT", "/api/study/worklist/{assignment_id}/read"): Role.READER,
     ("GET", "/api/study/cases/{case}"): Role.READER,

@@ -412,6 +412,8 @@ export class Labeller {
         if (this.view?.id === saved.image.id && this.view.position === saved.image.position) this.view = saved.image;
         this.status.progress(saved.progress);
         this.sidebar.refreshSoon();
+        // A reading study may now ask for the case's diagnosis (main.js, case-diagnosis.js).
+        if (change.label) this.onLabelSaved?.(saved.image);
       })
       .catch((e) => {
         const why = this.notSaved(e, kept);
