@@ -14,6 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
+MIN_RATE_SECONDS = 60.0
+"""Active time below which no rate per hour is given: imported labels carry no time, and a
+few seconds of looking would make a rate of thousands an hour."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReaderFigures:
     reader: str
@@ -25,7 +30,7 @@ class ReaderFigures:
     na_rate: float | None
     active_seconds: float
     per_hour: float | None
-    """Images done per hour of active time (None before any active time is recorded)."""
+    """Images done per hour of active time (None below `MIN_RATE_SECONDS` of it)."""
     median_seconds: float | None
     consensus_n: int
     """Images this reader labelled that have a consensus to compare with."""
@@ -112,7 +117,7 @@ def reader_figures(
                 na=na[reader],
                 na_rate=na[reader] / done[reader] if done[reader] else None,
                 active_seconds=seconds,
-                per_hour=done[reader] / (seconds / 3600.0) if seconds > 0 else None,
+                per_hour=done[reader] / (seconds / 3600.0) if seconds >= MIN_RATE_SECONDS else None,
                 median_seconds=medians.get(reader),
                 consensus_n=n,
                 consensus_percent=100.0 * agree / n if n else None,

@@ -114,9 +114,10 @@ LAYOUT = {f"Case_{c}/Visit_1/XC": [f"img{i}.png" for i in range(1, 4)] for c in 
 
 
 @pytest.fixture
-def study_project(tmp_path: Path) -> Project:
+def study_project(tmp_path: Path, database_url: str | None) -> Project:
+    """The study's records on SQLite and on PostgreSQL (the `database_url` parameters)."""
     batch = make_batch(tmp_path / "Batch", LAYOUT)
-    init_project(batch, tmp_path / "project")
+    init_project(batch, tmp_path / "project", database_url=database_url)
     return open_project(tmp_path / "project")
 
 
@@ -202,7 +203,9 @@ def test_locked_progression_refuses_the_next_case_until_this_one_is_done(
     study_project.close()
 
 
-def test_the_case_diagnosis_waits_for_every_image_of_the_case(tmp_path: Path) -> None:
+def test_the_case_diagnosis_waits_for_every_image_of_the_case(
+    tmp_path: Path, database_url: str | None
+) -> None:
     schema = tmp_path / "schema.toml"
     schema.write_text(
         '[[labels]]\nname = "Suspicious"\nkey = "1"\n[[labels]]\nname = "Benign"\nkey = "2"\n'
@@ -210,7 +213,7 @@ def test_the_case_diagnosis_waits_for_every_image_of_the_case(tmp_path: Path) ->
         '[[case_labels]]\nname = "Naevus"\nkey = "n"\n'
     )
     batch = make_batch(tmp_path / "Batch", LAYOUT)
-    init_project(batch, tmp_path / "project", schema_path=schema)
+    init_project(batch, tmp_path / "project", schema_path=schema, database_url=database_url)
     project = open_project(tmp_path / "project")
     assign_study(project, ["Dr A"], StudyDesign("by-case", order="batch", locked=True), seed=1)
     session = LabellingSession(project, annotator="Dr A")
