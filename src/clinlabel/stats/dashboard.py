@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-
 MIN_RATE_SECONDS = 60.0
 """Active time below which no rate per hour is given: imported labels carry no time, and a
 few seconds of looking would make a rate of thousands an hour."""
