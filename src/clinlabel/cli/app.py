@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("clinlabel.cli.imaging", "info_command"),
     "agreement": ("clinlabel.cli.agreement", "agreement_command"),
     "study": ("clinlabel.cli.study", "study_group"),
+    "adjudicate": ("clinlabel.cli.adjudicate", "adjudicate_command"),
 }
 
 

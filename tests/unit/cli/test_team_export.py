@@ -4,6 +4,7 @@ so), `--readers` puts every reader's label side by side; a single reader's CSV i
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from clinlabel.labelling.adjudication import adjudicate, adjudication_queue
@@ -86,3 +87,28 @@ def test_a_single_readers_csv_keeps_one_row_per_label_as_before(tmp_path: Path) 
     rows = _rows(project / "clinical_labels.csv")
     assert rows[2] == ["Case_1", "Visit_1", "XC_CLINICAL/img2.jpg", "NA", "blurred"]
     assert "team project" not in (project / "clinical_labels_summary.txt").read_text()
+
+
+def test_adjudicate_lists_disagreements_and_records_a_final_label(tmp_path: Path) -> None:
+    project = _team(tmp_path)
+    listed = run("adjudicate", project)
+    assert listed.exit_code == 0, listed.output
+    assert "2 images, 1 still to adjudicate" in listed.output
+    assert "Case_2/Visit_1/XC_CLINICAL/img1.jpg: Dr A: Suspicious; Dr B: Non-Suspicious" in (
+        listed.output
+    )
+    assert_user_error(
+        run("adjudicate", project, "--image", "Case_2/Visit_1/XC_CLINICAL/img1.jpg",
+            "--label", "Suspicious"),
+        "reason",
+    )  # fmt: skip
+    image = "Case_2/Visit_1/XC_CLINICAL/img1.jpg"
+    given = run("adjudicate", project, "--image", image, "--label", "Suspicious",
+                "--reason", "seen at 2x", "--reviewer", "Dr Lead")  # fmt: skip
+    assert given.exit_code == 0, given.output
+    data = json.loads(run("adjudicate", project, "--json", "--all").output)
+    finals = {item["image"]: item["final"] for item in data["items"]}
+    assert finals["Case_2/Visit_1/XC_CLINICAL/img1.jpg"] == "Suspicious"
+    assert len(finals) == 3
+    assert_user_error(run("adjudicate", project, "--image", "Case_9/x.jpg", "--label", "NA"),
+                      "No image")  # fmt: skip
