@@ -623,9 +623,19 @@ class LabellingSession:
     def review(self, query: ReviewQuery) -> ReviewPage:
         """One window of the review table, sorted and filtered by the database, with totals."""
         with self.project.store.read() as conn:
-            return review_rows.review_page(
+            page = review_rows.review_page(
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )
+        worklist = self._worklist
+        if worklist is None:
+            return page
+        # A reader of a study opens a row at its place in their worklist; an image not in it
+        # has none (0: the page opens nothing), since the page's positions are the worklist's.
+        rows = [
+            replace(row, position=worklist.position_of(image_id=row.image_id) or 0)
+            for row in page.rows
+        ]
+        return replace(page, rows=rows)
 
     def review_cases(self) -> list[str]:
         """Case names for the review table's filter, in queue (natural) order."""

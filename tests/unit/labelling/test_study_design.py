@@ -285,3 +285,21 @@ def test_the_page_queue_follows_the_readers_worklist_and_blinds_repeats(
     assert other.progress().total == len(report.plans[1].items)
     other.close()
     study_project.close()
+
+
+def test_the_review_table_opens_rows_at_their_worklist_place(study_project: Project) -> None:
+    from clinlabel.store.review import ReviewQuery
+
+    report = assign_study(
+        study_project, ["Dr A", "Dr B"], StudyDesign("by-case", order="batch"), seed=2
+    )
+    mine = [item.image_id for item in report.plans[0].items]
+    session = LabellingSession(study_project, annotator="Dr A")
+    session.start()
+    rows = session.review(ReviewQuery(offset=0, limit=100)).rows
+    assert len(rows) == 12  # the table still lists the batch
+    places = {row.image_id: row.position for row in rows}
+    assert [places[image_id] for image_id in mine] == list(range(1, len(mine) + 1))
+    assert all(places[r.image_id] == 0 for r in rows if r.image_id not in mine)
+    session.close()
+    study_project.close()
