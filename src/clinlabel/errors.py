@@ -53,6 +53,11 @@ class ValidationError(ClinlabelError):
     """A request breaks a rule: unknown label, NA without a comment, unknown image, ..."""
 
 
+class StudyRuleError(ClinlabelError):
+    """A reading study's rule refuses the request now (a locked case not yet open, a case
+    diagnosis before every image of the case is labelled); it may be allowed later."""
+
+
 class ImportFileError(ClinlabelError):
     """A labels CSV to import has the wrong columns, encoding or content."""
 

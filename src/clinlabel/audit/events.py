@@ -23,6 +23,12 @@ class EventKind(StrEnum):
     REGION_CREATED = "region_created"
     REGION_CHANGED = "region_changed"
     REGION_DELETED = "region_deleted"
+    # Reading studies (issue 13): the design, a repeat read (its own record), a case's
+    # diagnosis and a reviewer's final label.
+    STUDY_ASSIGNED = "study_assigned"
+    REPEAT_READ_SAVED = "repeat_read_saved"
+    CASE_DIAGNOSED = "case_diagnosed"
+    IMAGE_ADJUDICATED = "image_adjudicated"
 
 
 LABEL_KINDS = frozenset({EventKind.LABEL_SAVED, EventKind.LABEL_CHANGED, EventKind.LABEL_CLEARED})

@@ -44,6 +44,12 @@ def _list_formats(ctx: click.Context) -> None:
     "acquisition geometry columns (the same columns for every project; see the README).",
 )
 @click.option(
+    "--readers",
+    is_flag=True,
+    help="A team project: one column per reader with their label, then the adjudicated label "
+    "and its reason (without it, a team project's CSV has the adjudicated label alone).",
+)
+@click.option(
     "--report/--no-report",
     "--with-report",
     "with_report",
@@ -83,6 +89,7 @@ def export_command(
     project_dir: Path,
     csv_path: Path | None,
     detailed: bool,
+    readers: bool,
     with_report: bool,
     force: bool,
     allow_broken: bool,
@@ -115,6 +122,13 @@ def export_command(
         from clinlabel.errors import ValidationError
 
         raise ValidationError("--out, --annotator and --split go with a region --format.")
+    if readers and detailed:
+        from clinlabel.errors import ValidationError
+
+        raise ValidationError(
+            "--readers and --detailed are two shapes of the CSV: choose one.",
+            hint="--detailed has one row per read, with its reader named.",
+        )
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import (
         CSV_NAME,
@@ -153,6 +167,7 @@ def export_command(
                 actor=system_user(),
                 parallel=True,
                 progress=progress,
+                readers=readers,
             )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             if paths.frame_csv is not None:
@@ -166,7 +181,12 @@ def export_command(
             checked = chain_status_meanwhile(project)
             # Both CSVs staged, then published together: never a new one beside an old one.
             rows, frame_rows = export_csvs(
-                project, target, detailed=detailed, actor=system_user(), progress=progress
+                project,
+                target,
+                detailed=detailed,
+                actor=system_user(),
+                progress=progress,
+                readers=readers,
             )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             if frame_rows is not None:

@@ -29,6 +29,9 @@ class LabelSchema:
     labels: tuple[LabelDef, ...]
     regions: tuple[RegionClass, ...] = ()
     """Region classes (`[[regions]]`); none for a project that only labels whole images."""
+    case_labels: tuple[LabelDef, ...] = ()
+    """The case-level diagnosis (`[[case_labels]]`), asked once every image of a case is
+    labelled; none for a project that labels images only."""
 
     def __post_init__(self) -> None:
         if not self.labels:
@@ -89,6 +92,11 @@ class LabelSchema:
         # Only when declared, so a project without regions keeps the schema text it had.
         if self.regions:
             data["regions"] = [r.to_json() for r in self.regions]
+        if self.case_labels:
+            data["case_labels"] = [
+                {"name": d.name, "key": d.key, "requires_comment": d.requires_comment}
+                for d in self.case_labels
+            ]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -113,15 +121,27 @@ class LabelSchema:
                 )
             )
         regions = parse_region_classes(data.get("regions"), mistakes)
+        case_defs = _case_labels(data.get("case_labels"), mistakes)
         if not mistakes:
             try:
-                return cls(tuple(defs), regions)
+                return cls(tuple(defs), regions, case_defs)
             except ValidationError as exc:
                 mistakes.append(exc.message)
         if len(mistakes) == 1:
             raise ValidationError(mistakes[0])
         listed = "\n".join(f"- {m}" for m in mistakes)
         raise ValidationError(f"The label schema has {len(mistakes)} mistakes:\n{listed}")
+
+    def case_label(self, name: str, comment: str | None) -> tuple[str, str]:
+        """A case diagnosis's name and trimmed comment, or raise if a rule is broken."""
+        for d in self.case_labels:
+            if d.name == name:
+                text = clean_comment(comment)
+                if d.requires_comment and not text:
+                    raise ValidationError(f"The case diagnosis {name!r} needs a comment.")
+                return d.name, text
+        known = ", ".join(d.name for d in self.case_labels) or "none (the schema asks for none)"
+        raise ValidationError(f"Unknown case diagnosis {name!r}.", hint=f"Known: {known}.")
 
     @classmethod
     def from_json(cls, text: str) -> LabelSchema:
@@ -144,6 +164,29 @@ class LabelSchema:
         if not isinstance(data, dict):
             raise ValidationError(f"The label schema {path} must be a table with 'labels'.")
         return cls.from_mapping(data)
+
+
+def _case_labels(raw: object, mistakes: list[str]) -> tuple[LabelDef, ...]:
+    """The schema's `[[case_labels]]` (optional): names unique, keys one character."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        mistakes.append("'case_labels' in the schema file must be a list of labels.")
+        return ()
+    out: list[LabelDef] = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            mistakes.append(f"Case label {i} in the schema file needs a 'name'.")
+            continue
+        name = item["name"].strip()
+        key = str(item.get("key", str(i)))
+        if not name or len(key) != 1:
+            mistakes.append(f"Case label {i} needs a name and a one-character key.")
+            continue
+        out.append(LabelDef(name, key, bool(item.get("requires_comment", False))))
+    if len({d.name for d in out}) != len(out):
+        mistakes.append("Case label names in the schema must be unique.")
+    return tuple(out)
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n")

@@ -199,3 +199,31 @@ def _frame_row(row: Sequence[Any]) -> tuple[object, ...]:
 
 def _frame_detailed_row(row: Sequence[Any]) -> tuple[object, ...]:
     return (*_frame_cells(row), *_extra_cells(row))
+
+
+# ---- a team project's readers side by side (issue 13: `clinlabel export --readers`) ----------
+
+#: After the readers' columns: the reviewer's final label and the reason given for it.
+ADJUDICATED_COLUMNS = ("adjudicated_label", "adjudication_reason")
+
+
+def readers_header(readers: Sequence[str]) -> tuple[str, ...]:
+    """case, visit, file, one column per reader (named after them), then the adjudication."""
+    taken = {*BASIC_COLUMNS[:3], *ADJUDICATED_COLUMNS}
+    # A reader called like a fixed column keeps their column apart.
+    named = tuple(f"{r} (reader)" if r in taken else r for r in readers)
+    return (*BASIC_COLUMNS[:3], *named, *ADJUDICATED_COLUMNS)
+
+
+def write_readers_csv(
+    rows: Iterable[Sequence[object]], path: Path, *, readers: Sequence[str]
+) -> int:
+    """Write the readers CSV atomically: one row per labelled image, `readers_header` columns,
+    every text cell formula-guarded as in the labels CSV. Returns the number of rows."""
+    tally = [0]
+
+    def guarded(row: Sequence[Any]) -> tuple[object, ...]:
+        return tuple(guard_cell(str(cell or "")) for cell in row)
+
+    header = tuple(guard_cell(name) for name in readers_header(readers))
+    return _write(path, header, _converted(rows, tally, guarded), tally)

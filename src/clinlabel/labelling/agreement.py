@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from clinlabel.errors import ValidationError
+from clinlabel.labelling.adjudication import team_counts
 from clinlabel.labelling.project import Project
 from clinlabel.reports.agreement import insert_report_section
 from clinlabel.stats.agreement import MISSING
-from clinlabel.stats.agreement_study import AgreementStudy, Readings, analyse
+from clinlabel.stats.agreement_study import AgreementStudy, Readings, analyse, intra_rater
+from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import readings as reading_rows
 
 DEFAULT_SEED = 1
@@ -81,7 +84,14 @@ def project_agreement(
             f"{project.dir} has {count}{who}{restricted}: agreement needs two readers or more.",
             hint=IMPORT_HINT.replace("PROJECT", str(project.dir)) + ".",
         )
-    return analyse(readings, seed=seed)
+    return _with_intra(project, analyse(readings, seed=seed))
+
+
+def _with_intra(project: Project, study: AgreementStudy) -> AgreementStudy:
+    """The study with each reader's test-retest kappa over their repeat reads."""
+    with project.store.read() as conn:
+        pairs = assignment_rows.retest_pairs(conn)
+    return replace(study, intra=intra_rater(pairs, study.readers, study.labels))
 
 
 def add_agreement_section(project: Project, report_text: str) -> str:
@@ -93,4 +103,7 @@ def add_agreement_section(project: Project, report_text: str) -> str:
         if len(reading_rows.reader_names(conn)) < 2:
             return report_text
     readings = load_readings(project)
-    return insert_report_section(report_text, analyse(readings, seed=DEFAULT_SEED))
+    study = _with_intra(project, analyse(readings, seed=DEFAULT_SEED))
+    counts = team_counts(project)
+    team_csv = None if counts is None else (counts.adjudicated, counts.agreed, counts.unresolved)
+    return insert_report_section(report_text, study, team_csv=team_csv)

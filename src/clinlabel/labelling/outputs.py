@@ -29,7 +29,8 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
-from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv
+from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv, write_readers_csv
+from clinlabel.labelling.adjudication import readers_row, team_row
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.reports.data import (
@@ -42,9 +43,11 @@ from clinlabel.reports.data import (
     Unmasking,
 )
 from clinlabel.reports.text import render_text_report
+from clinlabel.store import adjudication as adjudication_rows
 from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta, people, reporting
+from clinlabel.store import readings as reading_rows
 
 T = TypeVar("T")
 
@@ -192,10 +195,18 @@ def export_csv(
 
 
 def _stage_csv(
-    project: Project, path: Path, *, detailed: bool, progress: ProgressSink
+    project: Project, path: Path, *, detailed: bool, progress: ProgressSink, readers: bool = False
 ) -> tuple[Path, int]:
-    """The labels CSV written complete beside `path` (its pending name); nothing published."""
+    """The labels CSV written complete beside `path` (its pending name); nothing published.
+
+    A team project (two readers or more) writes one row per image with its adjudicated label
+    (`labelling.adjudication.team_row`) unless `detailed`, which keeps one row per read;
+    `readers` writes each reader's label side by side instead."""
     pending = pending_path(path)
+    if readers or not detailed:
+        team = _stage_team_csv(project, pending, readers=readers)
+        if team is not None:
+            return pending, team
     with project.store.read() as conn:
         total = export_rows.count_image_label_rows(conn)
         # Closed inside the transaction, also when writing fails: the row stream's cursor must
@@ -211,6 +222,25 @@ def _stage_csv(
                 pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
                 raise
     return pending, rows
+
+
+def _stage_team_csv(project: Project, pending: Path, *, readers: bool) -> int | None:
+    """The team shapes of the labels CSV (see `_stage_csv`); None for a single reader's project
+    without `readers`, whose CSV keeps the seed's shape exactly."""
+    with project.store.read() as conn:
+        if not readers and adjudication_rows.reader_count(conn) < 2:
+            return None
+        names = reading_rows.reader_names(conn)
+        with contextlib.closing(adjudication_rows.iter_team_images(conn)) as images:
+            try:
+                if readers:
+                    return write_readers_csv(
+                        (readers_row(image, names) for image in images), pending, readers=names
+                    )
+                return write_labels_csv((team_row(image) for image in images), pending)
+            except BaseException:
+                pending.unlink(missing_ok=True)
+                raise
 
 
 def frame_csv_due(project: Project, path: Path) -> bool:
@@ -259,6 +289,7 @@ def export_csvs(
     detailed: bool = False,
     actor: str,
     progress: ProgressSink = no_progress,
+    readers: bool = False,
 ) -> tuple[int, int | None]:
     """The labels CSV at `csv_path` and, if due, the frame labels CSV beside it, both staged
     before either is published, then published with their events in one transaction: a failure
@@ -270,7 +301,9 @@ def export_csvs(
     frame_path = frame_csv_path(csv_path)
     staged: list[_Staged] = []
     try:
-        pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
+        pending, rows = _stage_csv(
+            project, csv_path, detailed=detailed, progress=progress, readers=readers
+        )
         staged.append(_Staged(pending, csv_path, "labels_csv", rows, detailed))
         frame = _stage_frame_csv(project, frame_path, detailed=detailed)
         if frame is not None:
@@ -389,6 +422,7 @@ def save_outputs(
     actor: str,
     parallel: bool = False,
     progress: ProgressSink = no_progress,
+    readers: bool = False,
 ) -> OutputPaths:
     """Write the labels CSV, the frame labels CSV (when due) and the summary report (partial
     progress or the final export).
@@ -404,7 +438,9 @@ def save_outputs(
     frame_path = _check_destination(project, frame_csv_path(csv_path))
     staged: list[_Staged] = []
     try:
-        csv_pending, rows = _stage_csv(project, csv_path, detailed=detailed, progress=progress)
+        csv_pending, rows = _stage_csv(
+            project, csv_path, detailed=detailed, progress=progress, readers=readers
+        )
         staged.append(_Staged(csv_pending, csv_path, "labels_csv", rows, detailed))
         frame = _stage_frame_csv(project, frame_path, detailed=detailed)
         if frame is not None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +25,14 @@ from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
 from clinlabel.errors import DatasetError, ImageFileError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
+from clinlabel.labelling.worklist import WorklistQueue, check_may_label, save_repeat_read
+from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import last_shown as last_shown_rows
 from clinlabel.store import people
 from clinlabel.store import review as review_rows
+from clinlabel.store.assignments import WorkItem
 from clinlabel.store.images import FileInfo
 from clinlabel.store.review import ReviewPage, ReviewQuery
 
@@ -132,6 +135,9 @@ class LabellingSession:
         self._shown_relpath: str | None = None
         # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
         self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
+        # In a reading study, this reader's worklist is the queue (`worklist.WorklistQueue`):
+        # its positions are the page's, in the reader's own order, repeats included.
+        self._worklist: WorklistQueue | None = None
 
     # -- session -------------------------------------------------------------------------
 
@@ -152,9 +158,17 @@ class LabellingSession:
             append_event(conn, self._event(EventKind.SESSION_OPENED, {"interface": self.interface}))
             total = image_rows.count_present(conn)
             where = last_shown_rows.last_shown(conn, annotator_id=self._annotator_id)
-            first = None if where is None else image_rows.position_of(conn, relpath=where)
-            if first is None:
-                first = image_rows.next_unlabelled(conn, annotator_id=self._annotator_id, after=0)
+            self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
+            if self._worklist is not None:
+                first = None if where is None else self._worklist.position_of(relpath=where)
+                if first is None:
+                    first = self._worklist.next_not_done(0)
+            else:
+                first = None if where is None else image_rows.position_of(conn, relpath=where)
+                if first is None:
+                    first = image_rows.next_unlabelled(
+                        conn, annotator_id=self._annotator_id, after=0
+                    )
         if total == 0:
             raise DatasetError(
                 f"There are no images to label in {self.project.batch}.",
@@ -231,6 +245,10 @@ class LabellingSession:
     def next_unlabelled(self) -> Shown:
         """The first unlabelled image from the one on screen on: an unlabelled image on screen
         stays (pressing N must never skip the very image that needs a label)."""
+        if self._worklist is not None:
+            with self._lock:
+                found = self._worklist.next_not_done(max(self._position - 1, 0))
+            return self.show(found if found is not None else self._position)
         with self._lock, self.project.store.read() as conn:
             found = image_rows.next_unlabelled(
                 conn, annotator_id=self._annotator_id, after=max(self._position - 1, 0)
@@ -238,6 +256,11 @@ class LabellingSession:
         return self.show(found if found is not None else self._position)
 
     def position_of(self, relpath: str) -> int:
+        if self._worklist is not None:
+            found = self._worklist.position_of(relpath=relpath)
+            if found is None:
+                raise ValidationError(f"No image {relpath!r} in your worklist.")
+            return found
         with self.project.store.read() as conn:
             found = image_rows.position_of(conn, relpath=relpath)
         if found is None:
@@ -269,6 +292,11 @@ class LabellingSession:
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
+        repeat = self._repeat_on_screen(image_id)
+        if repeat is not None:
+            if frame:
+                raise ValidationError("A repeat read is of the whole image, not of one frame.")
+            return self._save_repeat(repeat, name, text)
         with self._lock:
             self.check_open()
             info = self._file_info(image_id, fresh=True)
@@ -288,6 +316,14 @@ class LabellingSession:
             change: _Change | None = None
             try:
                 with self.project.store.write() as conn:
+                    # A reading study's locked progression refuses a case not yet open (409).
+                    check_may_label(
+                        conn,
+                        annotator_id=self._annotator_id,
+                        reader=self.annotator,
+                        image_id=image_id,
+                        diagnosed=bool(self.project.schema.case_labels),
+                    )
                     if replaced:
                         append_event(
                             conn,
@@ -355,10 +391,43 @@ class LabellingSession:
             self._files.pop(image_id, None)
             if change is not None:
                 self._remember(change)
+            self._reload_worklist()
             return view
+
+    def _repeat_on_screen(self, image_id: int) -> WorkItem | None:
+        """The worklist item on screen when it is a repeat of `image_id`: a label given now is
+        the reader's repeat read, never a change of their first one."""
+        if self._worklist is None:
+            return None
+        item = self._worklist.at(self._position)
+        return item if item is not None and item.repeat and item.image_id == image_id else None
+
+    def _save_repeat(self, item: WorkItem, label: str, comment: str) -> ImageView:
+        with self._lock:
+            self.check_open()
+            save_repeat_read(
+                self.project,
+                reader=self.annotator,
+                assignment_id=item.assignment_id,
+                label=label,
+                comment=comment,
+                session_id=self.session_id or None,
+            )
+            self._reload_worklist()
+            return self._view_at(self._position)
+
+    def _reload_worklist(self) -> None:
+        if self._worklist is not None:
+            with self.project.store.read() as conn:
+                self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
 
     def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail."""
+        if self._repeat_on_screen(image_id) is not None:
+            raise ValidationError(
+                "A repeat read is kept as given: choose another label to change it.",
+                hint="Its first read is not shown here, and a clear would remove that one.",
+            )
         with self._lock:
             self.check_open()
             relpath, _ = self._image_file(image_id)
@@ -384,6 +453,7 @@ class LabellingSession:
                     change = _Change(event_id, image_id, relpath, frame, old)
             if change is not None:  # committed: Ctrl+Z may undo it
                 self._remember(change)
+            self._reload_worklist()
             return self.image(image_id)
 
     def undo(self) -> Undone:
@@ -412,6 +482,9 @@ class LabellingSession:
                 self._changes.append(change)
                 raise
             self._files.pop(change.image_id, None)
+            if self._worklist is not None:
+                self._reload_worklist()
+                progress = self.progress()
             old = change.old
             return Undone(
                 view,
@@ -510,15 +583,25 @@ class LabellingSession:
     # -- reading -------------------------------------------------------------------------
 
     def progress(self) -> Progress:
+        worklist = self._worklist
+        if worklist is not None:
+            total, done = worklist.total, worklist.done
+            percent = 100.0 * done / total if total else 0.0
+            return Progress(total=total, labelled=done, remaining=total - done, percent=percent)
         with self.project.store.read() as conn:
             return image_rows.progress(conn, annotator_id=self._annotator_id or None)
 
     def case_progress(self) -> list[CaseProgress]:
+        worklist = self._worklist
+        if worklist is not None:
+            return [CaseProgress(c, n, d, first) for c, n, d, first in worklist.case_progress()]
         with self.project.store.read() as conn:
             return image_rows.case_progress(conn, annotator_id=self._annotator_id or None)
 
     def case_visits(self) -> list[tuple[str, str, int, int]]:
         """(case, visit, first position, images) of each visit, in queue order (the sidebar)."""
+        if self._worklist is not None:
+            return self._worklist.case_visits()
         with self.project.store.read() as conn:
             return image_rows.case_visits(conn)
 
@@ -526,6 +609,8 @@ class LabellingSession:
         """Images at positions start..start+count-1 (for prefetching and the review table)."""
         if count <= 0:
             return []
+        if self._worklist is not None:
+            return self._worklist_views(self._worklist.window(start, start + count - 1))
         with self.project.store.read() as conn:
             return image_rows.queue_views(
                 conn,
@@ -538,9 +623,19 @@ class LabellingSession:
     def review(self, query: ReviewQuery) -> ReviewPage:
         """One window of the review table, sorted and filtered by the database, with totals."""
         with self.project.store.read() as conn:
-            return review_rows.review_page(
+            page = review_rows.review_page(
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )
+        worklist = self._worklist
+        if worklist is None:
+            return page
+        # A reader of a study opens a row at its place in their worklist; an image not in it
+        # has none (0: the page opens nothing), since the page's positions are the worklist's.
+        rows = [
+            replace(row, position=worklist.position_of(image_id=row.image_id) or 0)
+            for row in page.rows
+        ]
+        return replace(page, rows=rows)
 
     def review_cases(self) -> list[str]:
         """Case names for the review table's filter, in queue (natural) order."""
@@ -562,8 +657,30 @@ class LabellingSession:
     # -- internals -----------------------------------------------------------------------
 
     def _total(self) -> int:
+        if self._worklist is not None:
+            return self._worklist.total
         with self.project.store.read() as conn:
             return image_rows.count_present(conn)
+
+    def _worklist_views(self, items: list[WorkItem]) -> list[ImageView]:
+        """Views of worklist items at their worklist positions. A repeat shows the reader's
+        repeat read if given, never their first read (blinded)."""
+        out = []
+        with self.project.store.read() as conn:
+            for item in items:
+                view = self._view_in(conn, item.image_id)
+                if item.repeat:
+                    found = assignment_rows.repeat_read(conn, item.assignment_id)
+                    view = replace(
+                        view,
+                        label=None if found is None else found[0],
+                        comment="" if found is None else found[1],
+                        labelled_at=None,
+                        annotator=None if found is None else self.annotator,
+                        frame_labels=(),
+                    )
+                out.append(replace(view, position=item.position))
+        return out
 
     def _view_at(self, position: int) -> ImageView:
         views = self.queue(position, 1)
@@ -659,6 +776,15 @@ class LabellingSession:
         )
         if view is None:
             raise ValidationError(f"Image {image_id} is not in the queue of this project.")
+        worklist = self._worklist
+        if worklist is not None:
+            # Its place in this reader's worklist: the one on screen, else its first read's.
+            item = worklist.at(self._position)
+            if item is not None and item.image_id == image_id:
+                return replace(view, position=self._position)
+            found = worklist.position_of(image_id=image_id)
+            if found is not None:
+                return replace(view, position=found)
         return view
 
     def _keep_place(self, conn: Connection, relpath: str) -> None:

@@ -13,8 +13,8 @@ from clinlabel.stats.agreement_study import AgreementStudy
 FORMAT = "clinlabel-agreement/1"
 SECTION_TITLE = "Appendix A. Agreement between readers"
 INTRA_NOTE = (
-    "Intra-rater (test-retest) agreement needs images shown twice to the same reader "
-    "(repeats); clinlabel does not schedule repeats yet, so there is none to report."
+    "Intra-rater (test-retest) agreement needs images shown twice to the same reader: "
+    "none has a repeat read yet (`clinlabel study assign --repeats F` schedules them)."
 )
 _RULE = "=" * 78
 
@@ -99,7 +99,19 @@ def agreement_document(study: AgreementStudy) -> dict[str, Any]:
             }
             for item in study.majority
         ],
-        "intra": [],
+        "intra": [
+            {
+                "reader": item.reader,
+                "n": item.kappa.n,
+                "kappa": item.kappa.value,
+                "ci": _ci(item.kappa),
+                "percent": _percent(item.percent),
+                "matrix": item.matrix.tolist(),
+                "band": item.kappa.band,
+                **({"note": item.kappa.note} if item.kappa.value is None else {}),
+            }
+            for item in study.intra
+        ],
     }
 
 
@@ -205,7 +217,22 @@ def render_agreement(study: AgreementStudy) -> list[str]:
         right=[False, True, True, True, True, False],
     )  # fmt: skip
     out += [""]
-    out += textwrap.wrap(INTRA_NOTE, width=78, initial_indent="  ", subsequent_indent="  ")
+    if study.intra:
+        out += [
+            "  Intra-rater (test-retest): each reader's first read against their blinded repeat"
+        ]
+        out += render_table(
+            ["Reader", "Images", "Kappa", "95 % CI", "Agreement", "Landis & Koch"],
+            [
+                [safe_text(i.reader), f"{i.kappa.n:,}", _value(i.kappa), _interval(i.kappa),
+                 _pct(i.percent), _band(i.kappa)]
+                for i in study.intra
+            ],
+            right=[False, True, True, False, True, False],
+        )  # fmt: skip
+        out += _notes([(i.reader, i.kappa) for i in study.intra])
+    else:
+        out += textwrap.wrap(INTRA_NOTE, width=78, initial_indent="  ", subsequent_indent="  ")
     out += [""]
     out += textwrap.wrap(
         "Bands: Landis & Koch (1977). Undefined: no variation to measure chance agreement "
@@ -222,9 +249,27 @@ def render_agreement_text(study: AgreementStudy) -> str:
     return "\n".join([title, "=" * len(title), *render_agreement(study), ""])
 
 
-def insert_report_section(report_text: str, study: AgreementStudy) -> str:
-    """The summary report's text with the agreement section placed before its closing rule."""
+def team_csv_note(adjudicated: int, agreed: int, unresolved: int) -> list[str]:
+    """What a team project's labels CSV holds, said in the report (issue 13)."""
+    text = (
+        "The labels CSV of this team project has one row per image with its adjudicated "
+        f"label: {adjudicated:,} images adjudicated (the reviewer's label and reason), "
+        f"{agreed:,} on which every reader who read it agreed (that label), and "
+        f"{unresolved:,} on which the readers disagree and no one has adjudicated yet (the "
+        "label is empty; the comment names each reader's label). `clinlabel export --readers` "
+        "writes every reader's label side by side; `--detailed`, one row per read."
+    )
+    return textwrap.wrap(text, width=78, initial_indent="  ", subsequent_indent="  ")
+
+
+def insert_report_section(
+    report_text: str, study: AgreementStudy, *, team_csv: tuple[int, int, int] | None = None
+) -> str:
+    """The summary report's text with the agreement section placed before its closing rule;
+    `team_csv` (adjudicated, agreed, unresolved images) says what the team's CSV holds."""
     section = ["", "", SECTION_TITLE.upper(), "-" * len(SECTION_TITLE)]
+    if team_csv is not None:
+        section += [*team_csv_note(*team_csv), ""]
     section += [*render_agreement(study), ""]
     closing = f"\n{_RULE}\nEnd of report."
     head, found, tail = report_text.rpartition(closing)

@@ -82,6 +82,47 @@ class MajorityAgreement:
 
 
 @dataclass(frozen=True, slots=True)
+class IntraAgreement:
+    """Test-retest: one reader's first read of an image against their blinded repeat read."""
+
+    reader: str
+    kappa: Estimate
+    percent: Estimate
+    matrix: NDArray[np.int64]
+    """Rows: the first reads; columns: the repeat reads; in the order of the labels."""
+
+
+def intra_rater(
+    pairs: list[tuple[str, str, str]], readers: tuple[str, ...], labels: tuple[str, ...]
+) -> tuple[IntraAgreement, ...]:
+    """Cohen's kappa of each reader's (first, repeat) reads; `pairs` are (reader, first label,
+    repeat label). Reads with a label outside `labels` are left out, as `--labels` leaves them
+    out of the other figures."""
+    index = {name: i for i, name in enumerate(labels)}
+    k = len(labels)
+    by_reader: dict[str, list[tuple[int, int]]] = {}
+    for reader, first, repeat in pairs:
+        if first in index and repeat in index:
+            by_reader.setdefault(reader, []).append((index[first], index[repeat]))
+    ordered = [r for r in readers if r in by_reader] + sorted(
+        r for r in by_reader if r not in readers
+    )
+    out = []
+    for reader in ordered:
+        codes = np.asarray(by_reader[reader], dtype=np.int64).reshape(-1, 2)
+        matrix = pair_matrix(codes[:, 0], codes[:, 1], k)
+        out.append(
+            IntraAgreement(
+                reader=reader,
+                kappa=cohen_kappa(matrix),
+                percent=percent_agreement(codes),
+                matrix=matrix,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class AgreementStudy:
     readers: tuple[str, ...]
     labels: tuple[str, ...]
@@ -95,6 +136,8 @@ class AgreementStudy:
     per_case: tuple[CaseAgreement, ...]
     majority: tuple[MajorityAgreement, ...]
     seed: int
+    intra: tuple[IntraAgreement, ...] = ()
+    """Each reader's test-retest agreement over their repeat reads (none without repeats)."""
 
 
 def _pair(readings: Readings, i: int, j: int) -> PairAgreement:

@@ -195,3 +195,86 @@ scan_staging = Table(
     # SQLite scanned the whole table once per image (migration 0004).
     Index("ix_scan_staging_relpath", "relpath", unique=True),
 )
+
+# ---- Reading studies (issue 13, part 2: study design, adjudication; migration 0009) ---------
+
+# The study's design, one row (id 1): how `clinlabel study assign` shared the images out, and the
+# rules every face obeys (locked progression). Written with the `study_assigned` event.
+study = Table(
+    "study",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # "per-image", "by-case" or "sample"
+    Column("design", String(16), nullable=False),
+    Column("per_image", Integer),
+    Column("sample", Integer),
+    Column("overlap", Text),
+    Column("repeats", Text),
+    # "random" (each reader's own stable order of cases) or "batch"
+    Column("case_order", String(16), nullable=False),
+    Column("locked", Boolean, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("assigned_at", String(40), nullable=False),
+    Column("event_id", Integer, nullable=False),
+)
+
+# Each reader's seed of their order of cases (also in the `study_assigned` event).
+study_readers = Table(
+    "study_readers",
+    metadata,
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), primary_key=True),
+    Column("seed", BigInteger, nullable=False),
+)
+
+# Each reader's worklist: position 1..n is the order the reader is shown them. A repeat is a
+# second showing of an image to the same reader later on (`repeat_of` the first showing).
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("repeat_of", Integer, ForeignKey("assignments.id")),
+    UniqueConstraint("annotator_id", "position", name="uq_assignments_reader_position"),
+    Index("ix_assignments_image", "image_id", "annotator_id"),
+)
+
+# A repeat read: its own record, never an overwrite of the reader's first read (which stays in
+# `labels`), so test-retest agreement compares the two.
+repeat_reads = Table(
+    "repeat_reads",
+    metadata,
+    Column("assignment_id", Integer, ForeignKey("assignments.id"), primary_key=True),
+    Column("image_id", Integer, ForeignKey("images.id"), nullable=False),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("labelled_at", String(40), nullable=False),
+    Column("event_id", Integer, nullable=False),
+)
+
+# The case-level diagnosis a reader gives once every image of the case is labelled (the
+# schema's `[[case_labels]]`).
+case_diagnoses = Table(
+    "case_diagnoses",
+    metadata,
+    Column("case_name", Text, primary_key=True),
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("labelled_at", String(40), nullable=False),
+    Column("event_id", Integer, nullable=False),
+)
+
+# The final label of an image after a reviewer weighed the readers' labels, with the reason.
+adjudications = Table(
+    "adjudications",
+    metadata,
+    Column("image_id", Integer, ForeignKey("images.id"), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("adjudicated_at", String(40), nullable=False),
+    Column("event_id", Integer, nullable=False),
+)

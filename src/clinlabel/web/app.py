@@ -14,8 +14,11 @@ from clinlabel.web.bounds import integers_in_range
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
+    adjudication,
+    assignments,
     cases,
     compare,
+    dashboard,
     detail,
     images,
     labels,
@@ -77,6 +80,10 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         outputs,
         review,
         rescan,
+        # Reading studies (issue 13): roles declared in routes/study_access.py.
+        assignments,
+        adjudication,
+        dashboard,
     ):
         app.include_router(module.router)
     # html=False: no index pages and no directory listings under /static.

@@ -20,6 +20,7 @@ from clinlabel.errors import (
     ProjectInUseError,
     SchemaTooNewError,
     StoreError,
+    StudyRuleError,
     ValidationError,
 )
 from clinlabel.web.body_limit import BodyTooLargeError
@@ -60,6 +61,9 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
         return 409, "not_started"
     if isinstance(exc, OtherProjectError):
         return 409, "other_project"
+    if isinstance(exc, StudyRuleError):
+        # The request is well formed; the study's state does not allow it yet.
+        return 409, "study_rule"
     if isinstance(exc, ImageFileError):
         # The request was fine; the file on disk no longer is what the project holds.
         return 409, "image_file"

@@ -177,6 +177,11 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         # The regions (0007) came after the keys: gone too, as before 0006.
         raw.execute("DROP TABLE regions")
         raw.execute("DROP TABLE region_geometries")
+        # And the reading study's tables (0009).
+        for table in ("adjudications", "case_diagnoses", "repeat_reads", "assignments"):
+            raw.execute(f"DROP TABLE {table}")
+        raw.execute("DROP TABLE study_readers")
+        raw.execute("DROP TABLE study")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

@@ -141,6 +141,10 @@ def _as_previous_schema(tmp_path: Path) -> None:
         raw.execute("DROP TABLE annotator_progress")
         raw.execute("DROP TABLE regions")
         raw.execute("DROP TABLE region_geometries")
+        for table in ("adjudications", "case_diagnoses", "repeat_reads", "assignments"):
+            raw.execute(f"DROP TABLE {table}")
+        raw.execute("DROP TABLE study_readers")
+        raw.execute("DROP TABLE study")
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 
@@ -158,7 +162,7 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     readonly.close()
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0007"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0009"
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_scan_staging_relpath'"
         ).scalar()

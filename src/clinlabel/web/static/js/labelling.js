@@ -318,7 +318,12 @@ export class Labeller {
 
   effective(view) {
     const change = this.pending.get(view.id);
-    if (change) return { ...change, saved: false, changed: false };
+    // Only at its own position: in a reading study the same image comes back later as a
+    // blinded repeat, which must not show the first read still on its way.
+    // (A change from the review table or one resent after a reload names no position.)
+    if (change && (change.position === undefined || change.position === view.position)) {
+      return { ...change, saved: false, changed: false };
+    }
     return { label: view.label, comment: view.comment, saved: true, changed: view.changed };
   }
 
@@ -376,7 +381,7 @@ export class Labeller {
 
   commit(view, name, comment, t0, frame = 0) {
     if (frame > 0) return this.commitFrame(view, frame, name, comment);
-    const change = { label: name, comment: comment ?? "" };
+    const change = { label: name, comment: comment ?? "", position: view.position };
     const onScreen = this.view?.id === view.id;
     const advance = onScreen && view.position < this.total;
     // Moving on after a label: the same request records the next image as shown.
@@ -393,7 +398,7 @@ export class Labeller {
       this.status.notice(`${view.file} has no label to clear.`);
       return;
     }
-    this.send(view, { label: null, comment: "" }, "DELETE");
+    this.send(view, { label: null, comment: "", position: view.position }, "DELETE");
     this.status.notice("Label cleared — Ctrl+Z to undo");
   }
 
@@ -434,10 +439,13 @@ export class Labeller {
         this.kept.release(kept);
         if (this.pending.get(view.id) === change) this.pending.delete(view.id);
         this.images.update(saved.image);
-        // The image on screen may be this one: show the server's record, not the old copy.
-        if (this.view?.id === saved.image.id) this.view = saved.image;
+        // The image on screen may be this one: show the server's record, not the old copy
+        // (the same position too: a study's repeat of the image is another record).
+        if (this.view?.id === saved.image.id && this.view.position === saved.image.position) this.view = saved.image;
         this.status.progress(saved.progress);
         this.sidebar.refreshSoon();
+        // A reading study may now ask for the case's diagnosis (main.js, case-diagnosis.js).
+        if (change.label) this.onLabelSaved?.(saved.image);
       })
       .catch((e) => {
         const why = this.notSaved(e, kept);

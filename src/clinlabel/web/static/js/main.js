@@ -12,6 +12,7 @@ import { wireKeys } from "./keys.js";
 import { wireViewerTools } from "./viewer-tools.js";
 import { PhotoDetail } from "./photo-detail.js";
 import { watchRescan } from "./rescan-status.js";
+import { CaseDiagnosis } from "./case-diagnosis.js";
 
 function byId(id) {
   const element = document.getElementById(id);
@@ -79,6 +80,14 @@ function pageElements() {
       list: byId("frame-label-list"),
     },
     labels: { box: byId("labels"), status: byId("current-label") },
+    caseDiagnosis: {
+      dialog: byId("case-dialog"),
+      title: byId("case-title"),
+      buttons: byId("case-buttons"),
+      comment: byId("case-comment"),
+      error: byId("case-error"),
+      later: byId("case-later"),
+    },
     regions: {
       panel: byId("region-panel"),
       tools: byId("region-tools"),
@@ -206,6 +215,14 @@ async function boot() {
   app.viewer.setDetail(detail);
   app.tools = wireViewerTools(app, page.viewerTools, { detail, maxSide: session.max_side });
   watchRescan(page.status.saveStatus, app);
+  // A reading study's case diagnosis, asked once every image of a case is labelled.
+  const diagnosis = new CaseDiagnosis(page.caseDiagnosis, app.status);
+  diagnosis
+    .start()
+    .then(() => {
+      app.onLabelSaved = (image) => diagnosis.check(image);
+    })
+    .catch((e) => app.status.error(`Cannot read the study's settings: ${e.message}`));
   const on = (button, fn) => button.addEventListener("click", fn);
   const b = page.buttons;
   on(b.prev, () => app.act(() => app.move(-1, null)));

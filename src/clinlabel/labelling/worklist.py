@@ -1,0 +1,303 @@
+"""A reader's worklist in a reading study: what they read next, what is open to them under
+locked progression, and their blinded repeat reads.
+
+The rules live here, in the engine, so every face (the page, the API, a script) obeys them:
+- locked progression: the worklist is a run of blocks (a case's first reads; each repeat on
+  its own); an item opens only once every block before it is complete, and a case block is
+  complete when each of its images is labelled and, where the schema asks for one, the case
+  has its diagnosis (`case_rules`);
+- a repeat is its own read: saved apart from the first read, which it never overwrites, and
+  shown without it (the reader is blinded to their first read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.log import append_event, utc_now
+from clinlabel.errors import StudyRuleError, ValidationError
+from clinlabel.labelling.project import Project
+from clinlabel.store import assignments as assignment_rows
+from clinlabel.store import people
+from clinlabel.store.assignments import WorkItem
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistItem:
+    assignment_id: int
+    position: int
+    image_id: int
+    relpath: str
+    case: str
+    repeat: bool
+    done: bool
+    open: bool
+    """Under locked progression: every block before this one is complete."""
+    repeat_label: str | None = None
+    """A repeat's own read (never the first read: the reader is blinded to it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Worklist:
+    reader: str
+    locked: bool
+    items: tuple[WorklistItem, ...]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.done)
+
+    @property
+    def next_open(self) -> WorklistItem | None:
+        """The first item not done (the page's "next")."""
+        return next((item for item in self.items if not item.done), None)
+
+
+def _blocks(items: list[WorkItem]) -> list[int]:
+    """The block number of each item: consecutive first reads of one case share a block; each
+    repeat is a block of its own."""
+    out: list[int] = []
+    block = -1
+    for i, item in enumerate(items):
+        if item.repeat or i == 0 or items[i - 1].repeat or items[i - 1].case != item.case:
+            block += 1
+        out.append(block)
+    return out
+
+
+def _open_flags(
+    conn: Connection, items: list[WorkItem], *, annotator_id: int, locked: bool, diagnosed: bool
+) -> list[bool]:
+    if not locked:
+        return [True] * len(items)
+    blocks = _blocks(items)
+    complete: dict[int, bool] = {}
+    for item, block in zip(items, blocks, strict=True):
+        complete[block] = complete.get(block, True) and item.done
+    if diagnosed:
+        given = assignment_rows.case_diagnoses_of(conn, annotator_id=annotator_id)
+        for item, block in zip(items, blocks, strict=True):
+            if not item.repeat and item.case not in given:
+                complete[block] = False
+    flags = []
+    all_before = True
+    current = -1
+    for block in blocks:
+        if block != current:
+            if current >= 0:
+                all_before = all_before and complete[current]
+            current = block
+        flags.append(all_before)
+    return flags
+
+
+def load_worklist(conn: Connection, *, annotator_id: int, reader: str, diagnosed: bool) -> Worklist:
+    settings = assignment_rows.study_settings(conn)
+    locked = settings is not None and settings.locked
+    rows = assignment_rows.worklist(conn, annotator_id=annotator_id)
+    flags = _open_flags(conn, rows, annotator_id=annotator_id, locked=locked, diagnosed=diagnosed)
+    items = []
+    for row, is_open in zip(rows, flags, strict=True):
+        repeat_label = None
+        if row.repeat and row.done:
+            found = assignment_rows.repeat_read(conn, row.assignment_id)
+            repeat_label = None if found is None else found[0]
+        items.append(
+            WorklistItem(
+                assignment_id=row.assignment_id,
+                position=row.position,
+                image_id=row.image_id,
+                relpath=row.relpath,
+                case=row.case,
+                repeat=row.repeat,
+                done=row.done,
+                open=is_open,
+                repeat_label=repeat_label,
+            )
+        )
+    return Worklist(reader, locked, tuple(items))
+
+
+def reader_worklist(project: Project, reader: str) -> Worklist:
+    """`reader`'s worklist; empty when the project has no study or the reader none in it."""
+    diagnosed = bool(project.schema.case_labels)
+    with project.store.read() as conn:
+        annotator_id = people.find_annotator(conn, reader)
+        if annotator_id is None:
+            return Worklist(reader, False, ())
+        return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
+
+
+LOCKED_HINT = "Finish the current case first (every image labelled, and its diagnosis if asked)."
+
+
+def check_may_label(
+    conn: Connection, *, annotator_id: int, reader: str, image_id: int, diagnosed: bool
+) -> None:
+    """Refuse a first read of an image the study's locked progression has not opened yet for
+    this reader (nothing is refused without a locked study, or for an image not assigned)."""
+    settings = assignment_rows.study_settings(conn)
+    if settings is None or not settings.locked:
+        return
+    worklist = load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
+    firsts = [i for i in worklist.items if i.image_id == image_id and not i.repeat]
+    if firsts and not firsts[0].open:
+        current = next((i for i in worklist.items if not i.open), firsts[0])
+        before = next((i for i in worklist.items if not i.done), current)
+        raise StudyRuleError(
+            f"{firsts[0].case} is not open yet: this study is locked case by case and "
+            f"{before.case} is not complete.",
+            hint=LOCKED_HINT,
+        )
+
+
+def save_repeat_read(
+    project: Project,
+    *,
+    reader: str,
+    assignment_id: int,
+    label: str,
+    comment: str | None,
+    session_id: int | None = None,
+) -> WorklistItem:
+    """Record `reader`'s repeat read of a worklist item: its own record and event
+    (`repeat_read_saved`), the first read left as it was."""
+    name, text = project.schema.validate(label, comment)
+    diagnosed = bool(project.schema.case_labels)
+    with project.store.write() as conn:
+        annotator_id = people.find_annotator(conn, reader)
+        found = assignment_rows.assignment_of(conn, assignment_id)
+        if found is None or annotator_id is None or found[0] != annotator_id:
+            # The same answer for another reader's item as for none: ids are not a way in.
+            raise ValidationError(f"There is no worklist item {assignment_id} of {reader}.")
+        _, image_id, repeat_of = found
+        if repeat_of is None:
+            raise ValidationError(
+                f"Worklist item {assignment_id} is a first read: label the image itself."
+            )
+        worklist = load_worklist(
+            conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed
+        )
+        item = next(i for i in worklist.items if i.assignment_id == assignment_id)
+        if not item.open:
+            raise StudyRuleError(
+                "This repeat is not open yet: the study is locked case by case.", hint=LOCKED_HINT
+            )
+        old = assignment_rows.repeat_read(conn, assignment_id)
+        now = utc_now()
+        event_id = append_event(
+            conn,
+            NewEvent(
+                EventKind.REPEAT_READ_SAVED,
+                reader,
+                {
+                    "assignment": assignment_id,
+                    "old": None if old is None else {"label": old[0], "comment": old[1]},
+                    "new": {"label": name, "comment": text},
+                },
+                session_id=session_id,
+                image_id=image_id,
+                image=item.relpath,
+                frame=0,
+                ts_utc=now,
+            ),
+        )
+        assignment_rows.put_repeat_read(
+            conn,
+            assignment_id=assignment_id,
+            image_id=image_id,
+            annotator_id=annotator_id,
+            label=name,
+            comment=text,
+            labelled_at=now,
+            event_id=event_id,
+        )
+    return WorklistItem(
+        assignment_id=item.assignment_id,
+        position=item.position,
+        image_id=item.image_id,
+        relpath=item.relpath,
+        case=item.case,
+        repeat=True,
+        done=True,
+        open=True,
+        repeat_label=name,
+    )
+
+
+class WorklistQueue:
+    """A reader's worklist as the labelling session's queue: positions are worklist positions,
+    so the page (which knows only positions) follows the reader's own order, their repeats
+    included, with no change of its own. Reloaded after every change of this reader's reads."""
+
+    def __init__(self, items: list[WorkItem]) -> None:
+        self.items = items
+
+    @classmethod
+    def load(cls, conn: Connection, *, annotator_id: int) -> WorklistQueue | None:
+        """None when the reader has no worklist (no study, or not one of its readers)."""
+        items = assignment_rows.worklist(conn, annotator_id=annotator_id)
+        return cls(items) if items else None
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.done)
+
+    def at(self, position: int) -> WorkItem | None:
+        return self.items[position - 1] if 1 <= position <= len(self.items) else None
+
+    def window(self, first: int, last: int) -> list[WorkItem]:
+        return self.items[max(first, 1) - 1 : max(last, 0)]
+
+    def next_not_done(self, after: int) -> int | None:
+        """The first position after `after` not done, wrapping round once."""
+        n = len(self.items)
+        for step in range(n):
+            index = (after + step) % n
+            if not self.items[index].done:
+                return index + 1
+        return None
+
+    def position_of(self, *, image_id: int | None = None, relpath: str | None = None) -> int | None:
+        """The position of an image's first read in the worklist."""
+        for index, item in enumerate(self.items):
+            if not item.repeat and (item.image_id == image_id or item.relpath == relpath):
+                return index + 1
+        return None
+
+    def case_visits(self) -> list[tuple[str, str, int, int]]:
+        """(case, visit, first position, images) of each run of first reads, in order."""
+        out: list[tuple[str, str, int, int]] = []
+        for index, item in enumerate(self.items, start=1):
+            if item.repeat:
+                continue
+            if out and out[-1][0] == item.case and out[-1][1] == item.visit:
+                case, visit, first, count = out[-1]
+                out[-1] = (case, visit, first, count + 1)
+            else:
+                out.append((item.case, item.visit, index, 1))
+        return out
+
+    def case_progress(self) -> list[tuple[str, int, int, int]]:
+        """(case, items, done, first position) per case, in the order the reader meets them;
+        a case's repeats count with it."""
+        found: dict[str, list[int]] = {}
+        for index, item in enumerate(self.items, start=1):
+            entry = found.setdefault(item.case, [0, 0, index])
+            entry[0] += 1
+            entry[1] += int(item.done)
+        return [(case, e[0], e[1], e[2]) for case, e in found.items()]
+
+
+def study_state(project: Project) -> tuple[bool, bool]:
+    """(the project has a study, its progression is locked)."""
+    with project.store.read() as conn:
+        settings = assignment_rows.study_settings(conn)
+    return settings is not None, settings is not None and settings.locked

@@ -1,0 +1,143 @@
+"""What the study dashboard counts, as grouped SQL: labels per reader and label, active time per
+reader and image, labels per day, reads per case (the figures are `stats.dashboard`'s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from clinlabel.store.schema import (
+    adjudications,
+    annotators,
+    assignments,
+    events,
+    images,
+    labels,
+)
+
+# Rows fetched from the driver at a time when a query streams one row per image.
+_BATCH = 5000
+
+
+def label_counts(conn: Connection) -> list[tuple[str, str, int]]:
+    """(reader, label, images) of every reader's whole-image labels of present images."""
+    query = (
+        select(annotators.c.name, labels.c.label, func.count())
+        .select_from(
+            labels.join(images, images.c.id == labels.c.image_id).join(
+                annotators, annotators.c.id == labels.c.annotator_id
+            )
+        )
+        .where(labels.c.frame == 0, images.c.present)
+        .group_by(annotators.c.id, annotators.c.name, labels.c.label)
+        .order_by(annotators.c.id, labels.c.label)
+    )
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in conn.execute(query)]
+
+
+def active_ms(conn: Connection) -> dict[str, int]:
+    """Active milliseconds each person spent on images, from the trail."""
+    query = (
+        select(events.c.actor, func.sum(events.c.active_ms))
+        .where(events.c.active_ms.is_not(None))
+        .group_by(events.c.actor)
+    )
+    return {str(r[0]): int(r[1] or 0) for r in conn.execute(query)}
+
+
+def seconds_per_labelled_image(conn: Connection) -> Iterator[tuple[str, float]]:
+    """(reader, active seconds) of each image the reader labelled, over all their visits to it."""
+    spent = (
+        select(
+            events.c.actor.label("actor"),
+            events.c.image_id.label("image_id"),
+            func.sum(events.c.active_ms).label("ms"),
+        )
+        .where(events.c.image_id.is_not(None), events.c.active_ms.is_not(None))
+        .group_by(events.c.actor, events.c.image_id)
+        .subquery()
+    )
+    query = (
+        select(annotators.c.name, spent.c.ms)
+        .select_from(
+            labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
+                spent,
+                and_(spent.c.image_id == labels.c.image_id, spent.c.actor == annotators.c.name),
+            )
+        )
+        .where(labels.c.frame == 0)
+    )
+    for r in conn.execution_options(yield_per=_BATCH).execute(query):
+        yield str(r[0]), int(r[1] or 0) / 1000.0
+
+
+def labels_per_day(conn: Connection) -> list[tuple[str, str, int]]:
+    """(UTC day, reader, labels given that day): each first label of an image, and each change."""
+    day = func.substr(events.c.ts_utc, 1, 10)
+    query = (
+        select(day, events.c.actor, func.count())
+        .where(events.c.kind.in_(("label_saved", "label_changed", "repeat_read_saved")))
+        .group_by(day, events.c.actor)
+        .order_by(day, events.c.actor)
+    )
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in conn.execute(query)]
+
+
+def case_images(conn: Connection) -> list[tuple[str, int]]:
+    """(case, present images) in queue order."""
+    first = func.min(images.c.seq)
+    query = (
+        select(images.c.case_name, func.count())
+        .where(images.c.present)
+        .group_by(images.c.case_name)
+        .order_by(first)
+    )
+    return [(str(r[0]), int(r[1])) for r in conn.execute(query)]
+
+
+def case_reads(conn: Connection) -> dict[str, int]:
+    """Whole-image reads given per case (every reader counted)."""
+    query = (
+        select(images.c.case_name, func.count())
+        .select_from(labels.join(images, images.c.id == labels.c.image_id))
+        .where(labels.c.frame == 0, images.c.present)
+        .group_by(images.c.case_name)
+    )
+    return {str(r[0]): int(r[1]) for r in conn.execute(query)}
+
+
+def case_assigned(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per case: (first reads assigned, of them done) in a study's worklists."""
+    own = and_(
+        labels.c.image_id == assignments.c.image_id,
+        labels.c.annotator_id == assignments.c.annotator_id,
+        labels.c.frame == 0,
+    )
+    query = (
+        select(images.c.case_name, func.count(assignments.c.id), func.count(labels.c.id))
+        .select_from(
+            assignments.join(images, images.c.id == assignments.c.image_id).outerjoin(labels, own)
+        )
+        .where(assignments.c.repeat_of.is_(None), images.c.present)
+        .group_by(images.c.case_name)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in conn.execute(query)}
+
+
+def assigned_per_reader(conn: Connection) -> dict[str, int]:
+    """Worklist items (first reads and repeats) per reader of a study."""
+    query = (
+        select(annotators.c.name, func.count(assignments.c.id))
+        .join(assignments, assignments.c.annotator_id == annotators.c.id)
+        .group_by(annotators.c.id, annotators.c.name)
+    )
+    return {str(r[0]): int(r[1]) for r in conn.execute(query)}
+
+
+def final_labels(conn: Connection) -> dict[int, str]:
+    return {
+        int(r[0]): str(r[1])
+        for r in conn.execute(select(adjudications.c.image_id, adjudications.c.label))
+    }
