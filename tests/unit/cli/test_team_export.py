@@ -50,7 +50,7 @@ def test_a_team_projects_csv_has_the_adjudicated_label_and_the_report_says_so(
     tmp_path: Path,
 ) -> None:
     project = _team(tmp_path)
-    assert run("export", project).exit_code == 0
+    assert run("export", project, "--report").exit_code == 0
     rows = _rows(project / "clinical_labels.csv")
     assert rows[0] == ["case", "visit", "file", "label", "comment"]
     assert rows[1:] == [
@@ -83,7 +83,7 @@ def test_a_single_readers_csv_keeps_one_row_per_label_as_before(tmp_path: Path) 
     project = tmp_path / "project"
     assert run("init", two_case_batch(tmp_path / "Batch"), "--out", project).exit_code == 0
     _import(project, tmp_path, "Dr A", ["Suspicious", "NA", "Suspicious"])
-    assert run("export", project).exit_code == 0
+    assert run("export", project, "--report").exit_code == 0
     rows = _rows(project / "clinical_labels.csv")
     assert rows[2] == ["Case_1", "Visit_1", "XC_CLINICAL/img2.jpg", "NA", "blurred"]
     assert "team project" not in (project / "clinical_labels_summary.txt").read_text()
