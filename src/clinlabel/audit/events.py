@@ -23,6 +23,15 @@ class EventKind(StrEnum):
     REGION_CREATED = "region_created"
     REGION_CHANGED = "region_changed"
     REGION_DELETED = "region_deleted"
+    # Serving a team (issue 13): accounts and logins of `clinlabel serve`.
+    USER_ADDED = "user_added"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    PASSWORD_RESET = "password_reset"
+    ROLE_CHANGED = "role_changed"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_FAILED = "login_failed"
 
 
 LABEL_KINDS = frozenset({EventKind.LABEL_SAVED, EventKind.LABEL_CHANGED, EventKind.LABEL_CLEARED})

@@ -177,6 +177,9 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         # The regions (0007) came after the keys: gone too, as before 0006.
         raw.execute("DROP TABLE regions")
         raw.execute("DROP TABLE region_geometries")
+        # And the team server's tables (0008).
+        for table in ("web_sessions", "login_failures", "users"):
+            raw.execute(f"DROP TABLE {table}")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
