@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("clinlabel.cli.imaging", "render_command"),
     "info": ("clinlabel.cli.imaging", "info_command"),
     "agreement": ("clinlabel.cli.agreement", "agreement_command"),
+    "users": ("clinlabel.cli.users", "users_group"),
+    "serve": ("clinlabel.cli.serve", "serve_command"),
+    "db": ("clinlabel.cli.db", "db_group"),
 }
 
 

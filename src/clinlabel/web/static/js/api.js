@@ -30,6 +30,12 @@ export async function request(method, url, body) {
     data = null;
   }
   if (!response.ok) {
+    if (response.headers.get("X-Clinlabel-Refused") === "login") {
+      // The team server logged this user off (idle, or ended elsewhere): team-session.js asks
+      // for the password; until then the change waits and is retried, like an unknown token.
+      window.dispatchEvent(new CustomEvent("clinlabel:login-needed"));
+      throw new ApiError("Logged off: log in again; nothing is lost.", { status: response.status, kind: "token", retryable: true });
+    }
     if (response.headers.get("X-Clinlabel-Refused") === "token") {
       // Not a refusal of the change: this page's token is not the server's (it was started
       // with a new one). Retried, so nothing is dropped, until the page is opened with the link.

@@ -1,0 +1,75 @@
+"""Logging in and out of the team server (`clinlabel serve`), and who is logged in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from clinlabel.errors import AccessError
+from clinlabel.web.auth import COOKIE, cookie_value, current_user, team_of
+from clinlabel.web.routes.pages import STATIC
+
+router = APIRouter(tags=["login"])
+
+Text = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class LoginIn(BaseModel):
+    name: Text = Field(min_length=1, max_length=200)
+    password: Text = Field(min_length=1)
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    idle_minutes: float
+
+
+@router.get("/login", include_in_schema=False)
+def login_page() -> FileResponse:
+    return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/api/auth/login")
+async def login(body: LoginIn, request: Request) -> JSONResponse:
+    team = team_of(request)
+    if team is None:
+        raise AccessError("This server has no logins (it is `clinlabel label`).")
+    address = team.address(request)
+    done = await team.base.call(team.accounts.login, body.name, body.password, address=address)
+    answer = JSONResponse(
+        MeOut(
+            name=done.user.name, role=done.user.role.value, idle_minutes=team.idle_s / 60
+        ).model_dump()
+    )
+    answer.set_cookie(
+        COOKIE,
+        cookie_value(team.secret, done.session_id),
+        httponly=True,
+        samesite="strict",
+        secure=team.secure_cookies,
+        path="/",
+    )
+    return answer
+
+
+@router.post("/api/auth/logout", status_code=204)
+async def logout(request: Request) -> Response:
+    team = team_of(request)
+    if team is not None:
+        await team.logout(request)
+    answer = Response(status_code=204)
+    answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+@router.get("/api/auth/me")
+async def me(request: Request) -> MeOut:
+    user = current_user(request)
+    team = team_of(request)
+    if user is None or team is None:
+        raise AccessError("Not logged in.")
+    return MeOut(name=user.name, role=user.role.value, idle_minutes=team.idle_s / 60)
