@@ -22,11 +22,30 @@ PASSWORD = "correct horse battery"
 USERS = {"ann": Role.ANNOTATOR, "bea": Role.ANNOTATOR, "rev": Role.REVIEWER, "adm": Role.ADMIN}
 
 
+SCHEMA = """
+[[labels]]
+name = "Suspicious"
+key = "1"
+[[labels]]
+name = "Benign"
+key = "2"
+[[labels]]
+name = "NA"
+key = "3"
+requires_comment = true
+[[regions]]
+name = "Lesion"
+colour = "#e4572e"
+"""
+
+
 def make_team_project(root: Path, *, database_url: str | None = None) -> Path:
     """A project of a small batch with one user of each role (and two annotators)."""
     batch = make_batch(root / "batch", cases=2, visits=1, images=2)
     project_dir = root / "project"
-    init_project(batch, project_dir, database_url=database_url)
+    schema = root / "schema.toml"
+    schema.write_text(SCHEMA, encoding="utf-8")
+    init_project(batch, project_dir, database_url=database_url, schema_path=schema)
     with open_project(project_dir) as project:
         accounts = Accounts(project.store)
         for name, role in USERS.items():
