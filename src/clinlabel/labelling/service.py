@@ -22,7 +22,7 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
-from clinlabel.errors import DatasetError, ImageFileError, ValidationError
+from clinlabel.errors import DatasetError, ImageFileError, StaleVersionError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.store import images as image_rows
@@ -103,6 +103,30 @@ def clean_annotator_name(name: str) -> str:
     return cleaned
 
 
+def _check_version(old: label_rows.CurrentLabel | None, version: int | None, frame: int) -> None:
+    """Refuse a change based on another version of this reader's label than the stored one."""
+    if version is None:
+        return
+    stored = 0 if old is None else old.event_id
+    if version == stored:
+        return
+    what = (
+        "no label"
+        if old is None
+        else repr(old.label) + (f" ({old.comment})" if old.comment else "")
+    )
+    raise StaleVersionError(
+        f"This label was changed in another tab or window since this one showed it: it is now "
+        f"{what}. Nothing was saved; choose again to replace it.",
+        current={
+            "label": None if old is None else old.label,
+            "comment": "" if old is None else old.comment,
+            "frame": frame,
+            "version": stored,
+        },
+    )
+
+
 class LabellingSession:
     """One annotator's session on a project. Thread-safe: a web server may call from threads."""
 
@@ -132,6 +156,8 @@ class LabellingSession:
         self._shown_relpath: str | None = None
         # Hashes of recently labelled files by their identity when hashed (`_current_sha256`).
         self._hashes: OrderedDict[int, tuple[tuple[int, ...], str]] = OrderedDict()
+        self.last_version = 0
+        """The version of the label the last save or clear left (0: no label); writer only."""
 
     # -- session -------------------------------------------------------------------------
 
@@ -259,8 +285,13 @@ class LabellingSession:
         *,
         frame: int = 0,
         geometry: Geometry | _Compute | None = COMPUTE,
+        version: int | None = None,
     ) -> ImageView:
         """Give `image_id` a label; durable and audited when this returns. Does not move.
+
+        `version` is the version of this reader's label the change is based on (0: none), as
+        `last_version` gave it: if another tab of the same reader changed it since, nothing is
+        written and `StaleVersionError` carries the stored label. None: no check.
 
         `geometry` is the labelled frame's acquisition geometry (`label_geometry`), when the
         caller read it beforehand off the writer thread (the server does, through its viewing
@@ -302,6 +333,8 @@ class LabellingSession:
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
+                    _check_version(old, version, frame)
+                    self.last_version = 0 if old is None else old.event_id
                     if old is not None and (old.label, old.comment, old.sha256) == (
                         name,
                         text,
@@ -343,6 +376,7 @@ class LabellingSession:
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
                         change = _Change(event_id, image_id, relpath, frame, old)
+                        self.last_version = event_id
                         if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
@@ -357,8 +391,13 @@ class LabellingSession:
                 self._remember(change)
             return view
 
-    def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
-        """Remove the label from an image; the old value stays in the audit trail."""
+    def clear_label(
+        self, image_id: int, *, frame: int = 0, version: int | None = None
+    ) -> ImageView:
+        """Remove the label from an image; the old value stays in the audit trail.
+
+        `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`).
+        """
         with self._lock:
             self.check_open()
             relpath, _ = self._image_file(image_id)
@@ -367,6 +406,8 @@ class LabellingSession:
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
+                _check_version(old, version, frame)
+                self.last_version = 0
                 if old is not None:
                     event_id = append_event(
                         conn,

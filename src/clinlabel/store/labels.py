@@ -19,6 +19,8 @@ class CurrentLabel:
     sha256: str | None = None
     #: JSON: the labelled frame's acquisition geometry (kept so an undo can restore it).
     geometry: str | None = None
+    #: The event that set it: the label's version, for a change based on it (`If-Match`).
+    event_id: int = 0
 
 
 # Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
@@ -28,7 +30,12 @@ _KEY = and_(
     labels.c.frame == bindparam("k_frame"),
 )
 _CURRENT = select(
-    labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256, labels.c.geometry
+    labels.c.label,
+    labels.c.comment,
+    labels.c.labelled_at,
+    labels.c.sha256,
+    labels.c.geometry,
+    labels.c.event_id,
 ).where(_KEY)
 # The SET columns are the non-key parameter names given at execution.
 _UPDATE = update(labels).where(_KEY)
@@ -40,7 +47,7 @@ def current_label(
     conn: Connection, *, image_id: int, annotator_id: int, frame: int
 ) -> CurrentLabel | None:
     row = conn.execute(_CURRENT, _key(image_id, annotator_id, frame)).first()
-    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3], row[4])
+    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def put_label(

@@ -61,6 +61,9 @@ class LabelIn(BaseModel):
     #: A position outside the queue is refused (422) before the label is saved; a show that fails
     #: after the save leaves `shown` out of the answer (200), since the label is stored.
     then_show: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    #: The version of this reader's label the change is based on (0: none), as the last answer
+    #: gave it; a stale one is refused with 409 and the stored label. Also `If-Match`.
+    version: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class UnmaskIn(BaseModel):
@@ -157,6 +160,8 @@ class LabelSavedOut(BaseModel):
     image: ImageOut
     progress: ProgressOut
     shown: ShownOut | None = None
+    #: The version of the label now stored (0: none), to send with the next change of it.
+    version: int = 0
 
 
 class UndoneOut(BaseModel):

@@ -9,12 +9,32 @@ export class ApiError extends Error {
   }
 }
 
+// The version of each of this reader's labels (by image and frame) as this page last had it
+// answered: a change is sent based on it (If-Match), so a change made meanwhile in another tab
+// is answered 409 with the stored label, shown to the annotator, instead of overwritten.
+const labelVersions = new Map();
+
+function labelKey(method, url, body) {
+  const found = /^\/api\/images\/(\d+)\/label(?:\?frame=(\d+))?$/.exec(url);
+  if (!found || (method !== "PUT" && method !== "DELETE")) return null;
+  const frame = method === "PUT" ? (body?.frame ?? 0) : Number(found[2] ?? 0);
+  return `${found[1]}:${frame}`;
+}
+
+function stale(data) {
+  const current = data?.current;
+  if (current && typeof current.version === "number") return current;
+  return null;
+}
+
 export async function request(method, url, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
+  const versionKey = labelKey(method, url, body);
+  if (versionKey && labelVersions.has(versionKey)) options.headers["If-Match"] = `"${labelVersions.get(versionKey)}"`;
   let response;
   try {
     response = await fetch(url, options);
@@ -28,6 +48,15 @@ export async function request(method, url, body) {
     data = text ? JSON.parse(text) : null;
   } catch {
     data = null;
+  }
+  if (versionKey && response.ok && typeof data?.version === "number") labelVersions.set(versionKey, data.version);
+  if (url === "/api/session/undo" && response.ok && data?.image) {
+    // Ctrl+Z in this page changed the label: its next change is not checked against the old one.
+    labelVersions.delete(`${data.image.id}:${data.frame}`);
+  }
+  if (versionKey && response.status === 409 && stale(data)) {
+    // The stored label is now the one this page knows: choosing again replaces it knowingly.
+    labelVersions.set(versionKey, stale(data).version);
   }
   if (!response.ok) {
     if (response.headers.get("X-Clinlabel-Refused") === "login") {
