@@ -60,8 +60,17 @@ def serve_command(
     from clinlabel.web.auth_team import TeamServer, new_token
     from clinlabel.web.config import WebSettings
 
+    import contextlib
+
+    from clinlabel.labelling.project import ProjectLock
+
     project = open_team_project(project_dir, database_url)
+    lock = contextlib.ExitStack()
     try:
+        if project.store.dialect == "sqlite":
+            # One server process per SQLite project (and not beside `label` or `db copy`);
+            # on PostgreSQL several may serve it, the database serialising their writes.
+            lock.enter_context(ProjectLock(project.dir))
         if not any(u.role == "admin" and not u.disabled for u in Accounts(project.store).list()):
             raise ValidationError(
                 f"{project.dir} has no admin who may log in.",
@@ -71,6 +80,7 @@ def serve_command(
         sock = _bind(host, port)
     except BaseException:
         project.close()
+        lock.close()
         raise
     settings = WebSettings(
         batch=project.batch,
@@ -99,6 +109,7 @@ def serve_command(
     finally:
         team.shutdown()
         sock.close()
+        lock.close()
     click.echo("Stopped; every label shown as saved is in the project.")
 
 
