@@ -51,18 +51,17 @@ def serve_command(
 ) -> None:
     """Serve PROJECT to a team: each user logs in (`clinlabel users add` first) and labels as
     themselves. Ctrl+C stops; everything saved is kept."""
+    import contextlib
+
     import uvicorn
 
     from clinlabel.errors import ValidationError
     from clinlabel.labelling.accounts import Accounts
+    from clinlabel.labelling.project import ProjectLock
     from clinlabel.web.app import create_app
     from clinlabel.web.auth_secret import project_secret
     from clinlabel.web.auth_team import TeamServer, new_token
     from clinlabel.web.config import WebSettings
-
-    import contextlib
-
-    from clinlabel.labelling.project import ProjectLock
 
     project = open_team_project(project_dir, database_url)
     lock = contextlib.ExitStack()
