@@ -62,9 +62,17 @@ def test_a_forged_cookie_is_not_a_login(app_client: TestClient) -> None:
     assert app_client.get("/api/session").status_code == 401
 
 
-def test_wrong_password_is_refused_audited_and_slowed(
-    app_client: TestClient, project_dir: Path
-) -> None:
+def test_wrong_password_is_refused_audited_and_slowed(project_dir: Path) -> None:
+    with team_server(project_dir) as team:
+        team.accounts._clock = lambda: 5000.0  # the attempts come at one instant
+        with TestClient(create_app(team.base.settings, team=team), base_url=BASE) as client:
+            _refused_then_slowed(client)
+    failed = [actor for kind, actor in _kinds(project_dir) if kind == "login_failed"]
+    assert failed == ["ann"]
+    assert verify_project(project_dir).ok
+
+
+def _refused_then_slowed(app_client: TestClient) -> None:
     first = app_client.post("/api/auth/login", json={"name": "ann", "password": "wrong one!!"})
     assert first.status_code == 401
     assert "Wrong name or password" in first.json()["message"]
@@ -75,9 +83,6 @@ def test_wrong_password_is_refused_audited_and_slowed(
     unknown = app_client.post("/api/auth/login", json={"name": "nobody", "password": "x" * 12})
     # The address waits too, whatever the name.
     assert unknown.status_code == 429
-    failed = [actor for kind, actor in _kinds(project_dir) if kind == "login_failed"]
-    assert failed == ["ann"]
-    assert verify_project(project_dir).ok
 
 
 def test_logout_ends_the_login_everywhere(app_client: TestClient, project_dir: Path) -> None:
@@ -146,3 +151,30 @@ def test_admin_manages_users_from_the_page_and_each_change_is_audited(
     for kind in ("user_added", "role_changed", "user_disabled", "password_reset"):
         assert kind in kinds
     assert verify_project(project_dir).ok
+
+
+def test_secure_cookies_behind_tls(project_dir: Path) -> None:
+    with team_server(project_dir) as team:
+        team.secure_cookies = True
+        app = create_app(team.base.settings, team=team)
+        with TestClient(app, base_url="https://team.example") as client:
+            answer = client.post("/api/auth/login", json={"name": "ann", "password": PASSWORD})
+            assert "Secure" in answer.headers["set-cookie"]
+            # A foreign page cannot make the logged-in browser change anything.
+            foreign = client.post("/api/session/touch", headers={"Origin": "https://evil.example"})
+            assert foreign.status_code == 403
+
+
+def test_the_local_label_server_is_unchanged_and_its_reader_is_the_annotator(
+    client: TestClient,
+) -> None:
+    """`clinlabel label`: no login page, no login call; the reader is `--annotator`."""
+    from starlette.requests import Request
+
+    from clinlabel.web.auth import current_reader
+
+    assert client.get("/login").status_code == 404
+    assert client.post("/api/auth/login", json={"name": "a", "password": "b"}).status_code == 404
+    assert client.get("/api/session").json()["annotator"] == "alice"
+    request = Request({"type": "http", "app": client.app, "headers": [], "state": {}})
+    assert current_reader(request) == "alice"

@@ -39,6 +39,12 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     is_flag=True,
     help="Send the login cookie only over HTTPS (behind a TLS proxy; required there).",
 )
+@click.option(
+    "--trusted-proxy",
+    metavar="IP",
+    help="The reverse proxy's address: its X-Forwarded-For and X-Forwarded-Proto are believed "
+    "(the users' own addresses for the login slowing; Secure cookies when it says https).",
+)
 @memory_budget_option
 def serve_command(
     project_dir: Path,
@@ -47,6 +53,7 @@ def serve_command(
     database_url: str | None,
     idle_minutes: float,
     secure_cookies: bool,
+    trusted_proxy: str | None,
     memory_budget_mb: int,
 ) -> None:
     """Serve PROJECT to a team: each user logs in (`clinlabel users add` first) and labels as
@@ -103,7 +110,15 @@ def serve_command(
         click.echo(f"clinlabel is serving the project {project.dir} to a team")
         click.echo(f"Open: http://{shown}:{settings.port}/  (each user logs in)", color=False)
         click.echo("Press Ctrl+C to stop.")
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        # Forwarded headers only from the proxy named: anyone else could claim any address.
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            proxy_headers=trusted_proxy is not None,
+            forwarded_allow_ips=trusted_proxy or "",
+        )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         team.shutdown()

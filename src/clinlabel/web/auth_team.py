@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clinlabel.errors import AccessError, ValidationError
 from clinlabel.labelling.accounts import Accounts, User
-from clinlabel.web.auth import COOKIE, session_id_of
+from clinlabel.web.auth import COOKIE, current_reader, current_user, session_id_of
 from clinlabel.web.config import WebSettings
 from clinlabel.web.security import SAFE_METHODS, STATE_METHODS, LocalServerGuard
 from clinlabel.web.workbench import Workbench
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class ReaderBench(Workbench):
     """One user's view of the team server: their session, the server's threads and project."""
 
-    def __init__(self, team: TeamServer, user: User) -> None:
+    def __init__(self, team: TeamServer, user: User, reader: str) -> None:
         # Not Workbench.__init__: the threads, project and viewer are the server's, shared.
         base = team.base
         self.settings = base.settings
@@ -44,7 +44,7 @@ class ReaderBench(Workbench):
         self._stack = contextlib.ExitStack()
         self.project = team.project
         self._session = None
-        self.annotator = user.name
+        self.annotator = reader
         self.viewer = team.viewer
         self.last_outputs = None
         self.rescan = None
@@ -155,13 +155,14 @@ class TeamServer:
 
     async def bench_for(self, request: Request) -> ReaderBench:
         """The logged-in user's bench, their labelling session started if need be."""
-        user = getattr(request.state, "user", None)
-        if not isinstance(user, User):
+        user = current_user(request)
+        if user is None:
             raise AccessError("Not logged in: log in first.")
+        reader = current_reader(request)
         async with self._lock:
             bench = self._benches.get(user.id)
             if bench is None or bench.user.role != user.role:
-                bench = self._benches[user.id] = ReaderBench(self, user)
+                bench = self._benches[user.id] = ReaderBench(self, user, reader)
             if bench.needs_session:
                 await bench.call(bench.open_own)
         return bench

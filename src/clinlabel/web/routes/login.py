@@ -50,7 +50,9 @@ async def login(body: LoginIn, request: Request) -> JSONResponse:
         cookie_value(team.secret, done.session_id),
         httponly=True,
         samesite="strict",
-        secure=team.secure_cookies,
+        # Behind TLS: said by `serve --secure-cookies`, or by the trusted proxy's
+        # X-Forwarded-Proto (uvicorn sets the scheme from it only for `--trusted-proxy`).
+        secure=team.secure_cookies or request.url.scheme == "https",
         path="/",
     )
     return answer
