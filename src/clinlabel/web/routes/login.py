@@ -39,7 +39,10 @@ async def login(body: LoginIn, request: Request) -> JSONResponse:
     if team is None:
         raise AccessError("This server has no logins (it is `clinlabel label`).")
     address = team.address(request)
-    done = await team.base.call(team.accounts.login, body.name, body.password, address=address)
+    # On a reader thread, not the writer: an argon2 check takes tens of milliseconds of CPU, and
+    # labels being saved must not queue behind logins (its few writes are their own
+    # transactions, which the database serialises).
+    done = await team.base.read(team.accounts.login, body.name, body.password, address=address)
     answer = JSONResponse(
         MeOut(
             name=done.user.name, role=done.user.role.value, idle_minutes=team.idle_s / 60
