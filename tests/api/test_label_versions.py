@@ -81,3 +81,16 @@ def test_two_readers_never_overwrite_each_other(tmp_path: Path) -> None:
         readers = by["rev"].get(f"/api/team/images/{image}/readers").json()
         assert {(r["reader"], r["label"]) for r in readers} == {("ann", "Benign"), ("bea", "NA")}
     assert verify_project(project_dir).ok
+
+
+def test_image_records_carry_the_readers_label_versions(client: TestClient) -> None:
+    """What the page bases a change on: the version in every image record it is sent."""
+    image = _first(client)
+    assert client.get(f"/api/images/{image}").json()["version"] == 0
+    saved = client.put(f"/api/images/{image}/label", json={"label": "Suspicious"}).json()
+    record = client.get(f"/api/images/{image}").json()
+    assert record["version"] == saved["version"] > 0
+    window = client.get("/api/queue?start=1&count=2").json()
+    assert window[0]["version"] == saved["version"] and window[1]["version"] == 0
+    undone = client.post("/api/session/undo").json()  # the label goes: version 0 again
+    assert undone["image"]["version"] == 0

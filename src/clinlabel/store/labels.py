@@ -140,7 +140,9 @@ def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:
 
 
 _FRAME_LABELS = (
-    select(labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at)
+    select(
+        labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.event_id
+    )
     .where(
         labels.c.image_id == bindparam("k_image_id"),
         labels.c.annotator_id == bindparam("k_annotator_id"),
@@ -153,7 +155,8 @@ _FRAME_LABELS = (
 def frame_labels(conn: Connection, *, image_id: int, annotator_id: int) -> list[FrameLabel]:
     params = {"k_image_id": image_id, "k_annotator_id": annotator_id}
     return [
-        FrameLabel(int(r[0]), r[1], r[2] or "", r[3]) for r in conn.execute(_FRAME_LABELS, params)
+        FrameLabel(int(r[0]), r[1], r[2] or "", r[3], int(r[4]))
+        for r in conn.execute(_FRAME_LABELS, params)
     ]
 
 
@@ -171,6 +174,7 @@ def frame_labels_of(
             labels.c.label,
             labels.c.comment,
             labels.c.labelled_at,
+            labels.c.event_id,
         )
         .where(
             labels.c.image_id.in_(image_ids),
@@ -180,5 +184,7 @@ def frame_labels_of(
         .order_by(labels.c.image_id, labels.c.frame)
     )
     for r in conn.execute(query):
-        found.setdefault(int(r[0]), []).append(FrameLabel(int(r[1]), r[2], r[3] or "", r[4]))
+        found.setdefault(int(r[0]), []).append(
+            FrameLabel(int(r[1]), r[2], r[3] or "", r[4], int(r[5]))
+        )
     return {image_id: tuple(rows) for image_id, rows in found.items()}

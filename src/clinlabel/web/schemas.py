@@ -81,6 +81,8 @@ class FrameLabelOut(BaseModel):
     frame: int
     label: str
     comment: str
+    #: The label's version (`LabelIn.version`); None when not known.
+    version: int | None = None
 
 
 class ImageOut(BaseModel):
@@ -99,6 +101,9 @@ class ImageOut(BaseModel):
     annotator: str | None
     changed: bool
     frame_labels: list[FrameLabelOut] = Field(default_factory=list)
+    #: The version of this reader's whole-file label (0: none), to base a change on; None when
+    #: not known (the review table's rows).
+    version: int | None = None
 
     @classmethod
     def of(cls, view: ImageView) -> ImageOut:
@@ -118,9 +123,10 @@ class ImageOut(BaseModel):
             annotator=view.annotator,
             changed=view.changed,
             frame_labels=[
-                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment)
+                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment, version=f.version)
                 for f in view.frame_labels
             ],
+            version=view.version,
         )
 
 

@@ -13,6 +13,41 @@ export class ApiError extends Error {
 // answered: a change is sent based on it (If-Match), so a change made meanwhile in another tab
 // is answered 409 with the stored label, shown to the annotator, instead of overwritten.
 const labelVersions = new Map();
+// Images whose labels this page knows from the server: a frame of one with no version known
+// has no label (version 0).
+const knownImages = new Set();
+// Answers about a label must not be overwritten by an answer to a read that started before it
+// (a queue window asked for just before a save, answered just after): `writes` counts the label
+// changes answered, and each label's entry remembers the count at its last change.
+let writes = 0;
+const changedAt = new Map();
+
+function learn(key, version, startedAt) {
+  if (typeof version !== "number") return;
+  if ((changedAt.get(key) ?? -1) >= startedAt) return; // a change answered since this read began
+  labelVersions.set(key, version);
+}
+
+// Every image record (ImageOut) in an answer carries its label versions: learn them.
+function learnImages(data, startedAt, depth = 0) {
+  if (!data || typeof data !== "object" || depth > 4) return;
+  if (Array.isArray(data)) {
+    for (const item of data) learnImages(item, startedAt, depth + 1);
+    return;
+  }
+  if (typeof data.id === "number" && typeof data.relpath === "string" && typeof data.version === "number") {
+    knownImages.add(data.id);
+    learn(`${data.id}:0`, data.version, startedAt);
+    for (const frame of data.frame_labels ?? []) learn(`${data.id}:${frame.frame}`, frame.version, startedAt);
+    return;
+  }
+  for (const value of Object.values(data)) if (value && typeof value === "object") learnImages(value, startedAt, depth + 1);
+}
+
+function versionOf(key) {
+  if (labelVersions.has(key)) return labelVersions.get(key);
+  return knownImages.has(Number(key.split(":")[0])) ? 0 : undefined;
+}
 
 function labelKey(method, url, body) {
   const found = /^\/api\/images\/(\d+)\/label(?:\?frame=(\d+))?$/.exec(url);
@@ -34,7 +69,9 @@ export async function request(method, url, body) {
     options.body = JSON.stringify(body);
   }
   const versionKey = labelKey(method, url, body);
-  if (versionKey && labelVersions.has(versionKey)) options.headers["If-Match"] = `"${labelVersions.get(versionKey)}"`;
+  const version = versionKey ? versionOf(versionKey) : undefined;
+  if (version !== undefined) options.headers["If-Match"] = `"${version}"`;
+  const startedAt = writes;
   let response;
   try {
     response = await fetch(url, options);
@@ -49,15 +86,23 @@ export async function request(method, url, body) {
   } catch {
     data = null;
   }
-  if (versionKey && response.ok && typeof data?.version === "number") labelVersions.set(versionKey, data.version);
+  if (versionKey && (response.ok || (response.status === 409 && stale(data)))) {
+    writes += 1;
+    changedAt.set(versionKey, writes);
+    // Saved: the new version. Refused as stale: the stored label is now the one this page
+    // knows, so choosing again replaces it knowingly.
+    const known = response.ok ? data?.version : stale(data).version;
+    if (typeof known === "number") labelVersions.set(versionKey, known);
+  }
   if (url === "/api/session/undo" && response.ok && data?.image) {
-    // Ctrl+Z in this page changed the label: its next change is not checked against the old one.
-    labelVersions.delete(`${data.image.id}:${data.frame}`);
+    // Ctrl+Z changed the label: the answer's image record carries its version now.
+    writes += 1;
+    changedAt.set(`${data.image.id}:${data.frame}`, writes);
+    const restored = data.frame === 0 ? data.image.version : (data.image.frame_labels ?? []).find((f) => f.frame === data.frame)?.version ?? 0;
+    if (typeof restored === "number") labelVersions.set(`${data.image.id}:${data.frame}`, restored);
+    else labelVersions.delete(`${data.image.id}:${data.frame}`);
   }
-  if (versionKey && response.status === 409 && stale(data)) {
-    // The stored label is now the one this page knows: choosing again replaces it knowingly.
-    labelVersions.set(versionKey, stale(data).version);
-  }
+  if (response.ok) learnImages(versionKey ? data?.shown : data, startedAt);
   if (!response.ok) {
     if (response.headers.get("X-Clinlabel-Refused") === "login") {
       // The team server logged this user off (idle, or ended elsewhere): team-session.js asks
