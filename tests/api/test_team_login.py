@@ -174,6 +174,7 @@ def test_the_local_label_server_is_unchanged_and_its_reader_is_the_annotator(
     from clinlabel.web.auth import current_reader
 
     assert client.get("/login").status_code == 404
+    assert client.get("/api/auth/me").status_code == 204  # the page's quiet "no logins here"
     assert client.post("/api/auth/login", json={"name": "a", "password": "b"}).status_code == 404
     assert client.get("/api/session").json()["annotator"] == "alice"
     request = Request({"type": "http", "app": client.app, "headers": [], "state": {}})

@@ -94,8 +94,9 @@ def create_app(
         rescan,
     ):
         app.include_router(module.router)
+    # Also on the local server, where it says there are no logins (the page asks, quietly).
+    app.include_router(login.router)
     if team is not None:
-        app.include_router(login.router)
         app.include_router(admin.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from clinlabel.errors import AccessError
+from clinlabel.errors import AccessError, NotFoundError
 from clinlabel.web.auth import COOKIE, cookie_value, current_user, team_of
 from clinlabel.web.routes.pages import STATIC
 
@@ -29,7 +29,9 @@ class MeOut(BaseModel):
 
 
 @router.get("/login", include_in_schema=False)
-def login_page() -> FileResponse:
+def login_page(request: Request) -> FileResponse:
+    if team_of(request) is None:
+        raise NotFoundError("This server has no logins (it is `clinlabel label`).")
     return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
 
 
@@ -37,7 +39,7 @@ def login_page() -> FileResponse:
 async def login(body: LoginIn, request: Request) -> JSONResponse:
     team = team_of(request)
     if team is None:
-        raise AccessError("This server has no logins (it is `clinlabel label`).")
+        raise NotFoundError("This server has no logins (it is `clinlabel label`).")
     address = team.address(request)
     # On a reader thread, not the writer: an argon2 check takes tens of milliseconds of CPU, and
     # labels being saved must not queue behind logins (its few writes are their own
@@ -71,10 +73,13 @@ async def logout(request: Request) -> Response:
     return answer
 
 
-@router.get("/api/auth/me")
-async def me(request: Request) -> MeOut:
+@router.get("/api/auth/me", response_model=None)
+async def me(request: Request) -> MeOut | Response:
+    """Who is logged in; 204 on the local server (`clinlabel label`), which has no logins."""
     user = current_user(request)
     team = team_of(request)
-    if user is None or team is None:
+    if team is None:
+        return Response(status_code=204)
+    if user is None:
         raise AccessError("Not logged in.")
     return MeOut(name=user.name, role=user.role.value, idle_minutes=team.idle_s / 60)

@@ -30,7 +30,8 @@ export async function logOut() {
 export async function whoAmI() {
   try {
     const response = await fetch("/api/auth/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
-    return response.ok ? await response.json() : null;
+    // 204: the local server (`clinlabel label`), which has no logins.
+    return response.ok && response.status !== 204 ? await response.json() : null;
   } catch {
     return null;
   }
