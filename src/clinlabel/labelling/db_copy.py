@@ -39,7 +39,8 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
             f"{url!r} is not a PostgreSQL URL.",
             hint="Use postgresql+psycopg://USER@HOST/DATABASE.",
         )
-    with ProjectLock(project_dir), open_project(project_dir) as project:
+    # Opened first: a folder that is not a project is said so (not "cannot write" by the lock).
+    with open_project(project_dir) as project, ProjectLock(project_dir):
         source = project.store
         if source.dialect != "sqlite":
             raise ValidationError(

@@ -1,8 +1,10 @@
 // The admin page of the team server: users, their roles, disabling, new passwords.
 // Every change is made by the server with its audit event; this page only asks.
+// (Elements by class and form names: only main.js knows element ids, of index.html.)
 
 const ROLES = ["annotator", "reviewer", "admin"];
-const message = document.getElementById("admin-message");
+const message = document.querySelector(".admin-message");
+const form = document.forms.namedItem("add");
 
 async function call(method, url, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -11,6 +13,7 @@ async function call(method, url, body) {
     options.body = JSON.stringify(body);
   }
   const response = await fetch(url, options);
+  // An answer that is not JSON is reported below by its status, so nothing is hidden.
   const data = await response.json().catch(() => null);
   if (response.status === 401) location.assign("/login?next=/admin");
   if (!response.ok) throw new Error(data?.message || `Refused (HTTP ${response.status}).`);
@@ -67,18 +70,19 @@ function row(user) {
 async function load() {
   try {
     const users = await call("GET", "/api/admin/users");
-    document.getElementById("admin-users").replaceChildren(...users.map(row));
+    document.querySelector("table.admin-users tbody").replaceChildren(...users.map(row));
   } catch (error) {
     say(error.message);
   }
 }
 
-document.getElementById("admin-add").addEventListener("submit", (event) => {
+form.addEventListener("submit", (event) => {
   event.preventDefault();
-  const name = document.getElementById("add-name").value;
-  const body = { name, role: document.getElementById("add-role").value, password: document.getElementById("add-password").value };
+  const field = (name) => form.elements.namedItem(name);
+  const name = field("name").value;
+  const body = { name, role: field("role").value, password: field("password").value };
   act(() => call("POST", "/api/admin/users", body), `Added ${name}.`).then(() => {
-    document.getElementById("add-password").value = "";
+    field("password").value = "";
   });
 });
 

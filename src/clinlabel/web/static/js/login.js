@@ -1,23 +1,24 @@
 // The team server's login page: name and password, then on to the labelling page (or the
 // admin page for an admin who asked for it). No framework, no network resource but this server.
+// (Elements by form and field name: only main.js knows element ids, of index.html.)
 
 import { logIn } from "./team-login.js";
 
-const form = document.getElementById("login-form");
-const message = document.getElementById("login-message");
+const form = document.forms.namedItem("login");
+const message = form.querySelector(".login-message");
+const submit = form.querySelector("button[type=submit]");
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   message.textContent = "";
-  const submit = document.getElementById("login-submit");
   submit.disabled = true;
   try {
-    await logIn(document.getElementById("login-name").value, document.getElementById("login-password").value);
+    await logIn(form.elements.namedItem("username").value, form.elements.namedItem("password").value);
     const next = new URLSearchParams(location.search).get("next");
     location.assign(next === "/admin" ? "/admin" : "/");
   } catch (error) {
     message.textContent = error.message;
-    document.getElementById("login-password").select();
+    form.elements.namedItem("password").select();
   } finally {
     submit.disabled = false;
   }

@@ -41,6 +41,9 @@ function bar() {
   document.body.prepend(element);
 }
 
+// The dialog's own elements, by class and type (only main.js looks up index.html's ids).
+const password = () => dialog.querySelector("input[type=password]");
+
 function askPassword(reason) {
   if (dialog?.open) return;
   if (!dialog) {
@@ -50,9 +53,9 @@ function askPassword(reason) {
     dialog.innerHTML = `
       <form method="dialog" class="login-form">
         <h2>Logged off</h2>
-        <p id="relogin-reason"></p>
-        <label for="relogin-password">Password for <strong id="relogin-name"></strong></label>
-        <input id="relogin-password" type="password" autocomplete="current-password" required maxlength="1024">
+        <p id="relogin-reason" class="relogin-reason"></p>
+        <label for="relogin-password">Password for <strong class="relogin-name"></strong></label>
+        <input id="relogin-password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
         <button type="submit" id="relogin-submit">Log in again</button>
         <p id="relogin-message" class="login-message" role="alert"></p>
       </form>`;
@@ -61,11 +64,11 @@ function askPassword(reason) {
     dialog.addEventListener("cancel", (event) => event.preventDefault());
     dialog.querySelector("form").addEventListener("submit", async (event) => {
       event.preventDefault();
-      const message = dialog.querySelector("#relogin-message");
+      const message = dialog.querySelector(".login-message");
       message.textContent = "";
       try {
-        await logIn(me.name, dialog.querySelector("#relogin-password").value);
-        dialog.querySelector("#relogin-password").value = "";
+        await logIn(me.name, password().value);
+        password().value = "";
         document.body.classList.remove("logged-off");
         lastActive = Date.now();
         dialog.close();
@@ -74,11 +77,11 @@ function askPassword(reason) {
       }
     });
   }
-  dialog.querySelector("#relogin-name").textContent = me.name;
-  dialog.querySelector("#relogin-reason").textContent = reason;
+  dialog.querySelector(".relogin-name").textContent = me.name;
+  dialog.querySelector(".relogin-reason").textContent = reason;
   document.body.classList.add("logged-off");
   dialog.showModal();
-  dialog.querySelector("#relogin-password").focus();
+  password().focus();
 }
 
 async function idleCheck() {
