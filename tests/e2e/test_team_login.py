@@ -141,3 +141,24 @@ def test_login_then_idle_log_off_keeps_the_typed_comment(
     assert saved and saved[0]["actor"] == "ann"
     assert "contrast too low to judge" in str(saved[0]["data"])
     assert verify_project(project_dir).ok
+
+
+def test_the_admin_page_adds_and_disables_a_user(page: Page, team_url: str) -> None:
+    page.goto(team_url + "login?next=/admin")
+    page.get_by_label("Name").fill("adm")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin$"))
+    rows = page.locator("table.admin-users tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Name", exact=True).fill("cat")
+    page.locator("form.admin-add select").select_option("reviewer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Add").click()
+    expect(page.locator(".admin-message")).to_have_text("Added cat.")
+    expect(rows).to_have_count(3)
+    cat = rows.filter(has_text="cat")
+    expect(cat.get_by_label("Role of cat")).to_have_value("reviewer")
+    cat.get_by_role("button", name="Disable").click()
+    expect(page.locator(".admin-message")).to_have_text("cat: disabled.")
+    expect(rows.filter(has_text="cat")).to_contain_text("disabled")
