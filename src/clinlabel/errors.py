@@ -73,3 +73,34 @@ class TooLargeError(DecodeError):
     claims a huge image costs nothing; a viewer may remember it and not try again until the file
     changes.
     """
+
+
+class AccessError(ClinlabelError):
+    """Not logged in, a wrong name or password, or a login that has ended (multi-user server)."""
+
+
+class LoginThrottledError(AccessError):
+    """Too many failed logins for an account or from an address: wait before trying again."""
+
+    def __init__(self, message: str, *, retry_after_s: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = retry_after_s
+
+
+class NotFoundError(ClinlabelError):
+    """Something asked for by its id that is not in the project."""
+
+
+class ForbiddenError(ClinlabelError):
+    """The logged-in user's role does not allow this (an annotator managing users, say)."""
+
+
+class StaleVersionError(ClinlabelError):
+    """A change based on an older version of a label than the one stored (another tab saved
+    since); `current` is the stored value, which the page shows instead of overwriting it."""
+
+    def __init__(
+        self, message: str, *, current: dict[str, object], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.current = current

@@ -153,7 +153,10 @@ def test_geometry_and_frame_labels(medical: TestClient) -> None:
     assert saved.status_code == 200, saved.text
     image = saved.json()["image"]
     assert image["label"] is None  # the whole file is still unlabelled
-    assert image["frame_labels"] == [{"frame": 7, "label": "NA", "comment": "blur"}]
+    version = saved.json()["version"]  # the frame label's version (team-auth, issue 13)
+    assert image["frame_labels"] == [
+        {"frame": 7, "label": "NA", "comment": "blur", "version": version}
+    ]
     assert _views(medical)["xa_run.dcm"]["frame_labels"][0]["frame"] == 7
     cleared = medical.delete(f"/api/images/{xa['id']}/label?frame=7").json()
     assert cleared["image"]["frame_labels"] == []
@@ -347,7 +350,9 @@ def test_no_dicom_header_is_parsed_on_the_writer_thread(
     saved = medical.put(
         f"/api/images/{xa['id']}/label", json={"label": "Suspicious", "frame": 9}
     ).json()
-    assert saved["image"]["frame_labels"] == [{"frame": 9, "label": "Suspicious", "comment": ""}]
+    assert saved["image"]["frame_labels"] == [
+        {"frame": 9, "label": "Suspicious", "comment": "", "version": saved["version"]}
+    ]
     assert threads, "the header was read for the frame check and the geometry"
     assert not [name for name in threads if name.startswith("clinlabel-writer")]
     events = [e for e in read_events(tmp_path / "project", limit=0) if e["kind"] == "label_saved"]

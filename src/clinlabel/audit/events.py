@@ -29,6 +29,15 @@ class EventKind(StrEnum):
     REPEAT_READ_SAVED = "repeat_read_saved"
     CASE_DIAGNOSED = "case_diagnosed"
     IMAGE_ADJUDICATED = "image_adjudicated"
+    # Serving a team (issue 13): accounts and logins of `clinlabel serve`.
+    USER_ADDED = "user_added"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    PASSWORD_RESET = "password_reset"
+    ROLE_CHANGED = "role_changed"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_FAILED = "login_failed"
 
 
 LABEL_KINDS = frozenset({EventKind.LABEL_SAVED, EventKind.LABEL_CHANGED, EventKind.LABEL_CLEARED})

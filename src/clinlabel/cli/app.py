@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agreement": ("clinlabel.cli.agreement", "agreement_command"),
     "study": ("clinlabel.cli.study", "study_group"),
     "adjudicate": ("clinlabel.cli.adjudicate", "adjudicate_command"),
+    "users": ("clinlabel.cli.users", "users_group"),
+    "serve": ("clinlabel.cli.serve", "serve_command"),
+    "db": ("clinlabel.cli.db", "db_group"),
 }
 
 

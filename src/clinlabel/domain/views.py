@@ -13,6 +13,8 @@ class FrameLabel:
     label: str
     comment: str
     labelled_at: str
+    version: int | None = None
+    """The event that set it: what a change of it is based on (`If-Match`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,9 @@ class ImageView:
     """The file's bytes differ from those that were labelled."""
     frame_labels: tuple[FrameLabel, ...] = ()
     """This annotator's labels of single frames or slices, by frame (the core's only copy)."""
+    version: int | None = None
+    """The version of this annotator's whole-file label: the event that set it, 0 for none;
+    None where the query does not say (a change is then not checked against it)."""
 
 
 @dataclass(frozen=True, slots=True)

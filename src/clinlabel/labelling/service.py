@@ -22,7 +22,7 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
-from clinlabel.errors import DatasetError, ImageFileError, ValidationError
+from clinlabel.errors import DatasetError, ImageFileError, StaleVersionError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.labelling.worklist import WorklistQueue, check_may_label, save_repeat_read
@@ -106,6 +106,30 @@ def clean_annotator_name(name: str) -> str:
     return cleaned
 
 
+def _check_version(old: label_rows.CurrentLabel | None, version: int | None, frame: int) -> None:
+    """Refuse a change based on another version of this reader's label than the stored one."""
+    if version is None:
+        return
+    stored = 0 if old is None else old.event_id
+    if version == stored:
+        return
+    what = (
+        "no label"
+        if old is None
+        else repr(old.label) + (f" ({old.comment})" if old.comment else "")
+    )
+    raise StaleVersionError(
+        f"This label was changed in another tab or window since this one showed it: it is now "
+        f"{what}. Nothing was saved; choose again to replace it.",
+        current={
+            "label": None if old is None else old.label,
+            "comment": "" if old is None else old.comment,
+            "frame": frame,
+            "version": stored,
+        },
+    )
+
+
 class LabellingSession:
     """One annotator's session on a project. Thread-safe: a web server may call from threads."""
 
@@ -138,6 +162,8 @@ class LabellingSession:
         # In a reading study, this reader's worklist is the queue (`worklist.WorklistQueue`):
         # its positions are the page's, in the reader's own order, repeats included.
         self._worklist: WorklistQueue | None = None
+        self.last_version = 0
+        """The version of the label the last save or clear left (0: no label); writer only."""
 
     # -- session -------------------------------------------------------------------------
 
@@ -282,8 +308,13 @@ class LabellingSession:
         *,
         frame: int = 0,
         geometry: Geometry | _Compute | None = COMPUTE,
+        version: int | None = None,
     ) -> ImageView:
         """Give `image_id` a label; durable and audited when this returns. Does not move.
+
+        `version` is the version of this reader's label the change is based on (0: none), as
+        `last_version` gave it: if another tab of the same reader changed it since, nothing is
+        written and `StaleVersionError` carries the stored label. None: no check.
 
         `geometry` is the labelled frame's acquisition geometry (`label_geometry`), when the
         caller read it beforehand off the writer thread (the server does, through its viewing
@@ -338,6 +369,8 @@ class LabellingSession:
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
+                    _check_version(old, version, frame)
+                    self.last_version = 0 if old is None else old.event_id
                     if old is not None and (old.label, old.comment, old.sha256) == (
                         name,
                         text,
@@ -379,6 +412,7 @@ class LabellingSession:
                             geometry=json.dumps(geometry, sort_keys=True) if geometry else None,
                         )
                         change = _Change(event_id, image_id, relpath, frame, old)
+                        self.last_version = event_id
                         if not replaced and (info.changed or info.sha256 is None):
                             image_rows.record_hash(conn, image_id, sha256)
                     view = self._view_in(conn, image_id)
@@ -421,8 +455,13 @@ class LabellingSession:
             with self.project.store.read() as conn:
                 self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
 
-    def clear_label(self, image_id: int, *, frame: int = 0) -> ImageView:
-        """Remove the label from an image; the old value stays in the audit trail."""
+    def clear_label(
+        self, image_id: int, *, frame: int = 0, version: int | None = None
+    ) -> ImageView:
+        """Remove the label from an image; the old value stays in the audit trail.
+
+        `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`).
+        """
         if self._repeat_on_screen(image_id) is not None:
             raise ValidationError(
                 "A repeat read is kept as given: choose another label to change it.",
@@ -436,6 +475,8 @@ class LabellingSession:
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
+                _check_version(old, version, frame)
+                self.last_version = 0
                 if old is not None:
                     event_id = append_event(
                         conn,

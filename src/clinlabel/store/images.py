@@ -173,6 +173,7 @@ _QUEUE = (
         labels.c.labelled_at,
         _SECONDS,
         images.c.changed,
+        labels.c.event_id,
     )
     .select_from(images.outerjoin(labels, _LABELLED_BY))
     .where(images.c.seq >= bindparam("first"), images.c.seq <= bindparam("last"))
@@ -259,6 +260,7 @@ def _views(
             annotator=annotator if r[8] is not None else None,
             changed=bool(r[12]),
             frame_labels=frames.get(int(r[0]), ()),
+            version=0 if r[13] is None else int(r[13]),
         )
         for r in rows
     ]

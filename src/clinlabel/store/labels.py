@@ -19,6 +19,8 @@ class CurrentLabel:
     sha256: str | None = None
     #: JSON: the labelled frame's acquisition geometry (kept so an undo can restore it).
     geometry: str | None = None
+    #: The event that set it: the label's version, for a change based on it (`If-Match`).
+    event_id: int = 0
 
 
 # Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
@@ -28,7 +30,12 @@ _KEY = and_(
     labels.c.frame == bindparam("k_frame"),
 )
 _CURRENT = select(
-    labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256, labels.c.geometry
+    labels.c.label,
+    labels.c.comment,
+    labels.c.labelled_at,
+    labels.c.sha256,
+    labels.c.geometry,
+    labels.c.event_id,
 ).where(_KEY)
 # The SET columns are the non-key parameter names given at execution.
 _UPDATE = update(labels).where(_KEY)
@@ -40,7 +47,7 @@ def current_label(
     conn: Connection, *, image_id: int, annotator_id: int, frame: int
 ) -> CurrentLabel | None:
     row = conn.execute(_CURRENT, _key(image_id, annotator_id, frame)).first()
-    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3], row[4])
+    return None if row is None else CurrentLabel(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def put_label(
@@ -133,7 +140,9 @@ def _key(image_id: int, annotator_id: int, frame: int) -> dict[str, object]:
 
 
 _FRAME_LABELS = (
-    select(labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at)
+    select(
+        labels.c.frame, labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.event_id
+    )
     .where(
         labels.c.image_id == bindparam("k_image_id"),
         labels.c.annotator_id == bindparam("k_annotator_id"),
@@ -146,7 +155,8 @@ _FRAME_LABELS = (
 def frame_labels(conn: Connection, *, image_id: int, annotator_id: int) -> list[FrameLabel]:
     params = {"k_image_id": image_id, "k_annotator_id": annotator_id}
     return [
-        FrameLabel(int(r[0]), r[1], r[2] or "", r[3]) for r in conn.execute(_FRAME_LABELS, params)
+        FrameLabel(int(r[0]), r[1], r[2] or "", r[3], int(r[4]))
+        for r in conn.execute(_FRAME_LABELS, params)
     ]
 
 
@@ -164,6 +174,7 @@ def frame_labels_of(
             labels.c.label,
             labels.c.comment,
             labels.c.labelled_at,
+            labels.c.event_id,
         )
         .where(
             labels.c.image_id.in_(image_ids),
@@ -173,5 +184,7 @@ def frame_labels_of(
         .order_by(labels.c.image_id, labels.c.frame)
     )
     for r in conn.execute(query):
-        found.setdefault(int(r[0]), []).append(FrameLabel(int(r[1]), r[2], r[3] or "", r[4]))
+        found.setdefault(int(r[0]), []).append(
+            FrameLabel(int(r[1]), r[2], r[3] or "", r[4], int(r[5]))
+        )
     return {image_id: tuple(rows) for image_id, rows in found.items()}

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -277,4 +278,47 @@ adjudications = Table(
     Column("reviewer", String(200), nullable=False),
     Column("adjudicated_at", String(40), nullable=False),
     Column("event_id", Integer, nullable=False),
+)
+
+
+# ---- serving a team (issue 13, migration 0008) ------------------------------------------------
+
+# Who may log in to `clinlabel serve`, with which role. The name is also the reader's name in
+# `annotators` (labels are per annotator). Passwords only as argon2id hashes.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("changed_at", String(40), nullable=False),
+    UniqueConstraint("name", name="uq_users_name"),
+)
+
+# Logins of the multi-user server, shared by every server process of the project: only the
+# SHA-256 of the session id is kept (a copy of the database logs nobody in). `seen_at` is Unix
+# time, for the idle log-off.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("seen_at", Float, nullable=False),
+    Column("ended_at", String(40)),
+    Column("address", String(64), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+# Failed logins in a row, per account ("user:NAME") and per address ("addr:IP"); each failure
+# doubles the wait before the next attempt is even checked.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
 )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from clinlabel import __version__
+from clinlabel.web.auth import authorize
 from clinlabel.web.body_limit import BodyLimit
 from clinlabel.web.bounds import integers_in_range
 from clinlabel.web.config import WebSettings
 from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
     adjudication,
+    admin,
     assignments,
     cases,
     compare,
@@ -22,6 +25,7 @@ from clinlabel.web.routes import (
     detail,
     images,
     labels,
+    login,
     metadata,
     outputs,
     pages,
@@ -34,29 +38,39 @@ from clinlabel.web.routes import (
 from clinlabel.web.security import LocalServerGuard
 from clinlabel.web.workbench import Workbench
 
+if TYPE_CHECKING:
+    from clinlabel.web.auth_team import TeamServer
 
-def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> FastAPI:
+
+def create_app(
+    settings: WebSettings, *, workbench: Workbench | None = None, team: TeamServer | None = None
+) -> FastAPI:
     """The labelling server for one batch.
 
     With `settings.project_dir` and `settings.annotator` the session opens when the server starts
     (the CLI opens it earlier, to report a busy project before serving); otherwise the start page
     asks for them.
+
+    With `team` it is the multi-user server (`clinlabel serve`): logins, roles, one session
+    per user (`web.auth`, `web.auth_team`).
     """
-    bench = workbench or Workbench(settings)
+    bench = workbench or (team.base if team is not None else Workbench(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not bench.started and settings.project_dir and settings.annotator:
+        if team is None and not bench.started and settings.project_dir and settings.annotator:
             await bench.call(bench.open, settings.project_dir, settings.annotator)
         try:
             yield
         finally:
             # Ctrl+C or a normal stop: record the session's end and release the project lock.
-            await bench.call(bench.close)
+            if team is None:
+                await bench.call(bench.close)
 
     app = FastAPI(
-        # Every route: no whole number in a URL may overflow the database (`bounds`).
-        dependencies=[Depends(integers_in_range)],
+        # Every route: the team server's login and role rule first (`auth`), then no whole
+        # number in a URL may overflow the database (`bounds`).
+        dependencies=[Depends(authorize), Depends(integers_in_range)],
         title="clinlabel",
         version=__version__,
         lifespan=lifespan,
@@ -65,6 +79,7 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         openapi_url=None,
     )
     app.state.workbench = bench
+    app.state.team = team
     install_error_handlers(app)
     for module in (
         pages,
@@ -86,10 +101,19 @@ def create_app(settings: WebSettings, *, workbench: Workbench | None = None) -> 
         dashboard,
     ):
         app.include_router(module.router)
+    # Also on the local server, where it says there are no logins (the page asks, quietly).
+    app.include_router(login.router)
+    if team is not None:
+        app.include_router(admin.router)
     # html=False: no index pages and no directory listings under /static.
     app.mount("/static", StaticFiles(directory=pages.STATIC, html=False), name="static")
     # Added before the guard, so it runs inside it: strangers are turned away before any body
     # is counted.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(LocalServerGuard, settings=settings)
+    if team is None:
+        app.add_middleware(LocalServerGuard, settings=settings)
+    else:
+        from clinlabel.web.auth_team import TeamGuard
+
+        app.add_middleware(TeamGuard, team=team)
     return app

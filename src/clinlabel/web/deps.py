@@ -9,7 +9,12 @@ from fastapi import Depends, Request
 from clinlabel.web.workbench import Workbench
 
 
-def get_workbench(request: Request) -> Workbench:
+async def get_workbench(request: Request) -> Workbench:
+    team = getattr(request.app.state, "team", None)
+    if team is not None:
+        # The team server: the logged-in user's own bench (`web.auth_team`).
+        bench: Workbench = await team.bench_for(request)
+        return bench
     bench = request.app.state.workbench
     assert isinstance(bench, Workbench)
     return bench

@@ -10,19 +10,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from clinlabel.errors import (
+    AccessError,
     AuditError,
     ClinlabelError,
     DatasetError,
     DecodeError,
+    ForbiddenError,
     ImageFileError,
     ImportFileError,
+    LoginThrottledError,
     OutputError,
     ProjectInUseError,
     SchemaTooNewError,
+    StaleVersionError,
     StoreError,
     StudyRuleError,
     ValidationError,
 )
+from clinlabel.errors import NotFoundError as CoreNotFoundError
 from clinlabel.web.body_limit import BodyTooLargeError
 
 _log = logging.getLogger("clinlabel.web")
@@ -49,14 +54,24 @@ class OtherProjectError(ClinlabelError):
     the page asks the annotator before starting a second one (`OpenSessionIn.other_project`)."""
 
 
-class NotFoundError(ClinlabelError):
+class NotFoundError(CoreNotFoundError):
     """An image id not in this project, or an output not written yet."""
 
 
 def status_for(exc: ClinlabelError) -> tuple[int, str]:
     """HTTP status and a short machine-readable kind for a core error."""
-    if isinstance(exc, NotFoundError):
+    if isinstance(exc, CoreNotFoundError):
         return 404, "not_found"
+    if isinstance(exc, LoginThrottledError):
+        return 429, "login_throttled"
+    if isinstance(exc, AccessError):
+        return 401, "login"
+    if isinstance(exc, ForbiddenError):
+        return 403, "forbidden"
+    if isinstance(exc, StaleVersionError):
+        # Another tab saved this reader's label since this one read it: the answer carries
+        # the stored value, which the page shows instead of overwriting it.
+        return 409, "stale"
     if isinstance(exc, NotStartedError):
         return 409, "not_started"
     if isinstance(exc, OtherProjectError):
@@ -96,7 +111,16 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         # The page shows and retries these; the console keeps the cause for whoever runs it.
         _log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
-    return JSONResponse({"error": kind, "message": str(exc)}, status_code=status)
+    body: dict[str, object] = {"error": kind, "message": str(exc)}
+    headers: dict[str, str] = {}
+    if isinstance(exc, StaleVersionError):
+        body["current"] = exc.current
+    if isinstance(exc, LoginThrottledError):
+        headers["Retry-After"] = str(int(exc.retry_after_s) + 1)
+    elif isinstance(exc, AccessError):
+        # The page keeps what is typed and waiting, and asks for the password (team-session.js).
+        headers["X-Clinlabel-Refused"] = "login"
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -61,6 +61,9 @@ class LabelIn(BaseModel):
     #: A position outside the queue is refused (422) before the label is saved; a show that fails
     #: after the save leaves `shown` out of the answer (200), since the label is stored.
     then_show: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    #: The version of this reader's label the change is based on (0: none), as the last answer
+    #: gave it; a stale one is refused with 409 and the stored label. Also `If-Match`.
+    version: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class UnmaskIn(BaseModel):
@@ -78,6 +81,8 @@ class FrameLabelOut(BaseModel):
     frame: int
     label: str
     comment: str
+    #: The label's version (`LabelIn.version`); None when not known.
+    version: int | None = None
 
 
 class ImageOut(BaseModel):
@@ -96,6 +101,9 @@ class ImageOut(BaseModel):
     annotator: str | None
     changed: bool
     frame_labels: list[FrameLabelOut] = Field(default_factory=list)
+    #: The version of this reader's whole-file label (0: none), to base a change on; None when
+    #: not known (the review table's rows).
+    version: int | None = None
 
     @classmethod
     def of(cls, view: ImageView) -> ImageOut:
@@ -115,9 +123,10 @@ class ImageOut(BaseModel):
             annotator=view.annotator,
             changed=view.changed,
             frame_labels=[
-                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment)
+                FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment, version=f.version)
                 for f in view.frame_labels
             ],
+            version=view.version,
         )
 
 
@@ -157,6 +166,8 @@ class LabelSavedOut(BaseModel):
     image: ImageOut
     progress: ProgressOut
     shown: ShownOut | None = None
+    #: The version of the label now stored (0: none), to send with the next change of it.
+    version: int = 0
 
 
 class UndoneOut(BaseModel):

@@ -182,6 +182,9 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
             raw.execute(f"DROP TABLE {table}")
         raw.execute("DROP TABLE study_readers")
         raw.execute("DROP TABLE study")
+        # And the team server's tables (0008).
+        for table in ("web_sessions", "login_failures", "users"):
+            raw.execute(f"DROP TABLE {table}")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

@@ -129,7 +129,7 @@ def test_a_read_only_store_reads_and_refuses_writes(
 def _as_previous_schema(tmp_path: Path) -> None:
     """A project as the previous version left it: schema 0002, without the identity trigger
     (0003), the staging table's path index (0004), the progress counts (0005), the natural-order
-    keys (0006) or the regions (0007)."""
+    keys (0006), the regions (0007) or the team server's users (0008)."""
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
         raw.execute("DROP INDEX ix_labels_annotator_label")
         for key in ("case_key", "visit_key", "file_key"):
@@ -145,6 +145,8 @@ def _as_previous_schema(tmp_path: Path) -> None:
             raw.execute(f"DROP TABLE {table}")
         raw.execute("DROP TABLE study_readers")
         raw.execute("DROP TABLE study")
+        for table in ("web_sessions", "login_failures", "users"):  # the team server's (0008)
+            raw.execute(f"DROP TABLE {table}")
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from clinlabel.domain.labels import MAX_FRAME
 from clinlabel.errors import ClinlabelError, ValidationError
@@ -18,9 +18,26 @@ _log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/images/{image_id}/label", tags=["labels"])
 
 
+def _version(body_version: int | None, if_match: str | None) -> int | None:
+    """The label version a change is based on: the body's `version`, or an `If-Match` header
+    (`"17"` or `17`); None when neither is given (no check, as before versions)."""
+    if body_version is not None or if_match is None:
+        return body_version
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise ValidationError("If-Match must be a label version (a whole number).")
+    return int(text)
+
+
 @router.put("")
-async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSavedOut:
+async def save_label(
+    image_id: int,
+    body: LabelIn,
+    bench: BenchDep,
+    if_match: Annotated[str | None, Header(max_length=40)] = None,
+) -> LabelSavedOut:
     session = bench.session
+    version = _version(body.version, if_match)
     viewer = bench.viewing
     # Headers are read in a decoding thread, through the viewing service's cache, never on the
     # writer thread: only a frame the file has may be labelled, and the labelled frame's
@@ -42,10 +59,17 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
                 "the label was not saved."
             )
         view = session.save_label(
-            image_id, body.label, body.comment, frame=body.frame, geometry=geometry
+            image_id,
+            body.label,
+            body.comment,
+            frame=body.frame,
+            geometry=geometry,
+            version=version,
         )
         saved = LabelSavedOut(
-            image=bench.image_out(view), progress=ProgressOut.of(session.progress())
+            image=bench.image_out(view),
+            progress=ProgressOut.of(session.progress()),
+            version=session.last_version,
         )
         if body.then_show is not None:
             # The label is durable now: a show that still fails (the queue changed by a rescan
@@ -66,14 +90,18 @@ async def save_label(image_id: int, body: LabelIn, bench: BenchDep) -> LabelSave
 
 @router.delete("")
 async def clear_label(
-    image_id: int, bench: BenchDep, frame: Annotated[int, Query(ge=0, le=MAX_FRAME)] = 0
+    image_id: int,
+    bench: BenchDep,
+    frame: Annotated[int, Query(ge=0, le=MAX_FRAME)] = 0,
+    if_match: Annotated[str | None, Header(max_length=40)] = None,
 ) -> LabelSavedOut:
     session = bench.session
+    version = _version(None, if_match)
 
     def clear() -> LabelSavedOut:
-        view = session.clear_label(image_id, frame=frame)
+        view = session.clear_label(image_id, frame=frame, version=version)
         return LabelSavedOut(
-            image=bench.image_out(view), progress=ProgressOut.of(session.progress())
+            image=bench.image_out(view), progress=ProgressOut.of(session.progress()), version=0
         )
 
     return await bench.call(clear)

@@ -2,8 +2,7 @@
 repeat reads kept apart from first reads, case-level diagnoses and adjudications.
 
 Revision ID: 0009
-Revises: 0007 (0008, the users of a team server, is merged before it: set `down_revision` to
-"0008" then, so the chain stays one line)
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

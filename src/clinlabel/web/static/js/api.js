@@ -9,12 +9,69 @@ export class ApiError extends Error {
   }
 }
 
+// The version of each of this reader's labels (by image and frame) as this page last had it
+// answered: a change is sent based on it (If-Match), so a change made meanwhile in another tab
+// is answered 409 with the stored label, shown to the annotator, instead of overwritten.
+const labelVersions = new Map();
+// Images whose labels this page knows from the server: a frame of one with no version known
+// has no label (version 0).
+const knownImages = new Set();
+// Answers about a label must not be overwritten by an answer to a read that started before it
+// (a queue window asked for just before a save, answered just after): `writes` counts the label
+// changes answered, and each label's entry remembers the count at its last change.
+let writes = 0;
+const changedAt = new Map();
+
+function learn(key, version, startedAt) {
+  if (typeof version !== "number") return;
+  if ((changedAt.get(key) ?? -1) >= startedAt) return; // a change answered since this read began
+  labelVersions.set(key, version);
+}
+
+// Every image record (ImageOut) in an answer carries its label versions: learn them.
+function learnImages(data, startedAt, depth = 0) {
+  if (!data || typeof data !== "object" || depth > 4) return;
+  if (Array.isArray(data)) {
+    for (const item of data) learnImages(item, startedAt, depth + 1);
+    return;
+  }
+  if (typeof data.id === "number" && typeof data.relpath === "string" && typeof data.version === "number") {
+    knownImages.add(data.id);
+    learn(`${data.id}:0`, data.version, startedAt);
+    for (const frame of data.frame_labels ?? []) learn(`${data.id}:${frame.frame}`, frame.version, startedAt);
+    return;
+  }
+  for (const value of Object.values(data)) if (value && typeof value === "object") learnImages(value, startedAt, depth + 1);
+}
+
+function versionOf(key) {
+  if (labelVersions.has(key)) return labelVersions.get(key);
+  return knownImages.has(Number(key.split(":")[0])) ? 0 : undefined;
+}
+
+function labelKey(method, url, body) {
+  const found = /^\/api\/images\/(\d+)\/label(?:\?frame=(\d+))?$/.exec(url);
+  if (!found || (method !== "PUT" && method !== "DELETE")) return null;
+  const frame = method === "PUT" ? (body?.frame ?? 0) : Number(found[2] ?? 0);
+  return `${found[1]}:${frame}`;
+}
+
+function stale(data) {
+  const current = data?.current;
+  if (current && typeof current.version === "number") return current;
+  return null;
+}
+
 export async function request(method, url, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
+  const versionKey = labelKey(method, url, body);
+  const version = versionKey ? versionOf(versionKey) : undefined;
+  if (version !== undefined) options.headers["If-Match"] = `"${version}"`;
+  const startedAt = writes;
   let response;
   try {
     response = await fetch(url, options);
@@ -29,7 +86,30 @@ export async function request(method, url, body) {
   } catch {
     data = null;
   }
+  if (versionKey && (response.ok || (response.status === 409 && stale(data)))) {
+    writes += 1;
+    changedAt.set(versionKey, writes);
+    // Saved: the new version. Refused as stale: the stored label is now the one this page
+    // knows, so choosing again replaces it knowingly.
+    const known = response.ok ? data?.version : stale(data).version;
+    if (typeof known === "number") labelVersions.set(versionKey, known);
+  }
+  if (url === "/api/session/undo" && response.ok && data?.image) {
+    // Ctrl+Z changed the label: the answer's image record carries its version now.
+    writes += 1;
+    changedAt.set(`${data.image.id}:${data.frame}`, writes);
+    const restored = data.frame === 0 ? data.image.version : (data.image.frame_labels ?? []).find((f) => f.frame === data.frame)?.version ?? 0;
+    if (typeof restored === "number") labelVersions.set(`${data.image.id}:${data.frame}`, restored);
+    else labelVersions.delete(`${data.image.id}:${data.frame}`);
+  }
+  if (response.ok) learnImages(versionKey ? data?.shown : data, startedAt);
   if (!response.ok) {
+    if (response.headers.get("X-Clinlabel-Refused") === "login") {
+      // The team server logged this user off (idle, or ended elsewhere): team-session.js asks
+      // for the password; until then the change waits and is retried, like an unknown token.
+      window.dispatchEvent(new CustomEvent("clinlabel:login-needed"));
+      throw new ApiError("Logged off: log in again; nothing is lost.", { status: response.status, kind: "token", retryable: true });
+    }
     if (response.headers.get("X-Clinlabel-Refused") === "token") {
       // Not a refusal of the change: this page's token is not the server's (it was started
       // with a new one). Retried, so nothing is dropped, until the page is opened with the link.

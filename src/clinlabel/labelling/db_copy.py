@@ -1,0 +1,101 @@
+"""`clinlabel db copy`: move a project's records from its SQLite file to PostgreSQL.
+
+All or nothing, and checked: the copy is one transaction on the target, made while the project
+is locked (no labelling server writes meanwhile); then the target's chain is verified in full
+and must end in the same event, with the same hash, as the original's, and every table must
+hold as many rows. Only then does the project folder's settings file name the new database.
+The SQLite file is left where it was, untouched (a backup of the moment of the move).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinlabel.atomic import atomic_writer
+from clinlabel.audit.log import verify_store
+from clinlabel.errors import AuditError, StoreError, ValidationError
+from clinlabel.labelling.project import SETTINGS_FILE, ProjectLock, open_project
+from clinlabel.store import copy as copy_rows
+from clinlabel.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    events: int
+    head_hash: str
+    rows: dict[str, int]
+    switched: bool
+
+
+def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyReport:
+    """Copy the project's database to `url` (an empty database), verify it, and (`switch`)
+    make the project use it from now on."""
+    project_dir = project_dir.expanduser().resolve()
+    if not url.startswith("postgresql"):
+        raise ValidationError(
+            f"{url!r} is not a PostgreSQL URL.",
+            hint="Use postgresql+psycopg://USER@HOST/DATABASE.",
+        )
+    # Opened first: a folder that is not a project is said so (not "cannot write" by the lock).
+    with open_project(project_dir) as project, ProjectLock(project_dir):
+        source = project.store
+        if source.dialect != "sqlite":
+            raise ValidationError(
+                f"The project {project_dir} keeps its records on a server already "
+                f"({source.where}); `db copy` moves a project's SQLite file."
+            )
+        original = verify_store(source)
+        if not original.ok:
+            raise AuditError(
+                f"The project's own audit trail is broken at event "
+                f"{original.first_broken_event} ({original.reason}); nothing was copied.",
+                hint=f"Run `clinlabel audit verify {project_dir}` for the details.",
+            )
+        target = Store.open_url(url)
+        try:
+            with target.read() as conn:
+                used = copy_rows.non_empty(conn)
+            if used:
+                raise ValidationError(
+                    f"The database at {target.where} already holds records "
+                    f"({', '.join(used[:5])}); nothing was copied.",
+                    hint="Copy into a new, empty database (createdb NAME).",
+                )
+            with source.read() as src, target.write() as dst:
+                for table in copy_rows.tables():
+                    copy_rows.copy_table(src, dst, table)
+                copy_rows.reset_sequences(dst)
+            with source.read() as src:
+                expected = copy_rows.row_counts(src)
+            with target.read() as dst:
+                found = copy_rows.row_counts(dst)
+            copied = verify_store(target)
+        finally:
+            target.close()
+    if found != expected:
+        differ = sorted(name for name in expected if expected[name] != found.get(name))
+        raise StoreError(f"The copy differs from the original in {', '.join(differ)}.")
+    if not copied.ok or (copied.events, copied.head_hash) != (original.events, original.head_hash):
+        raise AuditError(
+            f"The copy's audit trail does not verify as the original's "
+            f"({copied.reason or 'another head'}); the project still uses its SQLite file."
+        )
+    if switch:
+        _remember_url(project_dir, url)
+    return CopyReport(copied.events, copied.head_hash, found, switch)
+
+
+def _remember_url(project_dir: Path, url: str) -> None:
+    settings = project_dir / SETTINGS_FILE
+    kept: list[str] = []
+    if settings.is_file():
+        text = settings.read_text(encoding="utf-8")
+        tomllib.loads(text)  # a damaged file is reported, not overwritten
+        kept = [line for line in text.splitlines() if not line.startswith("database_url")]
+    with atomic_writer(settings) as handle:
+        for line in kept:
+            handle.write(line + "\n")
+        handle.write(f"database_url = {json.dumps(url)}\n")
