@@ -184,4 +184,12 @@ def test_guessed_ids_never_reach_another_readers_work(team: dict[str, TestClient
     # The admin exports (every reader: the CSV with a column per reader is "team-study"s).
     written = adm.post("/api/outputs/progress")
     assert written.status_code == 200, written.text
-    assert "NA,blurred" in adm.get("/api/outputs/csv").text
+    # A team CSV names the reader of each label it carries (the adjudicated label, else theirs).
+    assert "NA,ann: blurred" in adm.get("/api/outputs/csv").text
+
+
+def test_the_study_routes_rules_are_the_team_servers() -> None:
+    # Declared twice (the study's routes and the server's table): never two different answers.
+    from clinlabel.web.routes.study_access import ROUTE_ROLES
+
+    assert {key: ROUTE_RULES.get(key) for key in ROUTE_ROLES} == ROUTE_ROLES

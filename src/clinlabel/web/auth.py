@@ -72,9 +72,22 @@ ROUTE_RULES: dict[tuple[str, str], Role | str] = {
     ("GET", "/api/rescan"): Role.ANNOTATOR,
     # Every reader's labels of an image.
     ("GET", "/api/team/images/{image_id}/readers"): Role.REVIEWER,
+    # Reading studies (web/routes/study_access.py declares the same): a reader's own worklist
+    # and case diagnosis; adjudication and the dashboard show every reader.
+    ("GET", "/api/study"): Role.ANNOTATOR,
+    ("GET", "/api/study/worklist"): Role.ANNOTATOR,
+    ("PUT", "/api/study/worklist/{assignment_id}/read"): Role.ANNOTATOR,
+    ("GET", "/api/study/cases/{case}"): Role.ANNOTATOR,
+    ("PUT", "/api/study/cases/{case}/diagnosis"): Role.ANNOTATOR,
+    ("GET", "/adjudicate"): Role.REVIEWER,
+    ("GET", "/api/adjudication"): Role.REVIEWER,
+    ("PUT", "/api/adjudication/{image_id}"): Role.REVIEWER,
+    ("GET", "/dashboard"): Role.REVIEWER,
+    ("GET", "/api/dashboard"): Role.REVIEWER,
     # Exports and the report hold every reader's labels; users are the admin's.
     ("POST", "/api/outputs/progress"): Role.ADMIN,
     ("POST", "/api/outputs/final"): Role.ADMIN,
+    ("GET", "/api/outputs/formats"): Role.ADMIN,
     ("GET", "/api/outputs/{which}"): Role.ADMIN,
     ("GET", "/admin"): Role.ADMIN,
     ("GET", "/api/admin/users"): Role.ADMIN,
