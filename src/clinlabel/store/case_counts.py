@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from clinlabel.store.schema import case_labelled, images, labels, queue_visits
+from clinlabel.store.schema import annotator_progress, case_labelled, images, labels, queue_visits
 
 _VISITS_NOW = (
     select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
@@ -117,3 +117,43 @@ def case_totals(conn: Connection, *, annotator_id: int | None) -> list[tuple[str
 def visit_totals(conn: Connection) -> list[tuple[str, str, int, int]]:
     """(case, visit, first position, images) of every visit of the queue, in queue order."""
     return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(_VISITS)]
+
+
+def replace_visits(conn: Connection, visits: list[tuple[str, str, int, int]]) -> None:
+    """Set `queue_visits` to these (case, visit, first position, images) rows, computed by the
+    caller from the new scan beforehand (a row per visit: a short write)."""
+    conn.execute(queue_visits.delete())
+    if visits:
+        conn.execute(
+            queue_visits.insert(),
+            [{"case_name": c, "visit": v, "first_seq": f, "total": n} for c, v, f, n in visits],
+        )
+
+
+_IN = 500  # ids per statement: under every driver's limit on bound values
+
+
+def shift_counts(conn: Connection, image_ids: list[int], *, delta: int) -> None:
+    """These images leave (-1) or rejoin (+1) the queue: their whole-file labels stop or start
+    counting in `annotator_progress` and `case_labelled`. Rows not kept yet stay absent: they
+    are counted from the labels when first needed."""
+    per_annotator: dict[int, int] = {}
+    per_case: dict[tuple[int, str], int] = {}
+    for start in range(0, len(image_ids), _IN):
+        chunk = image_ids[start : start + _IN]
+        for annotator_id, case, count in conn.execute(
+            select(labels.c.annotator_id, images.c.case_name, func.count())
+            .select_from(labels.join(images, images.c.id == labels.c.image_id))
+            .where(labels.c.image_id.in_(chunk), labels.c.frame == 0)
+            .group_by(labels.c.annotator_id, images.c.case_name)
+        ):
+            per_annotator[annotator_id] = per_annotator.get(annotator_id, 0) + int(count)
+            per_case[(annotator_id, case)] = per_case.get((annotator_id, case), 0) + int(count)
+    for annotator_id, count in per_annotator.items():
+        conn.execute(
+            update(annotator_progress)
+            .where(annotator_progress.c.annotator_id == annotator_id)
+            .values(labelled=annotator_progress.c.labelled + delta * count)
+        )
+    for (annotator_id, case), count in per_case.items():
+        conn.execute(_BUMP, {"c_annotator": annotator_id, "c_case": case, "c_delta": delta * count})
