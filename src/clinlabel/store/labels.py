@@ -68,7 +68,8 @@ def put_label(
         "event_id": event_id,
         "geometry": geometry,
         # The review table sorts comments by this key (store.review, migration 0010).
-        "comment_key": natural_sort_key(comment) if comment else None,
+        # Uncached: free-text comments are mostly distinct (the cache is for names).
+        "comment_key": natural_sort_key.__wrapped__(comment) if comment else None,
     }
     if exists:
         conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
