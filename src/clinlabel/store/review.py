@@ -240,7 +240,7 @@ def review_page(
         return ReviewPage(rows=[], total=total, all=everything)
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
-        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
+        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
     elif query.sort in ("label", "annotator"):
         ids = _label_window(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
@@ -281,11 +281,15 @@ def _keyed_window(
     *,
     offset: int,
     limit: int,
+    total: int,
 ) -> list[int]:
     """Image ids of the window for an order an index holds: (key, seq), or seq alone.
 
     Ties are in queue order in both directions, so descending reads the key backwards but each
-    tie forwards (SQLite sorts just the ties the window touches).
+    tie forwards (SQLite sorts just the ties the window touches). A jump into the second half
+    without a cursor reads the order backwards from its end: OFFSET then steps over the rows
+    after the window, fewer than those before it (the last window, a drag of the scroll bar
+    to the bottom, steps over none).
     """
     descending = query.descending
     key = _KEYED_SORTS.get(query.sort)
@@ -308,12 +312,20 @@ def _keyed_window(
             )
         else:
             statement = statement.where(tuple_(key, images.c.seq) > tuple_(cursor[0], after))
+    backwards = cursor is None and offset > total // 2 and offset < total
+    if backwards:
+        # The same rows, read from the end: every part of the order reversed, then the rows.
+        limit = min(limit, total - offset)
+        offset = total - offset - limit
+        descending = not descending
+    tie = images.c.seq.desc() if backwards else images.c.seq.asc()
     if key is None:
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
     else:
-        order = [key.desc() if descending else key.asc(), images.c.seq.asc()]
+        order = [key.desc() if descending else key.asc(), tie]
     statement = statement.order_by(*order).offset(offset).limit(limit)
-    return [int(r[0]) for r in conn.execute(statement)]
+    ids = [int(r[0]) for r in conn.execute(statement)]
+    return ids[::-1] if backwards else ids
 
 
 def _sql_window(

@@ -137,6 +137,12 @@ QUERIES = (
         for filters in ({}, {"label": "NA"})
     ]
     + [
+        # A jump near the end without a cursor: read backwards from the end of the index.
+        ReviewQuery(sort=sort, descending=descending, offset=1900)
+        for sort in ("case", "visit", "file")
+        for descending in (False, True)
+    ]
+    + [
         # By label: the first window and those after a cursor (a deep jump counts the labels).
         ReviewQuery(sort=sort, descending=descending, offset=offset, after=after, **filters)
         for sort in ("label", "annotator")
