@@ -39,7 +39,7 @@ order and filter: the page passes it back as `total` for the windows that follow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -528,11 +528,14 @@ def _frames_window(
     )
     bare_first = not descending
 
-    def bare_rows(skip: int, count: int, after: int | None) -> list[int]:
+    def bare_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
         statement = select(images.c.id).select_from(joined).where(*filters, ~has_frames)
         if after is not None:
             statement = statement.where(images.c.seq > after)
-        statement = statement.order_by(images.c.seq).offset(skip).limit(count)
+        order = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
     def framed_rows(skip: int, count: int, _after: int | None) -> list[int]:
@@ -554,7 +557,9 @@ def _frames_window(
         )
         return [int(r[0]) for r in conn.execute(statement)]
 
-    readers = [bare_rows, framed_rows] if bare_first else [framed_rows, bare_rows]
+    readers: list[Callable[[int, int, int | None], list[int]]] = (
+        [bare_rows, framed_rows] if bare_first else [framed_rows, bare_rows]
+    )
     if query.after is not None:
         found = conn.execute(
             select(images.c.seq).select_from(joined).where(images.c.seq == query.after, ~has_frames)
@@ -571,6 +576,8 @@ def _frames_window(
         )
         first_size = total - with_frames if bare_first else with_frames
         if offset >= first_size:
+            if not bare_first:
+                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
             return readers[1](offset - first_size, limit, None)
     ids = readers[0](offset, limit, None)
     if len(ids) < limit:
@@ -612,11 +619,14 @@ def _comment_window(
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
-    def bare_rows(skip: int, count: int, after: int | None) -> list[int]:
+    def bare_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
         statement = select(images.c.id).select_from(joined).where(*bare)
         if after is not None:
             statement = statement.where(images.c.seq > after)
-        statement = statement.order_by(images.c.seq).offset(skip).limit(count)
+        order = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
     # An inner join, so the comment index can drive: commented rows all have a label.
@@ -637,7 +647,9 @@ def _comment_window(
         statement = statement.order_by(order, images.c.seq.asc()).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
-    readers = [bare_rows, commented_rows] if bare_first else [commented_rows, bare_rows]
+    readers: list[Callable[[int, int, int | None], list[int]]] = (
+        [bare_rows, commented_rows] if bare_first else [commented_rows, bare_rows]
+    )
     if in_bare is not None:
         # The cursor's group, right after its row, then the group after it (if any).
         first = 0 if in_bare == bare_first else 1
@@ -655,11 +667,23 @@ def _comment_window(
         )
         first_size = total - with_comment if bare_first else with_comment
         if offset >= first_size:
+            if not bare_first:
+                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
             return readers[1](offset - first_size, limit, None)
     ids = readers[0](offset, limit, None)
     if len(ids) < limit:
         ids += readers[1](0, limit - len(ids), None)
     return ids
+
+
+def _from_end(rows: Callable[..., list[int]], skip: int, limit: int, size: int) -> list[int]:
+    """Rows [skip, skip + limit) of a group of `size` read in queue order; from its end (queue
+    order backwards) when that steps over fewer rows: a deep jump into the images without a
+    comment or frame label, last in a descending order, then reads a few rows, not the group."""
+    if skip <= size // 2:
+        return rows(skip, limit, None)
+    count = max(min(limit, size - skip), 0)
+    return rows(size - skip - count, count, None, backwards=True)[::-1]
 
 
 def _ranked(groups: Sequence[Any], *, descending: bool) -> list[tuple[list[str | None], int]]:
