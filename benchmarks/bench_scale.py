@@ -514,7 +514,12 @@ def show(results: Results, sizes: list[int]) -> None:
             for s in sizes
         )
         print(f"{'bare sqlite3 process peak RSS':<42}{bare}")
-        grown = [(a, b) for a, b in pairs if a in results.rss_mb and b in results.rss_mb and b > a]
+        # Below 10,000 rows the process's fixed size hides the slope.
+        grown = [
+            (a, b)
+            for a, b in pairs
+            if a in results.rss_mb and b in results.rss_mb and b > a >= 10_000
+        ]
         for a, b in grown:
             per_row = (results.rss_mb[b] - results.rss_mb[a]) * 1024 * 1024 / (b - a)
             at_million = results.rss_mb[b] + per_row * (1_000_000 - b) / (1024 * 1024)
