@@ -53,7 +53,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import events, images, labels, regions
+from clinlabel.store.schema import events, images, labels, queue_visits, regions
 
 REVIEW_SORTS = (
     "position",
@@ -756,12 +756,11 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
 
 
 def case_names(conn: Connection) -> list[str]:
-    """Cases of the queue in queue order, which is their natural order (one read of the case
-    index: `seq IS NOT NULL` is presence, and the index holds it)."""
+    """Cases of the queue in queue order, which is their natural order: read from the visits
+    the scan keeps (`store.case_counts`, a row per visit), not grouped over every image."""
     statement = (
-        select(images.c.case_name)
-        .where(images.c.seq.is_not(None))
-        .group_by(images.c.case_name)
-        .order_by(func.min(images.c.seq))
+        select(queue_visits.c.case_name)
+        .group_by(queue_visits.c.case_name)
+        .order_by(func.min(queue_visits.c.first_seq))
     )
     return [str(r[0]) for r in conn.execute(statement)]
