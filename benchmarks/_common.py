@@ -57,6 +57,7 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
     from clinlabel.store import people
     from clinlabel.store.labels import recount_progress
     from clinlabel.store.schema import events, images, labels
+    from clinlabel.store.sort_keys import natural_sort_key
 
     labels_cycle = ["Suspicious", "Non-Suspicious", "NA"]
     with open_project(project_dir) as project, project.store.write() as conn:
@@ -104,6 +105,7 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
                     "frame": 0,
                     "label": label,
                     "comment": comment,
+                    "comment_key": natural_sort_key(comment) if comment else None,
                     "labelled_at": now,
                     "sha256": None,
                     "event_id": next_id,

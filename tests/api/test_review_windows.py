@@ -20,6 +20,7 @@ from clinlabel.discovery.naming import natural_key
 CASES = ("Case_1", "Case_2", "Case_10")
 VISITS = ("V_1", "V_2", "V_10")
 FILES = ("img1.png", "img2.png", "Img2.png", "img10.png")
+COMMENTS = ("blurred", "retake 2", "Retake 10", "retake 2", "Blurred", "a")
 BLOCK = 5  # small windows, so that walks cross many window boundaries
 
 
@@ -43,11 +44,15 @@ def queue(client: TestClient) -> list[dict[str, Any]]:
     for view in views:
         label = "NA" if view["position"] % 5 == 0 else None
         label = "Suspicious" if view["position"] % 3 == 0 else label
+        view["comment"] = ""
         if label is not None:
-            body = {"label": label, "comment": "blurred" if label == "NA" else ""}
+            # Comments in natural order: "retake 2" before "Retake 10"; letter case ties.
+            comment = COMMENTS[view["position"] % len(COMMENTS)] if label == "NA" else ""
+            comment = "see img10" if view["position"] % 12 == 0 else comment
+            body = {"label": label, "comment": comment}
             saved = client.put(f"/api/images/{view['id']}/label", json=body)
             assert saved.status_code == 200, saved.text
-            view["label"] = label
+            view["label"], view["comment"] = label, comment
     return views
 
 
@@ -107,7 +112,9 @@ FILTERS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("sort", ["position", "case", "visit", "file", "label", "annotator"])
+@pytest.mark.parametrize(
+    "sort", ["position", "case", "visit", "file", "label", "annotator", "comment"]
+)
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_window_walk_gives_each_row_once_in_natural_order(
     client: TestClient, queue: list[dict[str, Any]], sort: str, descending: bool

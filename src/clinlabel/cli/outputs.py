@@ -280,10 +280,12 @@ def import_command(
     from clinlabel.labelling.project import open_project
 
     with open_project(project_dir) as project, terminal_progress() as progress:
-        # The importer reports no counts of its own yet: the bar says what runs, and for how long.
-        progress("Importing labels", 0, None)
         report = import_labels(
-            project, csv_path, annotator=annotator, skip_unmatched=skip_unmatched
+            project,
+            csv_path,
+            annotator=annotator,
+            skip_unmatched=skip_unmatched,
+            progress=progress,
         )
     match = report.match
     click.echo(

@@ -37,6 +37,7 @@ from clinlabel.errors import (
 from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
+from clinlabel.store import rescan as rescan_rows
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.images import ScanRow
 from clinlabel.store.store import Store
@@ -418,6 +419,8 @@ def record_scan(
             meta.set_meta(conn, meta.LABEL_SCHEMA, schema.to_json())
         meta.set_meta(conn, meta.BATCH_ROOT, str(batch))
         counts = image_rows.sync_scan(conn, chunks, now=now)
+        # A background rescan cut short while recording is now recorded in full.
+        rescan_rows.clear_applying(conn)
         progress(UPDATING, 0, None)
         to_check = counts.touched
         if verify:
@@ -427,30 +430,8 @@ def record_scan(
             to_check = to_check + [
                 row for row in image_rows.hashed_images(conn) if row[0] not in known
             ]
-        changed = _rehash_touched(conn, batch, to_check, actor=actor)
-        summary = {
-            "batch": str(batch),
-            "previous_batch": previous_batch if previous_batch != str(batch) else None,
-            "images": counts.total,
-            "new": counts.new,
-            "removed": counts.removed,
-            "returned": counts.returned,
-            "changed": len(changed),
-            "problems": len(result.problems),
-            "skipped": len(result.skipped),
-        }
-        meta.set_meta(
-            conn,
-            meta.LAST_SCAN,
-            json.dumps(
-                {
-                    **summary,
-                    "problem_list": [asdict(p) for p in result.problems[:10_000]],
-                    "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
-                }
-            ),
-        )
-        append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
+        changed = rehash_touched(conn, batch, to_check, actor=actor)
+        record_scan_summary(conn, batch, previous_batch, counts, len(changed), result, actor=actor)
 
     return InitReport(
         project_dir=project_dir,
@@ -465,7 +446,43 @@ def record_scan(
     )
 
 
-def _rehash_touched(
+def record_scan_summary(
+    conn: Connection,
+    batch: Path,
+    previous_batch: str | None,
+    counts: image_rows.SyncCounts,
+    changed: int,
+    result: ScanResult,
+    *,
+    actor: str,
+) -> None:
+    """The last scan's summary (meta) and its `batch_scanned` event, in the caller's write."""
+    summary = {
+        "batch": str(batch),
+        "previous_batch": previous_batch if previous_batch != str(batch) else None,
+        "images": counts.total,
+        "new": counts.new,
+        "removed": counts.removed,
+        "returned": counts.returned,
+        "changed": changed,
+        "problems": len(result.problems),
+        "skipped": len(result.skipped),
+    }
+    meta.set_meta(
+        conn,
+        meta.LAST_SCAN,
+        json.dumps(
+            {
+                **summary,
+                "problem_list": [asdict(p) for p in result.problems[:10_000]],
+                "skipped_list": [asdict(s) for s in result.skipped[:10_000]],
+            }
+        ),
+    )
+    append_event(conn, NewEvent(EventKind.BATCH_SCANNED, actor, summary))
+
+
+def rehash_touched(
     conn: Connection, batch: Path, touched: list[tuple[int, str, str | None]], *, actor: str
 ) -> list[str]:
     """Images whose size or time changed: labelled ones are re-hashed and flagged if different."""

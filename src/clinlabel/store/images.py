@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.domain import ImageRef
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
+from clinlabel.store.case_counts import case_totals, rebuild_visits, visit_totals
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.labels import frame_labels_of, labelled_count, recount_progress
 from clinlabel.store.schema import events, images, labels, scan_staging
@@ -65,6 +66,7 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
         # First scan: stream straight into the images table, no staging or diff needed.
         constants = {"present": True, "changed": False, "first_seen_at": now}
         total = insert_chunks(conn, images, SCAN_COLUMNS, chunks, constants=constants)
+        rebuild_visits(conn)
         return SyncCounts(total=total, new=total, removed=0, returned=0, touched=[])
 
     conn.execute(scan_staging.delete())
@@ -128,6 +130,7 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
     conn.execute(scan_staging.delete())
     # Images that left or came back change what each annotator has labelled.
     recount_progress(conn)
+    rebuild_visits(conn)
     return SyncCounts(
         total=total, new=int(new), removed=removed, returned=int(returned), touched=touched
     )
@@ -307,32 +310,10 @@ def next_unlabelled(conn: Connection, *, annotator_id: int, after: int) -> int |
     return None
 
 
-_CASE_PROGRESS = (
-    select(
-        images.c.case_name,
-        func.count(images.c.id),
-        func.count(labels.c.id),
-        func.min(images.c.seq),
-    )
-    .select_from(images.outerjoin(labels, _LABELLED_BY))
-    .where(images.c.present)
-    .group_by(images.c.case_name)
-    .order_by(func.min(images.c.seq))
-)
-
-
-_VISITS = (
-    select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
-    .where(images.c.seq.is_not(None))
-    .group_by(images.c.case_name, images.c.visit)
-    .order_by(func.min(images.c.seq))
-)
-
-
 def case_visits(conn: Connection) -> list[tuple[str, str, int, int]]:
-    """(case, visit, first position, images) of every visit in the queue, in queue order: one
-    grouped statement on the case index (the sidebar built it from every image's view)."""
-    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(_VISITS)]
+    """(case, visit, first position, images) of every visit in the queue, in queue order: read
+    from the visits kept by the scan (store.case_counts), not counted over the images."""
+    return visit_totals(conn)
 
 
 def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
@@ -346,10 +327,10 @@ def progress(conn: Connection, *, annotator_id: int | None) -> Progress:
 
 
 def case_progress(conn: Connection, *, annotator_id: int | None) -> list[CaseProgress]:
-    params = {"annotator_id": -1 if annotator_id is None else annotator_id}
+    """Each case's images and this annotator's labelled ones, from the kept counts."""
     return [
-        CaseProgress(case=r[0], total=int(r[1]), labelled=int(r[2]), first_position=int(r[3]))
-        for r in conn.execute(_CASE_PROGRESS, params)
+        CaseProgress(case=case, total=total, labelled=labelled, first_position=first)
+        for case, total, labelled, first in case_totals(conn, annotator_id=annotator_id)
     ]
 
 

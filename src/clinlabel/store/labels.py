@@ -8,7 +8,9 @@ from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain.views import FrameLabel
+from clinlabel.store.case_counts import bump_case, recount_cases
 from clinlabel.store.schema import annotator_progress, images, labels
+from clinlabel.store.sort_keys import natural_sort_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,9 @@ def put_label(
         "sha256": sha256,
         "event_id": event_id,
         "geometry": geometry,
+        # The review table sorts comments by this key (store.review, migration 0010).
+        # Uncached: free-text comments are mostly distinct (the cache is for names).
+        "comment_key": natural_sort_key.__wrapped__(comment) if comment else None,
     }
     if exists:
         conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
@@ -107,6 +112,7 @@ def _count(conn: Connection, *, image_id: int, annotator_id: int, delta: int) ->
     """Keep `annotator_progress` in step with a whole-file label added or removed."""
     if not conn.execute(_IS_PRESENT, {"p_image": image_id}).scalar():
         return  # a gone image's label is not counted (a rescan recounts when it returns)
+    bump_case(conn, image_id=image_id, annotator_id=annotator_id, delta=delta)
     bumped = conn.execute(_BUMP, {"p_annotator": annotator_id, "p_delta": delta}).rowcount
     if not bumped:  # this annotator's first label: count it, and all they had, once
         found = conn.execute(_LABELLED_NOW.where(labels.c.annotator_id == annotator_id)).first()
@@ -122,6 +128,7 @@ def recount_progress(conn: Connection) -> None:
     rows = [{"annotator_id": int(r[0]), "labelled": int(r[1])} for r in conn.execute(_LABELLED_NOW)]
     if rows:
         conn.execute(annotator_progress.insert(), rows)
+    recount_cases(conn)
 
 
 _PROGRESS = select(annotator_progress.c.labelled).where(

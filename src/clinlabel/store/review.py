@@ -15,30 +15,35 @@ case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets th
 - `label`: a project has few labels. They are found one index probe each, ranked in Python with
   the scan's own `natural_key`, and each label's rows are read in queue order on the queue's
   index until the window is full (`_label_window`).
-- `comment`: the distinct comments in the filtered set are counted in SQL (`GROUP BY`), ranked in
-  Python, and only the few values that reach into the requested window are mapped to their ranks
-  in SQL. The cost grows with the number of rows labelled (issue 14: not yet a range of an
-  index; it would need a stored key on labels).
+- `comment`: two groups: images without a comment (no label, or an empty one: first ascending,
+  as the empty text sorted) in queue order on the queue's index, and commented ones by the
+  comment's stored natural-order key (`labels.comment_key`, migration 0010) on the labels'
+  (annotator, frame, comment_key) index, ties in queue order (`_comment_window`).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
-  without frame labels first ascending (the old table sorted their empty text first).
+  without frame labels first ascending (the old table sorted their empty text first), read on the
+  queue's index; the others gathered from the labels' index and sorted: frame labels are few
+  (`_frames_window`).
+- `seconds`: the sum of this annotator's active time per image, ordered in SQL: an aggregate per
+  image over the events, linear in the project (issue 14: it needs a kept per-image figure).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
   empty: labelled images first ascending, as one group of the label order above.
 
 Windows after the first come by keyset where an index states the order (position, case, visit,
-file, label, annotator): the page passes `after`, the position of the last row it holds, and the
-window starts right after that row in the order asked, so no OFFSET steps over the rows before
-it. A jump deep into the table (a drag of the scroll bar) has no such row and comes by OFFSET,
-which then walks that index (no sort, no table rows). The filtered total is counted once per
+file, label, annotator, comment, and frames within the images without frame labels): the page
+passes `after`, the position of the last row it holds, and the window starts right after that
+row in the order asked, so no OFFSET steps over the rows before it. A jump deep into the table
+(a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that index (no
+sort, no table rows). The filtered total is counted once per
 order and filter: the page passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -48,7 +53,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import events, images, labels, regions
+from clinlabel.store.schema import events, images, labels, queue_visits, regions
 
 REVIEW_SORTS = (
     "position",
@@ -125,6 +130,29 @@ def _whole_file_label(annotator_id: int) -> ColumnElement[bool]:
     )
 
 
+_OWN = labels.alias("own_label")
+
+
+def _own_label(who: int, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """This annotator has a whole-file label on the image (meeting `conditions`).
+
+    Windows test labels this way, a probe of the labels' key per image read, and not through
+    the outer join's columns (`labels.id IS NULL`, `COALESCE(labels.label, '')`): on those, at
+    a million images, SQLite built a Bloom filter over every label of the annotator before
+    reading the first row (450 ms for a window of 200).
+    """
+    return (
+        select(_OWN.c.id)
+        .where(
+            _OWN.c.image_id == images.c.id,
+            _OWN.c.annotator_id == who,
+            _OWN.c.frame == 0,
+            *conditions,
+        )
+        .exists()
+    )
+
+
 def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[ColumnElement[bool]]:
     # Present images are exactly those with a position (schema.images.seq): one condition that
     # every sort index answers without reading the table.
@@ -132,15 +160,17 @@ def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[Co
     if query.case is not None:
         found.append(images.c.case_name == query.case)
     if query.unlabelled:
-        found.append(labels.c.id.is_(None))
+        found.append(labels.c.id.is_(None) if counting else ~_own_label(who))
     elif query.label is not None:
-        # A window compares through COALESCE, which keeps the outer join an outer join: SQLite
-        # would otherwise turn it inner, start from the labels' index and sort every row of the
-        # label (a third of the project, for a common one), where reading the order's index and
-        # probing each image's label stops at the window. A count has no order: there the
-        # label's index is the way. (Labels are never empty, so COALESCE adds no match.)
-        label = labels.c.label if counting else func.coalesce(labels.c.label, literal(""))
-        found.append(label == query.label)
+        # A window probes each image's label as it reads the order's index (`_own_label`) and
+        # stops at the window; a join on the label would let SQLite start from the labels'
+        # index and sort every row of the label (a third of the project, for a common one). A
+        # count has no order: there the label's index is the way.
+        found.append(
+            labels.c.label == query.label
+            if counting
+            else _own_label(who, _OWN.c.label == query.label)
+        )
     if query.regions is not None:
         # One probe of the regions' (image, annotator) index per image the window reads.
         drawn = (
@@ -210,13 +240,19 @@ def review_page(
         return ReviewPage(rows=[], total=total, all=everything)
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
-        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit)
+        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
     elif query.sort in ("label", "annotator"):
         ids = _label_window(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
         )
+    elif query.sort == "frames":
+        ids = _frames_window(
+            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+        )
     elif query.sort == "comment":
-        ids = _natural_window(conn, joined, filters, query, offset=offset, limit=limit)
+        ids = _comment_window(
+            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+        )
     else:
         ids = _sql_window(
             conn,
@@ -245,11 +281,15 @@ def _keyed_window(
     *,
     offset: int,
     limit: int,
+    total: int,
 ) -> list[int]:
     """Image ids of the window for an order an index holds: (key, seq), or seq alone.
 
     Ties are in queue order in both directions, so descending reads the key backwards but each
-    tie forwards (SQLite sorts just the ties the window touches).
+    tie forwards (SQLite sorts just the ties the window touches). A jump into the second half
+    without a cursor reads the order backwards from its end: OFFSET then steps over the rows
+    after the window, fewer than those before it (the last window, a drag of the scroll bar
+    to the bottom, steps over none).
     """
     descending = query.descending
     key = _KEYED_SORTS.get(query.sort)
@@ -272,12 +312,20 @@ def _keyed_window(
             )
         else:
             statement = statement.where(tuple_(key, images.c.seq) > tuple_(cursor[0], after))
+    backwards = cursor is None and offset > total // 2 and offset < total
+    if backwards:
+        # The same rows, read from the end: every part of the order reversed, then the rows.
+        limit = min(limit, total - offset)
+        offset = total - offset - limit
+        descending = not descending
+    tie = images.c.seq.desc() if backwards else images.c.seq.asc()
     if key is None:
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
     else:
-        order = [key.desc() if descending else key.asc(), images.c.seq.asc()]
+        order = [key.desc() if descending else key.asc(), tie]
     statement = statement.order_by(*order).offset(offset).limit(limit)
-    return [int(r[0]) for r in conn.execute(statement)]
+    ids = [int(r[0]) for r in conn.execute(statement)]
+    return ids[::-1] if backwards else ids
 
 
 def _sql_window(
@@ -309,36 +357,8 @@ def _sql_window(
             statement = statement.where(images.c.seq >= first, images.c.seq <= last)
             offset = 0
         order = [images.c.seq.desc() if descending else images.c.seq.asc()]
-    elif query.sort == "seconds":
+    else:  # seconds
         order = _empty_last(_seconds(annotator), descending=descending)
-    else:  # frames
-        first_frame = (
-            select(func.min(_ALIAS_FRAMES.c.frame))
-            .where(
-                _ALIAS_FRAMES.c.image_id == images.c.id,
-                _ALIAS_FRAMES.c.annotator_id == who,
-                _ALIAS_FRAMES.c.frame > 0,
-            )
-            # Stated: nested in `first_label` below it would otherwise join its own `images`.
-            .correlate(images)
-            .scalar_subquery()
-        )
-        inner = labels.alias("first_frame_label")
-        first_label = (
-            select(func.min(inner.c.label))
-            .where(
-                inner.c.image_id == images.c.id,
-                inner.c.annotator_id == who,
-                inner.c.frame == first_frame,
-            )
-            .scalar_subquery()
-        )
-        # Images without frame labels come first ascending: the reverse of _empty_last.
-        order = [*_empty_last(first_frame, descending=not descending)[:1]]
-        order += [
-            first_frame.desc() if descending else first_frame.asc(),
-            first_label.desc() if descending else first_label.asc(),
-        ]
     statement = statement.order_by(*order, images.c.seq.asc()).offset(offset).limit(limit)
     return [int(r[0]) for r in conn.execute(statement)]
 
@@ -384,12 +404,8 @@ def _label_window(
     ids: list[int] = []
     for values in groups[start:]:
         named = [v for v in values if v is not None]
-        # COALESCE keeps the outer join outer: the queue's index drives (see _filters).
-        member = (
-            labels.c.id.is_(None)
-            if not named
-            else func.coalesce(labels.c.label, literal("")).in_(named)
-        )
+        # A probe per image read: the queue's index drives (see _filters, _own_label).
+        member = ~_own_label(who) if not named else _own_label(who, _OWN.c.label.in_(named))
         statement = select(images.c.id).select_from(joined).where(*filters, member)
         if after is not None:
             statement = statement.where(images.c.seq > after)
@@ -443,7 +459,7 @@ def _label_group_sizes(
     ]
 
 
-def _natural_window(
+def _frames_window(
     conn: Connection,
     joined: Any,
     filters: list[ColumnElement[bool]],
@@ -451,51 +467,223 @@ def _natural_window(
     *,
     offset: int,
     limit: int,
+    who: int,
+    total: int,
 ) -> list[int]:
-    """Image ids of the window for a column of names in natural order (module docstring)."""
-    column: ColumnElement[Any] = {
-        # An image without a label shows an empty comment, not a missing one.
-        "comment": func.coalesce(labels.c.comment, literal("")),
-    }[query.sort]
-    groups = conn.execute(
-        select(column, func.count()).select_from(joined).where(*filters).group_by(column)
-    ).all()
-    ranked = _ranked(groups, descending=query.descending)
-    # The values whose rows reach into [offset, offset + limit), and how many rows come before.
-    window: dict[str | None, int] = {}
-    before = 0
-    skipped = 0
-    for rank, (values, count) in enumerate(ranked):
-        if before + count > offset:
-            if not window:
-                skipped = offset - before
-            window.update((value, rank) for value in values)
-        before += count
-        if before >= offset + limit:
-            break
-    names = [v for v in window if v is not None]
-    matches: list[ColumnElement[bool]] = []
-    if names:
-        matches.append(column.in_(names))
-    if None in window:
-        matches.append(column.is_(None))
-    order: list[ColumnElement[Any]] = []
-    if names:
-        order.append(
-            case(
-                *((column == name, window[name]) for name in names),
-                else_=window.get(None, len(ranked)),
-            )
+    """Image ids of the window sorted by frame labels: images without any (they showed empty
+    text, first ascending) in queue order, then those with frame labels by their first labelled
+    frame, that frame's label, then queue order.
+
+    Frame labels are few (multi-frame files only), so the second group is gathered and sorted
+    from the labels' index: its cost follows the frame labels, not the images. The first group
+    is read on the queue's index, probing each image's frame labels by key, and stops when the
+    window is full; a jump past it counts the second group only.
+    """
+    descending = query.descending
+    framed_labels = _ALIAS_FRAMES
+    earlier = labels.alias("earlier_frame_label")
+    # Each image's first labelled frame: its frame label with none before it (the key is
+    # unique: one row per image). Without GROUP BY, the range of the labels' (annotator, frame)
+    # index drives, not a walk of every label grouped by image.
+    first = (
+        select(
+            framed_labels.c.image_id.label("image_id"),
+            framed_labels.c.frame.label("frame"),
         )
-    statement = (
-        select(images.c.id)
-        .select_from(joined)
-        .where(*filters, matches[0] if len(matches) == 1 else matches[0] | matches[1])
-        .order_by(*order, images.c.seq.asc())
-        .offset(skipped)
-        .limit(limit)
+        .where(
+            framed_labels.c.annotator_id == who,
+            framed_labels.c.frame > 0,
+            ~select(earlier.c.id)
+            .where(
+                earlier.c.image_id == framed_labels.c.image_id,
+                earlier.c.annotator_id == who,
+                earlier.c.frame > 0,
+                earlier.c.frame < framed_labels.c.frame,
+            )
+            .exists(),
+        )
+        .subquery("first_frames")
     )
-    return [int(r[0]) for r in conn.execute(statement)]
+    at_first = labels.alias("first_frame_label")
+    first_label = (
+        select(func.min(at_first.c.label))
+        .where(
+            at_first.c.image_id == first.c.image_id,
+            at_first.c.annotator_id == who,
+            at_first.c.frame == first.c.frame,
+        )
+        .scalar_subquery()
+    )
+    framed = first.join(images, images.c.id == first.c.image_id).outerjoin(
+        labels, _whole_file_label(who)
+    )
+    has_frames = (
+        select(framed_labels.c.id)
+        .where(
+            framed_labels.c.image_id == images.c.id,
+            framed_labels.c.annotator_id == who,
+            framed_labels.c.frame > 0,
+        )
+        .exists()
+    )
+    bare_first = not descending
+
+    def bare_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
+        statement = select(images.c.id).select_from(joined).where(*filters, ~has_frames)
+        if after is not None:
+            statement = statement.where(images.c.seq > after)
+        order = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order).offset(skip).limit(count)
+        return [int(r[0]) for r in conn.execute(statement)]
+
+    def framed_rows(skip: int, count: int, _after: int | None) -> list[int]:
+        order = (
+            [first.c.frame.desc(), first_label.desc()]
+            if descending
+            else [
+                first.c.frame.asc(),
+                first_label.asc(),
+            ]
+        )
+        statement = (
+            select(images.c.id)
+            .select_from(framed)
+            .where(*filters)
+            .order_by(*order, images.c.seq.asc())
+            .offset(skip)
+            .limit(count)
+        )
+        return [int(r[0]) for r in conn.execute(statement)]
+
+    readers: list[Callable[[int, int, int | None], list[int]]] = (
+        [bare_rows, framed_rows] if bare_first else [framed_rows, bare_rows]
+    )
+    if query.after is not None:
+        found = conn.execute(
+            select(images.c.seq).select_from(joined).where(images.c.seq == query.after, ~has_frames)
+        ).first()
+        if found is not None:
+            # The cursor is in the group without frame labels: right after it, then the other.
+            ids = bare_rows(0, limit, query.after)
+            if bare_first and len(ids) < limit:
+                ids += framed_rows(0, limit - len(ids), None)
+            return ids
+    if offset:
+        with_frames = int(
+            conn.execute(select(func.count()).select_from(framed).where(*filters)).scalar_one()
+        )
+        first_size = total - with_frames if bare_first else with_frames
+        if offset >= first_size:
+            if not bare_first:
+                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
+            return readers[1](offset - first_size, limit, None)
+    ids = readers[0](offset, limit, None)
+    if len(ids) < limit:
+        ids += readers[1](0, limit - len(ids), None)
+    return ids
+
+
+def _comment_window(
+    conn: Connection,
+    joined: Any,
+    filters: list[ColumnElement[bool]],
+    query: ReviewQuery,
+    *,
+    offset: int,
+    limit: int,
+    who: int,
+    total: int,
+) -> list[int]:
+    """Image ids of the window sorted by comment, in two groups: images without a comment (no
+    label, or an empty comment: they sort first ascending, as the empty text does) in queue
+    order, and commented ones by the comment's stored natural-order key, ties in queue order.
+
+    The first group is read on the queue's index, the second on the labels' comment index
+    (`labels.comment_key`, migration 0010), each stopping when the window is full; a cursor
+    starts in its row's group right after it; only a jump past the first group counts the
+    commented rows (one range of the comment index).
+    """
+    descending = query.descending
+    key = labels.c.comment_key
+    bare = [*filters, ~_own_label(who, _OWN.c.comment_key.is_not(None))]
+    commented = [*filters, key.is_not(None)]
+    bare_first = not descending
+    cursor_key: bytes | None = None
+    in_bare: bool | None = None
+    if query.after is not None:
+        found = conn.execute(
+            select(images.c.seq, key).select_from(joined).where(images.c.seq == query.after)
+        ).first()
+        if found is not None:
+            in_bare, cursor_key, offset = found[1] is None, found[1], 0
+
+    def bare_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
+        statement = select(images.c.id).select_from(joined).where(*bare)
+        if after is not None:
+            statement = statement.where(images.c.seq > after)
+        order = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order).offset(skip).limit(count)
+        return [int(r[0]) for r in conn.execute(statement)]
+
+    # An inner join, so the comment index can drive: commented rows all have a label.
+    inner = labels.join(images, _whole_file_label(who))
+
+    def commented_rows(skip: int, count: int, after: int | None) -> list[int]:
+        statement = select(images.c.id).select_from(inner).where(*commented)
+        if after is not None and cursor_key is not None:
+            if descending:
+                statement = statement.where(
+                    key <= cursor_key, or_(key < cursor_key, images.c.seq > after)
+                )
+            else:
+                statement = statement.where(
+                    key >= cursor_key, or_(key > cursor_key, images.c.seq > after)
+                )
+        order = key.desc() if descending else key.asc()
+        statement = statement.order_by(order, images.c.seq.asc()).offset(skip).limit(count)
+        return [int(r[0]) for r in conn.execute(statement)]
+
+    readers: list[Callable[[int, int, int | None], list[int]]] = (
+        [bare_rows, commented_rows] if bare_first else [commented_rows, bare_rows]
+    )
+    if in_bare is not None:
+        # The cursor's group, right after its row, then the group after it (if any).
+        first = 0 if in_bare == bare_first else 1
+        ids = readers[first](0, limit, query.after)
+        if first == 0 and len(ids) < limit:
+            ids += readers[1](0, limit - len(ids), None)
+        return ids
+    if offset:
+        with_comment = int(
+            conn.execute(
+                select(func.count())
+                .select_from(inner)
+                .where(*_filters(query, who=who, counting=True), key.is_not(None))
+            ).scalar_one()
+        )
+        first_size = total - with_comment if bare_first else with_comment
+        if offset >= first_size:
+            if not bare_first:
+                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
+            return readers[1](offset - first_size, limit, None)
+    ids = readers[0](offset, limit, None)
+    if len(ids) < limit:
+        ids += readers[1](0, limit - len(ids), None)
+    return ids
+
+
+def _from_end(rows: Callable[..., list[int]], skip: int, limit: int, size: int) -> list[int]:
+    """Rows [skip, skip + limit) of a group of `size` read in queue order; from its end (queue
+    order backwards) when that steps over fewer rows: a deep jump into the images without a
+    comment or frame label, last in a descending order, then reads a few rows, not the group."""
+    if skip <= size // 2:
+        return rows(skip, limit, None)
+    count = max(min(limit, size - skip), 0)
+    return rows(size - skip - count, count, None, backwards=True)[::-1]
 
 
 def _ranked(groups: Sequence[Any], *, descending: bool) -> list[tuple[list[str | None], int]]:
@@ -568,12 +756,11 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
 
 
 def case_names(conn: Connection) -> list[str]:
-    """Cases of the queue in queue order, which is their natural order (one read of the case
-    index: `seq IS NOT NULL` is presence, and the index holds it)."""
+    """Cases of the queue in queue order, which is their natural order: read from the visits
+    the scan keeps (`store.case_counts`, a row per visit), not grouped over every image."""
     statement = (
-        select(images.c.case_name)
-        .where(images.c.seq.is_not(None))
-        .group_by(images.c.case_name)
-        .order_by(func.min(images.c.seq))
+        select(queue_visits.c.case_name)
+        .group_by(queue_visits.c.case_name)
+        .order_by(func.min(queue_visits.c.first_seq))
     )
     return [str(r[0]) for r in conn.execute(statement)]

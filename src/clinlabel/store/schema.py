@@ -101,10 +101,14 @@ labels = Table(
     Column("event_id", Integer, nullable=False),
     # JSON: the acquisition geometry of the labelled frame (DICOM XA/RF), for exports.
     Column("geometry", Text),
+    # The comment's natural-order key (store.sort_keys), NULL when there is no comment: the
+    # review table's comment order is a range of the index below (migration 0010).
+    Column("comment_key", LargeBinary),
     UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
     Index("ix_labels_annotator", "annotator_id"),
     # The review table's label filter and its counts per label (migration 0006).
     Index("ix_labels_annotator_label", "annotator_id", "frame", "label"),
+    Index("ix_labels_annotator_comment", "annotator_id", "frame", "comment_key", "image_id"),
 )
 
 # How many images each annotator has labelled (whole-file labels of present images): kept in the
@@ -321,4 +325,28 @@ login_failures = Table(
     Column("key", String(300), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("last_at", Float, nullable=False),
+)
+
+
+# --- issue 14 (scale): the sidebar's counts, kept instead of counted per request
+# (store.case_counts, migration 0010).
+# Each visit of the queue: rebuilt by every scan (the queue changes only then).
+queue_visits = Table(
+    "queue_visits",
+    metadata,
+    Column("case_name", Text, primary_key=True),
+    Column("visit", Text, primary_key=True),
+    Column("first_seq", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Index("ix_queue_visits_first_seq", "first_seq"),
+)
+
+# Present images of each case each annotator labelled (whole file): kept with every label
+# change, like annotator_progress, and recounted by every rescan.
+case_labelled = Table(
+    "case_labelled",
+    metadata,
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), primary_key=True),
+    Column("case_name", Text, primary_key=True),
+    Column("labelled", Integer, nullable=False),
 )

@@ -128,6 +128,7 @@ class Workbench:
             open_project,
             recorded_batch,
         )
+        from clinlabel.labelling.rescan import rescan_interrupted
         from clinlabel.labelling.server_access import ServerAccess, save_server_access
         from clinlabel.labelling.service import LabellingSession
 
@@ -146,6 +147,8 @@ class Workbench:
             self.settings.schema_path is None
             and is_project(project_dir)
             and recorded_batch(project_dir) == batch
+            # A rescan cut short while recording its changes: recorded in full now, as `init`.
+            and not rescan_interrupted(project_dir)
         )
         if not background:
             # init_project refuses a project inside the batch before anything is written there.
@@ -186,29 +189,35 @@ class Workbench:
     def _start_rescan(self, project: Project) -> None:
         from clinlabel.labelling.rescan import BackgroundRescan
 
-        self.rescan = BackgroundRescan(project, write=self._write_rescan)
+        self.rescan = BackgroundRescan(
+            project, write=self._write_rescan, keep_place=self._keep_place
+        )
         self.rescan.start()
 
-    def _write_rescan(self, record: Callable[[], InitReport]) -> InitReport:
-        """Record a rescan on the writer thread, the session following the image on screen."""
+    def _write_rescan(self, step: Callable[[], T]) -> T:
+        """Run one step of a rescan's recording on the writer thread, between label saves."""
+        return self._executor.submit(step).result()
 
-        def run() -> InitReport:
-            session = self._session
-            if session is None:  # closed meanwhile: the rescan is stopped, this writes nothing
-                return record()
-            before = session.current().view
-            report = record()
-            if report.total:
-                # The image on screen keeps its place by identity; if its file is gone, the
-                # image now at its old position is shown (the last one past the end).
-                try:
-                    position = session.position_of(before.relpath)
-                except ValidationError:
-                    position = min(before.position, report.total)
-                session.show(position)
-            return report
+    def _keep_place(self) -> Callable[[InitReport], None]:
+        """Before a rescan changes the queue (writer thread): the image on screen, and what
+        shows it again at its new position once the rescan is recorded."""
+        session = self._session
+        if session is None:  # closed meanwhile: the rescan is stopped, nothing to follow
+            return lambda _report: None
+        before = session.current().view
 
-        return self._executor.submit(run).result()
+        def follow(report: InitReport) -> None:
+            if not report.total:
+                return
+            # The image on screen keeps its place by identity; if its file is gone, the image
+            # now at its old position is shown (the last one past the end).
+            try:
+                position = session.position_of(before.relpath)
+            except ValidationError:
+                position = min(before.position, report.total)
+            session.show(position)
+
+        return follow
 
     def rescan_status(self) -> RescanStatus | None:
         return None if self.rescan is None else self.rescan.status

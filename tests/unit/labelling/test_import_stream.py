@@ -127,3 +127,32 @@ def test_a_malformed_last_row_imports_nothing_though_earlier_chunks_matched(
     with pytest.raises(ImportFileError, match="line 8 has frame 'x'"):
         import_labels(project, path, annotator="Dr B", skip_unmatched=True)
     assert _labels(project) == {}
+
+
+def test_the_import_reports_rows_read_and_labels_written_with_their_totals(
+    project: Project, tmp_path: Path, chunk: int
+) -> None:
+    """A long import shows counts (rows done of total, from which the bar derives a rate),
+    not only what it is doing (issue 14)."""
+    good = "case,visit,file,label,comment\n" + "".join(
+        f"Case_2,Visit_1,{name},Suspicious,\n" for name in ("a.png", "b.png")
+    )
+    good += "Case_3,Visit_1,c.png,NA,blurred"  # the last line without a line break
+    path = tmp_path / "good.csv"
+    path.write_text(good, encoding="utf-8")
+    heard: list[tuple[str, int, int | None]] = []
+    report = import_labels(
+        project, path, annotator="Dr B", progress=lambda *call: heard.append(call)
+    )
+    assert report.imported == 3
+    reading = [(done, total) for stage, done, total in heard if stage == importer.READING]
+    writing = [(done, total) for stage, done, total in heard if stage == importer.WRITING]
+    assert reading[0] == (0, 3) and reading[-1] == (3, 3)
+    assert writing[0] == (0, 3) and writing[-1] == (3, 3)
+    # Counts only go up, and never past their total; the stages come in order.
+    for calls in (reading, writing):
+        assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+        assert all(total is not None and done <= total for done, total in calls)
+    assert [s for s, *_ in heard].index(importer.WRITING) > len(reading) - 1
+    if chunk == 2:
+        assert (2, 3) in reading and (2, 3) in writing  # a report per chunk

@@ -156,6 +156,22 @@ def test_every_sort_and_filter_matches_the_old_page_order_in_every_window(
                     assert page.all == 10
                     got = [r.position for r in page.rows]
                     assert got == expected[offset : offset + limit], (filters, offset, limit)
+            # Walked as the page scrolls: each window after the last row of the one before.
+            walked: list[int] = []
+            while len(walked) < len(expected):
+                step = ReviewQuery(
+                    offset=len(walked),
+                    limit=2,
+                    sort=sort,
+                    descending=descending,
+                    after=walked[-1] if walked else None,
+                    total=len(expected),
+                    **filters,
+                )
+                rows = session.review(step).rows
+                assert rows, (filters, walked)
+                walked += [r.position for r in rows]
+            assert walked == expected, (filters, sort, descending)
 
 
 def _passes(row: ReviewRow, filters: dict[str, Any]) -> bool:

@@ -107,7 +107,7 @@ def test_the_rescan_has_no_sequential_scan_in_a_correlated_subplan(store: Store)
         assert not [line for line in lines if "Seq Scan on images" in line], (sql, lines)
 
 
-@pytest.mark.parametrize("sort", ["case", "visit", "file", "position"])
+@pytest.mark.parametrize("sort", ["case", "visit", "file", "position", "comment"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_review_windows_read_an_index_in_order(store: Store, sort: str, descending: bool) -> None:
     with store.write() as conn:
@@ -120,7 +120,8 @@ def test_review_windows_read_an_index_in_order(store: Store, sort: str, descendi
                 annotator_id=who,
                 frame=0,
                 label="NA",
-                comment="x",
+                # Every other labelled image without a comment (the comment order's two groups).
+                comment=f"retake {image_id % 17}" if image_id % 2 else "",
                 labelled_at="t0",
                 sha256=None,
                 event_id=image_id,
@@ -132,6 +133,8 @@ def test_review_windows_read_an_index_in_order(store: Store, sort: str, descendi
     ] + [
         ReviewQuery(sort=sort, descending=descending, offset=100, after=250),
         ReviewQuery(sort=sort, descending=descending, offset=100, after=250, label="NA"),
+        # A jump deep into the table, without a cursor.
+        ReviewQuery(sort=sort, descending=descending, offset=IMAGES - 50),
     ]
     with Recorder(store) as recorder, store.read() as conn:
         for query in queries:

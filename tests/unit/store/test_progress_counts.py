@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from clinlabel.domain import ImageKind, ImageRef
+from clinlabel.domain.views import CaseProgress
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store.schema import annotators, images, labels
@@ -27,9 +29,9 @@ def _rows(indices: list[int]) -> list[image_rows.ScanRow]:
         image_rows.scan_row(
             seq,
             ImageRef(
-                relpath=f"C{i // 10}/V/XC/i{i}.jpg",
+                relpath=f"C{i // 10}/V{i % 3}/XC/i{i}.jpg",
                 case=f"C{i // 10}",
-                visit="V",
+                visit=f"V{i % 3}",
                 folder="XC",
                 file=f"i{i}.jpg",
                 kind=ImageKind.RASTER,
@@ -48,6 +50,36 @@ def _counted(conn: object, annotator_id: int) -> int:
         .where(labels.c.annotator_id == annotator_id, labels.c.frame == 0, images.c.present)
     )
     return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
+
+
+def _cases_counted(conn: Any, annotator_id: int) -> list[CaseProgress]:
+    """The sidebar's cases counted over the images and labels (what the kept tables replace)."""
+    labelled = func.count(labels.c.id)
+    query = (
+        select(images.c.case_name, func.count(images.c.id), labelled, func.min(images.c.seq))
+        .select_from(
+            images.outerjoin(
+                labels,
+                (labels.c.image_id == images.c.id)
+                & (labels.c.annotator_id == annotator_id)
+                & (labels.c.frame == 0),
+            )
+        )
+        .where(images.c.present)
+        .group_by(images.c.case_name)
+        .order_by(func.min(images.c.seq))
+    )
+    return [CaseProgress(r[0], int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)]
+
+
+def _visits_counted(conn: Any) -> list[tuple[str, str, int, int]]:
+    query = (
+        select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
+        .where(images.c.present)
+        .group_by(images.c.case_name, images.c.visit)
+        .order_by(func.min(images.c.seq))
+    )
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)]
 
 
 def test_the_kept_count_equals_counting_the_labels(
@@ -94,6 +126,9 @@ def test_the_kept_count_equals_counting_the_labels(
                 assert label_rows.labelled_count(conn, annotator_id=annotator) == _counted(
                     conn, annotator
                 ), (step, annotator)
+                kept = image_rows.case_progress(conn, annotator_id=annotator)
+                assert kept == _cases_counted(conn, annotator), (step, annotator)
+            assert image_rows.case_visits(conn) == _visits_counted(conn), step
     with store.read() as conn:
         shown = image_rows.progress(conn, annotator_id=1)
         assert shown.total == image_rows.count_present(conn)

@@ -26,7 +26,7 @@ from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store.engine import DATABASE_FILE
-from clinlabel.store.review import ReviewQuery, review_page
+from clinlabel.store.review import ReviewQuery, case_names, review_page
 from clinlabel.store.sort_keys import natural_sort_key
 from clinlabel.store.store import Store
 
@@ -77,10 +77,24 @@ def store() -> Any:
                     annotator_id=who,
                     frame=0,
                     label="NA" if image_id % 2 else "Suspicious",
-                    comment="x",
+                    # Half of them without a comment (the comment order's two groups).
+                    comment=f"retake {image_id % 17}" if image_id % 2 else "",
                     labelled_at="t0",
                     sha256=None,
                     event_id=image_id,
+                    exists=False,
+                )
+            for image_id, frame in ((5, 3), (50, 2), (500, 3), (1500, 1)):  # a few frame labels
+                label_rows.put_label(
+                    conn,
+                    image_id=image_id,
+                    annotator_id=who,
+                    frame=frame,
+                    label="NA",
+                    comment="",
+                    labelled_at="t0",
+                    sha256=None,
+                    event_id=IMAGES + image_id,
                     exists=False,
                 )
         # The planner with statistics, as a project that has been opened and used has them.
@@ -123,12 +137,32 @@ QUERIES = (
         for filters in ({}, {"label": "NA"})
     ]
     + [
+        # A jump near the end without a cursor: read backwards from the end of the index.
+        ReviewQuery(sort=sort, descending=descending, offset=1900)
+        for sort in ("case", "visit", "file")
+        for descending in (False, True)
+    ]
+    + [
         # By label: the first window and those after a cursor (a deep jump counts the labels).
         ReviewQuery(sort=sort, descending=descending, offset=offset, after=after, **filters)
         for sort in ("label", "annotator")
         for descending in (False, True)
         for offset, after in ((0, None), (200, 777))
         for filters in ({}, {"case": "Case_7"})
+    ]
+    + [
+        # By comment: no comment (queue order), then the comment key's index; a deep jump counts
+        # the commented rows on that index.
+        ReviewQuery(sort="comment", descending=descending, offset=offset, after=after, **filters)
+        for descending in (False, True)
+        # 775 has a comment (the cursor is in the comment index's range), 778 has none.
+        for offset, after in ((0, None), (300, None), (200, 775), (200, 778))
+        for filters in ({}, {"label": "NA"})
+        if not (after == 778 and filters)  # (778 is no NA: after it come no NA rows)
+    ]
+    + [
+        ReviewQuery(sort="comment", descending=descending, offset=1900)
+        for descending in (False, True)
     ]
     + [
         ReviewQuery(sort="position", descending=descending, offset=200, after=after, **filters)
@@ -151,6 +185,9 @@ def test_a_window_reads_an_index_in_order(store: Any, query: ReviewQuery) -> Non
         if line.startswith("SCAN") and "INDEX" not in line and "CONSTANT ROW" not in line
     ]
     assert full_scans == [], plans
+    # No Bloom filter either: SQLite builds one by reading every label of the annotator (450 ms
+    # at a million images) before the window's first row.
+    assert not [line for line in lines if "BLOOM FILTER" in line], plans
     # No sort of the whole result: at most the ties of the window's keys (RIGHT PART).
     assert not [line for line in lines if line == "USE TEMP B-TREE FOR ORDER BY"], plans
     if query.sort in ("case", "visit", "file"):
@@ -185,6 +222,11 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         # And the team server's tables (0008).
         for table in ("web_sessions", "login_failures", "users"):
             raw.execute(f"DROP TABLE {table}")
+        # And what 0010 adds (the comment key, the sidebar's kept counts).
+        raw.execute("DROP INDEX ix_labels_annotator_comment")
+        raw.execute("ALTER TABLE labels DROP COLUMN comment_key")
+        raw.execute("DROP TABLE queue_visits")
+        raw.execute("DROP TABLE case_labelled")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
@@ -199,3 +241,66 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
     for case, visit, file, *keys in found:
         assert keys == [natural_sort_key(case), natural_sort_key(visit), natural_sort_key(file)]
     assert [row.file for row in page.rows] == ["XC/img0.jpg"] * 3
+
+
+def test_the_sidebar_reads_kept_counts_not_the_images(store: Any) -> None:
+    """`/api/cases` (every case's images and labelled ones, every visit's first position) and
+    `/api/review/cases` (the case names) grouped the whole queue per request (68 ms and 440 ms
+    at 100,000 and 1,000,000 images); they read the counts kept per visit and per case
+    (migration 0010), a row each, whatever the number of images."""
+    store_, who = store
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append((sql, params))
+
+    event.listen(store_.engine, "before_cursor_execute", record)
+    try:
+        with store_.read() as conn:
+            cases = image_rows.case_progress(conn, annotator_id=who)
+            visits = image_rows.case_visits(conn)
+            names = case_names(conn)
+    finally:
+        event.remove(store_.engine, "before_cursor_execute", record)
+    assert len(cases) == IMAGES // 100 and len(visits) == IMAGES // 10
+    assert names == [c.case for c in cases]  # the review table's case filter, in queue order
+    assert sum(c.labelled for c in cases) == len(range(1, IMAGES + 1, 3))
+    with store_.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        for sql, params in statements:
+            plan = [str(r[3]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            read = [line for line in plan if line.startswith(("SCAN", "SEARCH"))]
+            assert read, (sql, plan)
+            assert all(" queue_visits" in line or " case_labelled" in line for line in read), plan
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ReviewQuery(sort="frames", descending=descending, offset=offset, after=after, **filters)
+        for descending in (False, True)
+        for offset, after in ((0, None), (1990, None), (200, 777))
+        for filters in ({}, {"label": "NA"})
+        if not (filters and offset == 1990)
+    ],
+    ids=repr,
+)
+def test_a_window_by_frames_reads_no_table_whole(store: Any, query: ReviewQuery) -> None:
+    """By frame labels: images without any on the queue's index, those with some gathered
+    from the labels' index (frame labels are few; only they are sorted)."""
+    plans = _plans_of(*store, query)
+    lines = [line for _, plan in plans for line in plan]
+    full_scans = [
+        line
+        for line in lines
+        if line.startswith("SCAN") and "INDEX" not in line and "CONSTANT ROW" not in line
+    ]
+    assert full_scans == [], plans
+    # Only the images with frame labels are sorted, never the queue.
+    sorted_ = [sql for sql, plan in plans if "USE TEMP B-TREE FOR ORDER BY" in plan]
+    assert all("first_frames" in sql for sql in sorted_), plans
+    for sql, plan in plans:
+        if "first_frames" in sql:
+            assert any("ix_labels_annotator_" in line for line in plan), plan

@@ -129,7 +129,8 @@ def test_a_read_only_store_reads_and_refuses_writes(
 def _as_previous_schema(tmp_path: Path) -> None:
     """A project as the previous version left it: schema 0002, without the identity trigger
     (0003), the staging table's path index (0004), the progress counts (0005), the natural-order
-    keys (0006), the regions (0007) or the team server's users (0008)."""
+    keys (0006), the regions (0007), the team server's users (0008), the reading study (0009) or
+    the comment keys and sidebar counts (0010)."""
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
         raw.execute("DROP INDEX ix_labels_annotator_label")
         for key in ("case_key", "visit_key", "file_key"):
@@ -147,6 +148,10 @@ def _as_previous_schema(tmp_path: Path) -> None:
         raw.execute("DROP TABLE study")
         for table in ("web_sessions", "login_failures", "users"):  # the team server's (0008)
             raw.execute(f"DROP TABLE {table}")
+        raw.execute("DROP INDEX ix_labels_annotator_comment")
+        raw.execute("ALTER TABLE labels DROP COLUMN comment_key")
+        raw.execute("DROP TABLE queue_visits")
+        raw.execute("DROP TABLE case_labelled")
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 
@@ -164,7 +169,7 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     readonly.close()
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0009"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0010"
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_scan_staging_relpath'"
         ).scalar()

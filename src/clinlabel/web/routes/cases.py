@@ -9,7 +9,7 @@ from clinlabel.web.schemas import CaseOut, ProgressOut, VisitOut
 
 router = APIRouter(prefix="/api", tags=["progress"])
 
-# Visits are counted over the queue (one grouped statement); beyond this many images the sidebar
+# Visits are read from the kept `queue_visits` (a row each); beyond this many images the sidebar
 # lists cases only.
 VISIT_SCAN_LIMIT = 50_000
 
