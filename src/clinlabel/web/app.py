@@ -18,6 +18,7 @@ from clinlabel.web.errors import install_error_handlers
 from clinlabel.web.routes import (
     adjudication,
     admin,
+    agreement,
     assignments,
     cases,
     compare,
@@ -99,6 +100,7 @@ def create_app(
         assignments,
         adjudication,
         dashboard,
+        agreement,
     ):
         app.include_router(module.router)
     # Also on the local server, where it says there are no logins (the page asks, quietly).

@@ -84,6 +84,8 @@ ROUTE_RULES: dict[tuple[str, str], Role | str] = {
     ("PUT", "/api/adjudication/{image_id}"): Role.REVIEWER,
     ("GET", "/dashboard"): Role.REVIEWER,
     ("GET", "/api/dashboard"): Role.REVIEWER,
+    ("GET", "/agreement"): Role.REVIEWER,
+    ("GET", "/api/agreement"): Role.REVIEWER,
     # Exports and the report hold every reader's labels; users are the admin's.
     ("POST", "/api/outputs/progress"): Role.ADMIN,
     ("POST", "/api/outputs/final"): Role.ADMIN,

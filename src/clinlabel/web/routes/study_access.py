@@ -28,6 +28,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("PUT", "/api/adjudication/{image_id}"): Role.REVIEWER,
     ("GET", "/dashboard"): Role.REVIEWER,
     ("GET", "/api/dashboard"): Role.REVIEWER,
+    ("GET", "/agreement"): Role.REVIEWER,
+    ("GET", "/api/agreement"): Role.REVIEWER,
 }
 
 
