@@ -59,6 +59,9 @@ def test_a_stale_tab_is_told_and_does_not_overwrite(
     second.locator("#error-dismiss").click()
     second.keyboard.press("Home")
     expect(second.locator("#position-text")).to_have_text("Image 1 of 3")
+    # What stands is shown there: the other tab's label, not this tab's refused one.
+    expect(second.locator("#current-label")).to_contain_text("NA")
+    expect(second.locator("#current-label")).not_to_contain_text("NOT saved")
     second.keyboard.press("1")
     expect(second.locator("#save-status")).to_have_text("All labels saved", timeout=30_000)
     second.close()

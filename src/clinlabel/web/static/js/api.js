@@ -118,7 +118,10 @@ export async function request(method, url, body) {
     const message = messageOf(data) || text || `HTTP ${response.status}`;
     // Server trouble and a busy database are worth retrying; a broken rule is not.
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw new ApiError(message, { status: response.status, kind: data?.error ?? "http", retryable });
+    const error = new ApiError(message, { status: response.status, kind: data?.error ?? "http", retryable });
+    // A stale change (409): the label stored now, which the page shows instead of its own.
+    error.current = stale(data);
+    throw error;
   }
   return data;
 }

@@ -449,7 +449,14 @@ export class Labeller {
       })
       .catch((e) => {
         const why = this.notSaved(e, kept);
-        if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: why });
+        if (e.kind === "stale" && e.current) {
+          // Another tab of this reader saved first: what stands is the stored label, shown as
+          // such (not this page's refused change), so pressing a key again replaces it knowingly.
+          if (this.pending.get(view.id) === change) this.pending.delete(view.id);
+          const stored = { ...(this.images.viewAt(view.position) ?? view), label: e.current.label, comment: e.current.comment };
+          if (stored.id === view.id) this.images.update(stored);
+          if (this.view?.id === view.id) this.view = { ...this.view, label: e.current.label, comment: e.current.comment };
+        } else if (this.pending.get(view.id) === change) this.pending.set(view.id, { ...change, failed: why });
         this.status.error(`Not saved: ${view.file}: ${why}`);
       })
       .finally(() => {
