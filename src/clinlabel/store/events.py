@@ -29,6 +29,12 @@ def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(_INSERT, dict(row))
 
 
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many events at once (one executemany), in the caller's transaction."""
+    if rows:
+        conn.execute(_INSERT, rows)
+
+
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Every event in id order, streamed (a long trail never sits in memory whole)."""
     result = conn.execution_options(yield_per=batch).execute(select(events).order_by(events.c.id))
