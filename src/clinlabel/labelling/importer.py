@@ -201,7 +201,7 @@ def _stage_chunk(
 ) -> None:
     """Match one chunk against the images of the visits it names, check it, keep what fits."""
     visits = {(row.case, row.visit) for row in chunk}
-    found = image_rows.images_in_visits(conn, visits)
+    found = import_rows.images_in_visits(conn, visits)
     seen_cases = {case for _, _, case, _, _ in found}
     index = ImageIndex(
         ((rel, case, visit, file) for _, rel, case, visit, file in found),

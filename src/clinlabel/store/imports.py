@@ -9,7 +9,7 @@ per import by the totals of what was added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,30 @@ from clinlabel.store.schema import annotator_progress, case_labelled, images, la
 from clinlabel.store.sort_keys import natural_sort_key
 
 _IN = 400  # keys per statement: well under every driver's limit on bound values
+
+
+def images_in_visits(
+    conn: Connection, visits: Collection[tuple[str, str]]
+) -> list[tuple[int, str, str, str, str]]:
+    """(id, relpath, case, visit, file) of the present images of these (case, visit) pairs.
+
+    Read by the case index (`ix_images_case`: case name, then queue position), the cases' other
+    visits left out here: a `(case_name, visit) IN (...)` of pairs made SQLite walk every image
+    once per chunk of rows, so an import's matching grew with rows times images.
+    """
+    wanted = set(visits)
+    cases = sorted({case for case, _ in wanted})
+    found: list[tuple[int, str, str, str, str]] = []
+    for start in range(0, len(cases), _IN):
+        query = select(
+            images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file
+        ).where(images.c.case_name.in_(cases[start : start + _IN]), images.c.seq.is_not(None))
+        found += [
+            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]))
+            for r in conn.execute(query)
+            if (r[2], r[3]) in wanted
+        ]
+    return found
 
 
 @dataclass(frozen=True, slots=True)
