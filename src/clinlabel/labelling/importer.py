@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, append_events, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import ImageFileError, ImportFileError, ValidationError
+from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
 from clinlabel.exports.import_matching import (
     AmbiguousRow,
@@ -32,7 +32,8 @@ from clinlabel.exports.import_matching import (
 )
 from clinlabel.imaging.frame_count import check_frame
 from clinlabel.imaging.render import kind_of
-from clinlabel.labelling.project import Project, file_sha256
+from clinlabel.labelling.import_hashes import BatchHasher
+from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
@@ -287,14 +288,10 @@ class _Writer:
         self.added: dict[str, int] = {}
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
 
-    def _hash(self, relpath: str) -> str | None:
-        try:
-            return file_sha256(self.project.image_path(relpath))
-        except ImageFileError:
-            return None  # gone, or a link out of the batch: never read, so no hash
-
     def _hash_all(self, relpaths: list[str]) -> list[str | None]:
-        return [self._hash(relpath) for relpath in relpaths]
+        # None: gone, or a link out of the batch: never read, so no hash (as a save records).
+        hasher = BatchHasher(self.project.batch)
+        return [hasher.sha256(relpath) for relpath in relpaths]
 
     def _hashes(self, relpaths: list[str]) -> list[str | None]:
         """The files' hashes in order, HASH_WORKERS slices hashed at once (a task per file cost
