@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from clinlabel.store.driver import insert_chunks
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -90,7 +91,18 @@ def current_labels(
     return found
 
 
-_INSERT = labels.insert()
+_LABEL_COLUMNS = (
+    "image_id",
+    "annotator_id",
+    "frame",
+    "label",
+    "comment",
+    "labelled_at",
+    "sha256",
+    "event_id",
+    "geometry",
+    "comment_key",
+)
 # Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
 _UPDATE = update(labels).where(
     labels.c.image_id == bindparam("k_image_id"),
@@ -112,7 +124,12 @@ def write_labels(
     each. A label's geometry is cleared and its comment's sort key set, as `labels.put_label`
     does."""
     if inserts:
-        conn.execute(_INSERT, [_with_keys(row) for row in inserts])
+        # On the driver's cursor: SQLAlchemy's per-row parameter handling cost more than the
+        # insert itself.
+        rows = [_with_keys(row) for row in inserts]
+        insert_chunks(
+            conn, labels, _LABEL_COLUMNS, [[tuple(r[c] for c in _LABEL_COLUMNS) for r in rows]]
+        )
     if updates:
         conn.execute(_UPDATE, [_with_keys(row) for row in updates])
     if hashes:
