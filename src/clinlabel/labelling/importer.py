@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -159,9 +159,16 @@ def import_labels(
         annotator_id = people.annotator_id(conn, annotator, now=now)
         writer = _Writer(project, pool, staged, str(csv_path), annotator, annotator_id, now)
         progress(WRITING, 0, len(todo))
-        for start in range(0, len(todo), CHUNK):
-            writer.write(conn, todo[start : start + CHUNK].tolist(), report)
-            progress(WRITING, min(start + CHUNK, len(todo)), len(todo))
+        # Each chunk is read and its files sent to the hashing pool before the chunk before it
+        # is written: the files are read while this thread builds and writes that chunk.
+        # (Winners name each image and frame once, so no chunk reads what another writes.)
+        pending: _Chunk | None = None
+        for start in range(0, len(todo) + CHUNK, CHUNK):
+            ahead = writer.read(conn, todo[start : start + CHUNK].tolist(), report)
+            if pending is not None:
+                writer.write(conn, pending)
+                progress(WRITING, min(start, len(todo)), len(todo))
+            pending = ahead
         import_rows.add_counts(conn, annotator_id=annotator_id, per_case=writer.added)
         append_event(
             conn,
@@ -263,6 +270,18 @@ def _hash_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="clinlabel-hash")
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """A chunk of rows read and ready to write once its files are hashed."""
+
+    facts: dict[int, import_rows.ImageFacts]
+    changes: list[tuple[int, tuple[str, str] | None]]
+    """(staged row, its current label or None) of the rows that change something."""
+    unhashed: list[int]
+    hashing: list[Future[list[str | None]]]
+    """The hashes of `unhashed`, in that order, in slices."""
+
+
 class _Writer:
     """Writes chunks of staged rows: each chunk's images and current labels read by key in two
     statements, the missing file hashes computed in the pool, its events chained in one pass
@@ -293,14 +312,19 @@ class _Writer:
         hasher = BatchHasher(self.project.batch)
         return [hasher.sha256(relpath) for relpath in relpaths]
 
-    def _hashes(self, relpaths: list[str]) -> list[str | None]:
-        """The files' hashes in order, HASH_WORKERS slices hashed at once (a task per file cost
-        more than hashing a small file)."""
+    def _hashes(self, relpaths: list[str]) -> list[Future[list[str | None]]]:
+        """The files' hashes, in order, as HASH_WORKERS slices hashed in the background (a task
+        per file cost more than hashing a small file)."""
         step = -(-len(relpaths) // HASH_WORKERS) or 1
-        slices = [relpaths[k : k + step] for k in range(0, len(relpaths), step)]
-        return [sha for part in self.pool.map(self._hash_all, slices) for sha in part]
+        return [
+            self.pool.submit(self._hash_all, relpaths[k : k + step])
+            for k in range(0, len(relpaths), step)
+        ]
 
-    def write(self, conn: Connection, rows: list[int], report: ImportReport) -> None:
+    def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
+        """Read what the chunk's rows need, count the unchanged, start hashing its files."""
+        if not rows:
+            return None
         staged = self.staged
         ids = [staged.image_ids[i] for i in rows]
         facts = import_rows.image_facts(conn, ids)
@@ -312,6 +336,7 @@ class _Writer:
                 report.unchanged += 1
             else:
                 changes.append((i, old))
+        report.imported += len(changes)
         # First label, or bytes changed since: hash them now (each file once, in the pool).
         unhashed = sorted(
             {
@@ -320,7 +345,14 @@ class _Writer:
                 if facts[image_id].changed or facts[image_id].sha256 is None
             }
         )
-        found = dict(zip(unhashed, self._hashes([facts[i].relpath for i in unhashed]), strict=True))
+        hashing = self._hashes([facts[i].relpath for i in unhashed])
+        return _Chunk(facts, changes, unhashed, hashing)
+
+    def write(self, conn: Connection, chunk: _Chunk) -> None:
+        """Write the chunk's events, labels and hashes (one executemany each)."""
+        staged, facts, changes = self.staged, chunk.facts, chunk.changes
+        shas = [sha for part in chunk.hashing for sha in part.result()]
+        found = dict(zip(chunk.unhashed, shas, strict=True))
         events: list[NewEvent] = []
         for i, old in changes:
             image_id = staged.image_ids[i]
@@ -369,7 +401,6 @@ class _Writer:
                 )
                 if frame == 0 and info.present:
                     self.added[info.case_name] = self.added.get(info.case_name, 0) + 1
-        report.imported += len(changes)
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
         import_rows.write_labels(conn, inserts=inserts, updates=updates, hashes=hashes)
 
