@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -18,9 +19,9 @@ import numpy as np
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, utc_now
+from clinlabel.audit.log import append_event, append_events, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import ImageFileError, ImportFileError, ValidationError
+from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
 from clinlabel.exports.import_matching import (
     AmbiguousRow,
@@ -31,10 +32,11 @@ from clinlabel.exports.import_matching import (
 )
 from clinlabel.imaging.frame_count import check_frame
 from clinlabel.imaging.render import kind_of
-from clinlabel.labelling.project import Project, file_sha256
+from clinlabel.labelling.import_hashes import BatchHasher
+from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import images as image_rows
-from clinlabel.store import labels as label_rows
+from clinlabel.store import imports as import_rows
 from clinlabel.store import people
 
 _SHOWN = 10
@@ -152,14 +154,22 @@ def import_labels(
     # label keeps the rules. Turned into Python ints a chunk at a time below.
     valid = np.frombuffer(staged.labels, dtype=np.uint16) != _INVALID
     todo = np.flatnonzero(winner & valid)
-    with project.store.write() as conn:
+    with project.store.write() as conn, _hash_pool() as pool:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
+        writer = _Writer(project, pool, staged, str(csv_path), annotator, annotator_id, now)
         progress(WRITING, 0, len(todo))
-        for start in range(0, len(todo), CHUNK):
-            for i in todo[start : start + CHUNK].tolist():
-                _write_one(project, conn, staged, i, csv_path, annotator, annotator_id, now, report)
-            progress(WRITING, min(start + CHUNK, len(todo)), len(todo))
+        # Each chunk is read and its files sent to the hashing pool before the chunk before it
+        # is written: the files are read while this thread builds and writes that chunk.
+        # (Winners name each image and frame once, so no chunk reads what another writes.)
+        pending: _Chunk | None = None
+        for start in range(0, len(todo) + CHUNK, CHUNK):
+            ahead = writer.read(conn, todo[start : start + CHUNK].tolist(), report)
+            if pending is not None:
+                writer.write(conn, pending)
+                progress(WRITING, min(start, len(todo)), len(todo))
+            pending = ahead
+        import_rows.add_counts(conn, annotator_id=annotator_id, per_case=writer.added)
         append_event(
             conn,
             NewEvent(
@@ -199,7 +209,7 @@ def _stage_chunk(
 ) -> None:
     """Match one chunk against the images of the visits it names, check it, keep what fits."""
     visits = {(row.case, row.visit) for row in chunk}
-    found = image_rows.images_in_visits(conn, visits)
+    found = import_rows.images_in_visits(conn, visits)
     seen_cases = {case for _, _, case, _, _ in found}
     index = ImageIndex(
         ((rel, case, visit, file) for _, rel, case, visit, file in found),
@@ -252,65 +262,147 @@ def _duplicates(
     return found
 
 
-def _write_one(
-    project: Project,
-    conn: Connection,
-    staged: _Staged,
-    i: int,
-    csv_path: Path,
-    annotator: str,
-    annotator_id: int,
-    now: str,
-    report: ImportReport,
-) -> None:
-    image_id, frame = staged.image_ids[i], staged.frames[i]
-    name, text = staged.names[staged.labels[i]], staged.comments[i]
-    info = image_rows.image_file_info(conn, image_id)
-    assert info is not None  # matched to a present image in this run, inside its lock
-    rel = info.relpath
-    sha = None if info.changed else info.sha256
-    record = sha is None  # first label, or bytes changed since: hash them now
-    if record:
-        try:
-            sha = file_sha256(project.image_path(rel))
-        except ImageFileError:
-            sha = None  # gone, or a link out of the batch: never read, so no hash
-    old = label_rows.current_label(conn, image_id=image_id, annotator_id=annotator_id, frame=frame)
-    if old is not None and (old.label, old.comment) == (name, text):
-        report.unchanged += 1
-        return
-    event_id = append_event(
-        conn,
-        NewEvent(
-            EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
-            annotator,
+HASH_WORKERS = 4
+"""Threads hashing the files of a chunk (reading and SHA-256 release the GIL)."""
+
+
+def _hash_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="clinlabel-hash")
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """A chunk of rows read and ready to write once its files are hashed."""
+
+    facts: dict[int, import_rows.ImageFacts]
+    changes: list[tuple[int, tuple[str, str] | None]]
+    """(staged row, its current label or None) of the rows that change something."""
+    unhashed: list[int]
+    hashing: list[Future[list[str | None]]]
+    """The hashes of `unhashed`, in that order, in slices."""
+
+
+class _Writer:
+    """Writes chunks of staged rows: each chunk's images and current labels read by key in two
+    statements, the missing file hashes computed in the pool, its events chained in one pass
+    and every write one executemany. What a row writes is what the label use case writes."""
+
+    def __init__(
+        self,
+        project: Project,
+        pool: ThreadPoolExecutor,
+        staged: _Staged,
+        source: str,
+        annotator: str,
+        annotator_id: int,
+        now: str,
+    ) -> None:
+        self.project = project
+        self.pool = pool
+        self.staged = staged
+        self.source = source
+        self.annotator = annotator
+        self.annotator_id = annotator_id
+        self.now = now
+        self.added: dict[str, int] = {}
+        """Whole-file labels added to present images, per case (the kept counts move by it)."""
+
+    def _hash_all(self, relpaths: list[str]) -> list[str | None]:
+        # None: gone, or a link out of the batch: never read, so no hash (as a save records).
+        hasher = BatchHasher(self.project.batch)
+        return [hasher.sha256(relpath) for relpath in relpaths]
+
+    def _hashes(self, relpaths: list[str]) -> list[Future[list[str | None]]]:
+        """The files' hashes, in order, as HASH_WORKERS slices hashed in the background (a task
+        per file cost more than hashing a small file)."""
+        step = -(-len(relpaths) // HASH_WORKERS) or 1
+        return [
+            self.pool.submit(self._hash_all, relpaths[k : k + step])
+            for k in range(0, len(relpaths), step)
+        ]
+
+    def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
+        """Read what the chunk's rows need, count the unchanged, start hashing its files."""
+        if not rows:
+            return None
+        staged = self.staged
+        ids = [staged.image_ids[i] for i in rows]
+        facts = import_rows.image_facts(conn, ids)
+        olds = import_rows.current_labels(conn, annotator_id=self.annotator_id, image_ids=ids)
+        changes: list[tuple[int, tuple[str, str] | None]] = []
+        for i in rows:
+            old = olds.get((staged.image_ids[i], staged.frames[i]))
+            if old == (staged.names[staged.labels[i]], staged.comments[i]):
+                report.unchanged += 1
+            else:
+                changes.append((i, old))
+        report.imported += len(changes)
+        # First label, or bytes changed since: hash them now (each file once, in the pool).
+        unhashed = sorted(
             {
-                "old": None if old is None else {"label": old.label, "comment": old.comment},
-                "new": {"label": name, "comment": text},
-                "sha256": sha,
-                "source": {"import": str(csv_path), "line": staged.lines[i]},
-            },
-            image_id=image_id,
-            image=rel,
-            frame=frame,
-            ts_utc=now,
-        ),
-    )
-    label_rows.put_label(
-        conn,
-        image_id=image_id,
-        annotator_id=annotator_id,
-        frame=frame,
-        label=name,
-        comment=text,
-        labelled_at=now,
-        sha256=sha,
-        event_id=event_id,
-        exists=old is not None,
-    )
-    if sha is not None and record:
-        image_rows.record_hash(conn, image_id, sha)
-    report.imported += 1
+                image_id
+                for image_id in (staged.image_ids[i] for i, _ in changes)
+                if facts[image_id].changed or facts[image_id].sha256 is None
+            }
+        )
+        hashing = self._hashes([facts[i].relpath for i in unhashed])
+        return _Chunk(facts, changes, unhashed, hashing)
+
+    def write(self, conn: Connection, chunk: _Chunk) -> None:
+        """Write the chunk's events, labels and hashes (one executemany each)."""
+        staged, facts, changes = self.staged, chunk.facts, chunk.changes
+        shas = [sha for part in chunk.hashing for sha in part.result()]
+        found = dict(zip(chunk.unhashed, shas, strict=True))
+        events: list[NewEvent] = []
+        for i, old in changes:
+            image_id = staged.image_ids[i]
+            info = facts[image_id]
+            events.append(
+                NewEvent(
+                    EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
+                    self.annotator,
+                    {
+                        "old": None if old is None else {"label": old[0], "comment": old[1]},
+                        "new": {
+                            "label": staged.names[staged.labels[i]],
+                            "comment": staged.comments[i],
+                        },
+                        "sha256": found.get(image_id, info.sha256),
+                        "source": {"import": self.source, "line": staged.lines[i]},
+                    },
+                    image_id=image_id,
+                    image=info.relpath,
+                    frame=staged.frames[i],
+                    ts_utc=self.now,
+                )
+            )
+        event_ids = append_events(conn, events)
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        for event_id, (i, old) in zip(event_ids, changes, strict=True):
+            image_id, frame = staged.image_ids[i], staged.frames[i]
+            info = facts[image_id]
+            values: dict[str, object] = {
+                "label": staged.names[staged.labels[i]],
+                "comment": staged.comments[i],
+                "labelled_at": self.now,
+                "sha256": found.get(image_id, info.sha256),
+                "event_id": event_id,
+            }
+            if old is not None:
+                updates.append(
+                    {"k_image_id": image_id, "k_annotator_id": self.annotator_id, "k_frame": frame}
+                    | values
+                )
+            else:
+                inserts.append(
+                    {"image_id": image_id, "annotator_id": self.annotator_id, "frame": frame}
+                    | values
+                )
+                if frame == 0 and info.present:
+                    self.added[info.case_name] = self.added.get(info.case_name, 0) + 1
+        hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
+        import_rows.write_labels(conn, inserts=inserts, updates=updates, hashes=hashes)
 
 
 def _describe(report: ImportReport) -> list[str]:

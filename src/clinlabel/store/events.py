@@ -9,7 +9,7 @@ from sqlalchemy import JSON, and_, cast, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
-from clinlabel.store.driver import stream_tuples
+from clinlabel.store.driver import insert_chunks, stream_tuples
 from clinlabel.store.schema import annotators, events, images, labels
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
@@ -27,6 +27,14 @@ def last_link(conn: Connection) -> tuple[int, str] | None:
 
 def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(_INSERT, dict(row))
+
+
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many events at once (one executemany on the driver's cursor: SQLAlchemy's
+    per-row parameter handling cost more than the insert), in the caller's transaction."""
+    if rows:
+        values = [tuple(row[name] for name in EVENT_COLUMNS) for row in rows]
+        insert_chunks(conn, events, EVENT_COLUMNS, [values])
 
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:

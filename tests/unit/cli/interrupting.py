@@ -4,7 +4,7 @@ The child runs `clinlabel.cli.app.main` with one instrument: the progress sink t
 pass to the core (`cli.progress.terminal_progress`) prints each report as a line on stderr
 and then sleeps a little, so the command is slow enough to be caught mid-way, and the test
 knows from the line exactly how far it got (no timing). With `slow_import`, the importer's
-event appends are reported the same way (the importer reports no counts of its own), so the
+event appends (one by one, or a chunk's at once) are reported the same way, so the
 interruption lands inside its write transaction.
 """
 
@@ -53,6 +53,15 @@ if sys.argv[1] == "slow-import":
             sink("import", appended[0], None)
         return real_append(conn, event)
     importer.append_event = append_event
+    real_append_many = importer.append_events
+    def append_events(conn, events):
+        # The importer chains a chunk's events in one call: reported once it has returned,
+        # still inside the write transaction.
+        ids = real_append_many(conn, events)
+        appended[0] += len(ids)
+        sink("import", appended[0], None)
+        return ids
+    importer.append_events = append_events
 from clinlabel.cli.app import main
 sys.argv = ["clinlabel", *sys.argv[2:]]
 main()

@@ -1,0 +1,112 @@
+"""`clinlabel import --csv` against a bare process writing the same rows (issues 12 and 14).
+
+    .venv/bin/python benchmarks/bench_import.py [SIZE ...] [--keep]
+
+Sizes default to 10000 100000. For each size a batch of tiny real PNG files is written under
+benchmarks/out (`bench_scale.make_tree`), a project made with `init_project`, and a labels CSV
+naming every image once (`bench_scale.import_csv`; no image hashed yet, so the import hashes
+every file). Then, in the same run and each in its own fresh process:
+
+- import: `clinlabel import PROJECT --csv FILE --annotator imported`: time and peak memory
+  (VmHWM, the child's own high-water mark since its exec);
+- floor: a bare Python process that reads the same CSV with `csv.reader` and inserts one event
+  and one label per row into a new SQLite file (WAL, synchronous=FULL) by `executemany` in one
+  transaction: time and peak memory.
+
+Printed: both times, their ratio (issue 12: within 5x), the growth exponent of the import's
+time between sizes (issue 14: at most 1.1), the import's memory and that memory projected at a
+million rows from the per-row slope between the sizes (issue 14: under 300 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_scale import _PEAK, OUT, import_csv, make_tree, run_with_rss
+from clinlabel.labelling.project import init_project
+
+_FLOOR = (
+    "import csv, hashlib, json, resource, sqlite3, sys\n"
+    "table, path = sys.argv[1], sys.argv[2]\n"
+    "db = sqlite3.connect(path, isolation_level=None)\n"
+    "db.execute('PRAGMA journal_mode = WAL')\n"
+    "db.execute('PRAGMA synchronous = FULL')\n"
+    "db.execute('CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, actor TEXT, kind TEXT,"
+    " image TEXT, frame INTEGER, data TEXT, hash TEXT)')\n"
+    "db.execute('CREATE TABLE labels (id INTEGER PRIMARY KEY, image TEXT, annotator_id INTEGER,"
+    " frame INTEGER, label TEXT, comment TEXT, event_id INTEGER, UNIQUE (image, annotator_id,"
+    " frame))')\n"
+    "db.execute('BEGIN IMMEDIATE')\n"
+    "with open(table, newline='', encoding='utf-8') as handle:\n"
+    "    rows = csv.reader(handle)\n"
+    "    next(rows)\n"
+    "    events, labels = [], []\n"
+    "    for k, (case, visit, file, label, comment) in enumerate(rows, start=1):\n"
+    "        image = f'{case}/{visit}/{file}'\n"
+    "        data = json.dumps({'new': {'label': label, 'comment': comment}})\n"
+    "        events.append((k, '2026-12-06T10:00:00.000000Z', 'imported', 'label_saved', image,"
+    " 0, data, hashlib.sha256(data.encode()).hexdigest()))\n"
+    "        labels.append((k, image, 1, 0, label, comment, k))\n"
+    "        if len(events) == 2000:\n"
+    "            db.executemany('INSERT INTO events VALUES (?,?,?,?,?,?,?,?)', events)\n"
+    "            db.executemany('INSERT INTO labels VALUES (?,?,?,?,?,?,?)', labels)\n"
+    "            events, labels = [], []\n"
+    "    db.executemany('INSERT INTO events VALUES (?,?,?,?,?,?,?,?)', events)\n"
+    "    db.executemany('INSERT INTO labels VALUES (?,?,?,?,?,?,?)', labels)\n"
+    "db.execute('COMMIT')\n"
+    f"{_PEAK}print('PEAK_RSS_KB', peak_kb(), file=sys.stderr)\n"
+)
+"""The floor: the same CSV read and written as an event and a label a row, nothing else."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--keep", action="store_true", help="keep the batches and projects")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    figures: dict[int, tuple[float, float, float, float]] = {}
+    for size in args.sizes:
+        scratch = Path(tempfile.mkdtemp(dir=OUT, prefix=f"import-{size}-"))
+        try:
+            batch, project, table = scratch / "Batch", scratch / "project", scratch / "in.csv"
+            started = time.perf_counter()
+            make_tree(batch, size)
+            init_project(batch, project)
+            import_csv(project, table)
+            print(f"{size:,} rows: set up in {time.perf_counter() - started:.1f} s", flush=True)
+            floor, floor_mb = run_with_rss(str(table), str(scratch / "floor.sqlite"), code=_FLOOR)
+            seconds, mb = run_with_rss(
+                "import", str(project), "--csv", str(table), "--annotator", "imported"
+            )
+            figures[size] = (seconds, mb, floor, floor_mb)
+            print(
+                f"  import {seconds:.2f} s ({mb:.0f} MB)   floor {floor:.2f} s ({floor_mb:.0f} MB)"
+                f"   ratio {seconds / floor:.1f}x (target <= 5x)",
+                flush=True,
+            )
+        finally:
+            if not args.keep:
+                shutil.rmtree(scratch, ignore_errors=True)
+    sizes = sorted(figures)
+    for a, b in itertools.pairwise(sizes):
+        exponent = math.log(figures[b][0] / figures[a][0]) / math.log(b / a)
+        per_row = (figures[b][1] - figures[a][1]) * 2**20 / (b - a)
+        million = figures[b][1] + per_row * (1_000_000 - b) / 2**20
+        print(
+            f"{a:,} -> {b:,}: time exponent {exponent:.2f} (target <= 1.1); memory"
+            f" {per_row:.0f} bytes a row, {million:.0f} MB projected at 1,000,000 (target < 300)"
+        )
+
+
+if __name__ == "__main__":
+    main()
