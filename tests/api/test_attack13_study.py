@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from clinlabel.errors import ValidationError
+from clinlabel.labelling.accounts import Accounts
 from clinlabel.labelling.assignments import StudyDesign, assign_study
 from clinlabel.labelling.project import open_project
+from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 
@@ -88,3 +93,29 @@ def test_attack13_an_annotator_cannot_label_an_image_outside_their_worklist(
             assert _first_read(project_dir, "ann", other) is None
             own = sorted(mine)[0]
             assert users["ann"].put(f"/api/images/{own}/label", json={"label": "Benign"}).is_success
+
+
+def test_attack13_a_study_leaving_a_reader_without_images_is_refused(tmp_path: Path) -> None:
+    project_dir = make_team_project(tmp_path)  # two cases
+    with open_project(project_dir) as project:
+        with pytest.raises(ValidationError, match="would get no image"):
+            assign_study(project, ["ann", "bea", "rev"], StudyDesign("by-case"), seed=1)
+        with project.store.read() as conn:
+            assert assignment_rows.study_settings(conn) is None
+        # With every case shared by all, each reader has a worklist.
+        report = assign_study(
+            project, ["ann", "bea", "rev"], StudyDesign("by-case", overlap=1.0), seed=1
+        )
+        assert all(plan.items for plan in report.plans)
+
+
+def test_attack13_a_reader_who_is_not_a_user_of_a_team_project_is_refused(
+    tmp_path: Path,
+) -> None:
+    project_dir = make_team_project(tmp_path)
+    with open_project(project_dir) as project:
+        Accounts(project.store).disable("bea", actor="test")
+        for readers in (["ann", "Bea"], ["ann", "bea"]):  # a typo; a disabled account
+            with pytest.raises(ValidationError, match="Not an active user"):
+                assign_study(project, readers, StudyDesign("by-case"), seed=1)
+        assert assign_study(project, ["ann", "rev"], StudyDesign("by-case"), seed=1).plans
