@@ -119,3 +119,36 @@ def test_attack13_a_reader_who_is_not_a_user_of_a_team_project_is_refused(
             with pytest.raises(ValidationError, match="Not an active user"):
                 assign_study(project, readers, StudyDesign("by-case"), seed=1)
         assert assign_study(project, ["ann", "rev"], StudyDesign("by-case"), seed=1).plans
+
+
+def test_attack13_a_repeat_read_before_the_first_read_is_refused(tmp_path: Path) -> None:
+    project_dir = make_team_project(tmp_path)
+    with team_server(project_dir) as team:
+        assign_study(
+            team.project, ["ann"], StudyDesign("by-case", order="batch", repeats=1.0), seed=5
+        )
+        with clients(team) as users:
+            ann = users["ann"]
+            items = ann.get("/api/study/worklist").json()["items"]
+            repeat = next(i for i in items if i["repeat"])
+            first = next(
+                i for i in items if i["image_id"] == repeat["image_id"] and not i["repeat"]
+            )
+            early = ann.put(
+                f"/api/study/worklist/{repeat['assignment_id']}/read", json={"label": "Benign"}
+            )
+            assert early.status_code == 409 and "not read yet" in early.json()["message"]
+            # Through the page's own label call at the repeat's position, likewise.
+            via_page = ann.put(
+                f"/api/images/{repeat['image_id']}/label",
+                json={"label": "Benign", "position": repeat["position"]},
+            )
+            assert via_page.status_code == 409
+            assert _first_read(project_dir, "ann", repeat["image_id"]) is None
+            assert ann.put(
+                f"/api/images/{first['image_id']}/label",
+                json={"label": "Suspicious", "position": first["position"]},
+            ).is_success
+            assert ann.put(
+                f"/api/study/worklist/{repeat['assignment_id']}/read", json={"label": "Benign"}
+            ).is_success

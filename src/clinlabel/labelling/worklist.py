@@ -203,6 +203,15 @@ def save_repeat_read(
             raise StudyRuleError(
                 "This repeat is not open yet: the study is locked case by case.", hint=LOCKED_HINT
             )
+        first = next((i for i in worklist.items if i.image_id == image_id and not i.repeat), None)
+        if first is not None and not first.done:
+            # A repeat read before the first read would make it the first: test-retest
+            # agreement rests on the order the design gave.
+            raise StudyRuleError(
+                f"This is a repeat of the image at position {first.position}, not read yet: "
+                "read it there first.",
+                hint="A repeat is the second read of an image, blinded to the first.",
+            )
         old = assignment_rows.repeat_read(conn, assignment_id)
         now = utc_now()
         event_id = append_event(
