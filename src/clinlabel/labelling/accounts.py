@@ -254,10 +254,16 @@ class Accounts:
         name = unicodedata.normalize("NFC", " ".join(name.split())[:200])
         keys = (f"user:{name}", f"addr:{address}")
         now = self._clock()
-        with self.store.read() as conn:
+        with self.store.write() as conn:
             waits = [self._wait(user_rows.failures(conn, key), now) for key in keys]
+            wait = max(waits)
+            if wait <= 0:
+                # Counted as a failure before the password is checked, in the transaction that
+                # checked the wait (a success forgets it): guesses sent all at once, each
+                # checked while the others' argon2 runs, would otherwise all pass the wait.
+                for key in keys:
+                    user_rows.count_failure(conn, key, at=now)
             row = user_rows.find_user(conn, name) if name else None
-        wait = max(waits)
         if wait > 0:
             raise LoginThrottledError(
                 f"Too many failed logins: try again in {int(wait) + 1} seconds.",
@@ -266,8 +272,6 @@ class Accounts:
         reason = self._refusal(row, password[:MAX_PASSWORD])
         with self.store.write() as conn:
             if reason is not None or row is None:
-                for key in keys:
-                    user_rows.count_failure(conn, key, at=now)
                 self._event(
                     conn,
                     EventKind.LOGIN_FAILED,
