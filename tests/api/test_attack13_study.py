@@ -152,3 +152,36 @@ def test_attack13_a_repeat_read_before_the_first_read_is_refused(tmp_path: Path)
             assert ann.put(
                 f"/api/study/worklist/{repeat['assignment_id']}/read", json={"label": "Benign"}
             ).is_success
+
+
+def test_attack13_a_reviewer_who_is_also_a_reader_sees_no_other_reads_before_finishing(
+    tmp_path: Path,
+) -> None:
+    project_dir = make_team_project(tmp_path)
+    with team_server(project_dir) as team:
+        assign_study(team.project, ["ann", "rev"], StudyDesign("by-case", overlap=1.0), seed=5)
+        with clients(team) as users:
+            ann, rev, adm = users["ann"], users["rev"], users["adm"]
+            for item in ann.get("/api/study/worklist").json()["items"]:
+                assert ann.put(
+                    f"/api/images/{item['image_id']}/label", json={"label": "Benign"}
+                ).is_success
+            mine = rev.get("/api/study/worklist").json()["items"]
+            image_id = mine[0]["image_id"]
+            for url in ("/api/adjudication", f"/api/team/images/{image_id}/readers"):
+                refused = rev.get(url)
+                assert refused.status_code == 403, url
+                assert "read(s) to go" in refused.json()["message"]
+                assert "Benign" not in refused.text
+            assert (
+                rev.put(f"/api/adjudication/{image_id}", json={"label": "Benign"}).status_code
+                == 403
+            )
+            # An admin who reads nothing is not held back.
+            assert adm.get("/api/adjudication").status_code == 200
+            for item in mine:
+                assert rev.put(
+                    f"/api/images/{item['image_id']}/label", json={"label": "Suspicious"}
+                ).is_success
+            assert rev.get("/api/adjudication").status_code == 200
+            assert rev.get(f"/api/team/images/{image_id}/readers").status_code == 200
