@@ -351,7 +351,7 @@ def test_relabel_from_the_table_by_key_and_by_menu(review: Locator, page: Page) 
     saves: list[str] = []
     page.on(
         "request",
-        lambda r: re.search(r"/api/images/\d+/label$", r.url) and saves.append(r.method),
+        lambda r: re.search(r"/api/images/\d+/label(\?|$)", r.url) and saves.append(r.method),
     )
     focused = review.locator("#review-body tr:focus")
     expect(focused).to_have_attribute("data-position", "1")

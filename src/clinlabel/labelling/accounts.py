@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -97,6 +98,44 @@ def check_password(password: str) -> str:
     return password
 
 
+#: Scripts that one person's name mixes legitimately (Japanese writes kanji and kana together).
+_EAST_ASIAN = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HANGUL"})
+
+
+def _script(ch: str) -> str:
+    word = unicodedata.name(ch, "?").split(" ")[0]
+    return "CJK" if word in _EAST_ASIAN else word
+
+
+def clean_user_name(name: str) -> str:
+    """A user's name as kept (NFC, spaces tidied), refused when it could pass for another.
+
+    A name is what the trail, the dashboard and the adjudication show as the reader: invisible
+    or control characters ("ann" + U+200B, a terminal escape) and letters of two alphabets
+    ("ann" with a Cyrillic "а") would let two accounts look the same.
+    """
+    cleaned = unicodedata.normalize("NFC", clean_annotator_name(name))
+    for ch in cleaned:
+        if unicodedata.category(ch)[0] == "C":
+            raise ValidationError(
+                f"The user name holds an invisible or control character (U+{ord(ch):04X}).",
+                hint="Type the name plainly.",
+            )
+    scripts = sorted({_script(ch) for ch in cleaned if ch.isalpha()})
+    if len(scripts) > 1:
+        raise ValidationError(
+            f"The user name mixes alphabets ({', '.join(scripts)}): it could pass for another "
+            "name.",
+            hint="Write the name in one alphabet.",
+        )
+    return cleaned
+
+
+def _look_alike(name: str) -> str:
+    """What two names that a reader cannot tell apart share (case and width folded)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def session_key(session_id: str) -> str:
     """What the database keeps of a session id: its SHA-256 (a copy of the database, or a
     backup, then logs nobody in)."""
@@ -124,11 +163,21 @@ class Accounts:
             return [_user(row) for row in user_rows.list_users(conn)]
 
     def add(self, name: str, role: Role, password: str, *, actor: str) -> User:
-        name = clean_annotator_name(name)
+        name = clean_user_name(name)
         hashed = _hasher.hash(check_password(password))
         with self.store.write() as conn:
             if user_rows.find_user(conn, name) is not None:
                 raise ValidationError(f"There is a user called {name!r} already.")
+            alike = [
+                row.name
+                for row in user_rows.list_users(conn)
+                if _look_alike(row.name) == _look_alike(name)
+            ]
+            if alike:
+                raise ValidationError(
+                    f"{name!r} looks like the user {alike[0]!r} (only case or width differ): "
+                    "the trail and the dashboard could not tell them apart."
+                )
             now = utc_now()
             user_id = user_rows.add_user(
                 conn, name=name, role=role.value, password_hash=hashed, now=now
@@ -202,13 +251,19 @@ class Accounts:
 
     def login(self, name: str, password: str, *, address: str) -> Login:
         """Check a name and password; a new login, or AccessError (audited, and slowed)."""
-        name = " ".join(name.split())[:200]
+        name = unicodedata.normalize("NFC", " ".join(name.split())[:200])
         keys = (f"user:{name}", f"addr:{address}")
         now = self._clock()
-        with self.store.read() as conn:
+        with self.store.write() as conn:
             waits = [self._wait(user_rows.failures(conn, key), now) for key in keys]
+            wait = max(waits)
+            if wait <= 0:
+                # Counted as a failure before the password is checked, in the transaction that
+                # checked the wait (a success forgets it): guesses sent all at once, each
+                # checked while the others' argon2 runs, would otherwise all pass the wait.
+                for key in keys:
+                    user_rows.count_failure(conn, key, at=now)
             row = user_rows.find_user(conn, name) if name else None
-        wait = max(waits)
         if wait > 0:
             raise LoginThrottledError(
                 f"Too many failed logins: try again in {int(wait) + 1} seconds.",
@@ -217,8 +272,6 @@ class Accounts:
         reason = self._refusal(row, password[:MAX_PASSWORD])
         with self.store.write() as conn:
             if reason is not None or row is None:
-                for key in keys:
-                    user_rows.count_failure(conn, key, at=now)
                 self._event(
                     conn,
                     EventKind.LOGIN_FAILED,

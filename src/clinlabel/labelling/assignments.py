@@ -15,6 +15,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Connection
+
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
 from clinlabel.errors import ValidationError
@@ -22,6 +24,7 @@ from clinlabel.labelling.project import Project, system_user
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import people
+from clinlabel.store import users as user_rows
 
 DESIGNS = ("per-image", "by-case", "sample")
 ORDERS = ("random", "batch")
@@ -257,6 +260,21 @@ def parse_readers(text: str) -> list[str]:
     return names
 
 
+def _check_readers_are_users(conn: Connection, readers: Sequence[str]) -> None:
+    """On a team project (it has user accounts) every reader is an active user: a worklist
+    under a mistyped name binds nobody, and the real user would be bound by none."""
+    users = {row.name: row for row in user_rows.list_users(conn)}
+    if not users:
+        return
+    unknown = [name for name in readers if name not in users or users[name].disabled]
+    if unknown:
+        raise ValidationError(
+            f"Not an active user of this project: {', '.join(map(repr, unknown))}.",
+            hint="Readers are named as their accounts are (clinlabel users list); "
+            "add or enable the user first.",
+        )
+
+
 def assign_study(
     project: Project,
     readers: Sequence[str],
@@ -274,8 +292,19 @@ def assign_study(
                 f"{project.dir} already has a study assigned; its worklists are kept.",
                 hint="Start a new project for another design.",
             )
+        _check_readers_are_users(conn, readers)
         images = assignment_rows.present_cases(conn)
         plans = plan_study(images, readers, design, seed=study_seed)
+        idle = [plan.reader for plan in plans if not plan.items]
+        if idle:
+            # A reader with an empty worklist is bound by no assignment at all: refused, rather
+            # than a study in which they may label anything.
+            raise ValidationError(
+                f"{len(idle)} reader(s) would get no image ({', '.join(idle)}): there are "
+                f"fewer {'cases' if design.design == 'by-case' else 'images'} to share out "
+                "than readers.",
+                hint="Name fewer readers, or give every reader the overlap (--overlap).",
+            )
         now = utc_now()
         event_id = append_event(
             conn,

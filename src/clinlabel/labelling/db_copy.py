@@ -39,6 +39,14 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
             f"{url!r} is not a PostgreSQL URL.",
             hint="Use postgresql+psycopg://USER@HOST/DATABASE.",
         )
+    if switch and _has_password(url):
+        # The URL is remembered in project.toml, a plain file that travels with the project.
+        raise ValidationError(
+            "The URL holds a password, which would be kept in project.toml in plain text; "
+            "nothing was copied.",
+            hint="Give the URL without it and keep the password in ~/.pgpass (or PGPASSWORD), "
+            "which PostgreSQL's client reads; or copy only, with --keep-using-sqlite.",
+        )
     # Opened first: a folder that is not a project is said so (not "cannot write" by the lock).
     with open_project(project_dir) as project, ProjectLock(project_dir):
         source = project.store
@@ -86,6 +94,17 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
     if switch:
         _remember_url(project_dir, url)
     return CopyReport(copied.events, copied.head_hash, found, switch)
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValidationError(f"{url!r} is not a database URL.") from exc
+    return bool(parsed.password) or "password" in parsed.query
 
 
 def _remember_url(project_dir: Path, url: str) -> None:

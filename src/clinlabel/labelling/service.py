@@ -309,8 +309,13 @@ class LabellingSession:
         frame: int = 0,
         geometry: Geometry | _Compute | None = COMPUTE,
         version: int | None = None,
+        position: int | None = None,
     ) -> ImageView:
         """Give `image_id` a label; durable and audited when this returns. Does not move.
+
+        `position`: the queue position the label was given at (the page sends it). In a study
+        it says whether this is the reader's repeat read or their first read, whatever another
+        tab of the same reader shows now; None: the position last shown.
 
         `version` is the version of this reader's label the change is based on (0: none), as
         `last_version` gave it: if another tab of the same reader changed it since, nothing is
@@ -323,7 +328,7 @@ class LabellingSession:
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
-        repeat = self._repeat_on_screen(image_id)
+        repeat = self._repeat_on_screen(image_id, position)
         if repeat is not None:
             if frame:
                 raise ValidationError("A repeat read is of the whole image, not of one frame.")
@@ -428,12 +433,13 @@ class LabellingSession:
             self._reload_worklist()
             return view
 
-    def _repeat_on_screen(self, image_id: int) -> WorkItem | None:
-        """The worklist item on screen when it is a repeat of `image_id`: a label given now is
-        the reader's repeat read, never a change of their first one."""
+    def _repeat_on_screen(self, image_id: int, position: int | None = None) -> WorkItem | None:
+        """The worklist item at `position` (else the one last shown) when it is a repeat of
+        `image_id`: a label given there is the reader's repeat read, never a change of their
+        first one. The page's own position decides: the session's is the last tab's."""
         if self._worklist is None:
             return None
-        item = self._worklist.at(self._position)
+        item = self._worklist.at(self._position if position is None else position)
         return item if item is not None and item.repeat and item.image_id == image_id else None
 
     def _save_repeat(self, item: WorkItem, label: str, comment: str) -> ImageView:
@@ -447,8 +453,14 @@ class LabellingSession:
                 comment=comment,
                 session_id=self.session_id or None,
             )
+            # The answer's version is the first read's, which a repeat leaves as it was.
+            with self.project.store.read() as conn:
+                first = label_rows.current_label(
+                    conn, image_id=item.image_id, annotator_id=self._annotator_id, frame=0
+                )
+            self.last_version = 0 if first is None else first.event_id
             self._reload_worklist()
-            return self._view_at(self._position)
+            return self._view_at(item.position)
 
     def _reload_worklist(self) -> None:
         if self._worklist is not None:
@@ -456,13 +468,19 @@ class LabellingSession:
                 self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
 
     def clear_label(
-        self, image_id: int, *, frame: int = 0, version: int | None = None
+        self,
+        image_id: int,
+        *,
+        frame: int = 0,
+        version: int | None = None,
+        position: int | None = None,
     ) -> ImageView:
         """Remove the label from an image; the old value stays in the audit trail.
 
-        `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`).
+        `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`);
+        `position`: as for `save_label` (a clear at a repeat is refused).
         """
-        if self._repeat_on_screen(image_id) is not None:
+        if self._repeat_on_screen(image_id, position) is not None:
             raise ValidationError(
                 "A repeat read is kept as given: choose another label to change it.",
                 hint="Its first read is not shown here, and a clear would remove that one.",

@@ -137,13 +137,22 @@ LOCKED_HINT = "Finish the current case first (every image labelled, and its diag
 def check_may_label(
     conn: Connection, *, annotator_id: int, reader: str, image_id: int, diagnosed: bool
 ) -> None:
-    """Refuse a first read of an image the study's locked progression has not opened yet for
-    this reader (nothing is refused without a locked study, or for an image not assigned)."""
+    """Refuse a first read of an image not in this reader's worklist (a reader of a study
+    labels what is assigned to them: a read of another reader's image would count in the
+    agreement and the adjudication), or one the study's locked progression has not opened yet.
+    Nothing is refused without a study, or to someone who is not one of its readers."""
     settings = assignment_rows.study_settings(conn)
-    if settings is None or not settings.locked:
+    if settings is None:
+        return
+    if not settings.locked:
+        rows = assignment_rows.worklist(conn, annotator_id=annotator_id)
+        if rows and not any(r.image_id == image_id and not r.repeat for r in rows):
+            raise _not_assigned(reader)
         return
     worklist = load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
     firsts = [i for i in worklist.items if i.image_id == image_id and not i.repeat]
+    if worklist.items and not firsts:
+        raise _not_assigned(reader)
     if firsts and not firsts[0].open:
         current = next((i for i in worklist.items if not i.open), firsts[0])
         before = next((i for i in worklist.items if not i.done), current)
@@ -152,6 +161,14 @@ def check_may_label(
             f"{before.case} is not complete.",
             hint=LOCKED_HINT,
         )
+
+
+def _not_assigned(reader: str) -> StudyRuleError:
+    return StudyRuleError(
+        f"This image is not in your worklist ({reader}): a reader of this study labels only "
+        "the images assigned to them.",
+        hint="Ask the study's admin if it should be yours.",
+    )
 
 
 def save_repeat_read(
@@ -185,6 +202,15 @@ def save_repeat_read(
         if not item.open:
             raise StudyRuleError(
                 "This repeat is not open yet: the study is locked case by case.", hint=LOCKED_HINT
+            )
+        first = next((i for i in worklist.items if i.image_id == image_id and not i.repeat), None)
+        if first is not None and not first.done:
+            # A repeat read before the first read would make it the first: test-retest
+            # agreement rests on the order the design gave.
+            raise StudyRuleError(
+                f"This is a repeat of the image at position {first.position}, not read yet: "
+                "read it there first.",
+                hint="A repeat is the second read of an image, blinded to the first.",
             )
         old = assignment_rows.repeat_read(conn, assignment_id)
         now = utc_now()

@@ -24,7 +24,8 @@ class ReaderFigures:
     done: int
     """Present images with this reader's whole-image label."""
     assigned: int | None
-    """Worklist items (first reads and repeats) in a study; None without one."""
+    """First reads assigned in a study (present images; repeats not counted, as `done`
+    counts images); None without one."""
     na: int
     na_rate: float | None
     active_seconds: float

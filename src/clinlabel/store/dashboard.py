@@ -127,10 +127,13 @@ def case_assigned(conn: Connection) -> dict[str, tuple[int, int]]:
 
 
 def assigned_per_reader(conn: Connection) -> dict[str, int]:
-    """Worklist items (first reads and repeats) per reader of a study."""
+    """First reads assigned per reader of a study: what "done" (images with the reader's
+    label) is counted against; repeats are reads of the same images and never make it 100 %."""
     query = (
         select(annotators.c.name, func.count(assignments.c.id))
         .join(assignments, assignments.c.annotator_id == annotators.c.id)
+        .join(images, images.c.id == assignments.c.image_id)
+        .where(assignments.c.repeat_of.is_(None), images.c.present)
         .group_by(annotators.c.id, annotators.c.name)
     )
     return {str(r[0]): int(r[1]) for r in conn.execute(query)}

@@ -157,6 +157,26 @@ def session_id_of(secret: bytes, value: str | None) -> str | None:
 #: Requests that do not count as the user's activity (the page polls them on its own).
 PASSIVE = frozenset({("GET", "/api/rescan")})
 
+#: Routes that show other readers' labels: a reviewer or admin who is also a reader of the
+#: study is refused them until their own worklist is done (a blinded read stays blinded).
+SEES_OTHER_READERS = frozenset(
+    {
+        ("GET", "/api/team/images/{image_id}/readers"),
+        ("GET", "/api/adjudication"),
+        ("PUT", "/api/adjudication/{image_id}"),
+        ("POST", "/api/outputs/progress"),
+        ("POST", "/api/outputs/final"),
+        ("GET", "/api/outputs/{which}"),
+    }
+)
+
+
+def _reads_to_go(team: TeamServer, reader: str) -> int:
+    from clinlabel.labelling.worklist import reader_worklist
+
+    worklist = reader_worklist(team.project, reader)
+    return len(worklist.items) - worklist.done
+
 
 async def authorize(request: Request) -> None:
     """App-wide dependency of the team server: the caller's login and the route's rule."""
@@ -176,3 +196,10 @@ async def authorize(request: Request) -> None:
     assert isinstance(rule, Role)
     if not user.may(rule):
         raise ForbiddenError(f"Your role ({user.role}) does not allow this; ask an admin.")
+    if key in SEES_OTHER_READERS:
+        to_go = await team.base.read(_reads_to_go, team, user.name)
+        if to_go:
+            raise ForbiddenError(
+                f"You are a reader of this study with {to_go} read(s) to go: other readers' "
+                "labels stay hidden from you until your own worklist is done."
+            )

@@ -185,7 +185,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-PAGES = frozenset({"/", "/admin"})
+PAGES = frozenset({"/", "/admin", "/adjudicate", "/dashboard"})
 
 
 class TeamGuard:

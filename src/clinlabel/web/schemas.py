@@ -64,6 +64,9 @@ class LabelIn(BaseModel):
     #: The version of this reader's label the change is based on (0: none), as the last answer
     #: gave it; a stale one is refused with 409 and the stored label. Also `If-Match`.
     version: int | None = Field(default=None, ge=0, le=MAX_INT64)
+    #: The queue position the label was given at: in a reading study it tells a repeat read
+    #: from the first read of the same image, whatever another tab shows meanwhile.
+    position: int | None = Field(default=None, ge=1, le=MAX_INT64)
 
 
 class UnmaskIn(BaseModel):

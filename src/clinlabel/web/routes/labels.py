@@ -11,7 +11,7 @@ from clinlabel.domain.labels import MAX_FRAME
 from clinlabel.errors import ClinlabelError, ValidationError
 from clinlabel.imaging.frame_count import check_frame
 from clinlabel.web.deps import BenchDep
-from clinlabel.web.schemas import LabelIn, LabelSavedOut, ProgressOut
+from clinlabel.web.schemas import MAX_INT64, LabelIn, LabelSavedOut, ProgressOut
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ async def save_label(
             frame=body.frame,
             geometry=geometry,
             version=version,
+            position=body.position,
         )
         saved = LabelSavedOut(
             image=bench.image_out(view),
@@ -94,12 +95,13 @@ async def clear_label(
     bench: BenchDep,
     frame: Annotated[int, Query(ge=0, le=MAX_FRAME)] = 0,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
+    position: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
 ) -> LabelSavedOut:
     session = bench.session
     version = _version(None, if_match)
 
     def clear() -> LabelSavedOut:
-        view = session.clear_label(image_id, frame=frame, version=version)
+        view = session.clear_label(image_id, frame=frame, version=version, position=position)
         return LabelSavedOut(
             image=bench.image_out(view), progress=ProgressOut.of(session.progress()), version=0
         )

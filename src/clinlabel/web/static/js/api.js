@@ -50,9 +50,10 @@ function versionOf(key) {
 }
 
 function labelKey(method, url, body) {
-  const found = /^\/api\/images\/(\d+)\/label(?:\?frame=(\d+))?$/.exec(url);
+  // A clear may name its frame and the position it was given at (`?frame=2&position=7`).
+  const found = /^\/api\/images\/(\d+)\/label(?:\?(.*))?$/.exec(url);
   if (!found || (method !== "PUT" && method !== "DELETE")) return null;
-  const frame = method === "PUT" ? (body?.frame ?? 0) : Number(found[2] ?? 0);
+  const frame = method === "PUT" ? (body?.frame ?? 0) : Number(new URLSearchParams(found[2] ?? "").get("frame") ?? 0);
   return `${found[1]}:${frame}`;
 }
 

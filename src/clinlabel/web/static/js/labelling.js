@@ -385,7 +385,11 @@ export class Labeller {
     const onScreen = this.view?.id === view.id;
     const advance = onScreen && view.position < this.total;
     // Moving on after a label: the same request records the next image as shown.
-    const body = advance ? { label: name, comment, then_show: view.position + 1 } : { label: name, comment };
+    // The position says which read this is: in a study, a repeat of an image is its own read,
+    // whatever another tab of this reader shows by the time the server gets it.
+    const body = advance
+      ? { label: name, comment, position: view.position, then_show: view.position + 1 }
+      : { label: name, comment, position: view.position };
     this.send(view, change, "PUT", body);
     if (advance) this.go(view.position + 1, t0, { tellServer: false });
     else if (onScreen) this.status.notice("That was the last image. N finds an unlabelled one; R opens the review table.");
@@ -429,7 +433,8 @@ export class Labeller {
   }
 
   send(view, change, method, body, record = null) {
-    const url = `/api/images/${view.id}/label`;
+    const where = method === "DELETE" && view.position ? `?position=${view.position}` : "";
+    const url = record?.url ?? `/api/images/${view.id}/label${where}`;
     const kept = record ?? this.keep(view, 0, method, url, body);
     this.pending.set(view.id, change);
     this.renderLabel();

@@ -202,7 +202,9 @@ async function boot() {
     thumbnail: (row) => app.images.url(row),
     comment: app.comment,
     save: (row, label, comment) => {
-      if (label) app.send(row, { label, comment: comment ?? "" }, "PUT", { label, comment });
+      // The row's position is its first read's: never the repeat another tab may show.
+      const at = row.position ? { position: row.position } : {};
+      if (label) app.send(row, { label, comment: comment ?? "" }, "PUT", { label, comment, ...at });
       else app.send(row, { label: null, comment: "" }, "DELETE");
       return app.queue.idle();
     },
