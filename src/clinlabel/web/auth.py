@@ -72,7 +72,7 @@ ROUTE_RULES: dict[tuple[str, str], Role | str] = {
     ("GET", "/api/rescan"): Role.ANNOTATOR,
     # Every reader's labels of an image.
     ("GET", "/api/team/images/{image_id}/readers"): Role.REVIEWER,
-    # Reading studies (web/routes/study_access.py declares the same): a reader's own worklist
+    # Reading studies (web/routes/study_access.py hands them to its routes): a reader's own worklist
     # and case diagnosis; adjudication and the dashboard show every reader.
     ("GET", "/api/study"): Role.ANNOTATOR,
     ("GET", "/api/study/worklist"): Role.ANNOTATOR,

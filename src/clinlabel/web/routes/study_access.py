@@ -4,7 +4,7 @@ Each route names the role it needs through the dependencies below (`Reader`, `Re
 `Admin`), which give the acting person's name: the logged-in user of a team server (`clinlabel
 serve`), or the local annotator of `clinlabel label`, who holds every role (a project on one
 laptop has no one else). The team server checks the role of every route before it runs
-(`web.auth.ROUTE_RULES`, which holds these same rules; a test keeps the two equal).
+(`web.auth.ROUTE_RULES`, where these rules are written).
 """
 
 from __future__ import annotations
@@ -14,22 +14,23 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from clinlabel.labelling.accounts import Role
-from clinlabel.web.auth import current_reader
+from clinlabel.web.auth import ROUTE_RULES, current_reader
 
-#: Every reading-study route and the least role it needs (the authorisation tests read this).
+#: Every reading-study route and the least role it needs: the team server's own rules for the
+#: study's pages and calls (one table, `web.auth.ROUTE_RULES`; the authorisation tests read this).
+STUDY_PATHS: tuple[str, ...] = (
+    "/api/study",
+    "/adjudicate",
+    "/api/adjudication",
+    "/dashboard",
+    "/api/dashboard",
+    "/agreement",
+    "/api/agreement",
+)
 ROUTE_ROLES: dict[tuple[str, str], Role] = {
-    ("GET", "/api/study"): Role.ANNOTATOR,
-    ("GET", "/api/study/worklist"): Role.ANNOTATOR,
-    ("PUT", "/api/study/worklist/{assignment_id}/read"): Role.ANNOTATOR,
-    ("GET", "/api/study/cases/{case}"): Role.ANNOTATOR,
-    ("PUT", "/api/study/cases/{case}/diagnosis"): Role.ANNOTATOR,
-    ("GET", "/adjudicate"): Role.REVIEWER,
-    ("GET", "/api/adjudication"): Role.REVIEWER,
-    ("PUT", "/api/adjudication/{image_id}"): Role.REVIEWER,
-    ("GET", "/dashboard"): Role.REVIEWER,
-    ("GET", "/api/dashboard"): Role.REVIEWER,
-    ("GET", "/agreement"): Role.REVIEWER,
-    ("GET", "/api/agreement"): Role.REVIEWER,
+    key: rule
+    for key, rule in ROUTE_RULES.items()
+    if isinstance(rule, Role) and key[1].startswith(STUDY_PATHS)
 }
 
 
