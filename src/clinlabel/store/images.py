@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal, select, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain import ImageRef
@@ -346,26 +346,6 @@ def all_images(conn: Connection) -> Iterator[tuple[int, str, str, str, str]]:
 
 
 _IN_CHUNK = 400  # pairs per statement: well under every driver's limit on bound values
-
-
-def images_in_visits(
-    conn: Connection, visits: Collection[tuple[str, str]]
-) -> list[tuple[int, str, str, str, str]]:
-    """(id, relpath, case, visit, file) of the present images of these (case, visit) pairs, by
-    the case index: what a chunk of an imported CSV can name, without loading the batch."""
-    pairs = sorted(visits)
-    found: list[tuple[int, str, str, str, str]] = []
-    for start in range(0, len(pairs), _IN_CHUNK):
-        query = select(
-            images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file
-        ).where(
-            images.c.seq.is_not(None),
-            tuple_(images.c.case_name, images.c.visit).in_(pairs[start : start + _IN_CHUNK]),
-        )
-        found += [
-            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in conn.execute(query)
-        ]
-    return found
 
 
 def cases_known(conn: Connection, names: Collection[str]) -> set[str]:

@@ -3,7 +3,7 @@ view of every reader's labels of an image."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -13,6 +13,9 @@ from clinlabel.errors import AccessError
 from clinlabel.labelling.accounts import Role, User
 from clinlabel.web.auth import current_user, team_of
 from clinlabel.web.routes.pages import STATIC
+
+if TYPE_CHECKING:
+    from clinlabel.web.auth_team import TeamServer
 
 router = APIRouter(tags=["admin"])
 
@@ -58,11 +61,13 @@ class ReaderLabelOut(BaseModel):
     labelled_at: str
 
 
-def _admin(request: Request) -> str:
+def _admin(request: Request) -> tuple[str, TeamServer]:
+    """The logged-in user's name (the role was checked by `authorize`) and the team server."""
     user = current_user(request)
-    if user is None or team_of(request) is None:
+    team = team_of(request)
+    if user is None or team is None:
         raise AccessError("Not logged in.")
-    return user.name
+    return user.name, team
 
 
 @router.get("/admin", include_in_schema=False)
@@ -72,17 +77,13 @@ def admin_page() -> FileResponse:
 
 @router.get("/api/admin/users")
 async def users(request: Request) -> list[UserOut]:
-    _admin(request)
-    team = team_of(request)
-    assert team is not None
+    _, team = _admin(request)
     return [UserOut.of(u) for u in await team.base.read(team.accounts.list)]
 
 
 @router.post("/api/admin/users")
 async def add_user(body: NewUserIn, request: Request) -> UserOut:
-    actor = _admin(request)
-    team = team_of(request)
-    assert team is not None
+    actor, team = _admin(request)
     accounts = team.accounts
     return UserOut.of(
         await team.base.call(accounts.add, body.name, body.role, body.password, actor=actor)
@@ -91,25 +92,19 @@ async def add_user(body: NewUserIn, request: Request) -> UserOut:
 
 @router.post("/api/admin/users/disable")
 async def disable_user(body: UserIn, request: Request) -> UserOut:
-    actor = _admin(request)
-    team = team_of(request)
-    assert team is not None
+    actor, team = _admin(request)
     return UserOut.of(await team.base.call(team.accounts.disable, body.name, actor=actor))
 
 
 @router.post("/api/admin/users/enable")
 async def enable_user(body: UserIn, request: Request) -> UserOut:
-    actor = _admin(request)
-    team = team_of(request)
-    assert team is not None
+    actor, team = _admin(request)
     return UserOut.of(await team.base.call(team.accounts.enable, body.name, actor=actor))
 
 
 @router.post("/api/admin/users/password")
 async def reset_password(body: PasswordIn, request: Request) -> UserOut:
-    actor = _admin(request)
-    team = team_of(request)
-    assert team is not None
+    actor, team = _admin(request)
     accounts = team.accounts
     return UserOut.of(
         await team.base.call(accounts.reset_password, body.name, body.password, actor=actor)
@@ -118,9 +113,7 @@ async def reset_password(body: PasswordIn, request: Request) -> UserOut:
 
 @router.post("/api/admin/users/role")
 async def change_role(body: RoleIn, request: Request) -> UserOut:
-    actor = _admin(request)
-    team = team_of(request)
-    assert team is not None
+    actor, team = _admin(request)
     accounts = team.accounts
     return UserOut.of(await team.base.call(accounts.set_role, body.name, body.role, actor=actor))
 
@@ -128,9 +121,7 @@ async def change_role(body: RoleIn, request: Request) -> UserOut:
 @router.get("/api/team/images/{image_id}/readers")
 async def readers(image_id: int, request: Request) -> list[ReaderLabelOut]:
     """Every reader's labels of one image (reviewers and admins: `ROUTE_RULES`)."""
-    _admin(request)
-    team = team_of(request)
-    assert team is not None
+    _, team = _admin(request)
     from clinlabel.labelling.accounts import readers_labels
 
     found = await team.base.read(readers_labels, team.project, image_id)
