@@ -50,7 +50,7 @@ from clinlabel import __version__
 from clinlabel.atomic import atomic_binary_writer
 from clinlabel.domain.regions import DEFAULT_CATEGORY, Code, RegionClass
 from clinlabel.errors import OutputError
-from clinlabel.exports.region_data import DrawnRegion, RegionExport, rasterise
+from clinlabel.exports.region_data import DrawnRegion, RegionExport, fitted_name, rasterise
 
 #: Patient and study attributes of type 2 (present, may be empty) that highdicom copies from the
 #: source; a de-identified or synthetic file may lack them.
@@ -69,8 +69,7 @@ _TYPE_2 = (
 
 def seg_name(relpath: str) -> PurePosixPath:
     """`Case/Visit/run.dcm` -> `Case/Visit/run.dcm.seg.dcm`."""
-    path = PurePosixPath(relpath)
-    return path.with_name(path.name + ".seg.dcm")
+    return fitted_name(PurePosixPath(relpath), ".seg.dcm")
 
 
 def _concept(code: Code) -> Any:

@@ -11,7 +11,9 @@ without its event, and a failure half-way leaves the previous export as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -379,14 +381,66 @@ def _publish(
         {"output": f"regions_{chosen.name}", "path": str(folder), "files": hashes, **data},
     )
     targets = [folder / p for p in relative]
-    with project.store.write() as conn:
-        earlier = region_rows.last_region_export_files(conn, str(folder), f"regions_{chosen.name}")
-        append_event(conn, event)
-        for source, target in zip(staged, targets, strict=True):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            publish(source, target)
+    replaced = staging / ".replaced"
+    undo: list[tuple[Path, Path, bool]] = []
+    made: list[Path] = []
+    try:
+        with project.store.write() as conn:
+            earlier = region_rows.last_region_export_files(
+                conn, str(folder), f"regions_{chosen.name}"
+            )
+            append_event(conn, event)
+            for number, (source, target) in enumerate(zip(staged, targets, strict=True)):
+                _swap_in(source, target, replaced / str(number), undo, made)
+    except BaseException:
+        # A full disk, a file that cannot be replaced or Ctrl+C half-way through the renames:
+        # the event is rolled back, and so are the files, so no export appears half-written.
+        _swap_back(undo, made)
+        raise
     _remove_stale(folder, earlier, set(hashes))
     return targets
+
+
+def _swap_in(
+    source: Path,
+    target: Path,
+    backup: Path,
+    undo: list[tuple[Path, Path, bool]],
+    made: list[Path],
+) -> None:
+    """Rename `source` over `target`, keeping what `target` held at `backup` (beside the export,
+    so on its file system) until the export is recorded. The undo record is written before
+    anything moves, so an interruption at any point can be undone by `_swap_back`."""
+    missing: list[Path] = []
+    parent = target.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    made += reversed(missing)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        had = target.exists() or target.is_symlink()
+        undo.append((target, backup, had))
+        if had:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, backup)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+    publish(source, target)
+
+
+def _swap_back(undo: list[tuple[Path, Path, bool]], made: list[Path]) -> None:
+    """Put back what the renames of an export that failed replaced, newest first, and remove
+    the files and folders it made."""
+    for target, backup, had in reversed(undo):
+        with contextlib.suppress(OSError):
+            if not had:
+                target.unlink(missing_ok=True)
+            elif backup.exists():
+                os.replace(backup, target)
+    for made_folder in reversed(made):
+        with contextlib.suppress(OSError):
+            made_folder.rmdir()
 
 
 def _remove_stale(folder: Path, earlier: dict[str, str], written: set[str]) -> None:

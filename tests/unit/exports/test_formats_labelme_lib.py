@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import PIL.Image
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_PILLOW_LIMIT = PIL.Image.MAX_IMAGE_PIXELS
 labelme = pytest.importorskip("labelme", reason="the labelme-check extra is not installed")
 
 from labelme._label_file import LabelFile, _load_shape_json_obj, write_label_file  # noqa: E402
@@ -47,6 +49,10 @@ from .region_project import (  # noqa: E402
     Drawer,
     make_region_batch,
 )
+
+# Importing labelme turns Pillow's decompression-bomb limit off for the whole process (its
+# _label_file module sets it to None); the other tests collected into this process rely on it.
+PIL.Image.MAX_IMAGE_PIXELS = _PILLOW_LIMIT
 
 CLASSES = {"Lesion": 1, "Vessel": 2}
 
