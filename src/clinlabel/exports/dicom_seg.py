@@ -194,7 +194,7 @@ def _segmentation(
             manufacturer_model_name="clinlabel",
             software_versions=__version__,
             device_serial_number="clinlabel",
-            content_creator_name=annotator[:64],
+            content_creator_name=_person_name(annotator),
             content_label="CLINLABEL",
             content_description="Regions drawn in clinlabel",
             series_description="clinlabel regions",
@@ -255,6 +255,17 @@ def _placed(source: Any, frames: int) -> Any | None:
     placed = copy.copy(source)  # a shallow copy: only the shared groups are replaced
     placed.SharedFunctionalGroupsSequence = Sequence([moved])
     return placed
+
+
+def _person_name(annotator: str) -> str:
+    """The annotator as a DICOM person name (PS3.5 6.2.1): a name without `^` is one component,
+    written with the trailing caret the standard asks for (without it, it reads as the retired
+    free-text form: dciodvfy flags it, highdicom prints a warning on every export); a backslash,
+    which would make it two names, becomes a slash; 64 characters at most."""
+    name = annotator.replace("\\", "/")
+    if "^" not in name:
+        name = name[:63] + "^"
+    return name[:64]
 
 
 #: Cine attributes of the source that a single-frame stand-in must not carry.
