@@ -190,3 +190,13 @@ def test_formats_a_labelme_file_beside_a_copy_of_its_image_imports_onto_the_batc
     result = run("import", project, "--labelme", folder, "--annotator", "Dr T")
     assert result.exit_code == 0, result.output
     assert "Imported 1 regions" in result.output
+
+
+def test_formats_a_file_name_with_a_newline_cannot_forge_a_line_of_the_message(
+    project: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a\nclinlabel: imported 100 regions.json").write_text("{broken")
+    result = run("import", project, "--labelme", folder, "--annotator", "Dr X")
+    assert_user_error(result, "a\\nclinlabel: imported 100 regions.json is not valid JSON")
