@@ -391,7 +391,7 @@ def _publish(
             )
             append_event(conn, event)
             for number, (source, target) in enumerate(zip(staged, targets, strict=True)):
-                _swap_in(source, target, replaced / str(number), undo, made)
+                _swap_in(source, folder, target, replaced / str(number), undo, made)
     except BaseException:
         # A full disk, a file that cannot be replaced or Ctrl+C half-way through the renames:
         # the event is rolled back, and so are the files, so no export appears half-written.
@@ -403,6 +403,7 @@ def _publish(
 
 def _swap_in(
     source: Path,
+    folder: Path,
     target: Path,
     backup: Path,
     undo: list[tuple[Path, Path, bool]],
@@ -416,6 +417,14 @@ def _swap_in(
     while not parent.exists():
         missing.append(parent)
         parent = parent.parent
+    if not parent.resolve().is_relative_to(folder):
+        # A link in the folder (`Case_A` -> the batch's `Case_A`): followed, the export would be
+        # written inside the batch, or anywhere.
+        raise OutputError(
+            f"{parent} leads out of {folder} (a link); an export is written below its folder "
+            "only.",
+            hint="Remove the link, or export into another folder.",
+        )
     made += reversed(missing)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

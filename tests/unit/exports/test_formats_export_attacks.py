@@ -179,3 +179,21 @@ def test_formats_a_full_disk_while_an_export_is_moved_into_place_changes_nothing
     assert _tree(out) == before
     assert len(read_events(project, limit=0)) == events
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("fmt", ["png", "labelme", "dicom-seg"])
+def test_formats_a_link_in_the_out_folder_never_leads_the_export_into_the_batch(
+    tmp_path: Path, fmt: str
+) -> None:
+    batch, project = _hostile_project(tmp_path)
+    before = _tree(batch)
+    out = tmp_path / "out"
+    out.mkdir()
+    # Planted (or left by a script): the tree an export mirrors, leading into the batch.
+    for case in ("Case_A", "Case_D", "Case_%s%n%x"):
+        (out / case).symlink_to(batch / case, target_is_directory=True)
+    assert_user_error(
+        run("export", project, "--format", fmt, "--out", out), "(a link); an export is written"
+    )
+    assert _tree(batch) == before
+    assert sorted(p.name for p in out.iterdir()) == ["Case_%s%n%x", "Case_A", "Case_D"]
