@@ -214,12 +214,15 @@ def _plan_file(
     planned: list[_Planned] = []
     for frame, shapes, width, height in found:
         where = shown if frame == 0 else f"{shown} (frame {frame - 1})"
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+        # labelme 6 writes null for a size it was not told (its loader then checks nothing);
+        # a size given must be the image's.
+        declared = [v for v in (width, height) if v is not None]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in declared):
             raise ImportFileError(
                 f"{where}: the image's width and height must be whole numbers "
                 f"(the file says {width!r} x {height!r})."
             )
-        if (width, height) != (extent.width, extent.height):
+        if width not in (None, extent.width) or height not in (None, extent.height):
             raise ImportFileError(
                 f"{where}: the image is {extent.width} x {extent.height} but the file says "
                 f"{width} x {height}."

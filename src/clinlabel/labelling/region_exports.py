@@ -421,8 +421,7 @@ def _swap_in(
         # A link in the folder (`Case_A` -> the batch's `Case_A`): followed, the export would be
         # written inside the batch, or anywhere.
         raise OutputError(
-            f"{parent} leads out of {folder} (a link); an export is written below its folder "
-            "only.",
+            f"{parent} leads out of {folder} (a link); an export is written below its folder only.",
             hint="Remove the link, or export into another folder.",
         )
     made += reversed(missing)

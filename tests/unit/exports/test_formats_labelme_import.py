@@ -179,6 +179,21 @@ def test_formats_a_labelme_file_saved_on_windows_finds_its_image(
     assert "Imported 1 regions for Dr W from 1 labelme files." in result.output
 
 
+def test_formats_a_labelme_file_without_the_images_size_is_taken_as_labelme_reads_it(
+    project: Path, tmp_path: Path
+) -> None:
+    # labelme 6 writes null for a size it was not given, and its loader then checks nothing;
+    # the shapes are still checked against the image.
+    folder = tmp_path / "in"
+    _write(folder, [_box()], imageHeight=None, imageWidth=None)
+    result = run("import", project, "--labelme", folder, "--annotator", "Dr N")
+    assert result.exit_code == 0, result.output
+    _write(folder, [_box(points=[[1, 1], [50, 5]])], imageHeight=None, imageWidth=None)
+    assert_user_error(
+        run("import", project, "--labelme", folder, "--annotator", "Dr M"), "outside the image"
+    )
+
+
 def test_formats_a_labelme_file_beside_a_copy_of_its_image_imports_onto_the_batchs(
     project: Path, tmp_path: Path
 ) -> None:
