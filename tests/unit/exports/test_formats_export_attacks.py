@@ -197,3 +197,34 @@ def test_formats_a_link_in_the_out_folder_never_leads_the_export_into_the_batch(
     )
     assert _tree(batch) == before
     assert sorted(p.name for p in out.iterdir()) == ["Case_%s%n%x", "Case_A", "Case_D"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_formats_a_project_without_regions_exports_valid_empty_splits(
+    tmp_path: Path, fmt: str
+) -> None:
+    from pycocotools.coco import COCO
+
+    batch = make_region_batch(tmp_path / "Batch")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    out = tmp_path / "out"
+    result = run(
+        "export", tmp_path / "project", "--format", fmt, "--out", out,
+        "--split", "train=0.8,val=0.1,test=0.1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Wrote 0 regions as {fmt}" in result.output
+    assert (out / "splits.csv").read_text().splitlines() == ["case,split,stratum,images"]
+    for split in ("train", "val", "test"):
+        if fmt == "coco":
+            coco = COCO(str(out / split / "instances.json"))
+            assert coco.dataset["annotations"] == [] and len(coco.dataset["categories"]) == 2
+        elif fmt in ("png", "nifti"):
+            table = json.loads(
+                (out / split / ("legend.json" if fmt == "png" else "labels.json")).read_text()
+            )
+            assert [e["name"] for e in table["labels"]] == ["Lesion", "Vessel"]
+        else:
+            assert not (out / split).exists() or not any((out / split).rglob("*.*"))
