@@ -384,6 +384,7 @@ def _publish(
     replaced = staging / ".replaced"
     undo: list[tuple[Path, Path, bool]] = []
     made: list[Path] = []
+    published: dict[tuple[int, int], Path] = {}
     try:
         with project.store.write() as conn:
             earlier = region_rows.last_region_export_files(
@@ -391,7 +392,7 @@ def _publish(
             )
             append_event(conn, event)
             for number, (source, target) in enumerate(zip(staged, targets, strict=True)):
-                _swap_in(source, folder, target, replaced / str(number), undo, made)
+                _swap_in(source, folder, target, replaced / str(number), undo, made, published)
     except BaseException:
         # A full disk, a file that cannot be replaced or Ctrl+C half-way through the renames:
         # the event is rolled back, and so are the files, so no export appears half-written.
@@ -408,6 +409,7 @@ def _swap_in(
     backup: Path,
     undo: list[tuple[Path, Path, bool]],
     made: list[Path],
+    published: dict[tuple[int, int], Path],
 ) -> None:
     """Rename `source` over `target`, keeping what `target` held at `backup` (beside the export,
     so on its file system) until the export is recorded. The undo record is written before
@@ -428,6 +430,17 @@ def _swap_in(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         had = target.exists() or target.is_symlink()
+        if had:
+            held = os.lstat(target)
+            other = published.get((held.st_dev, held.st_ino))
+            if other is not None:
+                # A disk blind to case (or to how an accent is encoded), as a USB stick or a
+                # Mac's: two images' files would be one, the later written over the earlier.
+                raise OutputError(
+                    f"{other.relative_to(folder)} and {target.relative_to(folder)} are one file "
+                    f"on the disk of {folder}, which does not tell their names apart.",
+                    hint="Export to a disk that does (most Linux disks), or rename one image.",
+                )
         undo.append((target, backup, had))
         if had:
             backup.parent.mkdir(parents=True, exist_ok=True)
@@ -435,6 +448,9 @@ def _swap_in(
     except OSError as exc:
         raise OutputError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
     publish(source, target)
+    with contextlib.suppress(OSError):
+        written = os.lstat(target)
+        published[written.st_dev, written.st_ino] = target
 
 
 def _swap_back(undo: list[tuple[Path, Path, bool]], made: list[Path]) -> None:

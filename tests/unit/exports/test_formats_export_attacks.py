@@ -228,3 +228,46 @@ def test_formats_a_project_without_regions_exports_valid_empty_splits(
             assert [e["name"] for e in table["labels"]] == ["Lesion", "Vessel"]
         else:
             assert not (out / split).exists() or not any((out / split).rglob("*.*"))
+
+
+def test_formats_two_images_one_file_on_a_case_blind_disk_export_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = make_region_batch(tmp_path / "Batch")
+    folder = batch / "Case_A" / "Visit_1" / "XC"
+    for name in ("IMG.png", "img.png"):  # two images on Linux; one name on a Mac's disk
+        Image.new("RGB", (20, 16)).save(folder / name)
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    with open_project(tmp_path / "project") as opened:
+        drawer = Drawer(opened)
+        for name in ("IMG.png", "img.png"):
+            drawer.draw(
+                f"Case_A/Visit_1/XC/{name}", "Lesion", "box", {"x": 1, "y": 1, "w": 3, "h": 3}
+            )
+        drawer.close()
+    events = _events_of(tmp_path / "project")
+    out = tmp_path / "out"
+    real = region_exports.publish
+
+    def case_blind(pending: Path, path: Path) -> None:
+        # What a disk blind to case does: `IMG.png.png` and `img.png.png` are one entry. Here
+        # the second name is made a hard link to the first once that is written.
+        real(pending, path)
+        if path.name == "IMG.png.png":
+            os.link(path, path.with_name("img.png.png"))
+
+    monkeypatch.setattr(region_exports, "publish", case_blind)
+    assert_user_error(
+        run("export", tmp_path / "project", "--format", "png", "--out", out),
+        "Case_A/Visit_1/XC/IMG.png.png and Case_A/Visit_1/XC/img.png.png are one file",
+    )
+    assert _events_of(tmp_path / "project") == events
+    # Nothing of the export is left (the hard link is the simulation's own: on a case-blind
+    # disk it is the one entry removed).
+    assert [p for p in out.rglob("*") if p.is_file() and p.name != "img.png.png"] == []
+
+
+def _events_of(project: Path) -> int:
+    return len(read_events(project, limit=0))
