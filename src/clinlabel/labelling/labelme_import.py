@@ -61,6 +61,8 @@ class _Planned:
     file: str
     where: str
     """The file (and frame) and the shape's number in it, for messages."""
+    image: str
+    """The image's path below the batch."""
 
 
 def import_labelme(project: Project, folder: Path, *, annotator: str) -> LabelmeImport:
@@ -84,6 +86,7 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
     planned: list[_Planned] = []
     for path in files:
         planned += _plan_file(project, folder, path, index, annotator)
+    _check_one_file_per_image(planned)
     editor = RegionEditor(LabellingSession(project, annotator=annotator))
     with project.store.write() as conn:
         annotator_id = people.annotator_id(conn, annotator, now=utc_now())
@@ -113,6 +116,21 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
             ),
         )
     return LabelmeImport(len(files), len(planned))
+
+
+def _check_one_file_per_image(planned: list[_Planned]) -> None:
+    """Refuse two files with shapes for one image (or frame): their shapes are numbered from 1 in
+    each, so the second file's would silently replace the first's (a copy, an older version)."""
+    first: dict[tuple[int, int], str] = {}
+    for plan in planned:
+        key = (plan.edit.image_id, plan.edit.frame)
+        earlier = first.setdefault(key, plan.file)
+        if earlier != plan.file:
+            frame = f" (frame {plan.edit.frame - 1})" if plan.edit.frame else ""
+            raise ImportFileError(
+                f"{earlier} and {plan.file} both hold shapes for {plan.image}{frame}; "
+                "labelme keeps one file per image: remove the one not meant."
+            )
 
 
 def _read_json(path: Path, shown: str) -> dict[str, Any]:
@@ -256,7 +274,7 @@ def _plan_file(
                 check_shape(tool, geometry, extent)
             except ClinlabelError as exc:
                 raise ImportFileError(f"{where}: shape {n}: {exc.message}") from exc
-            planned.append(_Planned(edit, extent, frames, shown, f"{where}: shape {n}"))
+            planned.append(_Planned(edit, extent, frames, shown, f"{where}: shape {n}", relpath))
     return planned
 
 

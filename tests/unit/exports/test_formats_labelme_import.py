@@ -215,3 +215,22 @@ def test_formats_a_file_name_with_a_newline_cannot_forge_a_line_of_the_message(
     (folder / "a\nclinlabel: imported 100 regions.json").write_text("{broken")
     result = run("import", project, "--labelme", folder, "--annotator", "Dr X")
     assert_user_error(result, "a\\nclinlabel: imported 100 regions.json is not valid JSON")
+
+
+def test_formats_two_labelme_files_for_one_image_import_nothing(
+    project: Path, tmp_path: Path
+) -> None:
+    # A copy (or an older version) beside the file: each numbers its shapes from 1, so the
+    # second's would silently replace the first's regions.
+    folder = tmp_path / "in"
+    image = "../../../../Batch/" + PHOTO
+    _write(folder, [_box()], imagePath=image)
+    _write(folder, [_box(points=[[10, 1], [13, 4]])], name="Case_A/Visit_1/XC/copy.json",
+           imagePath=image)  # fmt: skip
+    before = _events(project)
+    assert_user_error(
+        run("import", project, "--labelme", folder, "--annotator", "Dr X"),
+        "Case_A/Visit_1/XC/copy.json and Case_A/Visit_1/XC/photo.json both hold shapes for "
+        f"{PHOTO}",
+    )
+    assert _events(project) == before
