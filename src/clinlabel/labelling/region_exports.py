@@ -216,6 +216,7 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
     for row in rows:
         key = (row.relpath, row.plane or "")
         if key not in grids:
+            _check_relpath(row.relpath)
             grids[key] = _grid(project, row, volumes)
         extent, frames = grids[key]
         geometry = json.loads(row.geometry)
@@ -254,6 +255,19 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         batch=project.batch,
         region_classes=schema.regions,
     )
+
+
+def _check_relpath(relpath: str) -> None:
+    """An image's path as the exports mirror it below their folder: plain names only. A scan
+    never stores another; one edited into the database (`a/../../Batch/x.png`, which still
+    resolves into the batch) would lead the files out of the export folder, into the batch."""
+    parts = relpath.split("/")
+    if relpath.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise OutputError(
+            f"The project's database names an image {relpath!r}, which is not a path below the "
+            "batch; nothing was exported.",
+            hint="clinlabel audit verify tells whether the database was changed by hand.",
+        )
 
 
 def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> tuple[Extent, int]:

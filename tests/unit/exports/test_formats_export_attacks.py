@@ -23,7 +23,7 @@ from clinlabel.labelling.audit_trail import read_events
 from clinlabel.labelling.project import init_project, open_project
 
 from ..cli.cli_run import assert_user_error, run
-from .region_project import SCHEMA, Drawer, make_region_batch, write_dicom
+from .region_project import PHOTO, SCHEMA, Drawer, make_region_batch, write_dicom
 
 #: (case folder, photo name): each a case of its own.
 HOSTILE_PHOTOS = [
@@ -271,3 +271,34 @@ def test_formats_two_images_one_file_on_a_case_blind_disk_export_nothing(
 
 def _events_of(project: Path) -> int:
     return len(read_events(project, limit=0))
+
+
+@pytest.mark.parametrize("fmt", ["png", "labelme", "coco"])
+def test_formats_an_image_path_edited_into_the_database_never_leads_out_of_out(
+    tmp_path: Path, fmt: str
+) -> None:
+    from sqlalchemy import text, update
+
+    from clinlabel.store.schema import images
+
+    batch = make_region_batch(tmp_path / "Batch")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(SCHEMA)
+    init_project(batch, tmp_path / "project", schema_path=schema)
+    with open_project(tmp_path / "project") as opened:
+        drawer = Drawer(opened)
+        drawer.draw(PHOTO, "Lesion", "box", {"x": 1, "y": 1, "w": 3, "h": 3})
+        drawer.close()
+        # Still the photo once resolved (the batch is tmp_path/Batch), but mirrored below the
+        # export's folder it climbs out of it, into the batch.
+        edited = "Case_A/../../Batch/" + PHOTO
+        with opened.store.write() as conn:
+            # By hand: the trigger that keeps an image's identity fixed is dropped first.
+            conn.execute(text("DROP TRIGGER images_identity_fixed"))
+            conn.execute(update(images).where(images.c.relpath == PHOTO).values(relpath=edited))
+    before = _tree(batch)
+    assert_user_error(
+        run("export", tmp_path / "project", "--format", fmt, "--out", tmp_path / "out"),
+        f"The project's database names an image '{edited}'",
+    )
+    assert _tree(batch) == before
