@@ -62,6 +62,6 @@ fi
 stamp=.venv/.clinlabel-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[dev,labelme-check]"
   touch "$stamp"
 fi

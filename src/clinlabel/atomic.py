@@ -60,7 +60,10 @@ def _atomic(
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        # The temporary name holds the start of the file's own only: a name near the file
+        # system's 255 bytes, plus the random part, would be one it refuses.
+        start = path.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{start}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(f"Cannot write to {folder}: {exc.strerror}.") from exc
     tmp = Path(tmp_name)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from clinlabel import __version__
+from clinlabel.cli.shown import shown
 from clinlabel.errors import ClinlabelError
 
 INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
@@ -71,7 +72,8 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ClinlabelError as exc:
-            click.echo(f"clinlabel: {exc}", err=True)
+            # A name from the disk in the message (a labelme file's) may hold a newline.
+            click.echo(f"clinlabel: {shown(exc)}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             if ctx.invoked_subcommand in ALL_OR_NOTHING:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.shown import shown
+
 #: The labels CSV is the export's original format; the region formats follow it in the list.
 CSV_FORMAT = ("csv", "the labels CSV and the summary report (the default)")
 
@@ -44,7 +46,8 @@ def run_region_export(
         # examined), but the command says so and fails unless --allow-broken.
         audit = chain_status(project, parallel=True)
     click.echo(
-        f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) to {result.folder}"
+        f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) "
+        f"to {shown(result.folder)}"
     )
     if result.left_out:
         click.echo(

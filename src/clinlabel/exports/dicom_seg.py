@@ -13,17 +13,24 @@ References
     The source's SOP instance (and, for a multi-frame file, each segment frame its source frame
     number), patient and study; the annotator as content creator; clinlabel as manufacturer,
     model and software version.
-Multi-frame files without a frame of reference
-    (Most XA/RF cine, multi-frame secondary captures.) highdicom 0.28 refuses them: without a
-    frame of reference it segments one source frame only (its issue 200). DICOM allows them: the
-    SEG has no frame of reference either, and each segment frame names its source frame in its
-    Derivation Image Sequence, exactly as highdicom writes for a multi-frame source with one.
+Multi-frame files whose frames are not placed in space
+    (Most XA/RF cine, multi-frame secondary captures, classic multi-frame files that hold a frame
+    of reference but no plane positions.) highdicom 0.28 refuses them: without a position for
+    each frame it segments one source frame only (its issue 200). DICOM allows them: the SEG has
+    no plane positions either (the source's frame of reference, if any, kept), and each segment
+    frame names its source frame in its Derivation Image Sequence, exactly as highdicom writes
+    for a multi-frame source with them.
     So highdicom builds the SEG of a single-frame stand-in of the source (one frame per
     segment), and `_by_source_frame` turns it into one frame per (source frame, segment) with
     something drawn, pointing each at its source frame, with the source's own SOP class in every
     reference. Empty frames are omitted, as highdicom does. The dimension stays the segment
     number: frames sharing it are ordered by frame number, which the standard allows
     (PS3.3 C.7.6.17). highdicom reads it back by source frame; dciodvfy finds no error.
+Multi-frame files placed frame by frame only
+    A frame of reference and a plane position in every per-frame item but no shared functional
+    groups (some converters' enhanced files): highdicom reads orientation and pixel spacing from
+    the shared item only (and fails without one), so it is given a copy of the header with them
+    moved there when every frame has the same (`_placed`); else the SEG is made frame by frame.
 Left out (counted)
     Photos and volumes (no DICOM source).
 """
@@ -43,7 +50,7 @@ from clinlabel import __version__
 from clinlabel.atomic import atomic_binary_writer
 from clinlabel.domain.regions import DEFAULT_CATEGORY, Code, RegionClass
 from clinlabel.errors import OutputError
-from clinlabel.exports.region_data import DrawnRegion, RegionExport, rasterise
+from clinlabel.exports.region_data import DrawnRegion, RegionExport, fitted_name, rasterise
 
 #: Patient and study attributes of type 2 (present, may be empty) that highdicom copies from the
 #: source; a de-identified or synthetic file may lack them.
@@ -62,8 +69,7 @@ _TYPE_2 = (
 
 def seg_name(relpath: str) -> PurePosixPath:
     """`Case/Visit/run.dcm` -> `Case/Visit/run.dcm.seg.dcm`."""
-    path = PurePosixPath(relpath)
-    return path.with_name(path.name + ".seg.dcm")
+    return fitted_name(PurePosixPath(relpath), ".seg.dcm")
 
 
 def _concept(code: Code) -> Any:
@@ -150,7 +156,8 @@ def _segmentation(
     from pydicom.uid import generate_uid
 
     frames = int(getattr(source, "NumberOfFrames", 1) or 1)
-    by_source_frame = frames > 1 and "FrameOfReferenceUID" not in source
+    placed = source if frames == 1 else _placed(source, frames)
+    by_source_frame = placed is None
     rows, columns = int(source.Rows), int(source.Columns)
     present = [name for name in export.classes if any(r.region_class == name for r in regions)]
     pixels = np.zeros((frames, rows, columns, len(present)), dtype=bool)
@@ -168,7 +175,7 @@ def _segmentation(
     # The same source, annotator and masks give the same UIDs; any change gives new ones.
     digest = hashlib.sha256(pixels.tobytes() + annotator.encode() + str(present).encode())
     entropy = [str(source.SOPInstanceUID), digest.hexdigest()]
-    template = _stand_in(source) if by_source_frame else source
+    template = _stand_in(source) if placed is None else placed
     try:
         seg = Segmentation(
             source_images=[template],
@@ -187,24 +194,78 @@ def _segmentation(
             manufacturer_model_name="clinlabel",
             software_versions=__version__,
             device_serial_number="clinlabel",
-            content_creator_name=annotator[:64],
+            content_creator_name=_person_name(annotator),
             content_label="CLINLABEL",
             content_description="Regions drawn in clinlabel",
             series_description="clinlabel regions",
         )
-    except ValueError as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # highdicom reads the source's header: one it cannot place is named, not a traceback.
         raise OutputError(
             f"DICOM SEG cannot be made for {regions[0].image.relpath}: {exc}"
         ) from exc
     if by_source_frame:
         _by_source_frame(seg, source, pixels)
-    if "FrameOfReferenceUID" not in seg and "PatientOrientation" not in seg:
-        # General Image module, type 2C: required when the image has no frame of reference
-        # (found by dciodvfy); the source's, else present and empty.
+    shared = seg.SharedFunctionalGroupsSequence[0]
+    if "PlaneOrientationSequence" not in shared and "PatientOrientation" not in seg:
+        # General Image module, type 2C: required when the image is not placed in the patient's
+        # space (no frame of reference, or one without plane positions: found by dciodvfy);
+        # the source's, else present and empty.
         seg.PatientOrientation = getattr(source, "PatientOrientation", "")
     with io.BytesIO() as buffer:
         seg.save_as(buffer)
         return buffer.getvalue()
+
+
+#: The functional groups highdicom reads from a multi-frame source's shared item to place the
+#: SEG's frames in the patient's space.
+_SHARED_GROUPS = ("PlaneOrientationSequence", "PixelMeasuresSequence")
+
+
+def _placed(source: Any, frames: int) -> Any | None:
+    """The source as highdicom places a multi-frame file's frames in space: a frame of
+    reference, a plane position for every frame, one orientation and pixel spacing shared by all
+    (in the shared functional groups, where highdicom looks for them: a copy gets them there
+    when every per-frame item holds the same). None when the source has no such placement
+    (classic multi-frame, most cine): its SEG is made frame by frame (`_by_source_frame`)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    if "FrameOfReferenceUID" not in source:
+        return None
+    shared_items = source.get("SharedFunctionalGroupsSequence") or [Dataset()]
+    shared = shared_items[0]
+    per_frame = list(source.get("PerFrameFunctionalGroupsSequence") or [])
+    if len(per_frame) != frames:
+        per_frame = [Dataset()] * frames
+    if "PlanePositionSequence" not in shared and not all(
+        "PlanePositionSequence" in item for item in per_frame
+    ):
+        return None
+    moved = copy.deepcopy(shared)
+    for keyword in _SHARED_GROUPS:
+        if keyword in moved:
+            continue
+        values = [item.get(keyword) for item in per_frame]
+        if values[0] is None or any(value != values[0] for value in values):
+            return None
+        moved[keyword] = copy.deepcopy(source.PerFrameFunctionalGroupsSequence[0][keyword])
+    if moved == shared and "SharedFunctionalGroupsSequence" in source:
+        return source
+    placed = copy.copy(source)  # a shallow copy: only the shared groups are replaced
+    placed.SharedFunctionalGroupsSequence = Sequence([moved])
+    return placed
+
+
+def _person_name(annotator: str) -> str:
+    """The annotator as a DICOM person name (PS3.5 6.2.1): a name without `^` is one component,
+    written with the trailing caret the standard asks for (without it, it reads as the retired
+    free-text form: dciodvfy flags it, highdicom prints a warning on every export); a backslash,
+    which would make it two names, becomes a slash; 64 characters at most."""
+    name = annotator.replace("\\", "/")
+    if "^" not in name:
+        name = name[:63] + "^"
+    return name[:64]
 
 
 #: Cine attributes of the source that a single-frame stand-in must not carry.

@@ -35,7 +35,13 @@ from PIL import Image
 
 from clinlabel.atomic import atomic_writer
 from clinlabel.domain.regions import mask_to_array
-from clinlabel.exports.region_data import DrawnRegion, RegionExport, is_mask, mask_bbox
+from clinlabel.exports.region_data import (
+    DrawnRegion,
+    RegionExport,
+    fitted_name,
+    is_mask,
+    mask_bbox,
+)
 
 #: The labelme version whose file layout this follows (masks arrived in 5.3, kept since).
 LABELME_VERSION = "5.5.0"
@@ -45,7 +51,7 @@ def label_file_name(relpath: str) -> PurePosixPath:
     """`Case/Visit/img.jpg` -> `Case/Visit/img.json`, as labelme names its files."""
     path = PurePosixPath(relpath)
     stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
-    return path.with_name(stem + ".json")
+    return fitted_name(path.with_name(stem), ".json")
 
 
 def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
@@ -56,7 +62,7 @@ def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
     for relpath, name in named.items():
         if counts[name.as_posix().casefold()] > 1:
             path = PurePosixPath(relpath)
-            named[relpath] = path.with_name(path.name + ".json")
+            named[relpath] = fitted_name(path, ".json")
     return named
 
 

@@ -28,6 +28,7 @@ from clinlabel.exports.region_data import (
     DrawnRegion,
     RegionExport,
     VolumeGrid,
+    fitted_name,
     label_table,
     rasterise,
 )
@@ -44,7 +45,7 @@ def label_map_name(relpath: str) -> PurePosixPath:
         if stem.lower().endswith(ending):
             stem = stem[: -len(ending)]
             break
-    return path.with_name(stem + ".labels.nii.gz")
+    return fitted_name(path.with_name(stem), ".labels.nii.gz")
 
 
 def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
@@ -56,7 +57,7 @@ def _unique_names(relpaths: list[str]) -> dict[str, PurePosixPath]:
     for relpath, name in named.items():
         if counts[name.as_posix().casefold()] > 1:
             path = PurePosixPath(relpath)
-            named[relpath] = path.with_name(path.name + ".labels.nii.gz")
+            named[relpath] = fitted_name(path, ".labels.nii.gz")
     return named
 
 

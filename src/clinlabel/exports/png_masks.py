@@ -21,6 +21,7 @@ from clinlabel.errors import OutputError
 from clinlabel.exports.region_data import (
     DrawnImage,
     RegionExport,
+    fitted_name,
     group_by_image,
     label_map,
     label_table,
@@ -37,8 +38,7 @@ def mask_name(image: DrawnImage) -> PurePosixPath:
         suffix = f".frame{image.frame:04d}.png"
     else:
         suffix = ".png"
-    path = PurePosixPath(image.relpath)
-    return path.with_name(path.name + suffix)
+    return fitted_name(PurePosixPath(image.relpath), suffix)
 
 
 def write_png_masks(export: RegionExport, folder: Path) -> tuple[list[Path], int]:

@@ -12,10 +12,11 @@ polygon when its centre lies inside, and a point paints the one pixel it falls i
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -186,3 +187,22 @@ def label_table(export: RegionExport) -> dict[str, Any]:
         ],
         "overlap": "where regions overlap, the one drawn later wins",
     }
+
+
+#: The longest file name the usual file systems hold (ext4, XFS, APFS: 255 bytes).
+MAX_NAME_BYTES = 255
+
+
+def fitted_name(path: PurePosixPath, suffix: str) -> PurePosixPath:
+    """`path` with `suffix` added to its name, as an export names the file it writes for an
+    image. When the image's name is already near the 255 bytes a file name may hold, the result
+    keeps the name's start, then `~` and 8 hex digits of the SHA-256 of the whole name: the same
+    image always gets the same file, and two long names never one."""
+    name = path.name + suffix
+    if len(name.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES:
+        return path.with_name(name)
+    whole = path.name.encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(whole).hexdigest()[:8]
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8", "surrogateescape")) - len(digest) - 1
+    start = whole[:room].decode("utf-8", "ignore")
+    return path.with_name(f"{start}~{digest}{suffix}")

@@ -8,8 +8,10 @@ checked before anything is written; then all regions are written in one transact
 file (and the shape) and what is wrong.
 
 Which image a file belongs to: its `imagePath` (`image_path` in medical-labelme's form),
-relative to the file, when that leads into the batch; else the file's place in DIR, which
-mirrors the batch's tree (`Case/Visit/img.json` is `Case/Visit/img.*`).
+relative to the file (a backslash read as a separator, as labelme does), when that leads into
+the batch; else the file's place in DIR, which mirrors the batch's tree (`Case/Visit/img.json`
+is `Case/Visit/img.*`), provided `imagePath` names a file of that image's name (a copy of it
+beside the JSON file, as in a team's labelme folder): a file about another image is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,9 @@ from clinlabel.store import people, region_rows
 
 #: A labelme file larger than this is not one image's shapes (a mask PNG is small).
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: A region's comment, as the page takes it (web.region_schemas): a description longer than
+#: this is refused, not cut.
+MAX_DESCRIPTION = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class _Planned:
     file: str
     where: str
     """The file (and frame) and the shape's number in it, for messages."""
+    image: str
+    """The image's path below the batch."""
 
 
 def import_labelme(project: Project, folder: Path, *, annotator: str) -> LabelmeImport:
@@ -79,6 +86,7 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
     planned: list[_Planned] = []
     for path in files:
         planned += _plan_file(project, folder, path, index, annotator)
+    _check_one_file_per_image(planned)
     editor = RegionEditor(LabellingSession(project, annotator=annotator))
     with project.store.write() as conn:
         annotator_id = people.annotator_id(conn, annotator, now=utc_now())
@@ -110,6 +118,21 @@ def import_labelme(project: Project, folder: Path, *, annotator: str) -> Labelme
     return LabelmeImport(len(files), len(planned))
 
 
+def _check_one_file_per_image(planned: list[_Planned]) -> None:
+    """Refuse two files with shapes for one image (or frame): their shapes are numbered from 1 in
+    each, so the second file's would silently replace the first's (a copy, an older version)."""
+    first: dict[tuple[int, int], str] = {}
+    for plan in planned:
+        key = (plan.edit.image_id, plan.edit.frame)
+        earlier = first.setdefault(key, plan.file)
+        if earlier != plan.file:
+            frame = f" (frame {plan.edit.frame - 1})" if plan.edit.frame else ""
+            raise ImportFileError(
+                f"{earlier} and {plan.file} both hold shapes for {plan.image}{frame}; "
+                "labelme keeps one file per image: remove the one not meant."
+            )
+
+
 def _read_json(path: Path, shown: str) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -129,12 +152,20 @@ def _read_json(path: Path, shown: str) -> dict[str, Any]:
 
 
 def _image_of(
-    folder: Path, path: Path, data: dict[str, Any], project: Project, index: dict[str, Any]
+    folder: Path,
+    path: Path,
+    data: dict[str, Any],
+    project: Project,
+    index: dict[str, Any],
+    shown: str,
 ) -> str | None:
     named = data.get("imagePath", data.get("image_path"))
     batch = project.batch.resolve()
+    target: Path | None = None
     if isinstance(named, str) and named:
-        target = (path.parent / named).resolve()
+        # labelme saved on Windows writes `..\..\img.png`; labelme reads a backslash as a
+        # separator wherever the file is opened, and so does the import.
+        target = (path.parent / PureWindowsPath(named).as_posix()).resolve()
         if target.is_relative_to(batch):
             relpath = target.relative_to(batch).as_posix()
             if relpath in index:
@@ -150,7 +181,17 @@ def _image_of(
         # `img.json`, or `img.png.json` where two images of the folder share the stem.
         and stem in (PurePosixPath(r).name.rsplit(".", 1)[0], PurePosixPath(r).name)
     ]
-    return candidates[0] if len(candidates) == 1 else None
+    if len(candidates) != 1:
+        return None
+    (found,) = candidates
+    if target is not None and target.name != PurePosixPath(found).name:
+        # The file names another image (a copy of the batch's keeps its name: a team's labelme
+        # folder of images and their JSON files): its shapes are not this image's.
+        raise ImportFileError(
+            f"{shown}: its imagePath {named!r} is not an image of this project's batch, and "
+            f"not a copy of {found}, where the file lies."
+        )
+    return found
 
 
 def _plan_file(
@@ -158,7 +199,7 @@ def _plan_file(
 ) -> list[_Planned]:
     shown = path.relative_to(folder).as_posix()
     data = _read_json(path, shown)
-    relpath = _image_of(folder, path, data, project, index)
+    relpath = _image_of(folder, path, data, project, index, shown)
     if relpath is None:
         raise ImportFileError(
             f"{shown}: its image ({data.get('imagePath', data.get('image_path'))!r}) is not in "
@@ -191,7 +232,15 @@ def _plan_file(
     planned: list[_Planned] = []
     for frame, shapes, width, height in found:
         where = shown if frame == 0 else f"{shown} (frame {frame - 1})"
-        if (width, height) != (extent.width, extent.height):
+        # labelme 6 writes null for a size it was not told (its loader then checks nothing);
+        # a size given must be the image's.
+        declared = [v for v in (width, height) if v is not None]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in declared):
+            raise ImportFileError(
+                f"{where}: the image's width and height must be whole numbers "
+                f"(the file says {width!r} x {height!r})."
+            )
+        if width not in (None, extent.width) or height not in (None, extent.height):
             raise ImportFileError(
                 f"{where}: the image is {extent.width} x {extent.height} but the file says "
                 f"{width} x {height}."
@@ -206,6 +255,11 @@ def _plan_file(
                 + hashlib.sha256(f"{annotator}\0{relpath}\0{frame}\0{n}".encode()).hexdigest()[:32]
             )
             description = shape.get("description")
+            if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+                raise ImportFileError(
+                    f"{where}: shape {n}: its description is longer than the "
+                    f"{MAX_DESCRIPTION:,} characters a region's comment holds."
+                )
             edit = RegionEdit(
                 uid,
                 image_id,
@@ -220,7 +274,7 @@ def _plan_file(
                 check_shape(tool, geometry, extent)
             except ClinlabelError as exc:
                 raise ImportFileError(f"{where}: shape {n}: {exc.message}") from exc
-            planned.append(_Planned(edit, extent, frames, shown, f"{where}: shape {n}"))
+            planned.append(_Planned(edit, extent, frames, shown, f"{where}: shape {n}", relpath))
     return planned
 
 
@@ -276,7 +330,12 @@ def _mask(shape: dict[str, Any], points: list[Any], extent: Extent, where: str) 
             # them) is refused before its pixels are decoded.
             _check_mask_place(image.size, (left, top), (int(x1), int(y1)), extent, where)
             crop = np.asarray(image.convert("L")) > 0
-    except (binascii.Error, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        # Pillow refuses at open a header of more pixels than it ever decodes.
+        raise ImportFileError(
+            f"{where}: the mask PNG claims more pixels than any image clinlabel reads."
+        ) from None
+    except (binascii.Error, OSError, ValueError):
         raise ImportFileError(f"{where}: the mask is not a base64 PNG.") from None
     height, width = crop.shape
     full = np.zeros((extent.height, extent.width), dtype=bool)

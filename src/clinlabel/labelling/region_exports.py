@@ -11,7 +11,9 @@ without its event, and a failure half-way leaves the previous export as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -214,6 +216,7 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
     for row in rows:
         key = (row.relpath, row.plane or "")
         if key not in grids:
+            _check_relpath(row.relpath)
             grids[key] = _grid(project, row, volumes)
         extent, frames = grids[key]
         geometry = json.loads(row.geometry)
@@ -252,6 +255,19 @@ def _gather(project: Project, rows: list[ExportRow], chosen: RegionFormat) -> Re
         batch=project.batch,
         region_classes=schema.regions,
     )
+
+
+def _check_relpath(relpath: str) -> None:
+    """An image's path as the exports mirror it below their folder: plain names only. A scan
+    never stores another; one edited into the database (`a/../../Batch/x.png`, which still
+    resolves into the batch) would lead the files out of the export folder, into the batch."""
+    parts = relpath.split("/")
+    if relpath.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise OutputError(
+            f"The project's database names an image {relpath!r}, which is not a path below the "
+            "batch; nothing was exported.",
+            hint="clinlabel audit verify tells whether the database was changed by hand.",
+        )
 
 
 def _grid(project: Project, row: ExportRow, volumes: dict[str, VolumeGrid]) -> tuple[Extent, int]:
@@ -379,14 +395,90 @@ def _publish(
         {"output": f"regions_{chosen.name}", "path": str(folder), "files": hashes, **data},
     )
     targets = [folder / p for p in relative]
-    with project.store.write() as conn:
-        earlier = region_rows.last_region_export_files(conn, str(folder), f"regions_{chosen.name}")
-        append_event(conn, event)
-        for source, target in zip(staged, targets, strict=True):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            publish(source, target)
+    replaced = staging / ".replaced"
+    undo: list[tuple[Path, Path, bool]] = []
+    made: list[Path] = []
+    published: dict[tuple[int, int], Path] = {}
+    try:
+        with project.store.write() as conn:
+            earlier = region_rows.last_region_export_files(
+                conn, str(folder), f"regions_{chosen.name}"
+            )
+            append_event(conn, event)
+            for number, (source, target) in enumerate(zip(staged, targets, strict=True)):
+                _swap_in(source, folder, target, replaced / str(number), undo, made, published)
+    except BaseException:
+        # A full disk, a file that cannot be replaced or Ctrl+C half-way through the renames:
+        # the event is rolled back, and so are the files, so no export appears half-written.
+        _swap_back(undo, made)
+        raise
     _remove_stale(folder, earlier, set(hashes))
     return targets
+
+
+def _swap_in(
+    source: Path,
+    folder: Path,
+    target: Path,
+    backup: Path,
+    undo: list[tuple[Path, Path, bool]],
+    made: list[Path],
+    published: dict[tuple[int, int], Path],
+) -> None:
+    """Rename `source` over `target`, keeping what `target` held at `backup` (beside the export,
+    so on its file system) until the export is recorded. The undo record is written before
+    anything moves, so an interruption at any point can be undone by `_swap_back`."""
+    missing: list[Path] = []
+    parent = target.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    if not parent.resolve().is_relative_to(folder):
+        # A link in the folder (`Case_A` -> the batch's `Case_A`): followed, the export would be
+        # written inside the batch, or anywhere.
+        raise OutputError(
+            f"{parent} leads out of {folder} (a link); an export is written below its folder only.",
+            hint="Remove the link, or export into another folder.",
+        )
+    made += reversed(missing)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        had = target.exists() or target.is_symlink()
+        if had:
+            held = os.lstat(target)
+            other = published.get((held.st_dev, held.st_ino))
+            if other is not None:
+                # A disk blind to case (or to how an accent is encoded), as a USB stick or a
+                # Mac's: two images' files would be one, the later written over the earlier.
+                raise OutputError(
+                    f"{other.relative_to(folder)} and {target.relative_to(folder)} are one file "
+                    f"on the disk of {folder}, which does not tell their names apart.",
+                    hint="Export to a disk that does (most Linux disks), or rename one image.",
+                )
+        undo.append((target, backup, had))
+        if had:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, backup)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+    publish(source, target)
+    with contextlib.suppress(OSError):
+        written = os.lstat(target)
+        published[written.st_dev, written.st_ino] = target
+
+
+def _swap_back(undo: list[tuple[Path, Path, bool]], made: list[Path]) -> None:
+    """Put back what the renames of an export that failed replaced, newest first, and remove
+    the files and folders it made."""
+    for target, backup, had in reversed(undo):
+        with contextlib.suppress(OSError):
+            if not had:
+                target.unlink(missing_ok=True)
+            elif backup.exists():
+                os.replace(backup, target)
+    for made_folder in reversed(made):
+        with contextlib.suppress(OSError):
+            made_folder.rmdir()
 
 
 def _remove_stale(folder: Path, earlier: dict[str, str], written: set[str]) -> None:

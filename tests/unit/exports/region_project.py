@@ -161,3 +161,37 @@ class Drawer:
 
     def close(self) -> None:
         self.session.close()
+
+
+def write_placed_dicom(
+    path: Path, *, per_frame_groups: bool, frames: int = 4, rows: int = 32, columns: int = 24
+) -> Path:
+    """A multi-frame file with a frame of reference but no shared functional groups: with
+    `per_frame_groups`, each frame's plane position, orientation and pixel spacing in its own
+    per-frame item (as some converters write an enhanced file); without, a classic multi-frame
+    file holding the frame of reference and nothing that places its frames."""
+    from pydicom import dcmread
+    from pydicom.sequence import Sequence
+
+    write_dicom(path, frames=frames, rows=rows, columns=columns)
+    ds = dcmread(path)
+    ds.FrameOfReferenceUID = generate_uid(entropy_srcs=["frame-of-reference", str(path)])
+    ds.PositionReferenceIndicator = ""
+    if per_frame_groups:
+        items = []
+        for n in range(frames):
+            position = Dataset()
+            position.ImagePositionPatient = [-12.0, -16.0, 2.5 * n]
+            orientation = Dataset()
+            orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+            measures = Dataset()
+            measures.PixelSpacing = [0.5, 0.5]
+            measures.SliceThickness = 2.5
+            item = Dataset()
+            item.PlanePositionSequence = Sequence([position])
+            item.PlaneOrientationSequence = Sequence([orientation])
+            item.PixelMeasuresSequence = Sequence([measures])
+            items.append(item)
+        ds.PerFrameFunctionalGroupsSequence = Sequence(items)
+    ds.save_as(path, enforce_file_format=True)
+    return path
