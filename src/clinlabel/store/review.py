@@ -18,23 +18,25 @@ case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets th
 - `comment`: two groups: images without a comment (no label, or an empty one: first ascending,
   as the empty text sorted) in queue order on the queue's index, and commented ones by the
   comment's stored natural-order key (`labels.comment_key`, migration 0010) on the labels'
-  (annotator, frame, comment_key) index, ties in queue order (`_comment_window`).
+  (annotator, frame, comment_key) index, ties in queue order (`_kept_key_window`).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first), read on the
   queue's index; the others gathered from the labels' index and sorted: frame labels are few
   (`_frames_window`).
-- `seconds`: the sum of this annotator's active time per image, ordered in SQL: an aggregate per
-  image over the events, linear in the project (issue 14: it needs a kept per-image figure).
+- `seconds`: the sum of this annotator's active time per image, kept with the events
+  (`image_seconds`, `store.seconds`, migration 0012): images without time (last ascending) in
+  queue order on the queue's index, timed ones on the kept (actor, ms) index, ties in queue
+  order (`_kept_key_window`, shared with the comment order).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
   empty: labelled images first ascending, as one group of the label order above.
 
 Windows after the first come by keyset where an index states the order (position, case, visit,
-file, label, annotator, comment, and frames within the images without frame labels): the page
-passes `after`, the position of the last row it holds, and the window starts right after that
-row in the order asked, so no OFFSET steps over the rows before it. A jump deep into the table
-(a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that index (no
-sort, no table rows). The filtered total is counted once per
-order and filter: the page passes it back as `total` for the windows that follow.
+file, label, annotator, comment, seconds, and frames within the images without frame labels):
+the page passes `after`, the position of the last row it holds, and the window starts right
+after that row in the order asked, so no OFFSET steps over the rows before it. A jump deep into
+the table (a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that
+index (no sort, no table rows). The filtered total is counted once per order and filter: the
+page passes it back as `total` for the windows that follow.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -53,7 +55,7 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import events, images, labels, queue_visits, regions
+from clinlabel.store.schema import image_seconds, images, labels, queue_visits, regions
 
 REVIEW_SORTS = (
     "position",
@@ -182,25 +184,6 @@ def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[Co
     return found
 
 
-def _seconds(annotator: str) -> ColumnElement[Any]:
-    return (
-        select(func.sum(events.c.active_ms))
-        .where(events.c.image_id == images.c.id, events.c.actor == annotator)
-        .scalar_subquery()
-    )
-
-
-def _empty_last(key: ColumnElement[Any], *, descending: bool) -> list[ColumnElement[Any]]:
-    """`key` in order with NULLs last ascending, first descending, on SQLite and PostgreSQL alike.
-
-    The two disagree on where NULL sorts by default; an explicit 0/1 flag says it for both.
-    """
-    empty = case((key.is_(None), 1), else_=0)
-    if descending:
-        return [empty.desc(), key.desc()]
-    return [empty.asc(), key.asc()]
-
-
 def review_page(
     conn: Connection, query: ReviewQuery, *, annotator_id: int | None, annotator: str | None
 ) -> ReviewPage:
@@ -249,22 +232,14 @@ def review_page(
         ids = _frames_window(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
         )
-    elif query.sort == "comment":
-        ids = _comment_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+    elif query.sort in ("comment", "seconds"):
+        kept = _comment_key(who) if query.sort == "comment" else _seconds_key(who, annotator or "")
+        ids = _kept_key_window(
+            conn, joined, filters, query, kept, offset=offset, limit=limit, who=who, total=total
         )
-    else:
-        ids = _sql_window(
-            conn,
-            joined,
-            filters,
-            query,
-            offset=offset,
-            limit=limit,
-            who=who,
-            total=total,
-            annotator=annotator or "",
-            filtered=filtered,
+    else:  # position, unfiltered
+        ids = _position_window(
+            conn, joined, filters, query, offset=offset, limit=limit, total=total
         )
     return ReviewPage(
         rows=_rows(conn, ids, who=who, annotator=annotator),
@@ -328,7 +303,7 @@ def _keyed_window(
     return ids[::-1] if backwards else ids
 
 
-def _sql_window(
+def _position_window(
     conn: Connection,
     joined: Any,
     filters: list[ColumnElement[bool]],
@@ -336,30 +311,23 @@ def _sql_window(
     *,
     offset: int,
     limit: int,
-    who: int,
     total: int,
-    annotator: str,
-    filtered: bool,
 ) -> list[int]:
-    """Image ids of the window for the columns whose order SQL can state directly."""
+    """Image ids of the unfiltered window by position.
+
+    Positions are 1..N over the present images without gaps (schema.images.seq): the window is
+    a range on the seq index, with no OFFSET to step over."""
     descending = query.descending
-    statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
-    order: list[ColumnElement[Any]]
-    if query.sort == "position":
-        if not filtered:
-            # Positions are 1..N over the present images without gaps (schema.images.seq): the
-            # window is a range on the seq index, with no OFFSET to step over.
-            first, last = (
-                (total - offset - limit + 1, total - offset)
-                if descending
-                else (offset + 1, offset + limit)
-            )
-            statement = statement.where(images.c.seq >= first, images.c.seq <= last)
-            offset = 0
-        order = [images.c.seq.desc() if descending else images.c.seq.asc()]
-    else:  # seconds
-        order = _empty_last(_seconds(annotator), descending=descending)
-    statement = statement.order_by(*order, images.c.seq.asc()).offset(offset).limit(limit)
+    first, last = (
+        (total - offset - limit + 1, total - offset) if descending else (offset + 1, offset + limit)
+    )
+    statement = (
+        select(images.c.id)
+        .select_from(joined)
+        .where(*filters, images.c.seq >= first, images.c.seq <= last)
+        .order_by(images.c.seq.desc() if descending else images.c.seq.asc())
+        .limit(limit)
+    )
     return [int(r[0]) for r in conn.execute(statement)]
 
 
@@ -585,36 +553,81 @@ def _frames_window(
     return ids
 
 
-def _comment_window(
+@dataclass(frozen=True, slots=True)
+class _KeptKey:
+    """A sort key kept per (annotator, image) in a table of its own or the labels: images with
+    a key are read on its index, the others (the empty group) in queue order."""
+
+    key: Any
+    """The key column (NULL or no row: empty)."""
+    outer: Any
+    """images joined (outer) to the key's table: the cursor's key is read through it."""
+    inner: Any
+    """The key's table joined (inner) to images and (outer) to the whole-file labels: the keyed
+    group's windows and count, driven by the key's index."""
+    keyed: ColumnElement[bool]
+    """A window's row has a key: a probe of the key's table by its primary key."""
+    empty_first: bool
+    """The empty group comes first ascending (the comment: the empty text sorted first)."""
+
+
+def _comment_key(who: int) -> _KeptKey:
+    key = labels.c.comment_key
+    return _KeptKey(
+        key=key,
+        outer=images.outerjoin(labels, _whole_file_label(who)),
+        # An inner join, so the comment index can drive: commented rows all have a label.
+        inner=labels.join(images, _whole_file_label(who)),
+        keyed=_own_label(who, _OWN.c.comment_key.is_not(None)),
+        empty_first=True,
+    )
+
+
+def _seconds_key(who: int, annotator: str) -> _KeptKey:
+    kept = image_seconds
+    on = and_(kept.c.image_id == images.c.id, kept.c.actor == annotator)
+    timed = select(kept.c.image_id).where(on).exists()
+    return _KeptKey(
+        key=kept.c.active_ms,
+        outer=images.outerjoin(kept, on),
+        inner=kept.join(images, on).outerjoin(labels, _whole_file_label(who)),
+        keyed=timed,
+        empty_first=False,
+    )
+
+
+def _kept_key_window(
     conn: Connection,
     joined: Any,
     filters: list[ColumnElement[bool]],
     query: ReviewQuery,
+    kept: _KeptKey,
     *,
     offset: int,
     limit: int,
     who: int,
     total: int,
 ) -> list[int]:
-    """Image ids of the window sorted by comment, in two groups: images without a comment (no
-    label, or an empty comment: they sort first ascending, as the empty text does) in queue
-    order, and commented ones by the comment's stored natural-order key, ties in queue order.
+    """Image ids of the window sorted by a kept key (comment, seconds), in two groups: images
+    without one (no label or an empty comment; no time) in queue order, first ascending for a
+    comment (the empty text sorted first) and last ascending for seconds (no time sorted last),
+    and those with one by the key, ties in queue order.
 
-    The first group is read on the queue's index, the second on the labels' comment index
-    (`labels.comment_key`, migration 0010), each stopping when the window is full; a cursor
-    starts in its row's group right after it; only a jump past the first group counts the
-    commented rows (one range of the comment index).
+    The empty group is read on the queue's index, the keyed one on the key's index
+    (`labels.comment_key`, migration 0010; `image_seconds`, migration 0012), each stopping
+    when the window is full; a cursor starts in its row's group right after it; only a jump
+    past the first group counts the keyed rows (one range of the key's index).
     """
     descending = query.descending
-    key = labels.c.comment_key
-    bare = [*filters, ~_own_label(who, _OWN.c.comment_key.is_not(None))]
-    commented = [*filters, key.is_not(None)]
-    bare_first = not descending
-    cursor_key: bytes | None = None
+    key = kept.key
+    bare = [*filters, ~kept.keyed]
+    keyed = [*filters, key.is_not(None)]
+    bare_first = kept.empty_first != descending
+    cursor_key: Any = None
     in_bare: bool | None = None
     if query.after is not None:
         found = conn.execute(
-            select(images.c.seq, key).select_from(joined).where(images.c.seq == query.after)
+            select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
         ).first()
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
@@ -629,11 +642,8 @@ def _comment_window(
         statement = statement.order_by(order).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
-    # An inner join, so the comment index can drive: commented rows all have a label.
-    inner = labels.join(images, _whole_file_label(who))
-
-    def commented_rows(skip: int, count: int, after: int | None) -> list[int]:
-        statement = select(images.c.id).select_from(inner).where(*commented)
+    def keyed_rows(skip: int, count: int, after: int | None) -> list[int]:
+        statement = select(images.c.id).select_from(kept.inner).where(*keyed)
         if after is not None and cursor_key is not None:
             if descending:
                 statement = statement.where(
@@ -648,7 +658,7 @@ def _comment_window(
         return [int(r[0]) for r in conn.execute(statement)]
 
     readers: list[Callable[[int, int, int | None], list[int]]] = (
-        [bare_rows, commented_rows] if bare_first else [commented_rows, bare_rows]
+        [bare_rows, keyed_rows] if bare_first else [keyed_rows, bare_rows]
     )
     if in_bare is not None:
         # The cursor's group, right after its row, then the group after it (if any).
@@ -658,14 +668,14 @@ def _comment_window(
             ids += readers[1](0, limit - len(ids), None)
         return ids
     if offset:
-        with_comment = int(
+        with_key = int(
             conn.execute(
                 select(func.count())
-                .select_from(inner)
+                .select_from(kept.inner)
                 .where(*_filters(query, who=who, counting=True), key.is_not(None))
             ).scalar_one()
         )
-        first_size = total - with_comment if bare_first else with_comment
+        first_size = total - with_key if bare_first else with_key
         if offset >= first_size:
             if not bare_first:
                 return _from_end(bare_rows, offset - first_size, limit, total - first_size)
@@ -726,9 +736,17 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 images.c.file,
                 labels.c.label,
                 labels.c.comment,
-                _seconds(annotator or ""),
+                image_seconds.c.active_ms,
             )
-            .select_from(images.outerjoin(labels, _whole_file_label(who)))
+            .select_from(
+                images.outerjoin(labels, _whole_file_label(who)).outerjoin(
+                    image_seconds,
+                    and_(
+                        image_seconds.c.image_id == images.c.id,
+                        image_seconds.c.actor == (annotator or ""),
+                    ),
+                )
+            )
             .where(images.c.id.in_(ids))
         )
     }

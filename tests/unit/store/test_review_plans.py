@@ -227,6 +227,7 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         raw.execute("ALTER TABLE labels DROP COLUMN comment_key")
         raw.execute("DROP TABLE queue_visits")
         raw.execute("DROP TABLE case_labelled")
+        raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
