@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import bulk_label
 from bench_scale import make_tree
 from clinlabel.labelling.project import init_project
+from clinlabel.store.engine import DATABASE_FILE
 
 _TRACER = r"""
 import os, sys, time, threading
@@ -99,7 +100,7 @@ cli.main()
 
 def build(root: Path, size: int) -> tuple[Path, Path]:
     batch, project = root / f"batch-{size}", root / f"project-{size}"
-    if not (project / "clinlabel.sqlite").exists():
+    if not (project / DATABASE_FILE).exists():
         started = time.perf_counter()
         make_tree(batch, size)
         init_project(batch, project)
