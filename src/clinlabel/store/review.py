@@ -42,7 +42,7 @@ page passes it back as `total` for the windows that follow.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, tuple_
@@ -55,7 +55,14 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import image_seconds, images, labels, queue_visits, regions
+from clinlabel.store.schema import (
+    case_labelled,
+    image_seconds,
+    images,
+    labels,
+    queue_visits,
+    regions,
+)
 
 REVIEW_SORTS = (
     "position",
@@ -223,6 +230,20 @@ def review_page(
         )
     if limit == 0 or offset >= total:
         return ReviewPage(rows=[], total=total, all=everything)
+    if (
+        query.sort == "position"
+        and query.unlabelled
+        and query.after is None
+        and offset
+        and query.case is None
+        and query.regions is None
+    ):
+        # A jump into the unlabelled images in queue order: found by the kept counts per case.
+        nth = total - 1 - offset if query.descending else offset
+        found = _nth_in_queue(conn, who, nth, labelled=False)
+        if found is not None:
+            query = replace(query, after=found + 1 if query.descending else found - 1)
+            offset = 0
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
         ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
@@ -407,6 +428,13 @@ def _label_window(
         while start < len(groups) - 1 and skip >= sizes[start]:
             skip -= sizes[start]
             start += 1
+        whole = groups[start] == [None] or (query.sort == "annotator" and None not in groups[start])
+        if skip and unfiltered and query.label is None and whole:
+            # The unlabelled, or (by annotator) every labelled image, in queue order: the kept
+            # counts per case find the row (`_nth_in_queue`), not a walk of the queue.
+            nth = _nth_in_queue(conn, who, skip, labelled=groups[start] != [None])
+            if nth is not None:
+                skip, after = 0, nth - 1
     ids: list[int] = []
     for values in groups[start:]:
         named = [v for v in values if v is not None]
@@ -422,6 +450,54 @@ def _label_window(
         if len(ids) >= limit:
             break
     return ids
+
+
+def _nth_in_queue(conn: Connection, who: int, nth: int, *, labelled: bool) -> int | None:
+    """The queue position of this annotator's `nth` (from 0) labelled or unlabelled image in
+    queue order, or None past the last.
+
+    A jump deep into the unlabelled images (or, by annotator, the labelled ones) walked the
+    queue's index to its offset, probing each image's label: seconds at a million images. A
+    case's images are one run of positions (the scan walks case by case), and the kept counts
+    say how many there are (`queue_visits`) and how many this annotator labelled
+    (`case_labelled`): the case holding the row is found by adding those up (a row per case),
+    and only inside it are images read (a case's few hundred at most).
+    """
+    done = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            select(case_labelled.c.case_name, case_labelled.c.labelled).where(
+                case_labelled.c.annotator_id == who
+            )
+        )
+    }
+    # Visits in queue order on their first position's index; a case's visits are consecutive.
+    cases: list[list[Any]] = []
+    for case_name, first, size in conn.execute(
+        select(queue_visits.c.case_name, queue_visits.c.first_seq, queue_visits.c.total).order_by(
+            queue_visits.c.first_seq
+        )
+    ):
+        if cases and cases[-1][0] == case_name:
+            cases[-1][2] += int(size)
+        else:
+            cases.append([str(case_name), int(first), int(size)])
+    for case_name, first, size in cases:
+        members = done.get(case_name, 0) if labelled else int(size) - done.get(case_name, 0)
+        if nth >= members:
+            nth -= members
+            continue
+        own = _own_label(who) if labelled else ~_own_label(who)
+        found = conn.execute(
+            select(images.c.seq)
+            .where(images.c.seq >= first, images.c.seq < first + size, own)
+            .order_by(images.c.seq)
+            .offset(nth)
+            .limit(1)
+        ).scalar()
+        # None only if the kept counts disagreed with the labels: the caller then walks.
+        return None if found is None else int(found)
+    return None
 
 
 def _label_groups(conn: Connection, who: int, *, descending: bool) -> list[list[str | None]]:
