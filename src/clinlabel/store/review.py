@@ -34,9 +34,13 @@ Windows after the first come by keyset where an index states the order (position
 file, label, annotator, comment, seconds, and frames within the images without frame labels):
 the page passes `after`, the position of the last row it holds, and the window starts right
 after that row in the order asked, so no OFFSET steps over the rows before it. A jump deep into
-the table (a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that
-index (no sort, no table rows). The filtered total is counted once per order and filter: the
-page passes it back as `total` for the windows that follow.
+the table (a drag of the scroll bar) has no such row. Into the unlabelled images in queue order
+(the filter, or that group of the label and annotator orders; by annotator also the labelled
+group) it is found by the kept counts per case (`_nth_in_queue`): a row per case, then one
+case's images. Elsewhere it comes by OFFSET, which walks the order's index (no sort, no table
+rows; from the end when nearer). The filtered total is counted once per order and filter (a
+label's on the labels' index alone, `_label_counts`): the page passes it back as `total` for
+the windows that follow.
 """
 
 from __future__ import annotations
