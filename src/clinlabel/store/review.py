@@ -61,6 +61,7 @@ from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
 from clinlabel.store.schema import (
     case_labelled,
+    case_timed,
     image_seconds,
     images,
     labels,
@@ -260,7 +261,11 @@ def review_page(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
         )
     elif query.sort in ("comment", "seconds"):
-        kept = _comment_key(who) if query.sort == "comment" else _seconds_key(who, annotator or "")
+        kept = (
+            _comment_key(who)
+            if query.sort == "comment"
+            else _seconds_key(conn, who, annotator or "")
+        )
         ids = _kept_key_window(
             conn, joined, filters, query, kept, offset=offset, limit=limit, who=who, total=total
         )
@@ -461,11 +466,9 @@ def _nth_in_queue(conn: Connection, who: int, nth: int, *, labelled: bool) -> in
     queue order, or None past the last.
 
     A jump deep into the unlabelled images (or, by annotator, the labelled ones) walked the
-    queue's index to its offset, probing each image's label: seconds at a million images. A
-    case's images are one run of positions (the scan walks case by case), and the kept counts
-    say how many there are (`queue_visits`) and how many this annotator labelled
-    (`case_labelled`): the case holding the row is found by adding those up (a row per case),
-    and only inside it are images read (a case's few hundred at most).
+    queue's index to its offset, probing each image's label: seconds at a million images. The
+    kept counts say how many images each case has (`queue_visits`) and how many of them this
+    annotator labelled (`case_labelled`): `_nth_by_case` finds the row from those.
     """
     done = {
         str(r[0]): int(r[1])
@@ -475,6 +478,42 @@ def _nth_in_queue(conn: Connection, who: int, nth: int, *, labelled: bool) -> in
             )
         )
     }
+    own = _own_label(who)
+    return _nth_by_case(conn, nth, done, own if labelled else ~own, counted=labelled)
+
+
+def _nth_untimed(conn: Connection, actor: str, nth: int) -> int | None:
+    """The queue position of the `nth` (from 0) image without time of `actor`, in queue order,
+    by the kept timed images per case (`case_timed`, store.seconds); None past the last."""
+    timed = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            select(case_timed.c.case_name, case_timed.c.timed).where(case_timed.c.actor == actor)
+        )
+    }
+    has_time = (
+        select(image_seconds.c.image_id)
+        .where(image_seconds.c.image_id == images.c.id, image_seconds.c.actor == actor)
+        .exists()
+    )
+    return _nth_by_case(conn, nth, timed, ~has_time, counted=False)
+
+
+def _nth_by_case(
+    conn: Connection,
+    nth: int,
+    kept: dict[str, int],
+    member: ColumnElement[bool],
+    *,
+    counted: bool,
+) -> int | None:
+    """The queue position of the `nth` (from 0) image meeting `member`, in queue order, given
+    `kept`: how many images of each case are counted (`counted`: those meeting `member`; else
+    those not meeting it). A case's images are one run of positions (the scan walks case by
+    case) whose start and size the visits give (`queue_visits`): the case holding the row is
+    found by adding up a row per case, and only inside it are images read (a case's few hundred
+    at most). None past the last, or if the kept counts disagreed (the caller then walks).
+    """
     # Visits in queue order on their first position's index; a case's visits are consecutive.
     cases: list[list[Any]] = []
     for case_name, first, size in conn.execute(
@@ -487,19 +526,17 @@ def _nth_in_queue(conn: Connection, who: int, nth: int, *, labelled: bool) -> in
         else:
             cases.append([str(case_name), int(first), int(size)])
     for case_name, first, size in cases:
-        members = done.get(case_name, 0) if labelled else int(size) - done.get(case_name, 0)
+        members = kept.get(case_name, 0) if counted else size - kept.get(case_name, 0)
         if nth >= members:
             nth -= members
             continue
-        own = _own_label(who) if labelled else ~_own_label(who)
         found = conn.execute(
             select(images.c.seq)
-            .where(images.c.seq >= first, images.c.seq < first + size, own)
+            .where(images.c.seq >= first, images.c.seq < first + size, member)
             .order_by(images.c.seq)
             .offset(nth)
             .limit(1)
         ).scalar()
-        # None only if the kept counts disagreed with the labels: the caller then walks.
         return None if found is None else int(found)
     return None
 
@@ -695,6 +732,10 @@ class _KeptKey:
     """A window's row has a key: a probe of the key's table by its primary key."""
     empty_first: bool
     """The empty group comes first ascending (the comment: the empty text sorted first)."""
+    nth_empty: Callable[[int], int | None] | None = None
+    """Unfiltered, the position of the nth image of the empty group, from kept counts."""
+    keyed_total: Callable[[], int] | None = None
+    """Unfiltered, the images with a key, from kept counts."""
 
 
 def _comment_key(who: int) -> _KeptKey:
@@ -709,16 +750,27 @@ def _comment_key(who: int) -> _KeptKey:
     )
 
 
-def _seconds_key(who: int, annotator: str) -> _KeptKey:
+def _seconds_key(conn: Connection, who: int, annotator: str) -> _KeptKey:
     kept = image_seconds
     on = and_(kept.c.image_id == images.c.id, kept.c.actor == annotator)
     timed = select(kept.c.image_id).where(on).exists()
+
+    def timed_total() -> int:
+        found = conn.execute(
+            select(func.sum(case_timed.c.timed)).where(case_timed.c.actor == annotator)
+        ).scalar()
+        return int(found or 0)
+
     return _KeptKey(
         key=kept.c.active_ms,
         outer=images.outerjoin(kept, on),
         inner=kept.join(images, on).outerjoin(labels, _whole_file_label(who)),
         keyed=timed,
         empty_first=False,
+        # The images without time come first descending, and are those an annotator has not
+        # reached yet: usually after every timed one. Found by case, not by walking past those.
+        nth_empty=lambda nth: _nth_untimed(conn, annotator, nth),
+        keyed_total=timed_total,
     )
 
 
@@ -758,9 +810,21 @@ def _kept_key_window(
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
+    unfiltered = (
+        query.label is None
+        and not query.unlabelled
+        and query.case is None
+        and query.regions is None
+    )
+
     def bare_rows(
         skip: int, count: int, after: int | None, *, backwards: bool = False
     ) -> list[int]:
+        if after is None and not backwards and unfiltered and kept.nth_empty is not None:
+            # Start at the skip-th image of the group, found from kept counts per case.
+            start = kept.nth_empty(skip)
+            if start is not None:
+                skip, after = 0, start - 1
         statement = select(images.c.id).select_from(joined).where(*bare)
         if after is not None:
             statement = statement.where(images.c.seq > after)
@@ -794,12 +858,16 @@ def _kept_key_window(
             ids += readers[1](0, limit - len(ids), None)
         return ids
     if offset:
-        with_key = int(
-            conn.execute(
-                select(func.count())
-                .select_from(kept.inner)
-                .where(*_filters(query, who=who, counting=True), key.is_not(None))
-            ).scalar_one()
+        with_key = (
+            kept.keyed_total()
+            if unfiltered and kept.keyed_total is not None
+            else int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(kept.inner)
+                    .where(*_filters(query, who=who, counting=True), key.is_not(None))
+                ).scalar_one()
+            )
         )
         first_size = total - with_key if bare_first else with_key
         if offset >= first_size:

@@ -363,3 +363,14 @@ image_seconds = Table(
     # With image_id: the rows of a range of times are found without reading the table.
     Index("ix_image_seconds_order", "actor", "active_ms", "image_id"),
 )
+
+# Present images of each case on which each actor has active time (a row in image_seconds):
+# kept with image_seconds and moved by every rescan, like case_labelled, so that a jump into the
+# images without time (first in the seconds order descending) adds a row per case up.
+case_timed = Table(
+    "case_timed",
+    metadata,
+    Column("actor", String(200), primary_key=True),
+    Column("case_name", Text, primary_key=True),
+    Column("timed", Integer, nullable=False),
+)

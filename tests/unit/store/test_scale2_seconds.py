@@ -10,6 +10,7 @@ priced out).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, append_events
@@ -26,7 +28,8 @@ from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.review import ReviewQuery, review_page
-from clinlabel.store.schema import events, image_seconds
+from clinlabel.store.schema import case_timed, events, image_seconds
+from clinlabel.store.seconds import shift_timed
 from clinlabel.store.store import Store
 
 IMAGES = 1200
@@ -121,12 +124,63 @@ def test_a_project_made_before_gets_its_kept_time_when_opened(tmp_path: Path) ->
     store.close()
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
         raw.execute("DROP TABLE image_seconds")
+        raw.execute("DROP TABLE case_timed")
         raw.execute("UPDATE alembic_version SET version_num = '0010'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
         kept, trail = _kept(conn), _sums_from_trail(conn)
+        per_case, counted = _case_timed(conn), _timed_per_case(conn)
     upgraded.close()
     assert kept == trail and len(kept) > IMAGES // 2
+    assert per_case == counted and per_case
+
+
+def _case_timed(conn: Any) -> dict[tuple[str, str], int]:
+    """The kept timed images per (actor, case), without the cases counted to nothing."""
+    return {
+        (str(r[0]), str(r[1])): int(r[2])
+        for r in conn.execute(
+            select(case_timed.c.actor, case_timed.c.case_name, case_timed.c.timed)
+        )
+        if r[2]
+    }
+
+
+def _timed_per_case(conn: Any) -> dict[tuple[str, str], int]:
+    """The same, counted from the kept times and the queue."""
+    return {
+        (str(r[0]), str(r[1])): int(r[2])
+        for r in conn.exec_driver_sql(
+            "SELECT s.actor, i.case_name, count(*) FROM image_seconds s JOIN images i "
+            "ON i.id = s.image_id WHERE i.seq IS NOT NULL GROUP BY s.actor, i.case_name"
+        )
+    }
+
+
+def test_the_timed_images_per_case_are_kept_through_events_and_rescans(tmp_path: Path) -> None:
+    store = Store.open_dir(tmp_path)
+    _fill(store)
+    with store.read() as conn:
+        assert _case_timed(conn) == _timed_per_case(conn)
+    # A rescan in one step without Case_3 (init, a changed batch): recounted.
+    kept = [i for i in range(IMAGES) if i // 100 != 3]
+    with store.write() as conn:
+        image_rows.sync_scan(
+            conn, [[image_rows.scan_row(s, _ref(i)) for s, i in enumerate(kept, 1)]], now="t1"
+        )
+        append_event(conn, _viewed(450, "alice", 10))  # an image with no time yet
+        append_event(conn, _viewed(350, "alice", 10))  # a gone image: not counted
+    with store.read() as conn:
+        assert _case_timed(conn) == _timed_per_case(conn)
+    # The background rescan's steps move the counts with the images (store.rescan).
+    with store.write() as conn:
+        shift_timed(conn, list(range(401, 501)), delta=-1)
+        conn.exec_driver_sql(
+            "UPDATE images SET seq = NULL, present = 0 WHERE id BETWEEN 401 AND 500"
+        )
+    with store.read() as conn:
+        assert _case_timed(conn) == _timed_per_case(conn)
+    store.close()
 
 
 def _order_by_trail(conn: Any, query: ReviewQuery) -> list[int]:
@@ -224,7 +278,11 @@ def test_a_window_by_seconds_reads_indexes_in_order_on_sqlite(sqlite_store: Any)
             full_scans = [
                 line
                 for line in lines
-                if line.startswith("SCAN") and "INDEX" not in line and "CONSTANT ROW" not in line
+                if line.startswith("SCAN")
+                and "INDEX" not in line
+                and "CONSTANT ROW" not in line
+                # The kept counts per case (a row per case or visit) are read whole by design.
+                and not re.match(r"SCAN (case_timed|case_labelled|queue_visits)\b", line)
             ]
             assert full_scans == [], (sql, lines)
             assert not [line for line in lines if "BLOOM FILTER" in line], (sql, lines)
@@ -261,3 +319,65 @@ def test_a_window_by_seconds_reads_indexes_in_order_on_postgresql(postgres_serve
             raw.rollback()
     finally:
         store.close()
+
+
+def _prefix_project(folder: Path, timed: int) -> tuple[Store, int]:
+    """An annotator who worked through the first `timed` images of the queue (a label and
+    time on each): the images without time all come after them."""
+    folder.mkdir()
+    store = Store.open_dir(folder)
+    with store.write() as conn:
+        image_rows.sync_scan(
+            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
+        )
+        who = people.annotator_id(conn, "alice", now="t0")
+        append_events(conn, [_viewed(i, "alice", 500 + i % 300) for i in range(1, timed + 1)])
+    return store, who
+
+
+def _steps(store: Store, who: int, query: ReviewQuery) -> tuple[int, list[int]]:
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    def on_connect(conn: Any) -> None:
+        conn.connection.driver_connection.set_progress_handler(count, 1)
+
+    event.listen(Engine, "engine_connect", on_connect)
+    try:
+        with store.read() as conn:
+            page = review_page(conn, query, annotator_id=who, annotator="alice")
+    finally:
+        event.remove(Engine, "engine_connect", on_connect)
+    return steps[0], [r.position for r in page.rows]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ReviewQuery(sort="seconds", descending=True, limit=50),  # the untimed first
+        ReviewQuery(sort="seconds", descending=True, offset=40, limit=50),
+        ReviewQuery(sort="seconds", offset=IMAGES - 200, limit=50),  # deep into the untimed
+    ],
+    ids=["desc first", "desc jump", "asc jump"],
+)
+def test_the_images_without_time_are_found_by_case_not_by_a_walk(
+    tmp_path: Path, query: ReviewQuery
+) -> None:
+    few, few_who = _prefix_project(tmp_path / "few", 100)
+    many, many_who = _prefix_project(tmp_path / "many", 1000)
+    few_steps, few_rows = _steps(few, few_who, query)
+    many_steps, many_rows = _steps(many, many_who, query)
+    few.close()
+    many.close()
+    untimed_few, untimed_many = list(range(101, IMAGES + 1)), list(range(1001, IMAGES + 1))
+    if query.descending:
+        assert few_rows == untimed_few[query.offset : query.offset + 50]
+        assert many_rows == untimed_many[query.offset : query.offset + 50]
+    else:
+        assert few_rows == untimed_few[query.offset - 100 : query.offset - 50]
+        assert many_rows == untimed_many[query.offset - 1000 : query.offset - 950]
+    # Walking the 900 more timed images in between would add tens of thousands of steps.
+    assert many_steps <= few_steps + 5000, (few_steps, many_steps)

@@ -153,6 +153,7 @@ def _as_previous_schema(tmp_path: Path) -> None:
         raw.execute("DROP TABLE queue_visits")
         raw.execute("DROP TABLE case_labelled")
         raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
+        raw.execute("DROP TABLE case_timed")
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 
