@@ -298,13 +298,18 @@ def _label_counts(conn: Connection, who: int, values: Sequence[str] | None) -> d
             .group_by(labels.c.label)
         )
     }
+    # From the gone images only (the queue's index, `seq IS NULL`), each probing its label by
+    # key: a join would let the planner start from the label's rows and probe every image.
+    label_of = (
+        select(labels.c.label)
+        .where(labels.c.image_id == images.c.id, labels.c.annotator_id == who, labels.c.frame == 0)
+        .scalar_subquery()
+    )
     for value, gone in conn.execute(
-        select(labels.c.label, func.count())
-        .select_from(images.join(labels, _whole_file_label(who)))
-        .where(images.c.seq.is_(None), *named)
-        .group_by(labels.c.label)
+        select(label_of, func.count()).where(images.c.seq.is_(None)).group_by(label_of)
     ):
-        counted[str(value)] -= int(gone)
+        if value is not None and str(value) in counted:
+            counted[str(value)] -= int(gone)
     return counted
 
 
