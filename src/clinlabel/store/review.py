@@ -239,11 +239,12 @@ def review_page(
         query.sort == "position"
         and query.unlabelled
         and query.after is None
-        and offset
+        and (offset or not query.descending)
         and query.case is None
         and query.regions is None
     ):
-        # A jump into the unlabelled images in queue order: found by the kept counts per case.
+        # The first window, or a jump, into the unlabelled images in queue order: found by the
+        # kept counts per case, not by walking past the labelled (first, as annotators work).
         nth = total - 1 - offset if query.descending else offset
         found = _nth_in_queue(conn, who, nth, labelled=False)
         if found is not None:
@@ -429,8 +430,16 @@ def _label_window(
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
-    if skip:
-        unfiltered = query.case is None and query.regions is None and not query.unlabelled
+    unfiltered = query.case is None and query.regions is None and not query.unlabelled
+    plain = unfiltered and query.label is None
+    if skip and plain and query.sort == "annotator":
+        # Two groups, labelled and not: the annotator's labelled count is kept.
+        done = labelled_count(conn, annotator_id=who)
+        sizes = [done if None not in values else total - done for values in groups]
+        while start < len(groups) - 1 and skip >= sizes[start]:
+            skip -= sizes[start]
+            start += 1
+    elif skip:
         sizes = _label_group_sizes(
             conn,
             joined,
@@ -442,15 +451,16 @@ def _label_window(
         while start < len(groups) - 1 and skip >= sizes[start]:
             skip -= sizes[start]
             start += 1
-        whole = groups[start] == [None] or (query.sort == "annotator" and None not in groups[start])
-        if skip and unfiltered and query.label is None and whole:
-            # The unlabelled, or (by annotator) every labelled image, in queue order: the kept
-            # counts per case find the row (`_nth_in_queue`), not a walk of the queue.
-            nth = _nth_in_queue(conn, who, skip, labelled=groups[start] != [None])
-            if nth is not None:
-                skip, after = 0, nth - 1
     ids: list[int] = []
     for values in groups[start:]:
+        whole = values == [None] or (query.sort == "annotator" and None not in values)
+        if plain and whole and after is None:
+            # The unlabelled, or (by annotator) every labelled image, in queue order: the kept
+            # counts per case find the group's skip-th row (`_nth_in_queue`), not a walk of the
+            # queue past the others (the labelled come first in it, as annotators work).
+            nth = _nth_in_queue(conn, who, skip, labelled=values != [None])
+            if nth is not None:
+                skip, after = 0, nth - 1
         named = [v for v in values if v is not None]
         # A probe per image read: the queue's index drives (see _filters, _own_label).
         member = ~_own_label(who) if not named else _own_label(who, _OWN.c.label.in_(named))

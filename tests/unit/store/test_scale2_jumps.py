@@ -9,6 +9,7 @@ of a jump to the end must be that of a jump near the start.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +163,51 @@ def test_a_deep_jump_costs_what_a_near_one_does(
     near_steps, far_steps = _steps(store, who, near), _steps(store, who, far)
     # Walking the ~1,600 rows between the two would add tens of thousands of steps.
     assert far_steps <= near_steps + 5000, (near_steps, far_steps)
+
+
+def _prefix_labelled(folder: Path, labelled: int) -> tuple[Store, int]:
+    """An annotator who labelled the first `labelled` images of the queue."""
+    folder.mkdir()
+    store = Store.open_dir(folder)
+    with store.write() as conn:
+        image_rows.sync_scan(
+            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
+        )
+        who = people.annotator_id(conn, "alice", now="t0")
+        for image_id in range(1, labelled + 1):
+            _label(conn, who, image_id, "NA")
+    return store, who
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ReviewQuery(unlabelled=True, limit=50),
+        ReviewQuery(sort="label", descending=True, limit=50),
+        ReviewQuery(sort="annotator", descending=True, limit=50),
+        ReviewQuery(sort="annotator", offset=IMAGES - 1000, limit=50),  # into the unlabelled
+    ],
+    ids=["unlabelled", "label desc", "annotator desc", "annotator into unlabelled"],
+)
+def test_the_first_unlabelled_rows_are_found_by_case_not_by_a_walk(
+    tmp_path: Path, query: ReviewQuery
+) -> None:
+    """The unlabelled come after the labelled in the queue, as an annotator works through it:
+    their first window costs the same after 100 labels as after 2,000."""
+    found: dict[int, tuple[int, list[int]]] = {}
+    for labelled in (100, 2000):
+        store, who = _prefix_labelled(tmp_path / str(labelled), labelled)
+        steps = _steps(store, who, query)
+        with store.read() as conn:
+            page = review_page(conn, query, annotator_id=who, annotator="alice")
+            rows = [r.position for r in page.rows]
+        store.close()
+        found[labelled] = (steps, rows)
+        unlabelled = list(range(labelled + 1, IMAGES + 1))
+        if query.offset:
+            start = query.offset - labelled
+            assert rows == unlabelled[start : start + 50], labelled
+        else:
+            assert rows == unlabelled[:50], labelled
+    # Walking the 1,900 more labelled images would add tens of thousands of steps.
+    assert found[2000][0] <= found[100][0] + 5000, (found[100][0], found[2000][0])
