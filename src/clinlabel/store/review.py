@@ -847,7 +847,9 @@ def _kept_key_window(
         statement = statement.order_by(order).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
-    def keyed_rows(skip: int, count: int, after: int | None) -> list[int]:
+    def keyed_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
         statement = select(images.c.id).select_from(kept.inner).where(*keyed)
         if after is not None and cursor_key is not None:
             if descending:
@@ -858,8 +860,10 @@ def _kept_key_window(
                 statement = statement.where(
                     key >= cursor_key, or_(key > cursor_key, images.c.seq > after)
                 )
-        order = key.desc() if descending else key.asc()
-        statement = statement.order_by(order, images.c.seq.asc()).offset(skip).limit(count)
+        # Backwards: the same order with every part reversed (read from the group's end).
+        order = key.desc() if descending != backwards else key.asc()
+        tie = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order, tie).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
     readers: list[Callable[[int, int, int | None], list[int]]] = (
@@ -886,9 +890,10 @@ def _kept_key_window(
         )
         first_size = total - with_key if bare_first else with_key
         if offset >= first_size:
-            if not bare_first:
-                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
-            return readers[1](offset - first_size, limit, None)
+            # The second group, read from its end when that is nearer (the last window: none
+            # of its rows stepped over).
+            second = bare_rows if not bare_first else keyed_rows
+            return _from_end(second, offset - first_size, limit, total - first_size)
     ids = readers[0](offset, limit, None)
     if len(ids) < limit:
         ids += readers[1](0, limit - len(ids), None)
@@ -896,9 +901,9 @@ def _kept_key_window(
 
 
 def _from_end(rows: Callable[..., list[int]], skip: int, limit: int, size: int) -> list[int]:
-    """Rows [skip, skip + limit) of a group of `size` read in queue order; from its end (queue
-    order backwards) when that steps over fewer rows: a deep jump into the images without a
-    comment or frame label, last in a descending order, then reads a few rows, not the group."""
+    """Rows [skip, skip + limit) of a group of `size` read in its order; from its end (the order
+    backwards) when that steps over fewer rows: a deep jump into the group last in the order
+    then reads a few rows, not the group."""
     if skip <= size // 2:
         return rows(skip, limit, None)
     count = max(min(limit, size - skip), 0)

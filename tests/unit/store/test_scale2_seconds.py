@@ -381,3 +381,19 @@ def test_the_images_without_time_are_found_by_case_not_by_a_walk(
         assert many_rows == untimed_many[query.offset - 1000 : query.offset - 950]
     # Walking the 900 more timed images in between would add tens of thousands of steps.
     assert many_steps <= few_steps + 5000, (few_steps, many_steps)
+
+
+def test_the_last_window_reads_the_timed_from_their_end(tmp_path: Path) -> None:
+    """Descending, the timed images come last: the last window (a drag to the bottom) reads
+    them from the end of their index, as cheap as the first of them."""
+    store, who = _prefix_project(tmp_path / "project", 800)
+    first_timed, last = IMAGES - 800, IMAGES - 50
+    base = dict(sort="seconds", descending=True, limit=50)
+    near_steps, near_rows = _steps(store, who, ReviewQuery(offset=first_timed, **base))
+    far_steps, far_rows = _steps(store, who, ReviewQuery(offset=last, **base))
+    with store.read() as conn:
+        expected = _order_by_trail(conn, ReviewQuery(descending=True))
+    store.close()
+    assert near_rows == expected[first_timed : first_timed + 50]
+    assert far_rows == expected[last : last + 50]
+    assert far_steps <= near_steps + 5000, (near_steps, far_steps)
