@@ -57,6 +57,7 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
     from clinlabel.store import people
     from clinlabel.store.labels import recount_progress
     from clinlabel.store.schema import events, images, labels
+    from clinlabel.store.seconds import recount_seconds
     from clinlabel.store.sort_keys import natural_sort_key
 
     labels_cycle = ["Suspicious", "Non-Suspicious", "NA"]
@@ -122,3 +123,5 @@ def bulk_label(project_dir: Path, n: int, *, annotator: str = "bench") -> None:
         # The labels went in around the use case: the kept per-annotator count (progress, the
         # review's unlabelled total) is recounted from them, as a rescan does.
         recount_progress(conn)
+        # So is each image's kept active time (the review's seconds order, store.seconds).
+        recount_seconds(conn)

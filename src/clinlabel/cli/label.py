@@ -14,7 +14,10 @@ from clinlabel.cli.imaging import budget_bytes, memory_budget_option
 from clinlabel.errors import ClinlabelError
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from clinlabel.labelling.remembered import ProjectMemory
+    from clinlabel.web.workbench import Workbench
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -65,6 +68,18 @@ def _choose_project(memory: ProjectMemory, batch: Path, chosen: Path | None) -> 
         "Leave out --out to reopen the earlier one."
     )
     return chosen
+
+
+def _answering_server(config: uvicorn.Config, bench: Workbench) -> uvicorn.Server:
+    """uvicorn's server, telling `bench` once it answers (its startup done, sockets served)."""
+    import uvicorn
+
+    class Answering(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            bench.answering()
+
+    return Answering(config)
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -170,6 +185,9 @@ def label_command(
         memory_budget_bytes=budget_bytes(memory_budget_mb),
     )
     bench = Workbench(settings)
+    # The background rescan walks the batch and reads every image: held until the server
+    # answers, so it never competes with the launch for the first image (issue 14).
+    bench.hold_background()
     try:
         if project_dir is not None and annotator:
             # Open before serving so a busy or misplaced project is one clear line, not a log.
@@ -194,7 +212,7 @@ def label_command(
         if not no_browser:
             webbrowser.open(url)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-        uvicorn.Server(config).run(sockets=[sock])
+        _answering_server(config, bench).run(sockets=[sock])
     finally:
         bench.shutdown()
         sock.close()

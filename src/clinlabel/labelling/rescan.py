@@ -106,11 +106,15 @@ class BackgroundRescan:
         *,
         write: Callable[[Callable[[], Any]], Any],
         keep_place: Callable[[], Callable[[InitReport], None]] | None = None,
+        begin: threading.Event | None = None,
     ) -> None:
         """`write(step)` runs `step` on the server's writer thread and returns its result;
         `keep_place()`, run there before the queue starts changing, notes the image on screen
         and returns what moves the session to that image's new position once recorded (called
-        inside the last step)."""
+        inside the last step). `begin`, if given, holds the walk until it is set: the server
+        sets it once it answers, so the walk and its read of every image never compete with
+        the launch for the first image (issue 14)."""
+        self._begin = begin
         self._project = project
         self._write = write
         self._keep_place = keep_place or (lambda: lambda _report: None)
@@ -147,6 +151,9 @@ class BackgroundRescan:
 
     def _run(self) -> None:
         try:
+            while self._begin is not None and not self._begin.wait(0.1):
+                if self._stop.is_set():
+                    raise _Stopped
             self._rescan()
         except _Stopped:
             if self._marked:

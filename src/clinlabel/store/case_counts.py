@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels, queue_visits
+from clinlabel.store.seconds import recount_timed
 
 _VISITS_NOW = (
     select(images.c.case_name, images.c.visit, func.min(images.c.seq), func.count())
@@ -82,6 +83,7 @@ def recount_cases(conn: Connection) -> None:
     conn.execute(
         case_labelled.insert().from_select(["annotator_id", "case_name", "labelled"], _LABELLED_NOW)
     )
+    recount_timed(conn)  # and each actor's timed images per case (store.seconds), the same way
 
 
 _CASES = (

@@ -11,6 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.driver import insert_chunks, stream_tuples
 from clinlabel.store.schema import annotators, events, images, labels
+from clinlabel.store.seconds import add_event_time
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
 
@@ -27,6 +28,7 @@ def last_link(conn: Connection) -> tuple[int, str] | None:
 
 def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(_INSERT, dict(row))
+    add_event_time(conn, (row,))  # the review's seconds order reads the kept sum
 
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -35,6 +37,7 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         values = [tuple(row[name] for name in EVENT_COLUMNS) for row in rows]
         insert_chunks(conn, events, EVENT_COLUMNS, [values])
+        add_event_time(conn, rows)
 
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:

@@ -145,7 +145,6 @@ _MARK_CHANGED = update(images).where(images.c.id == bindparam("b_id")).values(ch
 _FILE_INFO = select(
     images.c.relpath, images.c.sha256, images.c.kind, images.c.seq, images.c.changed
 ).where(images.c.id == bindparam("image_id"))
-_COUNT_PRESENT = select(func.count()).select_from(images).where(images.c.present)
 _COUNT_CHANGED = select(func.count()).select_from(images).where(images.c.changed)
 _POSITION_BY_ID = select(images.c.seq).where(images.c.present, images.c.id == bindparam("key"))
 _POSITION_BY_PATH = select(images.c.seq).where(
@@ -222,7 +221,10 @@ def queue_length(conn: Connection) -> int:
 
 
 def count_present(conn: Connection) -> int:
-    return int(conn.execute(_COUNT_PRESENT).scalar_one())
+    """Images present in the batch: those with a position, 1..N without gaps, so the queue's
+    length (one index probe). Counting `present` read the whole table: the session's start
+    (before the launch's first image) and every navigation paid it (issue 14)."""
+    return queue_length(conn)
 
 
 def count_changed(conn: Connection) -> int:

@@ -15,6 +15,7 @@ from clinlabel.store.images import SCAN_COLUMNS, ScanRow
 from clinlabel.store.meta import get_meta, set_meta
 from clinlabel.store.schema import images, scan_staging
 from clinlabel.store.schema import meta as meta_table
+from clinlabel.store.seconds import shift_timed
 
 _PRESENT_ROWS = (
     select(
@@ -172,6 +173,7 @@ def remove_step(conn: Connection, first_id: int, last_id: int) -> int:
     if not gone:
         return 0
     shift_counts(conn, gone, delta=-1)
+    shift_timed(conn, gone, delta=-1)
     conn.execute(update(images).where(images.c.id.in_(gone)).values(present=False, seq=None))
     return len(gone)
 
@@ -218,6 +220,7 @@ def finish_places(conn: Connection, planned: PlannedScan) -> None:
             [{"t_id": t[0], "t_size": t[3], "t_mtime": t[4]} for t in planned.touched],
         )
         shift_counts(conn, returning, delta=1)
+        shift_timed(conn, returning, delta=1)
     replace_visits(conn, planned.visits)
     clear_applying(conn)
 

@@ -18,32 +18,38 @@ case-insensitive), which plain SQL `ORDER BY` cannot do. How each column gets th
 - `comment`: two groups: images without a comment (no label, or an empty one: first ascending,
   as the empty text sorted) in queue order on the queue's index, and commented ones by the
   comment's stored natural-order key (`labels.comment_key`, migration 0010) on the labels'
-  (annotator, frame, comment_key) index, ties in queue order (`_comment_window`).
+  (annotator, frame, comment_key) index, ties in queue order (`_kept_key_window`).
 - `frames` (labels of single frames): by the first labelled frame's number, then its label; images
   without frame labels first ascending (the old table sorted their empty text first), read on the
   queue's index; the others gathered from the labels' index and sorted: frame labels are few
   (`_frames_window`).
-- `seconds`: the sum of this annotator's active time per image, ordered in SQL: an aggregate per
-  image over the events, linear in the project (issue 14: it needs a kept per-image figure).
+- `seconds`: the sum of this annotator's active time per image, kept with the events
+  (`image_seconds`, `store.seconds`, migration 0012): images without time (last ascending) in
+  queue order on the queue's index, timed ones on the kept (actor, ms) index, ties in queue
+  order (`_kept_key_window`, shared with the comment order).
 - `annotator`: the table shows this annotator's own labels, so the column is either their name or
   empty: labelled images first ascending, as one group of the label order above.
 
 Windows after the first come by keyset where an index states the order (position, case, visit,
-file, label, annotator, comment, and frames within the images without frame labels): the page
-passes `after`, the position of the last row it holds, and the window starts right after that
-row in the order asked, so no OFFSET steps over the rows before it. A jump deep into the table
-(a drag of the scroll bar) has no such row and comes by OFFSET, which then walks that index (no
-sort, no table rows). The filtered total is counted once per
-order and filter: the page passes it back as `total` for the windows that follow.
+file, label, annotator, comment, seconds, and frames within the images without frame labels):
+the page passes `after`, the position of the last row it holds, and the window starts right
+after that row in the order asked, so no OFFSET steps over the rows before it. A jump deep into
+the table (a drag of the scroll bar) has no such row. Into the unlabelled images in queue order
+(the filter, or that group of the label and annotator orders; by annotator also the labelled
+group) it is found by the kept counts per case (`_nth_in_queue`): a row per case, then one
+case's images. Elsewhere it comes by OFFSET, which walks the order's index (no sort, no table
+rows; from the end when nearer). The filtered total is counted once per order and filter (a
+label's on the labels' index alone, `_label_counts`): the page passes it back as `total` for
+the windows that follow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -53,7 +59,15 @@ from clinlabel.errors import ValidationError
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
-from clinlabel.store.schema import events, images, labels, queue_visits, regions
+from clinlabel.store.schema import (
+    case_labelled,
+    case_timed,
+    image_seconds,
+    images,
+    labels,
+    queue_visits,
+    regions,
+)
 
 REVIEW_SORTS = (
     "position",
@@ -182,25 +196,6 @@ def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[Co
     return found
 
 
-def _seconds(annotator: str) -> ColumnElement[Any]:
-    return (
-        select(func.sum(events.c.active_ms))
-        .where(events.c.image_id == images.c.id, events.c.actor == annotator)
-        .scalar_subquery()
-    )
-
-
-def _empty_last(key: ColumnElement[Any], *, descending: bool) -> list[ColumnElement[Any]]:
-    """`key` in order with NULLs last ascending, first descending, on SQLite and PostgreSQL alike.
-
-    The two disagree on where NULL sorts by default; an explicit 0/1 flag says it for both.
-    """
-    empty = case((key.is_(None), 1), else_=0)
-    if descending:
-        return [empty.desc(), key.desc()]
-    return [empty.asc(), key.asc()]
-
-
 def review_page(
     conn: Connection, query: ReviewQuery, *, annotator_id: int | None, annotator: str | None
 ) -> ReviewPage:
@@ -228,6 +223,8 @@ def review_page(
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
     elif query.total is not None:
         total = max(query.total, 0)
+    elif query.label is not None and query.case is None and query.regions is None:
+        total = _label_counts(conn, who, [query.label]).get(query.label, 0)
     else:
         total = int(
             conn.execute(
@@ -238,6 +235,21 @@ def review_page(
         )
     if limit == 0 or offset >= total:
         return ReviewPage(rows=[], total=total, all=everything)
+    if (
+        query.sort == "position"
+        and query.unlabelled
+        and query.after is None
+        and (offset or not query.descending)
+        and query.case is None
+        and query.regions is None
+    ):
+        # The first window, or a jump, into the unlabelled images in queue order: found by the
+        # kept counts per case, not by walking past the labelled (first, as annotators work).
+        nth = total - 1 - offset if query.descending else offset
+        found = _nth_in_queue(conn, who, nth, labelled=False)
+        if found is not None:
+            query = replace(query, after=found + 1 if query.descending else found - 1)
+            offset = 0
 
     if query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
         ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
@@ -249,28 +261,57 @@ def review_page(
         ids = _frames_window(
             conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
         )
-    elif query.sort == "comment":
-        ids = _comment_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+    elif query.sort in ("comment", "seconds"):
+        kept = (
+            _comment_key(who)
+            if query.sort == "comment"
+            else _seconds_key(conn, who, annotator or "")
         )
-    else:
-        ids = _sql_window(
-            conn,
-            joined,
-            filters,
-            query,
-            offset=offset,
-            limit=limit,
-            who=who,
-            total=total,
-            annotator=annotator or "",
-            filtered=filtered,
+        ids = _kept_key_window(
+            conn, joined, filters, query, kept, offset=offset, limit=limit, who=who, total=total
+        )
+    else:  # position, unfiltered
+        ids = _position_window(
+            conn, joined, filters, query, offset=offset, limit=limit, total=total
         )
     return ReviewPage(
         rows=_rows(conn, ids, who=who, annotator=annotator),
         total=total,
         all=everything,
     )
+
+
+def _label_counts(conn: Connection, who: int, values: Sequence[str] | None) -> dict[str, int]:
+    """This annotator's whole-file labels of present images per label value (`values`, or all).
+
+    Counted on the labels' (annotator, frame, label) index alone, a covering range with no row
+    read, less the labels of images gone from the batch, found from the other side: the gone
+    images (`seq IS NULL`, a range of the queue's index; few) probing their label by key.
+    Counting the present ones directly probes an image per label: 0.8 s at a million images
+    for a common label, before the label filter's first window could show.
+    """
+    named = [labels.c.label.in_(values)] if values is not None else []
+    counted = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            select(labels.c.label, func.count())
+            .where(labels.c.annotator_id == who, labels.c.frame == 0, *named)
+            .group_by(labels.c.label)
+        )
+    }
+    # From the gone images only (the queue's index, `seq IS NULL`), each probing its label by
+    # key: a join would let the planner start from the label's rows and probe every image.
+    label_of = (
+        select(labels.c.label)
+        .where(labels.c.image_id == images.c.id, labels.c.annotator_id == who, labels.c.frame == 0)
+        .scalar_subquery()
+    )
+    for value, gone in conn.execute(
+        select(label_of, func.count()).where(images.c.seq.is_(None)).group_by(label_of)
+    ):
+        if value is not None and str(value) in counted:
+            counted[str(value)] -= int(gone)
+    return counted
 
 
 def _keyed_window(
@@ -328,7 +369,7 @@ def _keyed_window(
     return ids[::-1] if backwards else ids
 
 
-def _sql_window(
+def _position_window(
     conn: Connection,
     joined: Any,
     filters: list[ColumnElement[bool]],
@@ -336,30 +377,23 @@ def _sql_window(
     *,
     offset: int,
     limit: int,
-    who: int,
     total: int,
-    annotator: str,
-    filtered: bool,
 ) -> list[int]:
-    """Image ids of the window for the columns whose order SQL can state directly."""
+    """Image ids of the unfiltered window by position.
+
+    Positions are 1..N over the present images without gaps (schema.images.seq): the window is
+    a range on the seq index, with no OFFSET to step over."""
     descending = query.descending
-    statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
-    order: list[ColumnElement[Any]]
-    if query.sort == "position":
-        if not filtered:
-            # Positions are 1..N over the present images without gaps (schema.images.seq): the
-            # window is a range on the seq index, with no OFFSET to step over.
-            first, last = (
-                (total - offset - limit + 1, total - offset)
-                if descending
-                else (offset + 1, offset + limit)
-            )
-            statement = statement.where(images.c.seq >= first, images.c.seq <= last)
-            offset = 0
-        order = [images.c.seq.desc() if descending else images.c.seq.asc()]
-    else:  # seconds
-        order = _empty_last(_seconds(annotator), descending=descending)
-    statement = statement.order_by(*order, images.c.seq.asc()).offset(offset).limit(limit)
+    first, last = (
+        (total - offset - limit + 1, total - offset) if descending else (offset + 1, offset + limit)
+    )
+    statement = (
+        select(images.c.id)
+        .select_from(joined)
+        .where(*filters, images.c.seq >= first, images.c.seq <= last)
+        .order_by(images.c.seq.desc() if descending else images.c.seq.asc())
+        .limit(limit)
+    )
     return [int(r[0]) for r in conn.execute(statement)]
 
 
@@ -396,13 +430,37 @@ def _label_window(
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
-    if skip:
-        sizes = _label_group_sizes(conn, joined, filters, groups, total=total)
+    unfiltered = query.case is None and query.regions is None and not query.unlabelled
+    plain = unfiltered and query.label is None
+    if skip and plain and query.sort == "annotator":
+        # Two groups, labelled and not: the annotator's labelled count is kept.
+        done = labelled_count(conn, annotator_id=who)
+        sizes = [done if None not in values else total - done for values in groups]
+        while start < len(groups) - 1 and skip >= sizes[start]:
+            skip -= sizes[start]
+            start += 1
+    elif skip:
+        sizes = _label_group_sizes(
+            conn,
+            joined,
+            filters,
+            groups,
+            total=total,
+            who=who if unfiltered and query.label is None else None,
+        )
         while start < len(groups) - 1 and skip >= sizes[start]:
             skip -= sizes[start]
             start += 1
     ids: list[int] = []
     for values in groups[start:]:
+        whole = values == [None] or (query.sort == "annotator" and None not in values)
+        if plain and whole and after is None:
+            # The unlabelled, or (by annotator) every labelled image, in queue order: the kept
+            # counts per case find the group's skip-th row (`_nth_in_queue`), not a walk of the
+            # queue past the others (the labelled come first in it, as annotators work).
+            nth = _nth_in_queue(conn, who, skip, labelled=values != [None])
+            if nth is not None:
+                skip, after = 0, nth - 1
         named = [v for v in values if v is not None]
         # A probe per image read: the queue's index drives (see _filters, _own_label).
         member = ~_own_label(who) if not named else _own_label(who, _OWN.c.label.in_(named))
@@ -416,6 +474,86 @@ def _label_window(
         if len(ids) >= limit:
             break
     return ids
+
+
+def _nth_in_queue(conn: Connection, who: int, nth: int, *, labelled: bool) -> int | None:
+    """The queue position of this annotator's `nth` (from 0) labelled or unlabelled image in
+    queue order, or None past the last.
+
+    A jump deep into the unlabelled images (or, by annotator, the labelled ones) walked the
+    queue's index to its offset, probing each image's label: seconds at a million images. The
+    kept counts say how many images each case has (`queue_visits`) and how many of them this
+    annotator labelled (`case_labelled`): `_nth_by_case` finds the row from those.
+    """
+    done = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            select(case_labelled.c.case_name, case_labelled.c.labelled).where(
+                case_labelled.c.annotator_id == who
+            )
+        )
+    }
+    own = _own_label(who)
+    return _nth_by_case(conn, nth, done, own if labelled else ~own, counted=labelled)
+
+
+def _nth_untimed(conn: Connection, actor: str, nth: int) -> int | None:
+    """The queue position of the `nth` (from 0) image without time of `actor`, in queue order,
+    by the kept timed images per case (`case_timed`, store.seconds); None past the last."""
+    timed = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            select(case_timed.c.case_name, case_timed.c.timed).where(case_timed.c.actor == actor)
+        )
+    }
+    has_time = (
+        select(image_seconds.c.image_id)
+        .where(image_seconds.c.image_id == images.c.id, image_seconds.c.actor == actor)
+        .exists()
+    )
+    return _nth_by_case(conn, nth, timed, ~has_time, counted=False)
+
+
+def _nth_by_case(
+    conn: Connection,
+    nth: int,
+    kept: dict[str, int],
+    member: ColumnElement[bool],
+    *,
+    counted: bool,
+) -> int | None:
+    """The queue position of the `nth` (from 0) image meeting `member`, in queue order, given
+    `kept`: how many images of each case are counted (`counted`: those meeting `member`; else
+    those not meeting it). A case's images are one run of positions (the scan walks case by
+    case) whose start and size the visits give (`queue_visits`): the case holding the row is
+    found by adding up a row per case, and only inside it are images read (a case's few hundred
+    at most). None past the last, or if the kept counts disagreed (the caller then walks).
+    """
+    # Visits in queue order on their first position's index; a case's visits are consecutive.
+    cases: list[list[Any]] = []
+    for case_name, first, size in conn.execute(
+        select(queue_visits.c.case_name, queue_visits.c.first_seq, queue_visits.c.total).order_by(
+            queue_visits.c.first_seq
+        )
+    ):
+        if cases and cases[-1][0] == case_name:
+            cases[-1][2] += int(size)
+        else:
+            cases.append([str(case_name), int(first), int(size)])
+    for case_name, first, size in cases:
+        members = kept.get(case_name, 0) if counted else size - kept.get(case_name, 0)
+        if nth >= members:
+            nth -= members
+            continue
+        found = conn.execute(
+            select(images.c.seq)
+            .where(images.c.seq >= first, images.c.seq < first + size, member)
+            .order_by(images.c.seq)
+            .offset(nth)
+            .limit(1)
+        ).scalar()
+        return None if found is None else int(found)
+    return None
 
 
 def _label_groups(conn: Connection, who: int, *, descending: bool) -> list[list[str | None]]:
@@ -441,17 +579,25 @@ def _label_group_sizes(
     groups: list[list[str | None]],
     *,
     total: int,
+    who: int | None,
 ) -> list[int]:
-    """Rows of each label group that pass the filters (for a jump deep into the table)."""
-    counted = {
-        row[0]: int(row[1])
-        for row in conn.execute(
-            select(labels.c.label, func.count())
-            .select_from(joined)
-            .where(*filters, labels.c.id.is_not(None))
-            .group_by(labels.c.label)
-        )
-    }
+    """Rows of each label group that pass the filters (for a jump deep into the table).
+
+    Unfiltered (`who` given), the labels' own index counts them (`_label_counts`)."""
+    if who is not None:
+        counted: dict[str | None, int] = {
+            value: count for value, count in _label_counts(conn, who, None).items()
+        }
+    else:
+        counted = {
+            row[0]: int(row[1])
+            for row in conn.execute(
+                select(labels.c.label, func.count())
+                .select_from(joined)
+                .where(*filters, labels.c.id.is_not(None))
+                .group_by(labels.c.label)
+            )
+        }
     labelled = sum(counted.values())
     return [
         total - labelled if values == [None] else sum(counted.get(v, 0) for v in values)
@@ -585,43 +731,115 @@ def _frames_window(
     return ids
 
 
-def _comment_window(
+@dataclass(frozen=True, slots=True)
+class _KeptKey:
+    """A sort key kept per (annotator, image) in a table of its own or the labels: images with
+    a key are read on its index, the others (the empty group) in queue order."""
+
+    key: Any
+    """The key column (NULL or no row: empty)."""
+    outer: Any
+    """images joined (outer) to the key's table: the cursor's key is read through it."""
+    inner: Any
+    """The key's table joined (inner) to images and (outer) to the whole-file labels: the keyed
+    group's windows and count, driven by the key's index."""
+    keyed: ColumnElement[bool]
+    """A window's row has a key: a probe of the key's table by its primary key."""
+    empty_first: bool
+    """The empty group comes first ascending (the comment: the empty text sorted first)."""
+    nth_empty: Callable[[int], int | None] | None = None
+    """Unfiltered, the position of the nth image of the empty group, from kept counts."""
+    keyed_total: Callable[[], int] | None = None
+    """Unfiltered, the images with a key, from kept counts."""
+
+
+def _comment_key(who: int) -> _KeptKey:
+    key = labels.c.comment_key
+    return _KeptKey(
+        key=key,
+        outer=images.outerjoin(labels, _whole_file_label(who)),
+        # An inner join, so the comment index can drive: commented rows all have a label.
+        inner=labels.join(images, _whole_file_label(who)),
+        keyed=_own_label(who, _OWN.c.comment_key.is_not(None)),
+        empty_first=True,
+    )
+
+
+def _seconds_key(conn: Connection, who: int, annotator: str) -> _KeptKey:
+    kept = image_seconds
+    on = and_(kept.c.image_id == images.c.id, kept.c.actor == annotator)
+    timed = select(kept.c.image_id).where(on).exists()
+
+    def timed_total() -> int:
+        found = conn.execute(
+            select(func.sum(case_timed.c.timed)).where(case_timed.c.actor == annotator)
+        ).scalar()
+        return int(found or 0)
+
+    return _KeptKey(
+        key=kept.c.active_ms,
+        outer=images.outerjoin(kept, on),
+        inner=kept.join(images, on).outerjoin(labels, _whole_file_label(who)),
+        keyed=timed,
+        empty_first=False,
+        # The images without time come first descending, and are those an annotator has not
+        # reached yet: usually after every timed one. Found by case, not by walking past those.
+        nth_empty=lambda nth: _nth_untimed(conn, annotator, nth),
+        keyed_total=timed_total,
+    )
+
+
+def _kept_key_window(
     conn: Connection,
     joined: Any,
     filters: list[ColumnElement[bool]],
     query: ReviewQuery,
+    kept: _KeptKey,
     *,
     offset: int,
     limit: int,
     who: int,
     total: int,
 ) -> list[int]:
-    """Image ids of the window sorted by comment, in two groups: images without a comment (no
-    label, or an empty comment: they sort first ascending, as the empty text does) in queue
-    order, and commented ones by the comment's stored natural-order key, ties in queue order.
+    """Image ids of the window sorted by a kept key (comment, seconds), in two groups: images
+    without one (no label or an empty comment; no time) in queue order, first ascending for a
+    comment (the empty text sorted first) and last ascending for seconds (no time sorted last),
+    and those with one by the key, ties in queue order.
 
-    The first group is read on the queue's index, the second on the labels' comment index
-    (`labels.comment_key`, migration 0010), each stopping when the window is full; a cursor
-    starts in its row's group right after it; only a jump past the first group counts the
-    commented rows (one range of the comment index).
+    The empty group is read on the queue's index, the keyed one on the key's index
+    (`labels.comment_key`, migration 0010; `image_seconds`, migration 0012), each stopping
+    when the window is full; a cursor starts in its row's group right after it; only a jump
+    past the first group counts the keyed rows (one range of the key's index).
     """
     descending = query.descending
-    key = labels.c.comment_key
-    bare = [*filters, ~_own_label(who, _OWN.c.comment_key.is_not(None))]
-    commented = [*filters, key.is_not(None)]
-    bare_first = not descending
-    cursor_key: bytes | None = None
+    key = kept.key
+    bare = [*filters, ~kept.keyed]
+    keyed = [*filters, key.is_not(None)]
+    bare_first = kept.empty_first != descending
+    cursor_key: Any = None
     in_bare: bool | None = None
     if query.after is not None:
         found = conn.execute(
-            select(images.c.seq, key).select_from(joined).where(images.c.seq == query.after)
+            select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
         ).first()
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
+    unfiltered = (
+        query.label is None
+        and not query.unlabelled
+        and query.case is None
+        and query.regions is None
+    )
+
     def bare_rows(
         skip: int, count: int, after: int | None, *, backwards: bool = False
     ) -> list[int]:
+        if after is None and not backwards and unfiltered and kept.nth_empty is not None:
+            # Start at the skip-th image of the group, found from kept counts per case.
+            start = kept.nth_empty(skip)
+            if start is not None:
+                skip, after = 0, start - 1
         statement = select(images.c.id).select_from(joined).where(*bare)
         if after is not None:
             statement = statement.where(images.c.seq > after)
@@ -629,11 +847,10 @@ def _comment_window(
         statement = statement.order_by(order).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
-    # An inner join, so the comment index can drive: commented rows all have a label.
-    inner = labels.join(images, _whole_file_label(who))
-
-    def commented_rows(skip: int, count: int, after: int | None) -> list[int]:
-        statement = select(images.c.id).select_from(inner).where(*commented)
+    def keyed_rows(
+        skip: int, count: int, after: int | None, *, backwards: bool = False
+    ) -> list[int]:
+        statement = select(images.c.id).select_from(kept.inner).where(*keyed)
         if after is not None and cursor_key is not None:
             if descending:
                 statement = statement.where(
@@ -643,12 +860,14 @@ def _comment_window(
                 statement = statement.where(
                     key >= cursor_key, or_(key > cursor_key, images.c.seq > after)
                 )
-        order = key.desc() if descending else key.asc()
-        statement = statement.order_by(order, images.c.seq.asc()).offset(skip).limit(count)
+        # Backwards: the same order with every part reversed (read from the group's end).
+        order = key.desc() if descending != backwards else key.asc()
+        tie = images.c.seq.desc() if backwards else images.c.seq.asc()
+        statement = statement.order_by(order, tie).offset(skip).limit(count)
         return [int(r[0]) for r in conn.execute(statement)]
 
     readers: list[Callable[[int, int, int | None], list[int]]] = (
-        [bare_rows, commented_rows] if bare_first else [commented_rows, bare_rows]
+        [bare_rows, keyed_rows] if bare_first else [keyed_rows, bare_rows]
     )
     if in_bare is not None:
         # The cursor's group, right after its row, then the group after it (if any).
@@ -658,18 +877,23 @@ def _comment_window(
             ids += readers[1](0, limit - len(ids), None)
         return ids
     if offset:
-        with_comment = int(
-            conn.execute(
-                select(func.count())
-                .select_from(inner)
-                .where(*_filters(query, who=who, counting=True), key.is_not(None))
-            ).scalar_one()
+        with_key = (
+            kept.keyed_total()
+            if unfiltered and kept.keyed_total is not None
+            else int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(kept.inner)
+                    .where(*_filters(query, who=who, counting=True), key.is_not(None))
+                ).scalar_one()
+            )
         )
-        first_size = total - with_comment if bare_first else with_comment
+        first_size = total - with_key if bare_first else with_key
         if offset >= first_size:
-            if not bare_first:
-                return _from_end(bare_rows, offset - first_size, limit, total - first_size)
-            return readers[1](offset - first_size, limit, None)
+            # The second group, read from its end when that is nearer (the last window: none
+            # of its rows stepped over).
+            second = bare_rows if not bare_first else keyed_rows
+            return _from_end(second, offset - first_size, limit, total - first_size)
     ids = readers[0](offset, limit, None)
     if len(ids) < limit:
         ids += readers[1](0, limit - len(ids), None)
@@ -677,9 +901,9 @@ def _comment_window(
 
 
 def _from_end(rows: Callable[..., list[int]], skip: int, limit: int, size: int) -> list[int]:
-    """Rows [skip, skip + limit) of a group of `size` read in queue order; from its end (queue
-    order backwards) when that steps over fewer rows: a deep jump into the images without a
-    comment or frame label, last in a descending order, then reads a few rows, not the group."""
+    """Rows [skip, skip + limit) of a group of `size` read in its order; from its end (the order
+    backwards) when that steps over fewer rows: a deep jump into the group last in the order
+    then reads a few rows, not the group."""
     if skip <= size // 2:
         return rows(skip, limit, None)
     count = max(min(limit, size - skip), 0)
@@ -726,9 +950,17 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 images.c.file,
                 labels.c.label,
                 labels.c.comment,
-                _seconds(annotator or ""),
+                image_seconds.c.active_ms,
             )
-            .select_from(images.outerjoin(labels, _whole_file_label(who)))
+            .select_from(
+                images.outerjoin(labels, _whole_file_label(who)).outerjoin(
+                    image_seconds,
+                    and_(
+                        image_seconds.c.image_id == images.c.id,
+                        image_seconds.c.actor == (annotator or ""),
+                    ),
+                )
+            )
             .where(images.c.id.in_(ids))
         )
     }

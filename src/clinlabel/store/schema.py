@@ -350,3 +350,27 @@ case_labelled = Table(
     Column("case_name", Text, primary_key=True),
     Column("labelled", Integer, nullable=False),
 )
+
+# --- issue 14 (scale): each annotator's active time per image, the sum of `active_ms` over
+# their events on it, kept with the events (store.seconds, migration 0012) so that the review
+# table's seconds order is a range of an index, not an aggregate over every image's events.
+image_seconds = Table(
+    "image_seconds",
+    metadata,
+    Column("actor", String(200), primary_key=True),
+    Column("image_id", Integer, ForeignKey("images.id"), primary_key=True),
+    Column("active_ms", BigInteger, nullable=False),
+    # With image_id: the rows of a range of times are found without reading the table.
+    Index("ix_image_seconds_order", "actor", "active_ms", "image_id"),
+)
+
+# Present images of each case on which each actor has active time (a row in image_seconds):
+# kept with image_seconds and moved by every rescan, like case_labelled, so that a jump into the
+# images without time (first in the seconds order descending) adds a row per case up.
+case_timed = Table(
+    "case_timed",
+    metadata,
+    Column("actor", String(200), primary_key=True),
+    Column("case_name", Text, primary_key=True),
+    Column("timed", Integer, nullable=False),
+)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,6 +63,10 @@ class Workbench:
         self.last_outputs: OutputPaths | None = None
         self.rescan: BackgroundRescan | None = None
         """This session's background rescan; None for a project created by this server."""
+        self._answering = threading.Event()
+        self._answering.set()
+        """Background work (the rescan's walk) may begin: cleared by `hold_background` until
+        the server answers (`answering`)."""
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a core function that changes something on the writer thread, in order."""
@@ -186,11 +191,20 @@ class Workbench:
         )
         return shown
 
+    def hold_background(self) -> None:
+        """Hold the background rescan's walk until `answering` (a launch that opens the
+        project before serving: the first image comes first, issue 14)."""
+        self._answering.clear()
+
+    def answering(self) -> None:
+        """The server answers requests: held background work may begin."""
+        self._answering.set()
+
     def _start_rescan(self, project: Project) -> None:
         from clinlabel.labelling.rescan import BackgroundRescan
 
         self.rescan = BackgroundRescan(
-            project, write=self._write_rescan, keep_place=self._keep_place
+            project, write=self._write_rescan, keep_place=self._keep_place, begin=self._answering
         )
         self.rescan.start()
 

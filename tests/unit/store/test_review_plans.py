@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import sqlite3
 import string
 import tempfile
@@ -182,7 +183,12 @@ def test_a_window_reads_an_index_in_order(store: Any, query: ReviewQuery) -> Non
     full_scans = [
         line
         for line in lines
-        if line.startswith("SCAN") and "INDEX" not in line and "CONSTANT ROW" not in line
+        if line.startswith("SCAN")
+        and "INDEX" not in line
+        and "CONSTANT ROW" not in line
+        # The kept per-case counts (a row per case or visit, not per image) are read whole
+        # by a jump that adds them up (store.review._nth_in_queue).
+        and not re.match(r"SCAN (case_labelled|case_timed|queue_visits)\b", line)
     ]
     assert full_scans == [], plans
     # No Bloom filter either: SQLite builds one by reading every label of the annotator (450 ms
@@ -227,6 +233,8 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         raw.execute("ALTER TABLE labels DROP COLUMN comment_key")
         raw.execute("DROP TABLE queue_visits")
         raw.execute("DROP TABLE case_labelled")
+        raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
+        raw.execute("DROP TABLE case_timed")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
