@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
@@ -33,21 +33,14 @@ from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv, writ
 from clinlabel.labelling.adjudication import readers_row, team_row
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
-from clinlabel.reports.data import (
-    CaseStats,
-    CommentEntry,
-    LabelDefinition,
-    LeftOut,
-    ReportData,
-    SessionSpan,
-    Unmasking,
-)
-from clinlabel.reports.text import render_text_report
 from clinlabel.store import adjudication as adjudication_rows
 from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta, people, reporting
 from clinlabel.store import readings as reading_rows
+
+if TYPE_CHECKING:
+    from clinlabel.reports.data import ReportData
 
 T = TypeVar("T")
 
@@ -86,6 +79,17 @@ def gather_report_data(
 
     `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
     """
+    # Imported here, as the renderers are: a CSV export never needs them.
+    from clinlabel.reports.data import (
+        CaseStats,
+        CommentEntry,
+        LabelDefinition,
+        LeftOut,
+        ReportData,
+        SessionSpan,
+        Unmasking,
+    )
+
     # In a labelling server only the events since its last check are verified (ADR 0009).
     verification = project.chain.start(parallel=parallel, progress=progress)
     progress("Gathering the report's figures", 0, None)
@@ -342,6 +346,7 @@ def write_report(
 def report_text(project: Project, *, parallel: bool = False) -> str:
     """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
     from clinlabel.labelling.agreement import add_agreement_section
+    from clinlabel.reports.text import render_text_report
 
     text = render_text_report(gather_report_data(project, parallel=parallel))
     return add_agreement_section(project, text)
@@ -403,6 +408,7 @@ def _stage_report(
     """The summary report written complete beside `path` (its pending name); nothing published."""
     # Imported here: it brings numpy, which the labels CSV alone never needs.
     from clinlabel.labelling.agreement import add_agreement_section
+    from clinlabel.reports.text import render_text_report
 
     pending = pending_path(path)
     data = gather_report_data(project, parallel=parallel, progress=progress)
