@@ -29,7 +29,12 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
-from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv, write_readers_csv
+from clinlabel.exports.csv import (
+    write_frame_labels_csv,
+    write_labels_csv,
+    write_labels_csv_batches,
+    write_readers_csv,
+)
 from clinlabel.labelling.adjudication import readers_row, team_row
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
@@ -212,19 +217,27 @@ def _stage_csv(
         if team is not None:
             return pending, team
     with project.store.read() as conn:
-        total = export_rows.count_image_label_rows(conn)
+        # Counted only for a progress bar: the count is a pass over the labels of its own.
+        total = None if progress is no_progress else export_rows.count_image_label_rows(conn)
         # Closed inside the transaction, also when writing fails: the row stream's cursor must
         # not outlive its connection ("Exception ignored ... closed database" after an error).
-        with contextlib.closing(
-            export_rows.iter_image_label_rows(conn, detailed=detailed)
-        ) as stream:
-            try:
-                rows = write_labels_csv(
-                    _reported(stream, progress, total), pending, detailed=detailed
-                )
-            except BaseException:
-                pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
-                raise
+        try:
+            if detailed:
+                with contextlib.closing(
+                    export_rows.iter_image_label_rows(conn, detailed=True)
+                ) as stream:
+                    rows = write_labels_csv(
+                        _reported(stream, progress, total), pending, detailed=True
+                    )
+            else:
+                progress(WRITING_CSV, 0, total)
+                with contextlib.closing(export_rows.iter_image_label_batches(conn)) as batches:
+                    rows = write_labels_csv_batches(
+                        batches, pending, written=_batch_reporter(progress, total)
+                    )
+        except BaseException:
+            pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
+            raise
     return pending, rows
 
 
@@ -329,6 +342,14 @@ def _reported(stream: Iterator[T], progress: ProgressSink, total: int | None) ->
         yield row
         if done % REPORT_EVERY == 0:
             progress(WRITING_CSV, done, total if total is not None and total >= done else None)
+
+
+def _batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int], None] | None:
+    if progress is no_progress:
+        return None
+    return lambda done: progress(
+        WRITING_CSV, done, total if total is not None and total >= done else None
+    )
 
 
 def write_report(
