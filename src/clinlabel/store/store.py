@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
 from clinlabel.store.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url
 from clinlabel.store.errors import Failure, classify
-from clinlabel.store.migrations import HEAD_REVISION
+from clinlabel.store.migrations import head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -146,7 +146,7 @@ class Store:
         with self._translate_errors(), self.engine.connect() as probe:
             current = _current_revision(probe)
             probe.rollback()
-        if current == HEAD_REVISION:
+        if current == head_revision():
             return
         if self.read_only and current in READABLE_REVISIONS:
             return

@@ -1,9 +1,29 @@
 """The schema's migrations (Alembic scripts in `versions/`).
 
-`HEAD_REVISION` names the newest of them, so that opening a project already at head reads one
-row and loads no migration script (Alembic's script directory imports every one of them, a
-noticeable part of a short command such as `clinlabel export`). A new migration changes it too;
-`tests/unit/store/test_bulk_open.py` checks that it is Alembic's own head.
+`head_revision()` names the newest of them without importing any, so that opening a project
+already at head reads one row and loads no migration script (Alembic's script directory imports
+every one of them, a noticeable part of a short command such as `clinlabel export`).
 """
 
-HEAD_REVISION = "0010"
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+
+@functools.cache
+def head_revision() -> str:
+    """The revision of the newest migration, read from the names in `versions/`.
+
+    Migrations are numbered in the order they apply and each file starts with its revision
+    (`0010_review_and_sidebar_at_scale.py` is revision 0010, revising 0009), so the head is the
+    highest number there: a new migration counts without anyone updating a constant.
+    `tests/unit/store/test_bulk_open.py` checks that this is Alembic's own head. "" when the
+    scripts cannot be listed: every open then asks Alembic.
+    """
+    try:
+        names = [entry.name for entry in resources.files(__name__).joinpath("versions").iterdir()]
+    except OSError:
+        return ""
+    numbers = [name.split("_", 1)[0] for name in names if name.endswith(".py")]
+    return max((n for n in numbers if n.isdigit()), default="")
