@@ -1,5 +1,5 @@
-"""`clinlabel export --csv` imports only what writing a CSV needs (issue 12): a process that
-exports loads no migration scripts, no web framework, no image readers, no plotting or numbers
+"""`clinlabel export --csv` and `import --csv` import only what a CSV needs (issue 12): such a
+process loads no migration scripts, no web framework, no image readers, no plotting or numbers
 library and no progress bars (its stderr is not a terminal)."""
 
 from __future__ import annotations
@@ -43,14 +43,34 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "p"
 
 
-def test_export_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
-    out = tmp_path / "labels.csv"
-    args = ["export", str(project), "--csv", str(out)]
+def _loaded(*args: str) -> set[str]:
+    """The top-level modules a `clinlabel ARGS` process held when it ended (it must succeed)."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True
     )
     loaded = set(done.stdout.strip().splitlines()[-1].strip("[]").replace("'", "").split(", "))
-    assert "sqlalchemy" in loaded  # the probe saw the modules of a real export
+    assert "sqlalchemy" in loaded  # the probe saw the modules of a real command
+    return loaded
+
+
+def test_export_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "labels.csv"
+    loaded = _loaded("export", str(project), "--csv", str(out))
     assert sorted(loaded.intersection(NOT_FOR_A_CSV)) == []
     with out.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle)) == ["case", "visit", "file", "label", "comment"]
+
+
+def test_import_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
+    table = tmp_path / "in.csv"
+    table.write_text(
+        "case,visit,file,label,comment\nCase_1,Visit_1,XC/img0.png,NA,blurred\n", encoding="utf-8"
+    )
+    loaded = _loaded("import", str(project), "--csv", str(table), "--annotator", "Dr I")
+    assert sorted(loaded.intersection(NOT_FOR_A_CSV)) == []
+    out = tmp_path / "labels.csv"
+    _loaded("export", str(project), "--csv", str(out))
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        assert list(csv.reader(handle))[1:] == [
+            ["Case_1", "Visit_1", "XC/img0.png", "NA", "blurred"]
+        ]
