@@ -89,11 +89,11 @@ class _Staged:
             self.labels.append(slot)
         # Empty comments (most of them) all share one string object.
         self.comments.append(comment or "")
-        key = _key(image_id, row.frame)
-        if key in self.seen:
-            self.named_again.add(key)
-        else:
-            self.seen.add(key)
+        seen = self.seen
+        before = len(seen)
+        seen.add(image_id << 31 | row.frame)  # `_key`, inline: once per row
+        if len(seen) == before:
+            self.named_again.add(image_id << 31 | row.frame)
         return len(self.lines) - 1
 
     def losers(self) -> set[int]:
