@@ -8,7 +8,7 @@ every one of them, a noticeable part of a short command such as `clinlabel expor
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import os
 
 
 @functools.cache
@@ -21,8 +21,10 @@ def head_revision() -> str:
     `tests/unit/store/test_bulk_open.py` checks that this is Alembic's own head. "" when the
     scripts cannot be listed: every open then asks Alembic.
     """
+    # A plain listing (importlib.resources costs more to import than the listing takes); a
+    # package that is not a folder on disk (a zip) lists nothing, so Alembic is asked.
     try:
-        names = [entry.name for entry in resources.files(__name__).joinpath("versions").iterdir()]
+        names = os.listdir(os.path.join(os.path.dirname(__file__), "versions"))
     except OSError:
         return ""
     numbers = [name.split("_", 1)[0] for name in names if name.endswith(".py")]
