@@ -7,9 +7,10 @@ dictionaries (bench_exports.py's comparison, at bulk size).
 
 Each command runs as its own process, as a user runs it (start-up included on both sides);
 the figure is the median of --repeat runs, as wall time and as the process's CPU time (user +
-system, which waits less on a shared, loaded machine), each with its ratio to the bare process. The first export of a project verifies the whole
-audit trail; later ones verify only the events since the head verified last (kept in `meta`),
-which is what a user exporting again and again pays: both are shown.
+system, which waits less on a shared, loaded machine), each with its ratio to the bare
+process. The first export of a project verifies the whole audit trail; later ones verify only
+the events since the head verified last (kept in `meta`), which is what a user exporting again
+and again pays: both are shown.
 Targets: the CSV export within 3x of the bare process, COCO within 3x of json.dump.
 """
 

@@ -14,9 +14,9 @@ every file). Then, in the same run and each in its own fresh process:
   transaction: time and peak memory.
 
 Printed: both times, their ratio (issue 12: within 5x), both CPU times (user + system: on a
-shared, loaded machine wall times wait for a core) and their ratio, the growth exponent of the import's
-time between sizes (issue 14: at most 1.1), the import's memory and that memory projected at a
-million rows from the per-row slope between the sizes (issue 14: under 300 MB).
+shared, loaded machine wall times wait for a core) and their ratio, the growth exponent of the
+import's time between sizes (issue 14: at most 1.1), the import's memory and that memory
+projected at a million rows from the per-row slope between the sizes (issue 14: under 300 MB).
 """
 
 from __future__ import annotations
