@@ -56,9 +56,9 @@ class ImportReport:
 @dataclass(slots=True)
 class _Staged:
     """The placed rows, a few bytes each (a million rows take about 35 MB): line, image, frame,
-    label (an index into `names`) and comment, in file order; and the set of (image, frame)
-    keys seen, which finds a row named again as it comes (about 66 MB more at a million rows,
-    in place of numpy and the sort of every key that found them before)."""
+    label (an index into `names`) and comment, in file order; and which images (a bit each)
+    and frames (a set: frame rows are rare) were named, to find a row named again as it comes
+    (in place of numpy and the sort of every key that found them before)."""
 
     lines: array[int] = field(default_factory=lambda: array("q"))
     image_ids: array[int] = field(default_factory=lambda: array("q"))
@@ -70,8 +70,10 @@ class _Staged:
     """Each name's index in `names`."""
     invalid: dict[int, tuple[ImportRow, str]] = field(default_factory=dict)
     """Staged rows whose label breaks a rule, by index, with the reason."""
+    whole_files: bytearray = field(default_factory=bytearray)
+    """A bit per image id: set once a whole-file row for that image is staged."""
     seen: set[int] = field(default_factory=set)
-    """The (image, frame) keys staged so far (`_key`)."""
+    """The (image, frame) keys of frame rows staged so far (`_key`)."""
     named_again: set[int] = field(default_factory=set)
     """The keys named on more than one line (rare: the last line wins)."""
 
@@ -91,11 +93,22 @@ class _Staged:
             self.labels.append(slot)
         # Empty comments (most of them) all share one string object.
         self.comments.append(comment or "")
-        seen = self.seen
-        before = len(seen)
-        seen.add(image_id << 31 | row.frame)  # `_key`, inline: once per row
-        if len(seen) == before:
-            self.named_again.add(image_id << 31 | row.frame)
+        frame = row.frame
+        if frame:  # rare: a set of keys
+            seen = self.seen
+            before = len(seen)
+            seen.add(image_id << 31 | frame)  # `_key`, inline: once per row
+            if len(seen) == before:
+                self.named_again.add(image_id << 31 | frame)
+        else:  # a bit per image id: an eighth of a byte a row, where a set took 66 bytes
+            byte, bit = image_id >> 3, 1 << (image_id & 7)
+            marks = self.whole_files
+            if byte >= len(marks):
+                marks.extend(bytes(byte + 1 - len(marks) + 4096))
+            if marks[byte] & bit:
+                self.named_again.add(image_id << 31)
+            else:
+                marks[byte] |= bit
         return len(self.lines) - 1
 
     def losers(self) -> set[int]:

@@ -107,3 +107,28 @@ def test_event_data_json_cannot_hold_fails_as_json_dumps_fails() -> None:
     with pytest.raises(ValueError, match="Circular reference"):
         encode_data(looped)
     assert encode_data({"a": [1]}) == '{"a":[1]}'  # nothing left over from the failures
+
+
+def test_an_image_or_a_frame_named_again_is_found_whichever_way_it_is_kept(
+    project: Project, tmp_path: Path
+) -> None:
+    """Whole-file rows are remembered a bit per image, frame rows in a set: both find a row
+    named again, and only for the same image and frame."""
+    (case, visit, first), (_, _, second) = IMAGES[0], IMAGES[1]
+    path = tmp_path / "in.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [
+                ["case", "visit", "file", "label", "comment", "frame"],
+                [case, visit, first, "Suspicious", "", ""],  # line 2
+                [case, visit, first, "NA", "why", "2"],  # line 3: a frame of the same image
+                [case, visit, second, "Suspicious", "", ""],  # line 4
+                [case, visit, first, "Non-Suspicious", "", ""],  # line 5: line 2 again
+                [case, visit, first, "NA", "why not", "2"],  # line 6: line 3 again
+            ]
+        )
+    report = import_labels(project, path, annotator="Dr C", skip_unmatched=True)
+    found = sorted(
+        (d.frame, d.kept.line, [r.line for r in d.superseded]) for d in report.match.duplicates
+    )
+    assert found == [(0, 5, [2]), (2, 6, [3])]
