@@ -63,6 +63,27 @@ def event_hash(row: Mapping[str, Any]) -> str:
     return values_hash([row.get(name) for name in HASHED_FIELDS])
 
 
+def _data_encoder() -> Callable[[Mapping[str, Any]], str]:
+    """`json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` without
+    building a `JSONEncoder` on every call (which `json.dumps` does when given options: most of
+    its cost for an event's small data, which a bulk import encodes once per row). The C
+    encoder is made per call, as `json.dumps` makes it, with its own circular-reference
+    markers: the same text and the same errors."""
+    public = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    make: Any = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # another Python: the public encoder, same output
+        return public.encode
+    default, text = public.default, json_encoder.encode_basestring
+
+    def encode(data: Mapping[str, Any]) -> str:
+        return "".join(make({}, default, text, None, ":", ",", True, False, True)(data, 0))
+
+    return encode
+
+
+_ENCODE_DATA = _data_encoder()
+
+
 def encode_data(data: Mapping[str, Any]) -> str:
     """The `data` column: canonical JSON so that the stored text is what was hashed."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE_DATA(data)

@@ -67,31 +67,41 @@ def append_events(conn: Connection, new: Sequence[NewEvent]) -> list[int]:
     if not new:
         return []
     last = event_rows.last_link(conn)
-    next_id, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+    first, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
     offset = local_offset_minutes()
     rows: list[dict[str, object]] = []
+    next_id = first
     for event in new:
-        row: dict[str, object] = {
-            "id": next_id,
-            "ts_utc": event.ts_utc or utc_now(),
-            "tz_offset_min": event.tz_offset_min if event.tz_offset_min is not None else offset,
-            "actor": event.actor,
-            "session_id": event.session_id,
-            "kind": str(event.kind),
-            "image_id": event.image_id,
-            "image": event.image,
-            "frame": event.frame,
-            "active_ms": event.active_ms,
-            "idle_ms": event.idle_ms,
-            "data": encode_data(event.data),
-            "app_version": __version__,
-            "prev_hash": prev_hash,
-        }
-        prev_hash = row["hash"] = event_hash(row)
-        rows.append(row)
+        # The values in HASHED_FIELDS order, hashed as they are and then stored with the hash:
+        # one tuple a row, no dict to look the fields up in again.
+        values = (
+            next_id,
+            event.ts_utc or utc_now(),
+            event.tz_offset_min if event.tz_offset_min is not None else offset,
+            event.actor,
+            event.session_id,
+            str(event.kind),
+            event.image_id,
+            event.image,
+            event.frame,
+            event.active_ms,
+            event.idle_ms,
+            encode_data(event.data),
+            __version__,
+            prev_hash,
+        )
+        prev_hash = values_hash(values)
+        rows.append(dict(zip(_STORED_FIELDS, (*values, prev_hash), strict=True)))
         next_id += 1
     event_rows.insert_events(conn, rows)
-    return [int(str(row["id"])) for row in rows]
+    return list(range(first, next_id))
+
+
+_STORED_FIELDS = (*HASHED_FIELDS, "hash")
+assert HASHED_FIELDS == (
+    "id", "ts_utc", "tz_offset_min", "actor", "session_id", "kind", "image_id", "image",
+    "frame", "active_ms", "idle_ms", "data", "app_version", "prev_hash",
+), "append_events builds its values in this order"  # fmt: skip
 
 
 def verify_chain(conn: Connection, *, progress: ProgressSink = no_progress) -> ChainStatus:

@@ -27,9 +27,8 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from clinlabel.domain.labels import MAX_FRAME
 from clinlabel.errors import ImportFileError
@@ -56,9 +55,11 @@ _RESAVE_HINT = (
 _MAX_BAD_LINES = 5
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One data row of a labels CSV, with the line of the file it starts on (header = line 1)."""
+class ImportRow(NamedTuple):
+    """One data row of a labels CSV, with the line of the file it starts on (header = line 1).
+
+    A named tuple: a bulk import makes one per row, and a frozen dataclass's construction
+    (a guarded attribute set per field) cost several times as much."""
 
     line: int
     case: str
@@ -193,17 +194,14 @@ def _rows(
         else:
             frame = _frame(record[frame_at], start, bad) if frame_at is not None else 0
             rows += 1
-            yield (
-                ImportRow(
-                    line=start,
-                    case=unguard_cell(record[case_at]),
-                    visit=unguard_cell(record[visit_at]),
-                    file=unguard_cell(record[file_at]),
-                    label=unguard_cell(record[label_at]),
-                    comment="" if comment_at is None else unguard_cell(record[comment_at]),
-                    frame=frame,
-                )
-            )
+            case, visit, file = record[case_at], record[visit_at], record[file_at]
+            label = record[label_at]
+            comment = "" if comment_at is None else record[comment_at]
+            # Only a cell starting with an apostrophe can carry the export's guard.
+            if "'" in (case[:1], visit[:1], file[:1], label[:1], comment[:1]):
+                case, visit, file = unguard_cell(case), unguard_cell(visit), unguard_cell(file)
+                label, comment = unguard_cell(label), unguard_cell(comment)
+            yield ImportRow(start, case, visit, file, label, comment, frame)
         if len(bad) >= _MAX_BAD_LINES:
             break
     if bad:

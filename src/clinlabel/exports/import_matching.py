@@ -68,14 +68,23 @@ class ImageIndex:
     ) -> None:
         """`cases`: more case names known to exist (a chunk's index holds only some visits)."""
         self.by_file: dict[tuple[str, str, str], str] = {}
-        self.by_name: dict[tuple[str, str, str], list[str]] = {}
-        self.visits: set[tuple[str, str]] = set()
         self.cases: set[str] = set(cases)
         for image, case, visit, below_visit in images:
             self.by_file[(case, visit, below_visit)] = image
-            self.by_name.setdefault((case, visit, below_visit.rsplit("/", 1)[-1]), []).append(image)
-            self.visits.add((case, visit))
-            self.cases.add(case)
+        self.visits: set[tuple[str, str]] = {(case, visit) for case, visit, _ in self.by_file}
+        self.cases.update(case for case, _ in self.visits)
+        self._by_name: dict[tuple[str, str, str], list[str]] | None = None
+
+    @property
+    def by_name(self) -> dict[tuple[str, str, str], list[str]]:
+        """Images by case, visit and bare name: made when a row first needs it (the seed's bare
+        names do; a clinlabel CSV names every file by its path below the visit)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for (case, visit, below_visit), image in self.by_file.items():
+                key = (case, visit, below_visit.rsplit("/", 1)[-1])
+                self._by_name.setdefault(key, []).append(image)
+        return self._by_name
 
     def match(self, row: ImportRow) -> str | AmbiguousRow | UnknownRow:
         """The relative path of the one image `row` names, or why there is none."""

@@ -54,17 +54,20 @@ class BatchHasher:
             regular = stat.S_ISREG(os.fstat(fd).st_mode)
         except OSError:
             regular = False
-        if not regular:  # a folder, a named pipe or a device in the image's place
-            os.close(fd)
-            return None
-        with os.fdopen(fd, "rb") as handle:
+        try:
+            if not regular:  # a folder, a named pipe or a device in the image's place
+                return None
+            # Read on the descriptor itself: a file object and its buffer cost more than the
+            # read of a small image.
             digest = hashlib.sha256()
             try:
-                while chunk := handle.read(_CHUNK):
+                while chunk := os.read(fd, _CHUNK):
                     digest.update(chunk)
             except OSError:
                 return None
             return digest.hexdigest()
+        finally:
+            os.close(fd)
 
     def _through_links(self, relpath: str) -> str | None:
         try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
@@ -30,8 +29,6 @@ from clinlabel.exports.import_matching import (
     ImportMatch,
     UnknownRow,
 )
-from clinlabel.imaging.frame_count import check_frame
-from clinlabel.imaging.render import kind_of
 from clinlabel.labelling.import_hashes import BatchHasher
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
@@ -59,7 +56,9 @@ class ImportReport:
 @dataclass(slots=True)
 class _Staged:
     """The placed rows, a few bytes each (a million rows take about 35 MB): line, image, frame,
-    label (an index into `names`) and comment, in file order."""
+    label (an index into `names`) and comment, in file order; and which images (a bit each)
+    and frames (a set: frame rows are rare) were named, to find a row named again as it comes
+    (in place of numpy and the sort of every key that found them before)."""
 
     lines: array[int] = field(default_factory=lambda: array("q"))
     image_ids: array[int] = field(default_factory=lambda: array("q"))
@@ -67,8 +66,16 @@ class _Staged:
     labels: array[int] = field(default_factory=lambda: array("H"))
     comments: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    slots: dict[str, int] = field(default_factory=dict)
+    """Each name's index in `names`."""
     invalid: dict[int, tuple[ImportRow, str]] = field(default_factory=dict)
     """Staged rows whose label breaks a rule, by index, with the reason."""
+    whole_files: bytearray = field(default_factory=bytearray)
+    """A bit per image id: set once a whole-file row for that image is staged."""
+    seen: set[int] = field(default_factory=set)
+    """The (image, frame) keys of frame rows staged so far (`_key`)."""
+    named_again: set[int] = field(default_factory=set)
+    """The keys named on more than one line (rare: the last line wins)."""
 
     def add(self, row: ImportRow, image_id: int, label: str | None, comment: str) -> int:
         self.lines.append(row.line)
@@ -77,28 +84,55 @@ class _Staged:
         if label is None:
             self.labels.append(_INVALID)
         else:
-            if label not in self.names:
+            slot = self.slots.get(label)
+            if slot is None:
                 if len(self.names) >= _INVALID:
                     raise ImportFileError("The file names more different labels than any project.")
+                slot = self.slots[label] = len(self.names)
                 self.names.append(label)
-            self.labels.append(self.names.index(label))
+            self.labels.append(slot)
         # Empty comments (most of them) all share one string object.
         self.comments.append(comment or "")
+        frame = row.frame
+        if frame:  # rare: a set of keys
+            seen = self.seen
+            before = len(seen)
+            seen.add(image_id << 31 | frame)  # `_key`, inline: once per row
+            if len(seen) == before:
+                self.named_again.add(image_id << 31 | frame)
+        else:  # a bit per image id: an eighth of a byte a row, where a set took 66 bytes
+            byte, bit = image_id >> 3, 1 << (image_id & 7)
+            marks = self.whole_files
+            if byte >= len(marks):
+                marks.extend(bytes(byte + 1 - len(marks) + 4096))
+            if marks[byte] & bit:
+                self.named_again.add(image_id << 31)
+            else:
+                marks[byte] |= bit
         return len(self.lines) - 1
 
-    def winners(self) -> np.ndarray:
-        """True for each row that is the last to name its image and frame (the last one wins)."""
-        count = len(self.lines)
-        winner = np.ones(count, dtype=bool)
-        if count < 2:
-            return winner
-        ids = np.frombuffer(self.image_ids, dtype=np.int64)
-        frames = np.frombuffer(self.frames, dtype=np.int64)
-        lines = np.frombuffer(self.lines, dtype=np.int64)
-        order = np.lexsort((lines, frames, ids))
-        same = (ids[order][1:] == ids[order][:-1]) & (frames[order][1:] == frames[order][:-1])
-        winner[order[:-1][same]] = False
-        return winner
+    def losers(self) -> set[int]:
+        """The rows named again on a later line (the last one to name an image and frame wins).
+
+        Only the keys named again are looked for, in a second pass over the arrays: a file
+        without duplicates (nearly every one) costs nothing here."""
+        if not self.named_again:
+            return set()
+        last: dict[int, int] = {}
+        lost: set[int] = set()
+        again = self.named_again
+        for i, (image_id, frame) in enumerate(zip(self.image_ids, self.frames, strict=True)):
+            key = _key(image_id, frame)
+            if key in again:
+                if key in last:
+                    lost.add(last[key])
+                last[key] = i
+        return lost
+
+
+def _key(image_id: int, frame: int) -> int:
+    """One int for an (image, frame) pair: frames are below 2**31 (`MAX_FRAME`)."""
+    return image_id << 31 | frame
 
 
 def _chunks(rows: Iterable[ImportRow]) -> Iterator[list[ImportRow]]:
@@ -140,10 +174,10 @@ def import_labels(
             _stage_chunk(project, conn, chunk, staged, report.match)
             progress(READING, total, max(expected, total))
     progress(READING, total, total)
-    winner = staged.winners()
-    report.invalid = [staged.invalid[i] for i in sorted(staged.invalid) if winner[i]]
-    if not winner.all():
-        report.match.duplicates = _duplicates(project, csv_path, staged, winner)
+    losers = staged.losers()
+    report.invalid = [staged.invalid[i] for i in sorted(staged.invalid) if i not in losers]
+    if losers:
+        report.match.duplicates = _duplicates(project, csv_path, staged, losers)
     problems = _describe(report)
     if problems and not skip_unmatched:
         raise ImportFileError(
@@ -152,8 +186,14 @@ def import_labels(
         )
     # The rows to write, as one array (8 bytes a row; a list of ints took 36): the winners whose
     # label keeps the rules. Turned into Python ints a chunk at a time below.
-    valid = np.frombuffer(staged.labels, dtype=np.uint16) != _INVALID
-    todo = np.flatnonzero(winner & valid)
+    todo = array(
+        "q",
+        (
+            i
+            for i, slot in enumerate(staged.labels)
+            if slot != _INVALID and (not losers or i not in losers)
+        ),
+    )
     with project.store.write() as conn, _hash_pool() as pool:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
@@ -217,37 +257,60 @@ def _stage_chunk(
         cases=image_rows.cases_known(conn, {case for case, _ in visits} - seen_cases),
     )
     ids = {rel: image_id for image_id, rel, _, _, _ in found}
+    needs_comment = {d.name: d.requires_comment for d in project.schema.labels}
     for row in chunk:
         placed = index.match(row)
         if isinstance(placed, AmbiguousRow):
             match.ambiguous.append(placed)
-        elif isinstance(placed, UnknownRow):
+            continue
+        if isinstance(placed, UnknownRow):
             match.unknown.append(placed)
+            continue
+        comment = row.comment
+        required = needs_comment.get(row.label)
+        # The common row in one look-up and two string tests: a known label, a comment of
+        # printable ASCII (no control, format or invisible character: only the trim of
+        # `clean_comment` applies) that is there when the label needs one. Any other row is
+        # checked by the schema itself, which says what is wrong.
+        if (
+            required is not None
+            and not row.frame
+            and comment.isascii()
+            and comment.isprintable()
+            and (not required or comment.strip())
+        ):
+            staged.add(row, ids[placed], row.label, comment.strip())
+            continue
+        try:
+            name, text = project.schema.validate(row.label, row.comment)
+            if row.frame:
+                _check_frame(project, placed, row.frame)
+        except ValidationError as exc:
+            at = staged.add(row, ids[placed], None, "")
+            staged.invalid[at] = (row, exc.message)
         else:
-            try:
-                name, text = project.schema.validate(row.label, row.comment)
-                if row.frame:
-                    # A frame label only for a frame the file has (its header says how many).
-                    path = project.image_path(placed)
-                    check_frame(path, kind_of(path), row.frame)
-            except ValidationError as exc:
-                at = staged.add(row, ids[placed], None, "")
-                staged.invalid[at] = (row, exc.message)
-            else:
-                staged.add(row, ids[placed], name, text)
+            staged.add(row, ids[placed], name, text)
+
+
+def _check_frame(project: Project, relpath: str, frame: int) -> None:
+    """A frame label only for a frame the file has (its header says how many)."""
+    # Imported here: the image readers are needed only for the rare frame label.
+    from clinlabel.imaging.frame_count import check_frame
+    from clinlabel.imaging.render import kind_of
+
+    path = project.image_path(relpath)
+    check_frame(path, kind_of(path), frame)
 
 
 def _duplicates(
-    project: Project, csv_path: Path, staged: _Staged, winner: np.ndarray
+    project: Project, csv_path: Path, staged: _Staged, losers: set[int]
 ) -> list[DuplicateRows]:
     """The images (and frames) named on several lines, with those rows: read again from the
     file, for these lines only (rare, so the rows were not kept the first time)."""
-    ids = np.frombuffer(staged.image_ids, dtype=np.int64)
-    frames = np.frombuffer(staged.frames, dtype=np.int64)
-    named_again = {(int(ids[i]), int(frames[i])) for i in np.flatnonzero(~winner).tolist()}
+    named_again = {(staged.image_ids[i], staged.frames[i]) for i in losers}
     groups: dict[tuple[int, int], list[int]] = {}
     for i in range(len(staged.lines)):
-        key = (int(ids[i]), int(frames[i]))
+        key = (staged.image_ids[i], staged.frames[i])
         if key in named_again:
             groups.setdefault(key, []).append(staged.lines[i])
     wanted = {line for lines in groups.values() for line in lines}
@@ -377,32 +440,34 @@ class _Writer:
                 )
             )
         event_ids = append_events(conn, events)
-        inserts: list[dict[str, object]] = []
-        updates: list[dict[str, object]] = []
-        for event_id, (i, old) in zip(event_ids, changes, strict=True):
-            image_id, frame = staged.image_ids[i], staged.frames[i]
-            info = facts[image_id]
-            values: dict[str, object] = {
-                "label": staged.names[staged.labels[i]],
-                "comment": staged.comments[i],
-                "labelled_at": self.now,
-                "sha256": found.get(image_id, info.sha256),
-                "event_id": event_id,
-            }
+        inserts: list[import_rows.LabelWrite] = []
+        updates: list[import_rows.LabelWrite] = []
+        for event_id, (i, old), event in zip(event_ids, changes, events, strict=True):
+            image_id = staged.image_ids[i]
+            written = (
+                image_id,
+                staged.frames[i],
+                staged.names[staged.labels[i]],
+                staged.comments[i],
+                event.data["sha256"],
+                event_id,
+            )
             if old is not None:
-                updates.append(
-                    {"k_image_id": image_id, "k_annotator_id": self.annotator_id, "k_frame": frame}
-                    | values
-                )
+                updates.append(written)
             else:
-                inserts.append(
-                    {"image_id": image_id, "annotator_id": self.annotator_id, "frame": frame}
-                    | values
-                )
-                if frame == 0 and info.present:
+                inserts.append(written)
+                info = facts[image_id]
+                if not written[1] and info.present:
                     self.added[info.case_name] = self.added.get(info.case_name, 0) + 1
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
-        import_rows.write_labels(conn, inserts=inserts, updates=updates, hashes=hashes)
+        import_rows.write_labels(
+            conn,
+            annotator_id=self.annotator_id,
+            labelled_at=self.now,
+            inserts=inserts,
+            updates=updates,
+            hashes=hashes,
+        )
 
 
 def _describe(report: ImportReport) -> list[str]:

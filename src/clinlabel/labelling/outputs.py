@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from clinlabel import __version__
 from clinlabel.atomic import atomic_writer, pending_path, publish
@@ -29,25 +29,23 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
-from clinlabel.exports.csv import write_frame_labels_csv, write_labels_csv, write_readers_csv
+from clinlabel.exports.csv import (
+    write_frame_labels_csv,
+    write_labels_csv,
+    write_labels_csv_batches,
+    write_readers_csv,
+)
 from clinlabel.labelling.adjudication import readers_row, team_row
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
-from clinlabel.reports.data import (
-    CaseStats,
-    CommentEntry,
-    LabelDefinition,
-    LeftOut,
-    ReportData,
-    SessionSpan,
-    Unmasking,
-)
-from clinlabel.reports.text import render_text_report
 from clinlabel.store import adjudication as adjudication_rows
 from clinlabel.store import exports as export_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta, people, reporting
 from clinlabel.store import readings as reading_rows
+
+if TYPE_CHECKING:
+    from clinlabel.reports.data import ReportData
 
 T = TypeVar("T")
 
@@ -86,6 +84,17 @@ def gather_report_data(
 
     `parallel` (commands only): a long chain is verified on spawned processes meanwhile.
     """
+    # Imported here, as the renderers are: a CSV export never needs them.
+    from clinlabel.reports.data import (
+        CaseStats,
+        CommentEntry,
+        LabelDefinition,
+        LeftOut,
+        ReportData,
+        SessionSpan,
+        Unmasking,
+    )
+
     # In a labelling server only the events since its last check are verified (ADR 0009).
     verification = project.chain.start(parallel=parallel, progress=progress)
     progress("Gathering the report's figures", 0, None)
@@ -208,19 +217,27 @@ def _stage_csv(
         if team is not None:
             return pending, team
     with project.store.read() as conn:
-        total = export_rows.count_image_label_rows(conn)
+        # Counted only for a progress bar: the count is a pass over the labels of its own.
+        total = None if progress is no_progress else export_rows.count_image_label_rows(conn)
         # Closed inside the transaction, also when writing fails: the row stream's cursor must
         # not outlive its connection ("Exception ignored ... closed database" after an error).
-        with contextlib.closing(
-            export_rows.iter_image_label_rows(conn, detailed=detailed)
-        ) as stream:
-            try:
-                rows = write_labels_csv(
-                    _reported(stream, progress, total), pending, detailed=detailed
-                )
-            except BaseException:
-                pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
-                raise
+        try:
+            if detailed:
+                with contextlib.closing(
+                    export_rows.iter_image_label_rows(conn, detailed=True)
+                ) as stream:
+                    rows = write_labels_csv(
+                        _reported(stream, progress, total), pending, detailed=True
+                    )
+            else:
+                progress(WRITING_CSV, 0, total)
+                with contextlib.closing(export_rows.iter_image_label_batches(conn)) as batches:
+                    rows = write_labels_csv_batches(
+                        batches, pending, written=_batch_reporter(progress, total)
+                    )
+        except BaseException:
+            pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
+            raise
     return pending, rows
 
 
@@ -327,6 +344,14 @@ def _reported(stream: Iterator[T], progress: ProgressSink, total: int | None) ->
             progress(WRITING_CSV, done, total if total is not None and total >= done else None)
 
 
+def _batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int], None] | None:
+    if progress is no_progress:
+        return None
+    return lambda done: progress(
+        WRITING_CSV, done, total if total is not None and total >= done else None
+    )
+
+
 def write_report(
     project: Project,
     path: Path,
@@ -342,6 +367,7 @@ def write_report(
 def report_text(project: Project, *, parallel: bool = False) -> str:
     """The summary report's text, written nowhere and recorded nowhere (read-only media)."""
     from clinlabel.labelling.agreement import add_agreement_section
+    from clinlabel.reports.text import render_text_report
 
     text = render_text_report(gather_report_data(project, parallel=parallel))
     return add_agreement_section(project, text)
@@ -403,6 +429,7 @@ def _stage_report(
     """The summary report written complete beside `path` (its pending name); nothing published."""
     # Imported here: it brings numpy, which the labels CSV alone never needs.
     from clinlabel.labelling.agreement import add_agreement_section
+    from clinlabel.reports.text import render_text_report
 
     pending = pending_path(path)
     data = gather_report_data(project, parallel=parallel, progress=progress)

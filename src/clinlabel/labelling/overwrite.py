@@ -28,7 +28,6 @@ from clinlabel.errors import OutputError
 from clinlabel.exports.rows import BASIC_COLUMNS, FRAME_COLUMNS
 from clinlabel.labelling.project import LOCK_FILE, SETTINGS_FILE
 from clinlabel.labelling.project_folder import is_project_folder
-from clinlabel.reports.text import TITLE
 from clinlabel.store.engine import DATABASE_FILE
 
 OutputKind = Literal["csv", "report", "png"]
@@ -63,6 +62,9 @@ def is_clinlabel_output(path: Path, kind: OutputKind) -> bool:
         return bool(lines) and lines[0].startswith(
             (",".join(BASIC_COLUMNS), ",".join(FRAME_COLUMNS[:6]))
         )
+    # Imported here: the report renderers are not needed to write a CSV.
+    from clinlabel.reports.text import TITLE
+
     return TITLE in lines[:3]
 
 

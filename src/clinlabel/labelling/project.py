@@ -34,7 +34,6 @@ from clinlabel.errors import (
     StoreError,
     ValidationError,
 )
-from clinlabel.labelling.scanning import scan_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store import rescan as rescan_rows
@@ -356,6 +355,9 @@ def _scan_into(
     parallel: bool,
     progress: ProgressSink = no_progress,
 ) -> InitReport:
+    # Imported here: the scanner (and its process pool) is not needed to open a project.
+    from clinlabel.labelling.scanning import scan_rows
+
     store = _open_store(project_dir)
     try:
         result = ScanResult()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, and_, cast, func, or_, select
@@ -14,6 +15,8 @@ from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.seconds import add_event_time
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
+_IN_COLUMN_ORDER = itemgetter(*EVENT_COLUMNS)
+"""A row's values in EVENT_COLUMNS order, picked in C (a bulk import passes many rows)."""
 
 
 _LAST = select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1)
@@ -35,7 +38,7 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert many events at once (one executemany on the driver's cursor: SQLAlchemy's
     per-row parameter handling cost more than the insert), in the caller's transaction."""
     if rows:
-        values = [tuple(row[name] for name in EVENT_COLUMNS) for row in rows]
+        values = [_IN_COLUMN_ORDER(row) for row in rows]
         insert_chunks(conn, events, EVENT_COLUMNS, [values])
         add_event_time(conn, rows)
 

@@ -10,7 +10,7 @@ from sqlalchemy import Float, Select, func, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
-from clinlabel.store.driver import stream_tuples
+from clinlabel.store.driver import stream_batches, stream_tuples
 from clinlabel.store.schema import annotators, events, images, labels
 
 
@@ -67,6 +67,16 @@ def iter_image_label_rows(
     `detailed`: a million-row export is bound by how much the database hands over)."""
     for query in _queries(frames=False, detailed=detailed):
         yield from stream_tuples(conn, query, batch=batch)
+
+
+def iter_image_label_batches(
+    conn: Connection, *, batch: int = 10_000
+) -> Generator[list[tuple[Any, ...]], None, None]:
+    """`iter_image_label_rows` without `detailed` (case, visit, file, label, comment), in lists
+    of up to `batch` rows as the driver hands them over: a bulk export's writer takes them
+    whole."""
+    for query in _queries(frames=False, detailed=False):
+        yield from stream_batches(conn, query, batch=batch)
 
 
 def iter_frame_label_rows(

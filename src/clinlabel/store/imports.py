@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import insert_chunks
@@ -34,17 +34,12 @@ def images_in_visits(
     """
     wanted = set(visits)
     cases = sorted({case for case, _ in wanted})
-    found: list[tuple[int, str, str, str, str]] = []
-    for start in range(0, len(cases), _IN):
-        query = select(
-            images.c.id, images.c.relpath, images.c.case_name, images.c.visit, images.c.file
-        ).where(images.c.case_name.in_(cases[start : start + _IN]), images.c.seq.is_not(None))
-        found += [
-            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]))
-            for r in conn.execute(query)
-            if (r[2], r[3]) in wanted
-        ]
-    return found
+    columns = ("id", "relpath", "case_name", "visit", "file")
+    return [
+        (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]))
+        for r in _by_keys(conn, images, columns, "case_name", cases, present=True)
+        if (r[2], r[3]) in wanted
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +53,10 @@ class ImageFacts:
 
 def image_facts(conn: Connection, image_ids: Iterable[int]) -> dict[int, ImageFacts]:
     """What a label write needs of each image (path, case, hash, flags), by id."""
-    wanted = sorted(set(image_ids))
     found: dict[int, ImageFacts] = {}
-    for start in range(0, len(wanted), _IN):
-        query = select(
-            images.c.id,
-            images.c.relpath,
-            images.c.case_name,
-            images.c.sha256,
-            images.c.changed,
-            images.c.present,
-        ).where(images.c.id.in_(wanted[start : start + _IN]))
-        for r in conn.execute(query):
-            found[int(r[0])] = ImageFacts(str(r[1]), str(r[2]), r[3], bool(r[4]), bool(r[5]))
+    columns = ("id", "relpath", "case_name", "sha256", "changed", "present")
+    for r in _by_keys(conn, images, columns, "id", sorted(set(image_ids))):
+        found[int(r[0])] = ImageFacts(str(r[1]), str(r[2]), r[3], bool(r[4]), bool(r[5]))
     return found
 
 
@@ -79,71 +65,135 @@ def current_labels(
 ) -> dict[tuple[int, int], tuple[str, str]]:
     """This annotator's current (label, comment) on these images, by (image id, frame): read on
     the labels' unique (image, annotator, frame) key."""
-    wanted = sorted(set(image_ids))
     found: dict[tuple[int, int], tuple[str, str]] = {}
-    for start in range(0, len(wanted), _IN):
-        query = select(labels.c.image_id, labels.c.frame, labels.c.label, labels.c.comment).where(
-            labels.c.image_id.in_(wanted[start : start + _IN]),
-            labels.c.annotator_id == annotator_id,
-        )
-        for r in conn.execute(query):
-            found[(int(r[0]), int(r[1]))] = (str(r[2]), str(r[3] or ""))
+    columns = ("image_id", "frame", "label", "comment")
+    rows = _by_keys(
+        conn,
+        labels,
+        columns,
+        "image_id",
+        sorted(set(image_ids)),
+        also={"annotator_id": annotator_id},
+    )
+    for r in rows:
+        found[(int(r[0]), int(r[1]))] = (str(r[2]), str(r[3] or ""))
     return found
 
 
-_LABEL_COLUMNS = (
-    "image_id",
-    "annotator_id",
-    "frame",
-    "label",
-    "comment",
-    "labelled_at",
-    "sha256",
-    "event_id",
-    "geometry",
-    "comment_key",
-)
-# Key parameters are prefixed: SQLAlchemy reserves column names for an UPDATE's SET values.
-_UPDATE = update(labels).where(
-    labels.c.image_id == bindparam("k_image_id"),
-    labels.c.annotator_id == bindparam("k_annotator_id"),
-    labels.c.frame == bindparam("k_frame"),
-)
-_RECORD_HASH = update(images).where(images.c.id == bindparam("b_id"))
+def _by_keys(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    key: str,
+    keys: Sequence[Any],
+    *,
+    also: Mapping[str, Any] | None = None,
+    present: bool = False,
+) -> list[tuple[Any, ...]]:
+    """`columns` of the rows whose `key` is one of `keys` (and whose `also` columns have those
+    values; `present`: images in the queue only), `_IN` keys a statement: a chunk of an import
+    reads its images and labels in a few statements, whose text is made here rather than
+    compiled by SQLAlchemy each time."""
+    prepare = conn.dialect.identifier_preparer
+    marker = _marker(conn)
+    where = [f"{prepare.quote(name)} = {_literal(conn, table, name, value)}"
+             for name, value in (also or {}).items()]  # fmt: skip
+    if present:
+        where.append(f"{prepare.quote('seq')} IS NOT NULL")
+    head = (
+        f"SELECT {', '.join(prepare.quote(c) for c in columns)} "
+        f"FROM {prepare.format_table(table)} WHERE "
+        + "".join(f"{clause} AND " for clause in where)
+        + f"{prepare.quote(key)} IN "
+    )
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), _IN):
+        part = tuple(keys[start : start + _IN])
+        # Through SQLAlchemy's driver-level call (no compiling): its events still see the SQL.
+        result = conn.exec_driver_sql(f"{head}({', '.join([marker] * len(part))})", part)
+        found += result.all()
+    return found
+
+
+def _marker(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _literal(conn: Connection, table: Table, column: str, value: object) -> str:
+    bound = literal(value, table.c[column].type)
+    return str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _driver_cursor(conn: Connection) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver.cursor()
+
+
+LabelWrite = tuple[int, int, str, str, str | None, int]
+"""A label an import writes: image id, frame, label, comment, the image's SHA-256, event id."""
 
 
 def write_labels(
     conn: Connection,
     *,
-    inserts: Sequence[Mapping[str, Any]],
-    updates: Sequence[Mapping[str, Any]],
+    annotator_id: int,
+    labelled_at: str,
+    inserts: Sequence[LabelWrite],
+    updates: Sequence[LabelWrite],
     hashes: Sequence[tuple[int, str]],
 ) -> None:
-    """New labels (key, label, comment, labelled_at, sha256, event_id), changed labels (the
-    same with the key as `k_` parameters) and the images' recorded hashes: one executemany
-    each. A label's geometry is cleared and its comment's sort key set, as `labels.put_label`
-    does."""
+    """New and changed labels of one annotator, all labelled at `labelled_at`, and the images'
+    recorded hashes: one executemany each, of plain tuples on the driver's cursor (SQLAlchemy's
+    per-row parameter handling cost more than the writes). A label's geometry is cleared and its
+    comment's sort key set, as `labels.put_label` does."""
     if inserts:
-        # On the driver's cursor: SQLAlchemy's per-row parameter handling cost more than the
-        # insert itself.
-        rows = [_with_keys(row) for row in inserts]
         insert_chunks(
-            conn, labels, _LABEL_COLUMNS, [[tuple(r[c] for c in _LABEL_COLUMNS) for r in rows]]
+            conn,
+            labels,
+            ("image_id", "frame", "label", "comment", "sha256", "event_id", "comment_key"),
+            [[(*row, _comment_key(row[3])) for row in inserts]],
+            constants={"annotator_id": annotator_id, "labelled_at": labelled_at, "geometry": None},
         )
     if updates:
-        conn.execute(_UPDATE, [_with_keys(row) for row in updates])
-    if hashes:
-        conn.execute(
-            _RECORD_HASH, [{"b_id": i, "sha256": sha, "changed": False} for i, sha in hashes]
+        prepare, marker = conn.dialect.identifier_preparer, _marker(conn)
+        changed = ", ".join(
+            f"{prepare.quote(c)} = {marker}"
+            for c in ("label", "comment", "sha256", "event_id", "comment_key")
         )
+        when = _literal(conn, labels, "labelled_at", labelled_at)
+        who = _literal(conn, labels, "annotator_id", annotator_id)
+        sql = (
+            f"UPDATE {prepare.format_table(labels)} SET {changed}, "
+            f"{prepare.quote('labelled_at')} = {when}, {prepare.quote('geometry')} = NULL "
+            f"WHERE {prepare.quote('image_id')} = {marker} AND {prepare.quote('frame')} = {marker}"
+            f" AND {prepare.quote('annotator_id')} = {who}"
+        )
+        _many(
+            conn, sql, [(r[2], r[3], r[4], r[5], _comment_key(r[3]), r[0], r[1]) for r in updates]
+        )
+    if hashes:
+        prepare, marker = conn.dialect.identifier_preparer, _marker(conn)
+        sql = (
+            f"UPDATE {prepare.format_table(images)} SET {prepare.quote('sha256')} = {marker}, "
+            f"{prepare.quote('changed')} = {_literal(conn, images, 'changed', False)} "
+            f"WHERE {prepare.quote('id')} = {marker}"
+        )
+        _many(conn, sql, [(sha, image_id) for image_id, sha in hashes])
 
 
-def _with_keys(row: Mapping[str, Any]) -> dict[str, Any]:
-    comment = row["comment"]
+def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    cursor = _driver_cursor(conn)
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _comment_key(comment: str) -> bytes | None:
     # The review table sorts comments by this key (store.review, migration 0010); uncached,
     # as in `labels.put_label`: free-text comments are mostly distinct.
-    key = natural_sort_key.__wrapped__(comment) if comment else None
-    return {**row, "geometry": None, "comment_key": key}
+    return natural_sort_key.__wrapped__(comment) if comment else None
 
 
 _LABELLED_OF = (

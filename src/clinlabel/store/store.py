@@ -14,21 +14,28 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
 from clinlabel.store.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url
 from clinlabel.store.errors import Failure, classify
+from clinlabel.store.migrations import head_revision
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+VERSION_TABLE = "alembic_version"
 
 
 def _alembic_config() -> Config:
+    # Alembic is imported only when a schema is not at head: loading its script directory
+    # imports every migration, which a project already at head never needs.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "clinlabel.store:migrations")
     return config
@@ -134,7 +141,23 @@ class Store:
         """Bring the schema to the newest revision this version knows; refuse a newer one.
 
         Read-only: check that the schema is one this version can read, change nothing.
+        A project already at head (every open but the first after an upgrade) costs one query.
         """
+        with self._translate_errors(), self.engine.connect() as probe:
+            current = _current_revision(probe)
+            probe.rollback()
+        if current == head_revision():
+            return
+        if self.read_only and current in READABLE_REVISIONS:
+            return
+        self._migrate_slowly()
+
+    def _migrate_slowly(self) -> None:
+        """`migrate` by Alembic itself: its script directory is loaded only here."""
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         config = _alembic_config()
         script = ScriptDirectory.from_config(config)
         head = script.get_current_head()
@@ -210,6 +233,15 @@ class Store:
             raise _translate(exc, self.where) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"The project database at {self.where} failed: {exc}") from exc
+
+
+def _current_revision(conn: Connection) -> str | None:
+    """The one schema revision the database records (Alembic's version table), or None: a new
+    database, or a table that is not one row (which `_migrate_slowly` leaves to Alembic)."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    found = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").all()
+    return str(found[0][0]) if len(found) == 1 else None
 
 
 #: Free space under which an I/O error on the project's disk is taken for a full disk.
