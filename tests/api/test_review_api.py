@@ -78,6 +78,7 @@ def test_a_window_in_queue_order_with_totals(labelled: TestClient) -> None:
         "seconds",
         "frame_labels",
         "regions",
+        "sealed",
     }
     assert (first["case"], first["visit"], first["file"]) == (
         "Case_001",

@@ -25,7 +25,12 @@ from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
 from clinlabel.errors import DatasetError, ImageFileError, StaleVersionError, ValidationError
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
-from clinlabel.labelling.worklist import WorklistQueue, check_may_label, save_repeat_read
+from clinlabel.labelling.worklist import (
+    WorklistQueue,
+    check_first_read_final,
+    check_may_label,
+    save_repeat_read,
+)
 from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
@@ -91,6 +96,24 @@ class Undone:
     label: str | None
     comment: str
     progress: Progress
+
+
+SEALED_SORTS = frozenset({"label", "comment", "frames"})
+"""Review orders that would tell a sealed first read (`sealed_view`) by where its row falls."""
+
+
+def sealed_view(view: ImageView) -> ImageView:
+    """An image as its reader may see it while their first read waits for its repeat: read (its
+    time and version kept), not what was read. Unchanged when nothing is read yet."""
+    if view.label is None and not view.frame_labels:
+        return view
+    return replace(view, label=None, comment="", frame_labels=(), sealed=True)
+
+
+def sealed_row(row: review_rows.ReviewRow) -> review_rows.ReviewRow:
+    if row.label is None and not row.frame_labels:
+        return row
+    return replace(row, label=None, comment="", frame_labels=(), sealed=True)
 
 
 def clean_annotator_name(name: str) -> str:
@@ -376,6 +399,9 @@ class LabellingSession:
                     )
                     _check_version(old, version, frame)
                     self.last_version = 0 if old is None else old.event_id
+                    unchanged = old is not None and (old.label, old.comment) == (name, text)
+                    if self._worklist is not None and not unchanged:
+                        self._check_final(conn, image_id, frame=frame, old=old)
                     if old is not None and (old.label, old.comment, old.sha256) == (
                         name,
                         text,
@@ -431,6 +457,10 @@ class LabellingSession:
             if change is not None:
                 self._remember(change)
             self._reload_worklist()
+            if self._worklist is not None and image_id in self._worklist.sealed():
+                # Read now, and its repeat is to come: the answer (which the page keeps as the
+                # record of this position) does not show it either.
+                view = sealed_view(view)
             return view
 
     def _repeat_on_screen(self, image_id: int, position: int | None = None) -> WorkItem | None:
@@ -467,6 +497,27 @@ class LabellingSession:
             with self.project.store.read() as conn:
                 self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
 
+    def _check_final(
+        self,
+        conn: Connection,
+        image_id: int,
+        *,
+        frame: int,
+        old: label_rows.CurrentLabel | None,
+    ) -> None:
+        """In a study, a first read of an image that comes back as a repeat is final once given
+        (`worklist.check_first_read_final`); frame labels of it too, once the whole image is
+        read. Inside the write transaction: another tab or process sees the same rule."""
+        first = (
+            old
+            if frame == 0 and old is not None
+            else label_rows.current_label(
+                conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+            )
+        )
+        if first is not None:
+            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+
     def clear_label(
         self,
         image_id: int,
@@ -494,6 +545,8 @@ class LabellingSession:
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
                 _check_version(old, version, frame)
+                if old is not None and self._worklist is not None:
+                    self._check_final(conn, image_id, frame=frame, old=old)
                 self.last_version = 0
                 if old is not None:
                     event_id = append_event(
@@ -532,6 +585,8 @@ class LabellingSession:
             change = self._changes.pop()
             try:
                 with self.project.store.write() as conn:
+                    if self._worklist is not None:
+                        self._check_final(conn, change.image_id, frame=change.frame, old=None)
                     self._restore(conn, change)
                     view = self._view_in(conn, change.image_id)
                     # Counted in the same transaction: a failure after the commit would be
@@ -680,25 +735,43 @@ class LabellingSession:
             )
 
     def review(self, query: ReviewQuery) -> ReviewPage:
-        """One window of the review table, sorted and filtered by the database, with totals."""
+        """One window of the review table, sorted and filtered by the database, with totals.
+
+        A reader of a study sees the images of their worklist only (any other cannot be opened
+        nor labelled by them), each at its place in their worklist, and their first reads
+        sealed until the repeat is read shown as read without the label; ordering by a column
+        that would give such a label away is refused while any is sealed."""
+        worklist = self._worklist
+        sealed = frozenset[int]() if worklist is None else worklist.sealed()
+        if sealed and query.sort in SEALED_SORTS:
+            raise ValidationError(
+                f"The review table cannot be sorted by {query.sort} while {len(sealed)} of your "
+                "first reads are hidden until you read their repeats: the order would show them.",
+                hint="Sort by position, case, visit or file; or read the repeats first.",
+            )
+        if worklist is not None:
+            query = replace(query, worklist=True)
         with self.project.store.read() as conn:
             page = review_rows.review_page(
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )
-        worklist = self._worklist
         if worklist is None:
             return page
-        # A reader of a study opens a row at its place in their worklist; an image not in it
-        # has none (0: the page opens nothing), since the page's positions are the worklist's.
         rows = [
-            replace(row, position=worklist.position_of(image_id=row.image_id) or 0)
+            replace(
+                sealed_row(row) if row.image_id in sealed else row,
+                position=worklist.position_of(image_id=row.image_id) or 0,
+            )
             for row in page.rows
         ]
         return replace(page, rows=rows)
 
     def review_cases(self) -> list[str]:
-        """Case names for the review table's filter, in queue (natural) order."""
+        """Case names for the review table's filter, in queue (natural) order; a reader of a
+        study: the cases of their worklist, in the order they meet them."""
         with self.project.store.read() as conn:
+            if self._worklist is not None:
+                return assignment_rows.worklist_cases(conn, annotator_id=self._annotator_id)
             return review_rows.case_names(conn)
 
     def image(self, image_id: int) -> ImageView:
@@ -737,6 +810,7 @@ class LabellingSession:
                         labelled_at=None,
                         annotator=None if found is None else self.annotator,
                         frame_labels=(),
+                        sealed=False,
                     )
                 out.append(replace(view, position=item.position))
         return out
@@ -836,6 +910,8 @@ class LabellingSession:
         if view is None:
             raise ValidationError(f"Image {image_id} is not in the queue of this project.")
         worklist = self._worklist
+        if worklist is not None and image_id in worklist.sealed():
+            view = sealed_view(view)
         if worklist is not None:
             # Its place in this reader's worklist: the one on screen, else its first read's.
             item = worklist.at(self._position)

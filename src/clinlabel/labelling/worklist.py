@@ -7,7 +7,16 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
   complete when each of its images is labelled and, where the schema asks for one, the case
   has its diagnosis (`case_rules`);
 - a repeat is its own read: saved apart from the first read, which it never overwrites, and
-  shown without it (the reader is blinded to their first read).
+  shown without it (the reader is blinded to their first read);
+- a first read whose image comes back as a repeat is **sealed** while the repeat is pending:
+  every face shows the reader that the image is read, never what they read (not the page when
+  they go back to it, the image record, the review table, nor an export they could run), and
+  it is **final once given**: no change, clear or undo of it, before the repeat is read or
+  after. Hidden alone would let a reader re-read it blind at its first place after having met
+  the repeat (or correct it once the repeat has shown them their second opinion), so that the
+  pair test-retest agreement compares would no longer be two independent reads in the design's
+  order. After the repeat is read, both reads are shown as their own records. A slip is
+  answered by the repeat itself and the trail, not by rewriting the first read.
 """
 
 from __future__ import annotations
@@ -131,6 +140,25 @@ def reader_worklist(project: Project, reader: str) -> Worklist:
         return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
 
 
+def sealed_reads(worklist: Worklist) -> int:
+    """First reads given whose repeat is still to be read (hidden from their reader)."""
+    pending = {item.image_id for item in worklist.items if item.repeat and not item.done}
+    return sum(1 for i in worklist.items if not i.repeat and i.done and i.image_id in pending)
+
+
+def check_may_export(project: Project, reader: str) -> None:
+    """Refuse an export or report to a reader with first reads sealed: the files hold them.
+    (On the team server only an admin writes exports, and a reader among them is held back
+    until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
+    sealed = sealed_reads(reader_worklist(project, reader))
+    if sealed:
+        raise StudyRuleError(
+            f"Not written: the labels file would show you {sealed} first read(s) of yours that "
+            "stay hidden until you read their repeats (a blinded test-retest study).",
+            hint="Read the repeats in your worklist first; then save or finish.",
+        )
+
+
 LOCKED_HINT = "Finish the current case first (every image labelled, and its diagnosis if asked)."
 
 
@@ -161,6 +189,21 @@ def check_may_label(
             f"{before.case} is not complete.",
             hint=LOCKED_HINT,
         )
+
+
+def check_first_read_final(conn: Connection, *, annotator_id: int, image_id: int) -> None:
+    """Refuse a change of a reader's first read of an image that comes back to them as a repeat
+    (the caller knows a first read exists): it is final once given (see the module's rules)."""
+    found = assignment_rows.repeat_of_image(conn, annotator_id=annotator_id, image_id=image_id)
+    if found is None:
+        return
+    position, read = found
+    when = "was read" if read else f"comes back at position {position}"
+    raise StudyRuleError(
+        f"Your first read of this image is final: its blinded repeat {when}, and test-retest "
+        "agreement compares the two reads as they were given. Nothing was changed.",
+        hint="Give your second opinion at the repeat; the trail keeps both reads.",
+    )
 
 
 def _not_assigned(reader: str) -> StudyRuleError:
@@ -271,6 +314,16 @@ class WorklistQueue:
     @property
     def total(self) -> int:
         return len(self.items)
+
+    def sealed(self) -> frozenset[int]:
+        """Images read once whose repeat is still to be read: that first read is hidden from
+        the reader."""
+        pending = {item.image_id for item in self.items if item.repeat and not item.done}
+        return frozenset(
+            item.image_id
+            for item in self.items
+            if not item.repeat and item.done and item.image_id in pending
+        )
 
     @property
     def done(self) -> int:

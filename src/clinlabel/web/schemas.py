@@ -107,6 +107,8 @@ class ImageOut(BaseModel):
     #: The version of this reader's whole-file label (0: none), to base a change on; None when
     #: not known (the review table's rows).
     version: int | None = None
+    #: A first read hidden from its reader until they read its repeat (a reading study).
+    sealed: bool = False
 
     @classmethod
     def of(cls, view: ImageView) -> ImageOut:
@@ -129,6 +131,7 @@ class ImageOut(BaseModel):
                 FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment, version=f.version)
                 for f in view.frame_labels
             ],
+            sealed=view.sealed,
             version=view.version,
         )
 
@@ -289,6 +292,8 @@ class ReviewRowOut(BaseModel):
     frame_labels: list[FrameLabelOut]
     regions: int = 0
     """Regions the annotator drew on the image."""
+    sealed: bool = False
+    """A first read hidden from its reader until they read its repeat (a reading study)."""
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowOut:
@@ -307,6 +312,7 @@ class ReviewRowOut(BaseModel):
                 for f in row.frame_labels
             ],
             regions=row.regions,
+            sealed=row.sealed,
         )
 
 
