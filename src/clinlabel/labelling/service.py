@@ -22,7 +22,13 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
-from clinlabel.errors import DatasetError, ImageFileError, StaleVersionError, ValidationError
+from clinlabel.errors import (
+    DatasetError,
+    ImageFileError,
+    StaleVersionError,
+    StudyRuleError,
+    ValidationError,
+)
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
 from clinlabel.labelling.worklist import (
@@ -97,6 +103,8 @@ class Undone:
     comment: str
     progress: Progress
 
+
+STUDY_HINT = "Reload the page to follow your worklist."
 
 SEALED_SORTS = frozenset({"label", "comment", "frames"})
 """Review orders that would tell a sealed first read (`sealed_view`) by where its row falls."""
@@ -185,6 +193,10 @@ class LabellingSession:
         # In a reading study, this reader's worklist is the queue (`worklist.WorklistQueue`):
         # its positions are the page's, in the reader's own order, repeats included.
         self._worklist: WorklistQueue | None = None
+        # A study assigned while the session runs (`_follow_study`): whether one was seen, and
+        # what the reader is told until their page has read the session again.
+        self._study_seen = False
+        self._study_news: str | None = None
         self.last_version = 0
         """The version of the label the last save or clear left (0: no label); writer only."""
 
@@ -254,11 +266,13 @@ class LabellingSession:
     # -- navigation ----------------------------------------------------------------------
 
     def current(self) -> Shown:
+        self._follow_study(acknowledge=True)
         with self._lock:
             return self._shown(self._position, case_changed=False, previous_case=None)
 
     def show(self, position: int) -> Shown:
         """The image at queue `position` (from 1) is now on screen."""
+        self._follow_study()
         with self._lock:
             self.check_open()
             view = self._view_at(position)
@@ -294,6 +308,7 @@ class LabellingSession:
     def next_unlabelled(self) -> Shown:
         """The first unlabelled image from the one on screen on: an unlabelled image on screen
         stays (pressing N must never skip the very image that needs a label)."""
+        self._follow_study()
         if self._worklist is not None:
             with self._lock:
                 found = self._worklist.next_not_done(max(self._position - 1, 0))
@@ -305,6 +320,7 @@ class LabellingSession:
         return self.show(found if found is not None else self._position)
 
     def position_of(self, relpath: str) -> int:
+        self._follow_study()
         if self._worklist is not None:
             found = self._worklist.position_of(relpath=relpath)
             if found is None:
@@ -348,6 +364,7 @@ class LabellingSession:
         caller read it beforehand off the writer thread (the server does, through its viewing
         service); by default it is read here.
         """
+        self._follow_study()
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
@@ -492,6 +509,54 @@ class LabellingSession:
             self._reload_worklist()
             return self._view_at(item.position)
 
+    def _follow_study(self, *, acknowledge: bool = False) -> None:
+        """Pick up a study assigned while this session runs (`clinlabel study assign` from
+        another process on the same database): from the next request on, this reader's
+        worklist is the queue. The page still counts in the batch's positions, so until it has
+        read the session again (`current`, the page's start: `acknowledge`) every request is
+        refused with the reason, nothing saved: the reader is told, never silently moved to
+        other images. A reader the study leaves out keeps the batch's queue.
+
+        Without the session's lock until a study is found: reads (the page's prefetch) must not
+        wait behind a save for a look-up that finds nothing nearly always."""
+        if self._study_news is None:
+            if self._worklist is not None or self._study_seen or not self._annotator_id:
+                return
+            with self.project.store.read() as conn:
+                if not assignment_rows.has_study(conn):
+                    return
+        with self._lock:
+            if self._study_news is not None:
+                if not acknowledge:
+                    raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+                self._study_news = None
+                return
+            if self._worklist is not None or self._study_seen:
+                return
+            with self.project.store.read() as conn:
+                worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
+            self._study_seen = True
+            if worklist is None:
+                return
+            self._worklist = worklist
+            here = worklist.position_of(relpath=self._shown_relpath)
+            self._position = here or worklist.next_not_done(0) or 1
+            if acknowledge:
+                return
+            first_reads = sum(1 for item in worklist.items if not item.repeat)
+            self._study_news = (
+                f"A reading study was assigned while you were working: your worklist of "
+                f"{first_reads} image(s), in your own order, now replaces the batch's queue. "
+                "Nothing was saved by this request."
+            )
+            raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+
+    def worklist_changed(self) -> None:
+        """This reader's reads changed outside the session (a repeat read through the study's
+        own route): its worklist (what is done, what is sealed) is read again."""
+        with self._lock:
+            self._reload_worklist()
+
     def _reload_worklist(self) -> None:
         if self._worklist is not None:
             with self.project.store.read() as conn:
@@ -531,6 +596,7 @@ class LabellingSession:
         `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`);
         `position`: as for `save_label` (a clear at a repeat is refused).
         """
+        self._follow_study()
         if self._repeat_on_screen(image_id, position) is not None:
             raise ValidationError(
                 "A repeat read is kept as given: choose another label to change it.",
@@ -575,6 +641,7 @@ class LabellingSession:
         event (saved, changed or cleared, naming the event it undoes in `undo_of`), so the
         trail still verifies and shows both the change and its undoing.
         """
+        self._follow_study()
         with self._lock:
             self.check_open()
             if not self._changes:
@@ -697,6 +764,7 @@ class LabellingSession:
     # -- reading -------------------------------------------------------------------------
 
     def progress(self) -> Progress:
+        self._follow_study()
         worklist = self._worklist
         if worklist is not None:
             total, done = worklist.total, worklist.done
@@ -706,6 +774,7 @@ class LabellingSession:
             return image_rows.progress(conn, annotator_id=self._annotator_id or None)
 
     def case_progress(self) -> list[CaseProgress]:
+        self._follow_study()
         worklist = self._worklist
         if worklist is not None:
             return [CaseProgress(c, n, d, first) for c, n, d, first in worklist.case_progress()]
@@ -714,6 +783,7 @@ class LabellingSession:
 
     def case_visits(self) -> list[tuple[str, str, int, int]]:
         """(case, visit, first position, images) of each visit, in queue order (the sidebar)."""
+        self._follow_study()
         if self._worklist is not None:
             return self._worklist.case_visits()
         with self.project.store.read() as conn:
@@ -721,6 +791,7 @@ class LabellingSession:
 
     def queue(self, start: int, count: int) -> list[ImageView]:
         """Images at positions start..start+count-1 (for prefetching and the review table)."""
+        self._follow_study()
         if count <= 0:
             return []
         if self._worklist is not None:
@@ -741,6 +812,7 @@ class LabellingSession:
         nor labelled by them), each at its place in their worklist, and their first reads
         sealed until the repeat is read shown as read without the label; ordering by a column
         that would give such a label away is refused while any is sealed."""
+        self._follow_study()
         worklist = self._worklist
         sealed = frozenset[int]() if worklist is None else worklist.sealed()
         if sealed and query.sort in SEALED_SORTS:
@@ -769,12 +841,14 @@ class LabellingSession:
     def review_cases(self) -> list[str]:
         """Case names for the review table's filter, in queue (natural) order; a reader of a
         study: the cases of their worklist, in the order they meet them."""
+        self._follow_study()
         with self.project.store.read() as conn:
             if self._worklist is not None:
                 return assignment_rows.worklist_cases(conn, annotator_id=self._annotator_id)
             return review_rows.case_names(conn)
 
     def image(self, image_id: int) -> ImageView:
+        self._follow_study()
         with self.project.store.read() as conn:
             return self._view_in(conn, image_id)
 
