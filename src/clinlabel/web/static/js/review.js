@@ -351,8 +351,19 @@ export class ReviewTable {
       if (!COLUMNS[i][3] && value) td.title = value;
       else td.removeAttribute("title");
     }
-    this.showLabel(tr, r.label);
+    if (r.sealed) this.showSealed(tr);
+    else this.showLabel(tr, r.label);
     this.showThumb(tr, r);
+  }
+
+  // A study's first read whose repeat is still to come: read, the label not shown (blinded).
+  showSealed(tr) {
+    const td = tr.children[LABEL];
+    const text = document.createElement("span");
+    text.className = "sealed-read";
+    text.textContent = "Read · hidden";
+    td.replaceChildren(text);
+    td.title = "Your label stays hidden until you have read this image's repeat";
   }
 
   // The label as a menu in the label's colour, its name written in it.
