@@ -102,3 +102,36 @@ def test_studyreads_a_study_assigned_while_the_page_is_open_is_told_then_followe
     expect(page.locator("#position-text")).to_have_text(f"Image {at} of 2")
     case, visit, _, file = mine[at - 1].split("/")
     expect(page.locator("#image-meta")).to_have_text(f"{case} / {visit} / XC_CLINICAL/{file}")
+
+
+def test_studyreads_the_dashboard_shows_each_readers_repeats_apart(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    from urllib.parse import urlsplit
+
+    from clinlabel.labelling.service import LabellingSession
+
+    batch, out = tmp_path / "batch", tmp_path / "project"
+    make_batch(batch, cases=2, visits=1, images=2)
+    init_project(batch, out)
+    with open_project(out) as project:
+        assign_study(project, [READER], StudyDesign("by-case", order="batch", repeats=0.5), seed=1)
+        items = reader_worklist(project, READER).items
+        session = LabellingSession(project, annotator=READER, interface="test")
+        session.start()
+        for item in items:
+            if not item.repeat:
+                session.save_label(item.image_id, "Suspicious", position=item.position)
+        repeat = next(i for i in items if i.repeat)
+        session.save_label(repeat.image_id, "NA", "blurred", position=repeat.position)
+        session.close()
+    assert sum(i.repeat for i in items) == 2
+    server = start_server(batch, "--out", str(out), "--annotator", "Dr Lead")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(server.url))
+    page.goto(server.url)
+    page.goto(f"{origin}/dashboard")
+    row = page.locator("#dash-readers tbody tr").filter(has_text=READER)
+    expect(row.locator("td").nth(1)).to_have_text("4 of 4")
+    # The NA given at a repeat is not a first read's: 0 % NA; one repeat of two read.
+    expect(row.locator("td").nth(4)).to_have_text("0.0 %")
+    expect(row.locator("td").nth(7)).to_have_text("1 of 2")
