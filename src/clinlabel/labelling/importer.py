@@ -35,6 +35,7 @@ from clinlabel.imaging.render import kind_of
 from clinlabel.labelling.import_hashes import BatchHasher
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
+from clinlabel.labelling.worklist import check_import_worklist
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
@@ -54,6 +55,8 @@ class ImportReport:
     """What could not be placed. A streamed import leaves `match.matched` empty: the rows it
     placed are counted in `imported` and `unchanged`, not kept."""
     invalid: list[tuple[ImportRow, str]] = field(default_factory=list)
+    outside_worklist: int = 0
+    """Rows imported for images outside the reader's worklist of the project's study."""
 
 
 @dataclass(slots=True)
@@ -118,6 +121,7 @@ def import_labels(
     annotator: str,
     skip_unmatched: bool = False,
     progress: ProgressSink = no_progress,
+    outside_worklist: bool = False,
 ) -> ImportReport:
     """Import the labels of `csv_path` for `annotator`: all of them in one transaction, or none
     if any row cannot be placed (unless `skip_unmatched`: then the others).
@@ -154,6 +158,14 @@ def import_labels(
     # label keeps the rules. Turned into Python ints a chunk at a time below.
     valid = np.frombuffer(staged.labels, dtype=np.uint16) != _INVALID
     todo = np.flatnonzero(winner & valid)
+    # In a reading study: rows outside the reader's worklist only with `outside_worklist`.
+    report.outside_worklist = check_import_worklist(
+        project,
+        annotator,
+        np.frombuffer(staged.image_ids, dtype=np.int64)[todo].tolist(),
+        allow=outside_worklist,
+        source=str(csv_path),
+    )
     with project.store.write() as conn, _hash_pool() as pool:
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)

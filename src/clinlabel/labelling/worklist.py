@@ -21,15 +21,17 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.errors import StudyRuleError, ValidationError
+from clinlabel.errors import ImportFileError, StudyRuleError, ValidationError
 from clinlabel.labelling.project import Project
 from clinlabel.store import assignments as assignment_rows
+from clinlabel.store import images as image_rows
 from clinlabel.store import people
 from clinlabel.store.assignments import WorkItem
 
@@ -380,3 +382,46 @@ def study_state(project: Project) -> tuple[bool, bool]:
     with project.store.read() as conn:
         settings = assignment_rows.study_settings(conn)
     return settings is not None, settings is not None and settings.locked
+
+
+NAMED_OUTSIDE = 3
+"""Images outside the worklist named in an import's refusal (the count says the rest)."""
+
+
+def check_import_worklist(
+    project: Project, reader: str, image_ids: Sequence[int], *, allow: bool, source: str
+) -> int:
+    """Rows of an import for `reader` (by image id) whose image is not one of their first reads
+    in the project's study: refused (`ImportFileError`, nothing imported) unless `allow`; their
+    count is returned (0 without a study). A reader the study does not name has no worklist:
+    every row is outside it. Such reads, once imported, are the reader's like any other: the
+    agreement and the adjudication count them."""
+    with project.store.read() as conn:
+        if not assignment_rows.has_study(conn):
+            return 0
+        annotator_id = people.find_annotator(conn, reader)
+        mine = (
+            set()
+            if annotator_id is None
+            else {
+                item.image_id
+                for item in assignment_rows.worklist(conn, annotator_id=annotator_id)
+                if not item.repeat
+            }
+        )
+        outside = [image_id for image_id in image_ids if image_id not in mine]
+        if not outside or allow:
+            return len(outside)
+        named = []
+        for image_id in dict.fromkeys(outside):
+            info = image_rows.image_file_info(conn, image_id)
+            named.append(str(image_id) if info is None else info.relpath)
+            if len(named) == NAMED_OUTSIDE:
+                break
+    more = ", ..." if len(set(outside)) > len(named) else ""
+    raise ImportFileError(
+        f"Nothing was imported from {source}: {len(outside)} row(s) are for images not in "
+        f"{reader}'s worklist of this study ({', '.join(named)}{more}).",
+        hint="Import only that reader's images, or run again with --outside-worklist to import "
+        "them too (they then count as that reader's reads in the agreement).",
+    )
