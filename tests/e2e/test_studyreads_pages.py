@@ -135,3 +135,44 @@ def test_studyreads_the_dashboard_shows_each_readers_repeats_apart(
     # The NA given at a repeat is not a first read's: 0 % NA; one repeat of two read.
     expect(row.locator("td").nth(4)).to_have_text("0.0 %")
     expect(row.locator("td").nth(7)).to_have_text("1 of 2")
+
+
+def test_studyreads_the_review_table_is_the_readers_worklist_and_the_reviewers_readers(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    from clinlabel.labelling.service import LabellingSession
+
+    batch, out = tmp_path / "batch", tmp_path / "project"
+    make_batch(batch, cases=2, visits=1, images=2)
+    init_project(batch, out)
+    with open_project(out) as project:
+        assign_study(project, [READER, "Dr B"], StudyDesign("by-case", order="batch"), seed=1)
+        mine = reader_worklist(project, READER).items
+        session = LabellingSession(project, annotator=READER, interface="test")
+        session.start()
+        session.save_label(mine[0].image_id, "Suspicious", position=mine[0].position)
+        session.close()
+    reader = start_server(batch, "--out", str(out), "--annotator", READER)
+    page.goto(reader.url)
+    expect(page.locator("#position-text")).to_contain_text("of 2")
+    # The sidebar: the reader's one case, counted as the table counts it.
+    expect(page.locator("#case-list > li")).to_have_count(1)
+    expect(page.locator("#case-list > li > button .count")).to_have_text("1/2")
+    page.keyboard.press("r")
+    review = page.locator("#review-dialog")
+    expect(review.locator("#review-count")).to_have_text("2 of 2 images")
+    expect(review.locator("#review-body tr")).to_have_count(2)
+    expect(review.locator("#review-body")).to_contain_text(mine[0].case)
+    page.keyboard.press("Escape")
+    reader.stop()
+
+    lead = start_server(batch, "--out", str(out), "--annotator", "Dr Lead")
+    page.goto(lead.url)
+    expect(page.locator("#position-text")).to_have_text("Image 1 of 4")
+    page.keyboard.press("r")
+    review = page.locator("#review-dialog")
+    expect(review.locator("#review-count")).to_have_text("4 of 4 images")
+    expect(review.locator("th[data-key='annotator'] button")).to_have_text("Readers")
+    first = review.locator(f"#review-body tr[data-position='{mine[0].position}']")
+    expect(first).to_contain_text(f"{READER}: Suspicious")
+    expect(review.locator("#review-body")).to_contain_text("Dr B: —")

@@ -61,3 +61,7 @@ class CaseProgress:
     total: int
     labelled: int
     first_position: int
+    repeats: int = 0
+    """A reading study's repeats of the case's images in the reader's worklist (apart from
+    `total`, which counts the case's images as the review table and the visits do)."""
+    repeats_done: int = 0

@@ -777,7 +777,10 @@ class LabellingSession:
         self._follow_study()
         worklist = self._worklist
         if worklist is not None:
-            return [CaseProgress(c, n, d, first) for c, n, d, first in worklist.case_progress()]
+            return [
+                CaseProgress(c, n, d, first, repeats, repeats_done)
+                for c, n, d, first, repeats, repeats_done in worklist.case_progress()
+            ]
         with self.project.store.read() as conn:
             return image_rows.case_progress(conn, annotator_id=self._annotator_id or None)
 
@@ -805,13 +808,16 @@ class LabellingSession:
                 last=start + count - 1,
             )
 
-    def review(self, query: ReviewQuery) -> ReviewPage:
+    def review(self, query: ReviewQuery, *, readers: bool = False) -> ReviewPage:
         """One window of the review table, sorted and filtered by the database, with totals.
 
         A reader of a study sees the images of their worklist only (any other cannot be opened
         nor labelled by them), each at its place in their worklist, and their first reads
         sealed until the repeat is read shown as read without the label; ordering by a column
-        that would give such a label away is refused while any is sealed."""
+        that would give such a label away is refused while any is sealed.
+
+        `readers` (the caller has found a reviewer or admin): someone who is not a reader of the
+        study sees every image, each row with its readers and their labels."""
         self._follow_study()
         worklist = self._worklist
         sealed = frozenset[int]() if worklist is None else worklist.sealed()
@@ -828,7 +834,18 @@ class LabellingSession:
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )
         if worklist is None:
-            return page
+            if not readers or not page.rows:
+                return page
+            with self.project.store.read() as conn:
+                reads = assignment_rows.study_reads(conn, [row.image_id for row in page.rows])
+            if not reads:
+                return page
+            return replace(
+                page,
+                rows=[
+                    replace(row, readers=tuple(reads.get(row.image_id, ()))) for row in page.rows
+                ],
+            )
         rows = [
             replace(
                 sealed_row(row) if row.image_id in sealed else row,

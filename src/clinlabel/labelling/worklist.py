@@ -366,15 +366,17 @@ class WorklistQueue:
                 out.append((item.case, item.visit, index, 1))
         return out
 
-    def case_progress(self) -> list[tuple[str, int, int, int]]:
-        """(case, items, done, first position) per case, in the order the reader meets them;
-        a case's repeats count with it."""
+    def case_progress(self) -> list[tuple[str, int, int, int, int, int]]:
+        """(case, first reads, of them done, first position, repeats, of them done) per case,
+        in the order the reader meets them. First reads and repeats apart: a case's images are
+        counted once, as its visits and the review table count them."""
         found: dict[str, list[int]] = {}
         for index, item in enumerate(self.items, start=1):
-            entry = found.setdefault(item.case, [0, 0, index])
-            entry[0] += 1
-            entry[1] += int(item.done)
-        return [(case, e[0], e[1], e[2]) for case, e in found.items()]
+            entry = found.setdefault(item.case, [0, 0, index, 0, 0])
+            at = 3 if item.repeat else 0
+            entry[at] += 1
+            entry[at + 1] += int(item.done)
+        return [(case, e[0], e[1], e[2], e[3], e[4]) for case, e in found.items()]
 
 
 def study_state(project: Project) -> tuple[bool, bool]:

@@ -373,3 +373,31 @@ def worklist_cases(conn: Connection, *, annotator_id: int) -> list[str]:
         .order_by(func.min(assignments.c.position))
     )
     return [str(r[0]) for r in conn.execute(query)]
+
+
+def study_reads(
+    conn: Connection, image_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str | None]]]:
+    """Per image: (reader, whole-image label or None) of each reader of the study it is
+    assigned to as a first read, readers in their order of assignment."""
+    if not image_ids:
+        return {}
+    own = and_(
+        labels.c.image_id == assignments.c.image_id,
+        labels.c.annotator_id == assignments.c.annotator_id,
+        labels.c.frame == 0,
+    )
+    query = (
+        select(assignments.c.image_id, annotators.c.name, labels.c.label)
+        .select_from(
+            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id).outerjoin(
+                labels, own
+            )
+        )
+        .where(assignments.c.image_id.in_(list(image_ids)), assignments.c.repeat_of.is_(None))
+        .order_by(assignments.c.image_id, annotators.c.id)
+    )
+    out: dict[int, list[tuple[str, str | None]]] = {}
+    for r in conn.execute(query):
+        out.setdefault(int(r[0]), []).append((str(r[1]), None if r[2] is None else str(r[2])))
+    return out

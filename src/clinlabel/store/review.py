@@ -89,6 +89,8 @@ class ReviewRow:
     """Regions this annotator drew on the image (issue 11)."""
     sealed: bool = False
     """A study's first read hidden from its reader until they read its repeat."""
+    readers: tuple[tuple[str, str | None], ...] = ()
+    """For a reviewer in a study: each reader of the image and their label (None: not yet)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,6 +233,9 @@ class CaseOut(BaseModel):
     total: int
     labelled: int
     first_position: int
+    #: A reading study's repeats of the case's images (not in `total`).
+    repeats: int = 0
+    repeats_done: int = 0
     visits: list[VisitOut]
 
 
@@ -277,6 +280,11 @@ class GeometryOut(BaseModel):
     values: dict[str, Any]
 
 
+class ReadOut(BaseModel):
+    reader: str
+    label: str | None
+
+
 class ReviewRowOut(BaseModel):
     """One row of the review table."""
 
@@ -294,6 +302,8 @@ class ReviewRowOut(BaseModel):
     """Regions the annotator drew on the image."""
     sealed: bool = False
     """A first read hidden from its reader until they read its repeat (a reading study)."""
+    readers: list[ReadOut] = Field(default_factory=list)
+    """A reviewer's table in a study: each reader of the image and their label."""
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowOut:
@@ -313,6 +323,7 @@ class ReviewRowOut(BaseModel):
             ],
             regions=row.regions,
             sealed=row.sealed,
+            readers=[ReadOut(reader=name, label=label) for name, label in row.readers],
         )
 
 

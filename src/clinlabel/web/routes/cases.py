@@ -40,6 +40,8 @@ async def cases(bench: BenchDep) -> list[CaseOut]:
                 labelled=c.labelled,
                 first_position=c.first_position,
                 visits=visits.get(c.case, []),
+                repeats=c.repeats,
+                repeats_done=c.repeats_done,
             )
             for c in per_case
         ]

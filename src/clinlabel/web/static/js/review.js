@@ -342,7 +342,11 @@ export class ReviewTable {
     const drawn = r.regions ? `${r.regions} region${r.regions === 1 ? "" : "s"}` : "";
     const frames = [labelled, drawn].filter(Boolean).join(" · ");
     const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
-    const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, r.annotator ?? "", seconds];
+    // A reviewer's table in a reading study: the annotator column names each reader of the
+    // image with their label ("—": not read yet), and says so in its header.
+    const readers = (r.readers ?? []).map((x) => `${x.reader}: ${x.label ?? "—"}`).join(" · ");
+    if (readers) this.header.querySelector("th[data-key='annotator'] button").textContent = "Readers";
+    const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, readers || (r.annotator ?? ""), seconds];
     for (const [i, value] of values.entries()) {
       if (value === null) continue;
       const td = tr.children[i];
