@@ -78,6 +78,8 @@ def test_a_window_in_queue_order_with_totals(labelled: TestClient) -> None:
         "seconds",
         "frame_labels",
         "regions",
+        "sealed",
+        "readers",
     }
     assert (first["case"], first["visit"], first["file"]) == (
         "Case_001",
@@ -165,9 +167,9 @@ def test_the_limit_is_clamped_to_the_cores_maximum(
     session = labelled.app.state.workbench.session  # type: ignore[attr-defined]
     original = session.review
 
-    def spy(query: Any) -> Any:
+    def spy(query: Any, **options: Any) -> Any:
         seen.append(query.limit)
-        return original(query)
+        return original(query, **options)
 
     monkeypatch.setattr(session, "review", spy)
     review(labelled, limit=MAX_REVIEW_LIMIT + 1)

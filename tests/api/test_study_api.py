@@ -87,6 +87,7 @@ def test_a_readers_worklist_blinds_repeats_and_locked_cases_answer_409(client: T
     assign_study(
         project, ["alice"], StudyDesign("by-case", order="batch", locked=True, repeats=0.5), seed=3
     )
+    client.get("/api/session")  # the page, reloaded after the study was assigned
     worklist = client.get("/api/study/worklist").json()
     assert worklist["reader"] == "alice" and worklist["locked"]
     items = worklist["items"]

@@ -257,12 +257,18 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
     is_flag=True,
     help="Import the rows that fit and list the others, instead of importing nothing.",
 )
+@click.option(
+    "--outside-worklist",
+    is_flag=True,
+    help="In a reading study: also import rows for images not in the reader's worklist.",
+)
 def import_command(
     project_dir: Path,
     csv_path: Path | None,
     labelme_dir: Path | None,
     annotator: str,
     skip_unmatched: bool,
+    outside_worklist: bool,
 ) -> None:
     """Take in an existing labels CSV (or labelme files) as audited label (region) events."""
     from clinlabel.errors import ValidationError
@@ -286,11 +292,17 @@ def import_command(
             annotator=annotator,
             skip_unmatched=skip_unmatched,
             progress=progress,
+            outside_worklist=outside_worklist,
         )
     match = report.match
     click.echo(
         f"Imported {report.imported} labels for {annotator} ({report.unchanged} already the same)."
     )
+    if report.outside_worklist:
+        click.echo(
+            f"  {report.outside_worklist} row(s) for images outside {annotator}'s worklist of "
+            "the study, imported as asked (--outside-worklist)."
+        )
     for dup in match.duplicates:
         lines = ", ".join(str(r.line) for r in dup.superseded)
         click.echo(

@@ -42,6 +42,9 @@ class ImageView:
     version: int | None = None
     """The version of this annotator's whole-file label: the event that set it, 0 for none;
     None where the query does not say (a change is then not checked against it)."""
+    sealed: bool = False
+    """A reading study's first read kept from its reader until they read its repeat: the image
+    is read, but label, comment and frame labels are not shown (`labelling.worklist`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +61,7 @@ class CaseProgress:
     total: int
     labelled: int
     first_position: int
+    repeats: int = 0
+    """A reading study's repeats of the case's images in the reader's worklist (apart from
+    `total`, which counts the case's images as the review table and the visits do)."""
+    repeats_done: int = 0

@@ -46,6 +46,8 @@ def study_dashboard(project: Project) -> Dashboard:
         finals = dashboard_rows.final_labels(conn)
         consensus = consensus_agreement(_reads_by_image(reading_rows.iter_readings(conn)), finals)
         assigned = dashboard_rows.assigned_per_reader(conn) if study else None
+        repeats = dashboard_rows.repeats_per_reader(conn) if study else None
+        repeat_ms = dashboard_rows.repeat_active_ms(conn) if study else None
         cases = case_figures(
             dashboard_rows.case_images(conn),
             reads=dashboard_rows.case_reads(conn),
@@ -66,6 +68,8 @@ def study_dashboard(project: Project) -> Dashboard:
                 medians=medians,
                 consensus=consensus,
                 assigned=assigned,
+                repeats=repeats,
+                repeat_ms=repeat_ms,
             )
         ),
         cases=tuple(cases),

@@ -32,6 +32,7 @@ from clinlabel.exports.import_matching import (
 from clinlabel.labelling.import_hashes import BatchHasher
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
+from clinlabel.labelling.worklist import check_import_worklist
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
@@ -51,6 +52,8 @@ class ImportReport:
     """What could not be placed. A streamed import leaves `match.matched` empty: the rows it
     placed are counted in `imported` and `unchanged`, not kept."""
     invalid: list[tuple[ImportRow, str]] = field(default_factory=list)
+    outside_worklist: int = 0
+    """Rows imported for images outside the reader's worklist of the project's study."""
 
 
 @dataclass(slots=True)
@@ -152,6 +155,7 @@ def import_labels(
     annotator: str,
     skip_unmatched: bool = False,
     progress: ProgressSink = no_progress,
+    outside_worklist: bool = False,
 ) -> ImportReport:
     """Import the labels of `csv_path` for `annotator`: all of them in one transaction, or none
     if any row cannot be placed (unless `skip_unmatched`: then the others).
@@ -193,6 +197,15 @@ def import_labels(
             for i, slot in enumerate(staged.labels)
             if slot != _INVALID and (not losers or i not in losers)
         ),
+    )
+    # In a reading study: rows outside the reader's worklist only with `outside_worklist`.
+    # The ids go lazily: without a study they are never read (a million-row import's memory).
+    report.outside_worklist = check_import_worklist(
+        project,
+        annotator,
+        (staged.image_ids[i] for i in todo),
+        allow=outside_worklist,
+        source=str(csv_path),
     )
     with project.store.write() as conn, _hash_pool() as pool:
         now = utc_now()

@@ -22,10 +22,21 @@ from clinlabel import __version__
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, local_offset_minutes, utc_now
 from clinlabel.domain.views import CaseProgress, FrameLabel, ImageView, Progress
-from clinlabel.errors import DatasetError, ImageFileError, StaleVersionError, ValidationError
+from clinlabel.errors import (
+    DatasetError,
+    ImageFileError,
+    StaleVersionError,
+    StudyRuleError,
+    ValidationError,
+)
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.labelling.timing import Dwell, DwellClock
-from clinlabel.labelling.worklist import WorklistQueue, check_may_label, save_repeat_read
+from clinlabel.labelling.worklist import (
+    WorklistQueue,
+    check_first_read_final,
+    check_may_label,
+    save_repeat_read,
+)
 from clinlabel.store import assignments as assignment_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
@@ -91,6 +102,26 @@ class Undone:
     label: str | None
     comment: str
     progress: Progress
+
+
+STUDY_HINT = "Reload the page to follow your worklist."
+
+SEALED_SORTS = frozenset({"label", "comment", "frames"})
+"""Review orders that would tell a sealed first read (`sealed_view`) by where its row falls."""
+
+
+def sealed_view(view: ImageView) -> ImageView:
+    """An image as its reader may see it while their first read waits for its repeat: read (its
+    time and version kept), not what was read. Unchanged when nothing is read yet."""
+    if view.label is None and not view.frame_labels:
+        return view
+    return replace(view, label=None, comment="", frame_labels=(), sealed=True)
+
+
+def sealed_row(row: review_rows.ReviewRow) -> review_rows.ReviewRow:
+    if row.label is None and not row.frame_labels:
+        return row
+    return replace(row, label=None, comment="", frame_labels=(), sealed=True)
 
 
 def clean_annotator_name(name: str) -> str:
@@ -162,6 +193,10 @@ class LabellingSession:
         # In a reading study, this reader's worklist is the queue (`worklist.WorklistQueue`):
         # its positions are the page's, in the reader's own order, repeats included.
         self._worklist: WorklistQueue | None = None
+        # A study assigned while the session runs (`_follow_study`): whether one was seen, and
+        # what the reader is told until their page has read the session again.
+        self._study_seen = False
+        self._study_news: str | None = None
         self.last_version = 0
         """The version of the label the last save or clear left (0: no label); writer only."""
 
@@ -231,11 +266,13 @@ class LabellingSession:
     # -- navigation ----------------------------------------------------------------------
 
     def current(self) -> Shown:
+        self._follow_study(acknowledge=True)
         with self._lock:
             return self._shown(self._position, case_changed=False, previous_case=None)
 
     def show(self, position: int) -> Shown:
         """The image at queue `position` (from 1) is now on screen."""
+        self._follow_study()
         with self._lock:
             self.check_open()
             view = self._view_at(position)
@@ -271,6 +308,7 @@ class LabellingSession:
     def next_unlabelled(self) -> Shown:
         """The first unlabelled image from the one on screen on: an unlabelled image on screen
         stays (pressing N must never skip the very image that needs a label)."""
+        self._follow_study()
         if self._worklist is not None:
             with self._lock:
                 found = self._worklist.next_not_done(max(self._position - 1, 0))
@@ -282,6 +320,7 @@ class LabellingSession:
         return self.show(found if found is not None else self._position)
 
     def position_of(self, relpath: str) -> int:
+        self._follow_study()
         if self._worklist is not None:
             found = self._worklist.position_of(relpath=relpath)
             if found is None:
@@ -325,6 +364,7 @@ class LabellingSession:
         caller read it beforehand off the writer thread (the server does, through its viewing
         service); by default it is read here.
         """
+        self._follow_study()
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
@@ -376,6 +416,9 @@ class LabellingSession:
                     )
                     _check_version(old, version, frame)
                     self.last_version = 0 if old is None else old.event_id
+                    unchanged = old is not None and (old.label, old.comment) == (name, text)
+                    if self._worklist is not None and not unchanged:
+                        self._check_final(conn, image_id, frame=frame, old=old)
                     if old is not None and (old.label, old.comment, old.sha256) == (
                         name,
                         text,
@@ -431,6 +474,10 @@ class LabellingSession:
             if change is not None:
                 self._remember(change)
             self._reload_worklist()
+            if self._worklist is not None and image_id in self._worklist.sealed():
+                # Read now, and its repeat is to come: the answer (which the page keeps as the
+                # record of this position) does not show it either.
+                view = sealed_view(view)
             return view
 
     def _repeat_on_screen(self, image_id: int, position: int | None = None) -> WorkItem | None:
@@ -462,10 +509,79 @@ class LabellingSession:
             self._reload_worklist()
             return self._view_at(item.position)
 
+    def _follow_study(self, *, acknowledge: bool = False) -> None:
+        """Pick up a study assigned while this session runs (`clinlabel study assign` from
+        another process on the same database): from the next request on, this reader's
+        worklist is the queue. The page still counts in the batch's positions, so until it has
+        read the session again (`current`, the page's start: `acknowledge`) every request is
+        refused with the reason, nothing saved: the reader is told, never silently moved to
+        other images. A reader the study leaves out keeps the batch's queue.
+
+        Without the session's lock until a study is found: reads (the page's prefetch) must not
+        wait behind a save for a look-up that finds nothing nearly always."""
+        if self._study_news is None:
+            if self._worklist is not None or self._study_seen or not self._annotator_id:
+                return
+            with self.project.store.read() as conn:
+                if not assignment_rows.has_study(conn):
+                    return
+        with self._lock:
+            if self._study_news is not None:
+                if not acknowledge:
+                    raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+                self._study_news = None
+                return
+            if self._worklist is not None or self._study_seen:
+                return
+            with self.project.store.read() as conn:
+                worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
+            self._study_seen = True
+            if worklist is None:
+                return
+            self._worklist = worklist
+            here = worklist.position_of(relpath=self._shown_relpath)
+            self._position = here or worklist.next_not_done(0) or 1
+            if acknowledge:
+                return
+            first_reads = sum(1 for item in worklist.items if not item.repeat)
+            self._study_news = (
+                f"A reading study was assigned while you were working: your worklist of "
+                f"{first_reads} image(s), in your own order, now replaces the batch's queue. "
+                "Nothing was saved by this request."
+            )
+            raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+
+    def worklist_changed(self) -> None:
+        """This reader's reads changed outside the session (a repeat read through the study's
+        own route): its worklist (what is done, what is sealed) is read again."""
+        with self._lock:
+            self._reload_worklist()
+
     def _reload_worklist(self) -> None:
         if self._worklist is not None:
             with self.project.store.read() as conn:
                 self._worklist = WorklistQueue.load(conn, annotator_id=self._annotator_id)
+
+    def _check_final(
+        self,
+        conn: Connection,
+        image_id: int,
+        *,
+        frame: int,
+        old: label_rows.CurrentLabel | None,
+    ) -> None:
+        """In a study, a first read of an image that comes back as a repeat is final once given
+        (`worklist.check_first_read_final`); frame labels of it too, once the whole image is
+        read. Inside the write transaction: another tab or process sees the same rule."""
+        first = (
+            old
+            if frame == 0 and old is not None
+            else label_rows.current_label(
+                conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+            )
+        )
+        if first is not None:
+            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
 
     def clear_label(
         self,
@@ -480,6 +596,7 @@ class LabellingSession:
         `version`: as for `save_label` (a stale one changes nothing: `StaleVersionError`);
         `position`: as for `save_label` (a clear at a repeat is refused).
         """
+        self._follow_study()
         if self._repeat_on_screen(image_id, position) is not None:
             raise ValidationError(
                 "A repeat read is kept as given: choose another label to change it.",
@@ -494,6 +611,8 @@ class LabellingSession:
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
                 _check_version(old, version, frame)
+                if old is not None and self._worklist is not None:
+                    self._check_final(conn, image_id, frame=frame, old=old)
                 self.last_version = 0
                 if old is not None:
                     event_id = append_event(
@@ -522,6 +641,7 @@ class LabellingSession:
         event (saved, changed or cleared, naming the event it undoes in `undo_of`), so the
         trail still verifies and shows both the change and its undoing.
         """
+        self._follow_study()
         with self._lock:
             self.check_open()
             if not self._changes:
@@ -532,6 +652,8 @@ class LabellingSession:
             change = self._changes.pop()
             try:
                 with self.project.store.write() as conn:
+                    if self._worklist is not None:
+                        self._check_final(conn, change.image_id, frame=change.frame, old=None)
                     self._restore(conn, change)
                     view = self._view_in(conn, change.image_id)
                     # Counted in the same transaction: a failure after the commit would be
@@ -642,6 +764,7 @@ class LabellingSession:
     # -- reading -------------------------------------------------------------------------
 
     def progress(self) -> Progress:
+        self._follow_study()
         worklist = self._worklist
         if worklist is not None:
             total, done = worklist.total, worklist.done
@@ -651,14 +774,19 @@ class LabellingSession:
             return image_rows.progress(conn, annotator_id=self._annotator_id or None)
 
     def case_progress(self) -> list[CaseProgress]:
+        self._follow_study()
         worklist = self._worklist
         if worklist is not None:
-            return [CaseProgress(c, n, d, first) for c, n, d, first in worklist.case_progress()]
+            return [
+                CaseProgress(c, n, d, first, repeats, repeats_done)
+                for c, n, d, first, repeats, repeats_done in worklist.case_progress()
+            ]
         with self.project.store.read() as conn:
             return image_rows.case_progress(conn, annotator_id=self._annotator_id or None)
 
     def case_visits(self) -> list[tuple[str, str, int, int]]:
         """(case, visit, first position, images) of each visit, in queue order (the sidebar)."""
+        self._follow_study()
         if self._worklist is not None:
             return self._worklist.case_visits()
         with self.project.store.read() as conn:
@@ -666,6 +794,7 @@ class LabellingSession:
 
     def queue(self, start: int, count: int) -> list[ImageView]:
         """Images at positions start..start+count-1 (for prefetching and the review table)."""
+        self._follow_study()
         if count <= 0:
             return []
         if self._worklist is not None:
@@ -679,29 +808,64 @@ class LabellingSession:
                 last=start + count - 1,
             )
 
-    def review(self, query: ReviewQuery) -> ReviewPage:
-        """One window of the review table, sorted and filtered by the database, with totals."""
+    def review(self, query: ReviewQuery, *, readers: bool = False) -> ReviewPage:
+        """One window of the review table, sorted and filtered by the database, with totals.
+
+        A reader of a study sees the images of their worklist only (any other cannot be opened
+        nor labelled by them), each at its place in their worklist, and their first reads
+        sealed until the repeat is read shown as read without the label; ordering by a column
+        that would give such a label away is refused while any is sealed.
+
+        `readers` (the caller has found a reviewer or admin): someone who is not a reader of the
+        study sees every image, each row with its readers and their labels."""
+        self._follow_study()
+        worklist = self._worklist
+        sealed = frozenset[int]() if worklist is None else worklist.sealed()
+        if sealed and query.sort in SEALED_SORTS:
+            raise ValidationError(
+                f"The review table cannot be sorted by {query.sort} while {len(sealed)} of your "
+                "first reads are hidden until you read their repeats: the order would show them.",
+                hint="Sort by position, case, visit or file; or read the repeats first.",
+            )
+        if worklist is not None:
+            query = replace(query, worklist=True)
         with self.project.store.read() as conn:
             page = review_rows.review_page(
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )
-        worklist = self._worklist
         if worklist is None:
-            return page
-        # A reader of a study opens a row at its place in their worklist; an image not in it
-        # has none (0: the page opens nothing), since the page's positions are the worklist's.
+            if not readers or not page.rows:
+                return page
+            with self.project.store.read() as conn:
+                reads = assignment_rows.study_reads(conn, [row.image_id for row in page.rows])
+            if not reads:
+                return page
+            return replace(
+                page,
+                rows=[
+                    replace(row, readers=tuple(reads.get(row.image_id, ()))) for row in page.rows
+                ],
+            )
         rows = [
-            replace(row, position=worklist.position_of(image_id=row.image_id) or 0)
+            replace(
+                sealed_row(row) if row.image_id in sealed else row,
+                position=worklist.position_of(image_id=row.image_id) or 0,
+            )
             for row in page.rows
         ]
         return replace(page, rows=rows)
 
     def review_cases(self) -> list[str]:
-        """Case names for the review table's filter, in queue (natural) order."""
+        """Case names for the review table's filter, in queue (natural) order; a reader of a
+        study: the cases of their worklist, in the order they meet them."""
+        self._follow_study()
         with self.project.store.read() as conn:
+            if self._worklist is not None:
+                return assignment_rows.worklist_cases(conn, annotator_id=self._annotator_id)
             return review_rows.case_names(conn)
 
     def image(self, image_id: int) -> ImageView:
+        self._follow_study()
         with self.project.store.read() as conn:
             return self._view_in(conn, image_id)
 
@@ -737,6 +901,7 @@ class LabellingSession:
                         labelled_at=None,
                         annotator=None if found is None else self.annotator,
                         frame_labels=(),
+                        sealed=False,
                     )
                 out.append(replace(view, position=item.position))
         return out
@@ -836,6 +1001,8 @@ class LabellingSession:
         if view is None:
             raise ValidationError(f"Image {image_id} is not in the queue of this project.")
         worklist = self._worklist
+        if worklist is not None and image_id in worklist.sealed():
+            view = sealed_view(view)
         if worklist is not None:
             # Its place in this reader's worklist: the one on screen, else its first read's.
             item = worklist.at(self._position)

@@ -7,20 +7,31 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
   complete when each of its images is labelled and, where the schema asks for one, the case
   has its diagnosis (`case_rules`);
 - a repeat is its own read: saved apart from the first read, which it never overwrites, and
-  shown without it (the reader is blinded to their first read).
+  shown without it (the reader is blinded to their first read);
+- a first read whose image comes back as a repeat is **sealed** while the repeat is pending:
+  every face shows the reader that the image is read, never what they read (not the page when
+  they go back to it, the image record, the review table, nor an export they could run), and
+  it is **final once given**: no change, clear or undo of it, before the repeat is read or
+  after. Hidden alone would let a reader re-read it blind at its first place after having met
+  the repeat (or correct it once the repeat has shown them their second opinion), so that the
+  pair test-retest agreement compares would no longer be two independent reads in the design's
+  order. After the repeat is read, both reads are shown as their own records. A slip is
+  answered by the repeat itself and the trail, not by rewriting the first read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.errors import StudyRuleError, ValidationError
+from clinlabel.errors import ImportFileError, StudyRuleError, ValidationError
 from clinlabel.labelling.project import Project
 from clinlabel.store import assignments as assignment_rows
+from clinlabel.store import images as image_rows
 from clinlabel.store import people
 from clinlabel.store.assignments import WorkItem
 
@@ -131,6 +142,25 @@ def reader_worklist(project: Project, reader: str) -> Worklist:
         return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
 
 
+def sealed_reads(worklist: Worklist) -> int:
+    """First reads given whose repeat is still to be read (hidden from their reader)."""
+    pending = {item.image_id for item in worklist.items if item.repeat and not item.done}
+    return sum(1 for i in worklist.items if not i.repeat and i.done and i.image_id in pending)
+
+
+def check_may_export(project: Project, reader: str) -> None:
+    """Refuse an export or report to a reader with first reads sealed: the files hold them.
+    (On the team server only an admin writes exports, and a reader among them is held back
+    until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
+    sealed = sealed_reads(reader_worklist(project, reader))
+    if sealed:
+        raise StudyRuleError(
+            f"Not written: the labels file would show you {sealed} first read(s) of yours that "
+            "stay hidden until you read their repeats (a blinded test-retest study).",
+            hint="Read the repeats in your worklist first; then save or finish.",
+        )
+
+
 LOCKED_HINT = "Finish the current case first (every image labelled, and its diagnosis if asked)."
 
 
@@ -161,6 +191,21 @@ def check_may_label(
             f"{before.case} is not complete.",
             hint=LOCKED_HINT,
         )
+
+
+def check_first_read_final(conn: Connection, *, annotator_id: int, image_id: int) -> None:
+    """Refuse a change of a reader's first read of an image that comes back to them as a repeat
+    (the caller knows a first read exists): it is final once given (see the module's rules)."""
+    found = assignment_rows.repeat_of_image(conn, annotator_id=annotator_id, image_id=image_id)
+    if found is None:
+        return
+    position, read = found
+    when = "was read" if read else f"comes back at position {position}"
+    raise StudyRuleError(
+        f"Your first read of this image is final: its blinded repeat {when}, and test-retest "
+        "agreement compares the two reads as they were given. Nothing was changed.",
+        hint="Give your second opinion at the repeat; the trail keeps both reads.",
+    )
 
 
 def _not_assigned(reader: str) -> StudyRuleError:
@@ -272,6 +317,16 @@ class WorklistQueue:
     def total(self) -> int:
         return len(self.items)
 
+    def sealed(self) -> frozenset[int]:
+        """Images read once whose repeat is still to be read: that first read is hidden from
+        the reader."""
+        pending = {item.image_id for item in self.items if item.repeat and not item.done}
+        return frozenset(
+            item.image_id
+            for item in self.items
+            if not item.repeat and item.done and item.image_id in pending
+        )
+
     @property
     def done(self) -> int:
         return sum(1 for item in self.items if item.done)
@@ -311,15 +366,17 @@ class WorklistQueue:
                 out.append((item.case, item.visit, index, 1))
         return out
 
-    def case_progress(self) -> list[tuple[str, int, int, int]]:
-        """(case, items, done, first position) per case, in the order the reader meets them;
-        a case's repeats count with it."""
+    def case_progress(self) -> list[tuple[str, int, int, int, int, int]]:
+        """(case, first reads, of them done, first position, repeats, of them done) per case,
+        in the order the reader meets them. First reads and repeats apart: a case's images are
+        counted once, as its visits and the review table count them."""
         found: dict[str, list[int]] = {}
         for index, item in enumerate(self.items, start=1):
-            entry = found.setdefault(item.case, [0, 0, index])
-            entry[0] += 1
-            entry[1] += int(item.done)
-        return [(case, e[0], e[1], e[2]) for case, e in found.items()]
+            entry = found.setdefault(item.case, [0, 0, index, 0, 0])
+            at = 3 if item.repeat else 0
+            entry[at] += 1
+            entry[at + 1] += int(item.done)
+        return [(case, e[0], e[1], e[2], e[3], e[4]) for case, e in found.items()]
 
 
 def study_state(project: Project) -> tuple[bool, bool]:
@@ -327,3 +384,46 @@ def study_state(project: Project) -> tuple[bool, bool]:
     with project.store.read() as conn:
         settings = assignment_rows.study_settings(conn)
     return settings is not None, settings is not None and settings.locked
+
+
+NAMED_OUTSIDE = 3
+"""Images outside the worklist named in an import's refusal (the count says the rest)."""
+
+
+def check_import_worklist(
+    project: Project, reader: str, image_ids: Iterable[int], *, allow: bool, source: str
+) -> int:
+    """Rows of an import for `reader` (by image id) whose image is not one of their first reads
+    in the project's study: refused (`ImportFileError`, nothing imported) unless `allow`; their
+    count is returned (0 without a study). A reader the study does not name has no worklist:
+    every row is outside it. Such reads, once imported, are the reader's like any other: the
+    agreement and the adjudication count them."""
+    with project.store.read() as conn:
+        if not assignment_rows.has_study(conn):
+            return 0
+        annotator_id = people.find_annotator(conn, reader)
+        mine = (
+            set()
+            if annotator_id is None
+            else {
+                item.image_id
+                for item in assignment_rows.worklist(conn, annotator_id=annotator_id)
+                if not item.repeat
+            }
+        )
+        outside = [image_id for image_id in image_ids if image_id not in mine]
+        if not outside or allow:
+            return len(outside)
+        named = []
+        for image_id in dict.fromkeys(outside):
+            info = image_rows.image_file_info(conn, image_id)
+            named.append(str(image_id) if info is None else info.relpath)
+            if len(named) == NAMED_OUTSIDE:
+                break
+    more = ", ..." if len(set(outside)) > len(named) else ""
+    raise ImportFileError(
+        f"Nothing was imported from {source}: {len(outside)} row(s) are for images not in "
+        f"{reader}'s worklist of this study ({', '.join(named)}{more}).",
+        hint="Import only that reader's images, or run again with --outside-worklist to import "
+        "them too (they then count as that reader's reads in the agreement).",
+    )

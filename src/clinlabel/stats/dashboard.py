@@ -1,7 +1,8 @@
 """The study dashboard's figures from counts (pure: the counting is `store.dashboard`'s).
 
-Per reader: images done, images per active hour, the median active seconds per image, the NA
-rate (labels that need a comment, "NA" in the seed's schema), agreement with the consensus
+Per reader: images done (first reads), images per active hour and the median active seconds per
+image (first reads only: a study's repeats are counted apart, done of assigned, with their time),
+the NA rate (labels that need a comment, "NA" in the seed's schema), agreement with the consensus
 (the adjudicated label where there is one, else the plurality of every reader's label, images
 whose top labels tie left out) and active time. Per case: completion. Per day: labels given.
 """
@@ -30,11 +31,17 @@ class ReaderFigures:
     na_rate: float | None
     active_seconds: float
     per_hour: float | None
-    """Images done per hour of active time (None below `MIN_RATE_SECONDS` of it)."""
+    """Images done per hour of active time on first reads (None below `MIN_RATE_SECONDS`)."""
     median_seconds: float | None
     consensus_n: int
     """Images this reader labelled that have a consensus to compare with."""
     consensus_percent: float | None
+    repeats_assigned: int | None = None
+    """A study's repeats in this reader's worklist (None without a study)."""
+    repeats_done: int = 0
+    repeat_seconds: float = 0.0
+    """Active time on repeated images after their first read: not in `per_hour` nor
+    `median_seconds`, which are of first reads only (as `done` and the NA rate are)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,8 @@ def reader_figures(
     medians: Mapping[str, float],
     consensus: Mapping[str, tuple[int, int]],
     assigned: Mapping[str, int] | None,
+    repeats: Mapping[str, tuple[int, int]] | None = None,
+    repeat_ms: Mapping[str, int] | None = None,
 ) -> list[ReaderFigures]:
     done: Counter[str] = Counter()
     na: Counter[str] = Counter()
@@ -107,8 +116,11 @@ def reader_figures(
             na[reader] += count
     out = []
     for reader in readers:
+        on_repeats = (repeat_ms or {}).get(reader, 0) / 1000.0
         seconds = active_ms.get(reader, 0) / 1000.0
+        on_firsts = max(seconds - on_repeats, 0.0)
         n, agree = consensus.get(reader, (0, 0))
+        repeat_counts = None if repeats is None else repeats.get(reader, (0, 0))
         out.append(
             ReaderFigures(
                 reader=reader,
@@ -117,10 +129,15 @@ def reader_figures(
                 na=na[reader],
                 na_rate=na[reader] / done[reader] if done[reader] else None,
                 active_seconds=seconds,
-                per_hour=done[reader] / (seconds / 3600.0) if seconds >= MIN_RATE_SECONDS else None,
+                per_hour=(
+                    done[reader] / (on_firsts / 3600.0) if on_firsts >= MIN_RATE_SECONDS else None
+                ),
                 median_seconds=medians.get(reader),
                 consensus_n=n,
                 consensus_percent=100.0 * agree / n if n else None,
+                repeats_assigned=None if repeat_counts is None else repeat_counts[0],
+                repeats_done=0 if repeat_counts is None else repeat_counts[1],
+                repeat_seconds=on_repeats,
             )
         )
     return out

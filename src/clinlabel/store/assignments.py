@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.schema import (
     annotators,
@@ -312,3 +313,91 @@ def case_diagnoses_of(conn: Connection, *, annotator_id: int) -> dict[str, str]:
         case_diagnoses.c.annotator_id == annotator_id
     )
     return {str(r[0]): str(r[1]) for r in conn.execute(query)}
+
+
+def repeat_of_image(
+    conn: Connection, *, annotator_id: int, image_id: int
+) -> tuple[int, bool] | None:
+    """(position, read yet) of this reader's repeat of an image; None: their worklist has none."""
+    row = conn.execute(
+        select(assignments.c.position, repeat_reads.c.assignment_id)
+        .select_from(
+            assignments.outerjoin(repeat_reads, repeat_reads.c.assignment_id == assignments.c.id)
+        )
+        .where(
+            assignments.c.annotator_id == annotator_id,
+            assignments.c.image_id == image_id,
+            assignments.c.repeat_of.is_not(None),
+        )
+    ).first()
+    return None if row is None else (int(row[0]), row[1] is not None)
+
+
+def pending_repeat(annotator_id: int, image_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL: this reader's worklist holds a repeat of the image not read yet (its first read,
+    if given, is sealed: hidden from the reader until the repeat is read)."""
+    return (
+        select(assignments.c.id)
+        .where(
+            assignments.c.annotator_id == annotator_id,
+            assignments.c.image_id == image_id,
+            assignments.c.repeat_of.is_not(None),
+            ~select(repeat_reads.c.assignment_id)
+            .where(repeat_reads.c.assignment_id == assignments.c.id)
+            .exists(),
+        )
+        .exists()
+    )
+
+
+def in_worklist(annotator_id: int, image_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL: the image is one of this reader's first reads."""
+    return (
+        select(assignments.c.id)
+        .where(
+            assignments.c.annotator_id == annotator_id,
+            assignments.c.image_id == image_id,
+            assignments.c.repeat_of.is_(None),
+        )
+        .exists()
+    )
+
+
+def worklist_cases(conn: Connection, *, annotator_id: int) -> list[str]:
+    """The cases of a reader's worklist, in the order they meet them."""
+    query = (
+        select(images.c.case_name, func.min(assignments.c.position))
+        .join(images, images.c.id == assignments.c.image_id)
+        .where(assignments.c.annotator_id == annotator_id, images.c.present)
+        .group_by(images.c.case_name)
+        .order_by(func.min(assignments.c.position))
+    )
+    return [str(r[0]) for r in conn.execute(query)]
+
+
+def study_reads(
+    conn: Connection, image_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str | None]]]:
+    """Per image: (reader, whole-image label or None) of each reader of the study it is
+    assigned to as a first read, readers in their order of assignment."""
+    if not image_ids:
+        return {}
+    own = and_(
+        labels.c.image_id == assignments.c.image_id,
+        labels.c.annotator_id == assignments.c.annotator_id,
+        labels.c.frame == 0,
+    )
+    query = (
+        select(assignments.c.image_id, annotators.c.name, labels.c.label)
+        .select_from(
+            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id).outerjoin(
+                labels, own
+            )
+        )
+        .where(assignments.c.image_id.in_(list(image_ids)), assignments.c.repeat_of.is_(None))
+        .order_by(assignments.c.image_id, annotators.c.id)
+    )
+    out: dict[int, list[tuple[str, str | None]]] = {}
+    for r in conn.execute(query):
+        out.setdefault(int(r[0]), []).append((str(r[1]), None if r[2] is None else str(r[2])))
+    return out

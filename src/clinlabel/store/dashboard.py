@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from clinlabel.store.schema import (
     adjudications,
@@ -15,6 +16,7 @@ from clinlabel.store.schema import (
     events,
     images,
     labels,
+    repeat_reads,
 )
 
 # Rows fetched from the driver at a time when a query streams one row per image.
@@ -47,30 +49,76 @@ def active_ms(conn: Connection) -> dict[str, int]:
     return {str(r[0]): int(r[1] or 0) for r in conn.execute(query)}
 
 
-def seconds_per_labelled_image(conn: Connection) -> Iterator[tuple[str, float]]:
-    """(reader, active seconds) of each image the reader labelled, over all their visits to it."""
-    spent = (
-        select(
-            events.c.actor.label("actor"),
-            events.c.image_id.label("image_id"),
-            func.sum(events.c.active_ms).label("ms"),
+def _has_repeat() -> ColumnElement[bool]:
+    """The label's reader has a repeat of its image in their worklist."""
+    return (
+        select(assignments.c.id)
+        .where(
+            assignments.c.annotator_id == labels.c.annotator_id,
+            assignments.c.image_id == labels.c.image_id,
+            assignments.c.repeat_of.is_not(None),
         )
-        .where(events.c.image_id.is_not(None), events.c.active_ms.is_not(None))
-        .group_by(events.c.actor, events.c.image_id)
-        .subquery()
+        .exists()
     )
+
+
+def seconds_per_labelled_image(conn: Connection) -> Iterator[tuple[str, float]]:
+    """(reader, active seconds) of each image the reader labelled, over all their visits to it.
+
+    An image that comes back to the reader as a study's repeat counts the time up to its first
+    read only (that read is final once given, `labelling.worklist`): the time after it is the
+    repeat's, reported apart (`repeat_active_ms`)."""
+    first_read_time = or_(~_has_repeat(), events.c.id <= labels.c.event_id)
     query = (
-        select(annotators.c.name, spent.c.ms)
+        select(annotators.c.name, func.sum(events.c.active_ms))
         .select_from(
             labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
-                spent,
-                and_(spent.c.image_id == labels.c.image_id, spent.c.actor == annotators.c.name),
+                events,
+                and_(events.c.image_id == labels.c.image_id, events.c.actor == annotators.c.name),
             )
         )
-        .where(labels.c.frame == 0)
+        .where(labels.c.frame == 0, events.c.active_ms.is_not(None), first_read_time)
+        .group_by(labels.c.id, annotators.c.name)
     )
     for r in conn.execution_options(yield_per=_BATCH).execute(query):
         yield str(r[0]), int(r[1] or 0) / 1000.0
+
+
+def repeat_active_ms(conn: Connection) -> dict[str, int]:
+    """Active milliseconds each reader spent on images of their repeats after the first read
+    (the repeat and any look back): left out of the first reads' rate and median."""
+    query = (
+        select(annotators.c.name, func.sum(events.c.active_ms))
+        .select_from(
+            labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
+                events,
+                and_(events.c.image_id == labels.c.image_id, events.c.actor == annotators.c.name),
+            )
+        )
+        .where(
+            labels.c.frame == 0,
+            events.c.active_ms.is_not(None),
+            events.c.id > labels.c.event_id,
+            _has_repeat(),
+        )
+        .group_by(annotators.c.id, annotators.c.name)
+    )
+    return {str(r[0]): int(r[1] or 0) for r in conn.execute(query)}
+
+
+def repeats_per_reader(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per reader of a study: (repeats assigned, of them read), present images."""
+    query = (
+        select(annotators.c.name, func.count(assignments.c.id), func.count(repeat_reads.c.label))
+        .select_from(
+            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id)
+            .join(images, images.c.id == assignments.c.image_id)
+            .outerjoin(repeat_reads, repeat_reads.c.assignment_id == assignments.c.id)
+        )
+        .where(assignments.c.repeat_of.is_not(None), images.c.present)
+        .group_by(annotators.c.id, annotators.c.name)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in conn.execute(query)}
 
 
 def labels_per_day(conn: Connection) -> list[tuple[str, str, int]]:

@@ -56,6 +56,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from clinlabel.discovery.naming import natural_key
 from clinlabel.domain.views import FrameLabel
 from clinlabel.errors import ValidationError
+from clinlabel.store.assignments import in_worklist, pending_repeat
 from clinlabel.store.images import queue_length
 from clinlabel.store.labels import frame_labels_of, labelled_count
 from clinlabel.store.regions import region_counts
@@ -100,6 +101,10 @@ class ReviewRow:
     frame_labels: tuple[FrameLabel, ...]
     regions: int = 0
     """Regions this annotator drew on the image (issue 11)."""
+    sealed: bool = False
+    """A study's first read hidden from its reader until they read its repeat."""
+    readers: tuple[tuple[str, str | None], ...] = ()
+    """For a reviewer in a study: each reader of the image and their label (None: not yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,9 @@ class ReviewQuery:
     """The filtered total, if an earlier window of the same order and filters told it."""
     regions: bool | None = None
     """Only images with (True) or without (False) regions this annotator drew."""
+    worklist: bool = False
+    """A reader of a study: only the images of their worklist, and a label filter never finds
+    a first read sealed until its repeat is read (`labelling.worklist`)."""
 
 
 _KEYED_SORTS = {"case": images.c.case_key, "visit": images.c.visit_key, "file": images.c.file_key}
@@ -173,6 +181,10 @@ def _filters(query: ReviewQuery, *, who: int, counting: bool = False) -> list[Co
     found: list[ColumnElement[bool]] = [images.c.seq.is_not(None)]
     if query.case is not None:
         found.append(images.c.case_name == query.case)
+    if query.worklist:
+        found.append(in_worklist(who, images.c.id))
+        if query.label is not None and not query.unlabelled:
+            found.append(~pending_repeat(who, images.c.id))
     if query.unlabelled:
         found.append(labels.c.id.is_(None) if counting else ~_own_label(who))
     elif query.label is not None:
@@ -209,15 +221,24 @@ def review_page(
     joined = images.outerjoin(labels, _whole_file_label(who))
     filters = _filters(query, who=who)
     everything = queue_length(conn)  # one index probe instead of counting 100,000 rows
+    if query.worklist:
+        everything = int(
+            conn.execute(
+                select(func.count())
+                .select_from(images)
+                .where(images.c.seq.is_not(None), in_worklist(who, images.c.id))
+            ).scalar_one()
+        )
     filtered = (
-        query.case is not None
+        query.worklist
+        or query.case is not None
         or query.unlabelled
         or query.label is not None
         or query.regions is not None
     )
     if not filtered:
         total = everything
-    elif query.unlabelled and query.case is None and query.regions is None:
+    elif query.unlabelled and query.case is None and query.regions is None and not query.worklist:
         # The annotator's labelled count is kept with the labels (annotator_progress): the rest
         # of the queue is unlabelled, without counting it.
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))

@@ -108,6 +108,8 @@ class ImageOut(BaseModel):
     #: The version of this reader's whole-file label (0: none), to base a change on; None when
     #: not known (the review table's rows).
     version: int | None = None
+    #: A first read hidden from its reader until they read its repeat (a reading study).
+    sealed: bool = False
 
     @classmethod
     def of(cls, view: ImageView) -> ImageOut:
@@ -130,6 +132,7 @@ class ImageOut(BaseModel):
                 FrameLabelOut(frame=f.frame, label=f.label, comment=f.comment, version=f.version)
                 for f in view.frame_labels
             ],
+            sealed=view.sealed,
             version=view.version,
         )
 
@@ -233,6 +236,9 @@ class CaseOut(TypedDict):
     total: int
     labelled: int
     first_position: int
+    #: A reading study's repeats of the case's images (not in `total`); 0 outside a study.
+    repeats: int
+    repeats_done: int
     visits: list[VisitOut]
 
 
@@ -277,6 +283,11 @@ class GeometryOut(BaseModel):
     values: dict[str, Any]
 
 
+class ReadOut(BaseModel):
+    reader: str
+    label: str | None
+
+
 class ReviewRowOut(BaseModel):
     """One row of the review table."""
 
@@ -292,6 +303,10 @@ class ReviewRowOut(BaseModel):
     frame_labels: list[FrameLabelOut]
     regions: int = 0
     """Regions the annotator drew on the image."""
+    sealed: bool = False
+    """A first read hidden from its reader until they read its repeat (a reading study)."""
+    readers: list[ReadOut] = Field(default_factory=list)
+    """A reviewer's table in a study: each reader of the image and their label."""
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowOut:
@@ -310,6 +325,8 @@ class ReviewRowOut(BaseModel):
                 for f in row.frame_labels
             ],
             regions=row.regions,
+            sealed=row.sealed,
+            readers=[ReadOut(reader=name, label=label) for name, label in row.readers],
         )
 
 

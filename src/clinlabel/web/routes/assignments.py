@@ -144,7 +144,7 @@ async def repeat_read(
 
     def write() -> WorklistItem:
         session.check_open()
-        return save_repeat_read(
+        item = save_repeat_read(
             session.project,
             reader=reader,
             assignment_id=assignment_id,
@@ -152,6 +152,9 @@ async def repeat_read(
             comment=body.comment,
             session_id=session.session_id or None,
         )
+        # The session's worklist says which first reads are still sealed: read it again.
+        session.worklist_changed()
+        return item
 
     return WorkItemOut.of(await bench.call(write))
 

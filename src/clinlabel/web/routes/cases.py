@@ -44,6 +44,8 @@ async def cases(bench: BenchDep) -> Response:
                 "total": c.total,
                 "labelled": c.labelled,
                 "first_position": c.first_position,
+                "repeats": c.repeats,
+                "repeats_done": c.repeats_done,
                 "visits": visits.get(c.case, []),
             }
             for c in per_case

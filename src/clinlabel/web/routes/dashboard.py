@@ -26,6 +26,10 @@ class ReaderOut(BaseModel):
     median_seconds: float | None
     consensus_n: int
     consensus_percent: float | None
+    #: A study's repeats, apart from the first reads the figures above are of.
+    repeats_assigned: int | None = None
+    repeats_done: int = 0
+    repeat_seconds: float = 0.0
 
 
 class CaseOut(BaseModel):

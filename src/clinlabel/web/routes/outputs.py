@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from fastapi import APIRouter, Body
 from fastapi.responses import FileResponse
 
+from clinlabel.labelling.worklist import check_may_export
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.errors import NotFoundError
 from clinlabel.web.export_schemas import ExportFormatOut, FinishIn, FinishOut, RegionExportOut
@@ -46,6 +47,7 @@ async def save_progress(bench: BenchDep) -> OutputsOut:
     bench.session  # noqa: B018  (raises NotStartedError before a project is open)
     project = bench.project
     assert project is not None
+    await bench.read(check_may_export, project, bench.session.annotator)
     paths = await bench.call(save_outputs, project, final=False, actor=bench.annotator or "unknown")
     bench.last_outputs = paths
     return _outputs_out(paths, final=False)
@@ -58,6 +60,7 @@ async def finish(bench: BenchDep, body: Annotated[FinishIn | None, Body()] = Non
     bench.session  # noqa: B018
     project = bench.project
     assert project is not None
+    await bench.read(check_may_export, project, bench.session.annotator)
     formats = [] if body is None else body.formats
     done = await bench.call(finish_exports, project, formats, actor=bench.annotator or "unknown")
     bench.last_outputs = done.outputs

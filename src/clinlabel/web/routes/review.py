@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from clinlabel.labelling.accounts import Role
 from clinlabel.store.review import MAX_REVIEW_LIMIT, ReviewQuery
+from clinlabel.web.auth import current_user, team_of
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.schemas import ReviewPageOut
 
@@ -26,6 +28,7 @@ SortKey = Literal[
 
 @router.get("/review")
 async def review(
+    request: Request,
     bench: BenchDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1)] = 100,
@@ -59,8 +62,19 @@ async def review(
         total=total,
         regions=None if regions is None else regions == "with",
     )
-    page = await bench.read(session.review, query)
+    page = await bench.read(session.review, query, readers=_sees_readers(request))
     return ReviewPageOut.of(page, offset=offset)
+
+
+def _sees_readers(request: Request) -> bool:
+    """Whether the table may show every reader's label of its rows (a reading study): a
+    reviewer or admin of the team server; on `clinlabel label`, its one user, admitted to every
+    role. A reader of the study sees their own worklist only, whatever their role (the session
+    decides that), so their reads stay blind."""
+    if team_of(request) is None:
+        return True
+    user = current_user(request)
+    return user is not None and user.may(Role.REVIEWER)
 
 
 @router.get("/review/cases")

@@ -112,6 +112,8 @@ function render(data) {
       r.na_rate === null ? "–" : `${number(100 * r.na_rate, 1)} %`,
       r.consensus_percent === null ? "–" : `${number(r.consensus_percent, 1)} % of ${number(r.consensus_n)}`,
       duration(r.active_seconds),
+      // Repeats apart: the columns before are of first reads only.
+      r.repeats_assigned === null ? "–" : `${number(r.repeats_done)} of ${number(r.repeats_assigned)}`,
     ]),
   );
   barChart($("dash-readers-chart"), data.readers, {

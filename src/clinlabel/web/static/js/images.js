@@ -150,8 +150,13 @@ export class ImageStore {
     }
   }
 
-  // A record changed on the server (label saved): keep the newest copy.
+  // A record changed on the server (label saved): keep the newest copy. The same image at
+  // another position (in a reading study, its repeat or its first read, which stays hidden
+  // until the repeat is read) may have changed with it: those are read again when shown.
   update(view) {
+    for (const [position, known] of this.views) {
+      if (known.id === view.id && position !== view.position) this.views.delete(position);
+    }
     this.views.set(view.position, view);
   }
 }

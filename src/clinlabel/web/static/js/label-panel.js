@@ -35,7 +35,9 @@ export class LabelPanel {
     this.status.classList.toggle("is-set", Boolean(state.label));
     this.status.classList.toggle("is-failed", Boolean(state.failed));
     if (!state.label) {
-      this.status.textContent = state.failed ? `Not saved: ${state.failed}` : "Not labelled yet";
+      // A study's first read whose repeat is still to come: read, but not shown (blinded).
+      const none = state.sealed ? "Read — your label stays hidden until you have read this image's repeat" : "Not labelled yet";
+      this.status.textContent = state.failed ? `Not saved: ${state.failed}` : none;
       return;
     }
     const word = state.failed ? `NOT saved (${state.failed})` : state.saved ? "saved" : "saving…";

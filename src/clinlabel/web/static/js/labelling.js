@@ -324,7 +324,7 @@ export class Labeller {
     if (change && (change.position === undefined || change.position === view.position)) {
       return { ...change, saved: false, changed: false };
     }
-    return { label: view.label, comment: view.comment, saved: true, changed: view.changed };
+    return { label: view.label, comment: view.comment, saved: true, changed: view.changed, sealed: view.sealed };
   }
 
   renderLabel() {

@@ -342,7 +342,11 @@ export class ReviewTable {
     const drawn = r.regions ? `${r.regions} region${r.regions === 1 ? "" : "s"}` : "";
     const frames = [labelled, drawn].filter(Boolean).join(" · ");
     const seconds = r.seconds == null ? "" : r.seconds.toFixed(1);
-    const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, r.annotator ?? "", seconds];
+    // A reviewer's table in a reading study: the annotator column names each reader of the
+    // image with their label ("—": not read yet), and says so in its header.
+    const readers = (r.readers ?? []).map((x) => `${x.reader}: ${x.label ?? "—"}`).join(" · ");
+    if (readers) this.header.querySelector("th[data-key='annotator'] button").textContent = "Readers";
+    const values = [r.position, null, r.case, r.visit, r.file, null, r.comment, frames, readers || (r.annotator ?? ""), seconds];
     for (const [i, value] of values.entries()) {
       if (value === null) continue;
       const td = tr.children[i];
@@ -351,8 +355,19 @@ export class ReviewTable {
       if (!COLUMNS[i][3] && value) td.title = value;
       else td.removeAttribute("title");
     }
-    this.showLabel(tr, r.label);
+    if (r.sealed) this.showSealed(tr);
+    else this.showLabel(tr, r.label);
     this.showThumb(tr, r);
+  }
+
+  // A study's first read whose repeat is still to come: read, the label not shown (blinded).
+  showSealed(tr) {
+    const td = tr.children[LABEL];
+    const text = document.createElement("span");
+    text.className = "sealed-read";
+    text.textContent = "Read · hidden";
+    td.replaceChildren(text);
+    td.title = "Your label stays hidden until you have read this image's repeat";
   }
 
   // The label as a menu in the label's colour, its name written in it.

@@ -30,8 +30,11 @@ export class Sidebar {
   caseItem(c) {
     const li = document.createElement("li");
     li.dataset.case = c.case;
-    const button = this.jumpButton(c.case, `${c.labelled}/${c.total}`, c.first_position, `${c.case}: ${c.labelled} of ${c.total} labelled`);
-    if (c.labelled === c.total) button.classList.add("done");
+    // A reading study's repeats of the case's images, apart from its images.
+    const repeats = c.repeats ? ` · ${c.repeats_done}/${c.repeats} again` : "";
+    const said = c.repeats ? `, ${c.repeats_done} of ${c.repeats} repeats read` : "";
+    const button = this.jumpButton(c.case, `${c.labelled}/${c.total}${repeats}`, c.first_position, `${c.case}: ${c.labelled} of ${c.total} labelled${said}`);
+    if (c.labelled === c.total && c.repeats_done === c.repeats) button.classList.add("done");
     li.append(button);
     if (c.visits.length) {
       const ul = document.createElement("ul");
