@@ -76,3 +76,30 @@ def test_studyreads_a_readers_table_is_their_worklist_and_a_reviewer_sees_every_
                 assert readers[mine[0]["image_id"]] == [{"reader": "ann", "label": "Benign"}]
                 assert readers[mine[1]["image_id"]] == [{"reader": "ann", "label": None}]
                 assert readers[theirs[0]["image_id"]] == [{"reader": "bea", "label": "Suspicious"}]
+
+
+def test_studyreads_a_readers_jumps_into_the_unlabelled_stay_in_their_worklist(
+    tmp_path: Path,
+) -> None:
+    """The kept counts that find a jump's row without a walk (per case, per annotator) are the
+    whole queue's: a reader's table must not start from them, or a jump lands on a row of
+    another reader's case, or past the right one."""
+    project_dir = make_team_project(tmp_path)  # 2 cases x 2 images
+    with team_server(project_dir) as team:
+        assign_study(team.project, ["ann", "bea"], StudyDesign("by-case", order="batch"), seed=4)
+        with clients(team) as users:
+            for name in ("ann", "bea"):
+                reader = users[name]
+                mine = [
+                    i["image_id"]
+                    for i in reader.get("/api/study/worklist").json()["items"]
+                    if not i["repeat"]
+                ]
+                assert len(mine) == 2
+                for query in ("&unlabelled=true", "&sort=annotator", "&sort=seconds&dir=desc"):
+                    seen = [
+                        _rows(reader, f"{query}&limit=1&offset={offset}")["rows"][0]["id"]
+                        for offset in (0, 1)
+                    ]
+                    assert seen == mine, (name, query)
+                assert _rows(reader, "&label=Benign")["total"] == 0

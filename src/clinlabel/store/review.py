@@ -244,7 +244,12 @@ def review_page(
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
     elif query.total is not None:
         total = max(query.total, 0)
-    elif query.label is not None and query.case is None and query.regions is None:
+    elif (
+        query.label is not None
+        and query.case is None
+        and query.regions is None
+        and not query.worklist
+    ):
         total = _label_counts(conn, who, [query.label]).get(query.label, 0)
     else:
         total = int(
@@ -263,6 +268,7 @@ def review_page(
         and (offset or not query.descending)
         and query.case is None
         and query.regions is None
+        and not query.worklist
     ):
         # The first window, or a jump, into the unlabelled images in queue order: found by the
         # kept counts per case, not by walking past the labelled (first, as annotators work).
@@ -451,7 +457,11 @@ def _label_window(
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
-    unfiltered = query.case is None and query.regions is None and not query.unlabelled
+    # The kept counts (per annotator, per case) are the whole queue's: a study reader's
+    # worklist is a filter like a case.
+    unfiltered = (
+        query.case is None and query.regions is None and not query.unlabelled and not query.worklist
+    )
     plain = unfiltered and query.label is None
     if skip and plain and query.sort == "annotator":
         # Two groups, labelled and not: the annotator's labelled count is kept.
@@ -851,6 +861,7 @@ def _kept_key_window(
         and not query.unlabelled
         and query.case is None
         and query.regions is None
+        and not query.worklist
     )
 
     def bare_rows(
