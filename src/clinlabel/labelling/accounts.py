@@ -255,7 +255,7 @@ class Accounts:
         keys = (f"user:{name}", f"addr:{address}")
         now = self._clock()
         with self.store.write() as conn:
-            waits = [self._wait(user_rows.failures(conn, key), now) for key in keys]
+            waits = [self._wait(found, now) for found in user_rows.lock_failures(conn, list(keys))]
             wait = max(waits)
             if wait <= 0:
                 # Counted as a failure before the password is checked, in the transaction that
