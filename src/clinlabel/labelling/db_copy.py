@@ -20,6 +20,7 @@ from clinlabel.errors import AuditError, StoreError, ValidationError
 from clinlabel.labelling.project import SETTINGS_FILE, ProjectLock, open_project
 from clinlabel.store import copy as copy_rows
 from clinlabel.store.store import Store
+from clinlabel.store.urls import masked_url as masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
     project_dir = project_dir.expanduser().resolve()
     if not url.startswith("postgresql"):
         raise ValidationError(
-            f"{url!r} is not a PostgreSQL URL.",
+            f"{masked(url)!r} is not a PostgreSQL URL.",
             hint="Use postgresql+psycopg://USER@HOST/DATABASE.",
         )
     if switch and _has_password(url):
@@ -103,7 +104,7 @@ def _has_password(url: str) -> bool:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ValidationError(f"{url!r} is not a database URL.") from exc
+        raise ValidationError(f"{masked(url)!r} is not a database URL.") from exc
     return bool(parsed.password) or "password" in parsed.query
 
 
