@@ -87,6 +87,12 @@ class LoginThrottledError(AccessError):
         self.retry_after_s = retry_after_s
 
 
+class ReaderChangedError(AccessError):
+    """A page opened for one user asks as another: someone else has logged in in the same
+    browser since (the cookie is theirs now). Refused, so nothing of the page's reader is sent
+    or shown under the new one."""
+
+
 class NotFoundError(ClinlabelError):
     """Something asked for by its id that is not in the project."""
 

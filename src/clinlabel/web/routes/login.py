@@ -45,6 +45,7 @@ async def login(body: LoginIn, request: Request) -> JSONResponse:
     # labels being saved must not queue behind logins (its few writes are their own
     # transactions, which the database serialises).
     done = await team.base.read(team.accounts.login, body.name, body.password, address=address)
+    await team.end_earlier_login(request, done.user)
     answer = JSONResponse(
         MeOut(
             name=done.user.name, role=done.user.role.value, idle_minutes=team.idle_s / 60
