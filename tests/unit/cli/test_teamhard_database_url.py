@@ -164,3 +164,16 @@ def test_teamhard_errors_never_repeat_the_password(tmp_path: Path, url: str) -> 
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
         _assert_no_secret(result, project_dir)
+
+
+def test_teamhard_init_refuses_to_keep_a_password_in_project_toml(tmp_path: Path) -> None:
+    batch = two_case_batch(tmp_path / "Batch")
+    project_dir = tmp_path / "project"
+    for url in (
+        f"postgresql+psycopg://clinlabel:{SECRET}@/db",
+        f"postgresql+psycopg://clinlabel@/db?password={SECRET}",
+    ):
+        result = _run("init", batch, "--out", project_dir, "--database-url", url)
+        assert_user_error(result, "would be kept in project.toml", "~/.pgpass")
+        _assert_no_secret(result)
+        assert not project_dir.exists()
