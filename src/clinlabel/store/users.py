@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +156,7 @@ def failures(conn: Connection, key: str) -> tuple[int, float] | None:
     return None if row is None or not row[0] else (int(row[0]), float(row[1]))
 
 
-def lock_failures(conn: Connection, keys: list[str]) -> list[tuple[int, float] | None]:
+def lock_failures(conn: Connection, keys: Sequence[str]) -> list[tuple[int, float] | None]:
     """The failure counts of `keys`, each row locked until the transaction ends.
 
     What makes count-and-check atomic: a second login for the same account or address (another
@@ -204,6 +205,35 @@ def count_failure(conn: Connection, key: str, *, at: float) -> int:
         return int(result[0])
     conn.execute(login_failures.insert().values(key=key, failures=1, last_at=at))
     return 1
+
+
+def set_failures(conn: Connection, key: str, *, failures: int, last_at: float) -> None:
+    """The count of a key locked by `lock_failures` (its row exists)."""
+    conn.execute(
+        update(login_failures)
+        .where(login_failures.c.key == key)
+        .values(failures=failures, last_at=last_at)
+    )
+
+
+def undo_failure(
+    conn: Connection, key: str, *, at: float, before: tuple[int, float] | None, also: int = 0
+) -> None:
+    """Take back the failure counted for `key` at `at` (the attempt succeeded), and `also` more
+    (earlier failures that the success accounts for): the count as it was `before` it, less
+    `also`; only as many fewer, if another failure was counted since."""
+    found = failures(conn, key)
+    if found is None:
+        return
+    if found[1] == at:
+        count, last_at = (0, 0.0) if before is None else before
+        count -= also
+    else:
+        count, last_at = found[0] - 1 - also, found[1]
+    if count <= 0:
+        forget_failures(conn, key)
+    else:
+        set_failures(conn, key, failures=count, last_at=last_at)
 
 
 def forget_failures(conn: Connection, key: str) -> None:

@@ -134,3 +134,72 @@ def test_teamhard_unknown_keys_read_as_no_failures(project: Project) -> None:
         assert user_rows.failures(conn, "addr:1") is None
         assert user_rows.count_failure(conn, "addr:1", at=5.0) == 1
         assert user_rows.lock_failures(conn, ["user:x", "addr:1"]) == [None, (1, 5.0)]
+
+
+def _attacker_round(accounts: Accounts, clock: list[float], name: str, password: str) -> float:
+    """One login attempt made as soon as allowed; how long it had to wait first."""
+    waited = 0.0
+    while True:
+        try:
+            accounts.login(name, password, address="10.1.1.1")
+            return waited
+        except LoginThrottledError as slowed:
+            waited += slowed.retry_after_s
+            clock[0] += slowed.retry_after_s + 0.001
+        except AccessError:
+            return waited
+
+
+def test_teamhard_logging_in_to_ones_own_account_does_not_reset_the_address_wait(
+    project: Project,
+) -> None:
+    """Password spraying by an insider: a guess at each other account, with a login to their
+    own between guesses; the address's wait keeps doubling all the same."""
+    clock = [70_000.0]
+    accounts = Accounts(project.store, clock=lambda: clock[0])
+    victims = ["v1", "v2", "v3", "v4", "v5", "v6"]
+    for name in ["mallory", *victims]:
+        accounts.add(name, Role.ANNOTATOR, PASSWORD, actor="test")
+    waits = []
+    for victim in victims:
+        guess = _attacker_round(accounts, clock, victim, "Summer2026!")
+        waits.append(guess + _attacker_round(accounts, clock, "mallory", PASSWORD))
+    # Each round waits for the address, doubling: 1, 2, 4, 8, 16, 32 s (a success resetting
+    # the address would leave every round at the first second).
+    assert [round(w) for w in waits] == [1, 2, 4, 8, 16, 32], waits
+
+
+def test_teamhard_a_colleagues_typo_does_not_hold_up_the_next_login_and_is_forgotten(
+    project: Project,
+) -> None:
+    clock = [80_000.0]
+    accounts = Accounts(project.store, clock=lambda: clock[0])
+    for name in ("ann", "bea"):
+        accounts.add(name, Role.ANNOTATOR, PASSWORD, actor="test")
+    with pytest.raises(AccessError):
+        accounts.login("ann", "a typo in it", address="10.2.2.2")
+    clock[0] += 1.5
+    assert accounts.login("ann", PASSWORD, address="10.2.2.2").user.name == "ann"
+    clock[0] += 0.01  # a colleague behind the same router, right after
+    assert accounts.login("bea", PASSWORD, address="10.2.2.2").user.name == "bea"
+    with project.store.read() as conn:
+        assert user_rows.failures(conn, "user:ann") is None
+        # ann's own typo, accounted for by her login; not a colleague's.
+        assert user_rows.failures(conn, "addr:10.2.2.2") is None
+    with pytest.raises(AccessError):
+        accounts.login("bea", "bea's typo", address="10.2.2.2")
+    clock[0] += 1.01
+    assert accounts.login("ann", PASSWORD, address="10.2.2.2").user.name == "ann"
+    with project.store.read() as conn:
+        assert user_rows.failures(conn, "addr:10.2.2.2") == (1, clock[0] - 1.01)
+    clock[0] += 2.0
+    # Many typos, then an hour without one: the address starts again at one second.
+    for _ in range(5):
+        clock[0] += 400.0
+        with pytest.raises(AccessError):
+            accounts.login("ann", "a typo in it", address="10.2.2.2")
+    clock[0] += 3601.0
+    with pytest.raises(AccessError):
+        accounts.login("ann", "a typo in it", address="10.2.2.2")
+    clock[0] += 1.01
+    assert accounts.login("ann", PASSWORD, address="10.2.2.2").user.name == "ann"
