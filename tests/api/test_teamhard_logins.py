@@ -303,3 +303,36 @@ def test_teamhard_a_login_form_posted_as_text_is_refused(client: TestClient) -> 
     answer = client.post("/api/auth/login", content=body, headers={"Content-Type": "text/plain"})
     assert answer.status_code in (415, 422)
     assert COOKIE not in answer.headers.get("set-cookie", "")
+
+
+def test_teamhard_colleagues_behind_one_address_logging_in_at_once_all_get_in(
+    project_dir: Path,
+) -> None:
+    """Eight readers behind one router log in at the same moment: each login is checked after
+    the one before it from that address, none is refused as a "failed login"."""
+    import asyncio
+
+    import httpx
+
+    names = [f"reader{i}" for i in range(8)]
+    with open_project(project_dir) as project:
+        accounts = Accounts(project.store)
+        for name in names:
+            accounts.add(name, Role.ANNOTATOR, PASSWORD, actor="test")
+
+    async def all_at_once(app: object) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("10.3.3.3", 40000))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post("/api/auth/login", json={"name": n, "password": PASSWORD})
+                    for n in names
+                )
+            )
+        return [answer.status_code for answer in answers]
+
+    with team_server(project_dir) as team:
+        statuses = asyncio.run(all_at_once(create_app(team.base.settings, team=team)))
+    assert statuses == [200] * len(names)
+    assert _events(project_dir, "login_failed") == []
+    assert len(_events(project_dir, "login")) == len(names)

@@ -25,7 +25,13 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.errors import AccessError, LoginThrottledError, NotFoundError, ValidationError
+from clinlabel.errors import (
+    AccessError,
+    LoginBusyError,
+    LoginThrottledError,
+    NotFoundError,
+    ValidationError,
+)
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import users as user_rows
@@ -49,6 +55,9 @@ MAX_WAIT_S = 300.0
 FORGET_AFTER_S = 3600.0
 """Failures are forgotten after this long without another: the address of an office behind one
 router is not slowed for the typos of an hour ago (a success forgets only its own account's)."""
+BUSY_S = 10.0
+"""An attempt being checked for longer than this is taken for one whose server stopped."""
+BUSY_RETRY_S = 0.05
 IDLE_MINUTES = 15.0
 """Automatic log-off after this long without activity, unless `serve --idle-minutes` says."""
 SEEN_EVERY_S = 15.0
@@ -257,25 +266,46 @@ class Accounts:
         """Check a name and password; a new login, or AccessError (audited, and slowed)."""
         name = unicodedata.normalize("NFC", " ".join(name.split())[:200])
         user_key, address_key = keys = (f"user:{name}", f"addr:{address}")
+        checking = tuple(f"busy:{key}" for key in keys)
         now = self._clock()
         with self.store.write() as conn:
-            before = [self._recent(found, now) for found in user_rows.lock_failures(conn, keys)]
-            wait = max(self._wait(found, now) for found in before)
+            found = user_rows.lock_failures(conn, (*keys, *checking))
+            if any(busy is not None and now - busy[1] < BUSY_S for busy in found[2:]):
+                # Another attempt for this account or from this address is between its count
+                # and its answer: this one is checked after it (`login` of web.routes.login
+                # retries), so colleagues behind one router logging in at once all get in,
+                # and guesses sent at once are each slowed by the one before.
+                raise LoginBusyError(
+                    "Another login from here is being checked: try again in a second.",
+                    retry_after_s=BUSY_RETRY_S,
+                )
+            before = [self._recent(failures, now) for failures in found[:2]]
+            wait = max(self._wait(failures, now) for failures in before)
             if wait <= 0:
                 # Counted as a failure before the password is checked, in the transaction that
                 # checked the wait (a success takes it back): guesses sent all at once, each
                 # checked while the others' argon2 runs, would otherwise all pass the wait.
-                for key, found in zip(keys, before, strict=True):
-                    count = 1 if found is None else found[0] + 1
+                for key, failures in zip(keys, before, strict=True):
+                    count = 1 if failures is None else failures[0] + 1
                     user_rows.set_failures(conn, key, failures=count, last_at=now)
+                for key in checking:
+                    user_rows.set_failures(conn, key, failures=1, last_at=now)
             row = user_rows.find_user(conn, name) if name else None
         if wait > 0:
             raise LoginThrottledError(
                 f"Too many failed logins: try again in {int(wait) + 1} seconds.",
                 retry_after_s=wait,
             )
-        reason = self._refusal(row, password[:MAX_PASSWORD])
+        try:
+            reason = self._refusal(row, password[:MAX_PASSWORD])
+        except BaseException:
+            with self.store.write() as conn:
+                for key in checking:
+                    user_rows.forget_failures(conn, key)
+            raise
         with self.store.write() as conn:
+            for key in checking:
+                user_rows.forget_failures(conn, key)
             if reason is not None or row is None:
                 self._event(
                     conn,
