@@ -87,6 +87,17 @@ class LoginThrottledError(AccessError):
         self.retry_after_s = retry_after_s
 
 
+class LoginBusyError(LoginThrottledError):
+    """Another login for the same account or from the same address is being checked right now:
+    this one is checked after it (the server retries it by itself for a while)."""
+
+
+class ReaderChangedError(AccessError):
+    """A page opened for one user asks as another: someone else has logged in in the same
+    browser since (the cookie is theirs now). Refused, so nothing of the page's reader is sent
+    or shown under the new one."""
+
+
 class NotFoundError(ClinlabelError):
     """Something asked for by its id that is not in the project."""
 

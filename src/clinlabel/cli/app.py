@@ -19,7 +19,7 @@ INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
 """What Ctrl+C in a command that changes the project all at once (or nothing) says: its writes
 are one transaction rolled back, its files staged and renamed only at the end, its child
 processes stopped (docs/adr/0010-interrupt-progress-background-rescan.md)."""
-ALL_OR_NOTHING = frozenset({"init", "scan", "import", "export", "report", "audit", "study"})
+ALL_OR_NOTHING = frozenset({"init", "scan", "import", "export", "report", "audit", "study", "db"})
 
 # name -> "module:attribute"; each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.database_url import ENVIRONMENT, FILE_HELP, chosen_url
+
 
 @click.group("db")
 def db_group() -> None:
@@ -14,19 +16,39 @@ def db_group() -> None:
 
 @db_group.command("copy")
 @click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
-@click.option("--to", "url", required=True, help="An empty PostgreSQL database's URL.")
+@click.option(
+    "--to",
+    "url",
+    help="An empty PostgreSQL database's URL (postgresql+psycopg://USER@HOST/DB); left out: "
+    f"--database-url-file, then {ENVIRONMENT}. Keep the password in ~/.pgpass or PGPASSWORD: "
+    "one here is visible to every local user (warned).",
+)
+@click.option(
+    "--database-url-file",
+    "url_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=FILE_HELP,
+)
 @click.option(
     "--keep-using-sqlite",
     is_flag=True,
     help="Only copy; the project keeps using its SQLite file.",
 )
-def copy_command(project_dir: Path, url: str, keep_using_sqlite: bool) -> None:
+def copy_command(
+    project_dir: Path, url: str | None, url_file: Path | None, keep_using_sqlite: bool
+) -> None:
     """Copy PROJECT's records (every event, label and user) into the database at URL, verify
     the copy's audit trail, and make the project use it (for `clinlabel serve` on several
     machines). The SQLite file stays as it was."""
+    from clinlabel.errors import ValidationError
     from clinlabel.labelling.db_copy import copy_project
 
-    report = copy_project(project_dir, url, switch=not keep_using_sqlite)
+    target = chosen_url(url, url_file, option="--to")
+    if target is None:
+        raise ValidationError(
+            f"Which database? Give --to URL, --database-url-file FILE, or set {ENVIRONMENT}.",
+        )
+    report = copy_project(project_dir, target, switch=not keep_using_sqlite)
     rows = sum(report.rows.values())
     click.echo(
         f"Copied {rows} rows; the copy's audit trail verifies: {report.events} events, "

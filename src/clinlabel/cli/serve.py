@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from clinlabel.cli.database_url import ENVIRONMENT, FILE_HELP, chosen_url
 from clinlabel.cli.imaging import budget_bytes, memory_budget_option
 from clinlabel.cli.label import _bind
 
@@ -23,8 +24,16 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
     "--database-url",
-    help="The project's records on this database (PostgreSQL: postgresql+psycopg://...), "
-    "e.g. after `clinlabel db copy`; left out: the project's own.",
+    help="The project's records on this database (PostgreSQL: postgresql+psycopg://USER@HOST/DB), "
+    "e.g. after `clinlabel db copy`; left out: --database-url-file, then "
+    f"{ENVIRONMENT}, then the project's own. A password here is visible to every local user "
+    "(warned): keep it in ~/.pgpass or PGPASSWORD.",
+)
+@click.option(
+    "--database-url-file",
+    "url_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=FILE_HELP,
 )
 @click.option(
     "--idle-minutes",
@@ -51,6 +60,7 @@ def serve_command(
     host: str,
     port: int,
     database_url: str | None,
+    url_file: Path | None,
     idle_minutes: float,
     secure_cookies: bool,
     trusted_proxy: str | None,
@@ -70,6 +80,7 @@ def serve_command(
     from clinlabel.web.auth_team import TeamServer, new_token
     from clinlabel.web.config import WebSettings
 
+    database_url = chosen_url(database_url, url_file, option="--database-url")
     project = open_team_project(project_dir, database_url)
     lock = contextlib.ExitStack()
     try:

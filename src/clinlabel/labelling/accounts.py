@@ -4,8 +4,9 @@ Every face (the `users` commands, the admin page, the login page) calls these; e
 written with its audit event in one transaction. Passwords are kept only as argon2id hashes
 (argon2-cffi's defaults, RFC 9106's second recommended option). A failed login is an audit
 event and makes the next attempt for that account and from that address wait, doubling with
-each failure in a row (1 s, 2 s, 4 s, ... up to 5 minutes); the counters are in the database so
-that several server processes enforce them together.
+each failure in a row (1 s, 2 s, 4 s, ... up to 5 minutes; forgotten after an hour without one,
+and an account's by its next login); the counters are in the database, read and raised under a
+row lock, so that several server processes enforce them together.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
-from clinlabel.errors import AccessError, LoginThrottledError, NotFoundError, ValidationError
+from clinlabel.errors import (
+    AccessError,
+    LoginBusyError,
+    LoginThrottledError,
+    NotFoundError,
+    ValidationError,
+)
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.store import users as user_rows
@@ -45,6 +52,12 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_WAIT_S = 300.0
 """The longest a login is made to wait after failures in a row."""
+FORGET_AFTER_S = 3600.0
+"""Failures are forgotten after this long without another: the address of an office behind one
+router is not slowed for the typos of an hour ago (a success forgets only its own account's)."""
+BUSY_S = 10.0
+"""An attempt being checked for longer than this is taken for one whose server stopped."""
+BUSY_RETRY_S = 0.05
 IDLE_MINUTES = 15.0
 """Automatic log-off after this long without activity, unless `serve --idle-minutes` says."""
 SEEN_EVERY_S = 15.0
@@ -252,25 +265,47 @@ class Accounts:
     def login(self, name: str, password: str, *, address: str) -> Login:
         """Check a name and password; a new login, or AccessError (audited, and slowed)."""
         name = unicodedata.normalize("NFC", " ".join(name.split())[:200])
-        keys = (f"user:{name}", f"addr:{address}")
+        user_key, address_key = keys = (f"user:{name}", f"addr:{address}")
+        checking = tuple(f"busy:{key}" for key in keys)
         now = self._clock()
         with self.store.write() as conn:
-            waits = [self._wait(user_rows.failures(conn, key), now) for key in keys]
-            wait = max(waits)
+            found = user_rows.lock_failures(conn, (*keys, *checking))
+            if any(busy is not None and now - busy[1] < BUSY_S for busy in found[2:]):
+                # Another attempt for this account or from this address is between its count
+                # and its answer: this one is checked after it (`login` of web.routes.login
+                # retries), so colleagues behind one router logging in at once all get in,
+                # and guesses sent at once are each slowed by the one before.
+                raise LoginBusyError(
+                    "Another login from here is being checked: try again in a second.",
+                    retry_after_s=BUSY_RETRY_S,
+                )
+            before = [self._recent(failures, now) for failures in found[:2]]
+            wait = max(self._wait(failures, now) for failures in before)
             if wait <= 0:
                 # Counted as a failure before the password is checked, in the transaction that
-                # checked the wait (a success forgets it): guesses sent all at once, each
+                # checked the wait (a success takes it back): guesses sent all at once, each
                 # checked while the others' argon2 runs, would otherwise all pass the wait.
-                for key in keys:
-                    user_rows.count_failure(conn, key, at=now)
+                for key, failures in zip(keys, before, strict=True):
+                    count = 1 if failures is None else failures[0] + 1
+                    user_rows.set_failures(conn, key, failures=count, last_at=now)
+                for key in checking:
+                    user_rows.set_failures(conn, key, failures=1, last_at=now)
             row = user_rows.find_user(conn, name) if name else None
         if wait > 0:
             raise LoginThrottledError(
                 f"Too many failed logins: try again in {int(wait) + 1} seconds.",
                 retry_after_s=wait,
             )
-        reason = self._refusal(row, password[:MAX_PASSWORD])
+        try:
+            reason = self._refusal(row, password[:MAX_PASSWORD])
+        except BaseException:
+            with self.store.write() as conn:
+                for key in checking:
+                    user_rows.forget_failures(conn, key)
+            raise
         with self.store.write() as conn:
+            for key in checking:
+                user_rows.forget_failures(conn, key)
             if reason is not None or row is None:
                 self._event(
                     conn,
@@ -279,8 +314,13 @@ class Accounts:
                     {"reason": reason, "address": address},
                 )
             else:
-                for key in keys:
-                    user_rows.forget_failures(conn, key)
+                user_rows.forget_failures(conn, user_key)
+                # The address forgets this attempt and this account's own failures (its user's
+                # typos), not the others: a success clearing them all would let someone with an
+                # account of their own guess a common password at every other account from one
+                # address, logging in to their own between guesses to reset the address's wait.
+                own = 0 if before[0] is None else before[0][0]
+                user_rows.undo_failure(conn, address_key, at=now, before=before[1], also=own)
                 session_id = secrets.token_urlsafe(32)
                 user_rows.add_web_session(
                     conn,
@@ -333,6 +373,13 @@ class Accounts:
         return _user(row)
 
     # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _recent(failures: tuple[int, float] | None, now: float) -> tuple[int, float] | None:
+        """Failures in a row, unless the last was long ago (FORGET_AFTER_S): forgotten then."""
+        if failures is None or now - failures[1] > FORGET_AFTER_S:
+            return None
+        return failures
 
     @staticmethod
     def _wait(failures: tuple[int, float] | None, now: float) -> float:

@@ -1,9 +1,10 @@
 """`clinlabel db copy`: move a project's records from its SQLite file to PostgreSQL.
 
 All or nothing, and checked: the copy is one transaction on the target, made while the project
-is locked (no labelling server writes meanwhile); then the target's chain is verified in full
-and must end in the same event, with the same hash, as the original's, and every table must
-hold as many rows. Only then does the project folder's settings file name the new database.
+is locked (no labelling server writes meanwhile), and before it commits the target's chain is
+verified in full and must end in the same event, with the same hash, as the original's, and
+every table must hold as many rows; a failure or Ctrl+C anywhere before rolls it all back.
+Only then does the project folder's settings file name the new database.
 The SQLite file is left where it was, untouched (a backup of the moment of the move).
 """
 
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinlabel.atomic import atomic_writer
-from clinlabel.audit.log import verify_store
+from clinlabel.audit.log import record_mismatch, verify_chain, verify_store, with_labels
 from clinlabel.errors import AuditError, StoreError, ValidationError
 from clinlabel.labelling.project import SETTINGS_FILE, ProjectLock, open_project
 from clinlabel.store import copy as copy_rows
 from clinlabel.store.store import Store
+from clinlabel.store.urls import masked_url as masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
     project_dir = project_dir.expanduser().resolve()
     if not url.startswith("postgresql"):
         raise ValidationError(
-            f"{url!r} is not a PostgreSQL URL.",
+            f"{masked(url)!r} is not a PostgreSQL URL.",
             hint="Use postgresql+psycopg://USER@HOST/DATABASE.",
         )
     if switch and _has_password(url):
@@ -72,25 +74,32 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
                     f"({', '.join(used[:5])}); nothing was copied.",
                     hint="Copy into a new, empty database (createdb NAME).",
                 )
+            # One transaction, checked before it commits: interrupted (Ctrl+C) or refused
+            # anywhere in it, the target is rolled back to empty and a second run can use it.
             with source.read() as src, target.write() as dst:
                 for table in copy_rows.tables():
                     copy_rows.copy_table(src, dst, table)
                 copy_rows.reset_sequences(dst)
-            with source.read() as src:
                 expected = copy_rows.row_counts(src)
-            with target.read() as dst:
                 found = copy_rows.row_counts(dst)
-            copied = verify_store(target)
+                if found != expected:
+                    differ = sorted(name for name in expected if expected[name] != found.get(name))
+                    raise StoreError(
+                        f"The copy differs from the original in {', '.join(differ)}; nothing "
+                        "was copied."
+                    )
+                copied = with_labels(verify_chain(dst), record_mismatch(dst))
+                if not copied.ok or (copied.events, copied.head_hash) != (
+                    original.events,
+                    original.head_hash,
+                ):
+                    raise AuditError(
+                        f"The copy's audit trail does not verify as the original's "
+                        f"({copied.reason or 'another head'}); nothing was copied, the project "
+                        "still uses its SQLite file."
+                    )
         finally:
             target.close()
-    if found != expected:
-        differ = sorted(name for name in expected if expected[name] != found.get(name))
-        raise StoreError(f"The copy differs from the original in {', '.join(differ)}.")
-    if not copied.ok or (copied.events, copied.head_hash) != (original.events, original.head_hash):
-        raise AuditError(
-            f"The copy's audit trail does not verify as the original's "
-            f"({copied.reason or 'another head'}); the project still uses its SQLite file."
-        )
     if switch:
         _remember_url(project_dir, url)
     return CopyReport(copied.events, copied.head_hash, found, switch)
@@ -103,7 +112,7 @@ def _has_password(url: str) -> bool:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ValidationError(f"{url!r} is not a database URL.") from exc
+        raise ValidationError(f"{masked(url)!r} is not a database URL.") from exc
     return bool(parsed.password) or "password" in parsed.query
 
 

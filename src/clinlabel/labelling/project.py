@@ -40,6 +40,7 @@ from clinlabel.store import rescan as rescan_rows
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.images import ScanRow
 from clinlabel.store.store import Store
+from clinlabel.store.urls import url_has_password
 
 LOCK_FILE = "clinlabel.lock"
 SERVER_FILE = "server.json"
@@ -257,6 +258,14 @@ def init_project(
     All or nothing: a failure or an interruption (KeyboardInterrupt) leaves a project as it was
     (one write transaction) and a first one not made at all (its files and folder removed).
     """
+    if database_url is not None and url_has_password(database_url):
+        # The URL is remembered in project.toml, a plain file that travels with the project.
+        raise ValidationError(
+            "The database URL holds a password, which would be kept in project.toml in plain "
+            "text; nothing was made.",
+            hint="Give the URL without it and keep the password in ~/.pgpass (or PGPASSWORD), "
+            "which PostgreSQL's client reads.",
+        )
     batch = _check_batch(batch)
     project_dir = _check_outside(batch, project_dir)
     schema = LabelSchema.load(schema_path) if schema_path is not None else None

@@ -24,6 +24,7 @@ from clinlabel.errors import ProjectInUseError, SchemaTooNewError, StoreError
 from clinlabel.store.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url
 from clinlabel.store.errors import Failure, classify
 from clinlabel.store.migrations import head_revision
+from clinlabel.store.urls import masked_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -119,12 +120,15 @@ class Store:
         try:
             engine = make_engine(url, read_only=read_only)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            # Never the URL as given, nor SQLAlchemy's message, which repeats it: it may hold
+            # the password.
+            why = "it cannot be read" if isinstance(exc, ArgumentError) else str(exc)
             raise StoreError(
-                f"Cannot use the database URL {url!r}: {exc}.",
+                f"Cannot use the database URL {masked_url(url)!r}: {why}.",
                 hint="Use postgresql+psycopg://USER@HOST/DATABASE, or leave it out for an "
                 "SQLite file in the project folder.",
             ) from exc
-        where = where or engine.url.render_as_string(hide_password=True)
+        where = where or masked_url(url)
         store = cls(engine, where=where, read_only=read_only, reader_url=reader_url or url)
         try:
             store.migrate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,20 +153,87 @@ def failures(conn: Connection, key: str) -> tuple[int, float] | None:
             login_failures.c.key == key
         )
     ).first()
-    return None if row is None else (int(row[0]), float(row[1]))
+    return None if row is None or not row[0] else (int(row[0]), float(row[1]))
+
+
+def lock_failures(conn: Connection, keys: Sequence[str]) -> list[tuple[int, float] | None]:
+    """The failure counts of `keys`, each row locked until the transaction ends.
+
+    What makes count-and-check atomic: a second login for the same account or address (another
+    server process on the same PostgreSQL) waits here until this transaction has counted its
+    attempt, then reads the new count. A key with no row yet gets one (no failures) first, so
+    there is a row to lock; keys are locked in one order, so two logins never deadlock.
+    SQLite's write transactions hold the whole database already (BEGIN IMMEDIATE).
+    """
+    ordered = sorted(set(keys))
+    if ordered:
+        conn.execute(
+            _insert(conn)
+            .values([{"key": key, "failures": 0, "last_at": 0.0} for key in ordered])
+            .on_conflict_do_nothing(index_elements=[login_failures.c.key])
+        )
+    found: dict[str, tuple[int, float] | None] = {}
+    for key in ordered:
+        row = conn.execute(
+            select(login_failures.c.failures, login_failures.c.last_at)
+            .where(login_failures.c.key == key)
+            .with_for_update()
+        ).one()
+        found[key] = (int(row[0]), float(row[1])) if row[0] else None
+    return [found[key] for key in keys]
+
+
+def _insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(login_failures)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(login_failures)
 
 
 def count_failure(conn: Connection, key: str, *, at: float) -> int:
-    found = failures(conn, key)
-    if found is None:
-        conn.execute(login_failures.insert().values(key=key, failures=1, last_at=at))
-        return 1
+    """One more failure of `key` (one statement: the database adds, not this process)."""
+    result = conn.execute(
+        update(login_failures)
+        .where(login_failures.c.key == key)
+        .values(failures=login_failures.c.failures + 1, last_at=at)
+        .returning(login_failures.c.failures)
+    ).first()
+    if result is not None:
+        return int(result[0])
+    conn.execute(login_failures.insert().values(key=key, failures=1, last_at=at))
+    return 1
+
+
+def set_failures(conn: Connection, key: str, *, failures: int, last_at: float) -> None:
+    """The count of a key locked by `lock_failures` (its row exists)."""
     conn.execute(
         update(login_failures)
         .where(login_failures.c.key == key)
-        .values(failures=found[0] + 1, last_at=at)
+        .values(failures=failures, last_at=last_at)
     )
-    return found[0] + 1
+
+
+def undo_failure(
+    conn: Connection, key: str, *, at: float, before: tuple[int, float] | None, also: int = 0
+) -> None:
+    """Take back the failure counted for `key` at `at` (the attempt succeeded), and `also` more
+    (earlier failures that the success accounts for): the count as it was `before` it, less
+    `also`; only as many fewer, if another failure was counted since."""
+    found = failures(conn, key)
+    if found is None:
+        return
+    if found[1] == at:
+        count, last_at = (0, 0.0) if before is None else before
+        count -= also
+    else:
+        count, last_at = found[0] - 1 - also, found[1]
+    if count <= 0:
+        forget_failures(conn, key)
+    else:
+        set_failures(conn, key, failures=count, last_at=last_at)
 
 
 def forget_failures(conn: Connection, key: str) -> None:

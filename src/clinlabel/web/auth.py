@@ -16,16 +16,21 @@ import base64
 import hashlib
 import hmac
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from fastapi import Request
 
-from clinlabel.errors import AccessError, ForbiddenError
+from clinlabel.errors import AccessError, ForbiddenError, ReaderChangedError
 from clinlabel.labelling.accounts import Role, User
 
 if TYPE_CHECKING:
     from clinlabel.web.auth_team import TeamServer
 
 COOKIE = "clinlabel_session"
+READER_HEADER = "X-Clinlabel-Reader"
+"""Who the page asking was opened for (URI-encoded), sent by the labelling page: a request for
+another reader than the login's is refused (`ReaderChangedError`), so that after someone else
+logs in in the same browser, the page's waiting label changes are never sent as theirs."""
 
 PUBLIC = "public"
 """Anyone, logged in or not: the login page and its call, the favicon."""
@@ -192,6 +197,12 @@ async def authorize(request: Request) -> None:
     if rule == PUBLIC:
         return
     user = await team.user_of(request, active=key not in PASSIVE)
+    claimed = request.headers.get(READER_HEADER)
+    if claimed is not None and unquote(claimed) != user.name:
+        raise ReaderChangedError(
+            f"This page was opened by {unquote(claimed)[:200]}, and {user.name} has logged in "
+            "in this browser since: log in again as the page's reader, or reload the page."
+        )
     request.state.user = user
     assert isinstance(rule, Role)
     if not user.may(rule):

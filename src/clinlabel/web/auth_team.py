@@ -153,6 +153,28 @@ class TeamServer:
         await self.base.call(self.accounts.logout, session_id)
         await self._close_user_of(session_id)
 
+    async def end_earlier_login(self, request: PlainRequest, user: User) -> None:
+        """A login made in a browser that holds another one: the earlier one ends now (a
+        logout in the trail, its cookie refused from now on), whoever it was, so one browser
+        is never two users at once and a cookie planted before the login dies with it."""
+        session_id = self.session_id(request)
+        if session_id is None:
+            return
+        ended = await self.base.call(self.accounts.logout, session_id, reason="another login")
+        if not ended:
+            return
+        from clinlabel.labelling.accounts import session_key
+        from clinlabel.store import users as user_rows
+
+        def owner() -> int | None:
+            with self.project.store.read() as conn:
+                found = user_rows.web_session(conn, session_key(session_id))
+            return None if found is None else found.user_id
+
+        if await self.base.read(owner) != user.id:
+            # The same user logging in again keeps their labelling session; another's ends.
+            await self._close_user_of(session_id)
+
     async def bench_for(self, request: Request) -> ReaderBench:
         """The logged-in user's bench, their labelling session started if need be."""
         user = current_user(request)
@@ -220,6 +242,11 @@ class TeamGuard:
             # browser always sends one with a cross-site POST).
             origin = request.headers.get("origin")
             if origin is not None and origin not in self._origins(request):
+                return PlainTextResponse("Foreign origin refused.", status_code=403)
+            # What the browser itself says of where the request comes from (Fetch Metadata),
+            # for a request that carries no Origin: another site's, or a sibling subdomain's
+            # (same-site, which a SameSite cookie does not stop), is refused too.
+            if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
                 return PlainTextResponse("Foreign origin refused.", status_code=403)
         if method == "GET" and request.url.path in PAGES:
             try:

@@ -21,6 +21,7 @@ from clinlabel.errors import (
     LoginThrottledError,
     OutputError,
     ProjectInUseError,
+    ReaderChangedError,
     SchemaTooNewError,
     StaleVersionError,
     StoreError,
@@ -117,6 +118,9 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
         body["current"] = exc.current
     if isinstance(exc, LoginThrottledError):
         headers["Retry-After"] = str(int(exc.retry_after_s) + 1)
+    elif isinstance(exc, ReaderChangedError):
+        # The page covers itself and offers to log its reader in again (team-session.js).
+        headers["X-Clinlabel-Refused"] = "reader"
     elif isinstance(exc, AccessError):
         # The page keeps what is typed and waiting, and asks for the password (team-session.js).
         headers["X-Clinlabel-Refused"] = "login"

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from clinlabel.errors import AccessError, NotFoundError
+from clinlabel.errors import AccessError, LoginBusyError, NotFoundError
 from clinlabel.web.auth import COOKIE, cookie_value, current_user, team_of
 from clinlabel.web.routes.pages import STATIC
 
 router = APIRouter(tags=["login"])
 
 Text = Annotated[str, StringConstraints(max_length=1024)]
+BUSY_TRIES = 400
+"""How often a login waits for another one being checked (each a moment: 20 s at most)."""
 
 
 class LoginIn(BaseModel):
@@ -44,7 +47,22 @@ async def login(body: LoginIn, request: Request) -> JSONResponse:
     # On a reader thread, not the writer: an argon2 check takes tens of milliseconds of CPU, and
     # labels being saved must not queue behind logins (its few writes are their own
     # transactions, which the database serialises).
-    done = await team.base.read(team.accounts.login, body.name, body.password, address=address)
+    for _ in range(BUSY_TRIES):
+        try:
+            done = await team.base.read(
+                team.accounts.login, body.name, body.password, address=address
+            )
+            break
+        except LoginBusyError as busy:
+            # Another login from the same address (colleagues behind one router) or for the
+            # same account is being checked: this one follows it, without holding a thread.
+            await asyncio.sleep(busy.retry_after_s)
+    else:
+        raise LoginBusyError(
+            "Many logins from here are being checked: try again in a few seconds.",
+            retry_after_s=2.0,
+        )
+    await team.end_earlier_login(request, done.user)
     answer = JSONResponse(
         MeOut(
             name=done.user.name, role=done.user.role.value, idle_minutes=team.idle_s / 60

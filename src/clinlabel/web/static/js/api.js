@@ -63,8 +63,18 @@ function stale(data) {
   return null;
 }
 
+// Who this page was opened for on the team server (main.js sets it from the session): sent with
+// every request, so that once someone else has logged in in this browser (the cookie is theirs
+// now) the server refuses this page's requests instead of taking them as the new user's.
+let reader = null;
+
+export function setReader(name) {
+  reader = name || null;
+}
+
 export async function request(method, url, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (reader) options.headers["X-Clinlabel-Reader"] = encodeURIComponent(reader);
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -105,6 +115,13 @@ export async function request(method, url, body) {
   }
   if (response.ok) learnImages(versionKey ? data?.shown : data, startedAt);
   if (!response.ok) {
+    if (response.headers.get("X-Clinlabel-Refused") === "reader") {
+      // Someone else logged in in this browser: team-session.js covers the page. The change
+      // waits, kept for this page's reader, and is sent only once they are logged in again.
+      const message = messageOf(data) || "Another user has logged in in this browser.";
+      window.dispatchEvent(new CustomEvent("clinlabel:reader-changed", { detail: { message } }));
+      throw new ApiError(message, { status: response.status, kind: "token", retryable: true });
+    }
     if (response.headers.get("X-Clinlabel-Refused") === "login") {
       // The team server logged this user off (idle, or ended elsewhere): team-session.js asks
       // for the password; until then the change waits and is retried, like an unknown token.

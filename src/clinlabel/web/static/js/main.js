@@ -4,7 +4,7 @@
 // hands each module the elements it works on, so a renamed id breaks here, in one place, and the
 // other modules can be given any elements (a second viewer, a test page).
 
-import { get } from "./api.js";
+import { get, setReader } from "./api.js";
 import { askToStart } from "./start.js";
 import { Labeller } from "./labelling.js";
 import { PendingStore } from "./pending-store.js";
@@ -188,6 +188,9 @@ async function boot() {
   const instrument = window.__clinlabelInstrument === true;
   let session = await get("/api/session");
   if (!session.started) session = await askToStart(session, page.start);
+  // From here on every request says whose page this is (the team server refuses it once
+  // someone else has logged in in this browser): the changes kept below are this reader's.
+  setReader(session.annotator);
   page.workspace.hidden = false;
   // Label changes not yet acknowledged wait in this browser, per project and annotator.
   const kept = await PendingStore.open(`${session.project_dir}\n${session.annotator}`);

@@ -20,8 +20,17 @@ export async function logIn(name, password) {
     data = null;
   }
   if (!response.ok) throw new Error(data?.message || `Refused (HTTP ${response.status}).`);
+  // Other tabs of this browser hear of it (a "storage" event, team-session.js): a page opened
+  // for someone else covers itself at once, before anything of theirs is shown to this user.
+  try {
+    localStorage.setItem(LOGIN_NOTICE, JSON.stringify({ name: data?.name ?? name, at: Date.now() }));
+  } catch {
+    // No storage (a private window's quota): the server's refusal covers the page instead.
+  }
   return data;
 }
+
+export const LOGIN_NOTICE = "clinlabel:login";
 
 export async function logOut() {
   await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
