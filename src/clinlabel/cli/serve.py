@@ -73,7 +73,7 @@ def serve_command(
     import uvicorn
 
     from clinlabel.errors import ValidationError
-    from clinlabel.labelling.accounts import Accounts
+    from clinlabel.labelling.accounts import Accounts, prepare_logins
     from clinlabel.labelling.project import ProjectLock
     from clinlabel.web.app import create_app
     from clinlabel.web.auth_secret import project_secret
@@ -94,6 +94,7 @@ def serve_command(
                 hint=f"Add one first: clinlabel users add {project_dir} NAME --role admin",
             )
         secret = project_secret(project.dir)
+        prepare_logins()
         sock = _bind(host, port)
     except BaseException:
         project.close()

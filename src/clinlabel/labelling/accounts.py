@@ -11,6 +11,7 @@ row lock, so that several server processes enforce them together.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -65,9 +66,21 @@ SEEN_EVERY_S = 15.0
 second writer on every read of the page)."""
 
 _hasher = PasswordHasher()
-# Checked against when the name is unknown, so a wrong name costs the same time as a wrong
-# password and the answer's delay does not tell which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name costs the same time as a wrong
+    password and the answer's delay does not tell which accounts exist. Made at the first
+    login, not at import: an argon2 hash costs about 0.4 s, which every `clinlabel label`
+    launch paid before its first image (the module is imported by the web layer)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def prepare_logins() -> None:
+    """Make the unknown name's hash before the team server answers, so that the first login
+    with an unknown name costs no more than a wrong password either."""
+    _dummy_hash()
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +406,7 @@ class Accounts:
     def _refusal(row: user_rows.UserRow | None, password: str) -> str | None:
         """Why a login is refused (for the trail), or None; always one argon2 check."""
         try:
-            _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+            _hasher.verify(row.password_hash if row is not None else _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return "unknown user" if row is None else "wrong password"
         if row is None:
