@@ -205,3 +205,40 @@ def test_the_label_command_walks_the_batch_only_once_it_answers(batch: Path, pro
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     assert marks == ["answering", "walk begins"]
+
+
+def test_a_launch_rescan_waits_for_the_first_image_then_begins(
+    batch: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the server answers, the walk still waits until the first image has been sent (at a
+    million images, begun at once, it made the first image three times slower); with no page
+    asking for one, it begins after the grace period anyway."""
+    _add_image(batch)
+    walked = threading.Event()
+    real_scan_rows = rescan_module.scan_rows
+
+    def scan_rows(*args: Any, **kwargs: Any) -> Any:
+        walked.set()
+        return real_scan_rows(*args, **kwargs)
+
+    monkeypatch.setattr(rescan_module, "scan_rows", scan_rows)
+    for page_opened in (True, False):
+        walked.clear()
+        settings = WebSettings(
+            batch=batch, token=TOKEN, port=PORT, project_dir=project, annotator="alice"
+        )
+        bench = Workbench(settings)
+        bench.first_image_grace_s = 600.0 if page_opened else 0.2
+        bench.hold_background()
+        try:
+            bench.call_now(bench.open, project, "alice")
+            assert bench.rescan is not None
+            bench.answering()
+            if page_opened:
+                # Answering, but no image sent yet: held (a bound: it must not begin at all).
+                assert not walked.wait(0.5)
+                bench.image_sent()
+            assert bench.rescan.wait(60).state == "done"
+            assert walked.is_set()
+        finally:
+            bench.shutdown()
