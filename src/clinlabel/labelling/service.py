@@ -411,6 +411,7 @@ class LabellingSession:
                             ),
                         )
                         image_rows.record_hash(conn, image_id, sha256, changed=True)
+                    self._check_sealed(conn, image_id)
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
@@ -583,6 +584,24 @@ class LabellingSession:
         if first is not None:
             check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
 
+    def _check_sealed(self, conn: Connection, image_id: int) -> None:
+        """Refuse any save or clear of an image whose first read is sealed (given, its repeat
+        pending), before anything else is compared: a stale version's answer carries the stored
+        read, and a resent read answered otherwise than a different one would let the reader
+        guess it label by label. Every attempt gets the same "final" answer."""
+        if self._worklist is None:
+            return
+        found = assignment_rows.repeat_of_image(
+            conn, annotator_id=self._annotator_id, image_id=image_id
+        )
+        if found is None or found[1]:
+            return
+        first = label_rows.current_label(
+            conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+        )
+        if first is not None:
+            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+
     def clear_label(
         self,
         image_id: int,
@@ -607,6 +626,7 @@ class LabellingSession:
             relpath, _ = self._image_file(image_id)
             change: _Change | None = None
             with self.project.store.write() as conn:
+                self._check_sealed(conn, image_id)
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )
