@@ -26,7 +26,7 @@ from clinlabel.errors import (
     DatasetError,
     ImageFileError,
     StaleVersionError,
-    StudyRuleError,
+    StudyAssignedError,
     ValidationError,
 )
 from clinlabel.labelling.project import Project, file_sha256
@@ -529,7 +529,7 @@ class LabellingSession:
         with self._lock:
             if self._study_news is not None:
                 if not acknowledge:
-                    raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+                    raise StudyAssignedError(self._study_news, hint=STUDY_HINT)
                 self._study_news = None
                 return
             if self._worklist is not None or self._study_seen:
@@ -550,7 +550,7 @@ class LabellingSession:
                 f"{first_reads} image(s), in your own order, now replaces the batch's queue. "
                 "Nothing was saved by this request."
             )
-            raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+            raise StudyAssignedError(self._study_news, hint=STUDY_HINT)
 
     def worklist_changed(self) -> None:
         """This reader's reads changed outside the session (a repeat read through the study's
