@@ -87,3 +87,42 @@ def test_attack13b_guessing_a_sealed_first_read_gets_the_same_answer_right_or_wr
             assert next(iter(seen))[0] == 409
             record = ann.get(f"/api/images/{image_id}").json()
             assert record["sealed"] is True and record["label"] is None
+
+
+def test_attack13b_the_regions_of_a_sealed_first_read_are_hidden_and_kept_as_drawn(
+    tmp_path: Path,
+) -> None:
+    project_dir = make_team_project(tmp_path)
+    with team_server(project_dir) as team:
+        assign_study(
+            team.project, ["ann"], StudyDesign("by-case", order="batch", repeats=1.0), seed=5
+        )
+        with clients(team) as users:
+            ann = users["ann"]
+            items: list[dict[str, Any]] = ann.get("/api/study/worklist").json()["items"]
+            repeat = next(i for i in items if i["repeat"])
+            image_id = repeat["image_id"]
+            box = {"x": 2, "y": 2, "w": 4, "h": 4}
+            drawn = {"image_id": image_id, "class": "Lesion", "tool": "box", "geometry": box}
+            drawn["comment"] = "spiculated margin"
+            assert ann.put("/api/regions/r-first", json=drawn).status_code == 200
+            _sealed_first_read(ann)
+            # The outline drawn at the first read is part of it: the repeat must not show it.
+            shown = ann.get(f"/api/images/{image_id}/regions")
+            assert shown.status_code == 200, shown.text
+            assert shown.json()["regions"] == [] and "spiculated" not in shown.text
+            # Nor may it be changed or drawn over (that would rewrite the first read).
+            for answer in (
+                ann.put("/api/regions/r-first", json={**drawn, "comment": "smooth"}),
+                ann.put("/api/regions/r-new", json={**drawn, "comment": None}),
+                ann.delete("/api/regions/r-first"),
+            ):
+                assert answer.status_code == 409, answer.text
+                assert "spiculated" not in answer.text
+            read = ann.put(
+                f"/api/images/{image_id}/label",
+                json={"label": "Benign", "position": repeat["position"]},
+            )
+            assert read.status_code == 200, read.text
+            shown = ann.get(f"/api/images/{image_id}/regions").json()["regions"]
+            assert [r["comment"] for r in shown] == ["spiculated margin"]

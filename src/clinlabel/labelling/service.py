@@ -589,18 +589,23 @@ class LabellingSession:
         pending), before anything else is compared: a stale version's answer carries the stored
         read, and a resent read answered otherwise than a different one would let the reader
         guess it label by label. Every attempt gets the same "final" answer."""
+        if self.sealed_in(conn, image_id):
+            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+
+    def sealed_in(self, conn: Connection, image_id: int) -> bool:
+        """This reader's first read of the image is given and its repeat still to be read: the
+        read (label, frame labels, regions) is hidden from them and final."""
         if self._worklist is None:
-            return
+            return False
         found = assignment_rows.repeat_of_image(
             conn, annotator_id=self._annotator_id, image_id=image_id
         )
         if found is None or found[1]:
-            return
+            return False
         first = label_rows.current_label(
             conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
         )
-        if first is not None:
-            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+        return first is not None
 
     def clear_label(
         self,
