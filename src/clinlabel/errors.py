@@ -58,6 +58,11 @@ class StudyRuleError(ClinlabelError):
     diagnosis before every image of the case is labelled); it may be allowed later."""
 
 
+class StudyAssignedError(StudyRuleError):
+    """A reading study was assigned while this session ran and the page has not read its
+    session since: the request was not judged (a label in it is to be sent again, not dropped)."""
+
+
 class ImportFileError(ClinlabelError):
     """A labels CSV to import has the wrong columns, encoding or content."""
 

@@ -176,3 +176,32 @@ def test_studyreads_the_review_table_is_the_readers_worklist_and_the_reviewers_r
     first = review.locator(f"#review-body tr[data-position='{mine[0].position}']")
     expect(first).to_contain_text(f"{READER}: Suspicious")
     expect(review.locator("#review-body")).to_contain_text("Dr B: —")
+
+
+def test_attack13b_a_label_refused_because_a_study_was_assigned_is_sent_after_the_reload(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    """The refusal of a study assigned mid-case judged nothing: the label waiting in the page is
+    kept in the browser and sent after the reload, saved where the image is the reader's."""
+    batch, out = tmp_path / "batch", tmp_path / "project"
+    make_batch(batch, cases=2, visits=1, images=2)
+    init_project(batch, out)
+    server = start_server(batch, "--out", str(out), "--annotator", READER)
+    page.goto(server.url)
+    expect(page.locator("#position-text")).to_have_text("Image 1 of 4")
+    with open_project(out) as project:
+        assign_study(project, [READER, "Dr B"], StudyDesign("by-case", order="batch"), seed=1)
+        mine = reader_worklist(project, READER).items
+    on_screen = "Case_001/Visit_1/XC_CLINICAL/img1.jpg"
+    assert on_screen in [item.relpath for item in mine]
+    page.keyboard.press("1")
+    expect(page.locator("#error-banner")).to_contain_text("study was assigned")
+    page.evaluate("() => window.clinlabel.queue.idle()")  # the label's refusal is in
+    page.reload()
+    expect(page.locator("#position-text")).to_contain_text(f"of {len(mine)}")
+    at = next(item.position for item in mine if item.relpath == on_screen)
+    _go(page, at, len(mine))
+    expect(page.locator("#save-status")).to_have_text("All labels saved")
+    expect(page.locator("#current-label")).to_contain_text("Suspicious")
+    with open_project(out) as project:
+        assert reader_worklist(project, READER).done == 1

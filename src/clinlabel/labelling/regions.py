@@ -29,7 +29,7 @@ from clinlabel.domain.regions import (
     mask_from_array,
     mask_to_array,
 )
-from clinlabel.errors import ValidationError
+from clinlabel.errors import StudyRuleError, ValidationError
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import images as image_rows
 from clinlabel.store import people
@@ -143,6 +143,8 @@ class RegionEditor:
         """This annotator's regions on an image, in the order they were drawn."""
         annotator_id = self._annotator_id()
         with self.session.project.store.read() as conn:
+            if self.session.sealed_in(conn, image_id):
+                return []  # part of a first read hidden until its repeat is read
             rows = region_rows.regions_of(conn, image_id=image_id, annotator_id=annotator_id)
         return [_region(r) for r in rows]
 
@@ -169,8 +171,19 @@ class RegionEditor:
         if assist is not None:
             extra["assist"] = assist
         with self.session.project.store.write() as conn:
+            self._check_not_sealed(conn, edit.image_id)
             return self._write(
                 conn, annotator_id, uid, edit, region_class.name, shape, comment, extra
+            )
+
+    def _check_not_sealed(self, conn: Connection, image_id: int) -> None:
+        """A region is part of the reader's read of an image: while that first read is sealed
+        (`LabellingSession.sealed_in`) it is hidden, so no region of the image changes."""
+        if self.session.sealed_in(conn, image_id):
+            raise StudyRuleError(
+                "The regions of this image belong to your first read, which is final and "
+                "hidden until you have read its blinded repeat. Nothing was changed.",
+                hint="Give your second opinion at the repeat; the trail keeps both reads.",
             )
 
     def save_in(
@@ -388,6 +401,7 @@ class RegionEditor:
                 return None
             if old.annotator_id != annotator_id:
                 raise ValidationError(f"Region {uid} was drawn by another annotator.")
+            self._check_not_sealed(conn, old.image_id)
             append_event(
                 conn,
                 self._event(

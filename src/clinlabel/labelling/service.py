@@ -26,7 +26,7 @@ from clinlabel.errors import (
     DatasetError,
     ImageFileError,
     StaleVersionError,
-    StudyRuleError,
+    StudyAssignedError,
     ValidationError,
 )
 from clinlabel.labelling.project import Project, file_sha256
@@ -411,6 +411,7 @@ class LabellingSession:
                             ),
                         )
                         image_rows.record_hash(conn, image_id, sha256, changed=True)
+                    self._check_sealed(conn, image_id)
                     old = label_rows.current_label(
                         conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                     )
@@ -528,7 +529,7 @@ class LabellingSession:
         with self._lock:
             if self._study_news is not None:
                 if not acknowledge:
-                    raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+                    raise StudyAssignedError(self._study_news, hint=STUDY_HINT)
                 self._study_news = None
                 return
             if self._worklist is not None or self._study_seen:
@@ -549,7 +550,7 @@ class LabellingSession:
                 f"{first_reads} image(s), in your own order, now replaces the batch's queue. "
                 "Nothing was saved by this request."
             )
-            raise StudyRuleError(self._study_news, hint=STUDY_HINT)
+            raise StudyAssignedError(self._study_news, hint=STUDY_HINT)
 
     def worklist_changed(self) -> None:
         """This reader's reads changed outside the session (a repeat read through the study's
@@ -583,6 +584,29 @@ class LabellingSession:
         if first is not None:
             check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
 
+    def _check_sealed(self, conn: Connection, image_id: int) -> None:
+        """Refuse any save or clear of an image whose first read is sealed (given, its repeat
+        pending), before anything else is compared: a stale version's answer carries the stored
+        read, and a resent read answered otherwise than a different one would let the reader
+        guess it label by label. Every attempt gets the same "final" answer."""
+        if self.sealed_in(conn, image_id):
+            check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+
+    def sealed_in(self, conn: Connection, image_id: int) -> bool:
+        """This reader's first read of the image is given and its repeat still to be read: the
+        read (label, frame labels, regions) is hidden from them and final."""
+        if self._worklist is None:
+            return False
+        found = assignment_rows.repeat_of_image(
+            conn, annotator_id=self._annotator_id, image_id=image_id
+        )
+        if found is None or found[1]:
+            return False
+        first = label_rows.current_label(
+            conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+        )
+        return first is not None
+
     def clear_label(
         self,
         image_id: int,
@@ -607,6 +631,7 @@ class LabellingSession:
             relpath, _ = self._image_file(image_id)
             change: _Change | None = None
             with self.project.store.write() as conn:
+                self._check_sealed(conn, image_id)
                 old = label_rows.current_label(
                     conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
                 )

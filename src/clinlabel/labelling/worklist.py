@@ -21,6 +21,8 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
 
 from __future__ import annotations
 
+import contextlib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -386,6 +388,20 @@ def study_state(project: Project) -> tuple[bool, bool]:
     return settings is not None, settings is not None and settings.locked
 
 
+def _look_alike(name: str) -> str:
+    """What two reader names a person cannot tell apart share: case and width folded, and a
+    Greek or Cyrillic letter drawn like a Latin one ("А", "о") read as that Latin letter."""
+    out = []
+    for ch in unicodedata.normalize("NFKC", name).casefold():
+        spelled = unicodedata.name(ch, "")
+        for script in ("CYRILLIC ", "GREEK "):
+            if spelled.startswith(script):
+                with contextlib.suppress(KeyError):  # no Latin letter of that name
+                    ch = unicodedata.lookup("LATIN " + spelled.removeprefix(script))
+        out.append(ch)
+    return "".join(out)
+
+
 NAMED_OUTSIDE = 3
 """Images outside the worklist named in an import's refusal (the count says the rest)."""
 
@@ -401,6 +417,18 @@ def check_import_worklist(
     with project.store.read() as conn:
         if not assignment_rows.has_study(conn):
             return 0
+        readers = [name for _, name, _ in assignment_rows.readers_with_worklists(conn)]
+        if reader not in readers:
+            alike = [name for name in readers if _look_alike(name) == _look_alike(reader)]
+            if alike:
+                # Even with `allow`: the rows would be the reads of a reader nobody assigned,
+                # shown like the real one and counted apart from them in the agreement.
+                raise ImportFileError(
+                    f"Nothing was imported from {source}: {reader!r} is not a reader of this "
+                    f"study but looks like its reader {alike[0]!r} (only case, width or a "
+                    "letter of another alphabet differ).",
+                    hint=f"Give the reader's name as the study has it: --annotator {alike[0]!r}.",
+                )
         annotator_id = people.find_annotator(conn, reader)
         mine = (
             set()

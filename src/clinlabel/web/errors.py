@@ -25,6 +25,7 @@ from clinlabel.errors import (
     SchemaTooNewError,
     StaleVersionError,
     StoreError,
+    StudyAssignedError,
     StudyRuleError,
     ValidationError,
 )
@@ -77,6 +78,9 @@ def status_for(exc: ClinlabelError) -> tuple[int, str]:
         return 409, "not_started"
     if isinstance(exc, OtherProjectError):
         return 409, "other_project"
+    if isinstance(exc, StudyAssignedError):
+        # Not judged: the page keeps a label change refused so and sends it after its reload.
+        return 409, "study_assigned"
     if isinstance(exc, StudyRuleError):
         # The request is well formed; the study's state does not allow it yet.
         return 409, "study_rule"

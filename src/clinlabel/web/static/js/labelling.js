@@ -148,7 +148,14 @@ export class Labeller {
   // A refused label change: forgotten, unless the session is gone (Finish in another tab, or
   // a server restarted onto its start page). That change was never judged: it stays in this
   // browser and is sent again once the page is reloaded and the project reopened. Says why.
+  // A study assigned while the page was open: the change was not judged either; it is kept and
+  // sent after the reload, then saved if the image is in the reader's worklist, else refused
+  // with the reason.
   notSaved(e, kept) {
+    if (e.kind === "study_assigned") {
+      const where = this.kept.available ? " This change is kept in this browser and sent again after the reload." : "";
+      return `${e.message}${where}`;
+    }
     if (e.kind !== "not_started") {
       this.kept.release(kept);
       return e.message;
