@@ -46,9 +46,6 @@ T = TypeVar("T")
 #: Reader threads: enough for the page's parallel reads (queue window, review table, metadata)
 #: on a 2-core laptop; each holds one pooled database connection while it reads.
 READERS = 3
-FIRST_IMAGE_GRACE_S = 3.0
-"""How long a launch's background rescan waits for the first image to be asked for and sent
-(`Workbench.image_sent`) before it begins anyway (no page opened, or a slow browser)."""
 
 
 class Workbench:
@@ -69,9 +66,7 @@ class Workbench:
         self._answering = threading.Event()
         self._answering.set()
         """Background work (the rescan's walk) may begin: cleared by `hold_background` until
-        the server answers and has sent its first image (`answering`, `image_sent`)."""
-        self._grace: threading.Timer | None = None
-        self.first_image_grace_s = FIRST_IMAGE_GRACE_S
+        the server answers (`answering`)."""
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a core function that changes something on the writer thread, in order."""
@@ -202,20 +197,8 @@ class Workbench:
         self._answering.clear()
 
     def answering(self) -> None:
-        """The server answers requests: held background work begins once the first image has
-        been sent (`image_sent`), or `first_image_grace_s` later if none is asked for (no
-        page). At a million images the rescan's walk, begun at once, shared the process with
-        the first image's requests and made them three times slower (bench_launch)."""
-        if self._answering.is_set() or self._grace is not None:
-            return
-        self._grace = threading.Timer(self.first_image_grace_s, self._answering.set)
-        self._grace.daemon = True
-        self._grace.start()
-
-    def image_sent(self) -> None:
-        """An image's rendition was sent: a held launch's background work may begin."""
-        if self._grace is not None:
-            self._answering.set()
+        """The server answers requests: held background work may begin."""
+        self._answering.set()
 
     def _start_rescan(self, project: Project) -> None:
         from clinlabel.labelling.rescan import BackgroundRescan
@@ -273,7 +256,5 @@ class Workbench:
         finally:
             self._readers.shutdown(wait=True)
             self._executor.shutdown(wait=True)
-            if self._grace is not None:
-                self._grace.cancel()
             if self.rescan is not None:
                 self.rescan.stop()

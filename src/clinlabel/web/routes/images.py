@@ -67,9 +67,7 @@ async def rendition(
     cached = await bench.viewing.rendition(path, kind, max_side=side, frame=frame)
     headers = {"ETag": cached.etag, "Cache-Control": RENDITION_CACHE_CONTROL}
     if request.headers.get("if-none-match") == cached.etag:
-        bench.image_sent()  # a launch's first image (the browser's copy): see below
         return Response(status_code=304, headers=headers)
     # Off the event loop: a colour frame at its own size can be large (see detail.py `full`).
     data = await anyio.to_thread.run_sync(cached.path.read_bytes)
-    bench.image_sent()  # a launch's first image: the background rescan may begin
     return Response(data, media_type=cached.media_type, headers=headers)
