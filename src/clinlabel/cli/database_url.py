@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -27,6 +28,17 @@ FILE_HELP = (
     "Read the database URL from this file (mode 0600: it may hold the password). Or set "
     f"{ENVIRONMENT}; or leave the password out of the URL and keep it in ~/.pgpass or PGPASSWORD."
 )
+
+
+def url_file_option(command: Callable[..., None]) -> Callable[..., None]:
+    """`--database-url-file` (the command's `url_file` argument), for `chosen_url`."""
+    return click.option(
+        "--database-url-file",
+        "url_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=FILE_HELP,
+    )(command)
+
 
 WARNING = (
     "clinlabel: warning: the database password in {option} is visible to every user of this "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from clinlabel.cli.database_url import ENVIRONMENT, FILE_HELP, chosen_url
+from clinlabel.cli.database_url import ENVIRONMENT, chosen_url, url_file_option
 
 
 @click.group("db")
@@ -23,12 +23,7 @@ def db_group() -> None:
     f"--database-url-file, then {ENVIRONMENT}. Keep the password in ~/.pgpass or PGPASSWORD: "
     "one here is visible to every local user (warned).",
 )
-@click.option(
-    "--database-url-file",
-    "url_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help=FILE_HELP,
-)
+@url_file_option
 @click.option(
     "--keep-using-sqlite",
     is_flag=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from clinlabel.cli.database_url import ENVIRONMENT, FILE_HELP, chosen_url
+from clinlabel.cli.database_url import ENVIRONMENT, chosen_url, url_file_option
 from clinlabel.cli.imaging import budget_bytes, memory_budget_option
 from clinlabel.cli.label import _bind
 
@@ -29,12 +29,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     f"{ENVIRONMENT}, then the project's own. A password here is visible to every local user "
     "(warned): keep it in ~/.pgpass or PGPASSWORD.",
 )
-@click.option(
-    "--database-url-file",
-    "url_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help=FILE_HELP,
-)
+@url_file_option
 @click.option(
     "--idle-minutes",
     type=click.FloatRange(min=1, max=24 * 60),
