@@ -21,6 +21,10 @@ from clinlabel.store.schema import (
 
 # Rows fetched from the driver at a time when a query streams one row per image.
 _BATCH = 5000
+# Each whole-image label with its reader's events on that image (their time spent on it).
+_LABEL_EVENTS = labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
+    events, and_(events.c.image_id == labels.c.image_id, events.c.actor == annotators.c.name)
+)
 
 
 def label_counts(conn: Connection) -> list[tuple[str, str, int]]:
@@ -71,12 +75,7 @@ def seconds_per_labelled_image(conn: Connection) -> Iterator[tuple[str, float]]:
     first_read_time = or_(~_has_repeat(), events.c.id <= labels.c.event_id)
     query = (
         select(annotators.c.name, func.sum(events.c.active_ms))
-        .select_from(
-            labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
-                events,
-                and_(events.c.image_id == labels.c.image_id, events.c.actor == annotators.c.name),
-            )
-        )
+        .select_from(_LABEL_EVENTS)
         .where(labels.c.frame == 0, events.c.active_ms.is_not(None), first_read_time)
         .group_by(labels.c.id, annotators.c.name)
     )
@@ -89,12 +88,7 @@ def repeat_active_ms(conn: Connection) -> dict[str, int]:
     (the repeat and any look back): left out of the first reads' rate and median."""
     query = (
         select(annotators.c.name, func.sum(events.c.active_ms))
-        .select_from(
-            labels.join(annotators, annotators.c.id == labels.c.annotator_id).join(
-                events,
-                and_(events.c.image_id == labels.c.image_id, events.c.actor == annotators.c.name),
-            )
-        )
+        .select_from(_LABEL_EVENTS)
         .where(
             labels.c.frame == 0,
             events.c.active_ms.is_not(None),
