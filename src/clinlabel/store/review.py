@@ -137,6 +137,12 @@ class ReviewQuery:
     """A reader of a study: only the images of their worklist, and a label filter never finds
     a first read sealed until its repeat is read (`labelling.worklist`)."""
 
+    @property
+    def whole_queue(self) -> bool:
+        """No filter narrows the images themselves (a case, regions, a reader's worklist): the
+        counts kept for the whole queue (per case, per annotator) apply to the rows."""
+        return self.case is None and self.regions is None and not self.worklist
+
 
 _KEYED_SORTS = {"case": images.c.case_key, "visit": images.c.visit_key, "file": images.c.file_key}
 """Sorts by a stored natural-order key: an index on (key, seq) holds their order."""
@@ -229,27 +235,16 @@ def review_page(
                 .where(images.c.seq.is_not(None), in_worklist(who, images.c.id))
             ).scalar_one()
         )
-    filtered = (
-        query.worklist
-        or query.case is not None
-        or query.unlabelled
-        or query.label is not None
-        or query.regions is not None
-    )
+    filtered = not query.whole_queue or query.unlabelled or query.label is not None
     if not filtered:
         total = everything
-    elif query.unlabelled and query.case is None and query.regions is None and not query.worklist:
+    elif query.unlabelled and query.whole_queue:
         # The annotator's labelled count is kept with the labels (annotator_progress): the rest
         # of the queue is unlabelled, without counting it.
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
     elif query.total is not None:
         total = max(query.total, 0)
-    elif (
-        query.label is not None
-        and query.case is None
-        and query.regions is None
-        and not query.worklist
-    ):
+    elif query.label is not None and query.whole_queue:
         total = _label_counts(conn, who, [query.label]).get(query.label, 0)
     else:
         total = int(
@@ -266,9 +261,7 @@ def review_page(
         and query.unlabelled
         and query.after is None
         and (offset or not query.descending)
-        and query.case is None
-        and query.regions is None
-        and not query.worklist
+        and query.whole_queue
     ):
         # The first window, or a jump, into the unlabelled images in queue order: found by the
         # kept counts per case, not by walking past the labelled (first, as annotators work).
@@ -457,11 +450,7 @@ def _label_window(
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
-    # The kept counts (per annotator, per case) are the whole queue's: a study reader's
-    # worklist is a filter like a case.
-    unfiltered = (
-        query.case is None and query.regions is None and not query.unlabelled and not query.worklist
-    )
+    unfiltered = query.whole_queue and not query.unlabelled
     plain = unfiltered and query.label is None
     if skip and plain and query.sort == "annotator":
         # Two groups, labelled and not: the annotator's labelled count is kept.
@@ -856,13 +845,7 @@ def _kept_key_window(
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
-    unfiltered = (
-        query.label is None
-        and not query.unlabelled
-        and query.case is None
-        and query.regions is None
-        and not query.worklist
-    )
+    unfiltered = query.label is None and not query.unlabelled and query.whole_queue
 
     def bare_rows(
         skip: int, count: int, after: int | None, *, backwards: bool = False
