@@ -27,11 +27,21 @@ path, unpadded numbers so that natural order matters) is written under benchmark
 - rescan changed: after 10 % of the files were removed, 10 % added (new cases) and 1 %
   rewritten, `init_project` again.
 
+Beside them, in the same run, floors that do the same work with nothing of clinlabel's: the
+filesystem walk a scan cannot avoid (`os.walk`, 64 bytes of each file), the bare sqlite3 +
+csv.writer process an export is held to (bench_bulk_export's), and every event read and hashed
+by plain sqlite3 (what a verify cannot avoid). The batch is synced to disk before the scan (and
+after the changes before the rescan), so that no timing includes the kernel's write-back.
+
 For each operation: its time at each size and the growth exponent between consecutive sizes
 (log of the time ratio over log of the size ratio). Operations that should not grow with the
 project (per request) are shown in ms and marked "constant": they are flagged when they pass
 their budget (issue 14: a window under 100 ms; a save within 1.2x of the smallest size). The
-others are flagged when an exponent is over 1.1.
+others are flagged when an exponent is over 1.1. A second table gives the CPU time (user +
+system, of this process's threads or of the child process) and its exponent beside the floor's:
+on a shared machine the wall time also measures the wait for a core, and growth that the floor
+shows too (B-tree depth, the kernel's caches) is the machine's, not clinlabel's. Last, the
+rescans' ratios to `init` (issue 14: at most 1.5x unchanged, 2x changed).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import itertools
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -66,6 +77,7 @@ from clinlabel.domain import ScanResult
 from clinlabel.labelling.audit_trail import verify_project
 from clinlabel.labelling.outputs import export_csv, write_report
 from clinlabel.labelling.project import init_project, open_project
+from clinlabel.store.engine import DATABASE_FILE
 
 OUT = Path(__file__).resolve().parent / "out"
 PER_CASE = 200
@@ -123,12 +135,55 @@ def timed(action: Callable[[], object]) -> float:
 
 
 @dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def cpu_timed(action: Callable[[], object]) -> Timing:
+    """Wall and CPU seconds of `action`, CPU counted over this process's threads and the child
+    processes it waited for: on a shared machine the wall time also measures the queue for a
+    core, and the CPU time's growth is the operation's own."""
+    cpu, children = time.process_time(), _children_cpu()
+    started = time.perf_counter()
+    action()
+    wall = time.perf_counter() - started
+    return Timing(wall, time.process_time() - cpu + _children_cpu() - children)
+
+
+def best_of(action: Callable[[], object], runs: int = 2) -> Timing:
+    timings = [cpu_timed(action) for _ in range(runs)]
+    return Timing(min(t.wall for t in timings), min(t.cpu for t in timings))
+
+
+def walk_floor(batch: Path) -> int:
+    """The filesystem's part of a scan: every folder listed and every file's first bytes read
+    (the scan reads each header), in plain Python, nothing else."""
+    count = 0
+    for folder, _, files in os.walk(batch):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                handle.read(64)
+            count += 1
+    return count
+
+
+@dataclass
 class Op:
     name: str
     constant: bool
     budget_ms: float | None = None
     """For constant operations: flagged above this many ms."""
     seconds: dict[int, float] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)
+    """CPU seconds (user + system) of the process doing the work, where the benchmark knows it."""
+    floor: str | None = None
+    """The name of the same-run floor this operation's growth is read against."""
     note: str = ""
 
 
@@ -146,9 +201,16 @@ class Results:
         *,
         constant: bool = False,
         budget_ms: float | None = None,
+        cpu: float | None = None,
+        floor: str | None = None,
     ) -> None:
-        op = self.ops.setdefault(name, Op(name, constant, budget_ms))
+        op = self.ops.setdefault(name, Op(name, constant, budget_ms, floor=floor))
         op.seconds[size] = seconds
+        if cpu is not None:
+            op.cpu[size] = cpu
+
+    def put_timing(self, name: str, size: int, timing: Timing, *, floor: str | None = None) -> None:
+        self.put(name, size, timing.wall, cpu=timing.cpu, floor=floor)
 
 
 class Server:
@@ -385,6 +447,43 @@ one transaction, in a fresh Python process: the floor an import is measured agai
 "within 5x of a bare process") and a process's own memory (its peak RSS)."""
 
 
+EXPORT_FLOOR = (
+    "import csv, os, sqlite3, sys\n"
+    "query = ('SELECT i.case_name, i.visit, i.file, l.label, l.comment FROM images i '\n"
+    "         'JOIN labels l ON l.image_id = i.id WHERE i.seq IS NOT NULL ORDER BY i.seq')\n"
+    "with sqlite3.connect(sys.argv[1]) as raw, open(sys.argv[2], 'w', newline='',"
+    " encoding='utf-8') as f:\n"
+    "    writer = csv.writer(f)\n"
+    "    writer.writerow(['case', 'visit', 'file', 'label', 'comment'])\n"
+    "    cursor = raw.execute(query)\n"
+    "    while rows := cursor.fetchmany(10_000):\n"
+    "        writer.writerows(rows)\n"
+    "    f.flush()\n"
+    "    os.fsync(f.fileno())\n"
+)
+"""The labels CSV by plain sqlite3 and csv.writer in a fresh process (bench_bulk_export's bare
+process): what an export's growth is read against."""
+
+VERIFY_FLOOR = (
+    "import hashlib, json, sqlite3, sys\n"
+    "raw = sqlite3.connect(sys.argv[1])\n"
+    "dumps = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode\n"
+    "previous = '0' * 64\n"
+    "cursor = raw.execute('SELECT id, ts_utc, tz_offset_min, actor, session_id, kind, image_id,"
+    " image, frame, active_ms, idle_ms, data, app_version, prev_hash FROM events ORDER BY id')\n"
+    "while rows := cursor.fetchmany(10_000):\n"
+    "    for row in rows:\n"
+    "        previous = hashlib.sha256(dumps(list(row)).encode()).hexdigest()\n"
+    "print(previous)\n"
+)
+"""Every event read in order and hashed as the chain hashes it, by plain sqlite3 in a fresh
+process, checking nothing: what audit verify's growth is read against."""
+
+
+def _bare(code: str, *args: str) -> None:
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+
+
 def run_with_rss(*args: str, code: str = _RSS) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of a clinlabel command (or `code`) in its own process."""
     started = time.perf_counter()
@@ -405,14 +504,34 @@ def measure(size: int, results: Results, repeat: int, keep: bool) -> None:
         batch, project = scratch / "Batch", scratch / "project"
         print(f"\n{size:,} images: writing the batch ...", flush=True)
         print(f"  batch written in {timed(lambda: make_tree(batch, size)):.1f} s", flush=True)
+        # Written files reach the disk in the background; without this the first reads below
+        # would also time the kernel's write-back of a million new files.
+        os.sync()
         result = ScanResult()
-        results.put("scan", size, timed(lambda: sum(1 for _ in scan_batch(batch, result))))
-        results.put("init", size, timed(lambda: init_project(batch, project)))
+        # Best of two for both, alternated: the first walk of a fresh tree pays for caches.
+        floor_runs, scan_runs = [], []
+        for _ in range(2):
+            floor_runs.append(cpu_timed(lambda: walk_floor(batch)))
+            scan_runs.append(cpu_timed(lambda: sum(1 for _ in scan_batch(batch, result))))
+        for name, runs in (
+            ("scan floor (os.walk, 64 bytes a file)", floor_runs),
+            ("scan", scan_runs),
+        ):
+            results.put(
+                name,
+                size,
+                min(t.wall for t in runs),
+                cpu=min(t.cpu for t in runs),
+                floor="scan floor (os.walk, 64 bytes a file)" if name == "scan" else None,
+            )
+        results.put_timing("init", size, cpu_timed(lambda: init_project(batch, project)))
         labelled = size // 2
         started = time.perf_counter()
         bulk_label(project, labelled)
         print(f"  {labelled:,} labelled in bulk in {time.perf_counter() - started:.1f} s")
-        results.put("rescan unchanged", size, timed(lambda: init_project(batch, project)))
+        results.put_timing(
+            "rescan unchanged", size, cpu_timed(lambda: init_project(batch, project))
+        )
         print("  launching clinlabel label ...", flush=True)
         server = Server(batch, project)
         try:
@@ -432,30 +551,46 @@ def measure(size: int, results: Results, repeat: int, keep: bool) -> None:
         print("  import ...", flush=True)
         table = scratch / "import.csv"
         import_csv(project, table)
+        children = _children_cpu()
         seconds, rss = run_with_rss(
             "import", str(project), "--csv", str(table), "--annotator", "imported"
         )
-        results.put("import", size, seconds)
+        import_floor = "import floor (bare sqlite3 executemany)"
+        results.put("import", size, seconds, cpu=_children_cpu() - children, floor=import_floor)
         results.rss_mb[size] = rss
+        children = _children_cpu()
         bare, bare_rss = run_with_rss(str(scratch / "bare.sqlite"), str(size), code=_BARE)
-        results.put("import floor (bare sqlite3 executemany)", size, bare)
+        results.put(import_floor, size, bare, cpu=_children_cpu() - children)
         results.bare_rss_mb[size] = bare_rss
         print("  export, report, verify ...", flush=True)
+        database = str(project / DATABASE_FILE)
+        export_floor = "export floor (sqlite3 + csv.writer)"
+        results.put_timing(
+            export_floor,
+            size,
+            cpu_timed(lambda: _bare(EXPORT_FLOOR, database, str(scratch / "bare.csv"))),
+        )
         with open_project(project) as opened:
-            results.put(
+            results.put_timing(
                 "export",
                 size,
-                timed(lambda: export_csv(opened, scratch / "out.csv", actor="bench")),
+                cpu_timed(lambda: export_csv(opened, scratch / "out.csv", actor="bench")),
+                floor=export_floor,
             )
-            results.put(
+            results.put_timing(
                 "report",
                 size,
-                timed(lambda: write_report(opened, scratch / "report.txt", actor="bench")),
+                cpu_timed(lambda: write_report(opened, scratch / "report.txt", actor="bench")),
             )
-        results.put("audit verify", size, timed(lambda: verify_project(project)))
+        verify_floor = "verify floor (sqlite3, sha256 an event)"
+        results.put_timing(verify_floor, size, cpu_timed(lambda: _bare(VERIFY_FLOOR, database)))
+        results.put_timing(
+            "audit verify", size, cpu_timed(lambda: verify_project(project)), floor=verify_floor
+        )
         print("  rescan after changes ...", flush=True)
         change_tree(batch, size)
-        results.put("rescan changed", size, timed(lambda: init_project(batch, project)))
+        os.sync()
+        results.put_timing("rescan changed", size, cpu_timed(lambda: init_project(batch, project)))
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -498,6 +633,8 @@ def show(results: Results, sizes: list[int]) -> None:
             flag = "constant" + (f"  OVER {op.budget_ms:.0f} ms at {over[0]:,}" if over else "")
             if over:
                 flagged.append(op.name)
+        elif "floor" in op.name:
+            flag = "floor: the reference, not flagged"
         else:
             steep = [e for e in exps if e is not None and e > 1.1]
             flag = "FLAG: exponent > 1.1" if steep else ""
@@ -537,7 +674,49 @@ def show(results: Results, sizes: list[int]) -> None:
             for s in sizes
         )
         print(f"{'import time / bare floor (target <= 5x)':<42}{ratios}")
+    show_cpu(results, sizes, pairs)
+    init = results.ops.get("init")
+    for name, target in (("rescan unchanged", 1.5), ("rescan changed", 2.0)):
+        rescan = results.ops.get(name)
+        if init and rescan:
+            ratios = "".join(
+                f"{rescan.seconds[s] / init.seconds[s]:>11.2f}x"
+                if s in rescan.seconds and init.seconds.get(s)
+                else f"{'-':>12}"
+                for s in sizes
+            )
+            print(f"{f'{name} / init (target <= {target}x)':<42}{ratios}")
     print(f"\nflagged: {', '.join(flagged) if flagged else 'none'}")
+
+
+def show_cpu(results: Results, sizes: list[int], pairs: list[tuple[int, int]]) -> None:
+    """CPU time and its growth, beside the growth of the same-run floor the operation is read
+    against (the filesystem's for the scan, plain sqlite3's for import, export and verify): an
+    exponent the floor shares is the machine's (B-tree depth, caches), not clinlabel's."""
+    timed_ops = [op for op in results.ops.values() if op.cpu and not op.constant]
+    if not timed_ops:
+        return
+    head = "".join(f"{s:>12,}" for s in sizes)
+    grow = "".join(f"{f'{a // 1000}k->{b // 1000}k':>12}" for a, b in pairs)
+    print("\n==== CPU time (user + system of the working process), growth exponent ====")
+    print(f"{'operation':<42}{head}{grow}  floor's exponent")
+    for op in timed_ops:
+        cells = "".join(f"{op.cpu[s]:>10.2f} s" if s in op.cpu else f"{'-':>12}" for s in sizes)
+        exps = [cpu_exponent(op, a, b) for a, b in pairs]
+        grows = "".join(f"{e:>12.2f}" if e is not None else f"{'-':>12}" for e in exps)
+        floor = results.ops.get(op.floor) if op.floor else None
+        beside = ""
+        if floor is not None:
+            floors = [cpu_exponent(floor, a, b) for a, b in pairs]
+            beside = "  " + " ".join(f"{e:.2f}" if e is not None else "-" for e in floors)
+        print(f"{op.name:<42}{cells}{grows}{beside}")
+
+
+def cpu_exponent(op: Op, a: int, b: int) -> float | None:
+    ta, tb = op.cpu.get(a), op.cpu.get(b)
+    if not ta or not tb:
+        return None
+    return math.log(tb / ta) / math.log(b / a)
 
 
 def main() -> None:
