@@ -1,6 +1,7 @@
 """`clinlabel export --csv` and `import --csv` import only what a CSV needs (issue 12): such a
 process loads no migration scripts, no web framework, no image readers, no plotting or numbers
-library and no progress bars (its stderr is not a terminal)."""
+library and no progress bars (its stderr is not a terminal); and an export of an SQLite project
+after the first (`labelling.csv_export`) loads no SQLAlchemy either."""
 
 from __future__ import annotations
 
@@ -43,13 +44,15 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "p"
 
 
-def _loaded(*args: str) -> set[str]:
-    """The top-level modules a `clinlabel ARGS` process held when it ended (it must succeed)."""
+def _loaded(*args: str, database: bool = True) -> set[str]:
+    """The top-level modules a `clinlabel ARGS` process held when it ended (it must succeed);
+    `database`: SQLAlchemy among them."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True
     )
     loaded = set(done.stdout.strip().splitlines()[-1].strip("[]").replace("'", "").split(", "))
-    assert "sqlalchemy" in loaded  # the probe saw the modules of a real command
+    assert "click" in loaded and "clinlabel" in loaded  # the probe saw a real command's modules
+    assert ("sqlalchemy" in loaded) is database
     return loaded
 
 
@@ -59,6 +62,11 @@ def test_export_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: P
     assert sorted(loaded.intersection(NOT_FOR_A_CSV)) == []
     with out.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle)) == ["case", "visit", "file", "label", "comment"]
+    first = out.read_bytes()
+    # The first export kept the head it verified: the next one reads the SQLite file itself.
+    again = _loaded("export", str(project), "--csv", str(out), database=False)
+    assert sorted(again.intersection(NOT_FOR_A_CSV)) == []
+    assert out.read_bytes() == first
 
 
 def test_import_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
