@@ -138,7 +138,7 @@ def export_command(
     if not (with_report or detailed or readers):
         from clinlabel.labelling import csv_export
 
-        # The plain CSV of an SQLite project, the export a user repeats: without SQLAlchemy.
+        # The plain CSV of an SQLite project (the export a user repeats): without SQLAlchemy.
         planned = csv_export.plan(project_dir, csv_path, force=force)
         if planned is not None:
             click.echo(f"Writing the labels CSV to {planned.target}")

@@ -10,9 +10,10 @@ export is published (so Ctrl+C leaves the project as it was). The queries are th
 (`store.csv_export`), run with the standard library's sqlite3.
 
 It takes only the plain case, which is the one a user repeats: the seed's five columns, one
-reader, no frame labels, no regions, a head kept by an earlier export. Anything else (a first
-export, `--detailed`, `--readers`, `--report`, a team or a PostgreSQL project) goes through
-`labelling.outputs` as before: `plan` says None.
+reader, no frame labels, no regions. Anything else (`--detailed`, `--readers`, `--report`, a
+team or a PostgreSQL project) goes through `labelling.outputs` as before: `plan` says None. A
+first export (no head kept) checks the whole trail here, on one thread, as the full path's
+plain export does (`chain_status_meanwhile` never spawns).
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An export this module can write: where, and the head an earlier export kept."""
+    """An export this module can write: where, and from which head the trail is checked."""
 
     database: Database
     target: Path
-    kept: Head
+    kept: Head | None
+    """The head an earlier export kept (None: the first export checks the whole trail)."""
 
 
 def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | None:
@@ -82,7 +84,6 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
             kept = _kept_head(rows.get_meta(conn, VERIFIED_HEAD))
             if (
                 batch is None
-                or kept is None
                 or rows.has_frame_labels(conn)
                 or rows.reader_count(conn) >= 2
                 or rows.has_regions(conn)
@@ -191,12 +192,12 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, Head | No
     return result
 
 
-def _check(conn: sqlite3.Connection, kept: Head) -> tuple[ChainStatus, Head | None]:
+def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, Head | None]:
     """`ChainVerifier._verify_here` from the kept head: the events after it if it is intact,
     else the whole chain; then the current labels. Returns the status and the head to keep."""
-    if _head_unchanged(conn, kept):
+    if kept is not None and _head_unchanged(conn, kept):
         first, prev_hash = kept.event_id + 1, kept.hash
-    else:  # the kept part changed under us: check all of it again
+    else:  # none kept, or the kept part changed under us: all of it
         first, prev_hash = 1, GENESIS
     with contextlib.closing(rows.iter_chain_rows(conn, HASHED_FIELDS, first=first)) as chain:
         newer = check_links(chain, first=first, prev_hash=prev_hash)

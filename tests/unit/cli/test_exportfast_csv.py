@@ -87,7 +87,9 @@ def _kept(project: Path) -> dict[str, object] | None:
 def test_the_quick_export_writes_the_full_paths_bytes_and_event(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = run("export", project, "--csv", tmp_path / "full.csv")  # no kept head: full path
+    with monkeypatch.context() as patched:
+        full_path_only(patched)
+        first = run("export", project, "--csv", tmp_path / "full.csv")
     assert first.exit_code == 0, first.output
     assert csv_export.plan(project, tmp_path / "quick.csv", force=False) is not None
     with monkeypatch.context() as patched:
@@ -155,6 +157,29 @@ def test_a_label_edited_behind_the_trail_is_refused_as_the_full_path_refuses_it(
     assert _kept(project) == kept  # a broken check keeps no new head
 
 
+@pytest.mark.parametrize("kept_first", [True, False])
+def test_a_first_export_checks_the_whole_trail_as_the_full_path_does(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept_first: bool
+) -> None:
+    if kept_first:  # an earlier export kept a head, and then the trail below it was edited
+        assert run("export", project, "--csv", tmp_path / "first.csv").exit_code == 0
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("DROP TRIGGER events_no_update")
+        raw.execute("UPDATE events SET actor = 'Mallory' WHERE id = 3")
+        raw.execute("DELETE FROM meta WHERE key = ?", (meta.VERIFIED_HEAD,))
+    with monkeypatch.context() as patched:
+        quick_path_only(patched)
+        quick = run("export", project, "--csv", tmp_path / "quick.csv")
+    with monkeypatch.context() as patched:
+        full_path_only(patched)
+        full = run("export", project, "--csv", tmp_path / "full.csv")
+    assert quick.exit_code == full.exit_code == 1
+    assert "BROKEN at event 3 (its content does not match its hash)" in quick.stderr
+    assert quick.stderr == full.stderr
+    assert _kept(project) is None
+    assert (tmp_path / "quick.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+
+
 def test_a_kept_head_that_no_longer_matches_means_the_whole_trail(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,8 +226,6 @@ def test_an_interrupted_quick_export_leaves_the_project_and_the_file_as_they_wer
 def test_what_the_quick_export_does_not_take_goes_the_full_way(
     project: Path, tmp_path: Path
 ) -> None:
-    assert csv_export.plan(project, None, force=False) is None  # no head kept yet
-    assert run("export", project).exit_code == 0
     assert csv_export.plan(project, None, force=False) is not None
     frames = project / "clinical_frame_labels.csv"
     frames.write_bytes(b"\xef\xbb\xbfcase,visit,file,frame,label,comment\r\n")
