@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,7 @@ with sqlite3.connect(sys.argv[1]) as raw, open(sys.argv[2], "w", newline="", enc
 
 
 BEFORE = "export --csv (--before-src)"
+FIRST_BEFORE = "first export (--before-src)"
 
 CPU: dict[str, list[float]] = {}
 """CPU seconds (user + system) of each kind of process, by name: on a shared, loaded machine
@@ -79,6 +81,17 @@ def csv_export(labels: int, repeat: int, before_src: str | None = None) -> None:
         project = build_project(root, labels)
         cli = [sys.executable, "-m", "clinlabel", "export", str(project)]
         bare_cmd = [sys.executable, "-c", BARE, str(project / DATABASE_FILE), str(root / "b.csv")]
+        first_before: list[float] = []
+        if before_src is not None:  # its first export on a copy: the trail as yet unchecked
+            copy = root / "before"
+            shutil.copytree(project, copy)
+            first_before.append(
+                run(
+                    [*cli[:-1], str(copy), "--csv", str(root / "first-before.csv")],
+                    FIRST_BEFORE,
+                    src=before_src,
+                )
+            )
         first = run([*cli, "--csv", str(root / "first.csv")], "export (first: whole trail)")
         bare, plain, reported, older = [], [], [], []
         for _ in range(repeat):
@@ -101,6 +114,7 @@ def csv_export(labels: int, repeat: int, before_src: str | None = None) -> None:
         print(f"  {'':35} {'wall':>9} {'ratio':>7} {'CPU':>9} {'ratio':>7}")
         print(f"  bare sqlite3 + csv.writer process   {bare_s:7.2f} s {'':7} {bare_cpu:7.2f} s")
         for name, times in [
+            *([(FIRST_BEFORE, first_before)] if first_before else []),
             ("export (first: whole trail)", [first]),
             *([(BEFORE, older)] if older else []),
             ("export --csv", plain),
