@@ -25,11 +25,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clinlabel.atomic import pending_path, publish
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.links import check_links
+from clinlabel.audit.links import check_links, text_or_values_hash
 from clinlabel.audit.rows import event_values, local_offset_minutes
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import ProgressSink, no_progress
@@ -199,8 +200,19 @@ def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, He
         first, prev_hash = kept.event_id + 1, kept.hash
     else:  # none kept, or the kept part changed under us: all of it
         first, prev_hash = 1, GENESIS
-    with contextlib.closing(rows.iter_chain_rows(conn, HASHED_FIELDS, first=first)) as chain:
-        newer = check_links(chain, first=first, prev_hash=prev_hash)
+
+    def values_of(event_id: int) -> tuple[Any, ...] | None:
+        found = rows.chain_row(conn, HASHED_FIELDS, event_id)
+        return None if found is None else found[:-1]
+
+    with contextlib.closing(rows.iter_chain_texts(conn, HASHED_FIELDS, first=first)) as chain:
+        newer = check_links(
+            chain,
+            first=first,
+            prev_hash=prev_hash,
+            positions=(0, 1),
+            content_hash=text_or_values_hash(values_of),
+        )
     status = ChainStatus(
         newer.ok, first - 1 + newer.events, newer.head_hash, newer.first_broken_event, newer.reason
     )

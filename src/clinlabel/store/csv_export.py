@@ -167,12 +167,16 @@ def count_up_to(conn: sqlite3.Connection, event_id: int) -> int:
     return int(conn.execute("SELECT count(*) FROM events WHERE id <= ?", (event_id,)).fetchone()[0])
 
 
-def iter_chain_rows(
+def iter_chain_texts(
     conn: sqlite3.Connection, fields: Sequence[str], *, first: int
 ) -> Generator[tuple[Any, ...], None, None]:
-    """(fields..., hash) of the events from `first` on, in id order."""
-    columns = ", ".join((*fields, "hash"))
-    cursor = conn.execute(f"SELECT {columns} FROM events WHERE id >= ? ORDER BY id", (first,))
+    """(id, prev_hash, SQLite's `json_array` of the fields, hash) of the events from `first`
+    on, in id order: the text `audit.links.text_or_values_hash` hashes."""
+    query = (
+        f"SELECT id, prev_hash, json_array({', '.join(fields)}), hash FROM events "
+        "WHERE id >= ? ORDER BY id"
+    )
+    cursor = conn.execute(query, (first,))
     try:
         while rows := cursor.fetchmany(5000):
             yield from rows
