@@ -205,14 +205,18 @@ def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, He
         found = rows.chain_row(conn, HASHED_FIELDS, event_id)
         return None if found is None else found[:-1]
 
-    with contextlib.closing(rows.iter_chain_texts(conn, HASHED_FIELDS, first=first)) as chain:
-        newer = check_links(
-            chain,
-            first=first,
-            prev_hash=prev_hash,
-            positions=(0, 1),
-            content_hash=text_or_values_hash(values_of),
-        )
+    try:
+        with contextlib.closing(rows.iter_chain_texts(conn, HASHED_FIELDS, first=first)) as texts:
+            newer = check_links(
+                texts,
+                first=first,
+                prev_hash=prev_hash,
+                positions=(0, 1),
+                content_hash=text_or_values_hash(values_of),
+            )
+    except sqlite3.OperationalError:  # a BLOB in the trail (an edited database): no JSON text
+        with contextlib.closing(rows.iter_chain_rows(conn, HASHED_FIELDS, first=first)) as values:
+            newer = check_links(values, first=first, prev_hash=prev_hash)
     status = ChainStatus(
         newer.ok, first - 1 + newer.events, newer.head_hash, newer.first_broken_event, newer.reason
     )

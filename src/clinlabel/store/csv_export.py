@@ -167,6 +167,19 @@ def count_up_to(conn: sqlite3.Connection, event_id: int) -> int:
     return int(conn.execute("SELECT count(*) FROM events WHERE id <= ?", (event_id,)).fetchone()[0])
 
 
+def iter_chain_rows(
+    conn: sqlite3.Connection, fields: Sequence[str], *, first: int
+) -> Generator[tuple[Any, ...], None, None]:
+    """(fields..., hash) of the events from `first` on, in id order."""
+    columns = ", ".join((*fields, "hash"))
+    cursor = conn.execute(f"SELECT {columns} FROM events WHERE id >= ? ORDER BY id", (first,))
+    try:
+        while rows := cursor.fetchmany(5000):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def iter_chain_texts(
     conn: sqlite3.Connection, fields: Sequence[str], *, first: int
 ) -> Generator[tuple[Any, ...], None, None]:
