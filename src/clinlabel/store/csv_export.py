@@ -219,9 +219,10 @@ def label_mismatch(conn: sqlite3.Connection) -> tuple[int, str] | None:
         if queue is not None:
             return queue
     found = conn.execute(sql.NAMED_LABEL.sql, sql.NAMED_LABEL.params).fetchone()
-    if found is not None:
-        # `or 0`: a label whose event id was made NULL (an edited schema) still breaks.
-        return int(found[0] or 0), NAMED_LABEL_MISMATCH
+    # As SQLAlchemy's `scalar()` reads it: a label whose event id was made NULL (an edited
+    # schema) is named by the next check instead (its key's newest event is not its event).
+    if found is not None and found[0] is not None:
+        return int(found[0]), NAMED_LABEL_MISMATCH
     found = conn.execute(sql.STALE_LABEL.sql, sql.STALE_LABEL.params).fetchone()
     if found is not None:
         return int(found[0]), STALE_LABEL_MISMATCH

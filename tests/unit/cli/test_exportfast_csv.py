@@ -255,3 +255,25 @@ def test_a_postgresql_project_exports_the_same_bytes(
     assert csv_export.plan(on_server, None, force=False) is None
     assert (on_server / "again.csv").read_bytes() == (local / "again.csv").read_bytes()
     assert (on_server / "first.csv").read_bytes() == (local / "again.csv").read_bytes()
+
+
+def test_a_label_whose_event_id_was_made_null_is_named_as_the_full_path_names_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("export", project, "--csv", tmp_path / "first.csv").exit_code == 0
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("PRAGMA writable_schema = ON")
+        raw.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, 'event_id INTEGER NOT NULL', "
+            "'event_id INTEGER') WHERE name = 'labels'"
+        )
+    with sqlite3.connect(project / DATABASE_FILE) as raw:
+        raw.execute("UPDATE labels SET event_id = NULL WHERE comment = 'a, b'")
+    with monkeypatch.context() as patched:
+        quick_path_only(patched)
+        quick = run("export", project, "--csv", tmp_path / "quick.csv")
+    with monkeypatch.context() as patched:
+        full_path_only(patched)
+        full = run("export", project, "--csv", tmp_path / "full.csv")
+    assert quick.exit_code == full.exit_code == 1
+    assert "BROKEN at event " in quick.stderr and quick.stderr == full.stderr
