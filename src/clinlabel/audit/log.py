@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
 
 from clinlabel import __version__
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
+from clinlabel.audit.links import VERIFYING as VERIFYING
+from clinlabel.audit.links import check_links
+from clinlabel.audit.rows import STORED_FIELDS, event_values
+from clinlabel.audit.rows import local_offset_minutes as local_offset_minutes
+from clinlabel.audit.rows import utc_now as utc_now
 from clinlabel.audit.status import ChainStatus
-from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
+from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.domain.regions import geometry_sha256
 from clinlabel.store import events as event_rows
 from clinlabel.store import regions as region_rows
 from clinlabel.store.store import Store
-
-
-def utc_now() -> str:
-    """UTC time in ISO 8601 with microseconds and a Z, the form every stored time uses."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def local_offset_minutes() -> int:
-    offset = datetime.now().astimezone().utcoffset()
-    return 0 if offset is None else int(offset.total_seconds() // 60)
 
 
 def append_event(conn: Connection, event: NewEvent) -> int:
@@ -74,34 +69,12 @@ def append_events(conn: Connection, new: Sequence[NewEvent]) -> list[int]:
     for event in new:
         # The values in HASHED_FIELDS order, hashed as they are and then stored with the hash:
         # one tuple a row, no dict to look the fields up in again.
-        values = (
-            next_id,
-            event.ts_utc or utc_now(),
-            event.tz_offset_min if event.tz_offset_min is not None else offset,
-            event.actor,
-            event.session_id,
-            str(event.kind),
-            event.image_id,
-            event.image,
-            event.frame,
-            event.active_ms,
-            event.idle_ms,
-            encode_data(event.data),
-            __version__,
-            prev_hash,
-        )
+        values = event_values(event, next_id, prev_hash, offset)
         prev_hash = values_hash(values)
-        rows.append(dict(zip(_STORED_FIELDS, (*values, prev_hash), strict=True)))
+        rows.append(dict(zip(STORED_FIELDS, (*values, prev_hash), strict=True)))
         next_id += 1
     event_rows.insert_events(conn, rows)
     return list(range(first, next_id))
-
-
-_STORED_FIELDS = (*HASHED_FIELDS, "hash")
-assert HASHED_FIELDS == (
-    "id", "ts_utc", "tz_offset_min", "actor", "session_id", "kind", "image_id", "image",
-    "frame", "active_ms", "idle_ms", "data", "app_version", "prev_hash",
-), "append_events builds its values in this order"  # fmt: skip
 
 
 def verify_chain(conn: Connection, *, progress: ProgressSink = no_progress) -> ChainStatus:
@@ -141,9 +114,6 @@ def with_labels(status: ChainStatus, mismatch: tuple[int, str] | None) -> ChainS
     return ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
 
 
-VERIFYING = "Checking the audit trail"
-
-
 def verify_range(
     conn: Connection,
     *,
@@ -153,39 +123,9 @@ def verify_range(
     progress: ProgressSink = no_progress,
 ) -> ChainStatus:
     """Verify events first..last (all from `first`), the first linking to `prev_hash`."""
-    expected_id = first
-    count = 0
-    id_at, prev_at = HASHED_FIELDS.index("id"), HASHED_FIELDS.index("prev_hash")
-    total = None if last is None else last - first + 1
-    for row in event_rows.iter_chain_rows(conn, HASHED_FIELDS, first=first, last=last):
-        count += 1
-        if count % REPORT_EVERY == 0:
-            progress(VERIFYING, count, total)
-        event_id = int(row[id_at])
-        if event_id != expected_id:
-            return ChainStatus(
-                False,
-                count,
-                prev_hash,
-                expected_id,
-                f"event {expected_id} is missing (the next event is {event_id})",
-            )
-        if row[prev_at] != prev_hash:
-            return ChainStatus(
-                False,
-                count,
-                prev_hash,
-                event_id,
-                "its link to the previous event does not match (an event before it was "
-                "changed, inserted or removed)",
-            )
-        stored = row[-1]
-        if values_hash(row[:-1]) != stored:
-            return ChainStatus(
-                False, count, prev_hash, event_id, "its content does not match its hash"
-            )
-        prev_hash = str(stored)
-        expected_id += 1
-    if last is not None and expected_id != last + 1:
-        return ChainStatus(False, count, prev_hash, expected_id, f"event {expected_id} is missing")
-    return ChainStatus(True, count, prev_hash)
+    # Closed here, also when interrupted: the row stream's cursor must not outlive its
+    # connection ("Exception ignored ... closed database" after Ctrl+C).
+    with contextlib.closing(
+        event_rows.iter_chain_rows(conn, HASHED_FIELDS, first=first, last=last)
+    ) as rows:
+        return check_links(rows, first=first, prev_hash=prev_hash, last=last, progress=progress)

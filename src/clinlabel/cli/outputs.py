@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clinlabel.cli.shown import shown
+
+if TYPE_CHECKING:
+    from clinlabel.audit.status import ChainStatus
 
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 _FORCE = click.option(
@@ -130,6 +134,21 @@ def export_command(
             hint="--detailed has one row per read, with its reader named.",
         )
     from clinlabel.cli.progress import terminal_progress
+
+    if not (with_report or detailed or readers):
+        from clinlabel.labelling import csv_export
+
+        # The plain CSV of an SQLite project (the export a user repeats): without SQLAlchemy.
+        planned = csv_export.plan(project_dir, csv_path, force=force)
+        if planned is not None:
+            click.echo(f"Writing the labels CSV to {planned.target}")
+            with terminal_progress() as progress:
+                rows, audit = csv_export.export(
+                    planned, actor=csv_export.system_user(), progress=progress
+                )
+            click.echo(f"Wrote {rows} labels to {planned.target}")
+            _fail_if_broken(audit, allow_broken=allow_broken)
+            return
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
@@ -192,6 +211,10 @@ def export_command(
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = checked()
+    _fail_if_broken(audit, allow_broken=allow_broken)
+
+
+def _fail_if_broken(audit: ChainStatus, *, allow_broken: bool) -> None:
     if not audit.ok and not allow_broken:
         click.echo(
             f"Error: the audit trail is BROKEN at event {audit.first_broken_event} "

@@ -36,6 +36,10 @@ from clinlabel.exports.csv import (
     write_readers_csv,
 )
 from clinlabel.labelling.adjudication import readers_row, team_row
+from clinlabel.labelling.csv_export import CSV_NAME as CSV_NAME
+from clinlabel.labelling.csv_export import FRAME_CSV_NAME as FRAME_CSV_NAME
+from clinlabel.labelling.csv_export import WRITING_CSV as WRITING_CSV
+from clinlabel.labelling.csv_export import batch_reporter
 from clinlabel.labelling.overwrite import check_output_location, is_clinlabel_output
 from clinlabel.labelling.project import Project, file_sha256
 from clinlabel.store import adjudication as adjudication_rows
@@ -49,8 +53,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CSV_NAME = "clinical_labels.csv"
-FRAME_CSV_NAME = "clinical_frame_labels.csv"
 REPORT_NAME = "clinical_labels_summary.txt"
 
 
@@ -233,7 +235,7 @@ def _stage_csv(
                 progress(WRITING_CSV, 0, total)
                 with contextlib.closing(export_rows.iter_image_label_batches(conn)) as batches:
                     rows = write_labels_csv_batches(
-                        batches, pending, written=_batch_reporter(progress, total)
+                        batches, pending, written=batch_reporter(progress, total)
                     )
         except BaseException:
             pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
@@ -333,23 +335,12 @@ def export_csvs(
     return rows, None if frame is None else frame.rows
 
 
-WRITING_CSV = "Writing the labels CSV"
-
-
 def _reported(stream: Iterator[T], progress: ProgressSink, total: int | None) -> Iterator[T]:
     progress(WRITING_CSV, 0, total)
     for done, row in enumerate(stream, start=1):
         yield row
         if done % REPORT_EVERY == 0:
             progress(WRITING_CSV, done, total if total is not None and total >= done else None)
-
-
-def _batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int], None] | None:
-    if progress is no_progress:
-        return None
-    return lambda done: progress(
-        WRITING_CSV, done, total if total is not None and total >= done else None
-    )
 
 
 def write_report(

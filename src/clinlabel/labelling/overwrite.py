@@ -26,9 +26,9 @@ from typing import Literal
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.errors import OutputError
 from clinlabel.exports.rows import BASIC_COLUMNS, FRAME_COLUMNS
-from clinlabel.labelling.project import LOCK_FILE, SETTINGS_FILE
+from clinlabel.labelling.project_basics import LOCK_FILE, SETTINGS_FILE
 from clinlabel.labelling.project_folder import is_project_folder
-from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.sqlite_file import DATABASE_FILE
 
 OutputKind = Literal["csv", "report", "png"]
 _NAMES = {"csv": "a clinlabel labels CSV", "report": "a clinlabel summary report"}

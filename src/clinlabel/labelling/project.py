@@ -6,8 +6,6 @@ written inside the batch folder, and the originals are only ever opened for read
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 import os
 import stat
@@ -34,6 +32,11 @@ from clinlabel.errors import (
     StoreError,
     ValidationError,
 )
+from clinlabel.labelling.project_basics import LOCK_FILE as LOCK_FILE
+from clinlabel.labelling.project_basics import SERVER_FILE as SERVER_FILE
+from clinlabel.labelling.project_basics import SETTINGS_FILE as SETTINGS_FILE
+from clinlabel.labelling.project_basics import file_sha256 as file_sha256
+from clinlabel.labelling.project_basics import system_user as system_user
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store import rescan as rescan_rows
@@ -41,33 +44,6 @@ from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.images import ScanRow
 from clinlabel.store.store import Store
 from clinlabel.store.urls import url_has_password
-
-LOCK_FILE = "clinlabel.lock"
-SERVER_FILE = "server.json"
-"""The labelling server's token and port (owner-only, 0600): `labelling.server_access`."""
-SETTINGS_FILE = "project.toml"
-"""Optional; `database_url = "postgresql+psycopg://..."` keeps the records on a server."""
-_HASH_CHUNK = 1 << 20
-
-
-def system_user() -> str:
-    """Who ran a command that has no annotator (init, export): the operating-system user."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
-def file_sha256(path: Path) -> str | None:
-    """SHA-256 of a file's bytes, or None if it cannot be read now."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def confined_path(batch: Path, relpath: str) -> Path:

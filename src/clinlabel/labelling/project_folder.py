@@ -14,8 +14,8 @@ from pathlib import Path
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.discovery.layout import is_hidden
 from clinlabel.errors import OutputError
-from clinlabel.labelling.project import SETTINGS_FILE
-from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.labelling.project_basics import SETTINGS_FILE
+from clinlabel.store.sqlite_file import DATABASE_FILE
 
 
 def is_project_folder(folder: Path) -> bool:

@@ -18,12 +18,14 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 
-BUSY_TIMEOUT_MS = 10_000
-"""How long a writer waits for another process's transaction before "project is in use"."""
+from clinlabel.store.sqlite_file import (
+    AUTOCHECKPOINT_PAGES,
+    BUSY_TIMEOUT_MS,
+    DATABASE_FILE,
+    set_pragmas,
+)
 
-DATABASE_FILE = "clinlabel.db"
-
-AUTOCHECKPOINT_PAGES = 10_000
+__all__ = ["AUTOCHECKPOINT_PAGES", "BUSY_TIMEOUT_MS", "DATABASE_FILE", "make_engine", "sqlite_url"]
 
 
 def sqlite_url(project_dir: Path, *, read_only: bool = False) -> str:
@@ -70,20 +72,7 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if read_only:  # the journal mode and checkpoints are the writer's business
-            cur.close()
-            return
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = FULL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        # Checkpoints are run by the store's background checkpointer, off the labelling path;
-        # this larger automatic threshold is only the safety net (about 40 MB of WAL).
-        cur.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-        cur.close()
+        set_pragmas(dbapi_conn, read_only=read_only)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

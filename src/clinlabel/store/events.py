@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, and_, cast, func, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from clinlabel.store.driver import insert_chunks, stream_tuples
+from clinlabel.store.label_checks import NAMED_LABEL_MISMATCH, STALE_LABEL_MISMATCH, queue_mismatch
 from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.seconds import add_event_time
 
@@ -52,7 +53,7 @@ def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, An
 
 def iter_chain_rows(
     conn: Connection, fields: tuple[str, ...], *, first: int = 1, last: int | None = None
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """(fields..., hash) of the events with ids first..last in id order, as plain tuples."""
     columns = [events.c[name] for name in fields]
     query = select(*columns, events.c.hash).where(events.c.id >= first).order_by(events.c.id)
@@ -96,9 +97,13 @@ _LABEL_KINDS = ("label_saved", "label_changed")
 _CLEARED = "label_cleared"
 
 
-def _json_text(conn: Connection, column: ColumnElement[Any], *path: str) -> ColumnElement[Any]:
-    """A text value inside a JSON column, in the dialect's own cheapest form."""
-    if conn.dialect.name == "sqlite":
+def _json_text(
+    conn: Connection | str, column: ColumnElement[Any], *path: str
+) -> ColumnElement[Any]:
+    """A text value inside a JSON column, in the dialect's own cheapest form (`conn`: a
+    connection, or the name of its dialect)."""
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
+    if dialect == "sqlite":
         extracted: ColumnElement[Any] = func.json_extract(column, "$." + ".".join(path))
         return extracted
     # The column is text: cast it, as `type_coerce` would only change the Python-side type.
@@ -112,24 +117,25 @@ _SCANNED = "batch_scanned"
 def _queue_mismatch(conn: Connection) -> tuple[int, str] | None:
     """Only a rescan takes images out of the queue or puts them back, and it records how many it
     left there: hiding the unlabelled images would otherwise make a 100 % report."""
-    newest = conn.execute(
-        select(events.c.id, _json_text(conn, events.c.data, "images"))
+    scan, queue = queue_queries(conn.dialect.name)
+    newest = conn.execute(scan).first()
+    if newest is None or newest[1] is None:
+        return None
+    present, last = conn.execute(queue).one()
+    return queue_mismatch(int(newest[0]), int(newest[1]), int(present), int(last))
+
+
+def queue_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The newest scan event (id, images it left in the queue), and the queue's (count, last
+    position): `_queue_mismatch`'s two reads (also run as text by `store.csv_export`)."""
+    scan = (
+        select(events.c.id, _json_text(dialect, events.c.data, "images"))
         .where(events.c.kind == _SCANNED)
         .order_by(events.c.id.desc())
         .limit(1)
-    ).first()
-    if newest is None or newest[1] is None:
-        return None
-    present, last = conn.execute(
-        select(func.count(), func.coalesce(func.max(images.c.seq), 0)).where(images.c.present)
-    ).one()
-    scanned = int(newest[1])
-    if int(present) != scanned or int(last) != scanned:
-        return int(newest[0]), (
-            f"the queue holds {int(present)} images (last position {int(last)}), but the last "
-            f"scan left {scanned}"
-        )
-    return None
+    )
+    queue = select(func.count(), func.coalesce(func.max(images.c.seq), 0)).where(images.c.present)
+    return scan, queue
 
 
 def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
@@ -144,9 +150,23 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     queue = _queue_mismatch(conn)
     if queue is not None:
         return queue
-    new_label = _json_text(conn, events.c.data, "new", "label")
-    new_comment = func.coalesce(_json_text(conn, events.c.data, "new", "comment"), "")
-    event_sha = func.coalesce(_json_text(conn, events.c.data, "sha256"), "")
+    named, stale = label_mismatch_queries(conn.dialect.name)
+    found = conn.execute(named).scalar()
+    if found is not None:
+        return int(found), NAMED_LABEL_MISMATCH
+    found = conn.execute(stale).scalar()
+    if found is not None:
+        return int(found), STALE_LABEL_MISMATCH
+    return None
+
+
+def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """`first_label_mismatch`'s two queries after the queue's: the first label that differs
+    from the event it names, and the first key whose newest label event is not its current
+    label (each the event id, or no row). Also run as text by `store.csv_export`."""
+    new_label = _json_text(dialect, events.c.data, "new", "label")
+    new_comment = func.coalesce(_json_text(dialect, events.c.data, "new", "comment"), "")
+    event_sha = func.coalesce(_json_text(dialect, events.c.data, "sha256"), "")
     # The image row an export reads must be the one the event named, and its case, visit and
     # file must be the parts of its path: swapping two rows' paths moves labels between images.
     identity = images.c.case_name + "/" + images.c.visit + "/" + images.c.file
@@ -181,12 +201,6 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
         .order_by(labels.c.event_id)
         .limit(1)
     )
-    found = conn.execute(named).scalar()
-    if found is not None:
-        return int(found), (
-            "a current label, or the image row it belongs to, differs from the event it names "
-            "(image path, case, visit, file, label, comment, annotator, frame, time or SHA-256)"
-        )
     frame = func.coalesce(events.c.frame, 0).label("frame")
     latest = (
         select(events.c.image_id, events.c.actor, frame, func.max(events.c.id).label("id"))
@@ -220,7 +234,4 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
         .order_by(latest.c.id)
         .limit(1)
     )
-    found = conn.execute(stale).scalar()
-    if found is not None:
-        return int(found), "the current labels do not match the newest label event here"
-    return None
+    return named, stale

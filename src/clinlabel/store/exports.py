@@ -25,7 +25,7 @@ def count_image_label_rows(conn: Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def _queries(*, frames: bool, detailed: bool) -> tuple[Select[Any], Select[Any]]:
+def label_queries(*, frames: bool, detailed: bool) -> tuple[Select[Any], Select[Any]]:
     """Labels of present images in queue order, then those of images gone from disk by path
     (kept: they were given). Within an image: by annotator, then frame."""
     five = [images.c.case_name, images.c.visit, images.c.file, labels.c.label, labels.c.comment]
@@ -65,7 +65,7 @@ def iter_image_label_rows(
 ) -> Generator[tuple[Any, ...], None, None]:
     """Whole-file labels in `LabelRow` field order (only its first five fields unless
     `detailed`: a million-row export is bound by how much the database hands over)."""
-    for query in _queries(frames=False, detailed=detailed):
+    for query in label_queries(frames=False, detailed=detailed):
         yield from stream_tuples(conn, query, batch=batch)
 
 
@@ -75,7 +75,7 @@ def iter_image_label_batches(
     """`iter_image_label_rows` without `detailed` (case, visit, file, label, comment), in lists
     of up to `batch` rows as the driver hands them over: a bulk export's writer takes them
     whole."""
-    for query in _queries(frames=False, detailed=False):
+    for query in label_queries(frames=False, detailed=False):
         yield from stream_batches(conn, query, batch=batch)
 
 
@@ -84,5 +84,5 @@ def iter_frame_label_rows(
 ) -> Generator[tuple[Any, ...], None, None]:
     """Labels of single frames or slices, in `LabelRow` field order (seconds only if
     `detailed`)."""
-    for query in _queries(frames=True, detailed=detailed):
+    for query in label_queries(frames=True, detailed=detailed):
         yield from stream_tuples(conn, query, batch=batch)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+# SQLAlchemy is imported inside each function: the command line imports this module to read
+# its options, and `clinlabel export --csv` of an SQLite project never loads SQLAlchemy.
 
 
 def masked_url(url: str) -> str:
     """`url` with its password (in the address, or as a `password=` parameter) as ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -19,6 +22,9 @@ def masked_url(url: str) -> str:
 
 
 def url_has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -1,6 +1,7 @@
 """`clinlabel export --csv` and `import --csv` import only what a CSV needs (issue 12): such a
 process loads no migration scripts, no web framework, no image readers, no plotting or numbers
-library and no progress bars (its stderr is not a terminal)."""
+library and no progress bars (its stderr is not a terminal); and the plain export of an SQLite
+project (`labelling.csv_export`) loads no SQLAlchemy either."""
 
 from __future__ import annotations
 
@@ -43,22 +44,29 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "p"
 
 
-def _loaded(*args: str) -> set[str]:
-    """The top-level modules a `clinlabel ARGS` process held when it ended (it must succeed)."""
+def _loaded(*args: str, database: bool = True) -> set[str]:
+    """The top-level modules a `clinlabel ARGS` process held when it ended (it must succeed);
+    `database`: SQLAlchemy among them."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True
     )
     loaded = set(done.stdout.strip().splitlines()[-1].strip("[]").replace("'", "").split(", "))
-    assert "sqlalchemy" in loaded  # the probe saw the modules of a real command
+    assert "click" in loaded and "clinlabel" in loaded  # the probe saw a real command's modules
+    assert ("sqlalchemy" in loaded) is database
     return loaded
 
 
 def test_export_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "labels.csv"
-    loaded = _loaded("export", str(project), "--csv", str(out))
+    loaded = _loaded("export", str(project), "--csv", str(out), database=False)
     assert sorted(loaded.intersection(NOT_FOR_A_CSV)) == []
     with out.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle)) == ["case", "visit", "file", "label", "comment"]
+    first = out.read_bytes()
+    # From the head the first one kept.
+    again = _loaded("export", str(project), "--csv", str(out), database=False)
+    assert sorted(again.intersection(NOT_FOR_A_CSV)) == []
+    assert out.read_bytes() == first
 
 
 def test_import_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: Path) -> None:
@@ -69,7 +77,7 @@ def test_import_csv_loads_nothing_a_csv_does_not_need(project: Path, tmp_path: P
     loaded = _loaded("import", str(project), "--csv", str(table), "--annotator", "Dr I")
     assert sorted(loaded.intersection(NOT_FOR_A_CSV)) == []
     out = tmp_path / "labels.csv"
-    _loaded("export", str(project), "--csv", str(out))
+    _loaded("export", str(project), "--csv", str(out), database=False)
     with out.open(encoding="utf-8-sig", newline="") as handle:
         assert list(csv.reader(handle))[1:] == [
             ["Case_1", "Visit_1", "XC/img0.png", "NA", "blurred"]

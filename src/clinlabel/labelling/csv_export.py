@@ -1,0 +1,247 @@
+"""`clinlabel export --csv` of an SQLite project without SQLAlchemy (issue 12: within 3x of a
+bare sqlite3 + csv.writer process).
+
+The same file, the same event and the same checks as `labelling.outputs.export_csvs` with the
+verifier of an open project (`audit.verifier.ChainVerifier(remember=True)`): the trail from the
+head an earlier export kept (checked first: still there, same hash, same content, exactly that
+many events up to it), every current label against the trail in full, the CSV staged and put in
+place with its `export_written` event in one write transaction, the new head kept only once the
+export is published (so Ctrl+C leaves the project as it was). The queries are the store's own
+(`store.csv_export`), run with the standard library's sqlite3.
+
+It takes only the plain case, which is the one a user repeats: the seed's five columns, one
+reader, no frame labels, no regions. Anything else (`--detailed`, `--readers`, `--report`, a
+team or a PostgreSQL project) goes through `labelling.outputs` as before: `plan` says None. A
+first export (no head kept) checks the whole trail here, on one thread, as the full path's
+plain export does (`chain_status_meanwhile` never spawns).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clinlabel.atomic import pending_path, publish
+from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
+from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.links import check_links, text_or_values_hash
+from clinlabel.audit.rows import event_values, local_offset_minutes
+from clinlabel.audit.status import ChainStatus
+from clinlabel.domain.progress import ProgressSink, no_progress
+from clinlabel.errors import StoreError
+from clinlabel.exports.csv import write_labels_csv_batches
+from clinlabel.labelling.overwrite import check_output_target, is_clinlabel_output
+from clinlabel.labelling.project_basics import SETTINGS_FILE, file_sha256
+from clinlabel.labelling.project_basics import system_user as system_user
+from clinlabel.store import csv_export as rows
+from clinlabel.store.csv_export import Database
+
+CSV_NAME = "clinical_labels.csv"
+FRAME_CSV_NAME = "clinical_frame_labels.csv"
+WRITING_CSV = "Writing the labels CSV"
+# The keys of `store.meta`, which imports SQLAlchemy (a test keeps them equal).
+BATCH_ROOT = "batch_root"
+VERIFIED_HEAD = "verified_head"
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest event found intact (`audit.verifier.VerifiedHead`)."""
+
+    event_id: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An export this module can write: where, and from which head the trail is checked."""
+
+    database: Database
+    target: Path
+    kept: Head | None
+    """The head an earlier export kept (None: the first export checks the whole trail)."""
+
+
+def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | None:
+    """The export of `project_dir`'s labels to `csv_path` (default: the project's
+    clinical_labels.csv) if it is the plain case (see the module), with the target checked as
+    `clinlabel export` checks it (`OutputError`); None: export through `labelling.outputs`."""
+    project_dir = project_dir.expanduser().resolve()
+    if (project_dir / SETTINGS_FILE).exists():
+        return None  # its settings may name a PostgreSQL database
+    database = rows.open_database(project_dir)
+    if database is None:
+        return None
+    conn = database.connect()
+    try:
+        with database.read(conn):
+            batch = rows.get_meta(conn, BATCH_ROOT)
+            kept = _kept_head(rows.get_meta(conn, VERIFIED_HEAD))
+            if (
+                batch is None
+                or rows.has_frame_labels(conn)
+                or rows.reader_count(conn) >= 2
+                or rows.has_regions(conn)
+            ):
+                return None
+    finally:
+        conn.close()
+    target = csv_path or project_dir / CSV_NAME
+    frame_file = target.parent / FRAME_CSV_NAME
+    if frame_file.is_file() and is_clinlabel_output(frame_file, "csv"):
+        return None  # an earlier frame file gets its header-only successor there
+    target = check_output_target(target, "csv", force=force, batch=Path(batch))
+    return Plan(database, target, kept)
+
+
+def _kept_head(text: str | None) -> Head | None:
+    """The head in `meta`, read as `ChainVerifier._load_kept` reads it."""
+    try:
+        found = json.loads(text) if text else None
+        return Head(int(found["event_id"]), str(found["hash"])) if found else None
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def export(
+    planned: Plan, *, actor: str, progress: ProgressSink = no_progress
+) -> tuple[int, ChainStatus]:
+    """Write the labels CSV and record it; returns its rows and the trail as checked (up to
+    this export's own event). A broken trail still writes the file, as `labelling.outputs`
+    does: the caller says so and exits 1."""
+    checked = _check_meanwhile(planned)
+    database, target = planned.database, planned.target
+    conn = database.connect()
+    try:
+        pending = pending_path(target)
+        try:
+            with database.read(conn):
+                total = None if progress is no_progress else rows.count_image_labels(conn)
+                progress(WRITING_CSV, 0, total)
+                # Closed inside the transaction, also when interrupted: the row stream's cursor
+                # must not outlive its connection.
+                with contextlib.closing(rows.label_batches(conn)) as batches:
+                    written = write_labels_csv_batches(
+                        batches, pending, written=batch_reporter(progress, total)
+                    )
+            data: dict[str, object] = {
+                "output": "labels_csv",
+                "path": str(target),
+                "sha256": file_sha256(pending),
+                "rows": written,
+                "detailed": False,
+            }
+            with database.write(conn):
+                last = rows.last_link(conn)
+                new_id, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+                event = NewEvent(EventKind.EXPORT_WRITTEN, actor, data)
+                values = event_values(event, new_id, prev_hash, local_offset_minutes())
+                rows.insert_event(conn, (*values, values_hash(values)))
+                publish(pending, target)  # renamed last: the transaction commits right after
+        finally:
+            pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
+        status, head = checked()
+        if head is not None and head != planned.kept:
+            _keep(database, conn, head)
+    finally:
+        conn.close()
+    return written, status
+
+
+def batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int], None] | None:
+    """Tells `progress` the rows written so far after each batch (None without a bar)."""
+    if progress is no_progress:
+        return None
+    return lambda done: progress(
+        WRITING_CSV, done, total if total is not None and total >= done else None
+    )
+
+
+def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, Head | None]]:
+    """The trail and the current labels checked on a thread while the CSV is written (the check
+    is SQL, outside Python's lock); the returned function waits for it. A daemon thread, so
+    Ctrl+C is not kept waiting by it."""
+    done: list[tuple[ChainStatus, Head | None]] = []
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            conn = planned.database.connect()
+            try:
+                with planned.database.read(conn):
+                    done.append(_check(conn, planned.kept))
+            finally:
+                conn.close()
+        except BaseException as exc:  # handed to the caller, who raises it
+            failed.append(exc)
+
+    worker = threading.Thread(target=check, name="clinlabel-chain-check", daemon=True)
+    worker.start()
+
+    def result() -> tuple[ChainStatus, Head | None]:
+        worker.join()
+        if failed:
+            raise failed[0]
+        return done[0]
+
+    return result
+
+
+def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, Head | None]:
+    """`ChainVerifier._verify_here` from the kept head: the events after it if it is intact,
+    else the whole chain; then the current labels. Returns the status and the head to keep."""
+    if kept is not None and _head_unchanged(conn, kept):
+        first, prev_hash = kept.event_id + 1, kept.hash
+    else:  # none kept, or the kept part changed under us: all of it
+        first, prev_hash = 1, GENESIS
+
+    def values_of(event_id: int) -> tuple[Any, ...] | None:
+        found = rows.chain_row(conn, HASHED_FIELDS, event_id)
+        return None if found is None else found[:-1]
+
+    try:
+        with contextlib.closing(rows.iter_chain_texts(conn, HASHED_FIELDS, first=first)) as texts:
+            newer = check_links(
+                texts,
+                first=first,
+                prev_hash=prev_hash,
+                positions=(0, 1),
+                content_hash=text_or_values_hash(values_of),
+            )
+    except sqlite3.OperationalError:  # a BLOB in the trail (an edited database): no JSON text
+        with contextlib.closing(rows.iter_chain_rows(conn, HASHED_FIELDS, first=first)) as values:
+            newer = check_links(values, first=first, prev_hash=prev_hash)
+    status = ChainStatus(
+        newer.ok, first - 1 + newer.events, newer.head_hash, newer.first_broken_event, newer.reason
+    )
+    mismatch = rows.label_mismatch(conn)
+    if status.ok and mismatch is not None:
+        status = ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
+    # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
+    return status, Head(status.events, status.head_hash) if status.ok else None
+
+
+def _head_unchanged(conn: sqlite3.Connection, head: Head) -> bool:
+    """`audit.verifier._head_unchanged`: the head event still has its hash, its content still
+    hashes to it, and exactly `event_id` events lead up to it."""
+    row = rows.chain_row(conn, HASHED_FIELDS, head.event_id)
+    if row is None or row[-1] != head.hash or values_hash(row[:-1]) != head.hash:
+        return False
+    return rows.count_up_to(conn, head.event_id) == head.event_id
+
+
+def _keep(database: Database, conn: sqlite3.Connection, head: Head) -> None:
+    """Keep the head for the next export (`ChainVerifier.keep`); a busy project keeps the old
+    one, and the next export checks a little more."""
+    value = json.dumps({"event_id": head.event_id, "hash": head.hash})
+    try:
+        with database.write(conn):
+            rows.set_meta(conn, VERIFIED_HEAD, value)
+    except StoreError:
+        return
