@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from clinlabel.audit.bulk_log import ImageEvent, append_image_events
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, append_events, utc_now
+from clinlabel.audit.log import append_event, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
@@ -380,6 +382,9 @@ class _Writer:
         self.annotator = annotator
         self.annotator_id = annotator_id
         self.now = now
+        self.quoted_names: list[str] = []
+        """The JSON text of each label name in `staged.names`, made as they first appear."""
+        self.quoted_source = encode_basestring(source)
         self.added: dict[str, int] = {}
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
 
@@ -429,49 +434,44 @@ class _Writer:
         staged, facts, changes = self.staged, chunk.facts, chunk.changes
         shas = [sha for part in chunk.hashing for sha in part.result()]
         found = dict(zip(chunk.unhashed, shas, strict=True))
-        events: list[NewEvent] = []
+        image_ids, frames, lines = staged.image_ids, staged.frames, staged.lines
+        names, slots, comments = staged.names, staged.labels, staged.comments
+        quoted = self.quoted_names
+        while len(quoted) < len(names):  # each label name's JSON, once
+            quoted.append(encode_basestring(names[len(quoted)]))
+        source = self.quoted_source
+        new: list[ImageEvent] = []
+        row_shas: list[str | None] = []
         for i, old in changes:
-            image_id = staged.image_ids[i]
+            image_id = image_ids[i]
             info = facts[image_id]
-            events.append(
-                NewEvent(
-                    EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
-                    self.annotator,
-                    {
-                        "old": None if old is None else {"label": old[0], "comment": old[1]},
-                        "new": {
-                            "label": staged.names[staged.labels[i]],
-                            "comment": staged.comments[i],
-                        },
-                        "sha256": found.get(image_id, info.sha256),
-                        "source": {"import": self.source, "line": staged.lines[i]},
-                    },
-                    image_id=image_id,
-                    image=info.relpath,
-                    frame=staged.frames[i],
-                    ts_utc=self.now,
-                )
+            sha = found.get(image_id, info.sha256)
+            comment = comments[i]
+            sha_json = "null" if sha is None else '"' + sha + '"'  # hexadecimal: no escapes
+            # `encode_data` of {"new", "old", "sha256", "source"}, its keys sorted, written as
+            # text (the import's one shape of data; the tests check it against encode_data).
+            data = (
+                f'{{"new":{{"comment":{encode_basestring(comment)},"label":{quoted[slots[i]]}}},'
+                f'"old":{_old_json(old)},"sha256":{sha_json},'
+                f'"source":{{"import":{source},"line":{int(lines[i])}}}}}'
             )
-        event_ids = append_events(conn, events)
+            kind = EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED
+            new.append((kind, image_id, info.relpath, frames[i], data))
+            row_shas.append(sha)
+        event_ids = append_image_events(conn, actor=self.annotator, ts_utc=self.now, new=new)
         inserts: list[import_rows.LabelWrite] = []
         updates: list[import_rows.LabelWrite] = []
-        for event_id, (i, old), event in zip(event_ids, changes, events, strict=True):
-            image_id = staged.image_ids[i]
-            written = (
-                image_id,
-                staged.frames[i],
-                staged.names[staged.labels[i]],
-                staged.comments[i],
-                event.data["sha256"],
-                event_id,
-            )
+        added = self.added
+        for event_id, (i, old), sha in zip(event_ids, changes, row_shas, strict=True):
+            image_id, frame = image_ids[i], frames[i]
+            row = (image_id, frame, names[slots[i]], comments[i], sha, event_id)
             if old is not None:
-                updates.append(written)
+                updates.append(row)
             else:
-                inserts.append(written)
+                inserts.append(row)
                 info = facts[image_id]
-                if not written[1] and info.present:
-                    self.added[info.case_name] = self.added.get(info.case_name, 0) + 1
+                if not frame and info.present:
+                    added[info.case_name] = added.get(info.case_name, 0) + 1
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
         import_rows.write_labels(
             conn,
@@ -481,6 +481,13 @@ class _Writer:
             updates=updates,
             hashes=hashes,
         )
+
+
+def _old_json(old: tuple[str, str] | None) -> str:
+    """The JSON of the label a row replaces (`encode_data`'s form), or null."""
+    if old is None:
+        return "null"
+    return f'{{"comment":{encode_basestring(old[1])},"label":{encode_basestring(old[0])}}}'
 
 
 def _describe(report: ImportReport) -> list[str]:
