@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
@@ -31,7 +30,7 @@ from clinlabel.exports.import_matching import (
     ImportMatch,
     UnknownRow,
 )
-from clinlabel.labelling.import_hashes import BatchHasher
+from clinlabel.labelling.import_hashes import FileHashing, Pending
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.labelling.worklist import check_import_worklist
@@ -209,10 +208,13 @@ def import_labels(
         allow=outside_worklist,
         source=str(csv_path),
     )
-    with project.store.write() as conn, _hash_pool() as pool:
+    with (
+        project.store.write() as conn,
+        FileHashing(project.batch, rows=len(todo)) as hashing,
+    ):
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
-        writer = _Writer(project, pool, staged, str(csv_path), annotator, annotator_id, now)
+        writer = _Writer(project, hashing, staged, str(csv_path), annotator, annotator_id, now)
         progress(WRITING, 0, len(todo))
         # Each chunk is read and its files sent to the hashing pool before the chunk before it
         # is written: the files are read while this thread builds and writes that chunk.
@@ -340,14 +342,6 @@ def _duplicates(
     return found
 
 
-HASH_WORKERS = 4
-"""Threads hashing the files of a chunk (reading and SHA-256 release the GIL)."""
-
-
-def _hash_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="clinlabel-hash")
-
-
 @dataclass(slots=True)
 class _Chunk:
     """A chunk of rows read and ready to write once its files are hashed."""
@@ -356,8 +350,8 @@ class _Chunk:
     changes: list[tuple[int, tuple[str, str] | None]]
     """(staged row, its current label or None) of the rows that change something."""
     unhashed: list[int]
-    hashing: list[Future[list[str | None]]]
-    """The hashes of `unhashed`, in that order, in slices."""
+    hashing: Pending
+    """The hashes of `unhashed`, in that order."""
 
 
 class _Writer:
@@ -368,7 +362,7 @@ class _Writer:
     def __init__(
         self,
         project: Project,
-        pool: ThreadPoolExecutor,
+        hashing: FileHashing,
         staged: _Staged,
         source: str,
         annotator: str,
@@ -376,7 +370,7 @@ class _Writer:
         now: str,
     ) -> None:
         self.project = project
-        self.pool = pool
+        self.hashing = hashing
         self.staged = staged
         self.source = source
         self.annotator = annotator
@@ -387,20 +381,6 @@ class _Writer:
         self.quoted_source = encode_basestring(source)
         self.added: dict[str, int] = {}
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
-
-    def _hash_all(self, relpaths: list[str]) -> list[str | None]:
-        # None: gone, or a link out of the batch: never read, so no hash (as a save records).
-        hasher = BatchHasher(self.project.batch)
-        return [hasher.sha256(relpath) for relpath in relpaths]
-
-    def _hashes(self, relpaths: list[str]) -> list[Future[list[str | None]]]:
-        """The files' hashes, in order, as HASH_WORKERS slices hashed in the background (a task
-        per file cost more than hashing a small file)."""
-        step = -(-len(relpaths) // HASH_WORKERS) or 1
-        return [
-            self.pool.submit(self._hash_all, relpaths[k : k + step])
-            for k in range(0, len(relpaths), step)
-        ]
 
     def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
         """Read what the chunk's rows need, count the unchanged, start hashing its files."""
@@ -426,14 +406,13 @@ class _Writer:
                 if facts[image_id].changed or facts[image_id].sha256 is None
             }
         )
-        hashing = self._hashes([facts[i].relpath for i in unhashed])
+        hashing = self.hashing.submit([facts[i].relpath for i in unhashed], rows=len(rows))
         return _Chunk(facts, changes, unhashed, hashing)
 
     def write(self, conn: Connection, chunk: _Chunk) -> None:
         """Write the chunk's events, labels and hashes (one executemany each)."""
         staged, facts, changes = self.staged, chunk.facts, chunk.changes
-        shas = [sha for part in chunk.hashing for sha in part.result()]
-        found = dict(zip(chunk.unhashed, shas, strict=True))
+        found = dict(zip(chunk.unhashed, chunk.hashing.result(), strict=True))
         image_ids, frames, lines = staged.image_ids, staged.frames, staged.lines
         names, slots, comments = staged.names, staged.labels, staged.comments
         quoted = self.quoted_names

@@ -1,0 +1,129 @@
+"""A large import hashes its files in worker processes (issue 12): they read only what this
+process's own hashing reads (regular files inside the batch; a link only when it stays inside),
+a worker that dies leaves its files to be hashed here, and no worker outlives the import."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from clinlabel.labelling import import_hashes, importer
+from clinlabel.labelling.import_hashes import FileHashing
+from clinlabel.labelling.importer import import_labels
+from clinlabel.labelling.project import Project
+
+from .conftest import LAYOUT
+
+ONE = hashlib.sha256(b"\xff\xd8 one").hexdigest()
+
+
+def _batch(tmp_path: Path) -> tuple[Path, dict[str, str | None]]:
+    """A batch with what must be hashed and what must never be read, and the hash of each."""
+    batch = tmp_path / "Batch"
+    folder = batch / "Case_1" / "Visit_1" / "XC"
+    folder.mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(b"\xff\xd8 one")
+    (tmp_path / "secret.jpg").write_bytes(b"\xff\xd8 not the batch's")
+    (folder / "inside.jpg").symlink_to(folder / "a.jpg")
+    (folder / "outside.jpg").symlink_to(tmp_path / "secret.jpg")
+    (folder / "dir.jpg").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "pipe.jpg")  # opening it to read would wait for a writer
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.jpg").write_bytes(b"\xff\xd8 elsewhere")
+    (batch / "Case_2").mkdir()
+    (batch / "Case_2" / "Visit_1").symlink_to(tmp_path / "elsewhere")
+    expected: dict[str, str | None] = {
+        "Case_1/Visit_1/XC/a.jpg": ONE,
+        "Case_1/Visit_1/XC/inside.jpg": ONE,
+        "Case_1/Visit_1/XC/outside.jpg": None,
+        "Case_2/Visit_1/b.jpg": None,
+        "Case_1/Visit_1/XC/gone.jpg": None,
+        "Case_1/Visit_1/XC/dir.jpg": None,
+        "Case_1/Visit_1/XC/pipe.jpg": None,
+    }
+    return batch, expected
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The hash workers that are children of `pid`, still running."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and b"hash_worker" in cmdline and stat[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def test_worker_processes_hash_what_this_process_hashes(tmp_path: Path) -> None:
+    batch, expected = _batch(tmp_path)
+    paths = list(expected)
+    with FileHashing(batch, rows=100, processes_after=0, processes=2) as hashing:
+        here = hashing.submit(paths, rows=len(paths))  # the workers start meanwhile
+        assert hashing.uses_processes and len(_workers_of(os.getpid())) == 2
+        there = hashing.submit(paths[::-1], rows=len(paths))
+        assert here.result() == list(expected.values())
+        assert there.result() == list(expected.values())[::-1]
+    assert _workers_of(os.getpid()) == []
+
+
+def test_a_worker_that_dies_leaves_its_files_to_this_process(tmp_path: Path) -> None:
+    batch, expected = _batch(tmp_path)
+    with FileHashing(batch, rows=100, processes_after=0, processes=1) as hashing:
+        hashing.submit(["Case_1/Visit_1/XC/a.jpg"], rows=1).result()
+        for pid in _workers_of(os.getpid()):
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert hashing.submit(list(expected), rows=len(expected)).result() == list(
+            expected.values()
+        )
+
+
+def test_an_error_in_the_import_ends_the_workers_at_once(tmp_path: Path) -> None:
+    batch, _ = _batch(tmp_path)
+    with pytest.raises(KeyboardInterrupt), FileHashing(batch, rows=10, processes_after=0) as h:
+        h.submit(["Case_1/Visit_1/XC/a.jpg"], rows=1)
+        assert _workers_of(os.getpid())
+        raise KeyboardInterrupt
+    assert _workers_of(os.getpid()) == []
+
+
+def test_an_import_hashing_in_workers_records_every_file_s_hash(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_hashes, "PROCESSES_AFTER", 0)
+    monkeypatch.setattr(importer, "CHUNK", 2)  # several chunks: the first in threads
+    started: list[bool] = []
+    real_submit = FileHashing.submit
+
+    def submit(self: FileHashing, relpaths: list[str], *, rows: int) -> import_hashes.Pending:
+        started.append(self.uses_processes)
+        return real_submit(self, relpaths, rows=rows)
+
+    monkeypatch.setattr(FileHashing, "submit", submit)
+    images = [f"{folder}/{name}" for folder, names in LAYOUT.items() for name in names]
+    path = tmp_path / "in.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "visit", "file", "label", "comment"])
+        writer.writerows([*image.split("/", 2), "Suspicious", ""] for image in images)
+    assert import_labels(project, path, annotator="Dr W").imported == len(images)
+    assert started[0] is False and True in started  # threads first, then the workers
+    assert _workers_of(os.getpid()) == []
+    with project.store.read() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT i.relpath, i.sha256, l.sha256 FROM labels l JOIN images i ON i.id = l.image_id"
+        ).all()
+    assert len(stored) == len(images)
+    for relpath, image_sha, label_sha in stored:
+        data = (project.batch / relpath).read_bytes()
+        assert image_sha == label_sha == hashlib.sha256(data).hexdigest()
