@@ -214,6 +214,8 @@ def import_labels(
     ):
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
+        # The kept counts of a reader with no label yet are what this import adds.
+        first_labels = not import_rows.has_labels(conn, annotator_id=annotator_id)
         writer = _Writer(project, hashing, staged, str(csv_path), annotator, annotator_id, now)
         progress(WRITING, 0, len(todo))
         # Each chunk is read and its files sent to the hashing pool before the chunk before it
@@ -226,7 +228,9 @@ def import_labels(
                 writer.write(conn, pending)
                 progress(WRITING, min(start, len(todo)), len(todo))
             pending = ahead
-        import_rows.add_counts(conn, annotator_id=annotator_id, per_case=writer.added)
+        import_rows.add_counts(
+            conn, annotator_id=annotator_id, per_case=writer.added, only_these=first_labels
+        )
         append_event(
             conn,
             NewEvent(

@@ -217,16 +217,36 @@ _BUMP_CASE = (
 )
 
 
-def add_counts(conn: Connection, *, annotator_id: int, per_case: Mapping[str, int]) -> None:
+def has_labels(conn: Connection, *, annotator_id: int) -> bool:
+    """Whether the annotator has any label (one step on the labels' annotator index)."""
+    found = conn.execute(
+        select(labels.c.id).where(labels.c.annotator_id == annotator_id).limit(1)
+    ).first()
+    return found is not None
+
+
+def add_counts(
+    conn: Connection,
+    *,
+    annotator_id: int,
+    per_case: Mapping[str, int],
+    only_these: bool = False,
+) -> None:
     """Whole-file labels of present images were added, this many per case: move the kept
     `annotator_progress` and `case_labelled` as a label save does (`store.labels._count`), once
-    for the whole import. Rows not kept yet are counted from the labels (already written)."""
+    for the whole import. Rows not kept yet are counted from the labels (already written); or,
+    `only_these` (the annotator had no label before the import: its usual reader), they are the
+    labels added, with no count that walks every label just written."""
     total = sum(per_case.values())
     if not total:
         return
     bumped = conn.execute(_BUMP, {"p_annotator": annotator_id, "p_delta": total}).rowcount
     if not bumped:
-        counted = conn.execute(_LABELLED_OF, {"p_annotator": annotator_id}).scalar_one()
+        counted = (
+            total
+            if only_these
+            else conn.execute(_LABELLED_OF, {"p_annotator": annotator_id}).scalar_one()
+        )
         conn.execute(
             annotator_progress.insert(), {"annotator_id": annotator_id, "labelled": int(counted)}
         )
@@ -244,6 +264,14 @@ def add_counts(conn: Connection, *, annotator_id: int, per_case: Mapping[str, in
     if moved:
         conn.execute(_BUMP_CASE, moved)
     missing = sorted(case for case, n in per_case.items() if n and case not in kept)
+    if only_these:
+        rows = [
+            {"annotator_id": annotator_id, "case_name": case, "labelled": per_case[case]}
+            for case in missing
+        ]
+        if rows:
+            conn.execute(case_labelled.insert(), rows)
+        return
     for start in range(0, len(missing), _IN):
         # Driven by the images of these cases (their case index), each probing the labels'
         # unique key: never a walk over all of the annotator's labels.
