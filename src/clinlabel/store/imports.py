@@ -9,6 +9,7 @@ per import by the totals of what was added.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -191,10 +192,31 @@ def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         cursor.close()
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _digit_run(found: re.Match[str]) -> str:
+    digits = found.group().lstrip("0") or "0"
+    return f"\0{chr(len(digits) + 1)}{digits}"
+
+
 def _comment_key(comment: str) -> bytes | None:
-    # The review table sorts comments by this key (store.review, migration 0010); uncached,
-    # as in `labels.put_label`: free-text comments are mostly distinct.
-    return natural_sort_key.__wrapped__(comment) if comment else None
+    """`natural_sort_key(comment)`, by which the review table sorts comments (store.review,
+    migration 0010); uncached, as in `labels.put_label`: free-text comments are mostly distinct.
+
+    An ASCII comment's key is made in one substitution (each text run ends with a 0 byte, each
+    digit run is its length plus one and its digits without leading zeros; the key ends with
+    a 0 byte): a fifth of the cost, and the same bytes (tested against `natural_sort_key`).
+    Anything else, long digit runs included, goes through `natural_sort_key` itself."""
+    if not comment:
+        return None
+    if comment.isascii() and not _LONG_DIGITS.search(comment):
+        return (_DIGIT_RUN.sub(_digit_run, comment.lower()) + "\0\0").encode("latin-1")
+    return natural_sort_key.__wrapped__(comment)
+
+
+_LONG_DIGITS = re.compile(r"\d{100}")
+"""A digit run whose length byte the fast path does not write (natural_sort_key caps them)."""
 
 
 _LABELLED_OF = (
