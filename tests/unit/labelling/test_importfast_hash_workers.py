@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,21 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
+def _started(pid: int, count: int) -> bool:
+    """Whether `count` workers of `pid` run (each shows its command line once it has
+    replaced the fork it started as: waited for, bounded)."""
+    deadline = time.monotonic() + 10
+    while len(_workers_of(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(_workers_of(pid)) == count
+
+
 def test_worker_processes_hash_what_this_process_hashes(tmp_path: Path) -> None:
     batch, expected = _batch(tmp_path)
     paths = list(expected)
     with FileHashing(batch, rows=100, processes_after=0, processes=2) as hashing:
         here = hashing.submit(paths, rows=len(paths))  # the workers start meanwhile
-        assert hashing.uses_processes and len(_workers_of(os.getpid())) == 2
+        assert hashing.uses_processes and _started(os.getpid(), 2)
         there = hashing.submit(paths[::-1], rows=len(paths))
         assert here.result() == list(expected.values())
         assert there.result() == list(expected.values())[::-1]
@@ -80,6 +90,7 @@ def test_a_worker_that_dies_leaves_its_files_to_this_process(tmp_path: Path) -> 
     batch, expected = _batch(tmp_path)
     with FileHashing(batch, rows=100, processes_after=0, processes=1) as hashing:
         hashing.submit(["Case_1/Visit_1/XC/a.jpg"], rows=1).result()
+        assert _started(os.getpid(), 1)
         for pid in _workers_of(os.getpid()):
             os.kill(pid, 9)
             os.waitpid(pid, 0)
@@ -92,7 +103,7 @@ def test_an_error_in_the_import_ends_the_workers_at_once(tmp_path: Path) -> None
     batch, _ = _batch(tmp_path)
     with pytest.raises(KeyboardInterrupt), FileHashing(batch, rows=10, processes_after=0) as h:
         h.submit(["Case_1/Visit_1/XC/a.jpg"], rows=1)
-        assert _workers_of(os.getpid())
+        assert _started(os.getpid(), h.processes)
         raise KeyboardInterrupt
     assert _workers_of(os.getpid()) == []
 
@@ -127,3 +138,27 @@ def test_an_import_hashing_in_workers_records_every_file_s_hash(
     for relpath, image_sha, label_sha in stored:
         data = (project.batch / relpath).read_bytes()
         assert image_sha == label_sha == hashlib.sha256(data).hexdigest()
+
+
+def test_a_hasher_keeps_few_folders_open_and_closes_them(tmp_path: Path) -> None:
+    """Files are opened relative to their open folder; a batch of many folders never holds
+    more than a few open, and none once the hasher is closed."""
+    from clinlabel.labelling.import_hashes import _FOLDERS_OPEN, BatchHasher
+
+    paths = []
+    for k in range(_FOLDERS_OPEN * 3):
+        folder = tmp_path / f"Case_{k}" / "Visit_1" / "XC"
+        folder.mkdir(parents=True)
+        (folder / "a.jpg").write_bytes(b"\xff\xd8 one")
+        paths.append(f"Case_{k}/Visit_1/XC/a.jpg")
+    before = len(os.listdir("/proc/self/fd"))
+    hasher = BatchHasher(tmp_path)
+    assert [hasher.sha256(path) for path in paths] == [ONE] * len(paths)
+    assert len(os.listdir("/proc/self/fd")) - before <= _FOLDERS_OPEN
+    # A folder replaced by a link after it was opened and closed again: checked in full.
+    (tmp_path / "Case_0" / "Visit_1" / "XC" / "a.jpg").unlink()
+    (tmp_path / "Case_0" / "Visit_1" / "XC").rmdir()
+    (tmp_path / "Case_0" / "Visit_1" / "XC").symlink_to(tmp_path / "Case_1" / "Visit_1" / "XC")
+    assert hasher.sha256(paths[0]) == ONE  # the link stays inside the batch
+    hasher.close()
+    assert len(os.listdir("/proc/self/fd")) == before
