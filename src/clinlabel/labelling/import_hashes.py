@@ -261,10 +261,15 @@ class FileHashing:
     def _here(self, relpaths: Sequence[str]) -> list[str | None]:
         # A hasher per task: one keeps folders open, for one thread at a time.
         hasher = BatchHasher(self.batch)
+        found: list[str | None] = []
         try:
-            return [hasher.sha256(relpath) for relpath in relpaths]
+            for relpath in relpaths:
+                if self._closing:  # the import failed or was interrupted: nobody waits
+                    break
+                found.append(hasher.sha256(relpath))
         finally:
             hasher.close()
+        return found
 
     def _in_worker(self, relpaths: Sequence[str]) -> list[str | None]:
         worker = self._idle.get()  # as many threads as workers: one is always free

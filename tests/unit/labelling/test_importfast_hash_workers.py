@@ -162,3 +162,32 @@ def test_a_hasher_keeps_few_folders_open_and_closes_them(tmp_path: Path) -> None
     assert hasher.sha256(paths[0]) == ONE  # the link stays inside the batch
     hasher.close()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_threads_stop_hashing_once_the_import_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C on an import of large images: each thread finishes the file in hand, no more."""
+    import threading
+
+    from clinlabel.labelling.import_hashes import HASH_THREADS, BatchHasher
+
+    batch, _ = _batch(tmp_path)
+    calls: list[str] = []
+    gate = threading.Event()
+    real = BatchHasher.sha256
+
+    def slow(self: BatchHasher, relpath: str) -> str | None:
+        calls.append(relpath)
+        gate.wait(10)  # a large file being read
+        return real(self, relpath)
+
+    monkeypatch.setattr(BatchHasher, "sha256", slow)
+    hashing = FileHashing(batch, rows=10**9, processes_after=10**9)
+    hashing.submit(["Case_1/Visit_1/XC/a.jpg"] * 400, rows=400)
+    threads = hashing._threads
+    assert threads is not None
+    hashing.close(failed=True)
+    gate.set()
+    threads.shutdown(wait=True)
+    assert len(calls) <= HASH_THREADS
