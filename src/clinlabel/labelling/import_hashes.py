@@ -17,6 +17,7 @@ This module imports nothing heavy: a worker process starts from it alone.
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import os
 import queue
@@ -153,20 +154,27 @@ class Pending:
         return [sha for part in self._parts for sha in part.result()]
 
 
+_WORKER = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
+    "from clinlabel.labelling.hash_worker import main; main()"
+)
+"""`python -m clinlabel.labelling.hash_worker BATCH`, on this process's module path."""
+
+
 class _Worker:
     """A `hash_worker` process: a list of relpaths in on its stdin, their hashes out on its
     stdout (marshal: plain lists of strings), one request at a time."""
 
     def __init__(self, batch: str) -> None:
-        env = dict(os.environ)
-        # Found where this process found clinlabel, whatever put it on the path here.
-        source = str(Path(__file__).resolve().parent.parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
+        # The worker's modules are found where this process found its own (its path as it is
+        # now, as multiprocessing gives a spawned process).
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "clinlabel.labelling.hash_worker", batch],
+            [sys.executable, "-c", _WORKER, json.dumps(sys.path), batch],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
+            # Nothing to say: a worker that cannot start or dies leaves its files to this
+            # process, whose messages are the import's own.
+            stderr=subprocess.DEVNULL,
             # Its own process group: Ctrl+C in a terminal reaches the import alone, which ends
             # the workers (a worker's own KeyboardInterrupt would print a traceback).
             start_new_session=True,

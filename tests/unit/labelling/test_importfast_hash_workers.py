@@ -191,3 +191,38 @@ def test_threads_stop_hashing_once_the_import_fails(
     gate.set()
     threads.shutdown(wait=True)
     assert len(calls) <= HASH_THREADS
+
+
+_PATHED = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from clinlabel.labelling.import_hashes import FileHashing
+with FileHashing(Path(sys.argv[2]), rows=10, processes_after=0, processes=1) as hashing:
+    hashing.submit(["a.jpg"], rows=1).result()
+    print(hashing.submit(["a.jpg"], rows=1).result()[0])
+    print(all(w.process.poll() is None for w in hashing._workers))
+"""
+
+
+def test_workers_find_clinlabel_where_the_importing_process_found_it(tmp_path: Path) -> None:
+    """A process that put clinlabel on its path itself (no PYTHONPATH): its workers import the
+    same clinlabel, not another one installed, and do not die at their start."""
+    import subprocess
+    import sys
+
+    import clinlabel
+
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8 one")
+    source = str(Path(clinlabel.__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PATHED, source, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert done.stdout.split() == [ONE, "True"], done.stderr
+    assert done.stderr == ""
