@@ -13,7 +13,8 @@ every file). Then, in the same run and each in its own fresh process:
   and one label per row into a new SQLite file (WAL, synchronous=FULL) by `executemany` in one
   transaction: time and peak memory.
 
-Printed: both times, their ratio (issue 12: within 5x), both CPU times (user + system: on a
+Printed: the load average before each size (a shared machine's load shows in the times),
+both times, their ratio (issue 12: within 5x), both CPU times (user + system: on a
 shared, loaded machine wall times wait for a core) and their ratio, the growth exponent of the
 import's time between sizes (issue 14: at most 1.1), the import's memory and that memory
 projected at a million rows from the per-row slope between the sizes (issue 14: under 300 MB).
@@ -25,6 +26,7 @@ import argparse
 import contextlib
 import itertools
 import math
+import os
 import resource
 import shutil
 import sys
@@ -99,7 +101,12 @@ def main() -> None:
             make_tree(batch, size)
             init_project(batch, project)
             import_csv(project, table)
-            print(f"{size:,} rows: set up in {time.perf_counter() - started:.1f} s", flush=True)
+            load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(
+                f"{size:,} rows: set up in {time.perf_counter() - started:.1f} s"
+                f" (load average {load}; {os.cpu_count()} cores)",
+                flush=True,
+            )
             with _cpu() as floor_cpu:
                 floor, floor_mb = run_with_rss(
                     str(table), str(scratch / "floor.sqlite"), code=_FLOOR

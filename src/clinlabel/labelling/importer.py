@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from clinlabel.audit.bulk_log import ImageEvent, append_image_events
 from clinlabel.audit.events import EventKind, NewEvent
-from clinlabel.audit.log import append_event, append_events, utc_now
+from clinlabel.audit.log import append_event, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
@@ -29,7 +30,7 @@ from clinlabel.exports.import_matching import (
     ImportMatch,
     UnknownRow,
 )
-from clinlabel.labelling.import_hashes import BatchHasher
+from clinlabel.labelling.import_hashes import FileHashing, Pending
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
 from clinlabel.labelling.worklist import check_import_worklist
@@ -207,10 +208,15 @@ def import_labels(
         allow=outside_worklist,
         source=str(csv_path),
     )
-    with project.store.write() as conn, _hash_pool() as pool:
+    with (
+        project.store.write() as conn,
+        FileHashing(project.batch, rows=len(todo)) as hashing,
+    ):
         now = utc_now()
         annotator_id = people.annotator_id(conn, annotator, now=now)
-        writer = _Writer(project, pool, staged, str(csv_path), annotator, annotator_id, now)
+        # The kept counts of a reader with no label yet are what this import adds.
+        first_labels = not import_rows.has_labels(conn, annotator_id=annotator_id)
+        writer = _Writer(project, hashing, staged, str(csv_path), annotator, annotator_id, now)
         progress(WRITING, 0, len(todo))
         # Each chunk is read and its files sent to the hashing pool before the chunk before it
         # is written: the files are read while this thread builds and writes that chunk.
@@ -222,7 +228,9 @@ def import_labels(
                 writer.write(conn, pending)
                 progress(WRITING, min(start, len(todo)), len(todo))
             pending = ahead
-        import_rows.add_counts(conn, annotator_id=annotator_id, per_case=writer.added)
+        import_rows.add_counts(
+            conn, annotator_id=annotator_id, per_case=writer.added, only_these=first_labels
+        )
         append_event(
             conn,
             NewEvent(
@@ -338,14 +346,6 @@ def _duplicates(
     return found
 
 
-HASH_WORKERS = 4
-"""Threads hashing the files of a chunk (reading and SHA-256 release the GIL)."""
-
-
-def _hash_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="clinlabel-hash")
-
-
 @dataclass(slots=True)
 class _Chunk:
     """A chunk of rows read and ready to write once its files are hashed."""
@@ -354,8 +354,8 @@ class _Chunk:
     changes: list[tuple[int, tuple[str, str] | None]]
     """(staged row, its current label or None) of the rows that change something."""
     unhashed: list[int]
-    hashing: list[Future[list[str | None]]]
-    """The hashes of `unhashed`, in that order, in slices."""
+    hashing: Pending
+    """The hashes of `unhashed`, in that order."""
 
 
 class _Writer:
@@ -366,7 +366,7 @@ class _Writer:
     def __init__(
         self,
         project: Project,
-        pool: ThreadPoolExecutor,
+        hashing: FileHashing,
         staged: _Staged,
         source: str,
         annotator: str,
@@ -374,28 +374,17 @@ class _Writer:
         now: str,
     ) -> None:
         self.project = project
-        self.pool = pool
+        self.hashing = hashing
         self.staged = staged
         self.source = source
         self.annotator = annotator
         self.annotator_id = annotator_id
         self.now = now
+        self.quoted_names: list[str] = []
+        """The JSON text of each label name in `staged.names`, made as they first appear."""
+        self.quoted_source = encode_basestring(source)
         self.added: dict[str, int] = {}
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
-
-    def _hash_all(self, relpaths: list[str]) -> list[str | None]:
-        # None: gone, or a link out of the batch: never read, so no hash (as a save records).
-        hasher = BatchHasher(self.project.batch)
-        return [hasher.sha256(relpath) for relpath in relpaths]
-
-    def _hashes(self, relpaths: list[str]) -> list[Future[list[str | None]]]:
-        """The files' hashes, in order, as HASH_WORKERS slices hashed in the background (a task
-        per file cost more than hashing a small file)."""
-        step = -(-len(relpaths) // HASH_WORKERS) or 1
-        return [
-            self.pool.submit(self._hash_all, relpaths[k : k + step])
-            for k in range(0, len(relpaths), step)
-        ]
 
     def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
         """Read what the chunk's rows need, count the unchanged, start hashing its files."""
@@ -421,57 +410,51 @@ class _Writer:
                 if facts[image_id].changed or facts[image_id].sha256 is None
             }
         )
-        hashing = self._hashes([facts[i].relpath for i in unhashed])
+        hashing = self.hashing.submit([facts[i].relpath for i in unhashed], rows=len(rows))
         return _Chunk(facts, changes, unhashed, hashing)
 
     def write(self, conn: Connection, chunk: _Chunk) -> None:
         """Write the chunk's events, labels and hashes (one executemany each)."""
         staged, facts, changes = self.staged, chunk.facts, chunk.changes
-        shas = [sha for part in chunk.hashing for sha in part.result()]
-        found = dict(zip(chunk.unhashed, shas, strict=True))
-        events: list[NewEvent] = []
+        found = dict(zip(chunk.unhashed, chunk.hashing.result(), strict=True))
+        image_ids, frames, lines = staged.image_ids, staged.frames, staged.lines
+        names, slots, comments = staged.names, staged.labels, staged.comments
+        quoted = self.quoted_names
+        while len(quoted) < len(names):  # each label name's JSON, once
+            quoted.append(encode_basestring(names[len(quoted)]))
+        source = self.quoted_source
+        new: list[ImageEvent] = []
+        row_shas: list[str | None] = []
         for i, old in changes:
-            image_id = staged.image_ids[i]
+            image_id = image_ids[i]
             info = facts[image_id]
-            events.append(
-                NewEvent(
-                    EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED,
-                    self.annotator,
-                    {
-                        "old": None if old is None else {"label": old[0], "comment": old[1]},
-                        "new": {
-                            "label": staged.names[staged.labels[i]],
-                            "comment": staged.comments[i],
-                        },
-                        "sha256": found.get(image_id, info.sha256),
-                        "source": {"import": self.source, "line": staged.lines[i]},
-                    },
-                    image_id=image_id,
-                    image=info.relpath,
-                    frame=staged.frames[i],
-                    ts_utc=self.now,
-                )
+            sha = found.get(image_id, info.sha256)
+            comment = comments[i]
+            sha_json = "null" if sha is None else '"' + sha + '"'  # hexadecimal: no escapes
+            # `encode_data` of {"new", "old", "sha256", "source"}, its keys sorted, written as
+            # text (the import's one shape of data; the tests check it against encode_data).
+            data = (
+                f'{{"new":{{"comment":{encode_basestring(comment)},"label":{quoted[slots[i]]}}},'
+                f'"old":{_old_json(old)},"sha256":{sha_json},'
+                f'"source":{{"import":{source},"line":{int(lines[i])}}}}}'
             )
-        event_ids = append_events(conn, events)
+            kind = EventKind.LABEL_SAVED if old is None else EventKind.LABEL_CHANGED
+            new.append((kind, image_id, info.relpath, frames[i], data))
+            row_shas.append(sha)
+        event_ids = append_image_events(conn, actor=self.annotator, ts_utc=self.now, new=new)
         inserts: list[import_rows.LabelWrite] = []
         updates: list[import_rows.LabelWrite] = []
-        for event_id, (i, old), event in zip(event_ids, changes, events, strict=True):
-            image_id = staged.image_ids[i]
-            written = (
-                image_id,
-                staged.frames[i],
-                staged.names[staged.labels[i]],
-                staged.comments[i],
-                event.data["sha256"],
-                event_id,
-            )
+        added = self.added
+        for event_id, (i, old), sha in zip(event_ids, changes, row_shas, strict=True):
+            image_id, frame = image_ids[i], frames[i]
+            row = (image_id, frame, names[slots[i]], comments[i], sha, event_id)
             if old is not None:
-                updates.append(written)
+                updates.append(row)
             else:
-                inserts.append(written)
+                inserts.append(row)
                 info = facts[image_id]
-                if not written[1] and info.present:
-                    self.added[info.case_name] = self.added.get(info.case_name, 0) + 1
+                if not frame and info.present:
+                    added[info.case_name] = added.get(info.case_name, 0) + 1
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
         import_rows.write_labels(
             conn,
@@ -481,6 +464,13 @@ class _Writer:
             updates=updates,
             hashes=hashes,
         )
+
+
+def _old_json(old: tuple[str, str] | None) -> str:
+    """The JSON of the label a row replaces (`encode_data`'s form), or null."""
+    if old is None:
+        return "null"
+    return f'{{"comment":{encode_basestring(old[1])},"label":{encode_basestring(old[0])}}}'
 
 
 def _describe(report: ImportReport) -> list[str]:

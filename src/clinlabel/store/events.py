@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -42,6 +42,15 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         values = [_IN_COLUMN_ORDER(row) for row in rows]
         insert_chunks(conn, events, EVENT_COLUMNS, [values])
         add_event_time(conn, rows)
+
+
+def insert_event_values(
+    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert many events given as value tuples in `columns` order (one executemany, no dict a
+    row: `audit.bulk_log`). They carry no active time, so no (actor, image) sum moves."""
+    if rows:
+        insert_chunks(conn, events, columns, [rows])
 
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:

@@ -9,9 +9,9 @@ per import by the totals of what was added.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
@@ -42,8 +42,10 @@ def images_in_visits(
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class ImageFacts:
+class ImageFacts(NamedTuple):
+    """A named tuple: an import makes one per row (a frozen dataclass cost three times as much);
+    `changed` and `present` as the driver gives them (0/1 in SQLite), true or false alike."""
+
     relpath: str
     case_name: str
     sha256: str | None
@@ -53,11 +55,11 @@ class ImageFacts:
 
 def image_facts(conn: Connection, image_ids: Iterable[int]) -> dict[int, ImageFacts]:
     """What a label write needs of each image (path, case, hash, flags), by id."""
-    found: dict[int, ImageFacts] = {}
     columns = ("id", "relpath", "case_name", "sha256", "changed", "present")
-    for r in _by_keys(conn, images, columns, "id", sorted(set(image_ids))):
-        found[int(r[0])] = ImageFacts(str(r[1]), str(r[2]), r[3], bool(r[4]), bool(r[5]))
-    return found
+    return {
+        r[0]: ImageFacts(r[1], r[2], r[3], r[4], r[5])
+        for r in _by_keys(conn, images, columns, "id", sorted(set(image_ids)))
+    }
 
 
 def current_labels(
@@ -190,10 +192,31 @@ def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         cursor.close()
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _digit_run(found: re.Match[str]) -> str:
+    digits = found.group().lstrip("0") or "0"
+    return f"\0{chr(len(digits) + 1)}{digits}"
+
+
 def _comment_key(comment: str) -> bytes | None:
-    # The review table sorts comments by this key (store.review, migration 0010); uncached,
-    # as in `labels.put_label`: free-text comments are mostly distinct.
-    return natural_sort_key.__wrapped__(comment) if comment else None
+    """`natural_sort_key(comment)`, by which the review table sorts comments (store.review,
+    migration 0010); uncached, as in `labels.put_label`: free-text comments are mostly distinct.
+
+    An ASCII comment's key is made in one substitution (each text run ends with a 0 byte, each
+    digit run is its length plus one and its digits without leading zeros; the key ends with
+    a 0 byte): a fifth of the cost, and the same bytes (tested against `natural_sort_key`).
+    Anything else, long digit runs included, goes through `natural_sort_key` itself."""
+    if not comment:
+        return None
+    if comment.isascii() and not _LONG_DIGITS.search(comment):
+        return (_DIGIT_RUN.sub(_digit_run, comment.lower()) + "\0\0").encode("latin-1")
+    return natural_sort_key.__wrapped__(comment)
+
+
+_LONG_DIGITS = re.compile(r"\d{100}")
+"""A digit run whose length byte the fast path does not write (natural_sort_key caps them)."""
 
 
 _LABELLED_OF = (
@@ -216,16 +239,36 @@ _BUMP_CASE = (
 )
 
 
-def add_counts(conn: Connection, *, annotator_id: int, per_case: Mapping[str, int]) -> None:
+def has_labels(conn: Connection, *, annotator_id: int) -> bool:
+    """Whether the annotator has any label (one step on the labels' annotator index)."""
+    found = conn.execute(
+        select(labels.c.id).where(labels.c.annotator_id == annotator_id).limit(1)
+    ).first()
+    return found is not None
+
+
+def add_counts(
+    conn: Connection,
+    *,
+    annotator_id: int,
+    per_case: Mapping[str, int],
+    only_these: bool = False,
+) -> None:
     """Whole-file labels of present images were added, this many per case: move the kept
     `annotator_progress` and `case_labelled` as a label save does (`store.labels._count`), once
-    for the whole import. Rows not kept yet are counted from the labels (already written)."""
+    for the whole import. Rows not kept yet are counted from the labels (already written); or,
+    `only_these` (the annotator had no label before the import: its usual reader), they are the
+    labels added, with no count that walks every label just written."""
     total = sum(per_case.values())
     if not total:
         return
     bumped = conn.execute(_BUMP, {"p_annotator": annotator_id, "p_delta": total}).rowcount
     if not bumped:
-        counted = conn.execute(_LABELLED_OF, {"p_annotator": annotator_id}).scalar_one()
+        counted = (
+            total
+            if only_these
+            else conn.execute(_LABELLED_OF, {"p_annotator": annotator_id}).scalar_one()
+        )
         conn.execute(
             annotator_progress.insert(), {"annotator_id": annotator_id, "labelled": int(counted)}
         )
@@ -243,6 +286,14 @@ def add_counts(conn: Connection, *, annotator_id: int, per_case: Mapping[str, in
     if moved:
         conn.execute(_BUMP_CASE, moved)
     missing = sorted(case for case, n in per_case.items() if n and case not in kept)
+    if only_these:
+        rows = [
+            {"annotator_id": annotator_id, "case_name": case, "labelled": per_case[case]}
+            for case in missing
+        ]
+        if rows:
+            conn.execute(case_labelled.insert(), rows)
+        return
     for start in range(0, len(missing), _IN):
         # Driven by the images of these cases (their case index), each probing the labels'
         # unique key: never a walk over all of the annotator's labels.

@@ -53,15 +53,15 @@ if sys.argv[1] == "slow-import":
             sink("import", appended[0], None)
         return real_append(conn, event)
     importer.append_event = append_event
-    real_append_many = importer.append_events
-    def append_events(conn, events):
+    real_append_many = importer.append_image_events
+    def append_image_events(conn, **chunk):
         # The importer chains a chunk's events in one call: reported once it has returned,
         # still inside the write transaction.
-        ids = real_append_many(conn, events)
+        ids = real_append_many(conn, **chunk)
         appended[0] += len(ids)
         sink("import", appended[0], None)
         return ids
-    importer.append_events = append_events
+    importer.append_image_events = append_image_events
 from clinlabel.cli.app import main
 sys.argv = ["clinlabel", *sys.argv[2:]]
 main()
