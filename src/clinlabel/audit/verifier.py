@@ -38,6 +38,7 @@ from clinlabel.domain.progress import ProgressSink, no_progress
 from clinlabel.errors import StoreError
 from clinlabel.store import events as event_rows
 from clinlabel.store import meta
+from clinlabel.store.page_cache import large_cache
 from clinlabel.store.store import Store
 
 PARALLEL_FROM = 500_000
@@ -134,7 +135,7 @@ class ChainVerifier:
     def _verify_here(
         self, progress: ProgressSink = no_progress, *, keep: bool = True
     ) -> ChainStatus:
-        with self._lock, self._store.read() as conn:
+        with self._lock, self._store.read() as conn, large_cache(conn):
             head = self._head
             if head is not None and not _head_unchanged(conn, head):
                 head = None  # the remembered part changed under us: check all of it again
@@ -208,7 +209,7 @@ def _verify_part(url: str, first: int, last: int, prev_hash: str) -> ChainStatus
 def _label_part(url: str) -> tuple[int, str] | None:
     store = Store.open_url(url, read_only=True)
     try:
-        with store.read() as conn:
+        with store.read() as conn, large_cache(conn):
             return record_mismatch(conn)
     finally:
         store.close()

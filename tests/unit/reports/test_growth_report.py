@@ -20,11 +20,12 @@ from sqlalchemy import event as sql_event
 from clinlabel.audit.chain import GENESIS, encode_data, event_hash
 from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.labelling.adjudication import team_counts
-from clinlabel.labelling.outputs import report_text
+from clinlabel.labelling.outputs import gather_report_data, report_text
 from clinlabel.labelling.project import open_project
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store.labels import recount_progress
+from clinlabel.store.page_cache import LARGE_CACHE_KIB
 from clinlabel.store.schema import adjudications, annotators, events, images, labels, sessions
 from clinlabel.store.seconds import recount_seconds
 from clinlabel.store.sort_keys import natural_sort_key
@@ -219,3 +220,21 @@ def test_the_team_counts_are_one_grouped_read_without_a_sort(tmp_path: Path) -> 
             lines,
         )
         assert not [line for line in lines if line == "SCAN labels"], (sql, lines)
+
+
+def test_the_reports_grouped_reads_run_with_the_large_cache(tmp_path: Path) -> None:
+    """Counting labels per case and label sorts every label: with SQLite's default 2 MB that
+    sort spilled to temporary files in merge passes at a million images."""
+    seen: list[int] = []
+
+    def look(_c: Any, cursor: Any, sql: str, _p: Any, _ctx: Any, _many: bool) -> None:
+        if "GROUP BY images.case_name, labels.label" in " ".join(sql.split()):
+            seen.append(int(cursor.connection.execute("PRAGMA cache_size").fetchone()[0]))
+
+    with open_project(build_fixed_project(tmp_path)) as project:
+        sql_event.listen(project.store.engine, "before_cursor_execute", look)
+        try:
+            gather_report_data(project)
+        finally:
+            sql_event.remove(project.store.engine, "before_cursor_execute", look)
+    assert seen == [-LARGE_CACHE_KIB]
