@@ -148,12 +148,4 @@ def team_counts(project: Project) -> TeamCounts | None:
     with project.store.read() as conn:
         if adjudication_rows.reader_count(conn) < 2:
             return None
-        adjudicated = agreed = unresolved = 0
-        for image in adjudication_rows.iter_team_images(conn):
-            if image.final is not None:
-                adjudicated += 1
-            elif len({label for label, _ in image.reads.values()}) == 1:
-                agreed += 1
-            else:
-                unresolved += 1
-    return TeamCounts(adjudicated, agreed, unresolved)
+        return TeamCounts(*adjudication_rows.team_figures(conn))

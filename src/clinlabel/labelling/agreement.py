@@ -52,15 +52,14 @@ def load_readings(project: Project, *, labels: Sequence[str] | None = None) -> R
         flat = array("q")
         blank = array("q", [MISSING] * len(readers))
         current = -1
-        for reading in reading_rows.iter_readings(conn, only=only):
-            if reading.image_id != current:
-                current = reading.image_id
-                images.append(reading.relpath)
-                cases.append(reading.case)
+        width = len(readers)
+        for image_id, relpath, case, reader, label in reading_rows.reading_rows(conn, only=only):
+            if image_id != current:
+                current = image_id
+                images.append(relpath)
+                cases.append(case)
                 flat.extend(blank)
-            flat[len(flat) - len(readers) + reader_index[reading.reader]] = label_index[
-                reading.label
-            ]
+            flat[len(flat) - width + reader_index[reader]] = label_index[label]
     codes = np.frombuffer(flat, dtype=np.int64).reshape(len(images), len(readers)).copy()
     return Readings(
         readers=tuple(readers),

@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import adjudications, annotators, images, labels
@@ -215,6 +215,39 @@ def iter_team_images(conn: Connection) -> Generator[TeamImage, None, None]:
         current.reads[str(r[4])] = (str(r[5]), str(r[6] or ""))
     if current is not None:
         yield current
+
+
+def team_figures_query() -> Select[Any]:
+    """The query behind `team_figures` (a test reads its plan)."""
+    # One group per labelled image, read in the order of the labels' unique key (image first):
+    # no sort. min = max compares the text exactly (a binary comparison in SQLite; ties in a
+    # PostgreSQL collation are broken by the bytes), so it is "every reader gave one label".
+    per_image = (
+        select(
+            labels.c.image_id,
+            (func.min(labels.c.label) == func.max(labels.c.label)).label("same"),
+        )
+        .where(labels.c.frame == 0)
+        .group_by(labels.c.image_id)
+        .subquery("per_image")
+    )
+    final = adjudications.c.image_id.is_not(None)
+    return select(
+        func.count(adjudications.c.image_id),
+        func.coalesce(func.sum(case((~final & per_image.c.same, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((~final & ~per_image.c.same, 1), else_=0)), 0),
+    ).select_from(
+        per_image.outerjoin(adjudications, adjudications.c.image_id == per_image.c.image_id)
+    )
+
+
+def team_figures(conn: Connection) -> tuple[int, int, int]:
+    """(adjudicated, agreed, unresolved): of the images with a whole-image read (present or
+    gone, as the team CSV lists them), those with a final label, those without one whose
+    readers all gave the same label, and the rest. One grouped read of the labels' key, no
+    row in Python: the report asks for it on every export."""
+    adjudicated, agreed, unresolved = conn.execute(team_figures_query()).one()
+    return int(adjudicated), int(agreed), int(unresolved)
 
 
 def reader_count(conn: Connection) -> int:

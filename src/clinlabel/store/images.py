@@ -14,6 +14,7 @@ from clinlabel.domain.views import CaseProgress, ImageView, Progress
 from clinlabel.store.case_counts import case_totals, rebuild_visits, visit_totals
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.labels import frame_labels_of, labelled_count, recount_progress
+from clinlabel.store.page_cache import large_cache
 from clinlabel.store.schema import events, images, labels, scan_staging
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -59,8 +60,14 @@ def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str
 
     New images are added, images gone from disk are kept (their labels matter) but leave the
     queue, and every present image gets its new queue position. Size/mtime changes are returned
-    for the caller to re-hash: only it may read files.
+    for the caller to re-hash: only it may read files. Run with a large page cache (the
+    renumbering rewrites every queue index: `store.page_cache`).
     """
+    with large_cache(conn):
+        return _sync_scan(conn, chunks, now=now)
+
+
+def _sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str) -> SyncCounts:
     empty = conn.execute(select(func.count()).select_from(images)).scalar_one() == 0
     if empty:
         # First scan: stream straight into the images table, no staging or diff needed.
