@@ -8,10 +8,6 @@ request: 68 ms at 100,000 images, linear (issue 14). Now:
 - `case_labelled` holds how many present images of each case each annotator labelled (whole
   file), kept in the same transaction as every label change, like `annotator_progress`, and
   recounted with it when a rescan moves images in or out.
-- `case_label_counts` holds the same per label, and how many of those carry a comment (kept and
-  recounted the same way, `move_label`): the review table finds a jump's row among one label's
-  images, or among the images without a comment, by adding up a row per case (`store.review`).
-  A row is absent only when its count is 0 (every path that adds one writes the row).
 """
 
 from __future__ import annotations
@@ -19,14 +15,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from clinlabel.store.schema import (
-    annotator_progress,
-    case_label_counts,
-    case_labelled,
-    images,
-    labels,
-    queue_visits,
-)
+from clinlabel.store.label_counts import recount_label_counts, shift_label_counts
+from clinlabel.store.schema import annotator_progress, case_labelled, images, labels, queue_visits
 from clinlabel.store.seconds import recount_timed
 
 _VISITS_NOW = (
@@ -88,137 +78,14 @@ def bump_case(conn: Connection, *, image_id: int, annotator_id: int, delta: int)
         )
 
 
-_PRESENT_CASE = select(images.c.case_name).where(
-    images.c.id == bindparam("m_image"), images.c.seq.is_not(None)
-)
-_LABEL_BUMP = (
-    update(case_label_counts)
-    .where(
-        case_label_counts.c.annotator_id == bindparam("m_annotator"),
-        case_label_counts.c.case_name == bindparam("m_case"),
-        case_label_counts.c.label == bindparam("m_label"),
-    )
-    .values(
-        labelled=case_label_counts.c.labelled + bindparam("m_labelled"),
-        commented=case_label_counts.c.commented + bindparam("m_commented"),
-    )
-)
-_PER_LABEL_NOW = (
-    select(
-        labels.c.annotator_id,
-        images.c.case_name,
-        labels.c.label,
-        func.count(),
-        func.count(labels.c.comment_key),
-    )
-    .select_from(labels.join(images, images.c.id == labels.c.image_id))
-    .where(labels.c.frame == 0, images.c.seq.is_not(None))
-    .group_by(labels.c.annotator_id, images.c.case_name, labels.c.label)
-)
-LabelState = tuple[str, bool]
-"""A whole-file label as the kept counts see it: its value, and whether it has a comment."""
-
-
-def move_label(
-    conn: Connection,
-    *,
-    image_id: int,
-    annotator_id: int,
-    old: LabelState | None,
-    new: LabelState | None,
-) -> None:
-    """This annotator's whole-file label of the image went from `old` to `new` (None: none), and
-    is already written: `case_label_counts` follows if the image is in the queue."""
-    if old == new:
-        return
-    case = conn.execute(_PRESENT_CASE, {"m_image": image_id}).scalar()
-    if case is None:
-        return  # a gone image's label is not counted (a rescan counts it when it returns)
-    changes: dict[str, list[int]] = {}
-    for state, sign in ((old, -1), (new, 1)):
-        if state is not None:
-            change = changes.setdefault(state[0], [0, 0])
-            change[0] += sign
-            change[1] += sign * int(state[1])
-    for label, (labelled, commented) in changes.items():
-        if not labelled and not commented:
-            continue
-        bumped = conn.execute(
-            _LABEL_BUMP,
-            {
-                "m_annotator": annotator_id,
-                "m_case": case,
-                "m_label": label,
-                "m_labelled": labelled,
-                "m_commented": commented,
-            },
-        ).rowcount
-        if not bumped:
-            # No row yet (count 0 before): counted from the labels, which already hold the change.
-            found = conn.execute(
-                _PER_LABEL_NOW.where(
-                    labels.c.annotator_id == annotator_id,
-                    images.c.case_name == case,
-                    labels.c.label == label,
-                )
-            ).first()
-            if found is not None:
-                conn.execute(
-                    case_label_counts.insert(),
-                    {
-                        "annotator_id": annotator_id,
-                        "case_name": case,
-                        "label": label,
-                        "labelled": int(found[3]),
-                        "commented": int(found[4]),
-                    },
-                )
-
-
-def recount_label_cases(conn: Connection, *, annotator_id: int, image_ids: list[int]) -> None:
-    """Count this annotator's `case_label_counts` again in the cases of these images, after a
-    bulk write of their whole-file labels that bypassed `move_label` (an import's chunk)."""
-    cases: set[str] = set()
-    for start in range(0, len(image_ids), _IN):
-        chunk = image_ids[start : start + _IN]
-        cases.update(
-            str(r[0])
-            for r in conn.execute(
-                select(images.c.case_name).where(images.c.id.in_(chunk)).distinct()
-            )
-        )
-    ordered = sorted(cases)
-    for start in range(0, len(ordered), _IN):
-        chunk_cases = ordered[start : start + _IN]
-        conn.execute(
-            case_label_counts.delete().where(
-                case_label_counts.c.annotator_id == annotator_id,
-                case_label_counts.c.case_name.in_(chunk_cases),
-            )
-        )
-        conn.execute(
-            case_label_counts.insert().from_select(
-                ["annotator_id", "case_name", "label", "labelled", "commented"],
-                _PER_LABEL_NOW.where(
-                    labels.c.annotator_id == annotator_id, images.c.case_name.in_(chunk_cases)
-                ),
-            )
-        )
-
-
 def recount_cases(conn: Connection) -> None:
-    """Count every annotator's labelled images per case (and per label) again (after a rescan)."""
+    """Count every annotator's labelled images per case again (after a rescan)."""
     conn.execute(case_labelled.delete())
     conn.execute(
         case_labelled.insert().from_select(["annotator_id", "case_name", "labelled"], _LABELLED_NOW)
     )
-    conn.execute(case_label_counts.delete())
-    conn.execute(
-        case_label_counts.insert().from_select(
-            ["annotator_id", "case_name", "label", "labelled", "commented"], _PER_LABEL_NOW
-        )
-    )
     recount_timed(conn)  # and each actor's timed images per case (store.seconds), the same way
+    recount_label_counts(conn)  # and per case and label (store.label_counts)
 
 
 _CASES = (
@@ -276,26 +143,16 @@ def shift_counts(conn: Connection, image_ids: list[int], *, delta: int) -> None:
     are counted from the labels when first needed."""
     per_annotator: dict[int, int] = {}
     per_case: dict[tuple[int, str], int] = {}
-    per_label: dict[tuple[int, str, str], list[int]] = {}
     for start in range(0, len(image_ids), _IN):
         chunk = image_ids[start : start + _IN]
-        for annotator_id, case, label, count, commented in conn.execute(
-            select(
-                labels.c.annotator_id,
-                images.c.case_name,
-                labels.c.label,
-                func.count(),
-                func.count(labels.c.comment_key),
-            )
+        for annotator_id, case, count in conn.execute(
+            select(labels.c.annotator_id, images.c.case_name, func.count())
             .select_from(labels.join(images, images.c.id == labels.c.image_id))
             .where(labels.c.image_id.in_(chunk), labels.c.frame == 0)
-            .group_by(labels.c.annotator_id, images.c.case_name, labels.c.label)
+            .group_by(labels.c.annotator_id, images.c.case_name)
         ):
             per_annotator[annotator_id] = per_annotator.get(annotator_id, 0) + int(count)
             per_case[(annotator_id, case)] = per_case.get((annotator_id, case), 0) + int(count)
-            kept = per_label.setdefault((annotator_id, case, label), [0, 0])
-            kept[0] += int(count)
-            kept[1] += int(commented)
     for annotator_id, count in per_annotator.items():
         conn.execute(
             update(annotator_progress)
@@ -304,23 +161,4 @@ def shift_counts(conn: Connection, image_ids: list[int], *, delta: int) -> None:
         )
     for (annotator_id, case), count in per_case.items():
         conn.execute(_BUMP, {"c_annotator": annotator_id, "c_case": case, "c_delta": delta * count})
-    for (annotator_id, case, label), (count, commented) in per_label.items():
-        values = {
-            "m_annotator": annotator_id,
-            "m_case": case,
-            "m_label": label,
-            "m_labelled": delta * count,
-            "m_commented": delta * commented,
-        }
-        if not conn.execute(_LABEL_BUMP, values).rowcount and delta > 0:
-            # No row: none of the case's present images had the label (an absent row is a 0).
-            conn.execute(
-                case_label_counts.insert(),
-                {
-                    "annotator_id": annotator_id,
-                    "case_name": case,
-                    "label": label,
-                    "labelled": count,
-                    "commented": commented,
-                },
-            )
+    shift_label_counts(conn, image_ids, delta=delta)  # and per case and label, the same way

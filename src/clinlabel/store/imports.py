@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
 
-from clinlabel.store.case_counts import recount_label_cases
 from clinlabel.store.driver import insert_chunks
+from clinlabel.store.label_counts import recount_label_cases
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 

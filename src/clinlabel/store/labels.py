@@ -8,7 +8,8 @@ from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.domain.views import FrameLabel
-from clinlabel.store.case_counts import LabelState, bump_case, move_label, recount_cases
+from clinlabel.store.case_counts import bump_case, recount_cases
+from clinlabel.store.label_counts import LabelState, label_state, move_label
 from clinlabel.store.schema import annotator_progress, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -43,7 +44,6 @@ _CURRENT = select(
 _UPDATE = update(labels).where(_KEY)
 _INSERT = labels.insert()
 _DELETE = delete(labels).where(_KEY)
-_STATE = select(labels.c.label, labels.c.comment_key.is_not(None)).where(_KEY)
 
 
 def current_label(
@@ -79,12 +79,12 @@ def put_label(
         # Uncached: free-text comments are mostly distinct (the cache is for names).
         "comment_key": natural_sort_key.__wrapped__(comment) if comment else None,
     }
-    new: LabelState = (label, bool(comment))
     if exists:
         old = _state(conn, image_id, annotator_id) if frame == 0 else None
         conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
         if old is not None:
             # The kept counts per case and label (the review's jumps) follow a changed label.
+            new = (label, bool(comment), old[2])  # the same image and annotator: same time
             move_label(conn, image_id=image_id, annotator_id=annotator_id, old=old, new=new)
     else:
         conn.execute(
@@ -92,7 +92,8 @@ def put_label(
         )
         if frame == 0:
             _count(conn, image_id=image_id, annotator_id=annotator_id, delta=1)
-            move_label(conn, image_id=image_id, annotator_id=annotator_id, old=None, new=new)
+            added = _state(conn, image_id, annotator_id)
+            move_label(conn, image_id=image_id, annotator_id=annotator_id, old=None, new=added)
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
@@ -104,9 +105,7 @@ def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: i
 
 
 def _state(conn: Connection, image_id: int, annotator_id: int) -> LabelState | None:
-    """The whole-file label as the kept counts see it (value, has a comment), or None."""
-    found = conn.execute(_STATE, _key(image_id, annotator_id, 0)).first()
-    return None if found is None else (str(found[0]), bool(found[1]))
+    return label_state(conn, image_id=image_id, annotator_id=annotator_id)
 
 
 _IS_PRESENT = select(images.c.present).where(images.c.id == bindparam("p_image"))

@@ -352,9 +352,10 @@ case_labelled = Table(
 )
 
 # Present images of each case each annotator labelled with each label (whole file), and how many
-# of them carry a comment: kept with every label change like case_labelled (store.case_counts,
-# migration 0013), so that a jump into a label's images, or into the images without a comment,
-# adds a row per case up instead of walking the queue to its offset (store.review).
+# of them carry a comment or have the annotator's kept time: kept with every change that moves
+# them (store.label_counts, migration 0013), so that a jump into a label's images, the images
+# without a comment or the unlabelled without time adds a row per case up instead of walking
+# the queue to its offset (store.review).
 case_label_counts = Table(
     "case_label_counts",
     metadata,
@@ -363,6 +364,7 @@ case_label_counts = Table(
     Column("label", Text, primary_key=True),
     Column("labelled", Integer, nullable=False),
     Column("commented", Integer, nullable=False),
+    Column("timed", Integer, nullable=False),  # of those, with the annotator's kept time
 )
 
 # --- issue 14 (scale): each annotator's active time per image, the sum of `active_ms` over

@@ -28,8 +28,9 @@ from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people, review
+from clinlabel.store.label_counts import _PER_LABEL_NOW
 from clinlabel.store.review import REVIEW_SORTS, ReviewQuery, review_page
-from clinlabel.store.schema import images
+from clinlabel.store.schema import case_label_counts, images
 from clinlabel.store.seconds import add_event_time
 from clinlabel.store.store import Store
 
@@ -229,6 +230,8 @@ def project(tmp_path: Path, database_url: str | None) -> Iterator[tuple[Store, M
         image_rows.sync_scan(
             conn, [[image_rows.scan_row(i + 1, r) for i, r in enumerate(kept)]], now="t1"
         )
+    with store.read() as conn:
+        _kept_counts_match(conn)
     yield store, model
     store.close()
 
@@ -307,6 +310,25 @@ def test_a_jump_right_after_labels_change_is_exact(project: tuple[Store, Model],
                     model.put(conn, image_id, label, rng.choice(COMMENTS))
                 elif action < 0.85:
                     model.add_time(conn, image_id, rng.choice([1, 1500, 4000]))
+                elif action < 0.9:
+                    # Another annotator's label on an image this one has time on: never shown,
+                    # but their own kept counts must follow too.
+                    label_rows.put_label(
+                        conn,
+                        image_id=image_id,
+                        annotator_id=model.others[0],
+                        frame=0,
+                        label=rng.choice(LABELS),
+                        comment="",
+                        labelled_at="t",
+                        sha256=None,
+                        event_id=0,
+                        exists=False,
+                    ) if not _has_label(
+                        conn, image_id, model.others[0]
+                    ) else label_rows.remove_label(
+                        conn, image_id=image_id, annotator_id=model.others[0], frame=0
+                    )
                 elif image_id in model.frames:
                     model.clear(conn, image_id, frame=min(model.frames[image_id]))
                 else:
@@ -315,3 +337,22 @@ def test_a_jump_right_after_labels_change_is_exact(project: tuple[Store, Model],
             for filters in ({}, {"label": "NA"}, {"unlabelled": True}):
                 for descending in (False, True):
                     _check(conn, model, sort, descending, filters)
+            _kept_counts_match(conn)
+
+
+def _has_label(conn: Any, image_id: int, annotator_id: int) -> bool:
+    return (
+        label_rows.current_label(conn, image_id=image_id, annotator_id=annotator_id, frame=0)
+        is not None
+    )
+
+
+def _kept_counts_match(conn: Any) -> None:
+    """The counts kept per case and label are those counted from the labels and times."""
+    kept = {
+        tuple(r[:3]): tuple(r[3:])
+        for r in conn.execute(select(case_label_counts)).all()
+        if any(r[3:])
+    }
+    counted = {tuple(r[:3]): tuple(r[3:]) for r in conn.execute(_PER_LABEL_NOW).all()}
+    assert kept == counted
