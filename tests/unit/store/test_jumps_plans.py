@@ -72,6 +72,8 @@ def _fill(store: Store) -> int:
             add_event_time(
                 conn, [{"actor": WHO, "image_id": image_id, "active_ms": 1500 + image_id % 70}]
             )
+        # A few unlabelled images with time (looked at, not labelled).
+        add_event_time(conn, [{"actor": WHO, "image_id": i, "active_ms": 700} for i in (900, 1100)])
         for image_id, frame in ((5, 3), (50, 2), (500, 3)):  # a few frame labels
             label_rows.put_label(
                 conn,
@@ -101,6 +103,8 @@ JUMPS = [
         ("seconds", False, {}),
         ("seconds", True, {}),
         ("frames", False, {}),
+        ("seconds", False, {"unlabelled": True}),
+        ("seconds", True, {"unlabelled": True}),
         ("position", False, {"label": "NA"}),
         ("position", True, {"label": "NA"}),
     ]
