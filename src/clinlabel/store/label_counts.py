@@ -21,6 +21,7 @@ A row is absent only when its counts are 0: every path that adds one writes the 
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.schema import annotators, case_label_counts, image_seconds, images, labels
@@ -71,6 +72,59 @@ _BUMP = (
         timed=case_label_counts.c.timed + bindparam("m_timed"),
     )
 )
+
+
+# A new label of a present image whose row exists, in one statement (the case and the time
+# probed inside it): the common save adds a label to a case already counted.
+_ADD = (
+    update(case_label_counts)
+    .where(
+        case_label_counts.c.annotator_id == bindparam("a_annotator"),
+        case_label_counts.c.label == bindparam("a_label"),
+        case_label_counts.c.case_name
+        == select(images.c.case_name)
+        .where(images.c.id == bindparam("a_image"), images.c.seq.is_not(None))
+        .scalar_subquery(),
+    )
+    .values(
+        labelled=case_label_counts.c.labelled + 1,
+        commented=case_label_counts.c.commented + bindparam("a_commented"),
+        timed=case_label_counts.c.timed
+        + sql_case(
+            (
+                select(image_seconds.c.image_id)
+                .where(
+                    image_seconds.c.image_id == bindparam("a_image"),
+                    image_seconds.c.actor
+                    == select(annotators.c.name)
+                    .where(annotators.c.id == bindparam("a_annotator"))
+                    .scalar_subquery(),
+                )
+                .exists(),
+                1,
+            ),
+            else_=0,
+        ),
+    )
+)
+
+
+def add_label(
+    conn: Connection, *, image_id: int, annotator_id: int, label: str, commented: bool
+) -> None:
+    """This annotator's new whole-file label of the image is written: counted (one statement
+    when the case and label already have a row, as on most saves)."""
+    values = {
+        "a_annotator": annotator_id,
+        "a_label": label,
+        "a_image": image_id,
+        "a_commented": int(commented),
+    }
+    if conn.execute(_ADD, values).rowcount:
+        return
+    # A gone image (nothing to count) or the case's first label of the kind: the long way.
+    new = label_state(conn, image_id=image_id, annotator_id=annotator_id)
+    move_label(conn, image_id=image_id, annotator_id=annotator_id, old=None, new=new)
 
 
 def label_state(conn: Connection, *, image_id: int, annotator_id: int) -> LabelState | None:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.domain.views import FrameLabel
 from clinlabel.store.case_counts import bump_case, recount_cases
-from clinlabel.store.label_counts import LabelState, label_state, move_label
+from clinlabel.store.label_counts import LabelState, add_label, label_state, move_label
 from clinlabel.store.schema import annotator_progress, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -92,8 +92,13 @@ def put_label(
         )
         if frame == 0:
             _count(conn, image_id=image_id, annotator_id=annotator_id, delta=1)
-            added = _state(conn, image_id, annotator_id)
-            move_label(conn, image_id=image_id, annotator_id=annotator_id, old=None, new=added)
+            add_label(
+                conn,
+                image_id=image_id,
+                annotator_id=annotator_id,
+                label=label,
+                commented=bool(comment),
+            )
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
