@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from clinlabel.store.label_counts import recount_label_counts, shift_label_counts
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels, queue_visits
 from clinlabel.store.seconds import recount_timed
 
@@ -84,6 +85,7 @@ def recount_cases(conn: Connection) -> None:
         case_labelled.insert().from_select(["annotator_id", "case_name", "labelled"], _LABELLED_NOW)
     )
     recount_timed(conn)  # and each actor's timed images per case (store.seconds), the same way
+    recount_label_counts(conn)  # and per case and label (store.label_counts)
 
 
 _CASES = (
@@ -159,3 +161,4 @@ def shift_counts(conn: Connection, image_ids: list[int], *, delta: int) -> None:
         )
     for (annotator_id, case), count in per_case.items():
         conn.execute(_BUMP, {"c_annotator": annotator_id, "c_case": case, "c_delta": delta * count})
+    shift_label_counts(conn, image_ids, delta=delta)  # and per case and label, the same way

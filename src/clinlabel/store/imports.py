@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import insert_chunks
+from clinlabel.store.label_counts import recount_label_cases
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -182,6 +183,10 @@ def write_labels(
             f"WHERE {prepare.quote('id')} = {marker}"
         )
         _many(conn, sql, [(sha, image_id) for image_id, sha in hashes])
+    # The review's kept counts per case and label (store.case_counts), for the cases written.
+    whole = [r[0] for rows in (inserts, updates) for r in rows if r[1] == 0]
+    if whole:
+        recount_label_cases(conn, annotator_id=annotator_id, image_ids=whole)
 
 
 def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:

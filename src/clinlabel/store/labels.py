@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.domain.views import FrameLabel
 from clinlabel.store.case_counts import bump_case, recount_cases
+from clinlabel.store.label_counts import LabelState, add_label, label_state, move_label
 from clinlabel.store.schema import annotator_progress, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -79,19 +80,37 @@ def put_label(
         "comment_key": natural_sort_key.__wrapped__(comment) if comment else None,
     }
     if exists:
+        old = _state(conn, image_id, annotator_id) if frame == 0 else None
         conn.execute(_UPDATE, {**_key(image_id, annotator_id, frame), **values})
+        if old is not None:
+            # The kept counts per case and label (the review's jumps) follow a changed label.
+            new = (label, bool(comment), old[2])  # the same image and annotator: same time
+            move_label(conn, image_id=image_id, annotator_id=annotator_id, old=old, new=new)
     else:
         conn.execute(
             _INSERT, {"image_id": image_id, "annotator_id": annotator_id, "frame": frame, **values}
         )
         if frame == 0:
             _count(conn, image_id=image_id, annotator_id=annotator_id, delta=1)
+            add_label(
+                conn,
+                image_id=image_id,
+                annotator_id=annotator_id,
+                label=label,
+                commented=bool(comment),
+            )
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
+    old = _state(conn, image_id, annotator_id) if frame == 0 else None
     removed = conn.execute(_DELETE, _key(image_id, annotator_id, frame)).rowcount
     if removed and frame == 0:
         _count(conn, image_id=image_id, annotator_id=annotator_id, delta=-1)
+        move_label(conn, image_id=image_id, annotator_id=annotator_id, old=old, new=None)
+
+
+def _state(conn: Connection, image_id: int, annotator_id: int) -> LabelState | None:
+    return label_state(conn, image_id=image_id, annotator_id=annotator_id)
 
 
 _IS_PRESENT = select(images.c.present).where(images.c.id == bindparam("p_image"))

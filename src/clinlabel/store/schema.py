@@ -351,6 +351,22 @@ case_labelled = Table(
     Column("labelled", Integer, nullable=False),
 )
 
+# Present images of each case each annotator labelled with each label (whole file), and how many
+# of them carry a comment or have the annotator's kept time: kept with every change that moves
+# them (store.label_counts, migration 0013), so that a jump into a label's images, the images
+# without a comment or the unlabelled without time adds a row per case up instead of walking
+# the queue to its offset (store.review).
+case_label_counts = Table(
+    "case_label_counts",
+    metadata,
+    Column("annotator_id", Integer, ForeignKey("annotators.id"), primary_key=True),
+    Column("case_name", Text, primary_key=True),
+    Column("label", Text, primary_key=True),
+    Column("labelled", Integer, nullable=False),
+    Column("commented", Integer, nullable=False),
+    Column("timed", Integer, nullable=False),  # of those, with the annotator's kept time
+)
+
 # --- issue 14 (scale): each annotator's active time per image, the sum of `active_ms` over
 # their events on it, kept with the events (store.seconds, migration 0012) so that the review
 # table's seconds order is a range of an index, not an aggregate over every image's events.

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from clinlabel.store.label_counts import recount_label_counts, time_label
 from clinlabel.store.schema import case_timed, events, image_seconds, images
 
 _ADD = (
@@ -59,6 +60,7 @@ def add_event_time(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         if not added:
             conn.execute(_INSERT, {"actor": actor, "image_id": image_id, "active_ms": ms})
             _bump_case(conn, actor, image_id)
+            time_label(conn, actor=actor, image_id=image_id)  # the review's kept counts
 
 
 _CASE_IF_PRESENT = select(images.c.case_name).where(
@@ -132,3 +134,4 @@ def recount_seconds(conn: Connection) -> None:
     conn.execute(image_seconds.delete())
     conn.execute(image_seconds.insert().from_select(["actor", "image_id", "active_ms"], _SUMS))
     recount_timed(conn)
+    recount_label_counts(conn)  # their timed images per case and label (store.label_counts)

@@ -235,6 +235,7 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         raw.execute("DROP TABLE case_labelled")
         raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
         raw.execute("DROP TABLE case_timed")
+        raw.execute("DROP TABLE case_label_counts")  # and what 0013 adds
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

@@ -154,6 +154,7 @@ def _as_previous_schema(tmp_path: Path) -> None:
         raw.execute("DROP TABLE case_labelled")
         raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
         raw.execute("DROP TABLE case_timed")
+        raw.execute("DROP TABLE case_label_counts")  # and what 0013 adds
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 
@@ -171,7 +172,7 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     readonly.close()
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0012"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0013"
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_scan_staging_relpath'"
         ).scalar()
