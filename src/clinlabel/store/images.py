@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
 from clinlabel.domain import ImageRef
 from clinlabel.domain.views import CaseProgress, ImageView, Progress
@@ -55,62 +53,6 @@ def scan_row(seq: int, ref: ImageRef) -> ScanRow:
     return (seq, ref.relpath, ref.case, ref.visit, ref.folder, ref.file, ref.kind.value,
             ref.size, ref.mtime_ns, natural_sort_key(ref.case), natural_sort_key(ref.visit),
             natural_sort_key(ref.file))  # fmt: skip
-
-
-REBUILD_SHARE = 4
-"""A renumbering that moves more than 1/REBUILD_SHARE of the images rebuilds the queue's
-indexes instead of updating them row by row (`_queue_indexes_rebuilt_if_most_move`)."""
-
-
-@contextmanager
-def _queue_indexes_rebuilt_if_most_move(
-    conn: Connection, differs: ColumnElement[bool]
-) -> Iterator[None]:
-    """On SQLite, when most images move in the queue (files added before the others, or many
-    removed), drop the indexes that hold `seq` for the renumbering and build them again after.
-
-    Updated row by row, each index entry is deleted and inserted at a random place: a million
-    moved images rewrite five indexes page by page through the write-ahead log, and a rescan
-    with 10 % of files added and removed spent most of its time waiting on that I/O (2.6x the
-    project's creation by wall clock at 1M, 1.5x by CPU; issue 14). Built again, each index is
-    one sort and a sequential write. All of it is inside the rescan's transaction: a failure
-    rolls the indexes back with everything else, and readers (WAL) keep their snapshot.
-    PostgreSQL is left to update in place: its DROP INDEX would lock every reader of the table
-    out until the rescan commits.
-    """
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    moving = conn.execute(select(func.count()).select_from(images).where(differs)).scalar_one()
-    present = conn.execute(
-        select(func.count()).select_from(images).where(images.c.seq.is_not(None))
-    ).scalar_one()
-    if moving * REBUILD_SHARE <= present:
-        yield
-        return
-    # The database's own definitions (not the metadata's), so that the same indexes come back
-    # whatever the migrations made of them.
-    defined = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'images'"
-        " AND sql IS NOT NULL"
-    ).all()
-    queue_indexes = [
-        (str(name), str(sql))
-        for name, sql in defined
-        if any(
-            column[2] == "seq"
-            for column in conn.exec_driver_sql(f"PRAGMA index_info({_quoted(str(name))})")
-        )
-    ]
-    for name, _ in queue_indexes:
-        conn.exec_driver_sql(f"DROP INDEX {_quoted(name)}")
-    yield
-    for _, sql in queue_indexes:
-        conn.exec_driver_sql(sql)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: str) -> SyncCounts:
@@ -162,24 +104,22 @@ def _sync_scan(conn: Connection, chunks: Iterable[Sequence[ScanRow]], *, now: st
     # Positions, sizes and times follow the scan for everything still (or again) on disk. Only
     # rows that differ are written: every index holding `seq` (the queue's and the review sorts')
     # is rewritten for a row that is, and an unchanged rescan then writes nothing.
-    differs = and_(
-        images.c.relpath == staged.c.relpath,
-        images.c.seq.is_distinct_from(staged.c.seq)
-        | (images.c.size != staged.c.size)
-        | (images.c.mtime_ns != staged.c.mtime_ns)
-        | ~images.c.present,
-    )
-    with _queue_indexes_rebuilt_if_most_move(conn, differs):
-        conn.execute(
-            update(images)
-            .where(differs)
-            .values(
-                seq=staged.c.seq,
-                size=staged.c.size,
-                mtime_ns=staged.c.mtime_ns,
-                present=True,
-            )
+    conn.execute(
+        update(images)
+        .where(
+            images.c.relpath == staged.c.relpath,
+            images.c.seq.is_distinct_from(staged.c.seq)
+            | (images.c.size != staged.c.size)
+            | (images.c.mtime_ns != staged.c.mtime_ns)
+            | ~images.c.present,
         )
+        .values(
+            seq=staged.c.seq,
+            size=staged.c.size,
+            mtime_ns=staged.c.mtime_ns,
+            present=True,
+        )
+    )
     known = select(images.c.relpath).where(images.c.relpath == staged.c.relpath).exists()
     # Counted before the insert: drivers differ on rowcount for INSERT ... SELECT.
     new = conn.execute(select(func.count()).select_from(staged).where(~known)).scalar_one()
