@@ -52,3 +52,28 @@ def test_the_recount_of_an_import_chunk_reads_only_its_cases_labels(
             on_labels = [d for d in plan if d.split()[1:2] == ["labels"]]
             # Each label found by its unique key from an image of the cases written.
             assert on_labels and all("image_id=?" in d for d in on_labels), plan
+
+
+def test_the_kept_counts_per_case_and_label_equal_a_recount_after_imports(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinlabel.store.label_counts import _PER_LABEL_NOW
+
+    from .conftest import label_two
+
+    monkeypatch.setattr(importer, "CHUNK", 70)  # chunks that cut cases in two
+    label_two(project)  # Dr A has a time-kept session's labels before the imports
+    import_labels(project, _csv(tmp_path / "a.csv", ROWS[::2]), annotator="Dr A")
+    import_labels(project, _csv(tmp_path / "b.csv", ROWS, shift=1), annotator="Dr A")
+    import_labels(project, _csv(tmp_path / "c.csv", ROWS[5::3]), annotator="Dr B")
+    with project.store.read() as conn:
+        kept = sorted(
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT annotator_id, case_name, label, labelled, commented, timed"
+                " FROM case_label_counts WHERE labelled > 0"
+            )
+        )
+        counted = sorted(tuple(r) for r in conn.execute(_PER_LABEL_NOW))
+    assert kept == counted
+    assert {row[0] for row in kept} == {1, 2}  # both readers counted
