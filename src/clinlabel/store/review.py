@@ -258,10 +258,12 @@ def review_page(
         # The annotator's labelled count is kept with the labels (annotator_progress): the rest
         # of the queue is unlabelled, without counting it.
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
+    elif query.label is not None and query.whole_queue:
+        # Kept counts, read every time: a total the page passes back is stale once another tab
+        # saved or cleared a label, and a jump counted from it would skip or repeat rows.
+        total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
     elif query.total is not None:
         total = max(query.total, 0)
-    elif query.label is not None and query.whole_queue:
-        total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
     else:
         total = int(
             conn.execute(
