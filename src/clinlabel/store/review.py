@@ -252,6 +252,10 @@ def review_page(
             ).scalar_one()
         )
     filtered = not query.whole_queue or query.unlabelled or query.label is not None
+    if query.after is not None and filtered and not _passes(conn, joined, filters, query.after):
+        # The row before the window left the filter since (another tab cleared or changed its
+        # label): no cursor any more. The window is found by its offset, as a fresh walk would.
+        query = replace(query, after=None)
     if not filtered:
         total = everything
     elif query.unlabelled and query.whole_queue:
@@ -338,6 +342,14 @@ def review_page(
         total=total,
         all=everything,
     )
+
+
+def _passes(
+    conn: Connection, joined: Any, filters: Sequence[ColumnElement[bool]], position: int
+) -> bool:
+    """Whether the image at queue `position` passes the filters (one probe by position)."""
+    statement = select(images.c.id).select_from(joined).where(images.c.seq == position, *filters)
+    return conn.execute(statement.limit(1)).first() is not None
 
 
 def _keyed_window(
