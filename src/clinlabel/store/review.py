@@ -266,6 +266,7 @@ def review_page(
         # Kept counts, read every time: a total the page passes back is stale once another tab
         # saved or cleared a label, and a jump counted from it would skip or repeat rows.
         total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
+        total = min(max(total, 0), everything)  # kept counts edited by hand: within the queue
     elif query.total is not None:
         total = max(query.total, 0)
     else:
@@ -728,7 +729,9 @@ def _nth_by_case(
     )
     for case_name, first_seq, total in cases:
         first, size = int(first_seq), int(total)
-        members = kept.get(case_name, 0) if counted else size - kept.get(case_name, 0)
+        # Kept counts edited by hand: a case holds no fewer than none and no more than all.
+        members = min(max(kept.get(case_name, 0), 0), size)
+        members = members if counted else size - members
         if nth >= members:
             nth -= members
             continue
