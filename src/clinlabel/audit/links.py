@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from clinlabel.audit.chain import HASHED_FIELDS, values_hash
+from clinlabel.audit.chain import HASHED_FIELDS, stored_values_hash
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import REPORT_EVERY, ProgressSink, no_progress
 
@@ -17,7 +17,7 @@ _POSITIONS = (HASHED_FIELDS.index("id"), HASHED_FIELDS.index("prev_hash"))
 
 
 def _values_hash(row: Sequence[Any]) -> str:
-    return values_hash(row[:-1])
+    return stored_values_hash(row[:-1])
 
 
 def text_or_values_hash(
@@ -38,7 +38,7 @@ def text_or_values_hash(
         if hashlib.sha256(str(row[2]).encode()).hexdigest() == stored:
             return str(stored)
         values = values_of(int(row[0]))
-        return "" if values is None else values_hash(values)
+        return "" if values is None else stored_values_hash(values)
 
     return content_hash
 

@@ -25,7 +25,12 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
 
-from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
+from clinlabel.audit.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    MAX_EVENT_ID,
+    stored_values_hash,
+)
 from clinlabel.audit.log import (
     VERIFYING,
     record_mismatch,
@@ -170,8 +175,10 @@ class ChainVerifier:
         try:
             found = json.loads(text) if text else None
             kept = VerifiedHead(int(found["event_id"]), str(found["hash"])) if found else None
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, OverflowError):  # 1e400 is infinity
             kept = None  # not ours to trust: the whole chain is checked
+        if kept is not None and not 0 < kept.event_id <= MAX_EVENT_ID:
+            kept = None  # an id no database row can have (edited by hand): the same
         with self._lock:
             self._kept = kept
             if self._head is None:
@@ -195,7 +202,7 @@ def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:
     """The remembered head event still has its hash, its content still hashes to it, and
     exactly `event_id` events lead up to it (none inserted or removed below)."""
     row = event_rows.chain_row(conn, HASHED_FIELDS, head.event_id)
-    if row is None or row[-1] != head.hash or values_hash(row[:-1]) != head.hash:
+    if row is None or row[-1] != head.hash or stored_values_hash(row[:-1]) != head.hash:
         return False
     return event_rows.count_up_to(conn, head.event_id) == head.event_id
 

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from clinlabel.atomic import pending_path, publish
-from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, values_hash
+from clinlabel.audit.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    MAX_EVENT_ID,
+    stored_values_hash,
+    values_hash,
+)
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.links import check_links, text_or_values_hash
 from clinlabel.audit.rows import event_values, local_offset_minutes
@@ -104,9 +110,11 @@ def _kept_head(text: str | None) -> Head | None:
     """The head in `meta`, read as `ChainVerifier._load_kept` reads it."""
     try:
         found = json.loads(text) if text else None
-        return Head(int(found["event_id"]), str(found["hash"])) if found else None
-    except (ValueError, TypeError, KeyError):
+        head = Head(int(found["event_id"]), str(found["hash"])) if found else None
+    except (ValueError, TypeError, KeyError, OverflowError):  # 1e400 is infinity
         return None
+    # An id no SQLite row can have (edited by hand) is no head: the whole chain is checked.
+    return head if head is None or 0 < head.event_id <= MAX_EVENT_ID else None
 
 
 def export(
@@ -231,7 +239,7 @@ def _head_unchanged(conn: sqlite3.Connection, head: Head) -> bool:
     """`audit.verifier._head_unchanged`: the head event still has its hash, its content still
     hashes to it, and exactly `event_id` events lead up to it."""
     row = rows.chain_row(conn, HASHED_FIELDS, head.event_id)
-    if row is None or row[-1] != head.hash or values_hash(row[:-1]) != head.hash:
+    if row is None or row[-1] != head.hash or stored_values_hash(row[:-1]) != head.hash:
         return False
     return rows.count_up_to(conn, head.event_id) == head.event_id
 

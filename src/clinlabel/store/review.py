@@ -252,16 +252,23 @@ def review_page(
             ).scalar_one()
         )
     filtered = not query.whole_queue or query.unlabelled or query.label is not None
+    if query.after is not None and filtered and not _passes(conn, joined, filters, query.after):
+        # The row before the window left the filter since (another tab cleared or changed its
+        # label): no cursor any more. The window is found by its offset, as a fresh walk would.
+        query = replace(query, after=None)
     if not filtered:
         total = everything
     elif query.unlabelled and query.whole_queue:
         # The annotator's labelled count is kept with the labels (annotator_progress): the rest
         # of the queue is unlabelled, without counting it.
         total = everything - (0 if annotator_id is None else labelled_count(conn, annotator_id=who))
+    elif query.label is not None and query.whole_queue:
+        # Kept counts, read every time: a total the page passes back is stale once another tab
+        # saved or cleared a label, and a jump counted from it would skip or repeat rows.
+        total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
+        total = min(max(total, 0), everything)  # kept counts edited by hand: within the queue
     elif query.total is not None:
         total = max(query.total, 0)
-    elif query.label is not None and query.whole_queue:
-        total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
     else:
         total = int(
             conn.execute(
@@ -336,6 +343,14 @@ def review_page(
         total=total,
         all=everything,
     )
+
+
+def _passes(
+    conn: Connection, joined: Any, filters: Sequence[ColumnElement[bool]], position: int
+) -> bool:
+    """Whether the image at queue `position` passes the filters (one probe by position)."""
+    statement = select(images.c.id).select_from(joined).where(images.c.seq == position, *filters)
+    return conn.execute(statement.limit(1)).first() is not None
 
 
 def _keyed_window(
@@ -714,7 +729,9 @@ def _nth_by_case(
     )
     for case_name, first_seq, total in cases:
         first, size = int(first_seq), int(total)
-        members = kept.get(case_name, 0) if counted else size - kept.get(case_name, 0)
+        # Kept counts edited by hand: a case holds no fewer than none and no more than all.
+        members = min(max(kept.get(case_name, 0), 0), size)
+        members = members if counted else size - members
         if nth >= members:
             nth -= members
             continue
