@@ -93,7 +93,7 @@ def test_saves_changes_and_clears_keep_each_labels_keys(
     session.save_label(ids[1], "Non-Suspicious", "again")  # a new row after a clear
     session.close()
     _assert_copied(project, len(ids))
-    # Image order: Case_1 V1 img1, img2, img10; V2 img1; Case_2 a, b. Non-Suspicious: all but the first.
+    # Non-Suspicious: every image labelled but the first (changed), the second cleared and redone.
     for sort in ("case", "visit", "file"):
         for descending in (False, True):
             expected = _expected(project, sort, descending, "Non-Suspicious")
