@@ -46,8 +46,12 @@ walk the rows before it (issue 14: every window under 100 ms at a million images
 - into a key's order (comment, seconds; case, visit, file descending, whose ties run the other
   way): the row's key is found by OFFSET on the key's index alone, no table row read per row
   stepped over (`_skip_on_index`, `_key_at`), and only that key's ties are stepped over;
-- elsewhere (a filter with a key's order) by OFFSET on the order's index (no sort; from the
-  end when nearer).
+- into case, visit or file filtered by a label: the row's key is found by OFFSET on the label's
+  range of the labels' (annotator, frame, label, key) index, which holds copies of the image's
+  name keys (migration 0014), and the window is read key by key, each key's ties in queue
+  order on the images' (key, seq) index (`_label_keyed_window`);
+- elsewhere (another filter with a key's order) by OFFSET on the order's index (no sort; from
+  the end when nearer).
 Each is checked against a plain Python sort at every offset, also right after labels change
 (tests/unit/store/test_jumps_oracle.py). The filtered total is counted once per order and
 filter (a label's added up from the kept counts per case and label, `_kept_label_totals`): the
