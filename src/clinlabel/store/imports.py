@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.label_counts import recount_label_cases
+from clinlabel.store.labels import copy_name_keys
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
@@ -158,6 +159,8 @@ def write_labels(
             [[(*row, _comment_key(row[3])) for row in inserts]],
             constants={"annotator_id": annotator_id, "labelled_at": labelled_at, "geometry": None},
         )
+        # The review's label-filtered name orders read the image's keys on the label (0014).
+        copy_name_keys(conn, annotator_id=annotator_id, image_ids=[row[0] for row in inserts])
     if updates:
         prepare, marker = conn.dialect.identifier_preparer, _marker(conn)
         changed = ", ".join(

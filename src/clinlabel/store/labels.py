@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
@@ -42,7 +43,15 @@ _CURRENT = select(
 ).where(_KEY)
 # The SET columns are the non-key parameter names given at execution.
 _UPDATE = update(labels).where(_KEY)
-_INSERT = labels.insert()
+_NAME_KEYS = ("case_key", "visit_key", "file_key")
+# A new label copies its image's name keys (the review's label-filtered name orders, migration
+# 0014) in the same statement: one primary-key probe of `images` each, no round trip.
+_INSERT = labels.insert().values(
+    {
+        name: select(images.c[name]).where(images.c.id == bindparam("s_image")).scalar_subquery()
+        for name in _NAME_KEYS
+    }
+)
 _DELETE = delete(labels).where(_KEY)
 
 
@@ -88,7 +97,14 @@ def put_label(
             move_label(conn, image_id=image_id, annotator_id=annotator_id, old=old, new=new)
     else:
         conn.execute(
-            _INSERT, {"image_id": image_id, "annotator_id": annotator_id, "frame": frame, **values}
+            _INSERT,
+            {
+                "image_id": image_id,
+                "annotator_id": annotator_id,
+                "frame": frame,
+                "s_image": image_id,
+                **values,
+            },
         )
         if frame == 0:
             _count(conn, image_id=image_id, annotator_id=annotator_id, delta=1)
@@ -99,6 +115,30 @@ def put_label(
                 label=label,
                 commented=bool(comment),
             )
+
+
+_IN_CHUNK = 500
+"""Image ids per statement (SQLite's older builds allow 999 parameters)."""
+
+
+def copy_name_keys(conn: Connection, *, annotator_id: int, image_ids: Sequence[int]) -> None:
+    """Give this annotator's labels of `image_ids` their images' name keys (migration 0014): for
+    labels written in bulk (the import), one statement per chunk of images instead of a copy per
+    row. A label's keys are its image's, which never change: writing them again is harmless."""
+    ids = sorted(set(image_ids))
+    copied = {
+        name: select(images.c[name]).where(images.c.id == labels.c.image_id).scalar_subquery()
+        for name in _NAME_KEYS
+    }
+    for start in range(0, len(ids), _IN_CHUNK):
+        conn.execute(
+            update(labels)
+            .where(
+                labels.c.annotator_id == annotator_id,
+                labels.c.image_id.in_(ids[start : start + _IN_CHUNK]),
+            )
+            .values(copied)
+        )
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:

@@ -104,11 +104,20 @@ labels = Table(
     # The comment's natural-order key (store.sort_keys), NULL when there is no comment: the
     # review table's comment order is a range of the index below (migration 0010).
     Column("comment_key", LargeBinary),
+    # Copies of the labelled image's name keys (never changed for an image), so a jump into the
+    # case, visit or file order filtered by a label is an OFFSET on one label's range of the
+    # indexes below (store.review, migration 0014). Set by every write of a new label.
+    Column("case_key", LargeBinary),
+    Column("visit_key", LargeBinary),
+    Column("file_key", LargeBinary),
     UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
     Index("ix_labels_annotator", "annotator_id"),
     # The review table's label filter and its counts per label (migration 0006).
     Index("ix_labels_annotator_label", "annotator_id", "frame", "label"),
     Index("ix_labels_annotator_comment", "annotator_id", "frame", "comment_key", "image_id"),
+    Index("ix_labels_annotator_label_case_key", "annotator_id", "frame", "label", "case_key"),
+    Index("ix_labels_annotator_label_visit_key", "annotator_id", "frame", "label", "visit_key"),
+    Index("ix_labels_annotator_label_file_key", "annotator_id", "frame", "label", "file_key"),
 )
 
 # How many images each annotator has labelled (whole-file labels of present images): kept in the

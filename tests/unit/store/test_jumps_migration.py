@@ -78,6 +78,9 @@ def test_a_project_made_before_0013_gets_its_counts_and_exact_jumps(tmp_path: Pa
     store.close()
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
         raw.execute("DROP TABLE case_label_counts")
+        for key in ("case_key", "visit_key", "file_key"):  # and what 0014 adds
+            raw.execute(f"DROP INDEX ix_labels_annotator_label_{key}")
+            raw.execute(f"ALTER TABLE labels DROP COLUMN {key}")
         raw.execute("UPDATE alembic_version SET version_num = '0012'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

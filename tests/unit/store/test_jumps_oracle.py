@@ -30,7 +30,7 @@ from clinlabel.store import labels as label_rows
 from clinlabel.store import people, review
 from clinlabel.store.label_counts import _PER_LABEL_NOW
 from clinlabel.store.review import REVIEW_SORTS, ReviewQuery, review_page
-from clinlabel.store.schema import case_label_counts, images
+from clinlabel.store.schema import case_label_counts, images, labels
 from clinlabel.store.seconds import add_event_time
 from clinlabel.store.store import Store
 
@@ -232,6 +232,7 @@ def project(tmp_path: Path, database_url: str | None) -> Iterator[tuple[Store, M
         )
     with store.read() as conn:
         _kept_counts_match(conn)
+        _copied_keys_match(conn)
     yield store, model
     store.close()
 
@@ -338,6 +339,7 @@ def test_a_jump_right_after_labels_change_is_exact(project: tuple[Store, Model],
                 for descending in (False, True):
                     _check(conn, model, sort, descending, filters)
             _kept_counts_match(conn)
+            _copied_keys_match(conn)
 
 
 def _has_label(conn: Any, image_id: int, annotator_id: int) -> bool:
@@ -356,3 +358,23 @@ def _kept_counts_match(conn: Any) -> None:
     }
     counted = {tuple(r[:3]): tuple(r[3:]) for r in conn.execute(_PER_LABEL_NOW).all()}
     assert kept == counted
+
+
+def _copied_keys_match(conn: Any) -> None:
+    """Every label holds its image's name keys (migration 0014): the label-filtered name
+    orders find their rows by them."""
+    found = conn.execute(
+        select(labels.c.id, labels.c.case_key, labels.c.visit_key, labels.c.file_key).join_from(
+            labels, images, images.c.id == labels.c.image_id
+        )
+    ).all()
+    expected = {
+        int(r[0]): (r[1], r[2], r[3])
+        for r in conn.execute(
+            select(labels.c.id, images.c.case_key, images.c.visit_key, images.c.file_key).join_from(
+                labels, images, images.c.id == labels.c.image_id
+            )
+        )
+    }
+    assert found and {int(r[0]): (r[1], r[2], r[3]) for r in found} == expected
+    assert all(None not in keys for keys in expected.values())

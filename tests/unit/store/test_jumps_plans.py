@@ -110,6 +110,13 @@ JUMPS = [
     ]
     for offset in (IMAGES // 6, IMAGES // 2, IMAGES - 50)
     if not (filters and offset > IMAGES // 5)  # the label filter holds a fifth of the images
+] + [
+    # Case, visit and file with a label filter (migration 0014): the key found on the labels'
+    # (annotator, frame, label, key) index, forwards (offset 60) and from the end (200 of 266).
+    ReviewQuery(sort=sort, descending=descending, offset=offset, limit=50, label="NA")
+    for sort in ("file", "case", "visit")
+    for descending in (False, True)
+    for offset in (60, 200)
 ]
 
 
@@ -177,6 +184,10 @@ def test_a_jump_walks_no_table_on_sqlite(sqlite_store: tuple[Store, int], query:
     if query.sort in ("comment", "seconds", "file", "case", "visit") and query.offset > 100:
         # The keys skipped on an index alone, no table row read for a stepped-over row.
         assert covering, sent
+    if query.sort in ("file", "case", "visit") and query.label is not None:
+        # The label's own keys, not the images' key index probing each image's label.
+        index = f"ix_labels_annotator_label_{query.sort}_key"
+        assert [line for line in covering if index in line], sent
 
 
 @pytest.mark.postgres

@@ -236,6 +236,9 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
         raw.execute("DROP TABLE case_timed")
         raw.execute("DROP TABLE case_label_counts")  # and what 0013 adds
+        for key in ("case_key", "visit_key", "file_key"):  # and what 0014 adds
+            raw.execute(f"DROP INDEX ix_labels_annotator_label_{key}")
+            raw.execute(f"ALTER TABLE labels DROP COLUMN {key}")
         raw.execute("UPDATE alembic_version SET version_num = '0005'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

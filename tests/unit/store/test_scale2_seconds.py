@@ -126,6 +126,9 @@ def test_a_project_made_before_gets_its_kept_time_when_opened(tmp_path: Path) ->
         raw.execute("DROP TABLE image_seconds")
         raw.execute("DROP TABLE case_timed")
         raw.execute("DROP TABLE case_label_counts")  # what 0013 adds came after
+        for key in ("case_key", "visit_key", "file_key"):  # and what 0014 adds
+            raw.execute(f"DROP INDEX ix_labels_annotator_label_{key}")
+            raw.execute(f"ALTER TABLE labels DROP COLUMN {key}")
         raw.execute("UPDATE alembic_version SET version_num = '0010'")
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:

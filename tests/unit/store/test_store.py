@@ -95,5 +95,5 @@ def test_an_older_project_is_migrated_on_open_and_keeps_its_data(tmp_path: Path)
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         status = verify_chain(conn)
     store.close()
-    assert "geometry" in columns and version == "0013"
+    assert "geometry" in columns and version == "0014"
     assert status.ok and status.events == 1

@@ -155,6 +155,9 @@ def _as_previous_schema(tmp_path: Path) -> None:
         raw.execute("DROP TABLE image_seconds")  # and what 0012 adds
         raw.execute("DROP TABLE case_timed")
         raw.execute("DROP TABLE case_label_counts")  # and what 0013 adds
+        for key in ("case_key", "visit_key", "file_key"):  # and what 0014 adds
+            raw.execute(f"DROP INDEX ix_labels_annotator_label_{key}")
+            raw.execute(f"ALTER TABLE labels DROP COLUMN {key}")
         raw.execute("UPDATE alembic_version SET version_num = '0002'")
 
 
@@ -172,7 +175,7 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     readonly.close()
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0013"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0014"
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_scan_staging_relpath'"
         ).scalar()
