@@ -20,12 +20,9 @@ A row is absent only when its counts are 0: every path that adds one writes the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from clinlabel.store.schema import annotators, case_label_counts, image_seconds, images, labels
@@ -59,26 +56,6 @@ _PER_LABEL = (
     .group_by(labels.c.annotator_id, images.c.case_name, labels.c.label)
 )
 _PER_LABEL_NOW = _PER_LABEL.where(images.c.seq.is_not(None))
-
-
-def _per_label_of(actor: str | None) -> Select[tuple[Any, ...]]:
-    """`_PER_LABEL_NOW` for the labels of one annotator whose name is `actor`."""
-    timed = and_(image_seconds.c.image_id == labels.c.image_id, image_seconds.c.actor == actor)
-    return (
-        select(
-            labels.c.annotator_id,
-            images.c.case_name,
-            labels.c.label,
-            func.count(),
-            func.count(labels.c.comment_key),
-            func.count(image_seconds.c.image_id),
-        )
-        .select_from(
-            labels.join(images, images.c.id == labels.c.image_id).outerjoin(image_seconds, timed)
-        )
-        .where(labels.c.frame == 0, images.c.seq.is_not(None))
-        .group_by(labels.c.annotator_id, images.c.case_name, labels.c.label)
-    )
 
 
 _COLUMNS = ["annotator_id", "case_name", "label", "labelled", "commented", "timed"]
@@ -306,10 +283,6 @@ def recount_label_cases(conn: Connection, *, annotator_id: int, image_ids: list[
             )
         )
     ordered = sorted(cases)
-    # One annotator: their name bound once, not looked up again for every label counted (that
-    # correlated lookup was most of an import's recount: 1.4 s of CPU at 100,000 rows).
-    name = conn.execute(select(annotators.c.name).where(annotators.c.id == annotator_id)).scalar()
-    per_label = _per_label_of(name)
     for start in range(0, len(ordered), _IN):
         chunk_cases = ordered[start : start + _IN]
         conn.execute(
@@ -321,7 +294,7 @@ def recount_label_cases(conn: Connection, *, annotator_id: int, image_ids: list[
         conn.execute(
             case_label_counts.insert().from_select(
                 _COLUMNS,
-                per_label.where(
+                _PER_LABEL_NOW.where(
                     labels.c.annotator_id == annotator_id,
                     _in_cases(chunk_cases),
                 ),
