@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from json import encoder as json_encoder
 from typing import Any
 
@@ -19,6 +20,31 @@ GENESIS = "0" * 64
 MAX_EVENT_ID = 2**63 - 1
 """The largest id an event row can have (SQLite's INTEGER, PostgreSQL's BIGINT): a kept head
 past it was edited by hand."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedHead:
+    """The newest event of a chain found intact (events 1..event_id, contiguous)."""
+
+    event_id: int
+    hash: str
+
+    @classmethod
+    def from_kept_text(cls, text: str | None) -> VerifiedHead | None:
+        """The head a process kept (in `meta`), or None when there is none or it is not ours to
+        trust (garbage, or an id no database row can have: edited by hand); then the whole
+        chain is checked."""
+        try:
+            found = json.loads(text) if text else None
+            head = cls(int(found["event_id"]), str(found["hash"])) if found else None
+        except (ValueError, TypeError, KeyError, OverflowError):  # 1e400 is infinity
+            return None
+        return head if head is None or 0 < head.event_id <= MAX_EVENT_ID else None
+
+    def kept_text(self) -> str:
+        """The text `from_kept_text` reads back."""
+        return json.dumps({"event_id": self.event_id, "hash": self.hash})
+
 
 HASHED_FIELDS: tuple[str, ...] = (
     "id",

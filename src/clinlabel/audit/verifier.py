@@ -18,17 +18,16 @@ against it in full every time (an edit to them makes no event).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy.engine import Connection
 
 from clinlabel.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
-    MAX_EVENT_ID,
+    VerifiedHead,
     stored_values_hash,
 )
 from clinlabel.audit.log import (
@@ -50,14 +49,6 @@ PARALLEL_FROM = 500_000
 """A full check of a chain at least this long, asked for `parallel`, runs on spawned processes.
 Below it, starting three interpreters costs about what they save (measured: `audit verify` of
 200,000 events took 3.0 to 3.6 s spawned, 2.5 to 3 s in one process, on two busy cores)."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedHead:
-    """The newest event of a chain found intact (events 1..event_id, contiguous)."""
-
-    event_id: int
-    hash: str
 
 
 class ChainVerifier:
@@ -172,13 +163,7 @@ class ChainVerifier:
         self._loaded = True
         with self._store.read() as conn:
             text = meta.get_meta(conn, meta.VERIFIED_HEAD)
-        try:
-            found = json.loads(text) if text else None
-            kept = VerifiedHead(int(found["event_id"]), str(found["hash"])) if found else None
-        except (ValueError, TypeError, KeyError, OverflowError):  # 1e400 is infinity
-            kept = None  # not ours to trust: the whole chain is checked
-        if kept is not None and not 0 < kept.event_id <= MAX_EVENT_ID:
-            kept = None  # an id no database row can have (edited by hand): the same
+        kept = VerifiedHead.from_kept_text(text)
         with self._lock:
             self._kept = kept
             if self._head is None:
@@ -189,10 +174,9 @@ class ChainVerifier:
         head = self._head
         if not self._remember or self._store.read_only or head is None or head == self._kept:
             return
-        value = json.dumps({"event_id": head.event_id, "hash": head.hash})
         try:
             with self._store.write() as conn:
-                meta.set_meta(conn, meta.VERIFIED_HEAD, value)
+                meta.set_meta(conn, meta.VERIFIED_HEAD, head.kept_text())
         except StoreError:
             return  # busy: the next process checks a little more, nothing is wrong
         self._kept = head

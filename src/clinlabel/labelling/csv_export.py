@@ -19,7 +19,6 @@ plain export does (`chain_status_meanwhile` never spawns).
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from clinlabel.atomic import pending_path, publish
 from clinlabel.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
-    MAX_EVENT_ID,
+    VerifiedHead,
     stored_values_hash,
     values_hash,
 )
@@ -57,20 +56,12 @@ VERIFIED_HEAD = "verified_head"
 
 
 @dataclass(frozen=True, slots=True)
-class Head:
-    """The newest event found intact (`audit.verifier.VerifiedHead`)."""
-
-    event_id: int
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
 class Plan:
     """An export this module can write: where, and from which head the trail is checked."""
 
     database: Database
     target: Path
-    kept: Head | None
+    kept: VerifiedHead | None
     """The head an earlier export kept (None: the first export checks the whole trail)."""
 
 
@@ -88,7 +79,7 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
     try:
         with database.read(conn):
             batch = rows.get_meta(conn, BATCH_ROOT)
-            kept = _kept_head(rows.get_meta(conn, VERIFIED_HEAD))
+            kept = VerifiedHead.from_kept_text(rows.get_meta(conn, VERIFIED_HEAD))
             if (
                 batch is None
                 or rows.has_frame_labels(conn)
@@ -104,17 +95,6 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
         return None  # an earlier frame file gets its header-only successor there
     target = check_output_target(target, "csv", force=force, batch=Path(batch))
     return Plan(database, target, kept)
-
-
-def _kept_head(text: str | None) -> Head | None:
-    """The head in `meta`, read as `ChainVerifier._load_kept` reads it."""
-    try:
-        found = json.loads(text) if text else None
-        head = Head(int(found["event_id"]), str(found["hash"])) if found else None
-    except (ValueError, TypeError, KeyError, OverflowError):  # 1e400 is infinity
-        return None
-    # An id no SQLite row can have (edited by hand) is no head: the whole chain is checked.
-    return head if head is None or 0 < head.event_id <= MAX_EVENT_ID else None
 
 
 def export(
@@ -171,11 +151,11 @@ def batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int],
     )
 
 
-def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, Head | None]]:
+def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, VerifiedHead | None]]:
     """The trail and the current labels checked on a thread while the CSV is written (the check
     is SQL, outside Python's lock); the returned function waits for it. A daemon thread, so
     Ctrl+C is not kept waiting by it."""
-    done: list[tuple[ChainStatus, Head | None]] = []
+    done: list[tuple[ChainStatus, VerifiedHead | None]] = []
     failed: list[BaseException] = []
 
     def check() -> None:
@@ -192,7 +172,7 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, Head | No
     worker = threading.Thread(target=check, name="clinlabel-chain-check", daemon=True)
     worker.start()
 
-    def result() -> tuple[ChainStatus, Head | None]:
+    def result() -> tuple[ChainStatus, VerifiedHead | None]:
         worker.join()
         if failed:
             raise failed[0]
@@ -201,7 +181,9 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, Head | No
     return result
 
 
-def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, Head | None]:
+def _check(
+    conn: sqlite3.Connection, kept: VerifiedHead | None
+) -> tuple[ChainStatus, VerifiedHead | None]:
     """`ChainVerifier._verify_here` from the kept head: the events after it if it is intact,
     else the whole chain; then the current labels. Returns the status and the head to keep."""
     if kept is not None and _head_unchanged(conn, kept):
@@ -232,10 +214,10 @@ def _check(conn: sqlite3.Connection, kept: Head | None) -> tuple[ChainStatus, He
     if status.ok and mismatch is not None:
         status = ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
     # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
-    return status, Head(status.events, status.head_hash) if status.ok else None
+    return status, VerifiedHead(status.events, status.head_hash) if status.ok else None
 
 
-def _head_unchanged(conn: sqlite3.Connection, head: Head) -> bool:
+def _head_unchanged(conn: sqlite3.Connection, head: VerifiedHead) -> bool:
     """`audit.verifier._head_unchanged`: the head event still has its hash, its content still
     hashes to it, and exactly `event_id` events lead up to it."""
     row = rows.chain_row(conn, HASHED_FIELDS, head.event_id)
@@ -244,12 +226,11 @@ def _head_unchanged(conn: sqlite3.Connection, head: Head) -> bool:
     return rows.count_up_to(conn, head.event_id) == head.event_id
 
 
-def _keep(database: Database, conn: sqlite3.Connection, head: Head) -> None:
+def _keep(database: Database, conn: sqlite3.Connection, head: VerifiedHead) -> None:
     """Keep the head for the next export (`ChainVerifier.keep`); a busy project keeps the old
     one, and the next export checks a little more."""
-    value = json.dumps({"event_id": head.event_id, "hash": head.hash})
     try:
         with database.write(conn):
-            rows.set_meta(conn, VERIFIED_HEAD, value)
+            rows.set_meta(conn, VERIFIED_HEAD, head.kept_text())
     except StoreError:
         return
