@@ -46,13 +46,11 @@ from clinlabel.labelling.project_basics import SETTINGS_FILE, file_sha256
 from clinlabel.labelling.project_basics import system_user as system_user
 from clinlabel.store import csv_export as rows
 from clinlabel.store.csv_export import Database
+from clinlabel.store.meta_keys import BATCH_ROOT, VERIFIED_HEAD
 
 CSV_NAME = "clinical_labels.csv"
 FRAME_CSV_NAME = "clinical_frame_labels.csv"
 WRITING_CSV = "Writing the labels CSV"
-# The keys of `store.meta`, which imports SQLAlchemy (a test keeps them equal).
-BATCH_ROOT = "batch_root"
-VERIFIED_HEAD = "verified_head"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from clinlabel.store.meta_keys import BATCH_ROOT as BATCH_ROOT
+from clinlabel.store.meta_keys import CREATED_AT as CREATED_AT
+from clinlabel.store.meta_keys import LABEL_SCHEMA as LABEL_SCHEMA
+from clinlabel.store.meta_keys import LAST_SCAN as LAST_SCAN
+from clinlabel.store.meta_keys import VERIFIED_HEAD as VERIFIED_HEAD
 from clinlabel.store.schema import meta
-
-BATCH_ROOT = "batch_root"
-LABEL_SCHEMA = "label_schema"
-CREATED_AT = "created_at"
-LAST_SCAN = "last_scan"
-VERIFIED_HEAD = "verified_head"
-"""The newest event found intact by the last check of the chain (`audit.verifier`)."""
 
 
 def get_meta(conn: Connection, key: str) -> str | None:
