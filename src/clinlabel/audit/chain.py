@@ -45,6 +45,14 @@ class VerifiedHead:
         """The text `from_kept_text` reads back."""
         return json.dumps({"event_id": self.event_id, "hash": self.hash})
 
+    def unchanged(self, row: Sequence[Any] | None, count_up_to: Callable[[], int]) -> bool:
+        """The head event (`row`: its HASHED_FIELDS then its stored hash, None if gone) still
+        has its hash, its content still hashes to it, and exactly `event_id` events lead up to
+        it (none inserted or removed below). The count is asked only of an intact row."""
+        if row is None or row[-1] != self.hash or stored_values_hash(row[:-1]) != self.hash:
+            return False
+        return count_up_to() == self.event_id
+
 
 HASHED_FIELDS: tuple[str, ...] = (
     "id",

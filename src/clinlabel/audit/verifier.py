@@ -28,7 +28,6 @@ from clinlabel.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
     VerifiedHead,
-    stored_values_hash,
 )
 from clinlabel.audit.log import (
     VERIFYING,
@@ -183,12 +182,10 @@ class ChainVerifier:
 
 
 def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:
-    """The remembered head event still has its hash, its content still hashes to it, and
-    exactly `event_id` events lead up to it (none inserted or removed below)."""
-    row = event_rows.chain_row(conn, HASHED_FIELDS, head.event_id)
-    if row is None or row[-1] != head.hash or stored_values_hash(row[:-1]) != head.hash:
-        return False
-    return event_rows.count_up_to(conn, head.event_id) == head.event_id
+    return head.unchanged(
+        event_rows.chain_row(conn, HASHED_FIELDS, head.event_id),
+        lambda: event_rows.count_up_to(conn, head.event_id),
+    )
 
 
 def _verify_part(url: str, first: int, last: int, prev_hash: str) -> ChainStatus:

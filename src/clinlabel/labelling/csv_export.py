@@ -31,7 +31,6 @@ from clinlabel.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
     VerifiedHead,
-    stored_values_hash,
     values_hash,
 )
 from clinlabel.audit.events import EventKind, NewEvent
@@ -216,12 +215,10 @@ def _check(
 
 
 def _head_unchanged(conn: sqlite3.Connection, head: VerifiedHead) -> bool:
-    """`audit.verifier._head_unchanged`: the head event still has its hash, its content still
-    hashes to it, and exactly `event_id` events lead up to it."""
-    row = rows.chain_row(conn, HASHED_FIELDS, head.event_id)
-    if row is None or row[-1] != head.hash or stored_values_hash(row[:-1]) != head.hash:
-        return False
-    return rows.count_up_to(conn, head.event_id) == head.event_id
+    return head.unchanged(
+        rows.chain_row(conn, HASHED_FIELDS, head.event_id),
+        lambda: rows.count_up_to(conn, head.event_id),
+    )
 
 
 def _keep(database: Database, conn: sqlite3.Connection, head: VerifiedHead) -> None:
