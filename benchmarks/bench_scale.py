@@ -596,8 +596,9 @@ def measure(size: int, results: Results, repeat: int, keep: bool) -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def exponent(sizes: list[int], op: Op, a: int, b: int) -> float | None:
-    ta, tb = op.seconds.get(a), op.seconds.get(b)
+def exponent(times: dict[int, float], a: int, b: int) -> float | None:
+    """The growth exponent of `times` (seconds by size) between sizes a and b."""
+    ta, tb = times.get(a), times.get(b)
     if not ta or not tb:
         return None
     return math.log(tb / ta) / math.log(b / a)
@@ -620,7 +621,7 @@ def show(results: Results, sizes: list[int]) -> None:
             cells = "".join(
                 f"{op.seconds[s]:>10.2f} s" if s in op.seconds else f"{'-':>12}" for s in sizes
             )
-        exps = [exponent(sizes, op, a, b) for a, b in pairs]
+        exps = [exponent(op.seconds, a, b) for a, b in pairs]
         grows = "".join(f"{e:>12.2f}" if e is not None else f"{'-':>12}" for e in exps)
         if op.constant:
             over = [
@@ -702,21 +703,14 @@ def show_cpu(results: Results, sizes: list[int], pairs: list[tuple[int, int]]) -
     print(f"{'operation':<42}{head}{grow}  floor's exponent")
     for op in timed_ops:
         cells = "".join(f"{op.cpu[s]:>10.2f} s" if s in op.cpu else f"{'-':>12}" for s in sizes)
-        exps = [cpu_exponent(op, a, b) for a, b in pairs]
+        exps = [exponent(op.cpu, a, b) for a, b in pairs]
         grows = "".join(f"{e:>12.2f}" if e is not None else f"{'-':>12}" for e in exps)
         floor = results.ops.get(op.floor) if op.floor else None
         beside = ""
         if floor is not None:
-            floors = [cpu_exponent(floor, a, b) for a, b in pairs]
+            floors = [exponent(floor.cpu, a, b) for a, b in pairs]
             beside = "  " + " ".join(f"{e:.2f}" if e is not None else "-" for e in floors)
         print(f"{op.name:<42}{cells}{grows}{beside}")
-
-
-def cpu_exponent(op: Op, a: int, b: int) -> float | None:
-    ta, tb = op.cpu.get(a), op.cpu.get(b)
-    if not ta or not tb:
-        return None
-    return math.log(tb / ta) / math.log(b / a)
 
 
 def main() -> None:
