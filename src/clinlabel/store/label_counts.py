@@ -205,7 +205,8 @@ def _in_cases(cases: list[str]) -> ColumnElement[bool]:
     )
 
 
-def _bump(conn: Connection, annotator_id: int, case: str, label: str, change: list[int]) -> None:
+def _moved(conn: Connection, annotator_id: int, case: str, label: str, change: list[int]) -> bool:
+    """Move the row of (annotator, case, label) by `change`; False when there is no row."""
     values = {
         "m_annotator": annotator_id,
         "m_case": case,
@@ -214,7 +215,11 @@ def _bump(conn: Connection, annotator_id: int, case: str, label: str, change: li
         "m_commented": change[1],
         "m_timed": change[2],
     }
-    if conn.execute(_BUMP, values).rowcount:
+    return bool(conn.execute(_BUMP, values).rowcount)
+
+
+def _bump(conn: Connection, annotator_id: int, case: str, label: str, change: list[int]) -> None:
+    if _moved(conn, annotator_id, case, label, change):
         return
     # No row yet (all 0 before): counted from the labels, which already hold the change.
     # The case's labels of every kind are counted and this label's row kept: with the label in
@@ -255,15 +260,7 @@ def _bump_only(
     conn: Connection, annotator_id: int, case: str, label: str, change: list[int]
 ) -> None:
     """Move a row by `change`; an absent row is all 0, so it is written as the change itself."""
-    values = {
-        "m_annotator": annotator_id,
-        "m_case": case,
-        "m_label": label,
-        "m_labelled": change[0],
-        "m_commented": change[1],
-        "m_timed": change[2],
-    }
-    if not conn.execute(_BUMP, values).rowcount and change[0] > 0:
+    if not _moved(conn, annotator_id, case, label, change) and change[0] > 0:
         conn.execute(
             case_label_counts.insert(),
             dict(zip(_COLUMNS, (annotator_id, case, label, *change), strict=True)),
