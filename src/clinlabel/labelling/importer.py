@@ -37,6 +37,7 @@ from clinlabel.labelling.worklist import check_import_worklist
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
+from clinlabel.store.label_counts import recount_label_cases
 
 _SHOWN = 10
 CHUNK = 2000
@@ -231,6 +232,8 @@ def import_labels(
         import_rows.add_counts(
             conn, annotator_id=annotator_id, per_case=writer.added, only_these=first_labels
         )
+        # The review's kept counts per case and label (store.label_counts), once per case.
+        recount_label_cases(conn, annotator_id=annotator_id, cases=writer.cases)
         append_event(
             conn,
             NewEvent(
@@ -385,6 +388,8 @@ class _Writer:
         self.quoted_source = encode_basestring(source)
         self.added: dict[str, int] = {}
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
+        self.cases: set[str] = set()
+        """The cases of the whole-file labels written, whose per-label counts are recounted."""
 
     def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
         """Read what the chunk's rows need, count the unchanged, start hashing its files."""
@@ -442,17 +447,19 @@ class _Writer:
             new.append((kind, image_id, info.relpath, frames[i], data))
             row_shas.append(sha)
         event_ids = append_image_events(conn, actor=self.annotator, ts_utc=self.now, new=new)
-        inserts: list[import_rows.LabelWrite] = []
+        inserts: list[import_rows.LabelInsert] = []
         updates: list[import_rows.LabelWrite] = []
-        added = self.added
+        added, cases = self.added, self.cases
         for event_id, (i, old), sha in zip(event_ids, changes, row_shas, strict=True):
             image_id, frame = image_ids[i], frames[i]
             row = (image_id, frame, names[slots[i]], comments[i], sha, event_id)
+            info = facts[image_id]
+            if not frame:
+                cases.add(info.case_name)
             if old is not None:
                 updates.append(row)
             else:
-                inserts.append(row)
-                info = facts[image_id]
+                inserts.append((*row, *info.name_keys))
                 if not frame and info.present:
                     added[info.case_name] = added.get(info.case_name, 0) + 1
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]

@@ -17,12 +17,11 @@ from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from clinlabel.store.driver import insert_chunks
-from clinlabel.store.label_counts import recount_label_cases
-from clinlabel.store.labels import copy_name_keys
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
 from clinlabel.store.sort_keys import natural_sort_key
 
 _IN = 400  # keys per statement: well under every driver's limit on bound values
+_NAME_KEYS = ("case_key", "visit_key", "file_key")
 
 
 def images_in_visits(
@@ -53,13 +52,15 @@ class ImageFacts(NamedTuple):
     sha256: str | None
     changed: bool
     present: bool
+    name_keys: tuple[bytes, bytes, bytes]
+    """The image's case, visit and file sort keys, which a new label copies (migration 0014)."""
 
 
 def image_facts(conn: Connection, image_ids: Iterable[int]) -> dict[int, ImageFacts]:
-    """What a label write needs of each image (path, case, hash, flags), by id."""
-    columns = ("id", "relpath", "case_name", "sha256", "changed", "present")
+    """What a label write needs of each image (path, case, hash, flags, name keys), by id."""
+    columns = ("id", "relpath", "case_name", "sha256", "changed", "present", *_NAME_KEYS)
     return {
-        r[0]: ImageFacts(r[1], r[2], r[3], r[4], r[5])
+        r[0]: ImageFacts(r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8]))
         for r in _by_keys(conn, images, columns, "id", sorted(set(image_ids)))
     }
 
@@ -136,6 +137,8 @@ def _driver_cursor(conn: Connection) -> Any:
 
 LabelWrite = tuple[int, int, str, str, str | None, int]
 """A label an import writes: image id, frame, label, comment, the image's SHA-256, event id."""
+LabelInsert = tuple[int, int, str, str, str | None, int, bytes, bytes, bytes]
+"""A label an import adds: a `LabelWrite` and its image's case, visit and file keys."""
 
 
 def write_labels(
@@ -143,24 +146,34 @@ def write_labels(
     *,
     annotator_id: int,
     labelled_at: str,
-    inserts: Sequence[LabelWrite],
+    inserts: Sequence[LabelInsert],
     updates: Sequence[LabelWrite],
     hashes: Sequence[tuple[int, str]],
 ) -> None:
     """New and changed labels of one annotator, all labelled at `labelled_at`, and the images'
     recorded hashes: one executemany each, of plain tuples on the driver's cursor (SQLAlchemy's
     per-row parameter handling cost more than the writes). A label's geometry is cleared and its
-    comment's sort key set, as `labels.put_label` does."""
+    comment's sort key set, as `labels.put_label` does; a new label carries its image's name keys
+    (the review's label-filtered name orders read them on the label, migration 0014), written
+    with the row: an UPDATE after the insert cost a third of the import, each row's three key
+    indexes written twice."""
     if inserts:
         insert_chunks(
             conn,
             labels,
-            ("image_id", "frame", "label", "comment", "sha256", "event_id", "comment_key"),
+            (
+                "image_id",
+                "frame",
+                "label",
+                "comment",
+                "sha256",
+                "event_id",
+                *_NAME_KEYS,
+                "comment_key",
+            ),
             [[(*row, _comment_key(row[3])) for row in inserts]],
             constants={"annotator_id": annotator_id, "labelled_at": labelled_at, "geometry": None},
         )
-        # The review's label-filtered name orders read the image's keys on the label (0014).
-        copy_name_keys(conn, annotator_id=annotator_id, image_ids=[row[0] for row in inserts])
     if updates:
         prepare, marker = conn.dialect.identifier_preparer, _marker(conn)
         changed = ", ".join(
@@ -186,10 +199,6 @@ def write_labels(
             f"WHERE {prepare.quote('id')} = {marker}"
         )
         _many(conn, sql, [(sha, image_id) for image_id, sha in hashes])
-    # The review's kept counts per case and label (store.case_counts), for the cases written.
-    whole = [r[0] for rows in (inserts, updates) for r in rows if r[1] == 0]
-    if whole:
-        recount_label_cases(conn, annotator_id=annotator_id, image_ids=whole)
 
 
 def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:

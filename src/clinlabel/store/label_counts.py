@@ -13,12 +13,14 @@ Kept in the transaction of every change that moves them, like `case_labelled`:
 - a whole-file label added, changed or removed (`move_label`, from `store.labels`);
 - an image's first kept time (`time_label`, from `store.seconds`);
 - images leaving or rejoining the queue in a rescan (`shift_label_counts`);
-- bulk writes that bypass those (an import's chunk: `recount_label_cases`; a full rescan or a
+- bulk writes that bypass those (an import: `recount_label_cases`; a full rescan or a
   rebuild of the kept times: `recount_label_counts`).
 A row is absent only when its counts are 0: every path that adds one writes the row.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy import case as sql_case
@@ -267,18 +269,10 @@ def _bump_only(
         )
 
 
-def recount_label_cases(conn: Connection, *, annotator_id: int, image_ids: list[int]) -> None:
-    """Count this annotator's rows again in the cases of these images, after a bulk write of
-    their whole-file labels that bypassed `move_label` (an import's chunk)."""
-    cases: set[str] = set()
-    for start in range(0, len(image_ids), _IN):
-        chunk = image_ids[start : start + _IN]
-        cases.update(
-            str(r[0])
-            for r in conn.execute(
-                select(images.c.case_name).where(images.c.id.in_(chunk)).distinct()
-            )
-        )
+def recount_label_cases(conn: Connection, *, annotator_id: int, cases: Iterable[str]) -> None:
+    """Count this annotator's rows again in these cases, after a bulk write of whole-file labels
+    that bypassed `move_label` (an import, once at its end: a case whose rows fell in several
+    of its chunks is counted once)."""
     ordered = sorted(cases)
     for start in range(0, len(ordered), _IN):
         chunk_cases = ordered[start : start + _IN]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
@@ -115,30 +114,6 @@ def put_label(
                 label=label,
                 commented=bool(comment),
             )
-
-
-_IN_CHUNK = 500
-"""Image ids per statement (SQLite's older builds allow 999 parameters)."""
-
-
-def copy_name_keys(conn: Connection, *, annotator_id: int, image_ids: Sequence[int]) -> None:
-    """Give this annotator's labels of `image_ids` their images' name keys (migration 0014): for
-    labels written in bulk (the import), one statement per chunk of images instead of a copy per
-    row. A label's keys are its image's, which never change: writing them again is harmless."""
-    ids = sorted(set(image_ids))
-    copied = {
-        name: select(images.c[name]).where(images.c.id == labels.c.image_id).scalar_subquery()
-        for name in _NAME_KEYS
-    }
-    for start in range(0, len(ids), _IN_CHUNK):
-        conn.execute(
-            update(labels)
-            .where(
-                labels.c.annotator_id == annotator_id,
-                labels.c.image_id.in_(ids[start : start + _IN_CHUNK]),
-            )
-            .values(copied)
-        )
 
 
 def remove_label(conn: Connection, *, image_id: int, annotator_id: int, frame: int) -> None:
