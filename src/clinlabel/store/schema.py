@@ -111,10 +111,9 @@ labels = Table(
     Column("visit_key", LargeBinary),
     Column("file_key", LargeBinary),
     UniqueConstraint("image_id", "annotator_id", "frame", name="uq_labels_image_annotator_frame"),
-    Index("ix_labels_annotator", "annotator_id"),
-    # The review table's label filter and its counts per label (migration 0006).
-    Index("ix_labels_annotator_label", "annotator_id", "frame", "label"),
     Index("ix_labels_annotator_comment", "annotator_id", "frame", "comment_key", "image_id"),
+    # Also the review table's label filter, its counts per label and every look-up of an
+    # annotator's labels (its leading columns: the indexes on those alone went in 0015).
     Index("ix_labels_annotator_label_case_key", "annotator_id", "frame", "label", "case_key"),
     Index("ix_labels_annotator_label_visit_key", "annotator_id", "frame", "label", "visit_key"),
     Index("ix_labels_annotator_label_file_key", "annotator_id", "frame", "label", "file_key"),

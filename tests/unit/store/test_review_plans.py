@@ -210,7 +210,6 @@ def test_an_existing_project_gets_its_keys_when_opened(tmp_path: Path) -> None:
         image_rows.sync_scan(conn, [rows], now="t0")
     store.close()
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
-        raw.execute("DROP INDEX ix_labels_annotator_label")
         raw.execute("DROP INDEX ix_images_case")
         raw.execute("CREATE INDEX ix_images_case ON images (case_name)")
         for key in ("case_key", "visit_key", "file_key"):

@@ -13,6 +13,7 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, verify_chain
 from clinlabel.errors import ProjectInUseError, StoreError
 from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.migrations import head_revision
 from clinlabel.store.errors import Failure, classify
 from clinlabel.store.store import Store
 
@@ -132,7 +133,6 @@ def _as_previous_schema(tmp_path: Path) -> None:
     keys (0006), the regions (0007), the team server's users (0008), the reading study (0009) or
     the comment keys and sidebar counts (0010)."""
     with sqlite3.connect(tmp_path / DATABASE_FILE) as raw:
-        raw.execute("DROP INDEX ix_labels_annotator_label")
         for key in ("case_key", "visit_key", "file_key"):
             raw.execute(f"DROP INDEX ix_images_{key}")
             raw.execute(f"ALTER TABLE images DROP COLUMN {key}")
@@ -175,7 +175,10 @@ def test_a_project_of_the_previous_schema_is_upgraded_and_verifies(tmp_path: Pat
     readonly.close()
     upgraded = Store.open_dir(tmp_path)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0014"
+        assert (
+            conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            == head_revision()
+        )
         assert conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_scan_staging_relpath'"
         ).scalar()
