@@ -13,8 +13,8 @@ from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, verify_chain
 from clinlabel.errors import ProjectInUseError, StoreError
 from clinlabel.store.engine import DATABASE_FILE
-from clinlabel.store.migrations import head_revision
 from clinlabel.store.errors import Failure, classify
+from clinlabel.store.migrations import head_revision
 from clinlabel.store.store import Store
 
 
