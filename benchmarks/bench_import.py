@@ -1,6 +1,6 @@
 """`clinlabel import --csv` against a bare process writing the same rows (issues 12 and 14).
 
-    .venv/bin/python benchmarks/bench_import.py [SIZE ...] [--keep]
+    .venv/bin/python benchmarks/bench_import.py [SIZE ...] [--repeat N] [--keep]
 
 Sizes default to 10000 100000. For each size a batch of tiny real PNG files is written under
 benchmarks/out (`bench_scale.make_tree`), a project made with `init_project`, and a labels CSV
@@ -12,6 +12,10 @@ every file). Then, in the same run and each in its own fresh process:
 - floor: a bare Python process that reads the same CSV with `csv.reader` and inserts one event
   and one label per row into a new SQLite file (WAL, synchronous=FULL) by `executemany` in one
   transaction: time and peak memory.
+
+With `--repeat N` the floor and the import run N times each, alternated (every import on a
+fresh copy of the project as it was before the first), and the medians are printed with every
+run's figures: on a shared machine one pair of runs can differ by a tenth from the next.
 
 Printed: the load average before each size (a shared machine's load shows in the times),
 both times, their ratio (issue 12: within 5x), both CPU times (user + system: on a
@@ -29,6 +33,7 @@ import math
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -90,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--keep", action="store_true", help="keep the batches and projects")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of the floor and the import, alternated"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     figures: dict[int, tuple[float, float, float, float]] = {}
@@ -107,20 +115,43 @@ def main() -> None:
                 f" (load average {load}; {os.cpu_count()} cores)",
                 flush=True,
             )
-            with _cpu() as floor_cpu:
-                floor, floor_mb = run_with_rss(
-                    str(table), str(scratch / "floor.sqlite"), code=_FLOOR
-                )
-            with _cpu() as cpu:
-                seconds, mb = run_with_rss(
-                    "import", str(project), "--csv", str(table), "--annotator", "imported"
-                )
+            before = scratch / "project-before"
+            if args.repeat > 1:
+                shutil.copytree(project, before)
+            runs: list[tuple[float, float, float, float, float, float]] = []
+            for run in range(args.repeat):
+                if run:  # every import starts from the same project
+                    shutil.rmtree(project)
+                    shutil.copytree(before, project)
+                    (scratch / "floor.sqlite").unlink(missing_ok=True)
+                    for suffix in ("-wal", "-shm"):
+                        (scratch / f"floor.sqlite{suffix}").unlink(missing_ok=True)
+                with _cpu() as floor_cpu:
+                    floor, floor_mb = run_with_rss(
+                        str(table), str(scratch / "floor.sqlite"), code=_FLOOR
+                    )
+                with _cpu() as cpu:
+                    seconds, mb = run_with_rss(
+                        "import", str(project), "--csv", str(table), "--annotator", "imported"
+                    )
+                runs.append((seconds, mb, floor, floor_mb, cpu[0], floor_cpu[0]))
+                if args.repeat > 1:
+                    print(
+                        f"    run {run + 1}: import {seconds:.2f} s, CPU {cpu[0]:.2f} s;"
+                        f" floor {floor:.2f} s, CPU {floor_cpu[0]:.2f} s;"
+                        f" ratios {seconds / floor:.2f}x, CPU {cpu[0] / floor_cpu[0]:.2f}x",
+                        flush=True,
+                    )
+            seconds, mb, floor, floor_mb, import_cpu, floor_cpu_s = (
+                statistics.median(run[k] for run in runs) for k in range(6)
+            )
             figures[size] = (seconds, mb, floor, floor_mb)
+            median = " (medians)" if args.repeat > 1 else ""
             print(
                 f"  import {seconds:.2f} s ({mb:.0f} MB)   floor {floor:.2f} s ({floor_mb:.0f} MB)"
-                f"   ratio {seconds / floor:.1f}x (target <= 5x)\n"
-                f"  CPU: import {cpu[0]:.2f} s   floor {floor_cpu[0]:.2f} s"
-                f"   ratio {cpu[0] / floor_cpu[0]:.1f}x",
+                f"   ratio {seconds / floor:.1f}x (target <= 5x){median}\n"
+                f"  CPU: import {import_cpu:.2f} s   floor {floor_cpu_s:.2f} s"
+                f"   ratio {import_cpu / floor_cpu_s:.1f}x{median}",
                 flush=True,
             )
         finally:

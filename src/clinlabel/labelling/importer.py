@@ -38,6 +38,7 @@ from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
 from clinlabel.store.label_counts import recount_label_cases
+from clinlabel.store.page_cache import WRITE_CACHE_KIB, large_cache
 
 _SHOWN = 10
 CHUNK = 2000
@@ -211,6 +212,7 @@ def import_labels(
     )
     with (
         project.store.write() as conn,
+        large_cache(conn, WRITE_CACHE_KIB),
         FileHashing(project.batch, rows=len(todo)) as hashing,
     ):
         now = utc_now()

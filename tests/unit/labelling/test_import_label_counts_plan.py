@@ -110,3 +110,32 @@ def test_a_save_that_is_a_case_s_first_label_of_its_kind_counts_only_that_case(
             plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
             on_labels = [d for d in plan if d.split()[1:2] == ["labels"]]
             assert on_labels and all("image_id=?" in d for d in on_labels), plan
+
+
+def test_an_import_writes_with_the_write_cache_and_gives_the_connection_back_with_its_own(
+    project: Project, tmp_path: Path
+) -> None:
+    """With SQLite's default 2 MB cache an import's rows, going into an index on file names at
+    a hundred places at once, pushed its pages out to the WAL and read them back mid-write."""
+    if project.store.dialect != "sqlite":
+        pytest.skip("PostgreSQL sizes its own buffers")
+    from clinlabel.store.page_cache import WRITE_CACHE_KIB
+
+    with project.store.read() as conn:
+        default = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    assert default != -WRITE_CACHE_KIB
+    seen: list[int] = []
+
+    def heard(_c: Any, cursor: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT INTO CASE_LABEL_COUNTS"):
+            seen.append(int(cursor.connection.execute("PRAGMA cache_size").fetchone()[0]))
+
+    event.listen(project.store.engine, "before_cursor_execute", heard)
+    try:
+        report = import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
+    finally:
+        event.remove(project.store.engine, "before_cursor_execute", heard)
+    assert report.imported == len(ROWS)
+    assert seen and set(seen) == {-WRITE_CACHE_KIB}
+    with project.store.read() as conn:
+        assert int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one()) == default
