@@ -42,41 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_scale import _PEAK, OUT, import_csv, make_tree, run_with_rss
+from bench_scale import IMPORT_FLOOR, OUT, import_csv, make_tree, run_with_rss
 from clinlabel.labelling.project import init_project
-
-_FLOOR = (
-    "import csv, hashlib, json, resource, sqlite3, sys\n"
-    "table, path = sys.argv[1], sys.argv[2]\n"
-    "db = sqlite3.connect(path, isolation_level=None)\n"
-    "db.execute('PRAGMA journal_mode = WAL')\n"
-    "db.execute('PRAGMA synchronous = FULL')\n"
-    "db.execute('CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, actor TEXT, kind TEXT,"
-    " image TEXT, frame INTEGER, data TEXT, hash TEXT)')\n"
-    "db.execute('CREATE TABLE labels (id INTEGER PRIMARY KEY, image TEXT, annotator_id INTEGER,"
-    " frame INTEGER, label TEXT, comment TEXT, event_id INTEGER, UNIQUE (image, annotator_id,"
-    " frame))')\n"
-    "db.execute('BEGIN IMMEDIATE')\n"
-    "with open(table, newline='', encoding='utf-8') as handle:\n"
-    "    rows = csv.reader(handle)\n"
-    "    next(rows)\n"
-    "    events, labels = [], []\n"
-    "    for k, (case, visit, file, label, comment) in enumerate(rows, start=1):\n"
-    "        image = f'{case}/{visit}/{file}'\n"
-    "        data = json.dumps({'new': {'label': label, 'comment': comment}})\n"
-    "        events.append((k, '2026-12-06T10:00:00.000000Z', 'imported', 'label_saved', image,"
-    " 0, data, hashlib.sha256(data.encode()).hexdigest()))\n"
-    "        labels.append((k, image, 1, 0, label, comment, k))\n"
-    "        if len(events) == 2000:\n"
-    "            db.executemany('INSERT INTO events VALUES (?,?,?,?,?,?,?,?)', events)\n"
-    "            db.executemany('INSERT INTO labels VALUES (?,?,?,?,?,?,?)', labels)\n"
-    "            events, labels = [], []\n"
-    "    db.executemany('INSERT INTO events VALUES (?,?,?,?,?,?,?,?)', events)\n"
-    "    db.executemany('INSERT INTO labels VALUES (?,?,?,?,?,?,?)', labels)\n"
-    "db.execute('COMMIT')\n"
-    f"{_PEAK}print('PEAK_RSS_KB', peak_kb(), file=sys.stderr)\n"
-)
-"""The floor: the same CSV read and written as an event and a label a row, nothing else."""
 
 
 @contextlib.contextmanager
@@ -128,7 +95,7 @@ def main() -> None:
                         (scratch / f"floor.sqlite{suffix}").unlink(missing_ok=True)
                 with _cpu() as floor_cpu:
                     floor, floor_mb = run_with_rss(
-                        str(table), str(scratch / "floor.sqlite"), code=_FLOOR
+                        str(table), str(scratch / "floor.sqlite"), code=IMPORT_FLOOR
                     )
                 with _cpu() as cpu:
                     seconds, mb = run_with_rss(
