@@ -88,9 +88,13 @@ class ImageIndex:
 
     def match(self, row: ImportRow) -> str | AmbiguousRow | UnknownRow:
         """The relative path of the one image `row` names, or why there is none."""
-        # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`.
-        file = row.file.replace("\\", "/")
+        file = row.file
         relpath = self.by_file.get((row.case, row.visit, file))
+        if relpath is None and "\\" in file:
+            # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`. Only
+            # after the name as written: on Linux or macOS a backslash may be part of a file's
+            # name, which clinlabel's own export writes as it is.
+            relpath = self.by_file.get((row.case, row.visit, file.replace("\\", "/")))
         if relpath is None and "/" not in file:
             candidates = self.by_name.get((row.case, row.visit, file), [])
             if len(candidates) > 1:
