@@ -73,7 +73,8 @@ def _list_formats(ctx: click.Context) -> None:
     "fmt",
     default="csv",
     show_default=True,
-    help="csv, or a region format (coco, png, nifti, labelme, dicom-seg): see --list-formats.",
+    help="csv, or a region format (coco, png or masks, nifti, labelme, dicom-seg): see "
+    "--list-formats.",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Region formats: the folder to write.")
 @click.option("--annotator", help="Region formats: only this annotator's regions.")
@@ -109,7 +110,7 @@ def export_command(
     Exits 1 if the audit trail or the current labels do not verify (the files are still
     written, the report marked BROKEN), unless --allow-broken.
     """
-    if fmt != "csv":
+    if fmt.strip().lower() != "csv":
         from clinlabel.cli import region_export
 
         region_export.run_region_export(

@@ -11,15 +11,17 @@ import click
 from clinlabel.cli.shown import shown
 
 #: The labels CSV is the export's original format; the region formats follow it in the list.
-CSV_FORMAT = ("csv", "the labels CSV and the summary report (the default)")
+CSV_FORMAT = ("csv", "the labels CSV (the default; with --report, the summary report too)")
 
 
 def list_formats() -> None:
-    from clinlabel.exports.region_formats import REGION_FORMATS
+    from clinlabel.exports.region_formats import FORMAT_ALIASES, REGION_FORMATS
 
-    click.echo(f"{CSV_FORMAT[0]:8} {CSV_FORMAT[1]}")
+    click.echo(f"{CSV_FORMAT[0]:9} {CSV_FORMAT[1]}")
     for fmt in REGION_FORMATS.values():
-        click.echo(f"{fmt.name:8} {fmt.description}")
+        aliases = [alias for alias, name in FORMAT_ALIASES.items() if name == fmt.name]
+        also = f" (also --format {', '.join(aliases)})" if aliases else ""
+        click.echo(f"{fmt.name:9} {fmt.description}{also}")
 
 
 def run_region_export(

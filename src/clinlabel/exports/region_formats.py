@@ -81,3 +81,12 @@ REGION_FORMATS: dict[str, RegionFormat] = {
         ),
     )
 }
+
+FORMAT_ALIASES = {"masks": "png"}
+"""Other names a format answers to (issue 12 calls the PNG label masks `masks`)."""
+
+
+def region_format(name: str) -> RegionFormat | None:
+    """The format called `name` (or one of its aliases), in any letter case; None if none is."""
+    wanted = name.strip().lower()
+    return REGION_FORMATS.get(FORMAT_ALIASES.get(wanted, wanted))

@@ -30,7 +30,7 @@ from clinlabel.domain.regions import MASK_TOOLS, Extent
 from clinlabel.errors import ClinlabelError, OutputError, ValidationError
 from clinlabel.exports.nifti_masks import read_volume_grid, slice_extent
 from clinlabel.exports.region_data import DrawnImage, DrawnRegion, RegionExport, VolumeGrid
-from clinlabel.exports.region_formats import REGION_FORMATS, RegionFormat
+from clinlabel.exports.region_formats import REGION_FORMATS, RegionFormat, region_format
 from clinlabel.exports.splits import (
     SPLITS_CSV,
     SplitSpec,
@@ -98,13 +98,13 @@ def plan_region_export(
     split: SplitSpec | None = None,
 ) -> RegionExportPlan:
     """Read and check what the `fmt` export of the project's regions would hold."""
-    try:
-        chosen = REGION_FORMATS[fmt]
-    except KeyError:
+    chosen = region_format(fmt)
+    if chosen is None:
         raise ValidationError(
-            f"Unknown export format {fmt!r}; the formats are {', '.join(REGION_FORMATS)}."
-        ) from None
-    folder = _check_folder(project, out or default_folder(project, fmt))
+            f"Unknown export format {fmt!r}; the formats are csv, {', '.join(REGION_FORMATS)}.",
+            hint="clinlabel export --list-formats says what each writes.",
+        )
+    folder = _check_folder(project, out or default_folder(project, chosen.name))
     with project.store.read() as conn:
         if annotator is not None and not region_rows.annotator_exists(conn, annotator):
             raise ValidationError(f"No annotator called {annotator!r} has worked in this project.")

@@ -44,6 +44,23 @@ def test_export_coco_by_default_into_the_project_folder(tmp_path: Path) -> None:
     assert len(coco["annotations"]) == 5
 
 
+def test_the_png_masks_answer_to_masks_as_issue_12_names_them_and_to_any_letter_case(
+    tmp_path: Path,
+) -> None:
+    listed = run("export", "--list-formats").output
+    assert "(also --format masks)" in next(line for line in listed.splitlines() if "png" in line)
+    project = _project(tmp_path)
+    for spelling in ("masks", "PNG", " Masks "):
+        result = run("export", project, "--format", spelling, "--force")
+        assert result.exit_code == 0, result.output
+        # One folder whatever the spelling: the format's own name.
+        assert (project / "exports" / "png" / "legend.json").is_file()
+        assert not (project / "exports" / spelling.strip()).exists()
+    result = run("export", project, "--format", "CSV")
+    assert result.exit_code == 0, result.output
+    assert (project / "clinical_labels.csv").is_file()
+
+
 def test_export_with_a_split_says_how_many_cases_went_where(tmp_path: Path) -> None:
     project = _project(tmp_path)
     out = tmp_path / "out"
