@@ -52,6 +52,15 @@ walk the rows before it (issue 14: every window under 100 ms at a million images
   order on the images' (key, seq) index (`_label_keyed_window`);
 - elsewhere (another filter with a key's order) by OFFSET on the order's index (no sort; from
   the end when nearer).
+The row before the window may have moved since the page read it: relabelled, its comment
+edited, its time grown by a view, its label cleared (in this tab, another, or by a teammate on
+the team server). Started right after where it is now, the window would skip or repeat rows
+without a sign. So every row carries `cursor`, an opaque token of what sets its place in the
+order asked (the image and its key: label, comment key, seconds, name key...), the page passes
+it back as `after_key` with `after`, and the cursor is used only while the row's key is still
+that (`_cursor_stands`: one probe by position); else the window is found by its offset, as a
+fresh walk would (as when the row left the filter). A cursor without a token is trusted, as
+before tokens were given.
 Each is checked against a plain Python sort at every offset, also right after labels change
 (tests/unit/store/test_jumps_oracle.py). The filtered total is counted once per order and
 filter (a label's added up from the kept counts per case and label, `_kept_label_totals`): the
@@ -60,6 +69,8 @@ page passes it back as `total` for the windows that follow.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -79,6 +90,7 @@ from clinlabel.store.schema import (
     case_label_counts,
     case_labelled,
     case_timed,
+    events,
     image_seconds,
     images,
     labels,
@@ -121,6 +133,10 @@ class ReviewRow:
     """A study's first read hidden from its reader until they read its repeat."""
     readers: tuple[tuple[str, str | None], ...] = ()
     """For a reviewer in a study: each reader of the image and their label (None: not yet)."""
+    cursor: str = ""
+    """What set the row's place in the order asked, opaque (`_cursor_token`): passed back as
+    `ReviewQuery.after_key` with the row's position, it lets the next window start right after
+    the row only while that still holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,13 @@ class ReviewPage:
     """Images that pass the filters."""
     all: int
     """Images in the queue."""
+    total_key: str = ""
+    """When `total` was counted (not kept): what the caller passes back with it as
+    `ReviewQuery.total_key`, so that it is trusted only while nothing has changed since."""
+    moved: bool = False
+    """The row before the window (`ReviewQuery.after`) had moved in the order or left the
+    filter since the caller read it: the window was found by its offset, and other rows the
+    caller holds from before may be out of place too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +168,14 @@ class ReviewQuery:
     case: str | None = None
     after: int | None = None
     """Queue position of the row just before the window in this order (keyset), if known."""
+    after_key: str | None = None
+    """That row's `cursor` as the caller read it: the cursor is used only if the row's place in
+    the order is still that (None: trusted, as before tokens were given)."""
     total: int | None = None
     """The filtered total, if an earlier window of the same order and filters told it."""
+    total_key: str | None = None
+    """The `ReviewPage.total_key` that came with `total`: the total is trusted only while it is
+    that (nothing recorded since); without it, counted."""
     regions: bool | None = None
     """Only images with (True) or without (False) regions this annotator drew."""
     worklist: bool = False
@@ -256,10 +285,21 @@ def review_page(
             ).scalar_one()
         )
     filtered = not query.whole_queue or query.unlabelled or query.label is not None
+    moved = False
+    total_key = ""
+    if (
+        query.after is not None
+        and query.after_key is not None
+        and not _cursor_stands(conn, query, who=who, annotator=annotator)
+    ):
+        # The row before the window moved in the order since the page read it (relabelled, its
+        # comment edited, time added, its label cleared): right after where it is now, rows
+        # would be skipped or repeated. The window is found by its offset, as a fresh walk would.
+        query, moved = replace(query, after=None), True
     if query.after is not None and filtered and not _passes(conn, joined, filters, query.after):
         # The row before the window left the filter since (another tab cleared or changed its
         # label): no cursor any more. The window is found by its offset, as a fresh walk would.
-        query = replace(query, after=None)
+        query, moved = replace(query, after=None), True
     if not filtered:
         total = everything
     elif query.unlabelled and query.whole_queue:
@@ -271,18 +311,24 @@ def review_page(
         # saved or cleared a label, and a jump counted from it would skip or repeat rows.
         total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
         total = min(max(total, 0), everything)  # kept counts edited by hand: within the queue
-    elif query.total is not None:
-        total = max(query.total, 0)
     else:
-        total = int(
-            conn.execute(
-                select(func.count())
-                .select_from(joined)
-                .where(*_filters(query, who=who, counting=True))
-            ).scalar_one()
-        )
+        # A count (a case, regions, a worklist narrow the images: no kept count applies). The
+        # page passes back the total an earlier window told, to spare it; once labels or regions
+        # changed (here, in another tab, by a teammate) it is stale: a jump from the end read
+        # the wrong rows, and the table showed rows that never came, or missed some.
+        total_key = _total_key(conn, query, who=who, everything=everything)
+        if query.total is not None and query.total_key == total_key:
+            total = max(query.total, 0)
+        else:
+            total = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(joined)
+                    .where(*_filters(query, who=who, counting=True))
+                ).scalar_one()
+            )
     if limit == 0 or offset >= total:
-        return ReviewPage(rows=[], total=total, all=everything)
+        return ReviewPage(rows=[], total=total, all=everything, total_key=total_key, moved=moved)
     if (
         query.sort == "position"
         and query.unlabelled
@@ -352,10 +398,95 @@ def review_page(
             conn, joined, filters, query, offset=offset, limit=limit, total=total
         )
     return ReviewPage(
-        rows=_rows(conn, ids, who=who, annotator=annotator),
+        rows=_rows(conn, ids, who=who, annotator=annotator, sort=query.sort),
         total=total,
         all=everything,
+        total_key=total_key,
+        moved=moved,
     )
+
+
+def _total_key(conn: Connection, query: ReviewQuery, *, who: int, everything: int) -> str:
+    """A counted total's `total_key`: its filters and the audit trail's last event (every
+    change of labels, regions, time, studies and the queue is recorded by one, in the change's
+    own transaction: ADR 0001), one probe of the events' primary key."""
+    last = conn.execute(select(func.max(events.c.id))).scalar()
+    stated = (
+        who,
+        everything,
+        last,
+        query.label,
+        query.unlabelled,
+        query.case,
+        query.regions,
+        query.worklist,
+    )
+    digest = hashlib.blake2b(repr(stated).encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _sort_key(sort: str, who: int, annotator: str | None) -> Any:
+    """What sets an image's place in the order `sort` besides its queue position (ties), as a
+    column of `images`: what the windows read as the cursor row's key (None: the position
+    alone). Each is a probe by key (the image's label, time or frame labels)."""
+    own = and_(_OWN.c.image_id == images.c.id, _OWN.c.annotator_id == who, _OWN.c.frame == 0)
+    if sort in _KEYED_SORTS:
+        return _KEYED_SORTS[sort]
+    if sort == "label":
+        return select(_OWN.c.label).where(own).correlate(images).scalar_subquery()
+    if sort == "annotator":  # the column is the annotator's name or empty
+        return _own_label(who)
+    if sort == "comment":
+        return select(_OWN.c.comment_key).where(own).correlate(images).scalar_subquery()
+    if sort == "seconds":
+        return (
+            select(image_seconds.c.active_ms)
+            .where(
+                image_seconds.c.image_id == images.c.id,
+                image_seconds.c.actor == (annotator or ""),
+            )
+            .correlate(images)  # not the outer join of the rows' own time (`_rows`)
+            .scalar_subquery()
+        )
+    if sort == "frames":  # the cursor is used in the images without frame labels only
+        return (
+            select(_ALIAS_FRAMES.c.id)
+            .where(
+                _ALIAS_FRAMES.c.image_id == images.c.id,
+                _ALIAS_FRAMES.c.annotator_id == who,
+                _ALIAS_FRAMES.c.frame > 0,
+            )
+            .exists()
+        )
+    return None
+
+
+def _cursor_token(sort: str, image_id: int, key: Any) -> str:
+    """A row's `cursor`: a digest of the order, the image and its key in that order.
+
+    A digest, not the key itself: a comment's key is as long as the comment, and the URL of the
+    next window carries the token. Equal tokens are the same image with the same key (a chance
+    collision of 96 bits is not a concern); anything else only costs the cursor."""
+    if isinstance(key, memoryview):  # PostgreSQL's bytes
+        key = bytes(key)
+    if sort in ("annotator", "frames"):
+        key = bool(key)  # SQLite answers 0/1, PostgreSQL a bool
+    digest = hashlib.blake2b(repr((sort, image_id, key)).encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _cursor_stands(
+    conn: Connection, query: ReviewQuery, *, who: int, annotator: str | None
+) -> bool:
+    """Whether the image at queue position `query.after` is the one whose `cursor` the caller
+    passed, with the same key in the order asked: one probe by position (and one by key)."""
+    key = _sort_key(query.sort, who, annotator)
+    columns = [images.c.id] if key is None else [images.c.id, key]
+    found = conn.execute(select(*columns).where(images.c.seq == query.after)).first()
+    if found is None:
+        return False
+    token = _cursor_token(query.sort, int(found[0]), None if key is None else found[1])
+    return token == query.after_key
 
 
 def _passes(
@@ -1423,10 +1554,14 @@ def _ranked(groups: Sequence[Any], *, descending: bool) -> list[tuple[list[str |
     return [*empty, *merged] if descending else [*merged, *empty]
 
 
-def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) -> list[ReviewRow]:
-    """The rows of `ids`, in that order, with this annotator's frame labels."""
+def _rows(
+    conn: Connection, ids: list[int], *, who: int, annotator: str | None, sort: str
+) -> list[ReviewRow]:
+    """The rows of `ids`, in that order, with this annotator's frame labels and each row's
+    `cursor` in the order `sort`."""
     if not ids:
         return []
+    key = _sort_key(sort, who, annotator)
     found = {
         int(r[0]): r
         for r in conn.execute(
@@ -1439,6 +1574,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 labels.c.label,
                 labels.c.comment,
                 image_seconds.c.active_ms,
+                *([] if key is None else [key]),
             )
             .select_from(
                 images.outerjoin(labels, _whole_file_label(who)).outerjoin(
@@ -1470,6 +1606,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 seconds=None if r[7] is None else int(r[7]) / 1000.0,
                 frame_labels=tuple(frames.get(image_id, ())),
                 regions=drawn.get(image_id, 0),
+                cursor=_cursor_token(sort, image_id, None if key is None else r[8]),
             )
         )
     return rows
