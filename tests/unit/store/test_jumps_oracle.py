@@ -247,6 +247,14 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
     n = len(expected)
     where = (sort, descending, filters)
     offsets = sorted({0, 1, n // 3, n // 2, n - WINDOW - 1, n - WINDOW, n - 1} - {-1})
+    # The total and its key as the first window told them (the page passes both back).
+    told = review_page(
+        conn,
+        ReviewQuery(sort=sort, descending=descending, limit=WINDOW, **filters),
+        annotator_id=model.who,
+        annotator=WHO,
+    )
+    assert told.total == n, where
     for offset in (o for o in offsets if 0 <= o < n):
         # A jump: no cursor, with and without the total the first window told.
         for total in (None, n):
@@ -258,6 +266,7 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
                 offset=offset,
                 limit=WINDOW,
                 total=total,
+                total_key=told.total_key if total is not None else None,
                 **filters,
             )
             assert got == expected[offset : offset + WINDOW], (*where, offset, total)
@@ -272,6 +281,7 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
                 limit=WINDOW,
                 after=expected[offset - 1],
                 total=n,
+                total_key=told.total_key,
                 **filters,
             )
             assert got == expected[offset : offset + WINDOW], (*where, "after", offset)
