@@ -58,9 +58,9 @@ the team server). Started right after where it is now, the window would skip or 
 without a sign. So every row carries `cursor`, an opaque token of what sets its place in the
 order asked (the image and its key: label, comment key, seconds, name key...), the page passes
 it back as `after_key` with `after`, and the cursor is used only while the row's key is still
-that (`_cursor_stands`: one probe by position); else the window is found by its offset, as a
-fresh walk would (as when the row left the filter). A cursor without a token is trusted, as
-before tokens were given.
+that (`_cursor_check`: one probe by position, the key the window then starts from); else the
+window is found by its offset, as a fresh walk would (as when the row left the filter). A
+cursor without a token is trusted, as before tokens were given.
 Each is checked against a plain Python sort at every offset, also right after labels change
 (tests/unit/store/test_jumps_oracle.py). The filtered total is counted once per order and
 filter (a label's added up from the kept counts per case and label, `_kept_label_totals`): the
@@ -287,19 +287,21 @@ def review_page(
     filtered = not query.whole_queue or query.unlabelled or query.label is not None
     moved = False
     total_key = ""
-    if (
-        query.after is not None
-        and query.after_key is not None
-        and not _cursor_stands(conn, query, who=who, annotator=annotator)
-    ):
-        # The row before the window moved in the order since the page read it (relabelled, its
-        # comment edited, time added, its label cleared): right after where it is now, rows
-        # would be skipped or repeated. The window is found by its offset, as a fresh walk would.
-        query, moved = replace(query, after=None), True
+    known: tuple[Any] | None = None  # the cursor row's key, when the check read it
+    if query.after is not None and query.after_key is not None:
+        known = _cursor_check(conn, query, who=who, annotator=annotator)
+        if known is None:
+            # The row before the window moved in the order since the page read it (relabelled,
+            # its comment edited, time added, its label cleared): right after where it is now,
+            # rows would be skipped or repeated. The window is found by its offset, as a fresh
+            # walk would.
+            query, moved = replace(query, after=None), True
     if query.after is not None and filtered and not _passes(conn, joined, filters, query.after):
         # The row before the window left the filter since (another tab cleared or changed its
         # label): no cursor any more. The window is found by its offset, as a fresh walk would.
         query, moved = replace(query, after=None), True
+    if query.after is None:
+        known = None
     if not filtered:
         total = everything
     elif query.unlabelled and query.whole_queue:
@@ -372,17 +374,36 @@ def review_page(
         and query.whole_queue
     ):
         ids = _label_keyed_window(
-            conn, filters, query, who=who, offset=offset, limit=limit, total=total
+            conn, filters, query, who=who, offset=offset, limit=limit, total=total, known=known
         )
     elif query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
-        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
+        ids = _keyed_window(
+            conn, joined, filters, query, offset=offset, limit=limit, total=total, known=known
+        )
     elif query.sort in ("label", "annotator"):
         ids = _label_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            # By annotator the check read whether the row is labelled, not its label.
+            known=known if query.sort == "label" else None,
         )
     elif query.sort == "frames":
         ids = _frames_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            known=known,
         )
     elif query.sort in ("comment", "seconds"):
         kept = (
@@ -391,7 +412,16 @@ def review_page(
             else _seconds_key(conn, who, annotator or "")
         )
         ids = _kept_key_window(
-            conn, joined, filters, query, kept, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            kept,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            known=known,
         )
     else:  # position, unfiltered
         ids = _position_window(
@@ -475,18 +505,20 @@ def _cursor_token(sort: str, image_id: int, key: Any) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
-def _cursor_stands(
+def _cursor_check(
     conn: Connection, query: ReviewQuery, *, who: int, annotator: str | None
-) -> bool:
-    """Whether the image at queue position `query.after` is the one whose `cursor` the caller
-    passed, with the same key in the order asked: one probe by position (and one by key)."""
+) -> tuple[Any] | None:
+    """The key in the order asked (`_sort_key`) of the image at queue position `query.after`
+    if it is the one whose `cursor` the caller passed, with that same key; else None. One probe
+    by position (and one by key): the window then starts from this key (`known`) without
+    reading the row again."""
     key = _sort_key(query.sort, who, annotator)
     columns = [images.c.id] if key is None else [images.c.id, key]
     found = conn.execute(select(*columns).where(images.c.seq == query.after)).first()
     if found is None:
-        return False
-    token = _cursor_token(query.sort, int(found[0]), None if key is None else found[1])
-    return token == query.after_key
+        return None
+    now = None if key is None else found[1]
+    return (now,) if _cursor_token(query.sort, int(found[0]), now) == query.after_key else None
 
 
 def _passes(
@@ -506,6 +538,7 @@ def _keyed_window(
     offset: int,
     limit: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window for an order an index holds: (key, seq), or seq alone.
 
@@ -518,8 +551,8 @@ def _keyed_window(
     descending = query.descending
     key = _KEYED_SORTS.get(query.sort)
     statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
-    cursor = None
-    if query.after is not None:
+    cursor = known  # the cursor's key, read by the check of `after_key`
+    if query.after is not None and cursor is None:
         cursor = conn.execute(
             select(images.c.seq if key is None else key).where(images.c.seq == query.after)
         ).first()
@@ -590,6 +623,7 @@ def _label_keyed_window(
     offset: int,
     limit: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of a window by case, visit or file filtered by one label, key by key.
 
@@ -607,8 +641,8 @@ def _label_keyed_window(
     """
     assert query.label is not None
     key, copied = _KEYED_SORTS[query.sort], _LABEL_KEYS[query.sort]
-    cursor = None
-    if query.after is not None:
+    cursor = known
+    if query.after is not None and cursor is None:
         cursor = conn.execute(select(key).where(images.c.seq == query.after)).first()
     # A jump into the second half reads the order backwards from its end (keys and ties both
     # reversed): the last window steps over no tie of a key that many images share.
@@ -715,6 +749,7 @@ def _label_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by label (label groups in natural order, each in queue
     order) or by annotator (labelled ones, then the others).
@@ -732,9 +767,12 @@ def _label_window(
         groups = [values for values in groups if values]
     start, skip, after = 0, offset, None
     if query.after is not None:
-        found = conn.execute(
-            select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
-        ).first()
+        found = (
+            known
+            or conn.execute(
+                select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
+            ).first()
+        )
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
@@ -1050,6 +1088,7 @@ def _frames_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by frame labels: images without any (they showed empty
     text, first ascending) in queue order, then those with frame labels by their first labelled
@@ -1147,9 +1186,14 @@ def _frames_window(
         [bare_rows, framed_rows] if bare_first else [framed_rows, bare_rows]
     )
     if query.after is not None:
-        found = conn.execute(
-            select(images.c.seq).select_from(joined).where(images.c.seq == query.after, ~has_frames)
-        ).first()
+        if known is not None:  # whether the row has frame labels, read by the check
+            found: Any = None if known[0] else (query.after,)
+        else:
+            found = conn.execute(
+                select(images.c.seq)
+                .select_from(joined)
+                .where(images.c.seq == query.after, ~has_frames)
+            ).first()
         if found is not None:
             # The cursor is in the group without frame labels: right after it, then the other.
             ids = bare_rows(0, limit, query.after)
@@ -1320,6 +1364,7 @@ def _kept_key_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by a kept key (comment, seconds), in two groups: images
     without one (no label or an empty comment; no time) in queue order, first ascending for a
@@ -1339,9 +1384,13 @@ def _kept_key_window(
     cursor_key: Any = None
     in_bare: bool | None = None
     if query.after is not None:
-        found = conn.execute(
-            select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
-        ).first()
+        found = (query.after, known[0]) if known is not None else None
+        found = (
+            found
+            or conn.execute(
+                select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
+            ).first()
+        )
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
