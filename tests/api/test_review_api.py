@@ -80,6 +80,7 @@ def test_a_window_in_queue_order_with_totals(labelled: TestClient) -> None:
         "regions",
         "sealed",
         "readers",
+        "cursor",
     }
     assert (first["case"], first["visit"], first["file"]) == (
         "Case_001",

@@ -91,11 +91,13 @@ def expected(
 def walk(client: TestClient, *, keyset: bool, **params: Any) -> list[int]:
     """Every row of an order, a block at a time, as the page asks for them."""
     found: list[int] = []
-    total = None
+    page: dict[str, Any] = {}
     while True:
         ask = {**params, "offset": len(found), "limit": BLOCK}
         if keyset and found:
-            ask |= {"after": found[-1], "total": total}
+            last = page["rows"][-1]
+            ask |= {"after": found[-1], "after_key": last["cursor"]}
+            ask |= {"total": page["total"], "total_key": page["total_key"]}
         page = client.get("/api/review", params=ask).json()
         total = page["total"]
         found += [row["position"] for row in page["rows"]]
@@ -157,3 +159,97 @@ def test_a_cursor_from_another_order_still_gives_the_right_rows(
 def test_a_bad_cursor_is_refused(client: TestClient) -> None:
     response = client.get("/api/review", params={"after": 0})
     assert response.status_code == 422
+
+
+def _window(client: TestClient, **params: Any) -> dict[str, Any]:
+    response = client.get("/api/review", params={"limit": BLOCK, **params})
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+@pytest.mark.parametrize(
+    ("sort", "change"),
+    [
+        ("label", {"label": "NA", "comment": "moved"}),  # Suspicious -> NA: earlier groups
+        ("label", None),  # cleared: to the unlabelled, last
+        ("annotator", None),
+        ("comment", {"label": "Suspicious", "comment": "zz last"}),
+    ],
+)
+@pytest.mark.parametrize("descending", [False, True])
+def test_the_next_window_after_a_row_relabelled_since_is_the_fresh_walks(
+    client: TestClient,
+    queue: list[dict[str, Any]],
+    sort: str,
+    change: dict[str, str] | None,
+    descending: bool,
+) -> None:
+    """The page holds a window; the last row of it is relabelled elsewhere (another tab, a
+    teammate); the page asks for the next window with that row as its cursor. The rows must be
+    those a fresh walk at that offset gives (none skipped or repeated there), and the answer
+    says that rows held from before may be out of place (`moved`)."""
+    order = {"sort": sort, "dir": "desc" if descending else "asc"}
+
+    def moves(row: dict[str, Any]) -> bool:
+        if change is None:
+            return row["label"] is not None
+        return (row["label"], row["comment"]) != (change["label"], change["comment"])
+
+    # The first window (after the first) whose last row the change moves in the order.
+    start = next(
+        offset
+        for offset in range(BLOCK, len(queue) - 2 * BLOCK)
+        if moves(_window(client, offset=offset, **order)["rows"][-1])
+    )
+    held = _window(client, offset=start, **order)
+    last = held["rows"][-1]
+    if change is None:
+        assert client.delete(f"/api/images/{last['id']}/label").status_code in (200, 204)
+    else:
+        saved = client.put(f"/api/images/{last['id']}/label", json=change)
+        assert saved.status_code == 200, saved.text
+    fresh = _window(client, offset=start + BLOCK, **order)
+    after = {"after": last["position"], "after_key": last["cursor"]}
+    following = _window(client, offset=start + BLOCK, **order, **after)
+    assert following["rows"] == fresh["rows"]
+    assert following["moved"] and not fresh["moved"]
+    # Untouched, the next row's cursor still stands: the window starts right after it.
+    again = _window(
+        client,
+        offset=start + 2 * BLOCK,
+        **order,
+        after=fresh["rows"][-1]["position"],
+        after_key=fresh["rows"][-1]["cursor"],
+    )
+    assert not again["moved"]
+    assert again["rows"] == _window(client, offset=start + 2 * BLOCK, **order)["rows"]
+
+
+def test_a_counted_total_is_not_trusted_back_once_labels_changed(
+    client: TestClient, queue: list[dict[str, Any]]
+) -> None:
+    """A case's unlabelled images are counted for the first window; the page passes that total
+    back for the next ones. Once some of them are labelled (here or in another tab) the total
+    the page holds is stale: the server answers the true one, so the table's row count and
+    height follow and no row is left waiting at its end."""
+    unlabelled = {"case": "Case_10", "unlabelled": True}
+    first = _window(client, offset=0, **unlabelled)
+    want = expected(queue, "position", descending=False, **unlabelled)
+    assert first["total"] == len(want) > BLOCK
+    again = _window(
+        client, offset=BLOCK, total=first["total"], total_key=first["total_key"], **unlabelled
+    )
+    assert again["total"] == len(want) and again["total_key"] == first["total_key"]
+    for position in want[:3]:
+        view = next(v for v in queue if v["position"] == position)
+        saved = client.put(f"/api/images/{view['id']}/label", json={"label": "Suspicious"})
+        assert saved.status_code == 200, saved.text
+    stale = {"total": first["total"], "total_key": first["total_key"]}
+    page = _window(client, offset=BLOCK, **unlabelled, **stale)
+    assert page["total"] == len(want) - 3
+    assert [r["position"] for r in page["rows"]] == want[3:][BLOCK : 2 * BLOCK]
+    # An old page (no total_key): counted.
+    assert (
+        _window(client, offset=BLOCK, total=first["total"], **unlabelled)["total"] == len(want) - 3
+    )

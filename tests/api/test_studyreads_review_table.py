@@ -103,3 +103,32 @@ def test_studyreads_a_readers_jumps_into_the_unlabelled_stay_in_their_worklist(
                     ]
                     assert seen == mine, (name, query)
                 assert _rows(reader, "&label=Benign")["total"] == 0
+
+
+def test_studyreads_a_readers_table_walked_by_cursor_shows_each_image_once(
+    tmp_path: Path,
+) -> None:
+    """A reader's rows carry their worklist positions, and the page passes the last one back as
+    its cursor (`after`): taken for a position in the queue, the next window started after
+    another image of the worklist, skipping or repeating rows."""
+    project_dir = make_team_project(tmp_path)  # 2 cases x 2 images
+    with team_server(project_dir) as team:
+        assign_study(team.project, ["ann", "bea"], StudyDesign("per-image", per_image=2), seed=4)
+        with clients(team) as users:
+            shuffled = 0
+            for name in ("ann", "bea"):
+                reader = users[name]
+                by_offset = [_rows(reader, f"&limit=1&offset={i}")["rows"][0] for i in range(4)]
+                positions = [row["position"] for row in by_offset]
+                shuffled += positions != sorted(positions)
+                for keyed in (True, False):  # the page, or a client without after_key
+                    walked = [by_offset[0]]
+                    for offset in range(1, 4):
+                        last = walked[-1]
+                        cursor = f"&after={last['position']}"
+                        cursor += f"&after_key={last['cursor']}" if keyed else ""
+                        page = _rows(reader, f"&limit=1&offset={offset}{cursor}")
+                        assert not page["moved"], (name, keyed, offset)
+                        walked += page["rows"]
+                    assert [r["id"] for r in walked] == [r["id"] for r in by_offset], name
+            assert shuffled  # a worklist in an order of its own: positions not the queue's

@@ -489,3 +489,73 @@ def test_two_keys_on_a_row_before_the_first_is_saved_keep_the_last(
     expect(page.get_by_role("button", name="Suspicious", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
+
+
+# Scrolls the table from its top to its end half a viewport at a time, each time waiting for
+# the rows built to be filled (not loading, not waiting to be read again), and answers which
+# queue position each index of the order showed last. Rows that stay unfilled as long as
+# Playwright waits for anything (a block that came back without them) end the scroll there.
+_SCROLL_THROUGH = """async ({ rows, rowHeight }) => {
+  const wrap = document.querySelector("#review-scroll");
+  const shown = {};
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  const filled = () => {
+    const built = [...document.querySelectorAll("#review-body tr")];
+    return built.length && built.every((tr) => tr.dataset.position && !tr.dataset.stale);
+  };
+  for (let top = 0; top <= rows * rowHeight; top += Math.floor(wrap.clientHeight / 2)) {
+    wrap.scrollTop = top;
+    // The scroll event (and the table's render) comes with the next frame.
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    let tries = 0;
+    while (!filled() && tries < 1000) {
+      await sleep(20);
+      tries += 1;
+    }
+    if (!filled()) break;
+    for (const tr of document.querySelectorAll("#review-body tr")) {
+      shown[tr.dataset.index] = Number(tr.dataset.position);
+    }
+    if (shown[rows - 1] !== undefined) break;
+  }
+  return shown;
+}"""
+
+
+def test_a_row_relabelled_in_another_tab_while_scrolling_moves_no_other_row(
+    review: Locator, page: Page
+) -> None:
+    """Sorted by label (the unlabelled first, descending), the table holds its first block; in
+    another tab the last row of that block is labelled, which moves it to the end of the order.
+    The next block the table asks for starts after that row: where it is now, the table showed
+    nothing more (the rows after it were none) and the 200 images after it never appeared. The
+    user scrolls on to the end: every image must appear exactly once."""
+    review.get_by_role("button", name="Label", exact=True).click()
+    review.get_by_role("button", name="Label", exact=True).click()
+    expect(review.locator("th[aria-sort=descending]")).to_have_text("Label")
+    first = int(cells(review, 0, 1, NUMBER)[0])
+    assert first == 1  # the unlabelled first
+    origin = page.evaluate("location.origin")
+    order = "sort=label&dir=desc"
+    last_held = page.request.get(f"{origin}/api/review?{order}&offset=199&limit=1").json()
+    moved = last_held["rows"][0]
+    assert moved["label"] is None
+    # Another tab (the same annotator) labels it: NA, last in this order.
+    other = page.context.new_page()
+    other.goto(origin)
+    saved = other.evaluate(
+        """async (id) => (await fetch(`/api/images/${id}/label`, {
+             method: "PUT", headers: { "Content-Type": "application/json" },
+             body: JSON.stringify({ label: "NA", comment: "blurred" }) })).status""",
+        moved["id"],
+    )
+    assert saved == 200
+    other.close()
+    page.bring_to_front()  # back to the table's tab
+
+    shown: dict[str, int] = page.evaluate(_SCROLL_THROUGH, {"rows": TOTAL, "rowHeight": ROW})
+    assert len(shown) == TOTAL, TOTAL - len(shown)
+    positions = sorted(shown.values())
+    assert positions == list(range(1, TOTAL + 1))  # each image once
+    # In the order as it is now: the labelled row at the end, with the other NA.
+    assert [shown[str(i)] for i in range(TOTAL - 2, TOTAL)] == [10, moved["position"]]

@@ -852,9 +852,15 @@ class LabellingSession:
                 "first reads are hidden until you read their repeats: the order would show them.",
                 hint="Sort by position, case, visit or file; or read the repeats first.",
             )
-        if worklist is not None:
-            query = replace(query, worklist=True)
         with self.project.store.read() as conn:
+            if worklist is not None:
+                # The rows a reader sees carry their worklist positions: the cursor the page
+                # passes back is one, and the core's is the image's place in the queue.
+                item = None if query.after is None else worklist.at(query.after)
+                after = (
+                    None if item is None else image_rows.position_of(conn, image_id=item.image_id)
+                )
+                query = replace(query, worklist=True, after=after)
             page = review_rows.review_page(
                 conn, query, annotator_id=self._annotator_id or None, annotator=self.annotator
             )

@@ -52,6 +52,15 @@ walk the rows before it (issue 14: every window under 100 ms at a million images
   order on the images' (key, seq) index (`_label_keyed_window`);
 - elsewhere (another filter with a key's order) by OFFSET on the order's index (no sort; from
   the end when nearer).
+The row before the window may have moved since the page read it: relabelled, its comment
+edited, its time grown by a view, its label cleared (in this tab, another, or by a teammate on
+the team server). Started right after where it is now, the window would skip or repeat rows
+without a sign. So every row carries `cursor`, an opaque token of what sets its place in the
+order asked (the image and its key: label, comment key, seconds, name key...), the page passes
+it back as `after_key` with `after`, and the cursor is used only while the row's key is still
+that (`_cursor_check`: one probe by position, the key the window then starts from); else the
+window is found by its offset, as a fresh walk would (as when the row left the filter). A
+cursor without a token is trusted, as before tokens were given.
 Each is checked against a plain Python sort at every offset, also right after labels change
 (tests/unit/store/test_jumps_oracle.py). The filtered total is counted once per order and
 filter (a label's added up from the kept counts per case and label, `_kept_label_totals`): the
@@ -60,6 +69,8 @@ page passes it back as `total` for the windows that follow.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -79,6 +90,7 @@ from clinlabel.store.schema import (
     case_label_counts,
     case_labelled,
     case_timed,
+    events,
     image_seconds,
     images,
     labels,
@@ -121,6 +133,10 @@ class ReviewRow:
     """A study's first read hidden from its reader until they read its repeat."""
     readers: tuple[tuple[str, str | None], ...] = ()
     """For a reviewer in a study: each reader of the image and their label (None: not yet)."""
+    cursor: str = ""
+    """What set the row's place in the order asked, opaque (`_cursor_token`): passed back as
+    `ReviewQuery.after_key` with the row's position, it lets the next window start right after
+    the row only while that still holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,13 @@ class ReviewPage:
     """Images that pass the filters."""
     all: int
     """Images in the queue."""
+    total_key: str = ""
+    """When `total` was counted (not kept): what the caller passes back with it as
+    `ReviewQuery.total_key`, so that it is trusted only while nothing has changed since."""
+    moved: bool = False
+    """The row before the window (`ReviewQuery.after`) had moved in the order or left the
+    filter since the caller read it: the window was found by its offset, and other rows the
+    caller holds from before may be out of place too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +168,14 @@ class ReviewQuery:
     case: str | None = None
     after: int | None = None
     """Queue position of the row just before the window in this order (keyset), if known."""
+    after_key: str | None = None
+    """That row's `cursor` as the caller read it: the cursor is used only if the row's place in
+    the order is still that (None: trusted, as before tokens were given)."""
     total: int | None = None
     """The filtered total, if an earlier window of the same order and filters told it."""
+    total_key: str | None = None
+    """The `ReviewPage.total_key` that came with `total`: the total is trusted only while it is
+    that (nothing recorded since); without it, counted."""
     regions: bool | None = None
     """Only images with (True) or without (False) regions this annotator drew."""
     worklist: bool = False
@@ -256,10 +285,23 @@ def review_page(
             ).scalar_one()
         )
     filtered = not query.whole_queue or query.unlabelled or query.label is not None
+    moved = False
+    total_key = ""
+    known: tuple[Any] | None = None  # the cursor row's key, when the check read it
+    if query.after is not None and query.after_key is not None:
+        known = _cursor_check(conn, query, who=who, annotator=annotator)
+        if known is None:
+            # The row before the window moved in the order since the page read it (relabelled,
+            # its comment edited, time added, its label cleared): right after where it is now,
+            # rows would be skipped or repeated. The window is found by its offset, as a fresh
+            # walk would.
+            query, moved = replace(query, after=None), True
     if query.after is not None and filtered and not _passes(conn, joined, filters, query.after):
         # The row before the window left the filter since (another tab cleared or changed its
         # label): no cursor any more. The window is found by its offset, as a fresh walk would.
-        query = replace(query, after=None)
+        query, moved = replace(query, after=None), True
+    if query.after is None:
+        known = None
     if not filtered:
         total = everything
     elif query.unlabelled and query.whole_queue:
@@ -271,18 +313,24 @@ def review_page(
         # saved or cleared a label, and a jump counted from it would skip or repeat rows.
         total = _kept_label_totals(conn, who, [query.label]).get(query.label, 0)
         total = min(max(total, 0), everything)  # kept counts edited by hand: within the queue
-    elif query.total is not None:
-        total = max(query.total, 0)
     else:
-        total = int(
-            conn.execute(
-                select(func.count())
-                .select_from(joined)
-                .where(*_filters(query, who=who, counting=True))
-            ).scalar_one()
-        )
+        # A count (a case, regions, a worklist narrow the images: no kept count applies). The
+        # page passes back the total an earlier window told, to spare it; once labels or regions
+        # changed (here, in another tab, by a teammate) it is stale: a jump from the end read
+        # the wrong rows, and the table showed rows that never came, or missed some.
+        total_key = _total_key(conn, query, who=who, everything=everything)
+        if query.total is not None and query.total_key == total_key:
+            total = max(query.total, 0)
+        else:
+            total = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(joined)
+                    .where(*_filters(query, who=who, counting=True))
+                ).scalar_one()
+            )
     if limit == 0 or offset >= total:
-        return ReviewPage(rows=[], total=total, all=everything)
+        return ReviewPage(rows=[], total=total, all=everything, total_key=total_key, moved=moved)
     if (
         query.sort == "position"
         and query.unlabelled
@@ -326,17 +374,36 @@ def review_page(
         and query.whole_queue
     ):
         ids = _label_keyed_window(
-            conn, filters, query, who=who, offset=offset, limit=limit, total=total
+            conn, filters, query, who=who, offset=offset, limit=limit, total=total, known=known
         )
     elif query.sort in _KEYED_SORTS or (query.sort == "position" and filtered):
-        ids = _keyed_window(conn, joined, filters, query, offset=offset, limit=limit, total=total)
+        ids = _keyed_window(
+            conn, joined, filters, query, offset=offset, limit=limit, total=total, known=known
+        )
     elif query.sort in ("label", "annotator"):
         ids = _label_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            # By annotator the check read whether the row is labelled, not its label.
+            known=known if query.sort == "label" else None,
         )
     elif query.sort == "frames":
         ids = _frames_window(
-            conn, joined, filters, query, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            known=known,
         )
     elif query.sort in ("comment", "seconds"):
         kept = (
@@ -345,17 +412,113 @@ def review_page(
             else _seconds_key(conn, who, annotator or "")
         )
         ids = _kept_key_window(
-            conn, joined, filters, query, kept, offset=offset, limit=limit, who=who, total=total
+            conn,
+            joined,
+            filters,
+            query,
+            kept,
+            offset=offset,
+            limit=limit,
+            who=who,
+            total=total,
+            known=known,
         )
     else:  # position, unfiltered
         ids = _position_window(
             conn, joined, filters, query, offset=offset, limit=limit, total=total
         )
     return ReviewPage(
-        rows=_rows(conn, ids, who=who, annotator=annotator),
+        rows=_rows(conn, ids, who=who, annotator=annotator, sort=query.sort),
         total=total,
         all=everything,
+        total_key=total_key,
+        moved=moved,
     )
+
+
+def _total_key(conn: Connection, query: ReviewQuery, *, who: int, everything: int) -> str:
+    """A counted total's `total_key`: its filters and the audit trail's last event (every
+    change of labels, regions, time, studies and the queue is recorded by one, in the change's
+    own transaction: ADR 0001), one probe of the events' primary key."""
+    last = conn.execute(select(func.max(events.c.id))).scalar()
+    stated = (
+        who,
+        everything,
+        last,
+        query.label,
+        query.unlabelled,
+        query.case,
+        query.regions,
+        query.worklist,
+    )
+    digest = hashlib.blake2b(repr(stated).encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _sort_key(sort: str, who: int, annotator: str | None) -> Any:
+    """What sets an image's place in the order `sort` besides its queue position (ties), as a
+    column of `images`: what the windows read as the cursor row's key (None: the position
+    alone). Each is a probe by key (the image's label, time or frame labels)."""
+    own = and_(_OWN.c.image_id == images.c.id, _OWN.c.annotator_id == who, _OWN.c.frame == 0)
+    if sort in _KEYED_SORTS:
+        return _KEYED_SORTS[sort]
+    if sort == "label":
+        return select(_OWN.c.label).where(own).correlate(images).scalar_subquery()
+    if sort == "annotator":  # the column is the annotator's name or empty
+        return _own_label(who)
+    if sort == "comment":
+        return select(_OWN.c.comment_key).where(own).correlate(images).scalar_subquery()
+    if sort == "seconds":
+        return (
+            select(image_seconds.c.active_ms)
+            .where(
+                image_seconds.c.image_id == images.c.id,
+                image_seconds.c.actor == (annotator or ""),
+            )
+            .correlate(images)  # not the outer join of the rows' own time (`_rows`)
+            .scalar_subquery()
+        )
+    if sort == "frames":  # the cursor is used in the images without frame labels only
+        return (
+            select(_ALIAS_FRAMES.c.id)
+            .where(
+                _ALIAS_FRAMES.c.image_id == images.c.id,
+                _ALIAS_FRAMES.c.annotator_id == who,
+                _ALIAS_FRAMES.c.frame > 0,
+            )
+            .exists()
+        )
+    return None
+
+
+def _cursor_token(sort: str, image_id: int, key: Any) -> str:
+    """A row's `cursor`: a digest of the order, the image and its key in that order.
+
+    A digest, not the key itself: a comment's key is as long as the comment, and the URL of the
+    next window carries the token. Equal tokens are the same image with the same key (a chance
+    collision of 96 bits is not a concern); anything else only costs the cursor."""
+    if isinstance(key, memoryview):  # PostgreSQL's bytes
+        key = bytes(key)
+    if sort in ("annotator", "frames"):
+        key = bool(key)  # SQLite answers 0/1, PostgreSQL a bool
+    digest = hashlib.blake2b(repr((sort, image_id, key)).encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _cursor_check(
+    conn: Connection, query: ReviewQuery, *, who: int, annotator: str | None
+) -> tuple[Any] | None:
+    """The key in the order asked (`_sort_key`) of the image at queue position `query.after`
+    if it is the one whose `cursor` the caller passed, with that same key; else None. One probe
+    by position (and one by key): the window then starts from this key (`known`) without
+    reading the row again."""
+    key = _sort_key(query.sort, who, annotator)
+    columns = [images.c.id] if key is None else [images.c.id, key]
+    found = conn.execute(select(*columns).where(images.c.seq == query.after)).first()
+    if found is None:
+        return None
+    now = None if key is None else found[1]
+    return (now,) if _cursor_token(query.sort, int(found[0]), now) == query.after_key else None
 
 
 def _passes(
@@ -375,6 +538,7 @@ def _keyed_window(
     offset: int,
     limit: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window for an order an index holds: (key, seq), or seq alone.
 
@@ -387,8 +551,8 @@ def _keyed_window(
     descending = query.descending
     key = _KEYED_SORTS.get(query.sort)
     statement: Select[Any] = select(images.c.id).select_from(joined).where(*filters)
-    cursor = None
-    if query.after is not None:
+    cursor = known  # the cursor's key, read by the check of `after_key`
+    if query.after is not None and cursor is None:
         cursor = conn.execute(
             select(images.c.seq if key is None else key).where(images.c.seq == query.after)
         ).first()
@@ -459,6 +623,7 @@ def _label_keyed_window(
     offset: int,
     limit: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of a window by case, visit or file filtered by one label, key by key.
 
@@ -476,8 +641,8 @@ def _label_keyed_window(
     """
     assert query.label is not None
     key, copied = _KEYED_SORTS[query.sort], _LABEL_KEYS[query.sort]
-    cursor = None
-    if query.after is not None:
+    cursor = known
+    if query.after is not None and cursor is None:
         cursor = conn.execute(select(key).where(images.c.seq == query.after)).first()
     # A jump into the second half reads the order backwards from its end (keys and ties both
     # reversed): the last window steps over no tie of a key that many images share.
@@ -584,6 +749,7 @@ def _label_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by label (label groups in natural order, each in queue
     order) or by annotator (labelled ones, then the others).
@@ -601,9 +767,12 @@ def _label_window(
         groups = [values for values in groups if values]
     start, skip, after = 0, offset, None
     if query.after is not None:
-        found = conn.execute(
-            select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
-        ).first()
+        found = (
+            known
+            or conn.execute(
+                select(labels.c.label).select_from(joined).where(images.c.seq == query.after)
+            ).first()
+        )
         if found is not None:
             start = next(i for i, values in enumerate(groups) if found[0] in values)
             skip, after = 0, query.after
@@ -919,6 +1088,7 @@ def _frames_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by frame labels: images without any (they showed empty
     text, first ascending) in queue order, then those with frame labels by their first labelled
@@ -1016,9 +1186,14 @@ def _frames_window(
         [bare_rows, framed_rows] if bare_first else [framed_rows, bare_rows]
     )
     if query.after is not None:
-        found = conn.execute(
-            select(images.c.seq).select_from(joined).where(images.c.seq == query.after, ~has_frames)
-        ).first()
+        if known is not None:  # whether the row has frame labels, read by the check
+            found: Any = None if known[0] else (query.after,)
+        else:
+            found = conn.execute(
+                select(images.c.seq)
+                .select_from(joined)
+                .where(images.c.seq == query.after, ~has_frames)
+            ).first()
         if found is not None:
             # The cursor is in the group without frame labels: right after it, then the other.
             ids = bare_rows(0, limit, query.after)
@@ -1189,6 +1364,7 @@ def _kept_key_window(
     limit: int,
     who: int,
     total: int,
+    known: tuple[Any] | None = None,
 ) -> list[int]:
     """Image ids of the window sorted by a kept key (comment, seconds), in two groups: images
     without one (no label or an empty comment; no time) in queue order, first ascending for a
@@ -1208,9 +1384,13 @@ def _kept_key_window(
     cursor_key: Any = None
     in_bare: bool | None = None
     if query.after is not None:
-        found = conn.execute(
-            select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
-        ).first()
+        found = (query.after, known[0]) if known is not None else None
+        found = (
+            found
+            or conn.execute(
+                select(images.c.seq, key).select_from(kept.outer).where(images.c.seq == query.after)
+            ).first()
+        )
         if found is not None:
             in_bare, cursor_key, offset = found[1] is None, found[1], 0
 
@@ -1423,10 +1603,14 @@ def _ranked(groups: Sequence[Any], *, descending: bool) -> list[tuple[list[str |
     return [*empty, *merged] if descending else [*merged, *empty]
 
 
-def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) -> list[ReviewRow]:
-    """The rows of `ids`, in that order, with this annotator's frame labels."""
+def _rows(
+    conn: Connection, ids: list[int], *, who: int, annotator: str | None, sort: str
+) -> list[ReviewRow]:
+    """The rows of `ids`, in that order, with this annotator's frame labels and each row's
+    `cursor` in the order `sort`."""
     if not ids:
         return []
+    key = _sort_key(sort, who, annotator)
     found = {
         int(r[0]): r
         for r in conn.execute(
@@ -1439,6 +1623,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 labels.c.label,
                 labels.c.comment,
                 image_seconds.c.active_ms,
+                *([] if key is None else [key]),
             )
             .select_from(
                 images.outerjoin(labels, _whole_file_label(who)).outerjoin(
@@ -1470,6 +1655,7 @@ def _rows(conn: Connection, ids: list[int], *, who: int, annotator: str | None) 
                 seconds=None if r[7] is None else int(r[7]) / 1000.0,
                 frame_labels=tuple(frames.get(image_id, ())),
                 regions=drawn.get(image_id, 0),
+                cursor=_cursor_token(sort, image_id, None if key is None else r[8]),
             )
         )
     return rows

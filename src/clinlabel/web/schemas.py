@@ -307,6 +307,9 @@ class ReviewRowOut(BaseModel):
     """A first read hidden from its reader until they read its repeat (a reading study)."""
     readers: list[ReadOut] = Field(default_factory=list)
     """A reviewer's table in a study: each reader of the image and their label."""
+    cursor: str = ""
+    """Opaque: the row's place in the order asked. Passed back as `after_key` with the row's
+    position as `after`, the next window starts right after the row while that still holds."""
 
     @classmethod
     def of(cls, row: ReviewRow) -> ReviewRowOut:
@@ -327,6 +330,7 @@ class ReviewRowOut(BaseModel):
             regions=row.regions,
             sealed=row.sealed,
             readers=[ReadOut(reader=name, label=label) for name, label in row.readers],
+            cursor=row.cursor,
         )
 
 
@@ -339,6 +343,12 @@ class ReviewPageOut(BaseModel):
     all: int
     """Images in the queue."""
     rows: list[ReviewRowOut]
+    total_key: str = ""
+    """Opaque, when `total` was counted: passed back as `total_key` with `total`, it spares the
+    count while nothing has changed since."""
+    moved: bool = False
+    """The row named by `after` had moved in the order or left the filter since it was read:
+    this window was found by its offset, and rows held from before may be out of place."""
 
     @classmethod
     def of(cls, page: ReviewPage, *, offset: int) -> ReviewPageOut:
@@ -347,4 +357,6 @@ class ReviewPageOut(BaseModel):
             total=page.total,
             all=page.all,
             rows=[ReviewRowOut.of(r) for r in page.rows],
+            total_key=page.total_key,
+            moved=page.moved,
         )

@@ -247,6 +247,14 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
     n = len(expected)
     where = (sort, descending, filters)
     offsets = sorted({0, 1, n // 3, n // 2, n - WINDOW - 1, n - WINDOW, n - 1} - {-1})
+    # The total and its key as the first window told them (the page passes both back).
+    told = review_page(
+        conn,
+        ReviewQuery(sort=sort, descending=descending, limit=WINDOW, **filters),
+        annotator_id=model.who,
+        annotator=WHO,
+    )
+    assert told.total == n, where
     for offset in (o for o in offsets if 0 <= o < n):
         # A jump: no cursor, with and without the total the first window told.
         for total in (None, n):
@@ -258,6 +266,7 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
                 offset=offset,
                 limit=WINDOW,
                 total=total,
+                total_key=told.total_key if total is not None else None,
                 **filters,
             )
             assert got == expected[offset : offset + WINDOW], (*where, offset, total)
@@ -272,6 +281,7 @@ def _check(conn: Any, model: Model, sort: str, descending: bool, filters: dict[s
                 limit=WINDOW,
                 after=expected[offset - 1],
                 total=n,
+                total_key=told.total_key,
                 **filters,
             )
             assert got == expected[offset : offset + WINDOW], (*where, "after", offset)
@@ -378,3 +388,128 @@ def _copied_keys_match(conn: Any) -> None:
     }
     assert found and {int(r[0]): (r[1], r[2], r[3]) for r in found} == expected
     assert all(None not in keys for keys in expected.values())
+
+
+def _change_row(conn: Any, model: Model, image_id: int, how: str) -> None:
+    """One way the row's place in an order can change between two windows."""
+    given = model.label.get(image_id)
+    if how == "relabel":  # to a label of another group (or a first label)
+        now = None if given is None else natural_key(given[0])[0]
+        label = model.rng.choice([v for v in LABELS if natural_key(v)[0] != now])
+        model.put(conn, image_id, label, "" if given is None else given[1])
+    elif how == "comment":  # edited, emptied or given
+        comment = "" if given is None else given[1]
+        options = [c for c in COMMENTS if natural_key(c)[0] != natural_key(comment)[0]]
+        model.put(conn, image_id, "NA" if given is None else given[0], model.rng.choice(options))
+    elif how == "clear":
+        if given is None:
+            model.put(conn, image_id, "Suspicious", "x")
+        else:
+            model.clear(conn, image_id)
+    elif how == "time":  # a view adds time: a first time, or more
+        model.add_time(conn, image_id, model.rng.choice([1500, 60_000]))
+    elif how == "frames":  # frame labels given, or the last cleared
+        if image_id in model.frames:
+            for frame in list(model.frames[image_id]):
+                model.clear(conn, image_id, frame=frame)
+        else:
+            model.put(conn, image_id, "NA", "", frame=2)
+    else:  # another annotator's label: never shown, never moves the row
+        other = model.others[0]
+        if _has_label(conn, image_id, other):
+            label_rows.remove_label(conn, image_id=image_id, annotator_id=other, frame=0)
+        else:
+            label_rows.put_label(
+                conn,
+                image_id=image_id,
+                annotator_id=other,
+                frame=0,
+                label="NA",
+                comment="",
+                labelled_at="t",
+                sha256=None,
+                event_id=0,
+                exists=False,
+            )
+
+
+CHANGES = ("relabel", "comment", "clear", "time", "frames", "other annotator")
+
+
+@pytest.mark.parametrize("sort", REVIEW_SORTS)
+def test_the_window_after_a_cursor_row_that_moved_is_the_fresh_walks(
+    project: tuple[Store, Model], sort: str
+) -> None:
+    """The page asks for the next window with the last row it holds as the cursor (`after`) and
+    that row's `cursor` token as it read it (`after_key`). If the row's key changed since (its
+    label, comment, time, frame labels; here, in another tab, by a teammate), the window must be
+    the one a fresh walk at that offset gives: no row skipped, none repeated."""
+    store, model = project
+    for filters in ({}, {"label": "NA"}):
+        for descending in (False, True):
+            for how in CHANGES:
+                with store.read() as conn:
+                    n = len(_expected(conn, model, sort, descending, filters))
+                for end in sorted({WINDOW, n // 3, (2 * n) // 3}):
+                    if not WINDOW <= end < n:
+                        continue
+                    fields: dict[str, Any] = {"sort": sort, "descending": descending, **filters}
+                    with store.read() as conn:
+                        held = review_page(
+                            conn,
+                            ReviewQuery(offset=end - WINDOW, limit=WINDOW, **fields),
+                            annotator_id=model.who,
+                            annotator=WHO,
+                        ).rows
+                    last = held[-1]
+                    with store.write() as conn:
+                        _change_row(conn, model, last.image_id, how)
+                    with store.read() as conn:
+                        expected = _expected(conn, model, sort, descending, filters)
+                        fresh = _positions(conn, model, offset=end, limit=WINDOW, **fields)
+                        got = _positions(
+                            conn,
+                            model,
+                            offset=end,
+                            limit=WINDOW,
+                            after=last.position,
+                            after_key=last.cursor,
+                            **fields,
+                        )
+                    where = (sort, descending, filters, how, end)
+                    assert fresh == expected[end : end + WINDOW], where
+                    assert got == fresh, where
+
+
+def test_a_cursor_row_that_did_not_move_still_starts_the_window(
+    project: tuple[Store, Model],
+) -> None:
+    """While the row keeps its place, the cursor is used (the keyset's speed): a rescan that
+    renumbered nothing, a change to another row."""
+    store, model = project
+    with store.read() as conn:
+        first = review_page(
+            conn, ReviewQuery(sort="label", limit=WINDOW), annotator_id=model.who, annotator=WHO
+        )
+        ids = [r.image_id for r in first.rows]
+    other = next(i for i in model.label if i not in ids)
+    with store.write() as conn:
+        _change_row(conn, model, other, "relabel")
+    with store.read() as conn:
+        last = first.rows[-1]
+        page = review_page(
+            conn,
+            ReviewQuery(
+                sort="label",
+                offset=WINDOW,
+                limit=WINDOW,
+                after=last.position,
+                after_key=last.cursor,
+            ),
+            annotator_id=model.who,
+            annotator=WHO,
+        )
+        expected = _expected(conn, model, "label", False, {})
+    assert not page.moved
+    start = expected.index(last.position) + 1
+    assert [r.position for r in page.rows] == expected[start : start + WINDOW]

@@ -27,7 +27,7 @@ from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store.engine import DATABASE_FILE
-from clinlabel.store.review import ReviewQuery, case_names, review_page
+from clinlabel.store.review import REVIEW_SORTS, ReviewQuery, case_names, review_page
 from clinlabel.store.sort_keys import natural_sort_key
 from clinlabel.store.store import Store
 
@@ -315,3 +315,47 @@ def test_a_window_by_frames_reads_no_table_whole(store: Any, query: ReviewQuery)
     for sql, plan in plans:
         if "first_frames" in sql:
             assert any("ix_labels_annotator_" in line for line in plan), plan
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("sort", REVIEW_SORTS)
+def test_a_cursor_checked_against_its_key_is_one_probe(
+    store: Any, sort: str, descending: bool
+) -> None:
+    """The cursor row's key as the page read it (`after_key`) is checked by one probe of the
+    row by position (and of its key by primary key), and the window starts from the key read
+    there: the keyset window stays one probe plus the window."""
+    found, who = store
+    with found.read() as conn:
+        held = review_page(
+            conn,
+            ReviewQuery(sort=sort, descending=descending, offset=150, limit=50),
+            annotator_id=who,
+            annotator="alice",
+        ).rows
+    last = held[-1]
+    query = ReviewQuery(
+        sort=sort,
+        descending=descending,
+        offset=200,
+        limit=50,
+        after=last.position,
+        after_key=last.cursor,
+    )
+    plans = _plans_of(found, who, query)
+    trusted = _plans_of(found, who, dataclasses.replace(query, after_key=None))
+    # The check is the probe by position the window made anyway to read the cursor's key; one
+    # more only where the window reads no key (unfiltered by position) or not this one (by
+    # annotator the check reads whether the row is labelled, the window its label).
+    assert len(plans) == len(trusted) + (sort in ("position", "annotator")), plans
+    probes = [plan for sql, plan in plans if "images.seq = ?" in sql and "ORDER BY" not in sql]
+    assert probes and all(
+        line.startswith(("SEARCH", "CORRELATED", "SCALAR")) for plan in probes for line in plan
+    ), plans
+    with found.read() as conn:
+        page = review_page(conn, query, annotator_id=who, annotator="alice")
+        fresh = review_page(
+            conn, dataclasses.replace(query, after=None), annotator_id=who, annotator="alice"
+        )
+    assert not page.moved
+    assert [r.position for r in page.rows] == [r.position for r in fresh.rows]

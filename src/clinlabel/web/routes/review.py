@@ -38,15 +38,21 @@ async def review(
     unlabelled: bool = False,
     case: Annotated[str | None, Query(max_length=4096)] = None,
     after: Annotated[int | None, Query(ge=1)] = None,
+    after_key: Annotated[str | None, Query(max_length=64)] = None,
     total: Annotated[int | None, Query(ge=0)] = None,
+    total_key: Annotated[str | None, Query(max_length=64)] = None,
     regions: Literal["with", "without"] | None = None,
 ) -> ReviewPageOut:
     """Rows `offset`..`offset+limit-1` of the table in the order asked (limit clamped).
 
     `after` (the position of the row just before `offset` in this order, when the page holds it)
-    lets the core start the window there instead of stepping over `offset` rows; `total` (the
-    filtered total an earlier window answered) spares it counting again. Both only make it
-    faster: the rows are the same.
+    lets the core start the window there instead of stepping over `offset` rows, with
+    `after_key` (that row's `cursor` as the page read it) while the row still has the place it
+    had then: if it moved (relabelled, its comment edited, time added), the window is found by
+    its offset. Without `after_key` the cursor is trusted, as before rows carried one. `total`
+    with `total_key` (as an earlier window answered them) spares counting again while nothing
+    has changed since; without `total_key` the total is counted. Both only make it faster: the
+    rows are the same.
     """
     session = bench.session
     query = ReviewQuery(
@@ -59,7 +65,9 @@ async def review(
         unlabelled=unlabelled,
         case=case or None,
         after=after,
+        after_key=after_key,
         total=total,
+        total_key=total_key,
         regions=None if regions is None else regions == "with",
     )
     page = await bench.read(session.review, query, readers=_sees_readers(request))

@@ -8,14 +8,18 @@ export const BLOCK = 200; // rows per request (the server allows up to 500)
 const KEEP = 50; // blocks kept (10,000 rows); the least recently used goes first
 
 export class ReviewPages {
-  constructor({ onLoad, onError }) {
+  // onMoved: the server found rows out of place since they were read (`load`); the kept blocks
+  // were dropped and the rows shown must be read again.
+  constructor({ onLoad, onError, onMoved = onLoad }) {
     this.onLoad = onLoad;
     this.onError = onError;
+    this.onMoved = onMoved;
     this.query = "";
     this.generation = 0;
     this.blocks = new Map(); // block number -> rows; insertion order is recency of use
     this.pending = new Set(); // block numbers on their way
     this.total = null; // rows that pass the filters, once the server said
+    this.totalKey = ""; // when the server counted it (it trusts the total back only then)
     this.all = null; // images in the queue
   }
 
@@ -26,6 +30,7 @@ export class ReviewPages {
     this.blocks.clear();
     this.pending.clear();
     this.total = null;
+    this.totalKey = "";
   }
 
   // The row at `index` in the current order, if its block is here.
@@ -48,13 +53,19 @@ export class ReviewPages {
 
   // The request for one block. When the block before it is here, its last row's position is
   // the keyset cursor (`after`): the server starts right after that row instead of stepping over
-  // every row before the block. The filtered total, once known, is passed back so that it is
-  // not counted again for every block of the same order and filters.
+  // every row before the block. The row's `cursor` (what set its place in the order when it was
+  // read) goes with it as `after_key`: if the row has moved since (relabelled in another tab, by
+  // a teammate, its time grown), the server finds the block by its offset instead and says so
+  // (`moved`). The filtered total, once known, is passed back with its `total_key` so that it
+  // is not counted again for every block while nothing has changed.
   params(block) {
     let params = `offset=${block * BLOCK}&limit=${BLOCK}&${this.query}`;
     const before = this.blocks.get(block - 1);
-    if (before && before.length === BLOCK) params += `&after=${before[BLOCK - 1].position}`;
-    if (this.total !== null) params += `&total=${this.total}`;
+    if (before && before.length === BLOCK) {
+      const last = before[BLOCK - 1];
+      params += `&after=${last.position}&after_key=${encodeURIComponent(last.cursor)}`;
+    }
+    if (this.total !== null) params += `&total=${this.total}&total_key=${encodeURIComponent(this.totalKey)}`;
     return params;
   }
 
@@ -72,11 +83,22 @@ export class ReviewPages {
       if (generation === this.generation) this.pending.delete(block);
     }
     if (generation !== this.generation) return false;
+    if (page.moved) {
+      // The row before this block had moved in the order or left the filter since it was read:
+      // the server found the block by its offset in the order as it is now, and the rows kept
+      // from before may be out of place (the row itself, those it passed). They are dropped, as
+      // are the answers on their way (a new generation), and the table asks again for its rows.
+      this.generation += 1;
+      this.blocks.clear();
+      this.pending.clear();
+    }
     this.blocks.set(block, page.rows);
     while (this.blocks.size > KEEP) this.blocks.delete(this.blocks.keys().next().value);
     this.total = page.total;
+    this.totalKey = page.total_key ?? "";
     this.all = page.all;
-    this.onLoad();
+    if (page.moved) this.onMoved();
+    else this.onLoad();
     return true;
   }
 }

@@ -70,7 +70,15 @@ export class ReviewTable {
     this.end = 0;
     this.fetchTimer = null;
     this.wanted = null; // the rows the last render asked for, sent when the timer allows
-    this.pages = new ReviewPages({ onLoad: () => this.render(), onError: (e) => this.failed(e) });
+    this.pages = new ReviewPages({
+      onLoad: () => this.render(),
+      onError: (e) => this.failed(e),
+      // Rows moved since they were read (another tab, a teammate): those built are read again.
+      onMoved: () => {
+        for (const tr of this.rows.values()) tr.dataset.stale = "true";
+        this.render();
+      },
+    });
     fillSelect(this.labelFilter, [["", "All labels"], [UNLABELLED, "Unlabelled"], ...labels.map((l) => [l.name, l.name])]);
     fillSelect(this.regionFilter, [["", "With or without regions"], ["with", "With regions"], ["without", "Without regions"]]);
     for (const select of [this.labelFilter, this.caseFilter, this.regionFilter]) {
