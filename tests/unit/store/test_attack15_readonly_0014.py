@@ -8,11 +8,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from clinlabel.labelling.audit_trail import verify_project
 from clinlabel.labelling.project import init_project, open_project
 from clinlabel.store.engine import DATABASE_FILE
+from clinlabel.store.migrations import head_revision
 from clinlabel.store.review import ReviewQuery, review_page
 from clinlabel.store.schema import labels
 from clinlabel.store.store import Store
@@ -69,3 +70,29 @@ def test_audit_verify_of_a_0014_project_passes_and_writes_nothing(tmp_path: Path
     assert status.ok, status
     with sqlite3.connect(database) as raw:
         assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0014",)]
+
+
+def test_a_0014_project_on_either_database_migrates_to_head_without_the_two_indexes(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    def opened() -> Store:
+        return Store.open_dir(tmp_path) if database_url is None else Store.open_url(database_url)
+
+    store = opened()
+    with store.write() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_labels_annotator ON labels (annotator_id)")
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_labels_annotator_label ON labels (annotator_id, frame, label)"
+        )
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0014'")
+    store.close()
+    store = opened()
+    try:
+        with store.read() as conn:
+            names = {index["name"] for index in inspect(conn).get_indexes("labels")}
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    finally:
+        store.close()
+    assert version == head_revision()
+    assert not names & {"ix_labels_annotator", "ix_labels_annotator_label"}
+    assert "ix_labels_annotator_label_case_key" in names
