@@ -17,7 +17,8 @@ from clinlabel.exports.csv_import import ImportRow
 
 
 class AmbiguousRow(NamedTuple):
-    """A row whose bare file name fits several images of its visit."""
+    """A row whose file name fits several images of its visit: a bare name in several folders,
+    or a name with a backslash that is one image's name and another's Windows path."""
 
     row: ImportRow
     candidates: tuple[str, ...]
@@ -89,21 +90,34 @@ class ImageIndex:
     def match(self, row: ImportRow) -> str | AmbiguousRow | UnknownRow:
         """The relative path of the one image `row` names, or why there is none."""
         file = row.file
-        relpath = self.by_file.get((row.case, row.visit, file))
-        if relpath is None and "\\" in file:
-            # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`. Only
-            # after the name as written: on Linux or macOS a backslash may be part of a file's
-            # name, which clinlabel's own export writes as it is.
-            relpath = self.by_file.get((row.case, row.visit, file.replace("\\", "/")))
-        if relpath is None and "/" not in file:
-            candidates = self.by_name.get((row.case, row.visit, file), [])
-            if len(candidates) > 1:
-                return AmbiguousRow(row, tuple(candidates))
-            if candidates:
-                relpath = candidates[0]
-        if relpath is None:
+        if "\\" not in file:
+            exact = self.by_file.get((row.case, row.visit, file))
+            if exact is not None:  # the common row, in one look-up
+                return exact
+        meant = self._as_written(row.case, row.visit, file)
+        if "\\" in file:
+            # Tools on Windows may write `XC\img1.jpg`; image identities always use `/`. On
+            # Linux or macOS a backslash may also be part of a file's name, which clinlabel's
+            # own export writes as it is. A name that means one image as written and another
+            # read the Windows way is ambiguous: nothing says which one the person meant.
+            windows = self.by_file.get((row.case, row.visit, file.replace("\\", "/")))
+            if windows is not None and windows not in meant:
+                meant = [*meant, windows]
+        if len(meant) > 1:
+            return AmbiguousRow(row, tuple(meant))
+        if not meant:
             return UnknownRow(row, _why_unknown(row, self.cases, self.visits))
-        return relpath
+        return meant[0]
+
+    def _as_written(self, case: str, visit: str, file: str) -> list[str]:
+        """The images `file` names as written: the one at that path below the visit, or else,
+        for a bare name, every image of the visit with that base name."""
+        exact = self.by_file.get((case, visit, file))
+        if exact is not None:
+            return [exact]
+        if "/" in file:
+            return []
+        return list(self.by_name.get((case, visit, file), []))
 
 
 def match_import_rows(

@@ -33,7 +33,11 @@ from clinlabel.exports.import_matching import (
 from clinlabel.labelling.import_hashes import FileHashing, Pending
 from clinlabel.labelling.project import Project
 from clinlabel.labelling.service import clean_annotator_name
-from clinlabel.labelling.worklist import check_import_worklist
+from clinlabel.labelling.worklist import (
+    check_import_worklist,
+    final_first_reads,
+    final_reads_changed,
+)
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
@@ -210,6 +214,8 @@ def import_labels(
         allow=outside_worklist,
         source=str(csv_path),
     )
+    # ... and never a change of a first read that is final (its image comes back as a repeat).
+    final = final_first_reads(project, annotator)
     with (
         project.store.write() as conn,
         large_cache(conn, WRITE_CACHE_KIB),
@@ -220,6 +226,7 @@ def import_labels(
         # The kept counts of a reader with no label yet are what this import adds.
         first_labels = not import_rows.has_labels(conn, annotator_id=annotator_id)
         writer = _Writer(project, hashing, staged, str(csv_path), annotator, annotator_id, now)
+        writer.final = final
         progress(WRITING, 0, len(todo))
         # Each chunk is read and its files sent to the hashing pool before the chunk before it
         # is written: the files are read while this thread builds and writes that chunk.
@@ -231,6 +238,8 @@ def import_labels(
                 writer.write(conn, pending)
                 progress(WRITING, min(start, len(todo)), len(todo))
             pending = ahead
+        if writer.final_changed:
+            raise final_reads_changed(annotator, str(csv_path), sorted(writer.final_changed))
         import_rows.add_counts(
             conn, annotator_id=annotator_id, per_case=writer.added, only_these=first_labels
         )
@@ -392,6 +401,10 @@ class _Writer:
         """Whole-file labels added to present images, per case (the kept counts move by it)."""
         self.cases: set[str] = set()
         """The cases of the whole-file labels written, whose per-label counts are recounted."""
+        self.final: frozenset[int] = frozenset()
+        """Images whose first read by this reader is final once given (a study's repeats)."""
+        self.final_changed: list[int] = []
+        """File lines of the rows that would change such a first read (the import refuses)."""
 
     def read(self, conn: Connection, rows: list[int], report: ImportReport) -> _Chunk | None:
         """Read what the chunk's rows need, count the unchanged, start hashing its files."""
@@ -408,6 +421,12 @@ class _Writer:
                 report.unchanged += 1
             else:
                 changes.append((i, old))
+        if self.final:
+            self.final_changed.extend(
+                int(staged.lines[i])
+                for i, _ in changes
+                if staged.image_ids[i] in self.final and (staged.image_ids[i], 0) in olds
+            )
         report.imported += len(changes)
         # First label, or bytes changed since: hash them now (each file once, in the pool).
         unhashed = sorted(

@@ -406,6 +406,36 @@ NAMED_OUTSIDE = 3
 """Images outside the worklist named in an import's refusal (the count says the rest)."""
 
 
+def final_first_reads(project: Project, reader: str) -> frozenset[int]:
+    """The images whose first read by `reader`, once given, is final (`check_first_read_final`):
+    those that come back to them as a repeat in the study. Empty without a study."""
+    with project.store.read() as conn:
+        if not assignment_rows.has_study(conn):
+            return frozenset()
+        annotator_id = people.find_annotator(conn, reader)
+        if annotator_id is None:
+            return frozenset()
+        return frozenset(
+            item.image_id
+            for item in assignment_rows.worklist(conn, annotator_id=annotator_id)
+            if item.repeat
+        )
+
+
+def final_reads_changed(reader: str, source: str, lines: list[int]) -> ImportFileError:
+    """The refusal of an import whose rows (`lines` of the file) would change first reads of
+    `reader` that are final: the page refuses each such change, so does an import."""
+    shown = ", ".join(str(line) for line in lines[:NAMED_OUTSIDE])
+    more = ", ..." if len(lines) > NAMED_OUTSIDE else ""
+    return ImportFileError(
+        f"Nothing was imported from {source}: {len(lines)} row(s) would change {reader}'s first "
+        f"read of an image that comes back to them as a blinded repeat, which is final once "
+        f"given (line {shown}{more}).",
+        hint="Leave those rows out: a second opinion is given at the repeat, and the trail "
+        "keeps both reads.",
+    )
+
+
 def check_import_worklist(
     project: Project, reader: str, image_ids: Iterable[int], *, allow: bool, source: str
 ) -> int:

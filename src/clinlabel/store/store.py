@@ -76,9 +76,10 @@ class _Checkpointer:
         self._thread.join(timeout=5)
 
 
-READABLE_REVISIONS = frozenset({"0002", "0003"})
+READABLE_REVISIONS = frozenset({"0002", "0003", "0014"})
 """Schema revisions that this version can read without migrating them (0003 only added a
-trigger), so that a project on read-only media can still be verified and reported on."""
+trigger; 0015 only dropped two indexes that another one covers), so that a project on read-only
+media can still be verified and reported on."""
 
 
 class Store:
