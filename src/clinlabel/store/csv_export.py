@@ -210,20 +210,45 @@ def insert_event(conn: sqlite3.Connection, values: Sequence[object]) -> None:
     conn.execute(_INSERT_EVENT, tuple(values))
 
 
-def label_mismatch(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    """`store.events.first_label_mismatch`, the same three checks in the same order."""
+def label_mismatch(conn: sqlite3.Connection, *, after: int | None = None) -> tuple[int, str] | None:
+    """`store.events.first_label_mismatch`, the same three checks in the same order (`after`:
+    the labels and keys with label events after that event id only)."""
     newest = conn.execute(sql.NEWEST_SCAN.sql, sql.NEWEST_SCAN.params).fetchone()
     if newest is not None and newest[1] is not None:
         present, last = conn.execute(sql.QUEUE.sql, sql.QUEUE.params).fetchone()
         queue = queue_mismatch(int(newest[0]), int(newest[1]), int(present), int(last))
         if queue is not None:
             return queue
-    found = conn.execute(sql.NAMED_LABEL.sql, sql.NAMED_LABEL.params).fetchone()
+    named, stale = (
+        (sql.NAMED_LABEL, sql.STALE_LABEL)
+        if after is None
+        else (sql.NAMED_LABEL_AFTER, sql.STALE_LABEL_AFTER)
+    )
+    found = conn.execute(named.sql, named.given(after or 0)).fetchone()
     # As SQLAlchemy's `scalar()` reads it: a label whose event id was made NULL (an edited
     # schema) is named by the next check instead (its key's newest event is not its event).
     if found is not None and found[0] is not None:
         return int(found[0]), NAMED_LABEL_MISMATCH
-    found = conn.execute(sql.STALE_LABEL.sql, sql.STALE_LABEL.params).fetchone()
+    found = conn.execute(stale.sql, stale.given(after or 0)).fetchone()
     if found is not None:
         return int(found[0]), STALE_LABEL_MISMATCH
     return None
+
+
+def labels_text(conn: sqlite3.Connection, *, after: int | None = None) -> str | None:
+    """`store.events.label_digest_query`'s text of the current labels (`after`: of those whose
+    event id is not greater); None if SQLite cannot give it (a BLOB edited into a column)."""
+    query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
+    try:
+        found = conn.execute(query.sql, query.given(after or 0)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if found is None or not isinstance(found[0], str) else found[0]
+
+
+def label_counts(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
+    """`store.events.label_counts`: (all current labels, those naming an event after
+    `after`)."""
+    query = sql.LABEL_COUNTS
+    found = conn.execute(query.sql, query.given(after)).fetchone()
+    return int(found[0]), int(found[1])

@@ -13,6 +13,14 @@ from typing import NamedTuple
 class Query(NamedTuple):
     sql: str
     params: tuple[object, ...]
+    after: int | None = None
+    """Where in `params` an event id goes, for a query that takes one (None: it takes none)."""
+
+    def given(self, after: int) -> tuple[object, ...]:
+        """The parameters with the event id put in its place."""
+        if self.after is None:
+            return self.params
+        return (*self.params[: self.after], after, *self.params[self.after + 1 :])
 
 
 NEWEST_SCAN = Query(
@@ -33,6 +41,64 @@ NAMED_LABEL = Query(
 STALE_LABEL = Query(
     "SELECT anon_1.id \nFROM (SELECT events.image_id AS image_id, events.actor AS actor, coalesce(events.frame, 0) AS frame, max(events.id) AS id \nFROM events \nWHERE events.kind IN ('label_saved', 'label_changed', 'label_cleared') GROUP BY events.image_id, events.actor, coalesce(events.frame, 0)) AS anon_1 JOIN events AS newest ON newest.id = anon_1.id JOIN annotators ON annotators.name = anon_1.actor LEFT OUTER JOIN labels ON labels.image_id = anon_1.image_id AND labels.annotator_id = annotators.id AND labels.frame = anon_1.frame \nWHERE newest.kind = 'label_cleared' AND labels.id IS NOT NULL OR newest.kind != 'label_cleared' AND (labels.id IS NULL OR labels.event_id IS NOT anon_1.id) ORDER BY anon_1.id\n LIMIT 1 OFFSET 0",
     (),
+)
+
+NAMED_LABEL_AFTER = Query(
+    "SELECT labels.event_id \nFROM labels JOIN annotators ON annotators.id = labels.annotator_id JOIN images ON images.id = labels.image_id LEFT OUTER JOIN events ON events.id = labels.event_id \nWHERE labels.event_id > ? AND (events.id IS NULL OR (events.kind NOT IN (?, ?)) OR events.image_id IS NOT labels.image_id OR events.image IS NULL OR events.image IS NOT images.relpath OR (images.case_name || ? || images.visit || ? || images.file) IS NOT images.relpath OR substr(images.file, ?, length(images.folder) + ?) IS NOT (images.folder || ?) OR events.actor IS NOT annotators.name OR coalesce(events.frame, ?) IS NOT labels.frame OR json_extract(events.data, ?) IS NOT labels.label OR coalesce(json_extract(events.data, ?), ?) IS NOT labels.comment OR events.ts_utc IS NOT labels.labelled_at OR coalesce(json_extract(events.data, ?), ?) IS NOT coalesce(labels.sha256, ?)) ORDER BY labels.event_id\n LIMIT ? OFFSET ?",
+    (
+        0,
+        "label_saved",
+        "label_changed",
+        "/",
+        "/",
+        1,
+        1,
+        "/",
+        0,
+        "$.new.label",
+        "$.new.comment",
+        "",
+        "$.sha256",
+        "",
+        "",
+        1,
+        0,
+    ),
+    0,
+)
+
+STALE_LABEL_AFTER = Query(
+    "SELECT anon_1.id \nFROM (SELECT events.image_id AS image_id, events.actor AS actor, coalesce(events.frame, ?) AS frame, max(events.id) AS id \nFROM events \nWHERE events.kind IN (?, ?, ?) AND events.id > ? GROUP BY events.image_id, events.actor, coalesce(events.frame, ?)) AS anon_1 JOIN events AS newest ON newest.id = anon_1.id JOIN annotators ON annotators.name = anon_1.actor LEFT OUTER JOIN labels ON labels.image_id = anon_1.image_id AND labels.annotator_id = annotators.id AND labels.frame = anon_1.frame \nWHERE newest.kind = ? AND labels.id IS NOT NULL OR newest.kind != ? AND (labels.id IS NULL OR labels.event_id IS NOT anon_1.id) ORDER BY anon_1.id\n LIMIT ? OFFSET ?",
+    (
+        0,
+        "label_saved",
+        "label_changed",
+        "label_cleared",
+        0,
+        0,
+        "label_cleared",
+        "label_cleared",
+        1,
+        0,
+    ),
+    4,
+)
+
+LABELS_TEXT = Query(
+    "SELECT coalesce(group_concat(anon_1.text, '\n'), '') AS coalesce_1 \nFROM (SELECT json_array(labels.id, labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, labels.sha256, labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id) AS anon_1",
+    (),
+)
+
+OLDER_LABELS_TEXT = Query(
+    "SELECT coalesce(group_concat(anon_1.text, ?), ?) AS coalesce_1 \nFROM (SELECT json_array(labels.id, labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, labels.sha256, labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.event_id IS NULL OR labels.event_id <= ? ORDER BY labels.id) AS anon_1",
+    ("\n", "", 0),
+    2,
+)
+
+LABEL_COUNTS = Query(
+    "SELECT count(*) AS count_1, count(*) FILTER (WHERE labels.event_id > ?) AS anon_1 \nFROM labels",
+    (0,),
+    0,
 )
 
 PRESENT_LABELS = Query(

@@ -6,12 +6,18 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, and_, cast, func, or_, select
+from sqlalchemy import JSON, and_, cast, func, or_, select, true
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
 from clinlabel.store.driver import insert_chunks, stream_tuples
-from clinlabel.store.label_checks import NAMED_LABEL_MISMATCH, STALE_LABEL_MISMATCH, queue_mismatch
+from clinlabel.store.label_checks import (
+    DIGEST_SEPARATOR,
+    NAMED_LABEL_MISMATCH,
+    STALE_LABEL_MISMATCH,
+    queue_mismatch,
+)
 from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.seconds import add_event_time
 
@@ -147,7 +153,7 @@ def queue_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
     return scan, queue
 
 
-def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
+def first_label_mismatch(conn: Connection, *, after: int | None = None) -> tuple[int, str] | None:
     """The first current label that its events do not account for, with the reason.
 
     The `labels` table is a convenience copy of the trail (exports read it); the trail is the
@@ -155,11 +161,15 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     must be the newest label event for its image, annotator and frame; a key whose newest event
     cleared it must have no current label. The queue itself (what progress and the report count)
     must hold as many images, numbered 1..N, as the newest scan event found.
+
+    `after` (an event id): only the labels naming a newer event and the keys with a newer
+    label event are compared, for a caller that has shown the rest unchanged since a full
+    check up to that event (`audit.label_digest`).
     """
     queue = _queue_mismatch(conn)
     if queue is not None:
         return queue
-    named, stale = label_mismatch_queries(conn.dialect.name)
+    named, stale = label_mismatch_queries(conn.dialect.name, after=after)
     found = conn.execute(named).scalar()
     if found is not None:
         return int(found), NAMED_LABEL_MISMATCH
@@ -169,10 +179,18 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     return None
 
 
-def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
+def label_mismatch_queries(
+    dialect: str, *, after: int | ColumnElement[Any] | None = None
+) -> tuple[Select[Any], Select[Any]]:
     """`first_label_mismatch`'s two queries after the queue's: the first label that differs
     from the event it names, and the first key whose newest label event is not its current
-    label (each the event id, or no row). Also run as text by `store.csv_export`."""
+    label (each the event id, or no row). Also run as text by `store.csv_export`.
+
+    `after` (an event id or a bound parameter): only the labels whose event id is greater
+    (NULL is not; text and BLOB are, as SQLite orders them), and only the keys with a label
+    event after it, whose newest label event is then after it too."""
+    newer_label = true() if after is None else labels.c.event_id > after
+    newer_event = true() if after is None else events.c.id > after
     new_label = _json_text(dialect, events.c.data, "new", "label")
     new_comment = func.coalesce(_json_text(dialect, events.c.data, "new", "comment"), "")
     event_sha = func.coalesce(_json_text(dialect, events.c.data, "sha256"), "")
@@ -188,6 +206,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
             .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
+            newer_label,
             # IS DISTINCT FROM, never `!=`: a NULL compared with `!=` is never "different", and
             # a column made nullable and set to NULL would otherwise pass (the attack on issue 9
             # hid a swap of two images behind NULL paths).
@@ -205,7 +224,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
                 new_comment.is_distinct_from(labels.c.comment),
                 events.c.ts_utc.is_distinct_from(labels.c.labelled_at),
                 event_sha.is_distinct_from(func.coalesce(labels.c.sha256, "")),
-            )
+            ),
         )
         .order_by(labels.c.event_id)
         .limit(1)
@@ -213,7 +232,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
     frame = func.coalesce(events.c.frame, 0).label("frame")
     latest = (
         select(events.c.image_id, events.c.actor, frame, func.max(events.c.id).label("id"))
-        .where(events.c.kind.in_((*_LABEL_KINDS, _CLEARED)))
+        .where(events.c.kind.in_((*_LABEL_KINDS, _CLEARED)), newer_event)
         .group_by(events.c.image_id, events.c.actor, frame)
         .subquery()
     )
@@ -244,3 +263,69 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
         .limit(1)
     )
     return named, stale
+
+
+def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[Any]:
+    """SQLite only: one text holding, label after label in id order, what the label checks
+    compare of each current label (its row, its annotator's name, its image row's path and
+    parts), as SQLite's `json_array` (which tells a number from a text and refuses a BLOB:
+    an error the caller takes as a changed table). `after` (an event id): only the labels
+    whose event id is not greater (those `label_mismatch_queries(after=...)` leave out).
+
+    Hashed, it shows that the labels a full check passed are still exactly as they were
+    (`audit.label_digest`). Labels and images outer-joined: a label whose annotator or image
+    row is gone is still in the text, with NULLs."""
+    row = func.json_array(
+        labels.c.id,
+        labels.c.image_id,
+        labels.c.annotator_id,
+        annotators.c.name,
+        labels.c.frame,
+        labels.c.label,
+        labels.c.comment,
+        labels.c.labelled_at,
+        labels.c.sha256,
+        labels.c.event_id,
+        images.c.relpath,
+        images.c.case_name,
+        images.c.visit,
+        images.c.file,
+        images.c.folder,
+    )
+    texts = select(row.label("text")).select_from(
+        labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
+            images, images.c.id == labels.c.image_id
+        )
+    )
+    if after is not None:
+        texts = texts.where(or_(labels.c.event_id.is_(None), labels.c.event_id <= after))
+    # In id order, also if an index on event_id ever makes SQLite read the subset another way:
+    # the subset and the whole table must give the same text for the same rows.
+    ordered = texts.order_by(labels.c.id).subquery()
+    return select(func.coalesce(func.group_concat(ordered.c.text, DIGEST_SEPARATOR), ""))
+
+
+def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
+    """How many current labels there are, and how many of them `label_digest_query(after)`
+    leaves out (their event id is greater)."""
+    newer = func.count().filter(labels.c.event_id > after)
+    return select(func.count(), newer).select_from(labels)
+
+
+def labels_text(conn: Connection, *, after: int | None = None) -> str | None:
+    """`label_digest_query`'s text (`after`: of the labels whose event id is not greater), or
+    None: not SQLite (the digest is SQLite's JSON text), or SQLite cannot give it (a BLOB
+    edited into a column)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    try:
+        found = conn.execute(label_digest_query(after)).scalar()
+    except OperationalError:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def label_counts(conn: Connection, after: int) -> tuple[int, int]:
+    """`label_count_query`: (all current labels, those naming an event after `after`)."""
+    found = conn.execute(label_count_query(after)).one()
+    return int(found[0]), int(found[1])

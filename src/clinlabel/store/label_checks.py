@@ -9,6 +9,9 @@ NAMED_LABEL_MISMATCH = (
     "(image path, case, visit, file, label, comment, annotator, frame, time or SHA-256)"
 )
 STALE_LABEL_MISMATCH = "the current labels do not match the newest label event here"
+DIGEST_SEPARATOR = "\n"
+"""Between two labels' texts in `store.events.label_digest_query`'s one value (SQLite's JSON
+arrays escape a new line inside a value, so the texts cannot run into each other)."""
 
 
 def queue_mismatch(scan_id: int, scanned: int, present: int, last: int) -> tuple[int, str] | None:
