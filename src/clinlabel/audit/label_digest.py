@@ -4,20 +4,22 @@ the next check compares against the trail only what changed since (issue 12: `cl
 
 The labels table is a copy of the trail that an edit with sqlite3 changes without an event, so
 it cannot be trusted from the head alone. When a check of every current label against the trail
-up to event H passes, the SHA-256 of the checked content of every label (its row, its
-annotator's name, its image's path and parts: `store.events.label_digest_query`) is kept with
-H and the number of labels. A later check whose trail is intact past H (H itself unchanged:
-same hash, same content, H events up to it) hashes again the labels whose event is at or before
-H: the same count and digest mean those rows are exactly the ones that passed, against the same
-events (the trail up to an intact head is trusted, as its own incremental check trusts it), so
-only the labels naming a newer event and the keys with a newer label event are compared in
-full (`store.events.label_mismatch_queries(after=H)`). Any difference (a label edited, deleted
-or inserted, an image row or annotator changed, H edited, a BLOB in a column, a label changed or
-cleared since H) means the full comparison, as before, and a new digest.
+up to event H passes, the SHA-256 of the checked content of every label (its key and values,
+its annotator's name, its image's path and parts, in id order: `store.events.
+label_digest_query`) is kept with H. A later check whose trail is intact past H (H itself
+unchanged: same hash, same content, H events up to it) rebuilds that text from the labels as
+they are now, a label naming a newer event put back as its key's newest label event up to H
+left it (a change updates the row in place). The same digest means every label naming an event
+up to H is exactly one that passed, against the same events (the trail up to an intact head is
+trusted, as its own incremental check trusts it), so only the labels naming a newer event and
+the keys with a newer label event are compared in full (`store.events.label_mismatch_queries(
+after=H)`). Any difference (a label edited, deleted or inserted, an image row or annotator
+changed, H edited, a BLOB in a column, a label cleared since H) means the full comparison, as
+before, and a new digest.
 
-The digest stays at H while the labels given since are few (comparing those costs less than
-hashing every label again), and is taken again at the newest head once they are a quarter of
-all labels or the full comparison ran.
+The digest stays at H while the labels naming newer events are few (comparing those costs less
+than hashing every label again), and is taken again at the newest head once they are a quarter
+of all labels, or after the full comparison.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from clinlabel.audit.chain import VerifiedHead
-from clinlabel.store.label_checks import DIGEST_SEPARATOR
 
 
 def labels_digest(text: str) -> str:
@@ -42,8 +43,6 @@ class KeptLabels:
 
     head: VerifiedHead
     digest: str
-    labels: int
-    """How many labels the digest covers."""
 
     @classmethod
     def from_kept_text(cls, text: str | None) -> KeptLabels | None:
@@ -54,19 +53,17 @@ class KeptLabels:
             if not found:
                 return None
             head = VerifiedHead.from_kept_text(json.dumps(found["head"]))
-            digest, labels = found["digest"], found["labels"]
+            digest = found["digest"]
         except (ValueError, TypeError, KeyError):
             return None
         if head is None or not isinstance(digest, str) or len(digest) != 64:
             return None
-        if not isinstance(labels, int) or isinstance(labels, bool) or labels < 0:
-            return None
-        return cls(head, digest, labels)
+        return cls(head, digest)
 
     def kept_text(self) -> str:
         """The text `from_kept_text` reads back."""
         head = {"event_id": self.head.event_id, "hash": self.head.hash}
-        return json.dumps({"head": head, "digest": self.digest, "labels": self.labels})
+        return json.dumps({"head": head, "digest": self.digest})
 
 
 class LabelReads(Protocol):
@@ -76,7 +73,7 @@ class LabelReads(Protocol):
         """(all current labels, those naming an event after `after`)."""
 
     def text(self, after: int | None) -> str | None:
-        """The labels' text (`after`: of those whose event is not after it); None: unreadable."""
+        """The labels' text (`after`: as they were at that event); None: unreadable."""
 
     def head_unchanged(self, head: VerifiedHead) -> bool:
         """The event is still there with its hash and content, `event_id` events up to it."""
@@ -89,12 +86,9 @@ REFRESH_SHARE = 4
 def unchanged_up_to(kept: KeptLabels | None, checked: int, reads: LabelReads) -> int | None:
     """The event id up to which the current labels need no comparison with the trail, in a
     check whose trail was found intact up to event `checked`: that of `kept`'s head, if it is at
-    or before `checked`, unchanged, and the labels naming events up to it are as many as the
-    digest covered and still have its digest. None: compare every label."""
+    or before `checked`, unchanged, and the labels as they were at it still have the digest.
+    None: compare every label."""
     if kept is None or kept.head.event_id > checked or not reads.head_unchanged(kept.head):
-        return None
-    every, newer = reads.counts(kept.head.event_id)
-    if every - newer != kept.labels:
         return None
     text = reads.text(kept.head.event_id)
     if text is None or labels_digest(text) != kept.digest:
@@ -111,11 +105,9 @@ def digest_to_keep(
     taken again otherwise."""
     if unchanged_to is not None and kept is not None:
         every, newer = reads.counts(unchanged_to)
-        if newer == 0:
-            return KeptLabels(head, kept.digest, kept.labels)
+        if newer == 0:  # the same labels: the same text at `head`
+            return KeptLabels(head, kept.digest)
         if newer * REFRESH_SHARE < every:
             return kept
     text = reads.text(None)
-    if text is None:
-        return None
-    return KeptLabels(head, labels_digest(text), text.count(DIGEST_SEPARATOR) + 1 if text else 0)
+    return None if text is None else KeptLabels(head, labels_digest(text))

@@ -236,8 +236,8 @@ def label_mismatch(conn: sqlite3.Connection, *, after: int | None = None) -> tup
 
 
 def labels_text(conn: sqlite3.Connection, *, after: int | None = None) -> str | None:
-    """`store.events.label_digest_query`'s text of the current labels (`after`: of those whose
-    event id is not greater); None if SQLite cannot give it (a BLOB edited into a column)."""
+    """`store.events.label_digest_query`'s text of the current labels (`after`: as they were at
+    that event); None if SQLite cannot give it (a BLOB edited into a column)."""
     query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
     try:
         found = conn.execute(query.sql, query.given(after or 0)).fetchone()

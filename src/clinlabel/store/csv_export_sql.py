@@ -13,14 +13,14 @@ from typing import NamedTuple
 class Query(NamedTuple):
     sql: str
     params: tuple[object, ...]
-    after: int | None = None
-    """Where in `params` an event id goes, for a query that takes one (None: it takes none)."""
+    after: tuple[int, ...] = ()
+    """Where in `params` an event id goes, for a query that takes one."""
 
     def given(self, after: int) -> tuple[object, ...]:
-        """The parameters with the event id put in its place."""
-        if self.after is None:
+        """The parameters with the event id put in its places."""
+        if not self.after:
             return self.params
-        return (*self.params[: self.after], after, *self.params[self.after + 1 :])
+        return tuple(after if k in self.after else p for k, p in enumerate(self.params))
 
 
 NEWEST_SCAN = Query(
@@ -64,7 +64,7 @@ NAMED_LABEL_AFTER = Query(
         1,
         0,
     ),
-    0,
+    (0,),
 )
 
 STALE_LABEL_AFTER = Query(
@@ -81,24 +81,41 @@ STALE_LABEL_AFTER = Query(
         1,
         0,
     ),
-    4,
+    (4,),
 )
 
 LABELS_TEXT = Query(
-    "SELECT coalesce(group_concat(anon_1.text, '\n'), '') AS coalesce_1 \nFROM (SELECT json_array(labels.id, labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, labels.sha256, labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id) AS anon_1",
+    "SELECT coalesce(group_concat(anon_1.text, '\n'), '') AS coalesce_1 \nFROM (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ''), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id) AS anon_1",
     (),
 )
 
 OLDER_LABELS_TEXT = Query(
-    "SELECT coalesce(group_concat(anon_1.text, ?), ?) AS coalesce_1 \nFROM (SELECT json_array(labels.id, labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, labels.sha256, labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.event_id IS NULL OR labels.event_id <= ? ORDER BY labels.id) AS anon_1",
-    ("\n", "", 0),
-    2,
+    'SELECT coalesce(group_concat(anon_1.text, ?), ?) AS coalesce_1 \nFROM (SELECT CASE WHEN (labels.event_id IS NULL OR labels.event_id <= ?) THEN json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) ELSE (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, json_extract("before".data, ?), coalesce(json_extract("before".data, ?), ?), "before".ts_utc, coalesce(json_extract("before".data, ?), ?), "before".id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS json_array_1 \nFROM events AS "before" \nWHERE "before".id = (SELECT max(earlier.id) AS max_1 \nFROM events AS earlier \nWHERE earlier.image_id = labels.image_id AND earlier.actor = annotators.name AND coalesce(earlier.frame, ?) = labels.frame AND earlier.kind IN (?, ?, ?) AND earlier.id <= ?) AND "before".kind IN (?, ?)) END AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id) AS anon_1',
+    (
+        "\n",
+        "",
+        0,
+        "",
+        "$.new.label",
+        "$.new.comment",
+        "",
+        "$.sha256",
+        "",
+        0,
+        "label_saved",
+        "label_changed",
+        "label_cleared",
+        0,
+        "label_saved",
+        "label_changed",
+    ),
+    (2, 13),
 )
 
 LABEL_COUNTS = Query(
     "SELECT count(*) AS count_1, count(*) FILTER (WHERE labels.event_id > ?) AS anon_1 \nFROM labels",
     (0,),
-    0,
+    (0,),
 )
 
 PRESENT_LABELS = Query(

@@ -6,7 +6,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, and_, cast, func, or_, select, true
+from sqlalchemy import JSON, and_, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
@@ -265,55 +265,102 @@ def label_mismatch_queries(
     return named, stale
 
 
-def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[Any]:
-    """SQLite only: one text holding, label after label in id order, what the label checks
-    compare of each current label (its row, its annotator's name, its image row's path and
-    parts), as SQLite's `json_array` (which tells a number from a text and refuses a BLOB:
-    an error the caller takes as a changed table). `after` (an event id): only the labels
-    whose event id is not greater (those `label_mismatch_queries(after=...)` leave out).
-
-    Hashed, it shows that the labels a full check passed are still exactly as they were
-    (`audit.label_digest`). Labels and images outer-joined: a label whose annotator or image
-    row is gone is still in the text, with NULLs."""
-    row = func.json_array(
-        labels.c.id,
+def _digest_row(*checked: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A label's text in `label_digest_query`: its key, `checked` (label, comment, time,
+    SHA-256 or '' for none, event id), its image row's path and parts."""
+    label, comment, labelled_at, sha256, event_id = checked
+    return func.json_array(
         labels.c.image_id,
         labels.c.annotator_id,
         annotators.c.name,
         labels.c.frame,
-        labels.c.label,
-        labels.c.comment,
-        labels.c.labelled_at,
-        labels.c.sha256,
-        labels.c.event_id,
+        label,
+        comment,
+        labelled_at,
+        func.coalesce(sha256, ""),  # as the check compares it: no hash and '' are the same
+        event_id,
         images.c.relpath,
         images.c.case_name,
         images.c.visit,
         images.c.file,
         images.c.folder,
     )
-    texts = select(row.label("text")).select_from(
-        labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
-            images, images.c.id == labels.c.image_id
-        )
+
+
+def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[Any]:
+    """SQLite only: one text holding, label after label in id order, what the label checks
+    compare of each current label (its key and values, its annotator's name, its image row's
+    path and parts), as SQLite's `json_array` (which tells a number from a text and refuses a
+    BLOB: an error the caller takes as a changed table).
+
+    `after` (an event id): the text the labels had when every label event was at or before
+    it, as far as the trail up to it tells: a label naming a later event is given the values
+    of its key's newest label event up to `after` (in its place: a change updates the row),
+    or left out if there was none or it cleared the label. A label cleared since is missing.
+
+    Hashed, it shows that the labels a full check passed at `after` are still as they were,
+    apart from the changes the trail records after it (`audit.label_digest`). Labels and
+    images outer-joined: a label whose annotator or image row is gone is still in the text."""
+    current = _digest_row(
+        labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256, labels.c.event_id
     )
+    text: ColumnElement[Any] = current
     if after is not None:
-        texts = texts.where(or_(labels.c.event_id.is_(None), labels.c.event_id <= after))
-    # In id order, also if an index on event_id ever makes SQLite read the subset another way:
-    # the subset and the whole table must give the same text for the same rows.
-    ordered = texts.order_by(labels.c.id).subquery()
+        earlier, before = events.alias("earlier"), events.alias("before")
+        newest_before = (
+            select(func.max(earlier.c.id))
+            .where(
+                earlier.c.image_id == labels.c.image_id,
+                earlier.c.actor == annotators.c.name,
+                func.coalesce(earlier.c.frame, 0) == labels.c.frame,
+                earlier.c.kind.in_((*_LABEL_KINDS, _CLEARED)),
+                earlier.c.id <= after,
+            )
+            .correlate(labels, annotators)
+            .scalar_subquery()
+        )
+        was = _digest_row(
+            _json_text("sqlite", before.c.data, "new", "label"),
+            func.coalesce(_json_text("sqlite", before.c.data, "new", "comment"), ""),
+            before.c.ts_utc,
+            _json_text("sqlite", before.c.data, "sha256"),
+            before.c.id,
+        )
+        # A subquery in the CASE: SQLite looks the earlier event up for the newer labels only.
+        earlier_values = (
+            select(was)
+            .where(before.c.id == newest_before, before.c.kind.in_(_LABEL_KINDS))
+            .correlate(labels, annotators, images)
+            .scalar_subquery()
+        )
+        text = case(
+            (or_(labels.c.event_id.is_(None), labels.c.event_id <= after), current),
+            else_=earlier_values,
+        )
+    # In id order (the order the rows keep when a label is changed), also should an index ever
+    # make SQLite read them another way.
+    ordered = (
+        select(text.label("text"))
+        .select_from(
+            labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
+                images, images.c.id == labels.c.image_id
+            )
+        )
+        .order_by(labels.c.id)
+        .subquery()
+    )
+    # group_concat leaves out the NULLs: the labels that had no earlier value.
     return select(func.coalesce(func.group_concat(ordered.c.text, DIGEST_SEPARATOR), ""))
 
 
 def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
-    """How many current labels there are, and how many of them `label_digest_query(after)`
-    leaves out (their event id is greater)."""
+    """How many current labels there are, and how many of them name an event after `after`."""
     newer = func.count().filter(labels.c.event_id > after)
     return select(func.count(), newer).select_from(labels)
 
 
 def labels_text(conn: Connection, *, after: int | None = None) -> str | None:
-    """`label_digest_query`'s text (`after`: of the labels whose event id is not greater), or
+    """`label_digest_query`'s text (`after`: the labels as they were at that event), or
     None: not SQLite (the digest is SQLite's JSON text), or SQLite cannot give it (a BLOB
     edited into a column)."""
     if conn.dialect.name != "sqlite":

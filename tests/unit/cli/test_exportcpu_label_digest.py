@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from clinlabel.audit import label_digest
 from clinlabel.audit.chain import VerifiedHead
 from clinlabel.audit.label_digest import KeptLabels, labels_digest
 from clinlabel.cli.app import cli
@@ -160,34 +161,45 @@ def test_the_repeat_export_compares_only_what_changed_since_the_kept_head(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     afters = _afters(monkeypatch)
+    # Here "few" is under half of the (four, then five) labels.
+    monkeypatch.setattr(label_digest, "REFRESH_SHARE", 2)
     first = _kept_head(project)
-    assert _kept_labels(project) == KeptLabels(first, _whole_digest(project), 4)
+    assert _kept_labels(project) == KeptLabels(first, _whole_digest(project))
     assert run("export", project, "--csv", tmp_path / "again.csv").exit_code == 0
     assert afters == [first.event_id]  # the labels up to the kept head: shown by their digest
     second = _kept_head(project)
     assert second.event_id > first.event_id
-    assert _kept_labels(project) == KeptLabels(second, _whole_digest(project), 4)  # moved on
-    # A label given after it: compared in full, the others not; the digest stays where it was.
-    with _session(project) as session:
-        session.save_label(_image_id(project, "%plain%"), "NA", "again")
-    assert run("export", project, "--csv", tmp_path / "third.csv").exit_code == 0
-    assert afters == [first.event_id, second.event_id]
-    assert _kept_labels(project).head == second and _kept_head(project) != second
-    assert run("export", project, "--csv", tmp_path / "fourth.csv").exit_code == 0
-    assert afters[-1] == second.event_id
-    # A label changed: the labels up to the digest's head are no longer those it covered, so
-    # every label is compared, and a new digest taken at the newest head.
+    assert _kept_labels(project) == KeptLabels(second, _whole_digest(project))  # moved on
+    # A label changed after it: compared in full, the others shown by the digest, the changed
+    # one as it was put back from the trail; the digest stays at its head while few change.
     with _session(project) as session:
         session.save_label(_image_id(project, "%say%"), "Suspicious", "changed")
+    for name in ("third", "fourth"):
+        assert run("export", project, "--csv", tmp_path / f"{name}.csv").exit_code == 0
+        assert afters[-1] == second.event_id
+        assert _kept_labels(project).head == second and _kept_head(project) != second
+    # As many given or changed since as half of all: the digest is taken again at the newest
+    # head.
+    with _session(project) as session:
+        session.save_label(_image_id(project, "%plain%"), "NA", "again")
+        session.save_label(_image_id(project, "%=SUM%"), "Suspicious", "changed too")
     assert run("export", project, "--csv", tmp_path / "fifth.csv").exit_code == 0
-    assert afters[-1] is None
-    assert _kept_labels(project) == KeptLabels(_kept_head(project), _whole_digest(project), 5)
+    assert afters[-1] == second.event_id
+    third = _kept_head(project)
+    assert _kept_labels(project) == KeptLabels(third, _whole_digest(project))
+    # A label cleared: it cannot be put back from the newer events, so every label is compared
+    # once, and a new digest taken.
+    with _session(project) as session:
+        session.clear_label(_image_id(project, "%@me%"))
     assert run("export", project, "--csv", tmp_path / "sixth.csv").exit_code == 0
-    assert afters[-1] is not None and afters[-1] > second.event_id
+    assert afters[-1] is None
+    assert _kept_labels(project) == KeptLabels(_kept_head(project), _whole_digest(project))
+    assert run("export", project, "--csv", tmp_path / "seventh.csv").exit_code == 0
+    assert afters[-1] is not None and afters[-1] > third.event_id
     # And the full path wrote the same file.
     full_path_only(monkeypatch)
     assert run("export", project, "--csv", tmp_path / "full.csv").exit_code == 0
-    assert (tmp_path / "sixth.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+    assert (tmp_path / "seventh.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
 
 
 def test_the_full_path_keeps_and_uses_the_same_digest(
@@ -206,7 +218,7 @@ def test_the_full_path_keeps_and_uses_the_same_digest(
     reported = run("export", project, "--csv", tmp_path / "r" / "a.csv", "--report")
     assert reported.exit_code == 0, reported.output
     assert seen == [kept.event_id]
-    assert _kept_labels(project) == KeptLabels(_kept_head(project), _whole_digest(project), 4)
+    assert _kept_labels(project) == KeptLabels(_kept_head(project), _whole_digest(project))
     _sql(project, "UPDATE labels SET comment = 'forged' WHERE comment = 'a, b'")
     before = _kept(project)
     refused = run("export", project, "--csv", tmp_path / "r" / "b.csv", "--report")
@@ -224,6 +236,8 @@ def test_the_full_path_keeps_and_uses_the_same_digest(
         "UPDATE labels SET sha256 = '" + "0" * 64 + "' WHERE comment = 'a, b'",
         "UPDATE labels SET event_id = event_id - 1 WHERE comment = 'a, b'",
         "UPDATE labels SET event_id = (SELECT max(id) FROM events) WHERE comment = 'a, b'",
+        # Past the head: put back from the trail as it was, but compared with no event.
+        "UPDATE labels SET event_id = 999999 WHERE comment = 'a, b'",
         "DELETE FROM labels WHERE comment = 'a, b'",
         # A label inserted on the image whose label was cleared, naming another's event.
         "INSERT INTO labels (image_id, annotator_id, frame, label, comment, labelled_at, sha256,"
@@ -287,8 +301,7 @@ def test_a_label_given_after_the_kept_head_and_then_edited_is_refused(
     [
         "not json",
         '{"head": {"event_id": 1, "hash": "x"}, "digest": "short"}',
-        '{"head": {"event_id": 1e400, "hash": "x"}, "digest": "%s", "labels": 4}' % ("0" * 64),
-        '{"head": {"event_id": 1, "hash": "x"}, "digest": "%s", "labels": -4}' % ("0" * 64),
+        '{"head": {"event_id": 1e400, "hash": "x"}, "digest": "%s"}' % ("0" * 64),
         '{"digest": "%s"}' % ("0" * 64),
     ],
 )
@@ -307,7 +320,7 @@ def test_a_digest_whose_head_was_edited_means_checking_every_label(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = _kept_labels(project)
-    moved = KeptLabels(VerifiedHead(kept.head.event_id - 1, kept.head.hash), kept.digest, 4)
+    moved = KeptLabels(VerifiedHead(kept.head.event_id - 1, kept.head.hash), kept.digest)
     _sql(project, f"UPDATE meta SET value = '{moved.kept_text()}' WHERE key = 'verified_labels'")
     afters = _afters(monkeypatch)
     assert run("export", project, "--csv", tmp_path / "again.csv").exit_code == 0

@@ -36,14 +36,14 @@ from typing import NamedTuple
 class Query(NamedTuple):
     sql: str
     params: tuple[object, ...]
-    after: int | None = None
-    """Where in `params` an event id goes, for a query that takes one (None: it takes none)."""
+    after: tuple[int, ...] = ()
+    """Where in `params` an event id goes, for a query that takes one."""
 
     def given(self, after: int) -> tuple[object, ...]:
-        """The parameters with the event id put in its place."""
-        if self.after is None:
+        """The parameters with the event id put in its places."""
+        if not self.after:
             return self.params
-        return (*self.params[: self.after], after, *self.params[self.after + 1 :])
+        return tuple(after if k in self.after else p for k, p in enumerate(self.params))
 
 '''
 
@@ -81,7 +81,8 @@ def _compiled(query: Select[Any]) -> tuple[object, ...]:
         return str(done), tuple(done.params[name] for name in done.positiontup or ())
     done = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
     names = list(done.positiontup or ())
-    return str(done), tuple(done.params[name] for name in names), names.index(AFTER)
+    places = tuple(k for k, name in enumerate(names) if name == AFTER)
+    return str(done), tuple(done.params[name] for name in names), places
 
 
 def module_text() -> str:
@@ -100,7 +101,7 @@ def test_the_text_is_the_store_queries_compiled_for_sqlite() -> None:
 
 
 def _pad(compiled: tuple[object, ...]) -> tuple[object, ...]:
-    return compiled if len(compiled) == 3 else (*compiled, None)
+    return compiled if len(compiled) == 3 else (*compiled, ())
 
 
 if __name__ == "__main__":
