@@ -156,9 +156,11 @@ class ChainVerifier:
             status = with_labels(status, mismatch)
             # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
             self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
+            # Taken by an open project's verifier only, which checks again (`audit verify`, a
+            # verifier of its own, checks once).
             self._labels = (
                 None
-                if self._head is None
+                if self._head is None or not self._remember
                 else digest_to_keep(self._head, self._labels, unchanged_to, reads)
             )
         if keep:
