@@ -24,17 +24,11 @@ of all labels, or after the full comparison.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Protocol
 
 from clinlabel.audit.chain import VerifiedHead
-
-
-def labels_digest(text: str) -> str:
-    """The digest of the labels' text (`store.events.label_digest_query`'s one value)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +66,8 @@ class LabelReads(Protocol):
     def counts(self, after: int) -> tuple[int, int]:
         """(all current labels, those naming an event after `after`)."""
 
-    def text(self, after: int | None) -> str | None:
-        """The labels' text (`after`: as they were at that event); None: unreadable."""
+    def digest(self, after: int | None) -> str | None:
+        """The labels' digest (`after`: as they were at that event); None: unreadable."""
 
     def head_unchanged(self, head: VerifiedHead) -> bool:
         """The event is still there with its hash and content, `event_id` events up to it."""
@@ -90,8 +84,7 @@ def unchanged_up_to(kept: KeptLabels | None, checked: int, reads: LabelReads) ->
     None: compare every label."""
     if kept is None or kept.head.event_id > checked or not reads.head_unchanged(kept.head):
         return None
-    text = reads.text(kept.head.event_id)
-    if text is None or labels_digest(text) != kept.digest:
+    if reads.digest(kept.head.event_id) != kept.digest:
         return None
     return kept.head.event_id
 
@@ -109,5 +102,5 @@ def digest_to_keep(
             return KeptLabels(head, kept.digest)
         if newer * REFRESH_SHARE < every:
             return kept
-    text = reads.text(None)
-    return None if text is None else KeptLabels(head, labels_digest(text))
+    digest = reads.digest(None)
+    return None if digest is None else KeptLabels(head, digest)

@@ -240,8 +240,8 @@ class _LabelReads:
     def counts(self, after: int) -> tuple[int, int]:
         return rows.label_counts(self._conn, after)
 
-    def text(self, after: int | None) -> str | None:
-        return rows.labels_text(self._conn, after=after)
+    def digest(self, after: int | None) -> str | None:
+        return rows.labels_digest(self._conn, after=after)
 
     def head_unchanged(self, head: VerifiedHead) -> bool:
         return _head_unchanged(self._conn, head)

@@ -20,7 +20,12 @@ from typing import Any
 from clinlabel.errors import StoreError
 from clinlabel.store import csv_export_sql as sql
 from clinlabel.store.failures import translate_failure
-from clinlabel.store.label_checks import NAMED_LABEL_MISMATCH, STALE_LABEL_MISMATCH, queue_mismatch
+from clinlabel.store.label_checks import (
+    NAMED_LABEL_MISMATCH,
+    STALE_LABEL_MISMATCH,
+    queue_mismatch,
+    texts_digest,
+)
 from clinlabel.store.migrations import head_revision
 from clinlabel.store.sqlite_file import BUSY_TIMEOUT_MS, DATABASE_FILE, set_pragmas
 
@@ -235,15 +240,18 @@ def label_mismatch(conn: sqlite3.Connection, *, after: int | None = None) -> tup
     return None
 
 
-def labels_text(conn: sqlite3.Connection, *, after: int | None = None) -> str | None:
-    """`store.events.label_digest_query`'s text of the current labels (`after`: as they were at
-    that event); None if SQLite cannot give it (a BLOB edited into a column)."""
+def labels_digest(conn: sqlite3.Connection, *, after: int | None = None) -> str | None:
+    """`store.events.labels_digest`: the digest of the current labels' texts (`after`: as they
+    were at that event); None if SQLite cannot give them (a BLOB edited into a column)."""
     query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
+    cursor = conn.cursor()
     try:
-        found = conn.execute(query.sql, query.given(after or 0)).fetchone()
+        cursor.execute(query.sql, query.given(after or 0))
+        return texts_digest(iter(lambda: cursor.fetchmany(5000), []))
     except sqlite3.OperationalError:
         return None
-    return None if found is None or not isinstance(found[0], str) else found[0]
+    finally:
+        cursor.close()
 
 
 def label_counts(conn: sqlite3.Connection, after: int) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -11,12 +12,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
-from clinlabel.store.driver import insert_chunks, stream_tuples
+from clinlabel.store.driver import insert_chunks, stream_batches, stream_tuples
 from clinlabel.store.label_checks import (
-    DIGEST_SEPARATOR,
     NAMED_LABEL_MISMATCH,
     STALE_LABEL_MISMATCH,
     queue_mismatch,
+    texts_digest,
 )
 from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.seconds import add_event_time
@@ -288,8 +289,8 @@ def _digest_row(*checked: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[Any]:
-    """SQLite only: one text holding, label after label in id order, what the label checks
-    compare of each current label (its key and values, its annotator's name, its image row's
+    """SQLite only: label after label in id order, a text holding what the label checks compare
+    of each current label (its key and values, its annotator's name, its image row's
     path and parts), as SQLite's `json_array` (which tells a number from a text and refuses a
     BLOB: an error the caller takes as a changed table).
 
@@ -338,8 +339,8 @@ def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[
             else_=earlier_values,
         )
     # In id order (the order the rows keep when a label is changed), also should an index ever
-    # make SQLite read them another way.
-    ordered = (
+    # make SQLite read them another way. NULL: a label that had no earlier value.
+    return (
         select(text.label("text"))
         .select_from(
             labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
@@ -347,10 +348,7 @@ def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[
             )
         )
         .order_by(labels.c.id)
-        .subquery()
     )
-    # group_concat leaves out the NULLs: the labels that had no earlier value.
-    return select(func.coalesce(func.group_concat(ordered.c.text, DIGEST_SEPARATOR), ""))
 
 
 def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
@@ -359,17 +357,17 @@ def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
     return select(func.count(), newer).select_from(labels)
 
 
-def labels_text(conn: Connection, *, after: int | None = None) -> str | None:
-    """`label_digest_query`'s text (`after`: the labels as they were at that event), or
-    None: not SQLite (the digest is SQLite's JSON text), or SQLite cannot give it (a BLOB
-    edited into a column)."""
+def labels_digest(conn: Connection, *, after: int | None = None) -> str | None:
+    """The digest of `label_digest_query`'s texts (`after`: the labels as they were at that
+    event), or None: not SQLite (the texts are SQLite's JSON), or SQLite cannot give them (a
+    BLOB edited into a column)."""
     if conn.dialect.name != "sqlite":
         return None
     try:
-        found = conn.execute(label_digest_query(after)).scalar()
-    except OperationalError:
+        # Read in driver batches (the driver's own error: a BLOB met while reading).
+        return texts_digest(stream_batches(conn, label_digest_query(after), batch=5000))
+    except (OperationalError, sqlite3.OperationalError):
         return None
-    return found if isinstance(found, str) else None
 
 
 def label_counts(conn: Connection, after: int) -> tuple[int, int]:

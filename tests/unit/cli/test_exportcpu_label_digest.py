@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from clinlabel.audit import label_digest
 from clinlabel.audit.chain import VerifiedHead
-from clinlabel.audit.label_digest import KeptLabels, labels_digest
+from clinlabel.audit.label_digest import KeptLabels
 from clinlabel.cli.app import cli
 from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
@@ -150,11 +150,11 @@ def _whole_digest(project: Path) -> str:
     conn = database.connect()
     try:
         with database.read(conn):
-            whole = sqlite_rows.labels_text(conn)
+            whole = sqlite_rows.labels_digest(conn)
     finally:
         conn.close()
     assert whole is not None
-    return labels_digest(whole)
+    return whole
 
 
 def test_the_repeat_export_compares_only_what_changed_since_the_kept_head(
