@@ -21,6 +21,7 @@ from clinlabel.errors import StoreError
 from clinlabel.store import csv_export_sql as sql
 from clinlabel.store.failures import translate_failure
 from clinlabel.store.label_checks import (
+    DIGEST_RANGE,
     NAMED_LABEL_MISMATCH,
     STALE_LABEL_MISMATCH,
     queue_mismatch,
@@ -229,12 +230,12 @@ def label_mismatch(conn: sqlite3.Connection, *, after: int | None = None) -> tup
         if after is None
         else (sql.NAMED_LABEL_AFTER, sql.STALE_LABEL_AFTER)
     )
-    found = conn.execute(named.sql, named.given(after or 0)).fetchone()
+    found = conn.execute(named.sql, named.given(after=after or 0)).fetchone()
     # As SQLAlchemy's `scalar()` reads it: a label whose event id was made NULL (an edited
     # schema) is named by the next check instead (its key's newest event is not its event).
     if found is not None and found[0] is not None:
         return int(found[0]), NAMED_LABEL_MISMATCH
-    found = conn.execute(stale.sql, stale.given(after or 0)).fetchone()
+    found = conn.execute(stale.sql, stale.given(after=after or 0)).fetchone()
     if found is not None:
         return int(found[0]), STALE_LABEL_MISMATCH
     return None
@@ -244,19 +245,22 @@ def labels_digest(conn: sqlite3.Connection, *, after: int | None = None) -> str 
     """`store.events.labels_digest`: the digest of the current labels' texts (`after`: as they
     were at that event); None if SQLite cannot give them (a BLOB edited into a column)."""
     query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
-    cursor = conn.cursor()
+    last = int(conn.execute(sql.LAST_LABEL_ID.sql, sql.LAST_LABEL_ID.params).fetchone()[0])
+
+    def parts() -> Iterator[str | None]:
+        for first in range(0, last + 1, DIGEST_RANGE):
+            given = query.given(after=after or 0, first=first, end=first + DIGEST_RANGE)
+            yield conn.execute(query.sql, given).fetchone()[0]
+
     try:
-        cursor.execute(query.sql, query.given(after or 0))
-        return texts_digest(iter(lambda: cursor.fetchmany(5000), []))
+        return texts_digest(parts())
     except sqlite3.OperationalError:
         return None
-    finally:
-        cursor.close()
 
 
 def label_counts(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
     """`store.events.label_counts`: (all current labels, those naming an event after
     `after`)."""
     query = sql.LABEL_COUNTS
-    found = conn.execute(query.sql, query.given(after)).fetchone()
+    found = conn.execute(query.sql, query.given(after=after)).fetchone()
     return int(found[0]), int(found[1])

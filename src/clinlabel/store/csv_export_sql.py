@@ -13,14 +13,14 @@ from typing import NamedTuple
 class Query(NamedTuple):
     sql: str
     params: tuple[object, ...]
-    after: tuple[int, ...] = ()
-    """Where in `params` an event id goes, for a query that takes one."""
+    slots: tuple[str, ...] = ()
+    """For each of `params`, the name of the value given at run time in its place ('': none)."""
 
-    def given(self, after: int) -> tuple[object, ...]:
-        """The parameters with the event id put in its places."""
-        if not self.after:
+    def given(self, **values: object) -> tuple[object, ...]:
+        """The parameters with the values given at run time (an event id, a range of ids)."""
+        if not self.slots:
             return self.params
-        return tuple(after if k in self.after else p for k, p in enumerate(self.params))
+        return tuple(values[s] if s else p for s, p in zip(self.slots, self.params, strict=True))
 
 
 NEWEST_SCAN = Query(
@@ -64,7 +64,7 @@ NAMED_LABEL_AFTER = Query(
         1,
         0,
     ),
-    (0,),
+    ("after", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""),
 )
 
 STALE_LABEL_AFTER = Query(
@@ -81,17 +81,19 @@ STALE_LABEL_AFTER = Query(
         1,
         0,
     ),
-    (4,),
+    ("", "", "", "", "after", "", "", "", "", ""),
 )
 
 LABELS_TEXT = Query(
-    "SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ''), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id",
-    (),
+    "SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id < ? ORDER BY labels.id) AS anon_1",
+    ("\n", "", 0, 0),
+    ("", "", "first", "end"),
 )
 
 OLDER_LABELS_TEXT = Query(
-    'SELECT CASE WHEN (labels.event_id IS NULL OR labels.event_id <= ?) THEN json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) ELSE (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, json_extract("before".data, ?), coalesce(json_extract("before".data, ?), ?), "before".ts_utc, coalesce(json_extract("before".data, ?), ?), "before".id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS json_array_1 \nFROM events AS "before" \nWHERE "before".id = (SELECT max(earlier.id) AS max_1 \nFROM events AS earlier \nWHERE earlier.image_id = labels.image_id AND earlier.actor = annotators.name AND coalesce(earlier.frame, ?) = labels.frame AND earlier.kind IN (?, ?, ?) AND earlier.id <= ?) AND "before".kind IN (?, ?)) END AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id ORDER BY labels.id',
+    'SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT CASE WHEN (labels.event_id IS NULL OR labels.event_id <= ?) THEN json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) ELSE (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, json_extract("before".data, ?), coalesce(json_extract("before".data, ?), ?), "before".ts_utc, coalesce(json_extract("before".data, ?), ?), "before".id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS json_array_1 \nFROM events AS "before" \nWHERE "before".id = (SELECT max(earlier.id) AS max_1 \nFROM events AS earlier \nWHERE earlier.image_id = labels.image_id AND earlier.actor = annotators.name AND coalesce(earlier.frame, ?) = labels.frame AND earlier.kind IN (?, ?, ?) AND earlier.id <= ?) AND "before".kind IN (?, ?)) END AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id < ? ORDER BY labels.id) AS anon_1',
     (
+        "\n",
         0,
         "",
         "$.new.label",
@@ -106,14 +108,21 @@ OLDER_LABELS_TEXT = Query(
         0,
         "label_saved",
         "label_changed",
+        0,
+        0,
     ),
-    (0, 11),
+    ("", "after", "", "", "", "", "", "", "", "", "", "", "after", "", "", "first", "end"),
+)
+
+LAST_LABEL_ID = Query(
+    "SELECT coalesce(max(labels.id), 0) AS coalesce_1 \nFROM labels",
+    (),
 )
 
 LABEL_COUNTS = Query(
     "SELECT count(*) AS count_1, count(*) FILTER (WHERE labels.event_id > ?) AS anon_1 \nFROM labels",
     (0,),
-    (0,),
+    ("after",),
 )
 
 PRESENT_LABELS = Query(

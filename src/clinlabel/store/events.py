@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, and_, case, cast, func, or_, select, true
+from sqlalchemy import JSON, Integer, and_, bindparam, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
-from clinlabel.store.driver import insert_chunks, stream_batches, stream_tuples
+from clinlabel.store.driver import insert_chunks, stream_tuples
 from clinlabel.store.label_checks import (
+    DIGEST_RANGE,
+    DIGEST_SEPARATOR,
     NAMED_LABEL_MISMATCH,
     STALE_LABEL_MISMATCH,
     queue_mismatch,
@@ -288,11 +289,13 @@ def _digest_row(*checked: ColumnElement[Any]) -> ColumnElement[Any]:
     )
 
 
-def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[Any]:
-    """SQLite only: label after label in id order, a text holding what the label checks compare
-    of each current label (its key and values, its annotator's name, its image row's
-    path and parts), as SQLite's `json_array` (which tells a number from a text and refuses a
-    BLOB: an error the caller takes as a changed table).
+def label_digest_query(
+    after: int | ColumnElement[Any] | None, first: ColumnElement[Any], end: ColumnElement[Any]
+) -> Select[Any]:
+    """SQLite only: of the labels with ids first..end-1, one text holding, label after label in
+    id order, what the label checks compare of each (its key and values, its annotator's name,
+    its image row's path and parts), as SQLite's `json_array` (which tells a number from a
+    text and refuses a BLOB: an error the caller takes as a changed table). NULL: none there.
 
     `after` (an event id): the text the labels had when every label event was at or before
     it, as far as the trail up to it tells: a label naming a later event is given the values
@@ -339,16 +342,26 @@ def label_digest_query(after: int | ColumnElement[Any] | None = None) -> Select[
             else_=earlier_values,
         )
     # In id order (the order the rows keep when a label is changed), also should an index ever
-    # make SQLite read them another way. NULL: a label that had no earlier value.
-    return (
+    # make SQLite read them another way.
+    ordered = (
         select(text.label("text"))
         .select_from(
             labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
                 images, images.c.id == labels.c.image_id
             )
         )
+        .where(labels.c.id >= first, labels.c.id < end)
         .order_by(labels.c.id)
+        .subquery()
     )
+    # One value per range: the check runs on a thread beside the CSV writing, and a row at a
+    # time would hand Python's lock back and forth with it on every row. group_concat leaves
+    # out the NULLs: the labels that had no earlier value.
+    return select(func.group_concat(ordered.c.text, DIGEST_SEPARATOR))
+
+
+def last_label_id_query() -> Select[Any]:
+    return select(func.coalesce(func.max(labels.c.id), 0))
 
 
 def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
@@ -363,10 +376,17 @@ def labels_digest(conn: Connection, *, after: int | None = None) -> str | None:
     BLOB edited into a column)."""
     if conn.dialect.name != "sqlite":
         return None
+    first, end = bindparam("first", type_=Integer), bindparam("end", type_=Integer)
+    query = label_digest_query(after, first, end)
+    last = int(conn.execute(last_label_id_query()).scalar_one())
+
+    def parts() -> Iterator[str | None]:
+        for start in range(0, last + 1, DIGEST_RANGE):
+            yield conn.execute(query, {"first": start, "end": start + DIGEST_RANGE}).scalar()
+
     try:
-        # Read in driver batches (the driver's own error: a BLOB met while reading).
-        return texts_digest(stream_batches(conn, label_digest_query(after), batch=5000))
-    except (OperationalError, sqlite3.OperationalError):
+        return texts_digest(parts())
+    except OperationalError:
         return None
 
 

@@ -36,24 +36,25 @@ from typing import NamedTuple
 class Query(NamedTuple):
     sql: str
     params: tuple[object, ...]
-    after: tuple[int, ...] = ()
-    """Where in `params` an event id goes, for a query that takes one."""
+    slots: tuple[str, ...] = ()
+    """For each of `params`, the name of the value given at run time in its place ('': none)."""
 
-    def given(self, after: int) -> tuple[object, ...]:
-        """The parameters with the event id put in its places."""
-        if not self.after:
+    def given(self, **values: object) -> tuple[object, ...]:
+        """The parameters with the values given at run time (an event id, a range of ids)."""
+        if not self.slots:
             return self.params
-        return tuple(after if k in self.after else p for k, p in enumerate(self.params))
+        return tuple(values[s] if s else p for s, p in zip(self.slots, self.params, strict=True))
 
 '''
 
 
-AFTER = "after"
-"""The bound parameter of the queries that take an event id (`csv_export_sql.Query.after`)."""
+AFTER, FIRST, END = "after", "first", "end"
+"""The bound parameters given at run time (`csv_export_sql.Query.slots`)."""
 
 
 def _sources() -> dict[str, Select[Any]]:
     after = bindparam(AFTER, 0, type_=Integer)
+    first, end = bindparam(FIRST, 0, type_=Integer), bindparam(END, 0, type_=Integer)
     scan, queue = event_rows.queue_queries("sqlite")
     named, stale = event_rows.label_mismatch_queries("sqlite")
     named_after, stale_after = event_rows.label_mismatch_queries("sqlite", after=after)
@@ -65,8 +66,9 @@ def _sources() -> dict[str, Select[Any]]:
         "STALE_LABEL": stale,
         "NAMED_LABEL_AFTER": named_after,
         "STALE_LABEL_AFTER": stale_after,
-        "LABELS_TEXT": event_rows.label_digest_query(),
-        "OLDER_LABELS_TEXT": event_rows.label_digest_query(after),
+        "LABELS_TEXT": event_rows.label_digest_query(None, first, end),
+        "OLDER_LABELS_TEXT": event_rows.label_digest_query(after, first, end),
+        "LAST_LABEL_ID": event_rows.last_label_id_query(),
         "LABEL_COUNTS": event_rows.label_count_query(after),
         "PRESENT_LABELS": present,
         "GONE_LABELS": gone,
@@ -76,13 +78,13 @@ def _sources() -> dict[str, Select[Any]]:
 def _compiled(query: Select[Any]) -> tuple[object, ...]:
     """(sql, params) as literal as SQLAlchemy renders them; a query taking an event id
     (`AFTER`) has every value bound, and the event id's place in them."""
-    if AFTER not in query.compile().binds:
+    if not {AFTER, FIRST, END} & set(query.compile().binds):
         done = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
         return str(done), tuple(done.params[name] for name in done.positiontup or ())
     done = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
     names = list(done.positiontup or ())
-    places = tuple(k for k, name in enumerate(names) if name == AFTER)
-    return str(done), tuple(done.params[name] for name in names), places
+    slots = tuple(name if name in (AFTER, FIRST, END) else "" for name in names)
+    return str(done), tuple(done.params[name] for name in names), slots
 
 
 def module_text() -> str:
