@@ -325,3 +325,16 @@ def test_a_digest_whose_head_was_edited_means_checking_every_label(
     afters = _afters(monkeypatch)
     assert run("export", project, "--csv", tmp_path / "again.csv").exit_code == 0
     assert afters == [None]
+
+
+def test_both_paths_take_the_same_digest_however_the_labels_are_read_in_ranges(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _whole_digest(project)
+    monkeypatch.setattr(sqlite_rows, "DIGEST_RANGE", 2)  # labels 1..5 read as 0-1, 2-3, 4-5
+    assert _whole_digest(project) == whole
+    for size in (3, 16_384):
+        monkeypatch.setattr(event_rows, "DIGEST_RANGE", size)
+        with open_project(project) as opened, opened.store.read() as conn:
+            assert event_rows.labels_digest(conn) == whole
+    assert _kept_labels(project).digest == whole
