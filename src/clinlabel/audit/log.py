@@ -93,10 +93,14 @@ def verify_store(store: Store) -> ChainStatus:
         return with_labels(verify_chain(conn), record_mismatch(conn))
 
 
-def record_mismatch(conn: Connection) -> tuple[int, str] | None:
+def record_mismatch(conn: Connection, *, after: int | None = None) -> tuple[int, str] | None:
     """The first current label or region that the trail does not account for, with the reason;
-    or a kept region geometry whose text no longer has the hash its events recorded."""
-    found = event_rows.first_label_mismatch(conn) or region_rows.first_region_mismatch(conn)
+    or a kept region geometry whose text no longer has the hash its events recorded. `after`:
+    the labels up to that event were shown unchanged since a full check (`audit.label_digest`),
+    only the newer ones are compared (regions are, in full)."""
+    found = event_rows.first_label_mismatch(conn, after=after) or region_rows.first_region_mismatch(
+        conn
+    )
     if found is not None:
         return found
     for sha256, text in region_rows.iter_geometries(conn):

@@ -12,8 +12,9 @@ An open project (`remember=True`) also keeps that head in the database (`meta`, 
 `verified_head`), so the next command (`clinlabel export` run again after a day's labelling)
 checks only what was added since: the same checks, starting from a head found intact by an
 earlier process. A head that no longer matches its event is forgotten and the whole chain
-checked again. Only the trail is incremental: the current labels and regions are checked
-against it in full every time (an edit to them makes no event).
+checked again. The current labels are compared with the trail in full unless those an earlier
+full check passed still have the digest kept with the head (`audit.label_digest`, SQLite only):
+then only the labels and keys with newer events are. Regions are checked in full every time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from clinlabel.audit.chain import (
     HASHED_FIELDS,
     VerifiedHead,
 )
+from clinlabel.audit.label_digest import KeptLabels, digest_to_keep, unchanged_up_to
 from clinlabel.audit.log import (
     VERIFYING,
     record_mismatch,
@@ -60,6 +62,9 @@ class ChainVerifier:
         self._remember = remember
         """Start from the head kept in `meta` by an earlier process, and keep the new one."""
         self._kept: VerifiedHead | None = None
+        self._labels: KeptLabels | None = None
+        """The digest of the current labels as the check up to `_head` found them."""
+        self._kept_labels: KeptLabels | None = None
         self._loaded = False
 
     @property
@@ -121,6 +126,7 @@ class ChainVerifier:
             status = with_labels(whole, labels)
             with self._lock:
                 self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
+                self._labels = None  # every label checked, no digest taken
                 if keep:
                     self._keep()
             return status
@@ -139,13 +145,24 @@ class ChainVerifier:
             else:
                 newer = verify_range(conn, first=head.event_id + 1, prev_hash=head.hash)
                 status = replace(newer, events=head.event_id + newer.events)
+            reads = _LabelReads(conn)
+            unchanged_to = (
+                unchanged_up_to(self._labels, status.events, reads) if status.ok else None
+            )
             # The chain is one pass in id order; the label check's grouped reads are what a
             # 2 MB cache spilled to disk at a million events.
             with large_cache(conn):
-                mismatch = record_mismatch(conn)
+                mismatch = record_mismatch(conn, after=unchanged_to)
             status = with_labels(status, mismatch)
             # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
             self._head = VerifiedHead(status.events, status.head_hash) if status.ok else None
+            # Taken by an open project's verifier only, which checks again (`audit verify`, a
+            # verifier of its own, checks once).
+            self._labels = (
+                None
+                if self._head is None or not self._remember
+                else digest_to_keep(self._head, self._labels, unchanged_to, reads)
+            )
         if keep:
             self.keep()
         return status
@@ -162,23 +179,32 @@ class ChainVerifier:
         self._loaded = True
         with self._store.read() as conn:
             text = meta.get_meta(conn, meta.VERIFIED_HEAD)
+            labels_text = meta.get_meta(conn, meta.VERIFIED_LABELS)
         kept = VerifiedHead.from_kept_text(text)
+        kept_labels = KeptLabels.from_kept_text(labels_text)
         with self._lock:
-            self._kept = kept
+            self._kept, self._kept_labels = kept, kept_labels
             if self._head is None:
-                self._head = kept
+                self._head, self._labels = kept, kept_labels
 
     def _keep(self) -> None:
-        """Keep a newer verified head for the next process (never while reading only)."""
-        head = self._head
-        if not self._remember or self._store.read_only or head is None or head == self._kept:
+        """Keep a newer verified head, and the labels' digest taken at it, for the next process
+        (never while reading only)."""
+        head, labels = self._head, self._labels
+        if not self._remember or self._store.read_only or head is None:
+            return
+        if head == self._kept and (labels is None or labels == self._kept_labels):
             return
         try:
             with self._store.write() as conn:
                 meta.set_meta(conn, meta.VERIFIED_HEAD, head.kept_text())
+                if labels is not None:
+                    meta.set_meta(conn, meta.VERIFIED_LABELS, labels.kept_text())
         except StoreError:
             return  # busy: the next process checks a little more, nothing is wrong
         self._kept = head
+        if labels is not None:
+            self._kept_labels = labels
 
 
 def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:
@@ -186,6 +212,22 @@ def _head_unchanged(conn: Connection, head: VerifiedHead) -> bool:
         event_rows.chain_row(conn, HASHED_FIELDS, head.event_id),
         lambda: event_rows.count_up_to(conn, head.event_id),
     )
+
+
+class _LabelReads:
+    """`audit.label_digest.LabelReads` with SQLAlchemy, in the check's read transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def counts(self, after: int) -> tuple[int, int]:
+        return event_rows.label_counts(self._conn, after)
+
+    def digest(self, after: int | None) -> str | None:
+        return event_rows.labels_digest(self._conn, after=after)
+
+    def head_unchanged(self, head: VerifiedHead) -> bool:
+        return _head_unchanged(self._conn, head)
 
 
 def _verify_part(url: str, first: int, last: int, prev_hash: str) -> ChainStatus:

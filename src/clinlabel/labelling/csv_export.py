@@ -4,10 +4,12 @@ bare sqlite3 + csv.writer process).
 The same file, the same event and the same checks as `labelling.outputs.export_csvs` with the
 verifier of an open project (`audit.verifier.ChainVerifier(remember=True)`): the trail from the
 head an earlier export kept (checked first: still there, same hash, same content, exactly that
-many events up to it), every current label against the trail in full, the CSV staged and put in
-place with its `export_written` event in one write transaction, the new head kept only once the
-export is published (so Ctrl+C leaves the project as it was). The queries are the store's own
-(`store.csv_export`), run with the standard library's sqlite3.
+many events up to it), every current label against the trail (in full, or, when the labels an
+earlier full check passed still have the digest kept with that head, only those with newer
+events: `audit.label_digest`), the CSV staged and put in place with its `export_written` event
+in one write transaction, the new head and digest kept only once the export is published (so
+Ctrl+C leaves the project as it was). The queries are the store's own (`store.csv_export`), run
+with the standard library's sqlite3.
 
 It takes only the plain case, which is the one a user repeats: the seed's five columns, one
 reader, no frame labels, no regions. Anything else (`--detailed`, `--readers`, `--report`, a
@@ -34,6 +36,7 @@ from clinlabel.audit.chain import (
     values_hash,
 )
 from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.label_digest import KeptLabels, digest_to_keep, unchanged_up_to
 from clinlabel.audit.links import check_links, text_or_values_hash
 from clinlabel.audit.rows import event_values, local_offset_minutes
 from clinlabel.audit.status import ChainStatus
@@ -45,7 +48,7 @@ from clinlabel.labelling.project_basics import SETTINGS_FILE, file_sha256
 from clinlabel.labelling.project_basics import system_user as system_user
 from clinlabel.store import csv_export as rows
 from clinlabel.store.csv_export import Database
-from clinlabel.store.meta_keys import BATCH_ROOT, VERIFIED_HEAD
+from clinlabel.store.meta_keys import BATCH_ROOT, VERIFIED_HEAD, VERIFIED_LABELS
 
 CSV_NAME = "clinical_labels.csv"
 FRAME_CSV_NAME = "clinical_frame_labels.csv"
@@ -60,6 +63,8 @@ class Plan:
     target: Path
     kept: VerifiedHead | None
     """The head an earlier export kept (None: the first export checks the whole trail)."""
+    kept_labels: KeptLabels | None = None
+    """The digest of the labels kept with a head (None: every label is checked)."""
 
 
 def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | None:
@@ -77,6 +82,7 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
         with database.read(conn):
             batch = rows.get_meta(conn, BATCH_ROOT)
             kept = VerifiedHead.from_kept_text(rows.get_meta(conn, VERIFIED_HEAD))
+            kept_labels = KeptLabels.from_kept_text(rows.get_meta(conn, VERIFIED_LABELS))
             if (
                 batch is None
                 or rows.has_frame_labels(conn)
@@ -91,7 +97,7 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
     if frame_file.is_file() and is_clinlabel_output(frame_file, "csv"):
         return None  # an earlier frame file gets its header-only successor there
     target = check_output_target(target, "csv", force=force, batch=Path(batch))
-    return Plan(database, target, kept)
+    return Plan(database, target, kept, kept_labels)
 
 
 def export(
@@ -131,9 +137,9 @@ def export(
                 publish(pending, target)  # renamed last: the transaction commits right after
         finally:
             pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
-        status, head = checked()
-        if head is not None and head != planned.kept:
-            _keep(database, conn, head)
+        status, head, digest = checked()
+        if head is not None and (head != planned.kept or digest != planned.kept_labels):
+            _keep(database, conn, head, digest)
     finally:
         conn.close()
     return written, status
@@ -148,11 +154,15 @@ def batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int],
     )
 
 
-def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, VerifiedHead | None]]:
+Checked = tuple[ChainStatus, VerifiedHead | None, KeptLabels | None]
+"""The trail as checked, the head to keep and the labels' digest to keep with it."""
+
+
+def _check_meanwhile(planned: Plan) -> Callable[[], Checked]:
     """The trail and the current labels checked on a thread while the CSV is written (the check
     is SQL, outside Python's lock); the returned function waits for it. A daemon thread, so
     Ctrl+C is not kept waiting by it."""
-    done: list[tuple[ChainStatus, VerifiedHead | None]] = []
+    done: list[Checked] = []
     failed: list[BaseException] = []
 
     def check() -> None:
@@ -160,7 +170,7 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, VerifiedH
             conn = planned.database.connect()
             try:
                 with planned.database.read(conn):
-                    done.append(_check(conn, planned.kept))
+                    done.append(_check(conn, planned.kept, planned.kept_labels))
             finally:
                 conn.close()
         except BaseException as exc:  # handed to the caller, who raises it
@@ -169,7 +179,7 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, VerifiedH
     worker = threading.Thread(target=check, name="clinlabel-chain-check", daemon=True)
     worker.start()
 
-    def result() -> tuple[ChainStatus, VerifiedHead | None]:
+    def result() -> Checked:
         worker.join()
         if failed:
             raise failed[0]
@@ -179,10 +189,11 @@ def _check_meanwhile(planned: Plan) -> Callable[[], tuple[ChainStatus, VerifiedH
 
 
 def _check(
-    conn: sqlite3.Connection, kept: VerifiedHead | None
-) -> tuple[ChainStatus, VerifiedHead | None]:
+    conn: sqlite3.Connection, kept: VerifiedHead | None, kept_labels: KeptLabels | None = None
+) -> Checked:
     """`ChainVerifier._verify_here` from the kept head: the events after it if it is intact,
-    else the whole chain; then the current labels. Returns the status and the head to keep."""
+    else the whole chain; then the current labels, those shown unchanged since the kept head
+    left out (`audit.label_digest`). Returns the status, the head and the digest to keep."""
     if kept is not None and _head_unchanged(conn, kept):
         first, prev_hash = kept.event_id + 1, kept.hash
     else:  # none kept, or the kept part changed under us: all of it
@@ -207,11 +218,33 @@ def _check(
     status = ChainStatus(
         newer.ok, first - 1 + newer.events, newer.head_hash, newer.first_broken_event, newer.reason
     )
-    mismatch = rows.label_mismatch(conn)
-    if status.ok and mismatch is not None:
+    if not status.ok:  # reported as it stands; nothing is kept
+        return status, None, None
+    reads = _LabelReads(conn)
+    unchanged_to = unchanged_up_to(kept_labels, status.events, reads)
+    mismatch = rows.label_mismatch(conn, after=unchanged_to)
+    if mismatch is not None:
         status = ChainStatus(False, status.events, status.head_hash, mismatch[0], mismatch[1])
+        return status, None, None
     # Ids run 1..n without gaps in an intact chain, so the count is the newest id.
-    return status, VerifiedHead(status.events, status.head_hash) if status.ok else None
+    head = VerifiedHead(status.events, status.head_hash)
+    return status, head, digest_to_keep(head, kept_labels, unchanged_to, reads)
+
+
+class _LabelReads:
+    """`audit.label_digest.LabelReads` with sqlite3, in the check's read transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def counts(self, after: int) -> tuple[int, int]:
+        return rows.label_counts(self._conn, after)
+
+    def digest(self, after: int | None) -> str | None:
+        return rows.labels_digest(self._conn, after=after)
+
+    def head_unchanged(self, head: VerifiedHead) -> bool:
+        return _head_unchanged(self._conn, head)
 
 
 def _head_unchanged(conn: sqlite3.Connection, head: VerifiedHead) -> bool:
@@ -221,11 +254,15 @@ def _head_unchanged(conn: sqlite3.Connection, head: VerifiedHead) -> bool:
     )
 
 
-def _keep(database: Database, conn: sqlite3.Connection, head: VerifiedHead) -> None:
-    """Keep the head for the next export (`ChainVerifier.keep`); a busy project keeps the old
-    one, and the next export checks a little more."""
+def _keep(
+    database: Database, conn: sqlite3.Connection, head: VerifiedHead, digest: KeptLabels | None
+) -> None:
+    """Keep the head for the next export (`ChainVerifier.keep`), with the labels' digest taken
+    at it; a busy project keeps the old ones, and the next export checks a little more."""
     try:
         with database.write(conn):
             rows.set_meta(conn, VERIFIED_HEAD, head.kept_text())
+            if digest is not None:
+                rows.set_meta(conn, VERIFIED_LABELS, digest.kept_text())
     except StoreError:
         return

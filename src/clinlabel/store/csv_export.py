@@ -20,7 +20,13 @@ from typing import Any
 from clinlabel.errors import StoreError
 from clinlabel.store import csv_export_sql as sql
 from clinlabel.store.failures import translate_failure
-from clinlabel.store.label_checks import NAMED_LABEL_MISMATCH, STALE_LABEL_MISMATCH, queue_mismatch
+from clinlabel.store.label_checks import (
+    DIGEST_RANGE,
+    NAMED_LABEL_MISMATCH,
+    STALE_LABEL_MISMATCH,
+    queue_mismatch,
+    texts_digest,
+)
 from clinlabel.store.migrations import head_revision
 from clinlabel.store.sqlite_file import BUSY_TIMEOUT_MS, DATABASE_FILE, set_pragmas
 
@@ -210,20 +216,51 @@ def insert_event(conn: sqlite3.Connection, values: Sequence[object]) -> None:
     conn.execute(_INSERT_EVENT, tuple(values))
 
 
-def label_mismatch(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    """`store.events.first_label_mismatch`, the same three checks in the same order."""
+def label_mismatch(conn: sqlite3.Connection, *, after: int | None = None) -> tuple[int, str] | None:
+    """`store.events.first_label_mismatch`, the same three checks in the same order (`after`:
+    the labels and keys with label events after that event id only)."""
     newest = conn.execute(sql.NEWEST_SCAN.sql, sql.NEWEST_SCAN.params).fetchone()
     if newest is not None and newest[1] is not None:
         present, last = conn.execute(sql.QUEUE.sql, sql.QUEUE.params).fetchone()
         queue = queue_mismatch(int(newest[0]), int(newest[1]), int(present), int(last))
         if queue is not None:
             return queue
-    found = conn.execute(sql.NAMED_LABEL.sql, sql.NAMED_LABEL.params).fetchone()
+    named, stale = (
+        (sql.NAMED_LABEL, sql.STALE_LABEL)
+        if after is None
+        else (sql.NAMED_LABEL_AFTER, sql.STALE_LABEL_AFTER)
+    )
+    found = conn.execute(named.sql, named.given(after=after or 0)).fetchone()
     # As SQLAlchemy's `scalar()` reads it: a label whose event id was made NULL (an edited
     # schema) is named by the next check instead (its key's newest event is not its event).
     if found is not None and found[0] is not None:
         return int(found[0]), NAMED_LABEL_MISMATCH
-    found = conn.execute(sql.STALE_LABEL.sql, sql.STALE_LABEL.params).fetchone()
+    found = conn.execute(stale.sql, stale.given(after=after or 0)).fetchone()
     if found is not None:
         return int(found[0]), STALE_LABEL_MISMATCH
     return None
+
+
+def labels_digest(conn: sqlite3.Connection, *, after: int | None = None) -> str | None:
+    """`store.events.labels_digest`: the digest of the current labels' texts (`after`: as they
+    were at that event); None if SQLite cannot give them (a BLOB edited into a column)."""
+    query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
+    last = int(conn.execute(sql.LAST_LABEL_ID.sql, sql.LAST_LABEL_ID.params).fetchone()[0])
+
+    def parts() -> Iterator[str | None]:
+        for first in range(0, last + 1, DIGEST_RANGE):
+            given = query.given(after=after or 0, first=first, end=first + DIGEST_RANGE)
+            yield conn.execute(query.sql, given).fetchone()[0]
+
+    try:
+        return texts_digest(parts())
+    except sqlite3.OperationalError:
+        return None
+
+
+def label_counts(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
+    """`store.events.label_counts`: (all current labels, those naming an event after
+    `after`)."""
+    query = sql.LABEL_COUNTS
+    found = conn.execute(query.sql, query.given(after=after)).fetchone()
+    return int(found[0]), int(found[1])

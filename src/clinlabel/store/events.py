@@ -6,12 +6,20 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, and_, cast, func, or_, select
+from sqlalchemy import JSON, Integer, and_, bindparam, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
 from clinlabel.store.driver import insert_chunks, stream_tuples
-from clinlabel.store.label_checks import NAMED_LABEL_MISMATCH, STALE_LABEL_MISMATCH, queue_mismatch
+from clinlabel.store.label_checks import (
+    DIGEST_RANGE,
+    DIGEST_SEPARATOR,
+    NAMED_LABEL_MISMATCH,
+    STALE_LABEL_MISMATCH,
+    queue_mismatch,
+    texts_digest,
+)
 from clinlabel.store.schema import annotators, events, images, labels
 from clinlabel.store.seconds import add_event_time
 
@@ -147,7 +155,7 @@ def queue_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
     return scan, queue
 
 
-def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
+def first_label_mismatch(conn: Connection, *, after: int | None = None) -> tuple[int, str] | None:
     """The first current label that its events do not account for, with the reason.
 
     The `labels` table is a convenience copy of the trail (exports read it); the trail is the
@@ -155,11 +163,15 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     must be the newest label event for its image, annotator and frame; a key whose newest event
     cleared it must have no current label. The queue itself (what progress and the report count)
     must hold as many images, numbered 1..N, as the newest scan event found.
+
+    `after` (an event id): only the labels naming a newer event and the keys with a newer
+    label event are compared, for a caller that has shown the rest unchanged since a full
+    check up to that event (`audit.label_digest`).
     """
     queue = _queue_mismatch(conn)
     if queue is not None:
         return queue
-    named, stale = label_mismatch_queries(conn.dialect.name)
+    named, stale = label_mismatch_queries(conn.dialect.name, after=after)
     found = conn.execute(named).scalar()
     if found is not None:
         return int(found), NAMED_LABEL_MISMATCH
@@ -169,10 +181,18 @@ def first_label_mismatch(conn: Connection) -> tuple[int, str] | None:
     return None
 
 
-def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
+def label_mismatch_queries(
+    dialect: str, *, after: int | ColumnElement[Any] | None = None
+) -> tuple[Select[Any], Select[Any]]:
     """`first_label_mismatch`'s two queries after the queue's: the first label that differs
     from the event it names, and the first key whose newest label event is not its current
-    label (each the event id, or no row). Also run as text by `store.csv_export`."""
+    label (each the event id, or no row). Also run as text by `store.csv_export`.
+
+    `after` (an event id or a bound parameter): only the labels whose event id is greater
+    (NULL is not; text and BLOB are, as SQLite orders them), and only the keys with a label
+    event after it, whose newest label event is then after it too."""
+    newer_label = true() if after is None else labels.c.event_id > after
+    newer_event = true() if after is None else events.c.id > after
     new_label = _json_text(dialect, events.c.data, "new", "label")
     new_comment = func.coalesce(_json_text(dialect, events.c.data, "new", "comment"), "")
     event_sha = func.coalesce(_json_text(dialect, events.c.data, "sha256"), "")
@@ -188,6 +208,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
             .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
+            newer_label,
             # IS DISTINCT FROM, never `!=`: a NULL compared with `!=` is never "different", and
             # a column made nullable and set to NULL would otherwise pass (the attack on issue 9
             # hid a swap of two images behind NULL paths).
@@ -205,7 +226,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
                 new_comment.is_distinct_from(labels.c.comment),
                 events.c.ts_utc.is_distinct_from(labels.c.labelled_at),
                 event_sha.is_distinct_from(func.coalesce(labels.c.sha256, "")),
-            )
+            ),
         )
         .order_by(labels.c.event_id)
         .limit(1)
@@ -213,7 +234,7 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
     frame = func.coalesce(events.c.frame, 0).label("frame")
     latest = (
         select(events.c.image_id, events.c.actor, frame, func.max(events.c.id).label("id"))
-        .where(events.c.kind.in_((*_LABEL_KINDS, _CLEARED)))
+        .where(events.c.kind.in_((*_LABEL_KINDS, _CLEARED)), newer_event)
         .group_by(events.c.image_id, events.c.actor, frame)
         .subquery()
     )
@@ -244,3 +265,132 @@ def label_mismatch_queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
         .limit(1)
     )
     return named, stale
+
+
+def _digest_row(*checked: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A label's text in `label_digest_query`: its key, `checked` (label, comment, time,
+    SHA-256 or '' for none, event id), its image row's path and parts."""
+    label, comment, labelled_at, sha256, event_id = checked
+    return func.json_array(
+        labels.c.image_id,
+        labels.c.annotator_id,
+        annotators.c.name,
+        labels.c.frame,
+        label,
+        comment,
+        labelled_at,
+        func.coalesce(sha256, ""),  # as the check compares it: no hash and '' are the same
+        event_id,
+        images.c.relpath,
+        images.c.case_name,
+        images.c.visit,
+        images.c.file,
+        images.c.folder,
+    )
+
+
+def label_digest_query(
+    after: int | ColumnElement[Any] | None, first: ColumnElement[Any], end: ColumnElement[Any]
+) -> Select[Any]:
+    """SQLite only: of the labels with ids first..end-1, one text holding, label after label in
+    id order, what the label checks compare of each (its key and values, its annotator's name,
+    its image row's path and parts), as SQLite's `json_array` (which tells a number from a
+    text and refuses a BLOB: an error the caller takes as a changed table). NULL: none there.
+
+    `after` (an event id): the text the labels had when every label event was at or before
+    it, as far as the trail up to it tells: a label naming a later event is given the values
+    of its key's newest label event up to `after` (in its place: a change updates the row),
+    or left out if there was none or it cleared the label. A label cleared since is missing.
+
+    Hashed, it shows that the labels a full check passed at `after` are still as they were,
+    apart from the changes the trail records after it (`audit.label_digest`). Labels and
+    images outer-joined: a label whose annotator or image row is gone is still in the text."""
+    current = _digest_row(
+        labels.c.label, labels.c.comment, labels.c.labelled_at, labels.c.sha256, labels.c.event_id
+    )
+    text: ColumnElement[Any] = current
+    if after is not None:
+        earlier, before = events.alias("earlier"), events.alias("before")
+        newest_before = (
+            select(func.max(earlier.c.id))
+            .where(
+                earlier.c.image_id == labels.c.image_id,
+                earlier.c.actor == annotators.c.name,
+                func.coalesce(earlier.c.frame, 0) == labels.c.frame,
+                earlier.c.kind.in_((*_LABEL_KINDS, _CLEARED)),
+                earlier.c.id <= after,
+            )
+            .correlate(labels, annotators)
+            .scalar_subquery()
+        )
+        was = _digest_row(
+            _json_text("sqlite", before.c.data, "new", "label"),
+            func.coalesce(_json_text("sqlite", before.c.data, "new", "comment"), ""),
+            before.c.ts_utc,
+            _json_text("sqlite", before.c.data, "sha256"),
+            before.c.id,
+        )
+        # A subquery in the CASE: SQLite looks the earlier event up for the newer labels only.
+        earlier_values = (
+            select(was)
+            .where(before.c.id == newest_before, before.c.kind.in_(_LABEL_KINDS))
+            .correlate(labels, annotators, images)
+            .scalar_subquery()
+        )
+        text = case(
+            (or_(labels.c.event_id.is_(None), labels.c.event_id <= after), current),
+            else_=earlier_values,
+        )
+    # In id order (the order the rows keep when a label is changed), also should an index ever
+    # make SQLite read them another way.
+    ordered = (
+        select(text.label("text"))
+        .select_from(
+            labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id).outerjoin(
+                images, images.c.id == labels.c.image_id
+            )
+        )
+        .where(labels.c.id >= first, labels.c.id < end)
+        .order_by(labels.c.id)
+        .subquery()
+    )
+    # One value per range: the check runs on a thread beside the CSV writing, and a row at a
+    # time would hand Python's lock back and forth with it on every row. group_concat leaves
+    # out the NULLs: the labels that had no earlier value.
+    return select(func.group_concat(ordered.c.text, DIGEST_SEPARATOR))
+
+
+def last_label_id_query() -> Select[Any]:
+    return select(func.coalesce(func.max(labels.c.id), 0))
+
+
+def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
+    """How many current labels there are, and how many of them name an event after `after`."""
+    newer = func.count().filter(labels.c.event_id > after)
+    return select(func.count(), newer).select_from(labels)
+
+
+def labels_digest(conn: Connection, *, after: int | None = None) -> str | None:
+    """The digest of `label_digest_query`'s texts (`after`: the labels as they were at that
+    event), or None: not SQLite (the texts are SQLite's JSON), or SQLite cannot give them (a
+    BLOB edited into a column)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    first, end = bindparam("first", type_=Integer), bindparam("end", type_=Integer)
+    query = label_digest_query(after, first, end)
+    last = int(conn.execute(last_label_id_query()).scalar_one())
+
+    def parts() -> Iterator[str | None]:
+        for start in range(0, last + 1, DIGEST_RANGE):
+            yield conn.execute(query, {"first": start, "end": start + DIGEST_RANGE}).scalar()
+
+    try:
+        return texts_digest(parts())
+    except OperationalError:
+        return None
+
+
+def label_counts(conn: Connection, after: int) -> tuple[int, int]:
+    """`label_count_query`: (all current labels, those naming an event after `after`)."""
+    found = conn.execute(label_count_query(after)).one()
+    return int(found[0]), int(found[1])

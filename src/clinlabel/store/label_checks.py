@@ -4,11 +4,35 @@ SQLite project's CSV export (`store.csv_export`), which runs the same queries as
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 NAMED_LABEL_MISMATCH = (
     "a current label, or the image row it belongs to, differs from the event it names "
     "(image path, case, visit, file, label, comment, annotator, frame, time or SHA-256)"
 )
 STALE_LABEL_MISMATCH = "the current labels do not match the newest label event here"
+DIGEST_SEPARATOR = "\n"
+"""Between two labels' texts (SQLite's JSON arrays escape a new line inside a value, so the
+texts cannot run into each other)."""
+DIGEST_RANGE = 16_384
+"""Label ids read as one text by `store.events.label_digest_query` (a few MB: a million labels
+never sit in memory as one text)."""
+
+
+def texts_digest(parts: Iterable[str | None]) -> str:
+    """The SHA-256 of the labels' texts, range after range (`store.events.label_digest_query`'s
+    one value for each), with a new line between; a range without a label is left out."""
+    digest = hashlib.sha256()
+    first = True
+    for part in parts:
+        if part is None:
+            continue
+        if not first:
+            digest.update(DIGEST_SEPARATOR.encode())
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        first = False
+    return digest.hexdigest()
 
 
 def queue_mismatch(scan_id: int, scanned: int, present: int, last: int) -> tuple[int, str] | None:

@@ -10,6 +10,7 @@ from clinlabel.store.meta_keys import CREATED_AT as CREATED_AT
 from clinlabel.store.meta_keys import LABEL_SCHEMA as LABEL_SCHEMA
 from clinlabel.store.meta_keys import LAST_SCAN as LAST_SCAN
 from clinlabel.store.meta_keys import VERIFIED_HEAD as VERIFIED_HEAD
+from clinlabel.store.meta_keys import VERIFIED_LABELS as VERIFIED_LABELS
 from clinlabel.store.schema import meta
 
 

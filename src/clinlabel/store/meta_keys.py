@@ -9,3 +9,6 @@ CREATED_AT = "created_at"
 LAST_SCAN = "last_scan"
 VERIFIED_HEAD = "verified_head"
 """The newest event found intact by the last check of the chain (`audit.verifier`)."""
+VERIFIED_LABELS = "verified_labels"
+"""The digest of the current labels as the check up to the verified head found them
+(`audit.label_digest`)."""

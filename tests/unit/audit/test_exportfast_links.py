@@ -29,7 +29,7 @@ def _check(project: Path) -> tuple[bool, int | None, str | None]:
     conn = database.connect()
     try:
         with database.read(conn):
-            status, _ = csv_export._check(conn, None)
+            status, *_ = csv_export._check(conn, None)
     finally:
         conn.close()
     return status.ok, status.first_broken_event, status.reason
