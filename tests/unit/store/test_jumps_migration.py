@@ -9,10 +9,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clinlabel.domain import ImageKind, ImageRef
-from clinlabel.store import images as image_rows
-from clinlabel.store import labels as label_rows
-from clinlabel.store import people
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.label_counts import _PER_LABEL_NOW
 from clinlabel.store.review import ReviewQuery, review_page
@@ -20,21 +16,9 @@ from clinlabel.store.schema import case_label_counts
 from clinlabel.store.seconds import add_event_time
 from clinlabel.store.store import Store
 
+from .labelled_store import image_ref, labelled_store
+
 IMAGES = 600
-
-
-def _ref(index: int) -> ImageRef:
-    case, name = f"Case_{index // 60}", f"img{index % 60}.jpg"
-    return ImageRef(
-        relpath=f"{case}/V/XC/{name}",
-        case=case,
-        visit="V",
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 def _positions(conn: Any, who: int, **fields: Any) -> list[int]:
@@ -43,25 +27,10 @@ def _positions(conn: Any, who: int, **fields: Any) -> list[int]:
 
 
 def test_a_project_made_before_0013_gets_its_counts_and_exact_jumps(tmp_path: Path) -> None:
+    refs = [image_ref(i, per_case=60, per_visit=60, visits=1) for i in range(IMAGES)]
+    who = labelled_store(tmp_path, refs, comments=True)
     store = Store.open_dir(tmp_path)
     with store.write() as conn:
-        image_rows.sync_scan(
-            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
-        )
-        who = people.annotator_id(conn, "alice", now="t0")
-        for image_id in range(1, IMAGES, 2):
-            label_rows.put_label(
-                conn,
-                image_id=image_id,
-                annotator_id=who,
-                frame=0,
-                label="NA" if image_id % 3 else "Suspicious",
-                comment="blurred" if image_id % 5 == 0 else "",
-                labelled_at="t0",
-                sha256=None,
-                event_id=image_id,
-                exists=False,
-            )
         add_event_time(
             conn, [{"actor": "alice", "image_id": i, "active_ms": 900} for i in range(1, 200)]
         )
@@ -107,25 +76,10 @@ def test_images_leaving_and_rejoining_the_queue_move_the_kept_counts(tmp_path: P
     from clinlabel.store.case_counts import shift_counts
     from clinlabel.store.schema import images
 
+    refs = [image_ref(i, per_case=60, per_visit=60, visits=1) for i in range(IMAGES)]
+    labelled_store(tmp_path, refs, comments=True)
     store = Store.open_dir(tmp_path)
     with store.write() as conn:
-        image_rows.sync_scan(
-            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
-        )
-        who = people.annotator_id(conn, "alice", now="t0")
-        for image_id in range(1, IMAGES, 2):
-            label_rows.put_label(
-                conn,
-                image_id=image_id,
-                annotator_id=who,
-                frame=0,
-                label="NA" if image_id % 3 else "Suspicious",
-                comment="blurred" if image_id % 5 == 0 else "",
-                labelled_at="t0",
-                sha256=None,
-                event_id=image_id,
-                exists=False,
-            )
         add_event_time(
             conn, [{"actor": "alice", "image_id": i, "active_ms": 900} for i in range(1, 200)]
         )

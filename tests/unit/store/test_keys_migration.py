@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from clinlabel.domain import ImageKind, ImageRef
-from clinlabel.store import images as image_rows
-from clinlabel.store import labels as label_rows
-from clinlabel.store import people, review
+from clinlabel.store import review
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.review import ReviewQuery, review_page
 from clinlabel.store.schema import images, labels
 from clinlabel.store.store import Store
+
+from .labelled_store import image_ref, labelled_store
 
 IMAGES = 400
 KEYS = ("case_key", "visit_key", "file_key")
@@ -27,21 +26,6 @@ WINDOWS = [
     for descending in (False, True)
     for offset in (0, 30, 70, 120)
 ]
-
-
-def _ref(index: int) -> ImageRef:
-    case, visit = f"Case_{index // 40}", f"Visit_{index // 10 % 4}"
-    name = f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 def _windows(conn: Any, who: int) -> list[list[int]]:
@@ -62,25 +46,10 @@ def _windows(conn: Any, who: int) -> list[list[int]]:
 def test_a_project_made_before_0014_gets_its_label_keys_and_the_same_windows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    who = labelled_store(
+        tmp_path, [image_ref(i, per_case=40, per_visit=10, visits=4) for i in range(IMAGES)]
+    )
     store = Store.open_dir(tmp_path)
-    with store.write() as conn:
-        image_rows.sync_scan(
-            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
-        )
-        who = people.annotator_id(conn, "alice", now="t0")
-        for image_id in range(1, IMAGES, 2):
-            label_rows.put_label(
-                conn,
-                image_id=image_id,
-                annotator_id=who,
-                frame=0,
-                label="NA" if image_id % 3 else "Suspicious",
-                comment="",
-                labelled_at="t0",
-                sha256=None,
-                event_id=image_id,
-                exists=False,
-            )
     with store.read() as conn:
         before = _windows(conn, who)
     store.close()

@@ -16,10 +16,6 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
-from clinlabel.domain import ImageKind, ImageRef
-from clinlabel.store import images as image_rows
-from clinlabel.store import labels as label_rows
-from clinlabel.store import people
 from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.imports import _LABELLED_OF, has_labels
 from clinlabel.store.labels import _LABELLED_NOW
@@ -27,47 +23,15 @@ from clinlabel.store.migrations import head_revision
 from clinlabel.store.schema import labels
 from clinlabel.store.store import Store
 
+from .labelled_store import image_ref, labelled_store
+
 IMAGES = 300
 DROPPED = {"ix_labels_annotator", "ix_labels_annotator_label"}
 
 
-def _ref(index: int) -> ImageRef:
-    case, visit = f"Case_{index // 30}", f"Visit_{index // 10 % 3}"
-    name = f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
-
-
 def _labelled_project(tmp_path: Path) -> int:
-    store = Store.open_dir(tmp_path)
-    with store.write() as conn:
-        image_rows.sync_scan(
-            conn, [[image_rows.scan_row(i + 1, _ref(i)) for i in range(IMAGES)]], now="t0"
-        )
-        who = people.annotator_id(conn, "alice", now="t0")
-        for image_id in range(1, IMAGES, 2):
-            label_rows.put_label(
-                conn,
-                image_id=image_id,
-                annotator_id=who,
-                frame=0,
-                label="NA" if image_id % 3 else "Suspicious",
-                comment="",
-                labelled_at="t0",
-                sha256=None,
-                event_id=image_id,
-                exists=False,
-            )
-    store.close()
-    return who
+    refs = [image_ref(i, per_case=30, per_visit=10, visits=3) for i in range(IMAGES)]
+    return labelled_store(tmp_path, refs)
 
 
 def _indexes(conn: Connection) -> set[str]:
