@@ -85,13 +85,13 @@ STALE_LABEL_AFTER = Query(
 )
 
 LABELS_TEXT = Query(
-    "SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id < ? ORDER BY labels.id) AS anon_1",
+    "SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id <= ? ORDER BY labels.id) AS anon_1",
     ("\n", "", 0, 0),
-    ("", "", "first", "end"),
+    ("", "", "first", "last"),
 )
 
 OLDER_LABELS_TEXT = Query(
-    'SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT CASE WHEN (labels.event_id IS NULL OR labels.event_id <= ?) THEN json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) ELSE (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, json_extract("before".data, ?), coalesce(json_extract("before".data, ?), ?), "before".ts_utc, coalesce(json_extract("before".data, ?), ?), "before".id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS json_array_1 \nFROM events AS "before" \nWHERE "before".id = (SELECT max(earlier.id) AS max_1 \nFROM events AS earlier \nWHERE earlier.image_id = labels.image_id AND earlier.actor = annotators.name AND coalesce(earlier.frame, ?) = labels.frame AND earlier.kind IN (?, ?, ?) AND earlier.id <= ?) AND "before".kind IN (?, ?)) END AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id < ? ORDER BY labels.id) AS anon_1',
+    'SELECT group_concat(anon_1.text, ?) AS group_concat_1 \nFROM (SELECT CASE WHEN (labels.event_id IS NULL OR labels.event_id <= ?) THEN json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, labels.label, labels.comment, labels.labelled_at, coalesce(labels.sha256, ?), labels.event_id, images.relpath, images.case_name, images.visit, images.file, images.folder) ELSE (SELECT json_array(labels.image_id, labels.annotator_id, annotators.name, labels.frame, json_extract("before".data, ?), coalesce(json_extract("before".data, ?), ?), "before".ts_utc, coalesce(json_extract("before".data, ?), ?), "before".id, images.relpath, images.case_name, images.visit, images.file, images.folder) AS json_array_1 \nFROM events AS "before" \nWHERE "before".id = (SELECT max(earlier.id) AS max_1 \nFROM events AS earlier \nWHERE earlier.image_id = labels.image_id AND earlier.actor = annotators.name AND coalesce(earlier.frame, ?) = labels.frame AND earlier.kind IN (?, ?, ?) AND earlier.id <= ?) AND "before".kind IN (?, ?)) END AS text \nFROM labels LEFT OUTER JOIN annotators ON annotators.id = labels.annotator_id LEFT OUTER JOIN images ON images.id = labels.image_id \nWHERE labels.id >= ? AND labels.id <= ? ORDER BY labels.id) AS anon_1',
     (
         "\n",
         0,
@@ -111,12 +111,13 @@ OLDER_LABELS_TEXT = Query(
         0,
         0,
     ),
-    ("", "after", "", "", "", "", "", "", "", "", "", "", "after", "", "", "first", "end"),
+    ("", "after", "", "", "", "", "", "", "", "", "", "", "after", "", "", "first", "last"),
 )
 
-LAST_LABEL_ID = Query(
-    "SELECT coalesce(max(labels.id), 0) AS coalesce_1 \nFROM labels",
-    (),
+NEXT_LABEL_ID = Query(
+    "SELECT min(labels.id) AS min_1 \nFROM labels \nWHERE labels.id >= ?",
+    (0,),
+    ("start",),
 )
 
 LABEL_COUNTS = Query(
