@@ -4,17 +4,26 @@ row the export writes, whatever its id."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from clinlabel.cli.app import cli
 from clinlabel.labelling.project import open_project
 from clinlabel.store import csv_export as sqlite_rows
 from clinlabel.store import events as event_rows
+from clinlabel.store import meta
+from clinlabel.store.engine import DATABASE_FILE
 
 from .test_exportcpu_label_digest import (
+    _image_id,
+    _label_row,
+    _put_back,
     _refused_as_the_full_path_refuses,
+    _session,
     _sql,
     _whole_digest,
     project,  # noqa: F401  (the fixture)
@@ -40,6 +49,10 @@ def test_a_label_inserted_below_the_first_id_is_refused(
     head, under an id the digest's ranges (0 upwards) did not read: exported as a real one."""
     _sql(project, FORGED.format(id=label_id))
     _refused_as_the_full_path_refuses(project, tmp_path, monkeypatch)
+
+
+def run(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 class _Counted:
@@ -81,13 +94,51 @@ def test_a_label_with_a_huge_id_does_not_stop_the_export(
     with open_project(project) as opened, opened.store.read() as sa:
         assert event_rows.labels_digest(_Counted(sa, 100)) == moved  # type: ignore[arg-type]
     # Moved, the same label is the same label: both paths export it.
-    from click.testing import CliRunner
-
-    from clinlabel.cli.app import cli
-
     quick = CliRunner().invoke(cli, ["export", str(project), "--csv", str(tmp_path / "q.csv")])
     assert quick.exit_code == 0, quick.output
     full_path_only(monkeypatch)
     full = CliRunner().invoke(cli, ["export", str(project), "--csv", str(tmp_path / "f.csv")])
     assert full.exit_code == 0, full.output
     assert (tmp_path / "q.csv").read_bytes() == (tmp_path / "f.csv").read_bytes()
+
+
+def _meta(made: Path) -> dict[str, str]:
+    with sqlite3.connect(made / DATABASE_FILE) as raw:
+        return dict(raw.execute("SELECT key, value FROM meta").fetchall())
+
+
+def test_a_digest_put_back_from_an_earlier_export_hides_no_label_put_back_with_it(
+    project: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The meta rows and a label row copied from a backup of an earlier state, after the label
+    was changed through the trail and exported: the digest matches the row, the trail does not."""
+    earlier = _meta(project)
+    row = _label_row(project, "%say%")
+    with _session(project) as session:
+        session.save_label(_image_id(project, "%say%"), "Suspicious", "changed")
+    assert run("export", project, "--csv", tmp_path / "second.csv").exit_code == 0
+    _put_back(project, row)
+    for key in (meta.VERIFIED_HEAD, meta.VERIFIED_LABELS):
+        _sql(project, f"UPDATE meta SET value = '{earlier[key]}' WHERE key = '{key}'")
+    quick = _refused_as_the_full_path_refuses(project, tmp_path, monkeypatch)
+    assert "do not match the newest label event" in quick.stderr
+
+
+def test_an_event_below_the_kept_head_edited_in_place_is_found_by_audit_verify(
+    project: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The trade-off ADR 0023 names: the export trusts the trail below its kept head (as the
+    trail's own incremental check does), so an event edited there with its label row left alone
+    is found by `audit verify`, which checks every event and every label from the start."""
+    _sql(
+        project,
+        "DROP TRIGGER events_no_update",
+        "UPDATE events SET data = json_set(data, '$.new.comment', 'forged')"
+        " WHERE id = (SELECT event_id FROM labels WHERE comment = 'a, b')",
+    )
+    verified = run("audit", "verify", project)
+    assert verified.exit_code == 1, verified.output
+    assert "BROKEN at event" in verified.output + verified.stderr
