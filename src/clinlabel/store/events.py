@@ -203,8 +203,11 @@ def label_mismatch_queries(
     named = (
         select(labels.c.event_id)
         .select_from(
-            labels.join(annotators, annotators.c.id == labels.c.annotator_id)
-            .join(images, images.c.id == labels.c.image_id)
+            # Outer joins: a label whose annotator or image row is gone (deleted with sqlite3)
+            # is still compared, its name and path NULL. Inner joins left it out, and the
+            # labels of a deleted annotator were exported as they were edited, unchecked.
+            labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id)
+            .outerjoin(images, images.c.id == labels.c.image_id)
             .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
@@ -249,7 +252,8 @@ def label_mismatch_queries(
         select(latest.c.id)
         .select_from(
             latest.join(newest, newest.c.id == latest.c.id)
-            .join(annotators, annotators.c.name == latest.c.actor)
+            # Outer: a key whose annotator row is gone still has (or has not) its label.
+            .outerjoin(annotators, annotators.c.name == latest.c.actor)
             .outerjoin(labels, current)
         )
         .where(

@@ -142,3 +142,25 @@ def test_an_event_below_the_kept_head_edited_in_place_is_found_by_audit_verify(
     verified = run("audit", "verify", project)
     assert verified.exit_code == 1, verified.output
     assert "BROKEN at event" in verified.output + verified.stderr
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # Every label changed, with the annotator's row gone: no label had an annotator to be
+        # compared under, and the CSV (which names none) was written with the forged labels.
+        "DELETE FROM annotators ;; UPDATE labels SET label = 'Suspicious', comment = 'forged'",
+        # Every label gone with it: an export of no labels at all, as if none were given.
+        "DELETE FROM annotators ;; DELETE FROM labels",
+    ],
+)
+def test_a_label_whose_annotator_row_is_gone_is_still_compared(
+    project: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: str,
+) -> None:
+    _sql(project, *edit.split(" ;; "))
+    _refused_as_the_full_path_refuses(project, tmp_path, monkeypatch)
+    verified = run("audit", "verify", project)
+    assert verified.exit_code == 1, verified.output
