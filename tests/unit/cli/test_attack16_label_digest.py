@@ -164,3 +164,24 @@ def test_a_label_whose_annotator_row_is_gone_is_still_compared(
     _refused_as_the_full_path_refuses(project, tmp_path, monkeypatch)
     verified = run("audit", "verify", project)
     assert verified.exit_code == 1, verified.output
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        # The annotators' rows gone: no region had an annotator to be compared under.
+        ["DELETE FROM annotators", "UPDATE regions SET region_class = 'Vessel'"],
+        ["DELETE FROM annotators", "DELETE FROM regions"],
+    ],
+)
+def test_a_region_whose_annotator_row_is_gone_is_still_compared(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    from .test_region_export_cli import _project as region_project
+
+    made = region_project(tmp_path)
+    _sql(made, *statements)
+    result = run("export", made, "--format", "png", "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "audit trail is BROKEN" in result.output
+    assert run("audit", "verify", made).exit_code == 1
