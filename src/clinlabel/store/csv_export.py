@@ -21,9 +21,9 @@ from clinlabel.errors import StoreError
 from clinlabel.store import csv_export_sql as sql
 from clinlabel.store.failures import translate_failure
 from clinlabel.store.label_checks import (
-    DIGEST_RANGE,
     NAMED_LABEL_MISMATCH,
     STALE_LABEL_MISMATCH,
+    label_id_ranges,
     queue_mismatch,
     texts_digest,
 )
@@ -245,11 +245,15 @@ def labels_digest(conn: sqlite3.Connection, *, after: int | None = None) -> str 
     """`store.events.labels_digest`: the digest of the current labels' texts (`after`: as they
     were at that event); None if SQLite cannot give them (a BLOB edited into a column)."""
     query = sql.LABELS_TEXT if after is None else sql.OLDER_LABELS_TEXT
-    last = int(conn.execute(sql.LAST_LABEL_ID.sql, sql.LAST_LABEL_ID.params).fetchone()[0])
+    next_id = sql.NEXT_LABEL_ID
+
+    def found_from(start: int) -> int | None:
+        found = conn.execute(next_id.sql, next_id.given(start=start)).fetchone()[0]
+        return None if found is None else int(found)
 
     def parts() -> Iterator[str | None]:
-        for first in range(0, last + 1, DIGEST_RANGE):
-            given = query.given(after=after or 0, first=first, end=first + DIGEST_RANGE)
+        for first, last in label_id_ranges(found_from):
+            given = query.given(after=after or 0, first=first, last=last)
             yield conn.execute(query.sql, given).fetchone()[0]
 
     try:

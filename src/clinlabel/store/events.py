@@ -13,10 +13,10 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from clinlabel.store.driver import insert_chunks, stream_tuples
 from clinlabel.store.label_checks import (
-    DIGEST_RANGE,
     DIGEST_SEPARATOR,
     NAMED_LABEL_MISMATCH,
     STALE_LABEL_MISMATCH,
+    label_id_ranges,
     queue_mismatch,
     texts_digest,
 )
@@ -203,8 +203,11 @@ def label_mismatch_queries(
     named = (
         select(labels.c.event_id)
         .select_from(
-            labels.join(annotators, annotators.c.id == labels.c.annotator_id)
-            .join(images, images.c.id == labels.c.image_id)
+            # Outer joins: a label whose annotator or image row is gone (deleted with sqlite3)
+            # is still compared, its name and path NULL. Inner joins left it out, and the
+            # labels of a deleted annotator were exported as they were edited, unchecked.
+            labels.outerjoin(annotators, annotators.c.id == labels.c.annotator_id)
+            .outerjoin(images, images.c.id == labels.c.image_id)
             .outerjoin(events, events.c.id == labels.c.event_id)
         )
         .where(
@@ -249,7 +252,8 @@ def label_mismatch_queries(
         select(latest.c.id)
         .select_from(
             latest.join(newest, newest.c.id == latest.c.id)
-            .join(annotators, annotators.c.name == latest.c.actor)
+            # Outer: a key whose annotator row is gone still has (or has not) its label.
+            .outerjoin(annotators, annotators.c.name == latest.c.actor)
             .outerjoin(labels, current)
         )
         .where(
@@ -290,9 +294,9 @@ def _digest_row(*checked: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def label_digest_query(
-    after: int | ColumnElement[Any] | None, first: ColumnElement[Any], end: ColumnElement[Any]
+    after: int | ColumnElement[Any] | None, first: ColumnElement[Any], last: ColumnElement[Any]
 ) -> Select[Any]:
-    """SQLite only: of the labels with ids first..end-1, one text holding, label after label in
+    """SQLite only: of the labels with ids first..last, one text holding, label after label in
     id order, what the label checks compare of each (its key and values, its annotator's name,
     its image row's path and parts), as SQLite's `json_array` (which tells a number from a
     text and refuses a BLOB: an error the caller takes as a changed table). NULL: none there.
@@ -350,7 +354,7 @@ def label_digest_query(
                 images, images.c.id == labels.c.image_id
             )
         )
-        .where(labels.c.id >= first, labels.c.id < end)
+        .where(labels.c.id >= first, labels.c.id <= last)
         .order_by(labels.c.id)
         .subquery()
     )
@@ -360,8 +364,10 @@ def label_digest_query(
     return select(func.group_concat(ordered.c.text, DIGEST_SEPARATOR))
 
 
-def last_label_id_query() -> Select[Any]:
-    return select(func.coalesce(func.max(labels.c.id), 0))
+def next_label_id_query(start: ColumnElement[Any]) -> Select[Any]:
+    """The smallest label id from `start` on (NULL: none): where the digest's next range
+    starts (`store.label_checks.label_id_ranges`)."""
+    return select(func.min(labels.c.id)).where(labels.c.id >= start)
 
 
 def label_count_query(after: int | ColumnElement[Any]) -> Select[int, int]:
@@ -376,13 +382,17 @@ def labels_digest(conn: Connection, *, after: int | None = None) -> str | None:
     BLOB edited into a column)."""
     if conn.dialect.name != "sqlite":
         return None
-    first, end = bindparam("first", type_=Integer), bindparam("end", type_=Integer)
-    query = label_digest_query(after, first, end)
-    last = int(conn.execute(last_label_id_query()).scalar_one())
+    first, last = bindparam("first", type_=Integer), bindparam("last", type_=Integer)
+    query = label_digest_query(after, first, last)
+    next_id = next_label_id_query(bindparam("start", type_=Integer))
+
+    def found_from(start: int) -> int | None:
+        found = conn.execute(next_id, {"start": start}).scalar()
+        return None if found is None else int(found)
 
     def parts() -> Iterator[str | None]:
-        for start in range(0, last + 1, DIGEST_RANGE):
-            yield conn.execute(query, {"first": start, "end": start + DIGEST_RANGE}).scalar()
+        for start, end in label_id_ranges(found_from):
+            yield conn.execute(query, {"first": start, "last": end}).scalar()
 
     try:
         return texts_digest(parts())

@@ -5,7 +5,7 @@ SQLite project's CSV export (`store.csv_export`), which runs the same queries as
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 NAMED_LABEL_MISMATCH = (
     "a current label, or the image row it belongs to, differs from the event it names "
@@ -18,6 +18,26 @@ texts cannot run into each other)."""
 DIGEST_RANGE = 16_384
 """Label ids read as one text by `store.events.label_digest_query` (a few MB: a million labels
 never sit in memory as one text)."""
+
+
+FIRST_ID = -(2**63)
+LAST_ID = 2**63 - 1
+"""SQLite's rowids: a label's id can be any of them (sqlite3 sets it to what it is told)."""
+
+
+def label_id_ranges(next_id: Callable[[int], int | None]) -> Iterator[tuple[int, int]]:
+    """The (first, last) ids, both included, of the ranges `store.events.label_digest_query`
+    reads, each starting at an id that is there (`next_id(start)`: the smallest label id from
+    `start` on, None: none). Every label is in one, whatever its id: ranges counted up from 0
+    left out a label given a negative id (a forged label no check compared) and read 2**48
+    empty ranges before one moved to a huge id (an export that never finished)."""
+    start = FIRST_ID
+    while (first := next_id(start)) is not None:
+        last = min(first + DIGEST_RANGE - 1, LAST_ID)
+        yield first, last
+        if last == LAST_ID:
+            return
+        start = last + 1
 
 
 def texts_digest(parts: Iterable[str | None]) -> str:

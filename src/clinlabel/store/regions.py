@@ -134,8 +134,10 @@ def first_region_mismatch(conn: Connection) -> tuple[int, str] | None:
     named = (
         select(regions.c.event_id)
         .select_from(
-            regions.join(annotators, annotators.c.id == regions.c.annotator_id)
-            .join(images, images.c.id == regions.c.image_id)
+            # Outer joins: a region whose annotator or image row is gone is still compared (as
+            # a label is, `store.events.label_mismatch_queries`), not left out unchecked.
+            regions.outerjoin(annotators, annotators.c.id == regions.c.annotator_id)
+            .outerjoin(images, images.c.id == regions.c.image_id)
             .outerjoin(events, events.c.id == regions.c.event_id)
             .outerjoin(region_geometries, region_geometries.c.sha256 == regions.c.geometry_sha256)
         )

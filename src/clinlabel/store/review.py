@@ -318,9 +318,11 @@ def review_page(
         # page passes back the total an earlier window told, to spare it; once labels or regions
         # changed (here, in another tab, by a teammate) it is stale: a jump from the end read
         # the wrong rows, and the table showed rows that never came, or missed some.
-        total_key = _total_key(conn, query, who=who, everything=everything)
-        if query.total is not None and query.total_key == total_key:
-            total = max(query.total, 0)
+        # The key names the total too: one sent back changed (a page's bug, a script) with the
+        # key of another is counted again, as a stale one is.
+        key_of = _total_key(conn, query, who=who, everything=everything)
+        if query.total is not None and query.total_key == key_of(query.total):
+            total = query.total
         else:
             total = int(
                 conn.execute(
@@ -329,6 +331,7 @@ def review_page(
                     .where(*_filters(query, who=who, counting=True))
                 ).scalar_one()
             )
+        total_key = key_of(total)
     if limit == 0 or offset >= total:
         return ReviewPage(rows=[], total=total, all=everything, total_key=total_key, moved=moved)
     if (
@@ -436,10 +439,13 @@ def review_page(
     )
 
 
-def _total_key(conn: Connection, query: ReviewQuery, *, who: int, everything: int) -> str:
-    """A counted total's `total_key`: its filters and the audit trail's last event (every
-    change of labels, regions, time, studies and the queue is recorded by one, in the change's
-    own transaction: ADR 0001), one probe of the events' primary key."""
+def _total_key(
+    conn: Connection, query: ReviewQuery, *, who: int, everything: int
+) -> Callable[[int], str]:
+    """A counted total's `total_key`, given the total: the total itself, its filters and the
+    audit trail's last event (every change of labels, regions, time, studies and the queue is
+    recorded by one, in the change's own transaction: ADR 0001), one probe of the events'
+    primary key."""
     last = conn.execute(select(func.max(events.c.id))).scalar()
     stated = (
         who,
@@ -451,8 +457,12 @@ def _total_key(conn: Connection, query: ReviewQuery, *, who: int, everything: in
         query.regions,
         query.worklist,
     )
-    digest = hashlib.blake2b(repr(stated).encode(), digest_size=12).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+    def key(total: int) -> str:
+        digest = hashlib.blake2b(repr((*stated, total)).encode(), digest_size=12).digest()
+        return base64.urlsafe_b64encode(digest).decode("ascii")
+
+    return key
 
 
 def _sort_key(sort: str, who: int, annotator: str | None) -> Any:

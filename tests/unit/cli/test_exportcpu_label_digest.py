@@ -21,7 +21,7 @@ from clinlabel.labelling.project import open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.store import csv_export as sqlite_rows
 from clinlabel.store import events as event_rows
-from clinlabel.store import meta
+from clinlabel.store import label_checks, meta
 from clinlabel.store.engine import DATABASE_FILE
 
 from .test_exportfast_csv import _project, full_path_only, quick_path_only
@@ -331,10 +331,10 @@ def test_both_paths_take_the_same_digest_however_the_labels_are_read_in_ranges(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     whole = _whole_digest(project)
-    monkeypatch.setattr(sqlite_rows, "DIGEST_RANGE", 2)  # labels 1..5 read as 0-1, 2-3, 4-5
+    monkeypatch.setattr(label_checks, "DIGEST_RANGE", 2)  # labels 1..5 read as 1-2, 3-4, 5
     assert _whole_digest(project) == whole
     for size in (3, 16_384):
-        monkeypatch.setattr(event_rows, "DIGEST_RANGE", size)
+        monkeypatch.setattr(label_checks, "DIGEST_RANGE", size)
         with open_project(project) as opened, opened.store.read() as conn:
             assert event_rows.labels_digest(conn) == whole
     assert _kept_labels(project).digest == whole

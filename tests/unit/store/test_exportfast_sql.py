@@ -48,13 +48,14 @@ class Query(NamedTuple):
 '''
 
 
-AFTER, FIRST, END = "after", "first", "end"
+AFTER, FIRST, LAST, START = "after", "first", "last", "start"
 """The bound parameters given at run time (`csv_export_sql.Query.slots`)."""
 
 
 def _sources() -> dict[str, Select[Any]]:
     after = bindparam(AFTER, 0, type_=Integer)
-    first, end = bindparam(FIRST, 0, type_=Integer), bindparam(END, 0, type_=Integer)
+    first, last = bindparam(FIRST, 0, type_=Integer), bindparam(LAST, 0, type_=Integer)
+    start = bindparam(START, 0, type_=Integer)
     scan, queue = event_rows.queue_queries("sqlite")
     named, stale = event_rows.label_mismatch_queries("sqlite")
     named_after, stale_after = event_rows.label_mismatch_queries("sqlite", after=after)
@@ -66,9 +67,9 @@ def _sources() -> dict[str, Select[Any]]:
         "STALE_LABEL": stale,
         "NAMED_LABEL_AFTER": named_after,
         "STALE_LABEL_AFTER": stale_after,
-        "LABELS_TEXT": event_rows.label_digest_query(None, first, end),
-        "OLDER_LABELS_TEXT": event_rows.label_digest_query(after, first, end),
-        "LAST_LABEL_ID": event_rows.last_label_id_query(),
+        "LABELS_TEXT": event_rows.label_digest_query(None, first, last),
+        "OLDER_LABELS_TEXT": event_rows.label_digest_query(after, first, last),
+        "NEXT_LABEL_ID": event_rows.next_label_id_query(start),
         "LABEL_COUNTS": event_rows.label_count_query(after),
         "PRESENT_LABELS": present,
         "GONE_LABELS": gone,
@@ -78,12 +79,12 @@ def _sources() -> dict[str, Select[Any]]:
 def _compiled(query: Select[Any]) -> tuple[object, ...]:
     """(sql, params) as literal as SQLAlchemy renders them; a query taking an event id
     (`AFTER`) has every value bound, and the event id's place in them."""
-    if not {AFTER, FIRST, END} & set(query.compile().binds):
+    if not {AFTER, FIRST, LAST, START} & set(query.compile().binds):
         done = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
         return str(done), tuple(done.params[name] for name in done.positiontup or ())
     done = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
     names = list(done.positiontup or ())
-    slots = tuple(name if name in (AFTER, FIRST, END) else "" for name in names)
+    slots = tuple(name if name in (AFTER, FIRST, LAST, START) else "" for name in names)
     return str(done), tuple(done.params[name] for name in names), slots
 
 
