@@ -29,6 +29,11 @@ def image_ref(index: int, *, per_case: int, per_visit: int, visits: int) -> Imag
     )
 
 
+def hundred_a_case(index: int) -> ImageRef:
+    """The `index`-th image of the plans and scale tests' queue: 100 to a case, 10 to a visit."""
+    return image_ref(index, per_case=100, per_visit=10, visits=10)
+
+
 def labelled_store(
     folder: Path, refs: list[ImageRef], *, annotator: str = "alice", comments: bool = False
 ) -> int:

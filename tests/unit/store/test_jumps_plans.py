@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people, review
@@ -30,23 +29,11 @@ from clinlabel.store.review import ReviewQuery, review_page
 from clinlabel.store.seconds import add_event_time
 from clinlabel.store.store import Store
 
+from .labelled_store import hundred_a_case as _ref
+
 IMAGES = 1200
 WHO = "alice"
 BIG = ("images", "labels", "image_seconds", "frame_labels", "own_label")
-
-
-def _ref(index: int) -> ImageRef:
-    case, visit, name = f"Case_{index // 100}", f"Visit_{index // 10 % 10}", f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 def _fill(store: Store) -> int:

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import event
 
 from clinlabel.discovery.naming import natural_key
-from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
@@ -30,6 +29,8 @@ from clinlabel.store.engine import DATABASE_FILE
 from clinlabel.store.review import REVIEW_SORTS, ReviewQuery, case_names, review_page
 from clinlabel.store.sort_keys import natural_sort_key
 from clinlabel.store.store import Store
+
+from .labelled_store import hundred_a_case as _ref
 
 IMAGES = 2000
 
@@ -46,20 +47,6 @@ def test_byte_keys_sort_as_natural_key_does() -> None:
                 natural_sort_key(a) < natural_sort_key(b)
             )
             assert got == want, (a, b)
-
-
-def _ref(index: int) -> ImageRef:
-    case, visit, name = f"Case_{index // 100}", f"Visit_{index // 10 % 10}", f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 @pytest.fixture(scope="module")

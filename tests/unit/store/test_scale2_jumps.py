@@ -16,28 +16,15 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
 from clinlabel.store.review import ReviewQuery, review_page
 from clinlabel.store.store import Store
 
+from .labelled_store import hundred_a_case as _ref
+
 IMAGES = 3000  # 30 cases of 100 images
-
-
-def _ref(index: int) -> ImageRef:
-    case, visit, name = f"Case_{index // 100}", f"Visit_{index // 10 % 10}", f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 def _label(conn: Any, who: int, image_id: int, label: str) -> None:

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Engine
 
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, append_events
-from clinlabel.domain import ImageKind, ImageRef
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import people
@@ -32,21 +31,9 @@ from clinlabel.store.schema import case_timed, events, image_seconds
 from clinlabel.store.seconds import shift_timed
 from clinlabel.store.store import Store
 
+from .labelled_store import hundred_a_case as _ref
+
 IMAGES = 1200
-
-
-def _ref(index: int) -> ImageRef:
-    case, visit, name = f"Case_{index // 100}", f"Visit_{index // 10 % 10}", f"img{index % 10}.jpg"
-    return ImageRef(
-        relpath=f"{case}/{visit}/XC/{name}",
-        case=case,
-        visit=visit,
-        folder="XC",
-        file=f"XC/{name}",
-        kind=ImageKind.RASTER,
-        size=9,
-        mtime_ns=1,
-    )
 
 
 def _viewed(image_id: int, actor: str, ms: int | None) -> NewEvent:
