@@ -27,6 +27,15 @@ def batch(tmp_path: Path) -> Path:
     return make_batch(tmp_path / "Batch", LAYOUT)
 
 
+def _assert_labels_found_by_image(project: Project, statements: list[tuple[str, Any]]) -> None:
+    """Each statement's plan reads `labels` only by their unique key, from an image id."""
+    with project.store.read() as conn:
+        for sql, params in statements:
+            plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            on_labels = [d for d in plan if d.split()[1:2] == ["labels"]]
+            assert on_labels and all("image_id=?" in d for d in on_labels), plan
+
+
 def test_the_recount_of_an_import_chunk_reads_only_its_cases_labels(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -46,12 +55,8 @@ def test_the_recount_of_an_import_chunk_reads_only_its_cases_labels(
         event.remove(project.store.engine, "before_cursor_execute", heard)
     assert report.imported == len(ROWS)
     assert recounts
-    with project.store.read() as conn:
-        for sql, params in recounts:
-            plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
-            on_labels = [d for d in plan if d.split()[1:2] == ["labels"]]
-            # Each label found by its unique key from an image of the cases written.
-            assert on_labels and all("image_id=?" in d for d in on_labels), plan
+    # Each label found by its unique key from an image of the cases written.
+    _assert_labels_found_by_image(project, recounts)
 
 
 def test_the_kept_counts_per_case_and_label_equal_a_recount_after_imports(
@@ -105,11 +110,7 @@ def test_a_save_that_is_a_case_s_first_label_of_its_kind_counts_only_that_case(
         session.close()
     counts = [(sql, params) for sql, params in sent if "count(image_seconds.image_id)" in sql]
     assert counts  # the long way was taken: the case had no row of the kind
-    with project.store.read() as conn:
-        for sql, params in counts:
-            plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
-            on_labels = [d for d in plan if d.split()[1:2] == ["labels"]]
-            assert on_labels and all("image_id=?" in d for d in on_labels), plan
+    _assert_labels_found_by_image(project, counts)
 
 
 def test_an_import_writes_with_the_write_cache_and_gives_the_connection_back_with_its_own(
