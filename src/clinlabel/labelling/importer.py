@@ -41,7 +41,7 @@ from clinlabel.labelling.worklist import (
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
-from clinlabel.store.label_counts import recount_label_cases
+from clinlabel.store.label_counts import count_first_labels, recount_label_cases
 from clinlabel.store.page_cache import WRITE_CACHE_KIB, large_cache
 
 _SHOWN = 10
@@ -232,19 +232,32 @@ def import_labels(
         # is written: the files are read while this thread builds and writes that chunk.
         # (Winners name each image and frame once, so no chunk reads what another writes.)
         pending: _Chunk | None = None
-        for start in range(0, len(todo) + CHUNK, CHUNK):
-            ahead = writer.read(conn, todo[start : start + CHUNK].tolist(), report)
-            if pending is not None:
-                writer.write(conn, pending)
-                progress(WRITING, min(start, len(todo)), len(todo))
-            pending = ahead
+        with import_rows.label_indexes_built_after(conn, rows=len(todo) if first_labels else 0):
+            for start in range(0, len(todo) + CHUNK, CHUNK):
+                ahead = writer.read(conn, todo[start : start + CHUNK].tolist(), report)
+                if pending is not None:
+                    writer.write(conn, pending)
+                    progress(WRITING, min(start, len(todo)), len(todo))
+                pending = ahead
         if writer.final_changed:
             raise final_reads_changed(annotator, str(csv_path), sorted(writer.final_changed))
+        per_case: dict[str, int] = {}
+        per_label: dict[tuple[str, str], tuple[int, int]] = {}
+        for (case, slot), (labelled, commented) in writer.added.items():
+            per_case[case] = per_case.get(case, 0) + labelled
+            per_label[(case, staged.names[slot])] = (labelled, commented)
         import_rows.add_counts(
-            conn, annotator_id=annotator_id, per_case=writer.added, only_these=first_labels
+            conn, annotator_id=annotator_id, per_case=per_case, only_these=first_labels
         )
-        # The review's kept counts per case and label (store.label_counts), once per case.
-        recount_label_cases(conn, annotator_id=annotator_id, cases=writer.cases)
+        # The review's kept counts per case and label (store.label_counts): a reader's first
+        # labels are the counts; anything else is counted again, once per case.
+        if not (
+            first_labels
+            and count_first_labels(
+                conn, annotator_id=annotator_id, actor=annotator, added=per_label
+            )
+        ):
+            recount_label_cases(conn, annotator_id=annotator_id, cases=writer.cases)
         append_event(
             conn,
             NewEvent(
@@ -397,8 +410,10 @@ class _Writer:
         self.quoted_names: list[str] = []
         """The JSON text of each label name in `staged.names`, made as they first appear."""
         self.quoted_source = encode_basestring(source)
-        self.added: dict[str, int] = {}
-        """Whole-file labels added to present images, per case (the kept counts move by it)."""
+        self.added: dict[tuple[str, int], list[int]] = {}
+        """Whole-file labels added to present images, per case and label (its index in
+        `staged.names`): how many, and how many of those with a comment. The kept counts move
+        by them."""
         self.cases: set[str] = set()
         """The cases of the whole-file labels written, whose per-label counts are recounted."""
         self.final: frozenset[int] = frozenset()
@@ -482,7 +497,12 @@ class _Writer:
             else:
                 inserts.append((*row, *info.name_keys))
                 if not frame and info.present:
-                    added[info.case_name] = added.get(info.case_name, 0) + 1
+                    tally = added.get((info.case_name, slots[i]))
+                    if tally is None:
+                        tally = added[(info.case_name, slots[i])] = [0, 0]
+                    tally[0] += 1
+                    if comments[i]:
+                        tally[1] += 1
         hashes = [(image_id, sha) for image_id, sha in found.items() if sha is not None]
         import_rows.write_labels(
             conn,

@@ -53,12 +53,17 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def insert_event_values(
-    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert many events given as value tuples in `columns` order (one executemany, no dict a
-    row: `audit.bulk_log`). They carry no active time, so no (actor, image) sum moves."""
+    """Insert many events given as value tuples in `columns` order, with `constants` the same
+    in every row (one executemany, no dict a row: `audit.bulk_log`). They carry no active
+    time, so no (actor, image) sum moves."""
     if rows:
-        insert_chunks(conn, events, columns, [rows])
+        insert_chunks(conn, events, columns, [rows], constants=constants)
 
 
 def iter_events(conn: Connection, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
