@@ -192,4 +192,3 @@ def test_an_import_failing_after_its_first_chunk_leaves_no_label_and_every_index
     assert import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A").imported
     kept, counted = _kept_and_counted(project)
     assert kept == counted
-
