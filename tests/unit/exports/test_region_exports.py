@@ -20,7 +20,7 @@ from pycocotools.coco import COCO
 from clinlabel.audit.log import verify_store
 from clinlabel.domain.regions import mask_from_array, mask_to_array
 from clinlabel.errors import OutputError, ValidationError
-from clinlabel.exports.coco import column_major_runs, mask_columns, rle_string, runs_bbox
+from clinlabel.exports.coco import mask_columns, rle_string, runs_bbox
 from clinlabel.exports.region_data import polygon_pixels
 from clinlabel.exports.splits import assign_splits, parse_split
 from clinlabel.imaging.nifti import oriented_slice, read_volume
@@ -80,6 +80,35 @@ def _last_export(project: Project) -> dict[str, Any]:
 
 
 # -- COCO ------------------------------------------------------------------------------------
+
+
+def column_major_runs(painted: np.ndarray) -> list[int]:
+    """COCO's uncompressed RLE counts of a grid: runs over it read column by column, from 0s
+    (the form `mask_columns` makes from runs, here from the grid: the tests' oracle).
+
+    Only the columns holding painted pixels are read; the empty columns before and after them
+    are one run of zeros each, added by arithmetic (a mask is a small part of its frame).
+    """
+    grid = np.asarray(painted, dtype=bool)
+    height, width = grid.shape
+    cols = np.flatnonzero(grid.any(axis=0))
+    if cols.size == 0:
+        return [height * width]
+    first, last = int(cols[0]), int(cols[-1])
+    flat = grid[:, first : last + 1].ravel(order="F")
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    edges = np.concatenate(([0], change, [flat.size]))
+    runs: list[int] = np.diff(edges).tolist()
+    if flat[0]:
+        runs = [0, *runs]
+    runs[0] += first * height
+    trailing = (width - 1 - last) * height
+    if trailing:
+        if flat[-1]:
+            runs.append(trailing)
+        else:
+            runs[-1] += trailing
+    return runs
 
 
 def test_coco_rle_string_is_what_pycocotools_encodes() -> None:
@@ -376,3 +405,27 @@ def test_coco_runs_and_box_match_pycocotools_for_any_mask() -> None:
         x, y, w, h, area = runs_bbox(g["width"], g["rle"])
         assert [x, y, w, h] == mask_utils.toBbox(encoded).tolist()
         assert area == int(mask_utils.area(encoded))
+
+
+def test_coco_counts_of_masks_anywhere_in_their_frame_are_what_pycocotools_encodes() -> None:
+    """`mask_columns` reads only the mask's box: boxes touching the frame's top, bottom, first
+    and last columns (a column painted to the bottom then the next from the top is one run),
+    the frame's last pixel, whole frames and single pixels."""
+    rng = np.random.default_rng(12)
+    for k in range(400):
+        height, width = int(rng.integers(1, 24)), int(rng.integers(1, 24))
+        painted = np.zeros((height, width), dtype=bool)
+        top, left = int(rng.integers(0, height)), int(rng.integers(0, width))
+        bottom = height if k % 3 == 0 else int(rng.integers(top, height)) + 1
+        right = width if k % 4 == 0 else int(rng.integers(left, width)) + 1
+        if k % 5 == 0:
+            top = 0
+        box = painted[top:bottom, left:right]
+        box[...] = rng.random(box.shape) < (1.0 if k % 6 == 0 else rng.random())
+        if not painted.any():
+            continue
+        g = mask_from_array(painted)
+        encoded = mask_utils.encode(np.asfortranarray(painted.astype(np.uint8)))
+        counts = mask_columns(g["width"], g["height"], g["rle"])
+        assert counts == column_major_runs(painted)
+        assert rle_string(counts) == encoded["counts"].decode()
