@@ -268,8 +268,8 @@ def label_indexes_built_after(conn: Connection, *, rows: int) -> Iterator[None]:
     outnumber the table's labels by `REBUILD_AFTER`, its secondary indexes (the review's name,
     label and comment orders) are dropped for the block and built again at its end, inside the
     caller's write transaction. SQLite builds an index from its entries sorted, where each
-    insert went into the name orders at a random place: a fifth less time for the labels of
-    a 100,000-row import into a fresh project. Against a table already holding as many labels
+    insert went into the name orders at a random place: a quarter less time for the labels
+    of a 100,000-row import into a fresh project. Against a table already holding as many labels
     as the import adds, building again cost a fifth more, hence the ratio. An error in the
     block leaves the indexes dropped, and the transaction's rollback brings them back."""
     if conn.dialect.name != "sqlite" or rows < REBUILD_AFTER:
