@@ -25,7 +25,7 @@ from ..store.test_jumps_oracle import WHO
 from . import test_attack15_import_invariants as invariants
 from . import test_study_design as study_design
 from .conftest import FakeClock, make_batch
-from .test_import_first_labels import _kept_and_counted, _label_indexes
+from .test_import_first_labels import _kept_and_counted, _label_indexes, _statements
 from .test_import_setbased import LAYOUT, ROWS, _csv
 
 
@@ -174,17 +174,19 @@ def test_a_readers_first_labels_in_a_reading_study_are_counted_right(
         assert verify_store(project.store).ok
 
 
+@pytest.mark.parametrize("new_id", ["-id", "id + 9223372036854775000"])
 def test_a_first_import_keeps_a_hand_made_index_and_odd_label_ids(
-    project: Project, tmp_path: Path
+    project: Project, tmp_path: Path, new_id: str
 ) -> None:
     """An index made by hand on the labels stays as it was (it is no index of the schema), and
-    labels of another reader with negative or huge ids change nothing of the result."""
+    labels of another reader with negative ids, or ids near the largest SQLite holds (the
+    new labels then take free ids at random), change nothing of the result."""
     _sqlite_only(project)
     schema = _label_indexes(project)
     import_labels(project, _csv(tmp_path / "b.csv", ROWS[:3]), annotator="Dr B")
     with project.store.write() as conn:
         conn.exec_driver_sql("CREATE INDEX mine_on_labels ON labels (comment, label)")
-        conn.exec_driver_sql("UPDATE labels SET id = -id")  # every id negative
+        conn.exec_driver_sql(f"UPDATE labels SET id = {new_id}")  # negative, or near the top
     report = import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
     assert report.imported == len(ROWS)
     extra = ("mine_on_labels", "CREATE INDEX mine_on_labels ON labels (comment, label)")
@@ -194,3 +196,27 @@ def test_a_first_import_keeps_a_hand_made_index_and_odd_label_ids(
     with project.store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
         assert conn.exec_driver_sql("SELECT count(*) FROM labels").scalar_one() == len(ROWS) + 3
+
+
+def test_on_postgresql_a_first_import_leaves_the_label_indexes_alone(
+    project: Project, tmp_path: Path
+) -> None:
+    if project.store.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+
+    def indexes() -> list[tuple[str, str]]:
+        with project.store.read() as conn:
+            return sorted(
+                (str(r[0]), str(r[1]))
+                for r in conn.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'labels'"
+                )
+            )
+
+    before = indexes()
+    with _statements(project) as sent:
+        import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
+    assert not [sql for sql in sent if sql.startswith(("DROP INDEX", "CREATE INDEX"))]
+    assert indexes() == before and len(before) == 6  # the key, the unique key and the four
+    kept, counted = _kept_and_counted(project)
+    assert kept == counted
