@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -101,6 +102,11 @@ def main() -> None:
     with contextlib.suppress(ValueError):  # not the main thread (an embedding caller)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, _interrupt_once)
+    # SQLAlchemy's pool logs a connection that failed to close, with its traceback, before it
+    # raises the error on: with no handler set, Python printed that on stderr. A Ctrl+C while
+    # SQLite's last connection closes (its WAL checkpoint, long after a large import) is one.
+    # The error itself still reaches the one place above that turns it into a message.
+    logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
     try:
         cli(prog_name="clinlabel")
     except OSError as exc:

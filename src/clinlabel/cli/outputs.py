@@ -11,6 +11,7 @@ from clinlabel.cli.shown import shown
 
 if TYPE_CHECKING:
     from clinlabel.audit.status import ChainStatus
+    from clinlabel.labelling.importer import ImportReport
 
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 _FORCE = click.option(
@@ -309,15 +310,34 @@ def import_command(
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
 
-    with open_project(project_dir) as project, terminal_progress() as progress:
-        report = import_labels(
-            project,
-            csv_path,
-            annotator=annotator,
-            skip_unmatched=skip_unmatched,
-            progress=progress,
-            outside_worklist=outside_worklist,
+    report: ImportReport | None = None
+    try:
+        with open_project(project_dir) as project, terminal_progress() as progress:
+            report = import_labels(
+                project,
+                csv_path,
+                annotator=annotator,
+                skip_unmatched=skip_unmatched,
+                progress=progress,
+                outside_worklist=outside_worklist,
+            )
+        _echo_import(report, annotator)
+    except KeyboardInterrupt:
+        if report is None:
+            raise  # nothing committed: the all-or-nothing line
+        # Ctrl+C once the labels were committed (the project closing, the report printing):
+        # the import stands, and "nothing was changed" would be a lie.
+        report.interrupted = True
+    if report.interrupted:
+        click.echo(
+            f"clinlabel: interrupted, but the import was already saved: {report.imported} "
+            f"labels for {annotator} ({report.unchanged} already the same).",
+            err=True,
         )
+        click.get_current_context().exit(130)
+
+
+def _echo_import(report: ImportReport, annotator: str) -> None:
     match = report.match
     click.echo(
         f"Imported {report.imported} labels for {annotator} ({report.unchanged} already the same)."

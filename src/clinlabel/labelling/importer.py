@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
@@ -21,7 +22,7 @@ from clinlabel.audit.bulk_log import ImageEvent, append_image_events
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.log import append_event, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import ImportFileError, ValidationError
+from clinlabel.errors import ClinlabelError, ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
 from clinlabel.exports.import_matching import (
     AmbiguousRow,
@@ -38,6 +39,7 @@ from clinlabel.labelling.worklist import (
     final_first_reads,
     final_reads_changed,
 )
+from clinlabel.store import events as event_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
@@ -61,6 +63,8 @@ class ImportReport:
     invalid: list[tuple[ImportRow, str]] = field(default_factory=list)
     outside_worklist: int = 0
     """Rows imported for images outside the reader's worklist of the project's study."""
+    interrupted: bool = False
+    """Ctrl+C came as the labels were committed: the import is saved, the caller interrupted."""
 
 
 @dataclass(slots=True)
@@ -216,7 +220,9 @@ def import_labels(
     )
     # ... and never a change of a first read that is final (its image comes back as a repeat).
     final = final_first_reads(project, annotator)
+    saved: list[tuple[int, str | None]] = []  # the import's own event, once appended
     with (
+        _saved_if_committed(project, saved, report),
         project.store.write() as conn,
         large_cache(conn, WRITE_CACHE_KIB),
         FileHashing(project.batch, rows=len(todo)) as hashing,
@@ -258,7 +264,7 @@ def import_labels(
             )
         ):
             recount_label_cases(conn, annotator_id=annotator_id, cases=writer.cases)
-        append_event(
+        event_id = append_event(
             conn,
             NewEvent(
                 EventKind.LABELS_IMPORTED,
@@ -272,7 +278,33 @@ def import_labels(
                 },
             ),
         )
+        saved.append((event_id, event_rows.hash_of(conn, event_id)))
     return report
+
+
+@contextmanager
+def _saved_if_committed(
+    project: Project, saved: list[tuple[int, str | None]], report: ImportReport
+) -> Iterator[None]:
+    """Around the import's write: a Ctrl+C that comes during the commit is raised once the
+    commit has returned, the labels saved. Then the import returns, `report.interrupted`
+    set: "nothing was changed" would be a lie. `saved` holds the import's event (id, hash)
+    once appended, looked for in the project after the interruption."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not saved or not _committed(project, saved[0]):
+            raise
+        report.interrupted = True
+
+
+def _committed(project: Project, saved: tuple[int, str | None]) -> bool:
+    """Whether the project holds this event (id, hash): the write that appended it committed."""
+    try:
+        with project.store.read() as conn:
+            return event_rows.hash_of(conn, saved[0]) == saved[1]
+    except ClinlabelError:
+        return False  # not known: the interruption goes on as it came
 
 
 def _data_lines(csv_path: Path) -> int:

@@ -7,6 +7,7 @@ same as `Store` does."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 from clinlabel.errors import ProjectInUseError, StoreError
 from clinlabel.store.errors import Failure, classify
@@ -33,6 +34,17 @@ def translate_failure(error: BaseException | None, where: str) -> StoreError:
             hint="Restore it from a backup (the labels CSV you exported is also importable); "
             "clinlabel did not change it.",
         )
+    if failure is Failure.FULL and _is_sqlite(error) and _has_room(where):
+        # Room on the project's disk: what filled up holds SQLite's temporary files (a sort
+        # bigger than the page cache, as an import's index build or recount can be), often a
+        # small /tmp. Freeing space beside the project would not help.
+        temp = sqlite_temp_folder()
+        return StoreError(
+            f"The folder for SQLite's temporary files ({temp}) is full: the last change to "
+            f"{where} was not saved.",
+            hint="Free some space there, or point SQLITE_TMPDIR at a folder with room, and "
+            "repeat the last action; everything saved before is intact.",
+        )
     if failure is Failure.FULL:
         return StoreError(
             f"The disk holding {where} is full: the last change was not saved.",
@@ -46,6 +58,38 @@ def translate_failure(error: BaseException | None, where: str) -> StoreError:
             hint="Check the folder's permissions or choose another output folder.",
         )
     return StoreError(f"The project database at {where} failed: {_first_line(error)}")
+
+
+def _is_sqlite(error: BaseException | None) -> bool:
+    return isinstance(getattr(error, "sqlite_errorname", None), str)
+
+
+def _has_room(where: str) -> bool:
+    """Whether the file system holding `where` (a project folder) has room: False when that
+    is not known (a PostgreSQL URL, a folder gone)."""
+    try:
+        found = os.statvfs(where)
+    except (OSError, ValueError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return False
+    return found.f_bavail * found.f_frsize >= FULL_DISK_BYTES
+
+
+def sqlite_temp_folder() -> str:
+    """The folder where SQLite writes its temporary files on this system: on Unix the first
+    usable of SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp and /tmp ("Temporary Files Used By
+    SQLite", os_unix.c's unixTempFileDir); elsewhere the system's temporary folder."""
+    if os.name != "posix":
+        return tempfile.gettempdir()
+    for folder in (
+        os.environ.get("SQLITE_TMPDIR"),
+        os.environ.get("TMPDIR"),
+        "/var/tmp",
+        "/usr/tmp",
+        "/tmp",
+    ):
+        if folder and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return "."
 
 
 def _disk_nearly_full(where: str) -> bool:

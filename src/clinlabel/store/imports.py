@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import DropIndex
 
 from clinlabel.store.driver import insert_chunks
 from clinlabel.store.schema import annotator_progress, case_labelled, images, labels
@@ -281,7 +282,9 @@ def label_indexes_built_after(conn: Connection, *, rows: int) -> Iterator[None]:
         return
     dropped = sorted(labels.indexes, key=lambda index: str(index.name))
     for index in dropped:
-        index.drop(conn)
+        # IF EXISTS: an index dropped by hand must not fail the import (the long way went
+        # through without it); the block's end builds it again, as the schema declares it.
+        conn.execute(DropIndex(index, if_exists=True))
     yield
     for index in dropped:
         index.create(conn)

@@ -4,11 +4,13 @@ chain `audit verify` accepts, whatever characters the paths and data hold."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clinlabel.audit import bulk_log, log, rows
 from clinlabel.audit.bulk_log import append_image_events
 from clinlabel.audit.chain import encode_data
 from clinlabel.audit.events import EventKind, NewEvent
@@ -112,3 +114,63 @@ def test_the_chain_breaks_where_a_bulk_appended_event_is_changed(tmp_path: Path,
         assert not broken.ok and broken.first_broken_event == 2
     finally:
         store.close()
+
+
+ODD = ["100% 'sure' \\ %s %(x)s ü — ✓", "it's", "%", "\\'", "‮rtl 🩻"]
+"""Text for the fields every bulk event shares, written as the INSERT's constants (SQL string
+literals, where a quote, a backslash or a percent sign means something to SQL or a driver)."""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    if request.param == "sqlite":
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        stores = (Store.open_dir(tmp_path / "a"), Store.open_dir(tmp_path / "b"))
+    else:
+        server = request.getfixturevalue("postgres_server")
+        stores = (
+            Store.open_url(server.create_database()),
+            Store.open_url(server.create_database()),
+        )
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            store.close()
+
+
+@pytest.mark.parametrize("odd", ODD)
+def test_the_shared_fields_written_as_constants_are_stored_as_append_events_stores_them(
+    two_stores: tuple[Store, Store], odd: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time, the offset, the actor and the app version hold quotes, backslashes, percent
+    signs (psycopg's placeholders) and non-ASCII: stored and hashed exactly as the generic
+    path stores them, on SQLite and PostgreSQL, and the chain verifies."""
+    generic, bulk = two_stores
+    version = f"9.9 {odd}"
+    for module in (bulk_log, rows):
+        monkeypatch.setattr(module, "__version__", version)
+    for module in (bulk_log, log):
+        monkeypatch.setattr(module, "local_offset_minutes", lambda: -330)
+    ts = odd  # a column of 40 characters on PostgreSQL
+    actor = f"Dr {odd}"
+    with generic.write() as conn:
+        append_events(
+            conn,
+            [
+                NewEvent(kind, actor, data, image_id=i, image=path, frame=f, ts_utc=ts)
+                for kind, i, path, f, data in _changes()
+            ],
+        )
+    with bulk.write() as conn:
+        append_image_events(
+            conn,
+            actor=actor,
+            ts_utc=ts,
+            new=[(kind, i, path, f, encode_data(d)) for kind, i, path, f, d in _changes()],
+        )
+    stored = _events(bulk)
+    assert stored == _events(generic)
+    assert {(r[1], r[2], r[3], r[-3]) for r in stored} == {(ts, -330, actor, version)}
+    assert _chain(bulk).ok
