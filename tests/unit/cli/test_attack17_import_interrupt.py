@@ -22,19 +22,24 @@ from clinlabel.store.store import Store
 from .cli_run import run, two_case_batch
 from .interrupting import SRC
 
+_ONE_ROW = "case,visit,file,label,comment\nCase_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n"
 
-def test_ctrl_c_after_the_commit_says_the_import_was_saved(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+
+def _project_and_table(tmp_path: Path, rows: str = _ONE_ROW) -> tuple[Path, Path]:
+    """A project of the two-case batch, and a labels CSV of `rows` for it."""
     batch = two_case_batch(tmp_path / "Batch")
     project = tmp_path / "project"
     init_project(batch, project)
     table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\n"
-        "Case_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n"
-        "Case_2,Visit_1,XC_CLINICAL/img2.jpg,NA,blurred\n",
-        encoding="utf-8",
+    table.write_text(rows, encoding="utf-8")
+    return project, table
+
+
+def test_ctrl_c_after_the_commit_says_the_import_was_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, table = _project_and_table(
+        tmp_path, _ONE_ROW + "Case_2,Visit_1,XC_CLINICAL/img2.jpg,NA,blurred\n"
     )
     real_exit = Project.__exit__
 
@@ -60,14 +65,7 @@ def test_ctrl_c_during_the_commit_says_the_import_was_saved(
 ) -> None:
     """SQLite (or PostgreSQL) runs the commit in C: a Ctrl+C pressed meanwhile is raised when it
     returns, the labels written. The import must find its event committed and say so."""
-    batch = two_case_batch(tmp_path / "Batch")
-    project = tmp_path / "project"
-    init_project(batch, project)
-    table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\nCase_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n",
-        encoding="utf-8",
-    )
+    project, table = _project_and_table(tmp_path)
     real_write = Store.write
 
     @contextlib.contextmanager
@@ -93,14 +91,7 @@ def test_ctrl_c_during_the_commit_says_the_import_was_saved(
 def test_ctrl_c_before_the_commit_still_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = two_case_batch(tmp_path / "Batch")
-    project = tmp_path / "project"
-    init_project(batch, project)
-    table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\nCase_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n",
-        encoding="utf-8",
-    )
+    project, table = _project_and_table(tmp_path)
     real_append = importer.append_event
 
     def append_then_ctrl_c(conn: Any, event: Any) -> int:
@@ -145,14 +136,7 @@ main()
 def test_ctrl_c_while_the_database_closes_prints_no_traceback(tmp_path: Path) -> None:
     """Closing SQLite's last connection checkpoints the WAL (long after a large import): a
     Ctrl+C then came out of the connection pool as a logged traceback before the message."""
-    batch = two_case_batch(tmp_path / "Batch")
-    project = tmp_path / "project"
-    init_project(batch, project)
-    table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\nCase_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n",
-        encoding="utf-8",
-    )
+    project, table = _project_and_table(tmp_path)
     env = {**os.environ, "PYTHONPATH": SRC}
     result = subprocess.run(
         [sys.executable, "-c", _CLOSE_INTERRUPTED, "import", str(project), "--csv", str(table),

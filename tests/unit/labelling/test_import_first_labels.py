@@ -8,13 +8,10 @@ as the schema declares, and nothing at all when the import fails half-way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from clinlabel.errors import ImportFileError
 from clinlabel.labelling import importer
@@ -25,6 +22,7 @@ from clinlabel.store.label_counts import _PER_LABEL_NOW
 
 from .conftest import FakeClock, make_batch
 from .test_import_setbased import LAYOUT, ROWS, _csv
+from .test_import_setbased import _statements as statements
 
 
 @pytest.fixture
@@ -32,7 +30,7 @@ def batch(tmp_path: Path) -> Path:
     return make_batch(tmp_path / "Batch", LAYOUT)
 
 
-def _kept_and_counted(project: Project) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def kept_and_counted(project: Project) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     with project.store.read() as conn:
         kept = sorted(
             tuple(r)
@@ -56,30 +54,22 @@ def _label_indexes(project: Project) -> list[tuple[str, str]]:
         )
 
 
-@contextmanager
-def _statements(project: Project) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def heard(*args: Any) -> None:
-        seen.append(" ".join(str(args[2]).split()).upper())
-
-    event.listen(project.store.engine, "before_cursor_execute", heard)
-    try:
-        yield seen
-    finally:
-        event.remove(project.store.engine, "before_cursor_execute", heard)
+def _said(sent: list[str]) -> list[str]:
+    """The statements in one case and spacing, to look for words in them."""
+    return [" ".join(sql.split()).upper() for sql in sent]
 
 
 def test_a_first_import_counts_what_it_adds_with_the_comments(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(importer, "CHUNK", 70)  # chunks that cut cases in two
-    with _statements(project) as sent:
+    with statements(project) as sent:
         report = import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr B")
     assert report.imported == len(ROWS)
     # Counted from the rows, not by reading the labels just written.
-    assert not [sql for sql in sent if "INSERT INTO CASE_LABEL_COUNTS" in sql and "SELECT" in sql]
-    kept, counted = _kept_and_counted(project)
+    counts_read = [s for s in _said(sent) if "INSERT INTO CASE_LABEL_COUNTS" in s and "SELECT" in s]
+    assert not counts_read
+    kept, counted = kept_and_counted(project)
     assert kept == counted
     assert any(row[4] for row in kept)  # NA rows carry comments: counted as commented
     assert sum(row[3] for row in kept) == len(ROWS)
@@ -100,7 +90,7 @@ def test_a_reader_with_kept_time_and_no_label_is_counted_with_the_time(
     session.close()
     report = import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr B")
     assert report.imported == len(ROWS)
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted
     assert sum(row[5] for row in kept) >= 3  # the images with time are counted as timed
 
@@ -121,7 +111,7 @@ def test_a_reader_whose_labels_were_all_cleared_imports_again(
         ).scalar_one()
     assert zero  # the row the cleared label left
     import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr B")
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted
 
 
@@ -132,10 +122,10 @@ def test_a_first_import_into_a_fresh_project_builds_the_label_indexes_after_its_
         pytest.skip("the indexes are built again on SQLite only")
     before = _label_indexes(project)
     assert len(before) == 4
-    with _statements(project) as sent:
+    with statements(project) as sent:
         import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
-    assert sum(sql.startswith("DROP INDEX") for sql in sent) == 4
-    assert sum(sql.startswith("CREATE INDEX") for sql in sent) == 4
+    assert sum(sql.startswith("DROP INDEX") for sql in _said(sent)) == 4
+    assert sum(sql.startswith("CREATE INDEX") for sql in _said(sent)) == 4
     assert _label_indexes(project) == before
     with project.store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
@@ -157,10 +147,10 @@ def test_an_import_into_a_table_of_many_labels_keeps_the_indexes(
         pytest.skip("the indexes are built again on SQLite only")
     import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
     # Dr B's first labels are as many as the table holds: each goes into the indexes.
-    with _statements(project) as sent:
+    with statements(project) as sent:
         import_labels(project, _csv(tmp_path / "b.csv", ROWS, shift=1), annotator="Dr B")
-    assert not [sql for sql in sent if sql.startswith(("DROP INDEX", "CREATE INDEX"))]
-    kept, counted = _kept_and_counted(project)
+    assert not [sql for sql in _said(sent) if sql.startswith(("DROP INDEX", "CREATE INDEX"))]
+    kept, counted = kept_and_counted(project)
     assert kept == counted
 
 
@@ -190,5 +180,5 @@ def test_an_import_failing_after_its_first_chunk_leaves_no_label_and_every_index
     # And the same import then goes in whole.
     monkeypatch.setattr(importer._Writer, "write", real_write)
     assert import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A").imported
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted

@@ -67,24 +67,15 @@ def test_the_recount_of_an_import_chunk_reads_only_its_cases_labels(
 def test_the_kept_counts_per_case_and_label_equal_a_recount_after_imports(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clinlabel.store.label_counts import _PER_LABEL_NOW
-
     from .conftest import label_two
+    from .test_import_first_labels import kept_and_counted
 
     monkeypatch.setattr(importer, "CHUNK", 70)  # chunks that cut cases in two
     label_two(project)  # Dr A has a time-kept session's labels before the imports
     import_labels(project, _csv(tmp_path / "a.csv", ROWS[::2]), annotator="Dr A")
     import_labels(project, _csv(tmp_path / "b.csv", ROWS, shift=1), annotator="Dr A")
     import_labels(project, _csv(tmp_path / "c.csv", ROWS[5::3]), annotator="Dr B")
-    with project.store.read() as conn:
-        kept = sorted(
-            tuple(r)
-            for r in conn.exec_driver_sql(
-                "SELECT annotator_id, case_name, label, labelled, commented, timed"
-                " FROM case_label_counts WHERE labelled > 0"
-            )
-        )
-        counted = sorted(tuple(r) for r in conn.execute(_PER_LABEL_NOW))
+    kept, counted = kept_and_counted(project)
     assert kept == counted
     assert {row[0] for row in kept} == {1, 2}  # both readers counted
 
