@@ -25,8 +25,9 @@ from ..store.test_jumps_oracle import WHO
 from . import test_attack15_import_invariants as invariants
 from . import test_study_design as study_design
 from .conftest import FakeClock, make_batch
-from .test_import_first_labels import _kept_and_counted, _label_indexes, _statements
+from .test_import_first_labels import _label_indexes, _said, kept_and_counted
 from .test_import_setbased import LAYOUT, ROWS, _csv
+from .test_import_setbased import _statements as statements
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_a_first_import_goes_in_when_a_label_index_was_dropped_by_hand(
     report = import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
     assert report.imported == len(ROWS)
     assert _label_indexes(project) == schema
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted
     with project.store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
@@ -163,14 +164,14 @@ def test_a_readers_first_labels_in_a_reading_study_are_counted_right(
             import_labels(project, path, annotator="Dr A")
         report = import_labels(project, path, annotator="Dr A", outside_worklist=True)
         assert report.imported == len(every) and report.outside_worklist
-        kept, counted = _kept_and_counted(project)
+        kept, counted = kept_and_counted(project)
         assert kept == counted
         assert sum(row[4] for row in kept) == len(mine)  # the commented ones
         # Her first reads are final now: the same file with other labels changes nothing.
         flipped = write("b.csv", ("Suspicious", "Non-Suspicious"))
         with pytest.raises(ImportFileError, match="final"):
             import_labels(project, flipped, annotator="Dr A", outside_worklist=True)
-        assert _kept_and_counted(project) == (kept, counted)
+        assert kept_and_counted(project) == (kept, counted)
         assert verify_store(project.store).ok
 
 
@@ -191,7 +192,7 @@ def test_a_first_import_keeps_a_hand_made_index_and_odd_label_ids(
     assert report.imported == len(ROWS)
     extra = ("mine_on_labels", "CREATE INDEX mine_on_labels ON labels (comment, label)")
     assert _label_indexes(project) == sorted([*schema, extra])
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted
     with project.store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
@@ -214,9 +215,9 @@ def test_on_postgresql_a_first_import_leaves_the_label_indexes_alone(
             )
 
     before = indexes()
-    with _statements(project) as sent:
+    with statements(project) as sent:
         import_labels(project, _csv(tmp_path / "a.csv", ROWS), annotator="Dr A")
-    assert not [sql for sql in sent if sql.startswith(("DROP INDEX", "CREATE INDEX"))]
+    assert not [sql for sql in _said(sent) if sql.startswith(("DROP INDEX", "CREATE INDEX"))]
     assert indexes() == before and len(before) == 6  # the key, the unique key and the four
-    kept, counted = _kept_and_counted(project)
+    kept, counted = kept_and_counted(project)
     assert kept == counted
