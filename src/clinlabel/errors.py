@@ -20,6 +20,19 @@ class ClinlabelError(Exception):
         return f"{self.message} {self.hint}" if self.hint else self.message
 
 
+class SavedThenInterrupted(KeyboardInterrupt):
+    """Ctrl+C after a command's work was committed (its files in place, their events written),
+    while it waited for something after (the audit check running beside the export, the
+    project closing). Still an interruption for every caller; the CLI says what was saved in
+    place of "nothing was changed"."""
+
+    def __init__(self, saved: str, *, unfinished: str | None = None) -> None:
+        super().__init__(saved)
+        self.saved = saved
+        self.unfinished = unfinished
+        """What the interruption cut short, if it matters to the user."""
+
+
 class DatasetError(ClinlabelError):
     """The batch folder is missing, unreadable or not in the expected layout."""
 

@@ -14,7 +14,7 @@ import click
 
 from clinlabel import __version__
 from clinlabel.cli.shown import shown
-from clinlabel.errors import ClinlabelError
+from clinlabel.errors import ClinlabelError, SavedThenInterrupted
 
 INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
 """What Ctrl+C in a command that changes the project all at once (or nothing) says: its writes
@@ -76,6 +76,13 @@ class LazyGroup(click.Group):
             # A name from the disk in the message (a labelme file's) may hold a newline.
             click.echo(f"clinlabel: {shown(exc)}", err=True)
             ctx.exit(2)
+        except SavedThenInterrupted as exc:
+            after = f"; {exc.unfinished}" if exc.unfinished else ""
+            click.echo(
+                f"clinlabel: interrupted, but {exc.saved} was already written and recorded{after}.",
+                err=True,
+            )
+            ctx.exit(130)
         except KeyboardInterrupt:
             if ctx.invoked_subcommand in ALL_OR_NOTHING:
                 click.echo(INTERRUPTED_UNCHANGED, err=True)

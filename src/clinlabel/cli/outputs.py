@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from clinlabel.cli.shown import shown
+from clinlabel.errors import SavedThenInterrupted
 
 if TYPE_CHECKING:
     from clinlabel.audit.status import ChainStatus
@@ -151,6 +152,35 @@ def export_command(
             click.echo(f"Wrote {rows} labels to {planned.target}")
             _fail_if_broken(audit, allow_broken=allow_broken)
             return
+    saved: list[tuple[str, str | None]] = []  # what is written and recorded, once it is
+    try:
+        audit = _export_with_project(
+            project_dir, csv_path, detailed, readers, with_report, force, saved
+        )
+    except KeyboardInterrupt as exc:
+        if saved and not isinstance(exc, SavedThenInterrupted):
+            # Ctrl+C while the trail's check finished or the project closed: the files and
+            # their events are committed, "nothing was changed" would be wrong.
+            what, unfinished = saved[-1]
+            raise SavedThenInterrupted(what, unfinished=unfinished) from None
+        raise
+    _fail_if_broken(audit, allow_broken=allow_broken)
+
+
+def _export_with_project(
+    project_dir: Path,
+    csv_path: Path | None,
+    detailed: bool,
+    readers: bool,
+    with_report: bool,
+    force: bool,
+    saved: list[tuple[str, str | None]],
+) -> ChainStatus:
+    """`export_command`'s CSV (and report) through the project: the trail's check as it found
+    it. `saved` is told what was written and recorded as soon as it is, and what is left to
+    do then (None: nothing the user needs)."""
+    from clinlabel.cli.progress import terminal_progress
+    from clinlabel.labelling.csv_export import CHECK_UNFINISHED
     from clinlabel.labelling.outputs import (
         CSV_NAME,
         REPORT_NAME,
@@ -190,6 +220,7 @@ def export_command(
                 progress=progress,
                 readers=readers,
             )
+            saved.append((f"the labels CSV at {paths.csv} with its summary report", None))
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             if paths.frame_csv is not None:
                 click.echo(f"Wrote {paths.frame_rows} frame labels to {paths.frame_csv}")
@@ -209,11 +240,14 @@ def export_command(
                 progress=progress,
                 readers=readers,
             )
+            what = f"the labels CSV at {target.resolve()}"
+            saved.append((what, CHECK_UNFINISHED))
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = checked()
-    _fail_if_broken(audit, allow_broken=allow_broken)
+            saved.append((what, None))
+    return audit
 
 
 def _fail_if_broken(audit: ChainStatus, *, allow_broken: bool) -> None:

@@ -41,7 +41,7 @@ from clinlabel.audit.links import check_links, text_or_values_hash
 from clinlabel.audit.rows import event_values, local_offset_minutes
 from clinlabel.audit.status import ChainStatus
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import StoreError
+from clinlabel.errors import SavedThenInterrupted, StoreError
 from clinlabel.exports.csv import write_labels_csv_batches
 from clinlabel.labelling.overwrite import check_output_target, is_clinlabel_output
 from clinlabel.labelling.project_basics import SETTINGS_FILE, file_sha256
@@ -137,12 +137,25 @@ def export(
                 publish(pending, target)  # renamed last: the transaction commits right after
         finally:
             pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
-        status, head, digest = checked()
-        if head is not None and (head != planned.kept or digest != planned.kept_labels):
-            _keep(database, conn, head, digest)
+        try:
+            status, head, digest = checked()
+            if head is not None and (head != planned.kept or digest != planned.kept_labels):
+                _keep(database, conn, head, digest)
+        except KeyboardInterrupt:
+            # The file is in place and its event committed: "nothing was changed" would be
+            # wrong. The check of the trail is what did not finish.
+            raise SavedThenInterrupted(
+                f"the labels CSV at {target}", unfinished=CHECK_UNFINISHED
+            ) from None
     finally:
         conn.close()
     return written, status
+
+
+CHECK_UNFINISHED = (
+    "the check of the audit trail that runs beside the export did not finish "
+    "(`clinlabel audit verify` runs it)"
+)
 
 
 def batch_reporter(progress: ProgressSink, total: int | None) -> Callable[[int], None] | None:
