@@ -100,6 +100,7 @@ def expect_point(page: Page, volume: Volume, voxel: tuple[int, int, int]) -> Non
         " && !window.clinlabel.medical.tri.pendingPoint",
         arg=slices,
     )
+    _settled(page)
     transform = volume.values.transform
     window = page.evaluate("() => window.clinlabel.medical.window")
     win = Window(window["center"], window["width"], window["function"])
@@ -118,6 +119,28 @@ def expect_point(page: Page, volume: Volume, voxel: tuple[int, int, int]) -> Non
             rows * row_spacing / (columns * column_spacing), rel=0.02
         )
         expect_crosshair(page, plane, volume.pixel_of(plane, voxel))
+
+
+def _settled(page: Page) -> None:
+    """Until the page's scroll and the panes' boxes have stayed put for a few frames: the points
+    compared below (the pixel's centre, each line's box, a screenshot's clip) are read one after
+    the other, and a layout still moving (the panes fitted to the cell, the page scrolled to the
+    focused pane) made them disagree by whole pixels now and then."""
+    page.evaluate(
+        """() => new Promise(done => {
+            let last = null, same = 0;
+            const step = () => {
+                const boxes = [...document.querySelectorAll('.tri-cell canvas, .tri-cell svg')]
+                    .map(e => { const r = e.getBoundingClientRect();
+                                return [r.x, r.y, r.width, r.height]; });
+                const now = JSON.stringify([window.scrollX, window.scrollY, boxes]);
+                same = now === last ? same + 1 : 0;
+                last = now;
+                if (same >= 5) done(); else requestAnimationFrame(step);
+            };
+            requestAnimationFrame(step);
+        })"""
+    )
 
 
 def pane_grey(page: Page, plane: str) -> np.ndarray:
