@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from clinlabel.domain.regions import mask_to_array
 
@@ -360,6 +361,12 @@ def test_a_region_drawn_while_the_server_is_away_is_kept_across_a_reload(
     page.keyboard.press("b")
     _drag(page, (40, 50), (200, 150))
     page.wait_for_function("() => window.clinlabel.queue.countOf('region') === 1")
+    # The page says the region is waiting, and reloads only once it says the browser keeps it:
+    # until the browser has written it, a reload may lose it (as a closed tab would).
+    expect(page.locator("#save-status")).to_have_text("Not saved yet: 1 region change(s) waiting")
+    expect(page.locator("#error-banner")).to_contain_text(
+        "1 region change(s) waiting, kept in this browser until the server has them"
+    )
     page.reload()
     page.wait_for_function(READY)
     page.unroute(away)

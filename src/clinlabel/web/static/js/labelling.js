@@ -30,6 +30,7 @@ export class Labeller {
     this.images = new ImageStore({ total: this.total, maxSide: session.max_side, prefetch });
     this.status = new StatusBar(page.status);
     this.kept = kept;
+    this.kept.onChange = () => this.showSaveState(); // "kept in this browser" once it is
     this.queueState = { error: null, retryInMs: null };
     this.queue = new SaveQueue({
       onChange: (state) => {
@@ -103,7 +104,9 @@ export class Labeller {
   showSaveState() {
     const failed = [...this.pending.values()].filter((change) => change.failed).length + this.frameLabels.failedCount();
     const labels = this.queue.countOf("label") + this.buffered.length;
-    this.status.queueChanged(this.queueState, { labels, failed, kept: this.kept.available });
+    const regions = this.queue.countOf("region");
+    const kept = this.kept.stored ? "stored" : this.kept.available ? "storing" : "page";
+    this.status.queueChanged(this.queueState, { labels, regions, failed, kept });
   }
 
   // Changes kept in this browser by an earlier page (reloaded, closed, or left open while the

@@ -27,6 +27,9 @@ export class PendingStore {
     this.owner = owner;
     this.count = 0;
     this.refused = false;
+    this.unsettled = 0; // writes the browser has not finished (committed or refused) yet
+    this.waiters = []; // resolvers of settled() promises
+    this.onChange = null; // called when the last unfinished write finishes
   }
 
   // `owner`: the project folder and the annotator the changes belong to.
@@ -44,13 +47,27 @@ export class PendingStore {
     return this.db !== null && !this.refused;
   }
 
+  // True once every change handed to keep() is written to the browser's disk: until then a
+  // closed tab or a reload may still lose the newest one, and the save line says so.
+  get stored() {
+    return this.available && this.unsettled === 0;
+  }
+
+  // Resolves when every write made so far has finished (stored, or refused by the browser).
+  settled() {
+    if (!this.unsettled) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
   // Keeps a change (`{imageId, frame, method, url, body, file}`, and `slot` for what is not an
   // image's or frame's label: a region, `region UID`); returns the record to release.
   keep(change) {
     this.count += 1;
     const slot = change.slot ?? `${change.imageId}\n${change.frame}`;
     const record = { ...change, key: `${this.owner}\n${slot}`, owner: this.owner, seq: `${Date.now()}-${Math.random()}`, at: Date.now() * 1000 + (this.count % 1000) };
-    if (this.db) this.write((store) => store.put(record));
+    // Committed at once rather than when the page next yields, and flushed to disk
+    // ("strict"): the change should survive a reload a moment later, or the battery running out.
+    if (this.db) this.write((store) => store.put(record), { commit: true, durability: "strict" });
     return record;
   }
 
@@ -77,17 +94,33 @@ export class PendingStore {
     return records.filter((r) => r.owner === this.owner).sort((a, b) => a.at - b.at);
   }
 
-  write(action) {
+  write(action, { commit = false, durability = "default" } = {}) {
     // Transactions on one store run in the order they were made: a release never overtakes
     // the keep it answers. A browser that refuses to store leaves the page working as before.
+    let transaction;
     try {
-      const transaction = this.db.transaction(STORE, "readwrite");
-      transaction.onabort = () => {
-        this.refused = true;
-      };
-      action(transaction.objectStore(STORE));
+      transaction = this.db.transaction(STORE, "readwrite", { durability });
     } catch {
       this.refused = true; // the change is still in the page's queue, for as long as the page
+      return;
+    }
+    this.unsettled += 1;
+    const finish = () => {
+      this.unsettled -= 1;
+      if (this.unsettled) return;
+      for (const resolve of this.waiters.splice(0)) resolve();
+      this.onChange?.();
+    };
+    transaction.oncomplete = finish;
+    transaction.onabort = () => {
+      this.refused = true;
+      finish();
+    };
+    try {
+      action(transaction.objectStore(STORE));
+      if (commit) transaction.commit?.();
+    } catch {
+      this.refused = true;
     }
   }
 }

@@ -75,19 +75,28 @@ export class StatusBar {
   // The save line never says "saved" while a change is queued, being retried or was refused.
   // `labels`: label changes not yet answered (with keys waiting for their image); `failed`:
   // changes the server refused; `kept`: whether waiting changes survive a reload (IndexedDB).
-  queueChanged({ error, retryInMs }, { labels, failed, kept }) {
-    const where = kept ? "kept in this browser until the server has them" : "held by this page only: keep it open";
+  // `kept`: where the waiting changes are: "stored" in this browser, "storing" (being written
+  // there), or held by the "page" only (no IndexedDB, or the browser refused to store them).
+  queueChanged({ error, retryInMs }, { labels, regions = 0, failed, kept }) {
+    const where = {
+      stored: "kept in this browser until the server has them",
+      storing: "being written to this browser's storage",
+      page: "held by this page only: keep it open",
+    }[kept];
+    // Regions are changes too: a region waiting is not "No label waiting".
+    const waiting = [(labels || !regions) && `${labels} label change(s)`, regions && `${regions} region change(s)`].filter(Boolean).join(" and ");
     if (error) {
       this.retrying = true;
       const retry = `Retrying in ${Math.round(retryInMs / 100) / 10} s`;
       const text =
         error.kind === "token"
-          ? `Not saved yet: ${error.message} Open the link printed in the terminal in this browser. ${labels} label change(s) waiting, ${where}.`
-          : `Not saved yet: ${error.message} ${retry}; ${labels} label change(s) waiting, ${where}.`;
-      // A move or a touch may be what is retried, with no label waiting.
-      this.saveStatus.textContent = labels
-        ? `Not saved yet: ${labels} label change(s) waiting`
-        : `No label waiting${failed ? `, ${failed} NOT saved` : ""}; reconnecting to the server…`;
+          ? `Not saved yet: ${error.message} Open the link printed in the terminal in this browser. ${waiting} waiting, ${where}.`
+          : `Not saved yet: ${error.message} ${retry}; ${waiting} waiting, ${where}.`;
+      // A move or a touch may be what is retried, with no change waiting.
+      this.saveStatus.textContent =
+        labels || regions
+          ? `Not saved yet: ${waiting} waiting`
+          : `No label waiting${failed ? `, ${failed} NOT saved` : ""}; reconnecting to the server…`;
       this.saveStatus.classList.add("is-error");
       this.error(text);
       return;
@@ -98,6 +107,7 @@ export class StatusBar {
     }
     const parts = [];
     if (labels) parts.push(`Saving ${labels} label change(s)…`);
+    if (regions) parts.push(`Saving ${regions} region change(s)…`);
     if (failed) parts.push(`${failed} label(s) NOT saved`);
     this.saveStatus.classList.toggle("is-error", failed > 0);
     this.saveStatus.textContent = parts.length ? parts.join("; ") : "All labels saved";
