@@ -280,3 +280,44 @@ def test_click_drag_and_keys_move_the_linked_point(
     expect(position).to_have_text("Image 1 of 2")
     expect(page.locator("#current-label")).to_contain_text("Suspicious")
     assert server.stop() in (0, 130)
+
+
+def test_the_panes_fit_their_cells_again_when_the_stage_changes_size(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # A window made smaller (or the visit strip appearing under the stage a moment after the
+    # view opens): every pane is fitted to its cell again, inside it, and a click still lands on
+    # the voxel under the pointer, with the lines crossing there.
+    batch = tmp_path / "batch"
+    path = batch / FOLDER / "a_volume.nii.gz"
+    write_volume(path)
+    volume = Volume(path)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Point")
+    page.goto(server.url)
+    page.wait_for_function("() => Boolean(window.clinlabel?.medical.current)")
+    page.keyboard.press("t")
+    expect(page.locator("#tri-view")).to_be_visible()
+    start = (18 - 1, 14 - 1, 10 - 1)
+    expect_point(page, volume, start)
+    before = {p: pane(page, p).locator("canvas").bounding_box() for p in PLANES}
+
+    viewport = page.viewport_size
+    assert viewport is not None
+    page.set_viewport_size({"width": viewport["width"] - 200, "height": viewport["height"] - 240})
+    _settled(page)
+    for plane in PLANES:
+        cell = pane(page, plane).bounding_box()
+        box = pane(page, plane).locator("canvas").bounding_box()
+        assert cell is not None and box is not None and before[plane] is not None
+        assert box["height"] < before[plane]["height"]  # fitted again, smaller
+        assert cell["x"] <= box["x"] and box["x"] + box["width"] <= cell["x"] + cell["width"]
+        assert cell["y"] <= box["y"] and box["y"] + box["height"] <= cell["y"] + cell["height"]
+        # and as large as the cell allows, along one side at least (4 px: the cell's border)
+        assert box["width"] >= cell["width"] - 5 or box["height"] >= cell["height"] - 40
+    expect_point(page, volume, start)  # the lines cross on the point in the new layout
+
+    column, row = 6, 15
+    target = volume.voxel_at("coronal", start[1] + 1, column, row)
+    page.mouse.click(*screen_point(page, "coronal", column, row))
+    expect_point(page, volume, target)
+    assert server.stop() in (0, 130)

@@ -41,6 +41,12 @@ export class TriView {
     this.asked = 0; // slices asked for, in order: a late answer never replaces a newer one
     this.shown = 0;
     this.pendingPoint = false;
+    // The stage's size changes after the view opens (the frame controls appear under it) and
+    // whenever the window or a side panel does: the panes are fitted again, and the crosshair's
+    // gap, which is in screen pixels, drawn again. Without it a pane kept the size of the first
+    // layout, taller than its cell, and the panes moved under the pointer a moment after opening.
+    this.resized = new ResizeObserver(() => this.fit());
+    this.resized.observe(root);
   }
 
   makeCell(plane) {
@@ -125,23 +131,39 @@ export class TriView {
     const image = cell.ctx.createImageData(header.columns, header.rows);
     m.paintInto(new Uint32Array(image.data.buffer), data);
     cell.ctx.putImageData(image, 0, 0);
-    // Fit the cell keeping the voxel spacing's aspect; the overlay takes the same box.
-    const box = cell.cell.getBoundingClientRect();
-    const w = header.columns * header.column_spacing;
-    const h = header.rows * header.row_spacing;
-    const scale = Math.min(box.width / w, (box.height - 24) / h);
-    for (const el of [cell.frame, cell.canvas]) {
-      el.style.width = `${Math.max(1, w * scale)}px`;
-      el.style.height = `${Math.max(1, h * scale)}px`;
-    }
     cell.overlay.setAttribute("viewBox", `0 0 ${header.columns} ${header.rows}`);
     cell.caption.textContent = `${cap(cell.plane)} ${header.frame} / ${header.slices[cell.plane]}`;
+    this.fitCell(cell);
     // Named for screen readers as the caption reads ("Axial slice 12 of 40"); the crosshair's
     // slices are added when it is drawn.
     if (!cell.canvas.getAttribute("aria-label")?.startsWith(paneName(cell.plane, header))) {
       cell.canvas.setAttribute("aria-label", `${paneName(cell.plane, header)}; ${this.medical.alt}`);
     }
     cell.cell.classList.toggle("is-active", cell.plane === m.plane);
+  }
+
+  // Every pane fitted to its cell again, and the lines drawn for the new sizes.
+  fit() {
+    if (!this.on || !this.data) return;
+    for (const cell of this.cells) this.fitCell(cell);
+    this.drawCrosshairs();
+  }
+
+  // Fits the pane to its cell keeping the voxel spacing's aspect; the overlay takes the same
+  // box. The cell's size is the grid's share of the stage (app.css: the rows are
+  // minmax(0, 1fr)), never the pane's own, so a pane fitted once does not hold its cell open.
+  fitCell(cell) {
+    const { header } = this.data[cell.plane];
+    const box = cell.cell.getBoundingClientRect();
+    const caption = cell.caption.getBoundingClientRect().height;
+    const w = header.columns * header.column_spacing;
+    const h = header.rows * header.row_spacing;
+    // Less the cell's border (2 px each side) and the caption under the pane.
+    const scale = Math.max(0, Math.min((box.width - 4) / w, (box.height - 4 - caption) / h));
+    for (const el of [cell.frame, cell.canvas]) {
+      el.style.width = `${Math.max(1, w * scale)}px`;
+      el.style.height = `${Math.max(1, h * scale)}px`;
+    }
   }
 
   // ---- the point ---------------------------------------------------------------------------
