@@ -255,6 +255,41 @@ def test_compare_two_visits_with_zoom_and_pan_in_step(
     expect(dialog).to_be_hidden()
 
 
+def test_the_stage_keeps_its_size_whether_the_visit_strip_shows_or_not(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # The strip is built a moment after an image opens and hidden on a visit of one image: the
+    # stage (and the image fitted in it) must not move under the annotator's pointer either time.
+    batch = tmp_path / "batch"
+    photo_batch(batch)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Strip")
+    page.add_init_script(
+        """addEventListener('DOMContentLoaded', () => {
+            window.stageSizes = [];
+            new ResizeObserver(([entry]) => {
+                const {width, height} = entry.contentRect;
+                if (width && height) window.stageSizes.push([width, height]);
+            }).observe(document.getElementById('stage'));
+        })"""
+    )
+    open_labeller(page, server)
+    # From the first image on screen (the strip is built 400 ms later).
+    page.evaluate(
+        "() => { const r = document.getElementById('stage').getBoundingClientRect();"
+        " window.stageSizes = [[r.width, r.height]]; }"
+    )
+    strip = page.locator("#visit-strip")
+    expect(strip).to_be_visible()
+    page.keyboard.press("End")
+    expect(page.locator("#position-text")).to_have_text("Image 7 of 7")
+    page.wait_for_timeout(800)  # past the strip's build delay: it stays hidden (one image)
+    expect(strip).to_be_hidden()
+    page.keyboard.press("ArrowLeft")
+    expect(strip).to_be_visible()
+    sizes = page.evaluate("() => window.stageSizes")
+    assert len(sizes) >= 1 and all(size == sizes[0] for size in sizes), sizes
+
+
 def test_the_visit_strip_marks_the_image_and_jumps(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
