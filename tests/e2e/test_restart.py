@@ -269,3 +269,24 @@ def test_a_frame_label_goes_to_the_frame_the_readout_names_while_its_pixels_load
         if event["kind"] in ("label_saved", "label_changed")
     ]
     assert labels == [(f"{folder}/xa_run.dcm", 2, "Suspicious")], labels
+
+
+def test_without_browser_storage_the_page_says_to_keep_it_open(
+    page: Page, tmp_path: Path, batch_maker: Callable[..., list[str]], start_server: Any
+) -> None:
+    # A browser with no IndexedDB (a locked-down profile): the waiting labels live in the page
+    # only, and the page must not claim they are kept in the browser; they are sent all the same.
+    page.add_init_script("Object.defineProperty(window, 'indexedDB', {value: undefined})")
+    server, batch, out, relpaths = start_labelled(page, tmp_path, batch_maker, start_server)
+    stop(server, "SIGKILL")
+    page.keyboard.press("2")
+    expect(page.locator("#position-text")).to_have_text("Image 3 of 6")
+    banner = page.locator("#error-banner")
+    expect(banner).to_contain_text(
+        "1 label change(s) waiting, held by this page only: keep it open"
+    )
+    expect(banner).not_to_contain_text("kept in this browser")
+    again = start_server(batch, "--out", str(out), "--annotator", "ann")
+    expect(page.locator("#save-status")).to_have_text("All labels saved", timeout=20_000)
+    again.stop()
+    assert label_events(out) == {relpaths[0]: 1, relpaths[1]: 1}
