@@ -136,6 +136,11 @@ PAGE_STATE = """() => {
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})  # type: ignore[attr-defined]
     context.set_default_timeout(15_000)
+    # The assertions' waits as long as the actions': CI runs two browsers and their servers on
+    # two shared cores, where a page's answer now and then took longer than expect's 5 s default.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     context.add_init_script(INSTRUMENT)
     page = context.new_page()
     errors: list[str] = []
