@@ -185,9 +185,8 @@ def expect_crosshair(page: Page, plane: str, pixel: tuple[int, int]) -> None:
         assert distance <= 60, (plane, line["plane"], patch.reshape(-1, 3).tolist())
 
 
-def test_click_drag_and_keys_move_the_linked_point(
-    page: Page, tmp_path: Path, start_server: Any
-) -> None:
+def open_volume(page: Page, tmp_path: Path, start_server: Any) -> tuple[Any, Volume]:
+    """The volume and a photo after it in one visit, served and opened at the volume."""
     batch = tmp_path / "batch"
     path = batch / FOLDER / "a_volume.nii.gz"
     write_volume(path)
@@ -197,6 +196,13 @@ def test_click_drag_and_keys_move_the_linked_point(
     server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Point")
     page.goto(server.url)
     page.wait_for_function("() => Boolean(window.clinlabel?.medical.current)")
+    return server, volume
+
+
+def test_click_drag_and_keys_move_the_linked_point(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    server, volume = open_volume(page, tmp_path, start_server)
     position = page.locator("#position-text")
     expect(position).to_have_text("Image 1 of 2")
 
@@ -288,13 +294,7 @@ def test_the_panes_fit_their_cells_again_when_the_stage_changes_size(
     # A window made smaller (or the visit strip appearing under the stage a moment after the
     # view opens): every pane is fitted to its cell again, inside it, and a click still lands on
     # the voxel under the pointer, with the lines crossing there.
-    batch = tmp_path / "batch"
-    path = batch / FOLDER / "a_volume.nii.gz"
-    write_volume(path)
-    volume = Volume(path)
-    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Point")
-    page.goto(server.url)
-    page.wait_for_function("() => Boolean(window.clinlabel?.medical.current)")
+    server, volume = open_volume(page, tmp_path, start_server)
     page.keyboard.press("t")
     expect(page.locator("#tri-view")).to_be_visible()
     start = (18 - 1, 14 - 1, 10 - 1)

@@ -48,6 +48,14 @@ def photo_batch(root: Path, big: tuple[int, int] = (800, 600)) -> dict[str, Path
     return files
 
 
+def serve_photos(tmp_path: Path, start_server: Any, annotator: str) -> tuple[Any, dict[str, Path]]:
+    """`photo_batch` served for `annotator`: the server and the batch's files."""
+    batch = tmp_path / "batch"
+    files = photo_batch(batch)
+    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", annotator)
+    return server, files
+
+
 def open_labeller(page: Page, server: Any) -> None:
     page.goto(server.url)
     page.wait_for_function("() => window.clinlabel !== undefined && window.clinlabel.viewer.img")
@@ -147,10 +155,8 @@ def test_zoom_past_the_rendition_shows_the_original_pixels(
 def test_brightness_contrast_gamma_are_display_only_and_reset_unless_pinned(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
-    batch = tmp_path / "batch"
-    files = photo_batch(batch)
+    server, files = serve_photos(tmp_path, start_server, "Dr Light")
     before = hashlib.sha256(files["flat1_1"].read_bytes()).hexdigest()
-    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Light")
     open_labeller(page, server)
     page.keyboard.press("ArrowRight")  # b_flat1.jpg: flat grey 100
     expect(page.locator("#position-text")).to_have_text("Image 2 of 7")
@@ -202,9 +208,7 @@ def test_brightness_contrast_gamma_are_display_only_and_reset_unless_pinned(
 def test_compare_two_visits_with_zoom_and_pan_in_step(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
-    batch = tmp_path / "batch"
-    photo_batch(batch)
-    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Compare")
+    server, _ = serve_photos(tmp_path, start_server, "Dr Compare")
     open_labeller(page, server)
     page.keyboard.press("ArrowRight")  # Visit_1 / b_flat1.jpg
     expect(page.locator("#position-text")).to_have_text("Image 2 of 7")
@@ -260,9 +264,7 @@ def test_the_stage_keeps_its_size_whether_the_visit_strip_shows_or_not(
 ) -> None:
     # The strip is built a moment after an image opens and hidden on a visit of one image: the
     # stage (and the image fitted in it) must not move under the annotator's pointer either time.
-    batch = tmp_path / "batch"
-    photo_batch(batch)
-    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Strip")
+    server, _ = serve_photos(tmp_path, start_server, "Dr Strip")
     page.add_init_script(
         """addEventListener('DOMContentLoaded', () => {
             window.stageSizes = [];
@@ -293,9 +295,7 @@ def test_the_stage_keeps_its_size_whether_the_visit_strip_shows_or_not(
 def test_the_visit_strip_marks_the_image_and_jumps(
     page: Page, tmp_path: Path, start_server: Any
 ) -> None:
-    batch = tmp_path / "batch"
-    photo_batch(batch)
-    server = start_server(batch, "--out", str(tmp_path / "project"), "--annotator", "Dr Strip")
+    server, _ = serve_photos(tmp_path, start_server, "Dr Strip")
     open_labeller(page, server)
     strip = page.locator("#visit-strip")
     expect(strip).to_be_visible()
