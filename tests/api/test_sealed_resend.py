@@ -5,6 +5,7 @@ gets the one "final" refusal, so the answer tells a reader nothing they did not 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,43 @@ def test_sealed_resend_a_key_not_drawn_by_the_page_is_refused(tmp_path: Path) ->
             "/api/images/1/label", json={"label": FIRST, "change_key": "short"}
         )
         assert answer.status_code == 422, answer.text
+
+
+def _repeat_events(project: Project, image_id: int) -> list[dict[str, Any]]:
+    with project.store.read() as conn:
+        rows = conn.execute(
+            select(events.c.data)
+            .where(events.c.image_id == image_id, events.c.kind == "repeat_read_saved")
+            .order_by(events.c.id)
+        ).all()
+    return [json.loads(row[0]) for row in rows]
+
+
+def test_sealed_resend_a_repeat_read_sent_again_makes_no_second_event(tmp_path: Path) -> None:
+    project_dir = make_team_project(tmp_path)
+    with team_server(project_dir) as team:
+        assign_study(
+            team.project, ["ann"], StudyDesign("by-case", order="batch", repeats=1.0), seed=5
+        )
+        with clients(team) as users:
+            ann = users["ann"]
+            first = _first_read_with_a_repeat(ann)
+            image_id = first["image_id"]
+            url = f"/api/images/{image_id}/label"
+            ann.put(url, json={"label": FIRST, "position": first["position"]}).raise_for_status()
+            repeat = next(i for i in _items(ann) if i["image_id"] == image_id and i["repeat"])
+            read = {"label": "Benign", "position": repeat["position"], "change_key": ANN_KEY}
+            given = ann.put(url, json=read)
+            assert given.status_code == 200, given.text
+            # Its answer lost, the page sends it again.
+            resent = ann.put(url, json=read)
+            assert resent.status_code == 200, resent.text
+            assert resent.json()["image"] == given.json()["image"]
+            assert [e["new"]["label"] for e in _repeat_events(team.project, image_id)] == ["Benign"]
+            # A repeat read can still be changed: that is a change, recorded.
+            changed = ann.put(url, json={**read, "label": "Suspicious", "change_key": BEA_KEY})
+            assert changed.status_code == 200, changed.text
+            assert [e["new"]["label"] for e in _repeat_events(team.project, image_id)] == [
+                "Benign",
+                "Suspicious",
+            ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
 
@@ -287,6 +287,10 @@ def save_repeat_read(
                 hint="A repeat is the second read of an image, blinded to the first.",
             )
         old = assignment_rows.repeat_read(conn, assignment_id)
+        if old == (name, text):
+            # The same read again (the page sends a change again when its answer was lost):
+            # kept as it is, with no second event, as a first read's save of the same label.
+            return replace(item, done=True, open=True, repeat_label=name)
         now = utc_now()
         event_id = append_event(
             conn,
