@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from clinlabel.labelling.audit_trail import read_events
-from clinlabel.labelling.project import open_project
+from clinlabel.labelling.project import init_project, open_project
 from clinlabel.labelling.service import LabellingSession
 from clinlabel.labelling.worklist import reader_worklist
 
@@ -20,12 +20,12 @@ from .cli_run import assert_user_error, run, two_case_batch
 READER = "Dr A"
 
 
-def _study_with_sealed_reads(tmp_path: Path) -> tuple[Path, int]:
+def _study_with_sealed_reads(tmp_path: Path, database_url: str | None = None) -> tuple[Path, int]:
     """A project whose reader Dr A has given every first read, none of the repeats: returns
     it and how many first reads are sealed."""
     batch = two_case_batch(tmp_path / "Batch")
     project_dir = tmp_path / "project"
-    assert run("init", batch, "--out", project_dir).exit_code == 0
+    init_project(batch, project_dir, database_url=database_url)
     assigned = run("study", "assign", project_dir, "--readers", READER, "--by-case",
                    "--repeats", "0.5", "--order", "batch", "--seed", "7")  # fmt: skip
     assert assigned.exit_code == 0, assigned.output
@@ -62,9 +62,9 @@ def _exports(project_dir: Path) -> list[dict[str, object]]:
 
 
 def test_sealed_export_from_a_terminal_is_refused_until_the_repeats_are_read(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
-    project_dir, sealed = _study_with_sealed_reads(tmp_path)
+    project_dir, sealed = _study_with_sealed_reads(tmp_path, database_url)
     csv = project_dir / "clinical_labels.csv"
     report = project_dir / "clinical_labels_summary.txt"
     for args in (
@@ -107,7 +107,6 @@ def test_sealed_export_include_sealed_writes_them_and_the_trail_says_so(tmp_path
 def test_sealed_export_of_regions_is_refused_as_the_labels_are(tmp_path: Path) -> None:
     """The regions drawn at a sealed first read are part of it: hidden with it."""
     from clinlabel.labelling.assignments import StudyDesign, assign_study
-    from clinlabel.labelling.project import init_project
 
     from ..exports.region_project import PHOTO, SCHEMA, Drawer, make_region_batch
 
