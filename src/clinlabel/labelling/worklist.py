@@ -174,7 +174,7 @@ def check_terminal_export(
     says they are not a reader of the study (`include_sealed`). The page refuses its reader
     whose reads are sealed (`check_may_export`) and the team server only lets an admin whose
     worklist is done export; a terminal knows no reader, so it asks. Returns how many sealed
-    reads the export holds (0 when it is refused or none is)."""
+    reads the export holds (0: none)."""
     with project.store.read() as conn:
         sealed = assignment_rows.sealed_first_reads(conn, reader=reader)
     count = sum(sealed.values())
