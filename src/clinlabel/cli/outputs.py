@@ -21,6 +21,14 @@ _FORCE = click.option(
     help="Replace an existing file even when it is not a clinlabel output (never an image, a "
     "file inside a batch or a project's database).",
 )
+_INCLUDE_SEALED = click.option(
+    "--include-sealed",
+    is_flag=True,
+    help="In a blinded test-retest study: write the first reads still sealed (hidden from "
+    "their readers until they read the repeats) too. Only for someone who is not a reader of "
+    "the study; the export's event records how many it held. Without it such an export is "
+    "refused.",
+)
 # Kept here so `--help` loads no more than click (labelling.outputs imports the database layer).
 _REPORT_NAME = "clinical_labels_summary.txt"
 _FRAME_CSV_NAME = "clinical_frame_labels.csv"
@@ -84,6 +92,7 @@ def _list_formats(ctx: click.Context) -> None:
     "--split", help="Region formats: whole cases to splits, e.g. train=0.8,val=0.1,test=0.1."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="The split's random seed.")
+@_INCLUDE_SEALED
 @click.option(
     "--list-formats",
     is_flag=True,
@@ -105,6 +114,7 @@ def export_command(
     annotator: str | None,
     split: str | None,
     seed: int,
+    include_sealed: bool,
 ) -> None:
     """Write the labels CSV (with --report, the summary report too) of PROJECT, or its regions
     in --format.
@@ -123,6 +133,7 @@ def export_command(
             split=split,
             seed=seed,
             allow_broken=allow_broken,
+            include_sealed=include_sealed,
         )
         return
     if out is not None or annotator is not None or split is not None:
@@ -142,6 +153,7 @@ def export_command(
         from clinlabel.labelling import csv_export
 
         # The plain CSV of an SQLite project (the export a user repeats): without SQLAlchemy.
+        # Never while a study's repeat is to be read: the full path checks the seal.
         planned = csv_export.plan(project_dir, csv_path, force=force)
         if planned is not None:
             click.echo(f"Writing the labels CSV to {planned.target}")
@@ -155,7 +167,7 @@ def export_command(
     saved: list[tuple[str, str | None]] = []  # what is written and recorded, once it is
     try:
         audit = _export_with_project(
-            project_dir, csv_path, detailed, readers, with_report, force, saved
+            project_dir, csv_path, detailed, readers, with_report, force, saved, include_sealed
         )
     except KeyboardInterrupt as exc:
         if saved and not isinstance(exc, SavedThenInterrupted):
@@ -175,6 +187,7 @@ def _export_with_project(
     with_report: bool,
     force: bool,
     saved: list[tuple[str, str | None]],
+    include_sealed: bool,
 ) -> ChainStatus:
     """`export_command`'s CSV (and report) through the project: the trail's check as it found
     it. `saved` is told what was written and recorded as soon as it is, and what is left to
@@ -192,8 +205,10 @@ def _export_with_project(
     )
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
+    from clinlabel.labelling.worklist import check_terminal_export
 
     with open_project(project_dir) as project, terminal_progress() as progress:
+        sealed = check_terminal_export(project, include_sealed=include_sealed)
         target = csv_path or project.dir / CSV_NAME
         check_output_target(target, "csv", force=force, batch=project.batch)
         frame_target = frame_csv_path(target)
@@ -219,6 +234,7 @@ def _export_with_project(
                 parallel=True,
                 progress=progress,
                 readers=readers,
+                sealed=sealed,
             )
             saved.append((f"the labels CSV at {paths.csv} with its summary report", None))
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
@@ -239,6 +255,7 @@ def _export_with_project(
                 actor=system_user(),
                 progress=progress,
                 readers=readers,
+                sealed=sealed,
             )
             what = f"the labels CSV at {target.resolve()}"
             saved.append((what, CHECK_UNFINISHED))
@@ -276,21 +293,29 @@ def _fail_if_broken(audit: ChainStatus, *, allow_broken: bool) -> None:
     help="Print the report; without --txt nothing is written (works on read-only media).",
 )
 @_FORCE
-def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: bool) -> None:
+@_INCLUDE_SEALED
+def report_command(
+    project_dir: Path, txt_path: Path | None, echo: bool, force: bool, include_sealed: bool
+) -> None:
     """Write the summary report of PROJECT (fit for an ethics board), from its stored events."""
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.outputs import REPORT_NAME, report_text, write_report
     from clinlabel.labelling.overwrite import check_output_target
     from clinlabel.labelling.project import open_project, system_user
+    from clinlabel.labelling.worklist import check_terminal_export
 
     if echo and txt_path is None:
         with open_project(project_dir, read_only=True) as project:
+            check_terminal_export(project, include_sealed=include_sealed)
             click.echo(report_text(project, parallel=True))
         return
     with open_project(project_dir) as project, terminal_progress() as progress:
+        sealed = check_terminal_export(project, include_sealed=include_sealed)
         target = txt_path or project.dir / REPORT_NAME
         check_output_target(target, "report", force=force, batch=project.batch)
-        text = write_report(project, target, actor=system_user(), parallel=True, progress=progress)
+        text = write_report(
+            project, target, actor=system_user(), parallel=True, progress=progress, sealed=sealed
+        )
     if echo:
         click.echo(text)
     click.echo(f"Wrote the summary report to {target.resolve()}")

@@ -33,16 +33,26 @@ def run_region_export(
     split: str | None,
     seed: int,
     allow_broken: bool = False,
+    include_sealed: bool = False,
 ) -> None:
     from clinlabel.exports.splits import parse_split
     from clinlabel.labelling.outputs import chain_status
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.region_exports import export_regions
+    from clinlabel.labelling.worklist import check_terminal_export
 
     spec = None if split is None else parse_split(split, seed=seed)
     with open_project(project_dir) as project:
+        # The regions drawn at a sealed first read are part of it (hidden with it).
+        sealed = check_terminal_export(project, include_sealed=include_sealed, reader=annotator)
         result = export_regions(
-            project, fmt, out=out, annotator=annotator, split=spec, actor=system_user()
+            project,
+            fmt,
+            out=out,
+            annotator=annotator,
+            split=spec,
+            actor=system_user(),
+            sealed=sealed,
         )
         # As the labels CSV's export: regions changed behind the trail are still written (to be
         # examined), but the command says so and fails unless --allow-broken.

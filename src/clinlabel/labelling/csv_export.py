@@ -12,10 +12,11 @@ Ctrl+C leaves the project as it was). The queries are the store's own (`store.cs
 with the standard library's sqlite3.
 
 It takes only the plain case, which is the one a user repeats: the seed's five columns, one
-reader, no frame labels, no regions. Anything else (`--detailed`, `--readers`, `--report`, a
-team or a PostgreSQL project) goes through `labelling.outputs` as before: `plan` says None. A
-first export (no head kept) checks the whole trail here, on one thread, as the full path's
-plain export does (`chain_status_meanwhile` never spawns).
+reader, no frame labels, no regions, no study repeat still to be read (a first read may be
+sealed: `labelling.worklist.check_terminal_export`). Anything else (`--detailed`,
+`--readers`, `--report`, a team or a PostgreSQL project) goes through `labelling.outputs` as
+before: `plan` says None. A first export (no head kept) checks the whole trail here, on one
+thread, as the full path's plain export does (`chain_status_meanwhile` never spawns).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def plan(project_dir: Path, csv_path: Path | None, *, force: bool) -> Plan | Non
                 or rows.has_frame_labels(conn)
                 or rows.reader_count(conn) >= 2
                 or rows.has_regions(conn)
+                or rows.has_repeat_to_read(conn)
             ):
                 return None
     finally:

@@ -311,11 +311,14 @@ def export_csvs(
     actor: str,
     progress: ProgressSink = no_progress,
     readers: bool = False,
+    sealed: int = 0,
 ) -> tuple[int, int | None]:
     """The labels CSV at `csv_path` and, if due, the frame labels CSV beside it, both staged
     before either is published, then published with their events in one transaction: a failure
     while writing (a full disk) or Ctrl+C leaves both files as they were, never a new labels
-    file beside an old frame file. Returns both numbers of rows (None: no frame file)."""
+    file beside an old frame file. Returns both numbers of rows (None: no frame file).
+    `sealed`: the study's sealed first reads the files hold, written into their events
+    (`worklist.check_terminal_export`)."""
     csv_path = _check_destination(project, csv_path)
     # Beside the CSV, in the folder just checked: the same answer, without looking again (the
     # look for an enclosing batch lists folders, a noticeable part of a bulk export).
@@ -333,7 +336,7 @@ def export_csvs(
         for output in staged:
             output.pending.unlink(missing_ok=True)
         raise
-    _publish_recorded(project, staged, actor=actor)
+    _publish_recorded(project, staged, actor=actor, sealed=sealed)
     return rows, None if frame is None else frame.rows
 
 
@@ -352,9 +355,13 @@ def write_report(
     actor: str,
     parallel: bool = False,
     progress: ProgressSink = no_progress,
+    sealed: int = 0,
 ) -> str:
-    """Write the summary report to `path` and record it; returns the report's text."""
-    return _write_report(project, path, actor=actor, parallel=parallel, progress=progress)[0]
+    """Write the summary report to `path` and record it; returns the report's text.
+    `sealed`: as for `export_csvs`."""
+    return _write_report(
+        project, path, actor=actor, parallel=parallel, progress=progress, sealed=sealed
+    )[0]
 
 
 def report_text(project: Project, *, parallel: bool = False) -> str:
@@ -409,10 +416,12 @@ def _write_report(
     actor: str,
     parallel: bool,
     progress: ProgressSink = no_progress,
+    sealed: int = 0,
 ) -> tuple[str, ChainStatus]:
     path = _check_destination(project, path)
     pending, text, audit = _stage_report(project, path, parallel=parallel, progress=progress)
-    _publish_recorded(project, [_Staged(pending, path, "summary_report")], actor=actor)
+    staged = [_Staged(pending, path, "summary_report")]
+    _publish_recorded(project, staged, actor=actor, sealed=sealed)
     return text, audit
 
 
@@ -443,6 +452,7 @@ def save_outputs(
     parallel: bool = False,
     progress: ProgressSink = no_progress,
     readers: bool = False,
+    sealed: int = 0,
 ) -> OutputPaths:
     """Write the labels CSV, the frame labels CSV (when due) and the summary report (partial
     progress or the final export).
@@ -451,7 +461,7 @@ def save_outputs(
     write transaction, so a failure or an interruption (Ctrl+C) before that leaves no file
     changed and no event. The report therefore states the trail as it was before this export's
     own events. `parallel`: see `gather_report_data` (the command line asks for it, a server
-    never does).
+    never does). `sealed`: as for `export_csvs`.
     """
     csv_path = _check_destination(project, csv_path or project.dir / CSV_NAME)
     report_path = _check_destination(project, report_path or project.dir / REPORT_NAME)
@@ -493,7 +503,7 @@ def save_outputs(
         if final
         else None
     )
-    _publish_recorded(project, staged, actor=actor, then=final_event)
+    _publish_recorded(project, staged, actor=actor, then=final_event, sealed=sealed)
     return OutputPaths(
         csv=csv_path.resolve(),
         report=report_path.resolve(),
@@ -517,7 +527,12 @@ class _Staged:
 
 
 def _publish_recorded(
-    project: Project, staged: list[_Staged], *, actor: str, then: NewEvent | None = None
+    project: Project,
+    staged: list[_Staged],
+    *,
+    actor: str,
+    then: NewEvent | None = None,
+    sealed: int = 0,
 ) -> None:
     """Put complete staged outputs in place and record them, as one step as far as can be.
 
@@ -536,6 +551,9 @@ def _publish_recorded(
             if output.rows is not None:
                 data["rows"] = output.rows
                 data["detailed"] = output.detailed
+            if sealed:
+                # Written while their readers are blinded to them: the study's lead says so.
+                data["sealed_first_reads"] = sealed
             described.append(data)
         with project.store.write() as conn:
             for data in described:

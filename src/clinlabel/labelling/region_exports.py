@@ -83,10 +83,12 @@ def export_regions(
     annotator: str | None = None,
     split: SplitSpec | None = None,
     actor: str,
+    sealed: int = 0,
 ) -> RegionExportResult:
-    """Write the `fmt` export of the project's regions into `out` and record it."""
+    """Write the `fmt` export of the project's regions into `out` and record it (`sealed`: the
+    study's sealed first reads it holds, in its event: `worklist.check_terminal_export`)."""
     plan = plan_region_export(project, fmt, out=out, annotator=annotator, split=split)
-    return write_region_export(project, plan, actor=actor)
+    return write_region_export(project, plan, actor=actor, sealed=sealed)
 
 
 def plan_region_export(
@@ -125,7 +127,7 @@ def plan_region_export(
 
 
 def write_region_export(
-    project: Project, plan: RegionExportPlan, *, actor: str
+    project: Project, plan: RegionExportPlan, *, actor: str, sealed: int = 0
 ) -> RegionExportResult:
     """Write a planned export into its folder and record it (one event, every file's SHA-256)."""
     chosen, folder, whole, split = plan.format, plan.folder, plan.whole, plan.split
@@ -176,6 +178,7 @@ def write_region_export(
                     "seed": split.seed,
                     "cases": {n: sum(1 for s in assigned.values() if s == n) for n in split.names},
                 },
+                **({"sealed_first_reads": sealed} if sealed else {}),
             },
         )
     except OutputError as exc:

@@ -38,6 +38,7 @@ from clinlabel.labelling.worklist import (
     save_repeat_read,
 )
 from clinlabel.store import assignments as assignment_rows
+from clinlabel.store import events as event_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import labels as label_rows
 from clinlabel.store import last_shown as last_shown_rows
@@ -349,6 +350,7 @@ class LabellingSession:
         geometry: Geometry | _Compute | None = COMPUTE,
         version: int | None = None,
         position: int | None = None,
+        change_key: str | None = None,
     ) -> ImageView:
         """Give `image_id` a label; durable and audited when this returns. Does not move.
 
@@ -363,6 +365,11 @@ class LabellingSession:
         `geometry` is the labelled frame's acquisition geometry (`label_geometry`), when the
         caller read it beforehand off the writer thread (the server does, through its viewing
         service); by default it is read here.
+
+        `change_key`: the page's own random key of this change, the same when it sends the
+        change again (its answer lost, or after a reload). In a study it is kept in the label's
+        event, so the very change that gave a sealed first read, sent again, is answered as
+        saved (`_resent_sealed`) where any other attempt is refused as final.
         """
         self._follow_study()
         name, text = self.project.schema.validate(label, comment)
@@ -375,6 +382,12 @@ class LabellingSession:
             return self._save_repeat(repeat, name, text)
         with self._lock:
             self.check_open()
+            if change_key is not None:
+                resent = self._resent_sealed(
+                    image_id, frame=frame, label=name, comment=text, change_key=change_key
+                )
+                if resent is not None:
+                    return resent
             info = self._file_info(image_id, fresh=True)
             relpath = info.relpath
             # Hashed on every save, before the write transaction so other writers never wait
@@ -439,6 +452,13 @@ class LabellingSession:
                                     "new": {"label": name, "comment": text},
                                     "sha256": sha256,
                                     **({"geometry": geometry} if geometry else {}),
+                                    # Only in a study, where a read can be sealed: the one
+                                    # place the key is asked for (`_resent_sealed`).
+                                    **(
+                                        {"change_key": change_key}
+                                        if change_key and self._worklist is not None
+                                        else {}
+                                    ),
                                 },
                                 image_id=image_id,
                                 image=relpath,
@@ -591,6 +611,32 @@ class LabellingSession:
         guess it label by label. Every attempt gets the same "final" answer."""
         if self.sealed_in(conn, image_id):
             check_first_read_final(conn, annotator_id=self._annotator_id, image_id=image_id)
+
+    def _resent_sealed(
+        self, image_id: int, *, frame: int, label: str, comment: str, change_key: str
+    ) -> ImageView | None:
+        """The answer to a sealed read's own change sent again: the page keeps every change
+        until it is answered, and sends it again when the answer was lost (a reload, a server
+        restart, a dropped connection). The key was drawn by the reader's page for that change
+        and kept in its event: a match tells the reader nothing they did not send themselves,
+        so the answer is the save's own (the sealed record), with nothing written. Any other
+        attempt (another key, none, another label with the same key) goes on to the "final"
+        refusal, as before. None: not such a resend.
+
+        In a read transaction, before the save's checks: a sealed read is final once given
+        (`worklist.check_first_read_final`), so what is found here cannot change after."""
+        with self.project.store.read() as conn:
+            if not self.sealed_in(conn, image_id):
+                return None
+            stored = label_rows.current_label(
+                conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
+            )
+            if stored is None or (stored.label, stored.comment) != (label, comment):
+                return None
+            if event_rows.change_key_of(conn, stored.event_id) != change_key:
+                return None
+            self.last_version = stored.event_id
+            return sealed_view(self._view_in(conn, image_id))
 
     def sealed_in(self, conn: Connection, image_id: int) -> bool:
         """This reader's first read of the image is given and its repeat still to be read: the

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
 
@@ -163,6 +163,33 @@ def check_may_export(project: Project, reader: str) -> None:
         )
 
 
+INCLUDE_SEALED = "--include-sealed"
+
+
+def check_terminal_export(
+    project: Project, *, include_sealed: bool, reader: str | None = None
+) -> int:
+    """Refuse an export or report from a terminal while it would hold first reads still
+    sealed (of every reader, or of `reader` when only theirs are exported), unless the person
+    says they are not a reader of the study (`include_sealed`). The page refuses its reader
+    whose reads are sealed (`check_may_export`) and the team server only lets an admin whose
+    worklist is done export; a terminal knows no reader, so it asks. Returns how many sealed
+    reads the export holds (0: none)."""
+    with project.store.read() as conn:
+        sealed = assignment_rows.sealed_first_reads(conn, reader=reader)
+    count = sum(sealed.values())
+    if not count or include_sealed:
+        return count
+    readers = ", ".join(sealed)
+    raise StudyRuleError(
+        f"Not written: the export would show {count} first read(s) still sealed in this "
+        f"blinded test-retest study (of {readers}: hidden from them until they read the "
+        "repeats), and a terminal cannot tell whether you are one of its readers.",
+        hint=f"Export once those repeats are read; if you are not a reader of this study, "
+        f"add {INCLUDE_SEALED} (the export's event records it).",
+    )
+
+
 LOCKED_HINT = "Finish the current case first (every image labelled, and its diagnosis if asked)."
 
 
@@ -260,6 +287,10 @@ def save_repeat_read(
                 hint="A repeat is the second read of an image, blinded to the first.",
             )
         old = assignment_rows.repeat_read(conn, assignment_id)
+        if old == (name, text):
+            # The same read again (the page sends a change again when its answer was lost):
+            # kept as it is, with no second event, as a first read's save of the same label.
+            return replace(item, done=True, open=True, repeat_label=name)
         now = utc_now()
         event_id = append_event(
             conn,

@@ -333,6 +333,36 @@ def repeat_of_image(
     return None if row is None else (int(row[0]), row[1] is not None)
 
 
+def sealed_first_reads(conn: Connection, *, reader: str | None = None) -> dict[str, int]:
+    """Per reader (or only `reader`): their first reads given whose repeat is still to be read,
+    of present images (`labelling.worklist` calls them sealed). Readers with none left out."""
+    own_label = and_(
+        labels.c.image_id == assignments.c.image_id,
+        labels.c.annotator_id == assignments.c.annotator_id,
+        labels.c.frame == 0,
+    )
+    query = (
+        select(annotators.c.name, func.count())
+        .select_from(
+            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id)
+            .join(images, images.c.id == assignments.c.image_id)
+            .join(labels, own_label)
+        )
+        .where(
+            assignments.c.repeat_of.is_not(None),
+            images.c.present,
+            ~select(repeat_reads.c.assignment_id)
+            .where(repeat_reads.c.assignment_id == assignments.c.id)
+            .exists(),
+        )
+        .group_by(annotators.c.name)
+        .order_by(annotators.c.name)
+    )
+    if reader is not None:
+        query = query.where(annotators.c.name == reader)
+    return {str(name): int(count) for name, count in conn.execute(query)}
+
+
 def pending_repeat(annotator_id: int, image_id: ColumnElement[int]) -> ColumnElement[bool]:
     """SQL: this reader's worklist holds a repeat of the image not read yet (its first read,
     if given, is sealed: hidden from the reader until the repeat is read)."""

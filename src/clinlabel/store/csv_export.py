@@ -129,6 +129,17 @@ def reader_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute(query).fetchone()[0])
 
 
+def has_repeat_to_read(conn: sqlite3.Connection) -> bool:
+    """Whether a reading study's repeat is still to be read (a first read may be sealed): the
+    seal is checked by `Store`'s queries (`labelling.worklist.check_terminal_export`), so such
+    a project is exported through it."""
+    query = (
+        "SELECT EXISTS (SELECT 1 FROM assignments a WHERE a.repeat_of IS NOT NULL AND NOT "
+        "EXISTS (SELECT 1 FROM repeat_reads r WHERE r.assignment_id = a.id))"
+    )
+    return bool(conn.execute(query).fetchone()[0])
+
+
 def has_regions(conn: sqlite3.Connection) -> bool:
     """Whether the project holds regions, kept geometries or region events: their checks
     against the trail are `Store`'s (`store.regions.first_region_mismatch`), so such a project

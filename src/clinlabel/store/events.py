@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -109,6 +110,15 @@ def id_of_hash(conn: Connection, event_hash: str) -> int | None:
 def hash_of(conn: Connection, event_id: int) -> str | None:
     found = conn.execute(select(events.c.hash).where(events.c.id == event_id)).scalar()
     return None if found is None else str(found)
+
+
+def change_key_of(conn: Connection, event_id: int) -> str | None:
+    """The page's key of the change an event recorded (`change_key` in its data), if any."""
+    found = conn.execute(select(events.c.data).where(events.c.id == event_id)).scalar()
+    if found is None:
+        return None
+    key = json.loads(found).get("change_key")
+    return key if isinstance(key, str) else None
 
 
 def count_events(conn: Connection) -> int:

@@ -68,6 +68,9 @@ class LabelIn(BaseModel):
     #: The queue position the label was given at: in a reading study it tells a repeat read
     #: from the first read of the same image, whatever another tab shows meanwhile.
     position: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    #: The page's own random key of this change, sent again with it when its answer was lost:
+    #: a sealed first read's own change sent again is answered as saved (not 409 "final").
+    change_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class UnmaskIn(BaseModel):

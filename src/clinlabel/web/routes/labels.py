@@ -66,6 +66,7 @@ async def save_label(
             geometry=geometry,
             version=version,
             position=body.position,
+            change_key=body.change_key,
         )
         saved = LabelSavedOut(
             image=bench.image_out(view),

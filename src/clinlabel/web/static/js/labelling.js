@@ -3,7 +3,7 @@
 
 import { ImageStore } from "./images.js";
 import { SaveQueue } from "./save-queue.js";
-import { PendingStore } from "./pending-store.js";
+import { PendingStore, changeKey } from "./pending-store.js";
 import { Viewer } from "./viewer.js";
 import { LabelPanel } from "./label-panel.js";
 import { CommentDialog } from "./comment-dialog.js";
@@ -359,7 +359,7 @@ export class Labeller {
 
   // A frame label keeps the annotator on this file (the next frame is usually next to label).
   commitFrame(view, frame, name, comment) {
-    const body = { label: name, comment, frame };
+    const body = { label: name, comment, frame, change_key: changeKey() };
     this.frameLabels.pending(view.id, frame, { label: name, comment: comment ?? "" });
     this.sendFrame(view, frame, body);
   }
@@ -396,10 +396,10 @@ export class Labeller {
     const advance = onScreen && view.position < this.total;
     // Moving on after a label: the same request records the next image as shown.
     // The position says which read this is: in a study, a repeat of an image is its own read,
-    // whatever another tab of this reader shows by the time the server gets it.
-    const body = advance
-      ? { label: name, comment, position: view.position, then_show: view.position + 1 }
-      : { label: name, comment, position: view.position };
+    // whatever another tab of this reader shows by the time the server gets it. The change's
+    // key goes with it each time it is sent, after a reload too (pending-store.js).
+    const body = { label: name, comment, position: view.position, change_key: changeKey() };
+    if (advance) body.then_show = view.position + 1;
     this.send(view, change, "PUT", body);
     if (advance) this.go(view.position + 1, t0, { tellServer: false });
     else if (onScreen) this.status.notice("That was the last image. N finds an unlabelled one; R opens the review table.");

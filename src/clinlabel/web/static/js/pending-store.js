@@ -2,8 +2,11 @@
 // reload, a closed tab or a server restart loses none of them. Each is removed once the server
 // has it (or refused it, which the page reports as "not saved"). One record per image and frame,
 // and per region: the newest change. The server's save of an identical label is idempotent, so sending a change
-// again after a reload (it may have arrived just before) makes no second audit event. Records
-// belong to one project and one annotator; others in the same browser are left alone.
+// again after a reload (it may have arrived just before) makes no second audit event. A label
+// change carries its own random key (`changeKey`, kept in its record): in a reading study the
+// server answers the very change that gave a sealed first read, sent again, as saved, where any
+// other attempt on that read is refused as final. Records belong to one project and one
+// annotator; others in the same browser are left alone.
 
 const DB_NAME = "clinlabel";
 const STORE = "pending-labels";
@@ -19,6 +22,14 @@ function openDb() {
   const request = indexedDB.open(DB_NAME, 1);
   request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
   return done(request);
+}
+
+// A new label change's key: 128 random bits, drawn in this browser and sent with the change
+// every time it is sent. Not a secret from its reader, a name of what they sent: the server
+// answers it only with what that change was (`LabellingSession._resent_sealed`).
+export function changeKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 export class PendingStore {
