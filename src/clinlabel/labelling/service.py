@@ -382,7 +382,7 @@ class LabellingSession:
             return self._save_repeat(repeat, name, text)
         with self._lock:
             self.check_open()
-            if change_key is not None:
+            if change_key is not None and self._worklist is not None:  # only a study seals
                 resent = self._resent_sealed(
                     image_id, frame=frame, label=name, comment=text, change_key=change_key
                 )
