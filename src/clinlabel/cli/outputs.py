@@ -343,6 +343,7 @@ def import_command(
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.saving import Saving
 
     report: ImportReport | None = None
     try:
@@ -355,20 +356,18 @@ def import_command(
                 progress=progress,
                 outside_worklist=outside_worklist,
             )
-        _echo_import(report, annotator)
     except KeyboardInterrupt:
         if report is None:
             raise  # nothing committed: the all-or-nothing line
-        # Ctrl+C once the labels were committed (the project closing, the report printing):
+        # Ctrl+C once the labels were committed (the project closing, its last WAL checkpoint):
         # the import stands, and "nothing was changed" would be a lie.
         report.interrupted = True
+    imported = f"the import of {report.imported} labels for {annotator}"
+    with Saving() as saving:
+        saving.done(imported)
+        _echo_import(report, annotator)  # what was saved, also when interrupted
     if report.interrupted:
-        click.echo(
-            f"clinlabel: interrupted, but the import was already saved: {report.imported} "
-            f"labels for {annotator} ({report.unchanged} already the same).",
-            err=True,
-        )
-        click.get_current_context().exit(130)
+        raise SavedThenInterrupted(imported)
 
 
 def _echo_import(report: ImportReport, annotator: str) -> None:

@@ -73,9 +73,15 @@ def run_region_export(
 def run_labelme_import(project_dir: Path, folder: Path, *, annotator: str) -> None:
     from clinlabel.labelling.labelme_import import import_labelme
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.saving import Saving
 
-    with open_project(project_dir) as project:
-        report = import_labelme(project, folder, annotator=annotator)
-    click.echo(
-        f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
-    )
+    with Saving() as saving:
+        with open_project(project_dir) as project:
+            with saving.commit(
+                project.store, f"the import of the labelme files in {folder} for {annotator}"
+            ):
+                report = import_labelme(project, folder, annotator=annotator)
+            saving.done(f"the import of {report.regions} regions for {annotator}")
+        click.echo(
+            f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
+        )
