@@ -81,7 +81,10 @@ def test_ctrl_c_while_the_detailed_export_waits_for_its_check_says_the_csv_was_w
     monkeypatch.undo()
     assert result.exit_code == 130
     line = _one_line(result.stderr)
-    assert f"the labels CSV at {target.resolve()} was already saved and recorded in the audit trail" in line
+    assert (
+        f"the labels CSV at {target.resolve()} was already saved and recorded in the audit trail"
+        in line
+    )
     assert "audit verify" in line
     assert target.is_file() and _exports(project) == 1
     assert run("audit", "verify", project).exit_code == 0
