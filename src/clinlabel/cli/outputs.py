@@ -13,6 +13,7 @@ from clinlabel.errors import SavedThenInterrupted
 if TYPE_CHECKING:
     from clinlabel.audit.status import ChainStatus
     from clinlabel.labelling.importer import ImportReport
+    from clinlabel.labelling.saving import Saving
 
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 _FORCE = click.option(
@@ -137,6 +138,7 @@ def export_command(
             hint="--detailed has one row per read, with its reader named.",
         )
     from clinlabel.cli.progress import terminal_progress
+    from clinlabel.labelling.saving import Saving
 
     if not (with_report or detailed or readers):
         from clinlabel.labelling import csv_export
@@ -145,26 +147,23 @@ def export_command(
         planned = csv_export.plan(project_dir, csv_path, force=force)
         if planned is not None:
             click.echo(f"Writing the labels CSV to {planned.target}")
-            with terminal_progress() as progress:
-                rows, audit = csv_export.export(
-                    planned, actor=csv_export.system_user(), progress=progress
-                )
-            click.echo(f"Wrote {rows} labels to {planned.target}")
-            _fail_if_broken(audit, allow_broken=allow_broken)
+            with Saving() as saving:
+                with terminal_progress() as progress:
+                    rows, audit = csv_export.export(
+                        planned, actor=csv_export.system_user(), progress=progress
+                    )
+                    saving.done(f"the labels CSV at {planned.target}")
+                click.echo(f"Wrote {rows} labels to {planned.target}")
+                _fail_if_broken(audit, allow_broken=allow_broken)
             return
-    saved: list[tuple[str, str | None]] = []  # what is written and recorded, once it is
-    try:
+    # Once the files are in place and recorded (a Ctrl+C as the commit returned, while the
+    # trail's check finished, as the project closed, as the outcome is printed): said so,
+    # "nothing was changed" would be wrong.
+    with Saving() as saving:
         audit = _export_with_project(
-            project_dir, csv_path, detailed, readers, with_report, force, saved
+            project_dir, csv_path, detailed, readers, with_report, force, saving
         )
-    except KeyboardInterrupt as exc:
-        if saved and not isinstance(exc, SavedThenInterrupted):
-            # Ctrl+C while the trail's check finished or the project closed: the files and
-            # their events are committed, "nothing was changed" would be wrong.
-            what, unfinished = saved[-1]
-            raise SavedThenInterrupted(what, unfinished=unfinished) from None
-        raise
-    _fail_if_broken(audit, allow_broken=allow_broken)
+        _fail_if_broken(audit, allow_broken=allow_broken)
 
 
 def _export_with_project(
@@ -174,11 +173,11 @@ def _export_with_project(
     readers: bool,
     with_report: bool,
     force: bool,
-    saved: list[tuple[str, str | None]],
+    saving: Saving,
 ) -> ChainStatus:
     """`export_command`'s CSV (and report) through the project: the trail's check as it found
-    it. `saved` is told what was written and recorded as soon as it is, and what is left to
-    do then (None: nothing the user needs)."""
+    it. `saving` is told what was written and recorded as soon as it is, and what is left to
+    do then."""
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.csv_export import CHECK_UNFINISHED
     from clinlabel.labelling.outputs import (
@@ -209,18 +208,20 @@ def _export_with_project(
                 f"Writing the labels CSV to {target.resolve()}{frames_said} "
                 f"and the summary report to {report_path.resolve()}"
             )
-            paths = save_outputs(
-                project,
-                csv_path=csv_path,
-                report_path=report_path,
-                final=True,
-                detailed=detailed,
-                actor=system_user(),
-                parallel=True,
-                progress=progress,
-                readers=readers,
-            )
-            saved.append((f"the labels CSV at {paths.csv} with its summary report", None))
+            with saving.commit(
+                project.store, f"the labels CSV at {target.resolve()} with its summary report"
+            ):
+                paths = save_outputs(
+                    project,
+                    csv_path=csv_path,
+                    report_path=report_path,
+                    final=True,
+                    detailed=detailed,
+                    actor=system_user(),
+                    parallel=True,
+                    progress=progress,
+                    readers=readers,
+                )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             if paths.frame_csv is not None:
                 click.echo(f"Wrote {paths.frame_rows} frame labels to {paths.frame_csv}")
@@ -232,21 +233,21 @@ def _export_with_project(
             # Python): it covers the trail up to this export's own events.
             checked = chain_status_meanwhile(project)
             # Both CSVs staged, then published together: never a new one beside an old one.
-            rows, frame_rows = export_csvs(
-                project,
-                target,
-                detailed=detailed,
-                actor=system_user(),
-                progress=progress,
-                readers=readers,
-            )
             what = f"the labels CSV at {target.resolve()}"
-            saved.append((what, CHECK_UNFINISHED))
+            with saving.commit(project.store, what, unfinished=CHECK_UNFINISHED):
+                rows, frame_rows = export_csvs(
+                    project,
+                    target,
+                    detailed=detailed,
+                    actor=system_user(),
+                    progress=progress,
+                    readers=readers,
+                )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = checked()
-            saved.append((what, None))
+            saving.done(what)
     return audit
 
 
@@ -287,13 +288,19 @@ def report_command(project_dir: Path, txt_path: Path | None, echo: bool, force: 
         with open_project(project_dir, read_only=True) as project:
             click.echo(report_text(project, parallel=True))
         return
-    with open_project(project_dir) as project, terminal_progress() as progress:
-        target = txt_path or project.dir / REPORT_NAME
-        check_output_target(target, "report", force=force, batch=project.batch)
-        text = write_report(project, target, actor=system_user(), parallel=True, progress=progress)
-    if echo:
-        click.echo(text)
-    click.echo(f"Wrote the summary report to {target.resolve()}")
+    from clinlabel.labelling.saving import Saving
+
+    with Saving() as saving:
+        with open_project(project_dir) as project, terminal_progress() as progress:
+            target = txt_path or project.dir / REPORT_NAME
+            check_output_target(target, "report", force=force, batch=project.batch)
+            with saving.commit(project.store, f"the summary report at {target.resolve()}"):
+                text = write_report(
+                    project, target, actor=system_user(), parallel=True, progress=progress
+                )
+        if echo:
+            click.echo(text)
+        click.echo(f"Wrote the summary report to {target.resolve()}")
 
 
 @click.command("import")

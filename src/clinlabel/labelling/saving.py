@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from clinlabel.audit.landing import Landing, watching
 from clinlabel.errors import SavedThenInterrupted
-from clinlabel.store.store import Store
+
+if TYPE_CHECKING:
+    from clinlabel.store.store import Store  # not loaded to run: the quick CSV export
 
 
 class Saving:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,9 @@ from clinlabel.cli import project as project_cli
 from clinlabel.cli.app import cli
 from clinlabel.labelling.accounts import Accounts, Role
 from clinlabel.labelling.project import Project, init_project, open_project
-from clinlabel.store.store import Store
 
 from .cli_run import run, two_case_batch
+from .committing import ctrl_c_at_the_commit
 
 PASSWORD = "a long enough password"
 IMAGE = "Case_2/Visit_1/XC_CLINICAL/img1.jpg"
@@ -116,35 +115,6 @@ COMMANDS = ["init (rescan)", "study assign", "users add", "users disable", "user
             "adjudicate"]  # fmt: skip
 
 
-def _events_appended(conn: Any) -> int:
-    tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'"
-    if not conn.exec_driver_sql(tables).scalar_one():
-        return 0  # a new project's first write: its schema
-    return int(conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one())
-
-
-def _ctrl_c_at_the_commit(monkeypatch: pytest.MonkeyPatch, *, landed: bool) -> None:
-    """KeyboardInterrupt once, at the commit of the first write that appends an event: right
-    after it returns (`landed`), or right before it (the transaction then rolls back)."""
-    real_write = Store.write
-    fired: list[bool] = []
-
-    @contextlib.contextmanager
-    def write(self: Store) -> Iterator[Any]:
-        with real_write(self) as conn:
-            before = _events_appended(conn)
-            yield conn
-            appended = _events_appended(conn) > before and not fired
-            if appended and not landed:
-                fired.append(True)
-                raise KeyboardInterrupt  # the last statement written, the commit not begun
-        if appended and landed:
-            fired.append(True)
-            raise KeyboardInterrupt  # the commit returned, then the signal's handler ran
-
-    monkeypatch.setattr(Store, "write", write)
-
-
 @pytest.mark.parametrize("name", COMMANDS)
 def test_ctrl_c_as_the_commit_returns_says_what_was_saved(
     team: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, name: str
@@ -152,7 +122,7 @@ def test_ctrl_c_as_the_commit_returns_says_what_was_saved(
     project, batch = team
     command = _command(name, project, batch)
     before = _events(project, command.kind)
-    _ctrl_c_at_the_commit(monkeypatch, landed=True)
+    ctrl_c_at_the_commit(monkeypatch, landed=True)
     result = _invoke(command.args, command.stdin)
     monkeypatch.undo()
     assert result.exit_code == 130, result.output
@@ -171,7 +141,7 @@ def test_ctrl_c_before_the_commit_still_changes_nothing_and_says_so(
     project, batch = team
     command = _command(name, project, batch)
     before = _events(project, command.kind)
-    _ctrl_c_at_the_commit(monkeypatch, landed=False)
+    ctrl_c_at_the_commit(monkeypatch, landed=False)
     result = _invoke(command.args, command.stdin)
     monkeypatch.undo()
     assert result.exit_code == 130, result.output
@@ -208,7 +178,7 @@ def test_a_first_init_interrupted_as_its_commit_returns_makes_no_project(
     "nothing was changed" is the truth, also once its scan had committed."""
     batch = two_case_batch(tmp_path / "Batch")
     project = tmp_path / "project"
-    _ctrl_c_at_the_commit(monkeypatch, landed=True)
+    ctrl_c_at_the_commit(monkeypatch, landed=True)
     result = run("init", batch, "--out", project)
     monkeypatch.undo()
     assert result.exit_code == 130
