@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
 from clinlabel.store.store import Store
 
 
 def _events(conn: Any) -> int:
-    tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'"
-    if not conn.exec_driver_sql(tables).scalar_one():
+    if not inspect(conn).has_table("events"):
         return 0  # a new project's first write: its schema
     return int(conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one())
 
