@@ -166,3 +166,32 @@ def test_ctrl_c_before_a_region_exports_commit_still_changes_nothing(
     assert result.exit_code == 130
     assert _one_line(result) == "Interrupted: nothing was changed."
     assert _exports(project) == exports and _tree(out) == before
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_ctrl_c_at_a_labelme_imports_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    """As the commit returns: the regions are saved and the command says so; before it:
+    nothing was imported, and it says that."""
+    project, _, _ = _regions_exported_then_drawn(tmp_path)
+    labelme = tmp_path / "lm"
+    assert run("export", project, "--format", "labelme", "--out", labelme).exit_code == 0
+    fresh = tmp_path / "fresh"
+    init_project(tmp_path / "Batch", fresh, schema_path=tmp_path / "schema.toml")
+    ctrl_c_at_the_commit(monkeypatch, landed=landed)
+    result = run("import", fresh, "--labelme", labelme, "--annotator", "Dr B")
+    monkeypatch.undo()
+    assert result.exit_code == 130
+    line = _one_line(result)
+    with contextlib.closing(sqlite3.connect(fresh / "clinlabel.db")) as db:
+        regions = int(db.execute("SELECT count(*) FROM regions").fetchone()[0])
+    if landed:
+        assert line == (
+            f"clinlabel: interrupted, but the import of the labelme files in {labelme} for Dr B "
+            "was already saved and recorded in the audit trail."
+        )
+        assert regions == 4
+    else:
+        assert line == "Interrupted: nothing was changed."
+        assert regions == 0
