@@ -22,6 +22,7 @@ from clinlabel.cli import project as project_cli
 from clinlabel.cli.app import cli
 from clinlabel.labelling.accounts import Accounts, Role
 from clinlabel.labelling.project import Project, init_project, open_project
+from clinlabel.store.store import Store
 
 from .cli_run import run, two_case_batch
 from .committing import ctrl_c_at_the_commit
@@ -209,3 +210,27 @@ def test_ctrl_c_while_init_prints_its_outcome_says_the_project_was_made(
     )
     assert _events(project, "batch_scanned") == 2
     assert run("audit", "verify", project).exit_code == 0
+
+
+def test_ctrl_c_as_a_rescan_closes_the_database_says_the_scan_was_saved(
+    team: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing SQLite's last connection runs its WAL checkpoint (long after a large rescan)."""
+    project, batch = team
+    before = _events(project, "batch_scanned")
+    real_close = Store.close
+
+    def close_then_ctrl_c(self: Store) -> None:
+        real_close(self)
+        if _events(project, "batch_scanned") > before:
+            raise KeyboardInterrupt  # pressed as the store closed, the scan committed
+
+    monkeypatch.setattr(Store, "close", close_then_ctrl_c)
+    result = run("init", batch, "--out", project)
+    monkeypatch.undo()
+    assert result.exit_code == 130
+    assert _one_line(result).startswith(
+        f"clinlabel: interrupted, but the scan of the batch {batch.resolve()} into the project "
+        f"{project.resolve()} was already saved"
+    )
+    assert _events(project, "batch_scanned") == before + 1
