@@ -21,10 +21,11 @@ class ClinlabelError(Exception):
 
 
 class SavedThenInterrupted(KeyboardInterrupt):
-    """Ctrl+C after a command's work was committed (its files in place, their events written),
-    while it waited for something after (the audit check running beside the export, the
-    project closing). Still an interruption for every caller; the CLI says what was saved in
-    place of "nothing was changed"."""
+    """Ctrl+C after a command's work was committed (its files in place, their events written):
+    raised as the commit returned (SQLite and psycopg commit in C), or while the command went
+    on after it (the audit check beside an export, the project closing, the outcome printed).
+    Still an interruption for every caller; the CLI says what was saved in place of "nothing
+    was changed" (`labelling.saving`)."""
 
     def __init__(self, saved: str, *, unfinished: str | None = None) -> None:
         super().__init__(saved)

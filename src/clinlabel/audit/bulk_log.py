@@ -19,6 +19,7 @@ from json.encoder import encode_basestring
 from sqlalchemy.engine import Connection
 
 from clinlabel import __version__
+from clinlabel.audit import landing
 from clinlabel.audit.chain import GENESIS
 from clinlabel.audit.events import EventKind
 from clinlabel.audit.log import local_offset_minutes
@@ -71,4 +72,5 @@ def append_image_events(
         "app_version": __version__,
     }
     event_rows.insert_event_values(conn, _VARYING, rows, constants=constants)
+    landing.appended(event_id - 1, prev_hash)
     return list(range(first, event_id))

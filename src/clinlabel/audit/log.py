@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 
 from clinlabel import __version__
+from clinlabel.audit import landing
 from clinlabel.audit.chain import GENESIS, HASHED_FIELDS, encode_data, event_hash, values_hash
 from clinlabel.audit.events import NewEvent
 from clinlabel.audit.links import VERIFYING as VERIFYING
@@ -50,8 +51,9 @@ def append_event(conn: Connection, event: NewEvent) -> int:
         "app_version": __version__,
         "prev_hash": prev_hash,
     }
-    row["hash"] = event_hash(row)
+    row["hash"] = digest = event_hash(row)
     event_rows.insert_event(conn, row)
+    landing.appended(new_id, digest)
     return new_id
 
 
@@ -74,6 +76,7 @@ def append_events(conn: Connection, new: Sequence[NewEvent]) -> list[int]:
         rows.append(dict(zip(STORED_FIELDS, (*values, prev_hash), strict=True)))
         next_id += 1
     event_rows.insert_events(conn, rows)
+    landing.appended(next_id - 1, prev_hash)
     return list(range(first, next_id))
 
 

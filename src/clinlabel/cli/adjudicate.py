@@ -36,17 +36,20 @@ def adjudicate_command(
     if (image is None) != (label is None):
         raise ValidationError("--image and --label go together.")
     if image is not None and label is not None:
+        from clinlabel.labelling.saving import Saving
+
         who = clean_annotator_name(reviewer) if reviewer else system_user()
-        with open_project(project_dir) as project:
+        with Saving() as saving, open_project(project_dir) as project:
             found = [
                 i for i in adjudication_queue(project, scope="all").items if i.relpath == image
             ]
             if not found:
                 raise ValidationError(f"No image {image!r} with a reader's label in {project.dir}.")
-            done = adjudicate(
-                project, reviewer=who, image_id=found[0].image_id, label=label, reason=reason
-            )
-        click.echo(f"{done.relpath}: final label {label} by {who}.")
+            with saving.commit(project.store, f"the final label {label} of {image} by {who}"):
+                done = adjudicate(
+                    project, reviewer=who, image_id=found[0].image_id, label=label, reason=reason
+                )
+                click.echo(f"{done.relpath}: final label {label} by {who}.")
         return
     with open_project(project_dir, read_only=True) as project:
         queue = adjudication_queue(project, scope="all" if every else "disagreements")

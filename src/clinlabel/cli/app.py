@@ -20,7 +20,17 @@ INTERRUPTED_UNCHANGED = "Interrupted: nothing was changed."
 """What Ctrl+C in a command that changes the project all at once (or nothing) says: its writes
 are one transaction rolled back, its files staged and renamed only at the end, its child
 processes stopped (docs/adr/0010-interrupt-progress-background-rescan.md)."""
-ALL_OR_NOTHING = frozenset({"init", "scan", "import", "export", "report", "audit", "study", "db"})
+ALL_OR_NOTHING = frozenset(
+    {"init", "scan", "import", "export", "report", "audit", "study", "db", "users", "adjudicate"}
+)
+
+
+def saved_then_interrupted(exc: SavedThenInterrupted) -> str:
+    """What Ctrl+C says once a command's work is committed (its events in the audit trail):
+    what was saved, then what the interruption cut short, if that matters to the user."""
+    after = f"; {exc.unfinished}" if exc.unfinished else ""
+    return f"interrupted, but {exc.saved} was already saved and recorded in the audit trail{after}."
+
 
 # name -> "module:attribute"; each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -77,11 +87,7 @@ class LazyGroup(click.Group):
             click.echo(f"clinlabel: {shown(exc)}", err=True)
             ctx.exit(2)
         except SavedThenInterrupted as exc:
-            after = f"; {exc.unfinished}" if exc.unfinished else ""
-            click.echo(
-                f"clinlabel: interrupted, but {exc.saved} was already written and recorded{after}.",
-                err=True,
-            )
+            click.echo(f"clinlabel: {shown(saved_then_interrupted(exc))}", err=True)
             ctx.exit(130)
         except KeyboardInterrupt:
             if ctx.invoked_subcommand in ALL_OR_NOTHING:

@@ -13,6 +13,7 @@ from clinlabel.errors import SavedThenInterrupted
 if TYPE_CHECKING:
     from clinlabel.audit.status import ChainStatus
     from clinlabel.labelling.importer import ImportReport
+    from clinlabel.labelling.saving import Saving
 
 _PROJECT = click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 _FORCE = click.option(
@@ -148,6 +149,7 @@ def export_command(
             hint="--detailed has one row per read, with its reader named.",
         )
     from clinlabel.cli.progress import terminal_progress
+    from clinlabel.labelling.saving import Saving
 
     if not (with_report or detailed or readers):
         from clinlabel.labelling import csv_export
@@ -157,26 +159,30 @@ def export_command(
         planned = csv_export.plan(project_dir, csv_path, force=force)
         if planned is not None:
             click.echo(f"Writing the labels CSV to {planned.target}")
-            with terminal_progress() as progress:
-                rows, audit = csv_export.export(
-                    planned, actor=csv_export.system_user(), progress=progress
-                )
-            click.echo(f"Wrote {rows} labels to {planned.target}")
-            _fail_if_broken(audit, allow_broken=allow_broken)
+            with Saving() as saving:
+                with terminal_progress() as progress:
+                    rows, audit = csv_export.export(
+                        planned, actor=csv_export.system_user(), progress=progress
+                    )
+                    saving.done(f"the labels CSV at {planned.target}")
+                click.echo(f"Wrote {rows} labels to {planned.target}")
+                _fail_if_broken(audit, allow_broken=allow_broken)
             return
-    saved: list[tuple[str, str | None]] = []  # what is written and recorded, once it is
-    try:
+    # Once the files are in place and recorded (a Ctrl+C as the commit returned, while the
+    # trail's check finished, as the project closed, as the outcome is printed): said so,
+    # "nothing was changed" would be wrong.
+    with Saving() as saving:
         audit = _export_with_project(
-            project_dir, csv_path, detailed, readers, with_report, force, saved, include_sealed
+            project_dir,
+            csv_path,
+            detailed,
+            readers,
+            with_report,
+            force,
+            saving,
+            include_sealed,
         )
-    except KeyboardInterrupt as exc:
-        if saved and not isinstance(exc, SavedThenInterrupted):
-            # Ctrl+C while the trail's check finished or the project closed: the files and
-            # their events are committed, "nothing was changed" would be wrong.
-            what, unfinished = saved[-1]
-            raise SavedThenInterrupted(what, unfinished=unfinished) from None
-        raise
-    _fail_if_broken(audit, allow_broken=allow_broken)
+        _fail_if_broken(audit, allow_broken=allow_broken)
 
 
 def _export_with_project(
@@ -186,12 +192,12 @@ def _export_with_project(
     readers: bool,
     with_report: bool,
     force: bool,
-    saved: list[tuple[str, str | None]],
+    saving: Saving,
     include_sealed: bool,
 ) -> ChainStatus:
     """`export_command`'s CSV (and report) through the project: the trail's check as it found
-    it. `saved` is told what was written and recorded as soon as it is, and what is left to
-    do then (None: nothing the user needs)."""
+    it. `saving` is told what was written and recorded as soon as it is, and what is left to
+    do then."""
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.csv_export import CHECK_UNFINISHED
     from clinlabel.labelling.outputs import (
@@ -224,19 +230,21 @@ def _export_with_project(
                 f"Writing the labels CSV to {target.resolve()}{frames_said} "
                 f"and the summary report to {report_path.resolve()}"
             )
-            paths = save_outputs(
-                project,
-                csv_path=csv_path,
-                report_path=report_path,
-                final=True,
-                detailed=detailed,
-                actor=system_user(),
-                parallel=True,
-                progress=progress,
-                readers=readers,
-                sealed=sealed,
-            )
-            saved.append((f"the labels CSV at {paths.csv} with its summary report", None))
+            with saving.commit(
+                project.store, f"the labels CSV at {target.resolve()} with its summary report"
+            ):
+                paths = save_outputs(
+                    project,
+                    csv_path=csv_path,
+                    report_path=report_path,
+                    final=True,
+                    detailed=detailed,
+                    actor=system_user(),
+                    parallel=True,
+                    progress=progress,
+                    readers=readers,
+                    sealed=sealed,
+                )
             click.echo(f"Wrote {paths.rows} labels to {paths.csv}")
             if paths.frame_csv is not None:
                 click.echo(f"Wrote {paths.frame_rows} frame labels to {paths.frame_csv}")
@@ -248,22 +256,22 @@ def _export_with_project(
             # Python): it covers the trail up to this export's own events.
             checked = chain_status_meanwhile(project)
             # Both CSVs staged, then published together: never a new one beside an old one.
-            rows, frame_rows = export_csvs(
-                project,
-                target,
-                detailed=detailed,
-                actor=system_user(),
-                progress=progress,
-                readers=readers,
-                sealed=sealed,
-            )
             what = f"the labels CSV at {target.resolve()}"
-            saved.append((what, CHECK_UNFINISHED))
+            with saving.commit(project.store, what, unfinished=CHECK_UNFINISHED):
+                rows, frame_rows = export_csvs(
+                    project,
+                    target,
+                    detailed=detailed,
+                    actor=system_user(),
+                    progress=progress,
+                    readers=readers,
+                    sealed=sealed,
+                )
             click.echo(f"Wrote {rows} labels to {target.resolve()}")
             if frame_rows is not None:
                 click.echo(f"Wrote {frame_rows} frame labels to {frame_target.resolve()}")
             audit = checked()
-            saved.append((what, None))
+            saving.done(what)
     return audit
 
 
@@ -309,16 +317,25 @@ def report_command(
             check_terminal_export(project, include_sealed=include_sealed)
             click.echo(report_text(project, parallel=True))
         return
-    with open_project(project_dir) as project, terminal_progress() as progress:
-        sealed = check_terminal_export(project, include_sealed=include_sealed)
-        target = txt_path or project.dir / REPORT_NAME
-        check_output_target(target, "report", force=force, batch=project.batch)
-        text = write_report(
-            project, target, actor=system_user(), parallel=True, progress=progress, sealed=sealed
-        )
-    if echo:
-        click.echo(text)
-    click.echo(f"Wrote the summary report to {target.resolve()}")
+    from clinlabel.labelling.saving import Saving
+
+    with Saving() as saving:
+        with open_project(project_dir) as project, terminal_progress() as progress:
+            sealed = check_terminal_export(project, include_sealed=include_sealed)
+            target = txt_path or project.dir / REPORT_NAME
+            check_output_target(target, "report", force=force, batch=project.batch)
+            with saving.commit(project.store, f"the summary report at {target.resolve()}"):
+                text = write_report(
+                    project,
+                    target,
+                    actor=system_user(),
+                    parallel=True,
+                    progress=progress,
+                    sealed=sealed,
+                )
+        if echo:
+            click.echo(text)
+        click.echo(f"Wrote the summary report to {target.resolve()}")
 
 
 @click.command("import")
@@ -368,6 +385,7 @@ def import_command(
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.importer import import_labels
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.saving import Saving
 
     report: ImportReport | None = None
     try:
@@ -380,20 +398,18 @@ def import_command(
                 progress=progress,
                 outside_worklist=outside_worklist,
             )
-        _echo_import(report, annotator)
     except KeyboardInterrupt:
         if report is None:
             raise  # nothing committed: the all-or-nothing line
-        # Ctrl+C once the labels were committed (the project closing, the report printing):
+        # Ctrl+C once the labels were committed (the project closing, its last WAL checkpoint):
         # the import stands, and "nothing was changed" would be a lie.
         report.interrupted = True
+    imported = f"the import of {report.imported} labels for {annotator}"
+    with Saving() as saving:
+        saving.done(imported)
+        _echo_import(report, annotator)  # what was saved, also when interrupted
     if report.interrupted:
-        click.echo(
-            f"clinlabel: interrupted, but the import was already saved: {report.imported} "
-            f"labels for {annotator} ({report.unchanged} already the same).",
-            err=True,
-        )
-        click.get_current_context().exit(130)
+        raise SavedThenInterrupted(imported)
 
 
 def _echo_import(report: ImportReport, annotator: str) -> None:

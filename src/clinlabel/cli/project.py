@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clinlabel.cli.shown import shown
 from clinlabel.domain import ScanResult
 from clinlabel.domain.images import ImageKind, ImageRef
+
+if TYPE_CHECKING:
+    from clinlabel.labelling.project import InitReport
 
 
 @click.command("init")
@@ -56,18 +60,26 @@ def init_command(
     """Create a project for BATCH in --out, or rescan the batch of an existing project."""
     from clinlabel.cli.progress import terminal_progress
     from clinlabel.labelling.project import init_project
+    from clinlabel.labelling.saving import Saving
 
-    with terminal_progress() as progress:
-        report = init_project(
-            batch,
-            project_dir,
-            schema_path=schema_path,
-            verify=verify,
-            database_url=database_url,
-            parallel=True,
-            progress=progress,
-            new_batch=new_batch,
-        )
+    with Saving() as saving:
+        with terminal_progress() as progress:
+            report = init_project(
+                batch,
+                project_dir,
+                schema_path=schema_path,
+                verify=verify,
+                database_url=database_url,
+                parallel=True,
+                progress=progress,
+                new_batch=new_batch,
+            )
+            made = "the new project" if report.created else "the scan of the batch into the project"
+            saving.done(f"{made} {report.project_dir}")
+        _echo_init(report)
+
+
+def _echo_init(report: InitReport) -> None:
     scan = report.scan
     verb = "Created" if report.created else "Rescanned"
     click.echo(f"{verb} project {report.project_dir} for batch {report.batch}")

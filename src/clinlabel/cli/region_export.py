@@ -5,10 +5,16 @@ labels CSV's commands stay as they were."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clinlabel.cli.shown import shown
+
+if TYPE_CHECKING:
+    from clinlabel.audit.status import ChainStatus
+    from clinlabel.exports.splits import SplitSpec
+    from clinlabel.labelling.region_exports import RegionExportResult
 
 #: The labels CSV is the export's original format; the region formats follow it in the list.
 CSV_FORMAT = ("csv", "the labels CSV (the default; with --report, the summary report too)")
@@ -39,24 +45,46 @@ def run_region_export(
     from clinlabel.labelling.outputs import chain_status
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.region_exports import export_regions
+    from clinlabel.labelling.saving import Saving
     from clinlabel.labelling.worklist import check_terminal_export
 
     spec = None if split is None else parse_split(split, seed=seed)
-    with open_project(project_dir) as project:
-        # The regions drawn at a sealed first read are part of it (hidden with it).
-        sealed = check_terminal_export(project, include_sealed=include_sealed, reader=annotator)
-        result = export_regions(
-            project,
-            fmt,
-            out=out,
-            annotator=annotator,
-            split=spec,
-            actor=system_user(),
-            sealed=sealed,
-        )
-        # As the labels CSV's export: regions changed behind the trail are still written (to be
-        # examined), but the command says so and fails unless --allow-broken.
-        audit = chain_status(project, parallel=True)
+    # Once the files are in place and recorded, a Ctrl+C (as the trail is checked, the project
+    # closes, the outcome is printed) says so.
+    with Saving() as saving:
+        with open_project(project_dir) as project:
+            # The regions drawn at a sealed first read are part of it (hidden with it).
+            sealed = check_terminal_export(project, include_sealed=include_sealed, reader=annotator)
+            result = export_regions(
+                project,
+                fmt,
+                out=out,
+                annotator=annotator,
+                split=spec,
+                actor=system_user(),
+                sealed=sealed,
+            )
+            what = f"the {fmt} export of the regions to {result.folder}"
+            saving.done(
+                what,
+                unfinished="the check of the audit trail after it did not finish (`clinlabel "
+                "audit verify` runs it)",
+            )
+            # As the labels CSV's export: regions changed behind the trail are still written (to
+            # be examined), but the command says so and fails unless --allow-broken.
+            audit = chain_status(project, parallel=True)
+            saving.done(what)
+        _echo_region_export(result, fmt, spec, audit, allow_broken=allow_broken)
+
+
+def _echo_region_export(
+    result: RegionExportResult,
+    fmt: str,
+    spec: SplitSpec | None,
+    audit: ChainStatus,
+    *,
+    allow_broken: bool,
+) -> None:
     click.echo(
         f"Wrote {result.regions} regions as {fmt} ({len(result.files)} files) "
         f"to {shown(result.folder)}"
@@ -83,9 +111,15 @@ def run_region_export(
 def run_labelme_import(project_dir: Path, folder: Path, *, annotator: str) -> None:
     from clinlabel.labelling.labelme_import import import_labelme
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.saving import Saving
 
-    with open_project(project_dir) as project:
-        report = import_labelme(project, folder, annotator=annotator)
-    click.echo(
-        f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
-    )
+    with Saving() as saving:
+        with open_project(project_dir) as project:
+            with saving.commit(
+                project.store, f"the import of the labelme files in {folder} for {annotator}"
+            ):
+                report = import_labelme(project, folder, annotator=annotator)
+            saving.done(f"the import of {report.regions} regions for {annotator}")
+        click.echo(
+            f"Imported {report.regions} regions for {annotator} from {report.files} labelme files."
+        )

@@ -69,6 +69,7 @@ def assign_command(
     from clinlabel.errors import ValidationError
     from clinlabel.labelling.assignments import StudyDesign, assign_study, parse_readers
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.saving import Saving
 
     chosen = [
         name
@@ -90,9 +91,14 @@ def assign_command(
         locked=locked,
     )
     names = parse_readers(readers)
-    with open_project(project_dir) as project:
-        report = assign_study(project, names, design, seed=seed)
-    click.echo(f"Study assigned (seed {report.seed}, recorded in the audit trail):")
-    for plan in report.plans:
-        repeats_text = f" + {plan.repeats} repeats" if plan.repeats else ""
-        click.echo(f"  {plan.reader}: {plan.first_reads} images{repeats_text} (seed {plan.seed})")
+    with Saving() as saving:
+        with open_project(project_dir) as project:
+            with saving.commit(project.store, f"the study's worklists for {', '.join(names)}"):
+                report = assign_study(project, names, design, seed=seed)
+            saving.done(f"the study's worklists for {', '.join(names)} (seed {report.seed})")
+        click.echo(f"Study assigned (seed {report.seed}, recorded in the audit trail):")
+        for plan in report.plans:
+            repeats_text = f" + {plan.repeats} repeats" if plan.repeats else ""
+            click.echo(
+                f"  {plan.reader}: {plan.first_reads} images{repeats_text} (seed {plan.seed})"
+            )

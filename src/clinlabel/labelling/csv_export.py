@@ -38,6 +38,7 @@ from clinlabel.audit.chain import (
 )
 from clinlabel.audit.events import EventKind, NewEvent
 from clinlabel.audit.label_digest import KeptLabels, digest_to_keep, unchanged_up_to
+from clinlabel.audit.landing import Landing
 from clinlabel.audit.links import check_links, text_or_values_hash
 from clinlabel.audit.rows import event_values, local_offset_minutes
 from clinlabel.audit.status import ChainStatus
@@ -130,13 +131,25 @@ def export(
                 "rows": written,
                 "detailed": False,
             }
-            with database.write(conn):
-                last = rows.last_link(conn)
-                new_id, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-                event = NewEvent(EventKind.EXPORT_WRITTEN, actor, data)
-                values = event_values(event, new_id, prev_hash, local_offset_minutes())
-                rows.insert_event(conn, (*values, values_hash(values)))
-                publish(pending, target)  # renamed last: the transaction commits right after
+            # Interrupted as the commit returns (SQLite commits in C), the event says whether
+            # it landed: then the file is in place and recorded.
+            landing = Landing(lambda event_id: rows.committed_hash(database, event_id))
+            try:
+                with database.write(conn):
+                    last = rows.last_link(conn)
+                    new_id, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+                    event = NewEvent(EventKind.EXPORT_WRITTEN, actor, data)
+                    values = event_values(event, new_id, prev_hash, local_offset_minutes())
+                    event_hash = values_hash(values)
+                    rows.insert_event(conn, (*values, event_hash))
+                    landing.appended(new_id, event_hash)
+                    publish(pending, target)  # renamed last: the transaction commits right after
+            except KeyboardInterrupt:
+                if not landing.landed():
+                    raise
+                raise SavedThenInterrupted(
+                    f"the labels CSV at {target}", unfinished=CHECK_UNFINISHED
+                ) from None
         finally:
             pending.unlink(missing_ok=True)  # interrupted (Ctrl+C) or failed: no half file
         try:

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from clinlabel.atomic import atomic_writer
 from clinlabel.audit.log import record_mismatch, verify_chain, verify_store, with_labels
+from clinlabel.audit.status import ChainStatus
 from clinlabel.errors import AuditError, StoreError, ValidationError
-from clinlabel.labelling.project import SETTINGS_FILE, ProjectLock, open_project
+from clinlabel.labelling.project import SETTINGS_FILE, Project, ProjectLock, open_project
+from clinlabel.labelling.saving import Saving
 from clinlabel.store import copy as copy_rows
+from clinlabel.store import events as event_rows
 from clinlabel.store.store import Store
 from clinlabel.store.urls import masked_url as masked
 
@@ -30,6 +33,12 @@ class CopyReport:
     head_hash: str
     rows: dict[str, int]
     switched: bool
+
+
+NOT_SWITCHED = (
+    "the project still keeps its records in its SQLite file (to move them, run `clinlabel db "
+    "copy` again into a new, empty database)"
+)
 
 
 def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyReport:
@@ -49,60 +58,85 @@ def copy_project(project_dir: Path, url: str, *, switch: bool = True) -> CopyRep
             hint="Give the URL without it and keep the password in ~/.pgpass (or PGPASSWORD), "
             "which PostgreSQL's client reads; or copy only, with --keep-using-sqlite.",
         )
-    # Opened first: a folder that is not a project is said so (not "cannot write" by the lock).
-    with open_project(project_dir) as project, ProjectLock(project_dir):
-        source = project.store
-        if source.dialect != "sqlite":
-            raise ValidationError(
-                f"The project {project_dir} keeps its records on a server already "
-                f"({source.where}); `db copy` moves a project's SQLite file."
-            )
-        original = verify_store(source)
-        if not original.ok:
-            raise AuditError(
-                f"The project's own audit trail is broken at event "
-                f"{original.first_broken_event} ({original.reason}); nothing was copied.",
-                hint=f"Run `clinlabel audit verify {project_dir}` for the details.",
-            )
-        target = Store.open_url(url)
-        try:
-            with target.read() as conn:
-                used = copy_rows.non_empty(conn)
-            if used:
-                raise ValidationError(
-                    f"The database at {target.where} already holds records "
-                    f"({', '.join(used[:5])}); nothing was copied.",
-                    hint="Copy into a new, empty database (createdb NAME).",
-                )
-            # One transaction, checked before it commits: interrupted (Ctrl+C) or refused
-            # anywhere in it, the target is rolled back to empty and a second run can use it.
-            with source.read() as src, target.write() as dst:
-                for table in copy_rows.tables():
-                    copy_rows.copy_table(src, dst, table)
-                copy_rows.reset_sequences(dst)
-                expected = copy_rows.row_counts(src)
-                found = copy_rows.row_counts(dst)
-                if found != expected:
-                    differ = sorted(name for name in expected if expected[name] != found.get(name))
-                    raise StoreError(
-                        f"The copy differs from the original in {', '.join(differ)}; nothing "
-                        "was copied."
-                    )
-                copied = with_labels(verify_chain(dst), record_mismatch(dst))
-                if not copied.ok or (copied.events, copied.head_hash) != (
-                    original.events,
-                    original.head_hash,
-                ):
-                    raise AuditError(
-                        f"The copy's audit trail does not verify as the original's "
-                        f"({copied.reason or 'another head'}); nothing was copied, the project "
-                        "still uses its SQLite file."
-                    )
-        finally:
-            target.close()
-    if switch:
-        _remember_url(project_dir, url)
+    # A Ctrl+C once the copy is committed (raised as the commit returns, as the project closes)
+    # says so: the target holds the verified copy, "nothing was changed" would be a lie.
+    with Saving() as saving:
+        with open_project(project_dir) as project, ProjectLock(project_dir):
+            found, copied = _copy_checked(project, project_dir, url, switch, saving)
+        if switch:
+            _remember_url(project_dir, url)
+            saving.done(f"{saving.saved}, and the project now uses it")
     return CopyReport(copied.events, copied.head_hash, found, switch)
+
+
+def _copy_checked(
+    project: Project, project_dir: Path, url: str, switch: bool, saving: Saving
+) -> tuple[dict[str, int], ChainStatus]:
+    """Copy the project's records into the empty database at `url` in one transaction, checked
+    before it commits; the rows copied per table and the copy's chain status."""
+    source = project.store
+    if source.dialect != "sqlite":
+        raise ValidationError(
+            f"The project {project_dir} keeps its records on a server already "
+            f"({source.where}); `db copy` moves a project's SQLite file."
+        )
+    original = verify_store(source)
+    if not original.ok:
+        raise AuditError(
+            f"The project's own audit trail is broken at event "
+            f"{original.first_broken_event} ({original.reason}); nothing was copied.",
+            hint=f"Run `clinlabel audit verify {project_dir}` for the details.",
+        )
+    target = Store.open_url(url)
+    try:
+        with target.read() as conn:
+            used = copy_rows.non_empty(conn)
+        if used:
+            raise ValidationError(
+                f"The database at {target.where} already holds records "
+                f"({', '.join(used[:5])}); nothing was copied.",
+                hint="Copy into a new, empty database (createdb NAME).",
+            )
+        # One transaction, checked before it commits: interrupted (Ctrl+C) or refused
+        # anywhere in it, the target is rolled back to empty and a second run can use it.
+        # Interrupted as the commit returns (psycopg commits in C), the copy's last event says
+        # whether it landed.
+        with (
+            saving.commit(
+                target,
+                f"the verified copy of the project's records into {target.where}",
+                unfinished=NOT_SWITCHED if switch else None,
+            ) as landing,
+            source.read() as src,
+            target.write() as dst,
+        ):
+            for table in copy_rows.tables():
+                copy_rows.copy_table(src, dst, table)
+            copy_rows.reset_sequences(dst)
+            expected = copy_rows.row_counts(src)
+            found = copy_rows.row_counts(dst)
+            if found != expected:
+                differ = sorted(name for name in expected if expected[name] != found.get(name))
+                raise StoreError(
+                    f"The copy differs from the original in {', '.join(differ)}; nothing "
+                    "was copied."
+                )
+            copied = with_labels(verify_chain(dst), record_mismatch(dst))
+            if not copied.ok or (copied.events, copied.head_hash) != (
+                original.events,
+                original.head_hash,
+            ):
+                raise AuditError(
+                    f"The copy's audit trail does not verify as the original's "
+                    f"({copied.reason or 'another head'}); nothing was copied, the project "
+                    "still uses its SQLite file."
+                )
+            head = event_rows.last_link(dst)
+            if head is not None:
+                landing.appended(*head)
+    finally:
+        target.close()
+    return found, copied
 
 
 def _has_password(url: str) -> bool:

@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 
 from clinlabel.audit.bulk_log import ImageEvent, append_image_events
 from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.landing import watching
 from clinlabel.audit.log import append_event, utc_now
 from clinlabel.domain.progress import ProgressSink, no_progress
-from clinlabel.errors import ClinlabelError, ImportFileError, ValidationError
+from clinlabel.errors import ImportFileError, ValidationError
 from clinlabel.exports.csv_import import ImportRow, iter_labels_csv
 from clinlabel.exports.import_matching import (
     AmbiguousRow,
@@ -39,7 +40,6 @@ from clinlabel.labelling.worklist import (
     final_first_reads,
     final_reads_changed,
 )
-from clinlabel.store import events as event_rows
 from clinlabel.store import images as image_rows
 from clinlabel.store import imports as import_rows
 from clinlabel.store import people
@@ -220,9 +220,8 @@ def import_labels(
     )
     # ... and never a change of a first read that is final (its image comes back as a repeat).
     final = final_first_reads(project, annotator)
-    saved: list[tuple[int, str | None]] = []  # the import's own event, once appended
     with (
-        _saved_if_committed(project, saved, report),
+        _saved_if_committed(project, report),
         project.store.write() as conn,
         large_cache(conn, WRITE_CACHE_KIB),
         FileHashing(project.batch, rows=len(todo)) as hashing,
@@ -264,7 +263,7 @@ def import_labels(
             )
         ):
             recount_label_cases(conn, annotator_id=annotator_id, cases=writer.cases)
-        event_id = append_event(
+        append_event(
             conn,
             NewEvent(
                 EventKind.LABELS_IMPORTED,
@@ -278,33 +277,22 @@ def import_labels(
                 },
             ),
         )
-        saved.append((event_id, event_rows.hash_of(conn, event_id)))
     return report
 
 
 @contextmanager
-def _saved_if_committed(
-    project: Project, saved: list[tuple[int, str | None]], report: ImportReport
-) -> Iterator[None]:
+def _saved_if_committed(project: Project, report: ImportReport) -> Iterator[None]:
     """Around the import's write: a Ctrl+C that comes during the commit is raised once the
     commit has returned, the labels saved. Then the import returns, `report.interrupted`
-    set: "nothing was changed" would be a lie. `saved` holds the import's event (id, hash)
-    once appended, looked for in the project after the interruption."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        if not saved or not _committed(project, saved[0]):
-            raise
-        report.interrupted = True
-
-
-def _committed(project: Project, saved: tuple[int, str | None]) -> bool:
-    """Whether the project holds this event (id, hash): the write that appended it committed."""
-    try:
-        with project.store.read() as conn:
-            return event_rows.hash_of(conn, saved[0]) == saved[1]
-    except ClinlabelError:
-        return False  # not known: the interruption goes on as it came
+    set (the caller says what was saved, then that it was interrupted): "nothing was changed"
+    would be a lie. The import's own last event tells whether the commit landed."""
+    with watching(project.store) as landing:
+        try:
+            yield
+        except KeyboardInterrupt:
+            if not landing.landed():
+                raise
+            report.interrupted = True
 
 
 def _data_lines(csv_path: Path) -> int:

@@ -29,6 +29,7 @@ from clinlabel.errors import (
     ImageFileError,
     OutputError,
     ProjectInUseError,
+    SavedThenInterrupted,
     StoreError,
     ValidationError,
 )
@@ -37,6 +38,7 @@ from clinlabel.labelling.project_basics import SERVER_FILE as SERVER_FILE
 from clinlabel.labelling.project_basics import SETTINGS_FILE as SETTINGS_FILE
 from clinlabel.labelling.project_basics import file_sha256 as file_sha256
 from clinlabel.labelling.project_basics import system_user as system_user
+from clinlabel.labelling.saving import Saving
 from clinlabel.store import images as image_rows
 from clinlabel.store import meta
 from clinlabel.store import rescan as rescan_rows
@@ -254,9 +256,12 @@ def init_project(
             f"Cannot create the project folder {project_dir}: {exc.strerror}."
         ) from exc
     fresh = False
+    # Once the scan is committed, a Ctrl+C (during the commit, the store's closing, the lock's
+    # release) says so: "nothing was changed" would be a lie for a rescan.
+    saving = Saving()
     try:
         # A rescan renumbers the queue: never under a labelling server that holds the project.
-        with ProjectLock(project_dir):
+        with saving, ProjectLock(project_dir):
             if database_url is not None:
                 Store.open_url(database_url).close()  # a URL is remembered only once it works
                 with atomic_writer(project_dir / SETTINGS_FILE) as handle:
@@ -272,15 +277,19 @@ def init_project(
                     verify=verify,
                     parallel=parallel,
                     progress=progress,
+                    saving=saving,
                 )
             except BaseException:
                 if fresh:  # a first scan that failed leaves no half-made project behind
                     for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
                         (project_dir / name).unlink(missing_ok=True)
                 raise
-    except BaseException:
+    except BaseException as exc:
         if fresh or not folder_existed:
             _remove_made(project_dir, folder_existed=folder_existed, lock_existed=lock_existed)
+        if fresh and isinstance(exc, SavedThenInterrupted):
+            # The first scan had committed, but its database is removed above: no project.
+            raise KeyboardInterrupt from None
         raise
 
 
@@ -339,6 +348,7 @@ def _scan_into(
     verify: bool,
     parallel: bool,
     progress: ProgressSink = no_progress,
+    saving: Saving,
 ) -> InitReport:
     # Imported here: the scanner (and its process pool) is not needed to open a project.
     from clinlabel.labelling.scanning import scan_rows
@@ -350,7 +360,10 @@ def _scan_into(
             expected = image_rows.queue_length(conn) or None
         # closing(): the scan's child process is stopped now if the inserts fail (or Ctrl+C
         # interrupts them), not whenever the generator happens to be collected.
-        with closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks:
+        with (
+            closing(scan_rows(batch, result, verify=verify, parallel=parallel)) as chunks,
+            saving.commit(store, f"the scan of the batch {batch} into the project {project_dir}"),
+        ):
             return record_scan(
                 store,
                 project_dir,
@@ -362,7 +375,7 @@ def _scan_into(
                 progress=progress,
             )
     finally:
-        store.close()
+        store.close()  # SQLite's last WAL checkpoint: a Ctrl+C here is after the commit
 
 
 def record_scan(

@@ -23,11 +23,17 @@ from typing import Any
 
 from clinlabel.atomic import publish
 from clinlabel.audit.events import EventKind, NewEvent
+from clinlabel.audit.landing import watching
 from clinlabel.audit.log import append_event
 from clinlabel.discovery.batch_like import enclosing_batch
 from clinlabel.domain.images import ImageKind
 from clinlabel.domain.regions import MASK_TOOLS, Extent
-from clinlabel.errors import ClinlabelError, OutputError, ValidationError
+from clinlabel.errors import (
+    ClinlabelError,
+    OutputError,
+    SavedThenInterrupted,
+    ValidationError,
+)
 from clinlabel.exports.nifti_masks import read_volume_grid, slice_extent
 from clinlabel.exports.region_data import DrawnImage, DrawnRegion, RegionExport, VolumeGrid
 from clinlabel.exports.region_formats import REGION_FORMATS, RegionFormat, region_format
@@ -403,13 +409,22 @@ def _publish(
     made: list[Path] = []
     published: dict[tuple[int, int], Path] = {}
     try:
-        with project.store.write() as conn:
+        with watching(project.store) as landing, project.store.write() as conn:
             earlier = region_rows.last_region_export_files(
                 conn, str(folder), f"regions_{chosen.name}"
             )
             append_event(conn, event)
             for number, (source, target) in enumerate(zip(staged, targets, strict=True)):
                 _swap_in(source, folder, target, replaced / str(number), undo, made, published)
+    except KeyboardInterrupt:
+        if not landing.landed():
+            _swap_back(undo, made)
+            raise
+        # Raised as the commit returned (SQLite commits in C): the files are in place with
+        # their event, which must not be left describing files taken back. The earlier
+        # export's leftovers go as they would have (a few removals): the folder is this one.
+        _remove_stale(folder, earlier, set(hashes))
+        raise SavedThenInterrupted(f"the {chosen.name} export of the regions to {folder}") from None
     except BaseException:
         # A full disk, a file that cannot be replaced or Ctrl+C half-way through the renames:
         # the event is rolled back, and so are the files, so no export appears half-written.

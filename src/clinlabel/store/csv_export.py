@@ -219,6 +219,19 @@ def last_link(conn: sqlite3.Connection) -> tuple[int, str] | None:
     return None if found is None else (int(found[0]), str(found[1]))
 
 
+def committed_hash(database: Database, event_id: int) -> str | None:
+    """The hash of event `event_id` as committed, read through a new connection (None: no such
+    event): whether a write that was interrupted as it committed landed."""
+    with database.failures():
+        conn = database.connect()
+        try:
+            with database.read(conn):
+                found = conn.execute("SELECT hash FROM events WHERE id = ?", (event_id,)).fetchone()
+        finally:
+            conn.close()
+    return None if found is None else str(found[0])
+
+
 def insert_event(conn: sqlite3.Connection, values: Sequence[object]) -> None:
     """One event row, values in `_EVENT_COLUMNS` order. Only events without an image or
     active time come here (an export's): they move no (actor, image) sum of `store.seconds`."""

@@ -57,7 +57,12 @@ def test_ctrl_c_after_the_commit_says_the_import_was_saved(
     assert "nothing was changed" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
-    assert "2 labels" in lines[0] and "saved" in lines[0]
+    assert lines[0] == (
+        "clinlabel: interrupted, but the import of 2 labels for Dr A was already saved and "
+        "recorded in the audit trail."
+    )
+    # What was saved, as an import that was not interrupted says it.
+    assert "Imported 2 labels for Dr A (0 already the same)." in result.stdout
 
 
 def test_ctrl_c_during_the_commit_says_the_import_was_saved(

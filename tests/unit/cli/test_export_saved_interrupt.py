@@ -63,7 +63,7 @@ def test_ctrl_c_while_the_quick_export_waits_for_its_check_says_the_csv_was_writ
     assert result.exit_code == 130
     line = _one_line(result.stderr)
     assert "nothing was changed" not in result.output and "Traceback" not in result.output
-    assert f"the labels CSV at {target} was already written and recorded" in line
+    assert f"the labels CSV at {target} was already saved and recorded in the audit trail" in line
     assert "audit verify" in line  # what did not finish, and how to run it
     assert target.read_text(encoding="utf-8-sig").count("\n") == 3
     assert _exports(project) == 1
@@ -81,7 +81,10 @@ def test_ctrl_c_while_the_detailed_export_waits_for_its_check_says_the_csv_was_w
     monkeypatch.undo()
     assert result.exit_code == 130
     line = _one_line(result.stderr)
-    assert f"the labels CSV at {target.resolve()} was already written and recorded" in line
+    assert (
+        f"the labels CSV at {target.resolve()} was already saved and recorded in the audit trail"
+        in line
+    )
     assert "audit verify" in line
     assert target.is_file() and _exports(project) == 1
     assert run("audit", "verify", project).exit_code == 0
@@ -102,7 +105,7 @@ def test_ctrl_c_while_the_project_closes_after_an_export_with_its_report(
     monkeypatch.undo()
     assert result.exit_code == 130
     line = _one_line(result.stderr)
-    assert "with its summary report was already written and recorded." in line
+    assert "with its summary report was already saved and recorded in the audit trail." in line
     assert "audit verify" not in line  # the report's own check had finished
     assert (project / "clinical_labels_summary.txt").is_file()
     assert _exports(project) == 3  # the CSV, the report, and the finished export
