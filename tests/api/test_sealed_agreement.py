@@ -7,6 +7,8 @@ not."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from .team_server import clients, make_team_project, team_server
 FIRST = "Suspicious"
 
 
-def _read_all(client: TestClient, label: str, *, repeats: bool) -> int:
+def read_all(client: TestClient, label: str, *, repeats: bool) -> int:
     """The client's reader reads their first reads (or repeats) as `label`; returns how many."""
     items: list[dict[str, Any]] = client.get("/api/study/worklist").json()["items"]
     chosen = [i for i in items if i["repeat"] == repeats]
@@ -43,9 +45,11 @@ def _other_reader_reads(project: Project, reader: str, label: str) -> None:
     session.close()
 
 
-def test_sealed_agreement_the_local_server_refuses_its_reader_with_sealed_reads(
-    tmp_path: Path, batch: Path
-) -> None:
+@contextlib.contextmanager
+def local_reader_with_sealed_reads(tmp_path: Path, batch: Path) -> Iterator[tuple[TestClient, int]]:
+    """`clinlabel label` of reader alice, who has given every first read (Suspicious) of a
+    study where Dr B has read everything (Non-Suspicious): the client and how many of alice's
+    first reads are sealed."""
     from clinlabel.web.app import create_app
     from clinlabel.web.config import WebSettings
     from clinlabel.web.workbench import Workbench
@@ -71,25 +75,32 @@ def test_sealed_agreement_the_local_server_refuses_its_reader_with_sealed_reads(
         with TestClient(
             create_app(settings, workbench=bench), base_url=ORIGIN, headers=headers
         ) as client:
-            _read_all(client, FIRST, repeats=False)
+            read_all(client, FIRST, repeats=False)
             sealed = sum(
                 1 for i in client.get("/api/study/worklist").json()["items"] if i["repeat"]
             )
             assert sealed
-            refused = client.get("/api/agreement")
-            assert refused.status_code == 409, refused.text
-            message = refused.json()["message"]
-            assert f"{sealed} first read(s) of yours" in message and "repeats" in message
-            assert FIRST not in refused.text and "kappa" not in refused.text
-            # Only some labels: refused the same (which labels are left would tell the read).
-            assert client.get("/api/agreement?labels=NA").status_code == 409
-
-            _read_all(client, "NA", repeats=True)
-            shown = client.get("/api/agreement")
-            assert shown.status_code == 200, shown.text
-            assert shown.json()["readers"] == ["alice", "Dr B"]
+            yield client, sealed
     finally:
         bench.shutdown()
+
+
+def test_sealed_agreement_the_local_server_refuses_its_reader_with_sealed_reads(
+    tmp_path: Path, batch: Path
+) -> None:
+    with local_reader_with_sealed_reads(tmp_path, batch) as (client, sealed):
+        refused = client.get("/api/agreement")
+        assert refused.status_code == 409, refused.text
+        message = refused.json()["message"]
+        assert f"{sealed} first read(s) of yours" in message and "repeats" in message
+        assert FIRST not in refused.text and "kappa" not in refused.text
+        # Only some labels: refused the same (which labels are left would tell the read).
+        assert client.get("/api/agreement?labels=NA").status_code == 409
+
+        read_all(client, "NA", repeats=True)
+        shown = client.get("/api/agreement")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["readers"] == ["alice", "Dr B"]
 
 
 def test_sealed_agreement_a_team_reviewer_who_reads_sees_no_figures_until_done(
@@ -102,8 +113,8 @@ def test_sealed_agreement_a_team_reviewer_who_reads_sees_no_figures_until_done(
         with clients(team) as users:
             ann, rev, adm = users["ann"], users["rev"], users["adm"]
             for done in (ann, users["bea"]):
-                _read_all(done, "Benign", repeats=False)
-                _read_all(done, "Benign", repeats=True)
+                read_all(done, "Benign", repeats=False)
+                read_all(done, "Benign", repeats=True)
             assert adm.get("/api/agreement").status_code == 200
             # Before any read of theirs: the figures would show the others' reads.
             early = rev.get("/api/agreement")
@@ -111,19 +122,24 @@ def test_sealed_agreement_a_team_reviewer_who_reads_sees_no_figures_until_done(
             assert "read(s) to go" in early.json()["message"]
             assert "Benign" not in early.text
 
-            _read_all(rev, FIRST, repeats=False)
+            read_all(rev, FIRST, repeats=False)
             sealed = sum(1 for i in rev.get("/api/study/worklist").json()["items"] if i["repeat"])
             refused = rev.get("/api/agreement")
             assert refused.status_code == 403, refused.text
             message = refused.json()["message"]
             assert f"{sealed} first read(s) sealed until you read their repeats" in message
             assert FIRST not in refused.text and "Benign" not in refused.text
+            # Nor the dashboard (which counts their reads' NA labels) until the repeats.
+            dashboard = rev.get("/api/dashboard")
+            assert dashboard.status_code == 409 and "the dashboard would show you" in dashboard.text
+            assert rev.get("/api/adjudication").status_code == 403
             # An admin who reads nothing sees them, sealed reads counted (as their exports).
             assert adm.get("/api/agreement").status_code == 200
             # An annotator is not a reviewer.
             assert ann.get("/api/agreement").status_code == 403
 
-            _read_all(rev, "Benign", repeats=True)
+            read_all(rev, "Benign", repeats=True)
             shown = rev.get("/api/agreement")
             assert shown.status_code == 200, shown.text
             assert shown.json()["readers"] == ["ann", "bea", "rev"]
+            assert rev.get("/api/dashboard").status_code == 200

@@ -187,6 +187,25 @@ AGREEMENT = SealedOutput(
 )
 """The agreement between readers counts every first read (pairs, per case, per label): a
 reader could learn what they read from how they agree with the others, or with the majority."""
+ADJUDICATION = SealedOutput(
+    refused="Not open to you",
+    shows="adjudication",
+    shows_all="the adjudication list",
+    then="open adjudication again",
+    again="List them once those repeats are read",
+    recorded="",
+)
+"""Adjudication shows each reader's label of each image, theirs among them."""
+DASHBOARD = SealedOutput(
+    refused="Not shown",
+    shows="the dashboard",
+    shows_all="the dashboard",
+    then="open the dashboard again",
+    again="Ask again once those repeats are read",
+    recorded="",
+)
+"""The dashboard counts each reader's NA labels and agreement with the consensus over their
+first reads: with one read sealed, the count moves by it."""
 
 
 def check_may_export(project: Project, reader: str, *, output: SealedOutput = EXPORT) -> None:

@@ -2,7 +2,8 @@
 pair, label and case, each reader against the majority), so while one is sealed (given, its
 repeat still to be read) the command refuses in one line (exit 2), as a terminal export does,
 unless told the person is not a reader (`--include-sealed`, said again on stderr); once the
-repeats are read it prints as before, the test-retest block included."""
+repeats are read it prints as before, the test-retest block included. `clinlabel adjudicate`'s
+list (each reader's label side by side) follows the same rule."""
 
 from __future__ import annotations
 
@@ -79,3 +80,28 @@ def test_sealed_agreement_from_a_terminal_is_refused_until_the_repeats_are_read(
     assert after.stderr == ""
     document = json.loads(after.stdout)
     assert [entry["reader"] for entry in document["intra"]] == ["Dr A", "Dr B"]
+
+
+def test_sealed_adjudication_list_from_a_terminal_is_refused_as_the_figures_are(
+    tmp_path: Path,
+) -> None:
+    """`clinlabel adjudicate` lists each reader's label of each image: the same rule."""
+    project_dir, sealed = _study_with_sealed_reads(tmp_path, None)
+    for args in ((), ("--all",), ("--json",)):
+        refused = run("adjudicate", project_dir, *args)
+        assert_user_error(
+            refused, f"{sealed} first read(s) still sealed", "Dr A, Dr B", "--include-sealed"
+        )
+        assert "Suspicious" not in refused.output
+
+    lead = run("adjudicate", project_dir, "--json", "--all", "--include-sealed")
+    assert lead.exit_code == 0, lead.output
+    items = json.loads(lead.stdout)["items"]
+    assert items and all(item["reads"] == READERS for item in items)
+    assert f"holds {sealed} first read(s) still sealed" in lead.stderr
+
+    for reader, label in READERS.items():
+        _reads(project_dir, reader, label, repeats=True)
+    after = run("adjudicate", project_dir, "--all")
+    assert after.exit_code == 0, after.output
+    assert "Dr A: Suspicious" in after.stdout and after.stderr == ""
