@@ -10,7 +10,8 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
   shown without it (the reader is blinded to their first read);
 - a first read whose image comes back as a repeat is **sealed** while the repeat is pending:
   every face shows the reader that the image is read, never what they read (not the page when
-  they go back to it, the image record, the review table, nor an export they could run), and
+  they go back to it, the image record, the review table, nor an export they could run, the
+  agreement figures, adjudication or the dashboard: `SealedOutput`), and
   it is **final once given**: no change, clear or undo of it, before the repeat is read or
   after. Hidden alone would let a reader re-read it blind at its first place after having met
   the repeat (or correct it once the repeat has shown them their second opinion), so that the
