@@ -17,6 +17,13 @@ import click
 @click.option("--label", help="The final label (with --image).")
 @click.option("--reason", default="", help="Why (required where the readers disagree).")
 @click.option("--reviewer", help="Who adjudicates (default: the system user).")
+@click.option(
+    "--include-sealed",
+    is_flag=True,
+    help="In a blinded test-retest study: list the first reads still sealed (hidden from their "
+    "readers until they read the repeats) too. Only for someone who is not a reader of the "
+    "study; without it the list is refused while any first read is sealed.",
+)
 def adjudicate_command(
     project_dir: Path,
     every: bool,
@@ -25,6 +32,7 @@ def adjudicate_command(
     label: str | None,
     reason: str,
     reviewer: str | None,
+    include_sealed: bool,
 ) -> None:
     """List PROJECT's images to adjudicate (readers' labels side by side), or, with --image and
     --label, record the final label and its reason (an audit event)."""
@@ -51,7 +59,12 @@ def adjudicate_command(
                 )
                 click.echo(f"{done.relpath}: final label {label} by {who}.")
         return
+    from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
+
     with open_project(project_dir, read_only=True) as project:
+        # The list names each reader's label: as a terminal export, never a sealed first read
+        # unless whoever runs it says they read none (nothing is written, nothing recorded).
+        sealed = check_terminal_export(project, include_sealed=include_sealed, output=ADJUDICATION)
         queue = adjudication_queue(project, scope="all" if every else "disagreements")
     items = [
         {
@@ -63,6 +76,12 @@ def adjudicate_command(
         }
         for item in queue.items
     ]
+    if sealed:
+        click.echo(
+            f"This list holds {sealed} first read(s) still sealed from their readers: show it "
+            "to no reader of this study before they have read their repeats.",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps({"scope": queue.scope, "items": items}, ensure_ascii=False, indent=2))
         return

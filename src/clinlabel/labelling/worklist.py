@@ -10,7 +10,8 @@ The rules live here, in the engine, so every face (the page, the API, a script) 
   shown without it (the reader is blinded to their first read);
 - a first read whose image comes back as a repeat is **sealed** while the repeat is pending:
   every face shows the reader that the image is read, never what they read (not the page when
-  they go back to it, the image record, the review table, nor an export they could run), and
+  they go back to it, the image record, the review table, nor an export they could run, the
+  agreement figures, adjudication or the dashboard: `SealedOutput`), and
   it is **final once given**: no change, clear or undo of it, before the repeat is read or
   after. Hidden alone would let a reader re-read it blind at its first place after having met
   the repeat (or correct it once the repeat has shown them their second opinion), so that the
@@ -150,16 +151,74 @@ def sealed_reads(worklist: Worklist) -> int:
     return sum(1 for i in worklist.items if not i.repeat and i.done and i.image_id in pending)
 
 
-def check_may_export(project: Project, reader: str) -> None:
-    """Refuse an export or report to a reader with first reads sealed: the files hold them.
-    (On the team server only an admin writes exports, and a reader among them is held back
-    until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
+@dataclass(frozen=True)
+class SealedOutput:
+    """What would show sealed first reads (an export, the agreement figures), in the words of
+    its refusal: the same rule for each, told in terms of what was asked."""
+
+    refused: str
+    """"Not written", "Not shown"."""
+    shows: str
+    """What the reader's own page would show them ("the labels file")."""
+    shows_all: str
+    """What a terminal would show ("the export")."""
+    then: str
+    """What the reader does once their repeats are read."""
+    again: str
+    """When the terminal's person asks again."""
+    recorded: str
+    """How an `--include-sealed` output is recorded ("" when it writes nothing)."""
+
+
+EXPORT = SealedOutput(
+    refused="Not written",
+    shows="the labels file",
+    shows_all="the export",
+    then="save or finish",
+    again="Export once those repeats are read",
+    recorded=" (the export's event records it)",
+)
+AGREEMENT = SealedOutput(
+    refused="Not shown",
+    shows="the agreement figures",
+    shows_all="the agreement figures",
+    then="open the agreement again",
+    again="Ask again once those repeats are read",
+    recorded="",
+)
+"""The agreement between readers counts every first read (pairs, per case, per label): a
+reader could learn what they read from how they agree with the others, or with the majority."""
+ADJUDICATION = SealedOutput(
+    refused="Not open to you",
+    shows="adjudication",
+    shows_all="the adjudication list",
+    then="open adjudication again",
+    again="List them once those repeats are read",
+    recorded="",
+)
+"""Adjudication shows each reader's label of each image, theirs among them."""
+DASHBOARD = SealedOutput(
+    refused="Not shown",
+    shows="the dashboard",
+    shows_all="the dashboard",
+    then="open the dashboard again",
+    again="Ask again once those repeats are read",
+    recorded="",
+)
+"""The dashboard counts each reader's NA labels and agreement with the consensus over their
+first reads: with one read sealed, the count moves by it."""
+
+
+def check_may_export(project: Project, reader: str, *, output: SealedOutput = EXPORT) -> None:
+    """Refuse an export or report (or `output`) to a reader with first reads sealed: the files
+    hold them. (On the team server only an admin writes exports, and a reader among them is
+    held back until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
     sealed = sealed_reads(reader_worklist(project, reader))
     if sealed:
         raise StudyRuleError(
-            f"Not written: the labels file would show you {sealed} first read(s) of yours that "
-            "stay hidden until you read their repeats (a blinded test-retest study).",
-            hint="Read the repeats in your worklist first; then save or finish.",
+            f"{output.refused}: {output.shows} would show you {sealed} first read(s) of yours "
+            "that stay hidden until you read their repeats (a blinded test-retest study).",
+            hint=f"Read the repeats in your worklist first; then {output.then}.",
         )
 
 
@@ -167,14 +226,18 @@ INCLUDE_SEALED = "--include-sealed"
 
 
 def check_terminal_export(
-    project: Project, *, include_sealed: bool, reader: str | None = None
+    project: Project,
+    *,
+    include_sealed: bool,
+    reader: str | None = None,
+    output: SealedOutput = EXPORT,
 ) -> int:
-    """Refuse an export or report from a terminal while it would hold first reads still
-    sealed (of every reader, or of `reader` when only theirs are exported), unless the person
-    says they are not a reader of the study (`include_sealed`). The page refuses its reader
-    whose reads are sealed (`check_may_export`) and the team server only lets an admin whose
-    worklist is done export; a terminal knows no reader, so it asks. Returns how many sealed
-    reads the export holds (0: none)."""
+    """Refuse an export or report (or `output`) from a terminal while it would hold first
+    reads still sealed (of every reader, or of `reader` when only theirs are exported), unless
+    the person says they are not a reader of the study (`include_sealed`). The page refuses
+    its reader whose reads are sealed (`check_may_export`) and the team server only lets an
+    admin whose worklist is done export; a terminal knows no reader, so it asks. Returns how
+    many sealed reads the export holds (0: none)."""
     with project.store.read() as conn:
         sealed = assignment_rows.sealed_first_reads(conn, reader=reader)
     count = sum(sealed.values())
@@ -182,11 +245,11 @@ def check_terminal_export(
         return count
     readers = ", ".join(sealed)
     raise StudyRuleError(
-        f"Not written: the export would show {count} first read(s) still sealed in this "
-        f"blinded test-retest study (of {readers}: hidden from them until they read the "
-        "repeats), and a terminal cannot tell whether you are one of its readers.",
-        hint=f"Export once those repeats are read; if you are not a reader of this study, "
-        f"add {INCLUDE_SEALED} (the export's event records it).",
+        f"{output.refused}: {output.shows_all} would show {count} first read(s) still sealed "
+        f"in this blinded test-retest study (of {readers}: hidden from them until they read "
+        "the repeats), and a terminal cannot tell whether you are one of its readers.",
+        hint=f"{output.again}; if you are not a reader of this study, add {INCLUDE_SEALED}"
+        f"{output.recorded}.",
     )
 
 

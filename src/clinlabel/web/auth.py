@@ -163,10 +163,12 @@ def session_id_of(secret: bytes, value: str | None) -> str | None:
 PASSIVE = frozenset({("GET", "/api/rescan")})
 
 #: Routes that show other readers' labels: a reviewer or admin who is also a reader of the
-#: study is refused them until their own worklist is done (a blinded read stays blinded).
+#: study is refused them until their own worklist is done (a blinded read stays blinded). The
+#: agreement figures are among them: they count each reader's reads per pair, label and case.
 SEES_OTHER_READERS = frozenset(
     {
         ("GET", "/api/team/images/{image_id}/readers"),
+        ("GET", "/api/agreement"),
         ("GET", "/api/adjudication"),
         ("PUT", "/api/adjudication/{image_id}"),
         ("POST", "/api/outputs/progress"),
@@ -176,11 +178,12 @@ SEES_OTHER_READERS = frozenset(
 )
 
 
-def _reads_to_go(team: TeamServer, reader: str) -> int:
-    from clinlabel.labelling.worklist import reader_worklist
+def _reads_to_go(team: TeamServer, reader: str) -> tuple[int, int]:
+    """The reads left in `reader`'s worklist, and how many of their first reads are sealed."""
+    from clinlabel.labelling.worklist import reader_worklist, sealed_reads
 
     worklist = reader_worklist(team.project, reader)
-    return len(worklist.items) - worklist.done
+    return len(worklist.items) - worklist.done, sealed_reads(worklist)
 
 
 async def authorize(request: Request) -> None:
@@ -208,9 +211,13 @@ async def authorize(request: Request) -> None:
     if not user.may(rule):
         raise ForbiddenError(f"Your role ({user.role}) does not allow this; ask an admin.")
     if key in SEES_OTHER_READERS:
-        to_go = await team.base.read(_reads_to_go, team, user.name)
+        to_go, sealed = await team.base.read(_reads_to_go, team, user.name)
         if to_go:
+            # Each sealed first read has its repeat among the reads to go.
+            seals = (
+                f" ({sealed} first read(s) sealed until you read their repeats)" if sealed else ""
+            )
             raise ForbiddenError(
-                f"You are a reader of this study with {to_go} read(s) to go: other readers' "
-                "labels stay hidden from you until your own worklist is done."
+                f"You are a reader of this study with {to_go} read(s) to go{seals}: other "
+                "readers' labels stay hidden from you until your own worklist is done."
             )

@@ -15,6 +15,7 @@ from clinlabel.labelling.adjudication import (
     adjudication_queue,
     consensus,
 )
+from clinlabel.labelling.worklist import ADJUDICATION, check_may_export
 from clinlabel.store.adjudication import ReadImage
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.routes.pages import STATIC
@@ -107,6 +108,8 @@ async def queue(
     project = bench.session.project
 
     def read() -> AdjudicationQueue:
+        # The local server's one annotator holds every role: never their own sealed reads.
+        check_may_export(project, reviewer, output=ADJUDICATION)
         return adjudication_queue(project, scope=scope)
 
     found = await bench.read(read)
@@ -128,6 +131,7 @@ async def give_final(
     project = bench.session.project
 
     def write() -> ReadImage:
+        check_may_export(project, reviewer, output=ADJUDICATION)  # the answer holds the reads
         return adjudicate(
             project, reviewer=reviewer, image_id=image_id, label=body.label, reason=body.reason
         )

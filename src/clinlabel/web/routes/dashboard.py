@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from clinlabel.labelling.dashboard import Dashboard, study_dashboard
+from clinlabel.labelling.worklist import DASHBOARD, check_may_export
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.routes.pages import STATIC
 from clinlabel.web.routes.study_access import Reviewer
@@ -73,6 +74,11 @@ def page() -> FileResponse:
 
 @router.get("/api/dashboard")
 async def dashboard(bench: BenchDep, reviewer: Reviewer) -> DashboardOut:
-    del reviewer  # admitted: the figures name every reader
+    # Admitted by role (the figures name every reader), but never to their own sealed reads.
     project = bench.session.project
-    return DashboardOut.of(await bench.read(study_dashboard, project))
+
+    def read() -> Dashboard:
+        check_may_export(project, reviewer, output=DASHBOARD)
+        return study_dashboard(project)
+
+    return DashboardOut.of(await bench.read(read))

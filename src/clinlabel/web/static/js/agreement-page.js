@@ -74,9 +74,12 @@ async function load() {
     const labels = new URLSearchParams(location.search).get("labels");
     show(await request("GET", `/api/agreement${labels ? `?labels=${encodeURIComponent(labels)}` : ""}`));
   } catch (error) {
+    // A refusal (one reader only; a reader whose first reads are sealed) is one line, not a
+    // page of empty tables.
     $("agr-summary").textContent = "No figures";
     $("agr-error").textContent = error.message;
     $("agr-error").hidden = false;
+    $("agr-main").hidden = true;
   }
 }
 
