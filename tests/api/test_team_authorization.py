@@ -133,8 +133,12 @@ def test_every_route_for_every_role(team: dict[str, TestClient], who: str) -> No
 
 def test_guessed_ids_never_reach_another_readers_work(team: dict[str, TestClient]) -> None:
     ann, bea, rev, adm = team["ann"], team["bea"], team["rev"], team["adm"]
-    # The second image: the first one has each reader's own label from the test above.
+    # The second image: the first one has each reader's own label from the test above, and
+    # bea's here too, whether or not that test ran first on this worker (xdist may split the
+    # module): with two readers the team CSV names them.
     image_id = _ids(ann)[1]
+    first = bea.put(f"/api/images/{_ids(bea)[0]}/label", json={"label": "Benign"})
+    assert first.status_code == 200, first.text
     before = bea.get("/api/progress").json()["labelled"]
     saved = ann.put(f"/api/images/{image_id}/label", json={"label": "NA", "comment": "blurred"})
     assert saved.status_code == 200
