@@ -17,6 +17,13 @@ import click
 @click.option("--label", help="The final label (with --image).")
 @click.option("--reason", default="", help="Why (required where the readers disagree).")
 @click.option("--reviewer", help="Who adjudicates (default: the system user).")
+@click.option(
+    "--include-sealed",
+    is_flag=True,
+    help="In a blinded test-retest study: list (and adjudicate) while first reads are still "
+    "sealed (hidden from their readers until they read the repeats). Only for someone who is "
+    "not a reader of the study; without it the command refuses.",
+)
 def adjudicate_command(
     project_dir: Path,
     every: bool,
@@ -25,6 +32,7 @@ def adjudicate_command(
     label: str | None,
     reason: str,
     reviewer: str | None,
+    include_sealed: bool,
 ) -> None:
     """List PROJECT's images to adjudicate (readers' labels side by side), or, with --image and
     --label, record the final label and its reason (an audit event)."""
@@ -32,12 +40,15 @@ def adjudicate_command(
     from clinlabel.labelling.adjudication import adjudicate, adjudication_queue, consensus
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.service import clean_annotator_name
+    from clinlabel.labelling.worklist import check_terminal_export
 
     if (image is None) != (label is None):
         raise ValidationError("--image and --label go together.")
     if image is not None and label is not None:
         who = clean_annotator_name(reviewer) if reviewer else system_user()
         with open_project(project_dir) as project:
+            # Its refusals (a reason asked where the readers disagree) would tell the reads.
+            check_terminal_export(project, include_sealed=include_sealed, listing=True)
             found = [
                 i for i in adjudication_queue(project, scope="all").items if i.relpath == image
             ]
@@ -49,6 +60,8 @@ def adjudicate_command(
         click.echo(f"{done.relpath}: final label {label} by {who}.")
         return
     with open_project(project_dir, read_only=True) as project:
+        # Every reader's label of each image: a sealed first read among them (as an export).
+        check_terminal_export(project, include_sealed=include_sealed, listing=True)
         queue = adjudication_queue(project, scope="all" if every else "disagreements")
     items = [
         {

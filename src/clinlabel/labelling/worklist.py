@@ -163,29 +163,52 @@ def check_may_export(project: Project, reader: str) -> None:
         )
 
 
+def check_may_see_reads(project: Project, reader: str) -> None:
+    """Refuse the adjudication list (every reader's label of each image side by side) to a
+    reader with first reads sealed: it would show them. The local server's reader holds every
+    role, so its page's /adjudicate is theirs too; the team server also holds a reader with
+    reads to go back from it (`web.auth.SEES_OTHER_READERS`)."""
+    sealed = sealed_reads(reader_worklist(project, reader))
+    if sealed:
+        raise StudyRuleError(
+            f"Not shown: the adjudication list would show you {sealed} first read(s) of yours "
+            "that stay hidden until you read their repeats (a blinded test-retest study).",
+            hint="Read the repeats in your worklist first; then adjudicate.",
+        )
+
+
 INCLUDE_SEALED = "--include-sealed"
 
 
 def check_terminal_export(
-    project: Project, *, include_sealed: bool, reader: str | None = None
+    project: Project,
+    *,
+    include_sealed: bool,
+    reader: str | None = None,
+    listing: bool = False,
 ) -> int:
     """Refuse an export or report from a terminal while it would hold first reads still
     sealed (of every reader, or of `reader` when only theirs are exported), unless the person
     says they are not a reader of the study (`include_sealed`). The page refuses its reader
     whose reads are sealed (`check_may_export`) and the team server only lets an admin whose
-    worklist is done export; a terminal knows no reader, so it asks. Returns how many sealed
-    reads the export holds (0: none)."""
+    worklist is done export; a terminal knows no reader, so it asks. `listing`: what would show
+    them is the adjudication's list of every reader's labels (`clinlabel adjudicate`), which
+    writes no file. Returns how many sealed reads the export holds (0: none)."""
     with project.store.read() as conn:
         sealed = assignment_rows.sealed_first_reads(conn, reader=reader)
     count = sum(sealed.values())
     if not count or include_sealed:
         return count
     readers = ", ".join(sealed)
+    what = "Not shown: the readers' labels" if listing else "Not written: the export"
     raise StudyRuleError(
-        f"Not written: the export would show {count} first read(s) still sealed in this "
+        f"{what} would show {count} first read(s) still sealed in this "
         f"blinded test-retest study (of {readers}: hidden from them until they read the "
         "repeats), and a terminal cannot tell whether you are one of its readers.",
-        hint=f"Export once those repeats are read; if you are not a reader of this study, "
+        hint=f"Adjudicate once those repeats are read; if you are not a reader of this study, "
+        f"add {INCLUDE_SEALED}."
+        if listing
+        else f"Export once those repeats are read; if you are not a reader of this study, "
         f"add {INCLUDE_SEALED} (the export's event records it).",
     )
 

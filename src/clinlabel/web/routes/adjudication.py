@@ -15,6 +15,7 @@ from clinlabel.labelling.adjudication import (
     adjudication_queue,
     consensus,
 )
+from clinlabel.labelling.worklist import check_may_see_reads
 from clinlabel.store.adjudication import ReadImage
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.routes.pages import STATIC
@@ -105,6 +106,7 @@ async def queue(
     scope: Annotated[str, Query(pattern="^(disagreements|all)$")] = "disagreements",
 ) -> AdjudicationQueueOut:
     project = bench.session.project
+    await bench.read(check_may_see_reads, project, reviewer)
 
     def read() -> AdjudicationQueue:
         return adjudication_queue(project, scope=scope)
@@ -126,6 +128,8 @@ async def give_final(
     image_id: int, body: AdjudicateIn, bench: BenchDep, reviewer: Reviewer
 ) -> AdjudicationItemOut:
     project = bench.session.project
+    # Its answer is the image's every read: refused as the list is to a reader still blinded.
+    await bench.read(check_may_see_reads, project, reviewer)
 
     def write() -> ReadImage:
         return adjudicate(
