@@ -91,3 +91,85 @@ def test_attack22_local_adjudication_list_hides_a_sealed_first_read(
         assert shown.status_code == 200, shown.text
         reads = [r for item in shown.json()["items"] for r in item["reads"]]
         assert {"reader": "alice", "label": FIRST, "comment": "nodule"} in reads
+
+
+KEY = "ann-change-0123456789abcdef"
+OTHER_KEY = "ann-other-0123456789abcdef"
+
+
+def _sealed_pair(client: TestClient) -> list[dict[str, Any]]:
+    """Two of the reader's first reads that come back as repeats, given with their own keys."""
+    items = client.get("/api/study/worklist").json()["items"]
+    repeated = {i["image_id"] for i in items if i["repeat"]}
+    firsts = [i for i in items if not i["repeat"] and i["image_id"] in repeated][:2]
+    for first, key in zip(firsts, (KEY, OTHER_KEY), strict=True):
+        given = client.put(
+            f"/api/images/{first['image_id']}/label",
+            json={"label": FIRST, "position": first["position"], "change_key": key},
+        )
+        assert given.status_code == 200 and given.json()["image"]["sealed"], given.text
+    return firsts
+
+
+def test_attack22_a_resend_meeting_a_tampered_event_is_refused_as_any_guess(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """An event whose data is no longer the app's, or a label row moved onto another event of
+    the reader's: the resend is no resend, and gets the one "final" answer, never a 500 that a
+    right label alone would meet (the key was looked at only once the label matched)."""
+    from sqlalchemy import select, text, update
+
+    from clinlabel.store.schema import annotators, events, labels
+
+    from .team_server import clients, make_team_project, team_server
+
+    project_dir = make_team_project(tmp_path, database_url=database_url)
+    with team_server(project_dir) as team:
+        assign_study(
+            team.project, ["ann"], StudyDesign("by-case", order="batch", repeats=1.0), seed=5
+        )
+        with clients(team) as users:
+            ann = users["ann"]
+            x, y = _sealed_pair(ann)
+
+            def label_event(image_id: int) -> int:
+                with team.project.store.read() as conn:
+                    return int(
+                        conn.execute(
+                            select(labels.c.event_id)
+                            .join(annotators, annotators.c.id == labels.c.annotator_id)
+                            .where(labels.c.image_id == image_id, annotators.c.name == "ann")
+                        ).scalar_one()
+                    )
+
+            def resend(item: dict[str, Any], label: str, key: str) -> tuple[int, str]:
+                answer = ann.put(
+                    f"/api/images/{item['image_id']}/label",
+                    json={"label": label, "position": item["position"], "change_key": key},
+                )
+                return answer.status_code, answer.json().get("message", "")
+
+            final = resend(x, "Benign", KEY)  # a wrong guess: the one answer to compare with
+            assert final[0] == 409 and "final" in final[1]
+            final_y = resend(y, "Benign", OTHER_KEY)
+            # Y's label row pointed at X's event (the same label, X's key).
+            with team.project.store.write() as conn:
+                conn.execute(
+                    update(labels)
+                    .where(labels.c.image_id == y["image_id"])
+                    .values(event_id=label_event(x["image_id"]))
+                )
+            assert resend(y, FIRST, KEY) == final_y
+            # X's event's data edited into what is not JSON, then into a list.
+            for data in ("{not json", "[1, 2]"):
+                with team.project.store.write() as conn:
+                    # Past the append-only guard, as someone editing the database file would.
+                    trigger = "events_no_change ON events" if database_url else "events_no_update"
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+                    conn.execute(
+                        update(events)
+                        .where(events.c.id == label_event(x["image_id"]))
+                        .values(data=data)
+                    )
+                assert resend(x, FIRST, KEY) == final
+                assert resend(x, "Benign", KEY) == final

@@ -7,6 +7,7 @@ with its audit event in one transaction, durable when the call returns.
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -631,9 +632,23 @@ class LabellingSession:
             stored = label_rows.current_label(
                 conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
             )
-            if stored is None or (stored.label, stored.comment) != (label, comment):
+            # The key first, whatever the label sent: until the key is the reader's own, what
+            # is done here (and how long it takes, or how it fails) never depends on the label.
+            found = (
+                None
+                if stored is None
+                else event_rows.change_key_of(conn, stored.event_id, image_id=image_id)
+            )
+            if (
+                stored is None
+                or found is None
+                or not hmac.compare_digest(found[0].encode(), change_key.encode())
+            ):
                 return None
-            if event_rows.change_key_of(conn, stored.event_id) != change_key:
+            # The event set the label now stored, as this change (not a row moved onto another
+            # event of the reader's, edited in the database).
+            change = {"label": label, "comment": comment}
+            if (stored.label, stored.comment) != (label, comment) or found[1] != change:
                 return None
             self.last_version = stored.event_id
             return sealed_view(self._view_in(conn, image_id))
