@@ -173,3 +173,42 @@ def test_attack22_a_resend_meeting_a_tampered_event_is_refused_as_any_guess(
                     )
                 assert resend(x, FIRST, KEY) == final
                 assert resend(x, "Benign", KEY) == final
+
+
+def test_attack22_a_change_saved_before_a_study_was_assigned_is_saved_when_sent_again(
+    client: TestClient,
+) -> None:
+    """The page's change reached the server and was saved, its answer lost; a study that repeats
+    the image is assigned meanwhile (the labels given before it are its first reads, sealed).
+    The page keeps the change through the "study assigned" answer and sends it again after its
+    reload: the server answers it as saved, as any sealed read's own change, not "final"."""
+    queue = client.get("/api/queue?start=1&count=12").json()
+    keys = {view["id"]: f"change-before-study-{view['id']:04d}" for view in queue}
+    for view in queue:
+        client.put(
+            f"/api/images/{view['id']}/label",
+            json={"label": FIRST, "change_key": keys[view["id"]]},
+        ).raise_for_status()
+    assign_study(
+        _project(client), ["alice"], StudyDesign("by-case", order="batch", repeats=1.0), seed=3
+    )
+    image_id = queue[0]["id"]
+    change = {"label": FIRST, "change_key": keys[image_id]}
+    told = client.put(f"/api/images/{image_id}/label", json=change)
+    assert told.status_code == 409 and "study was assigned" in told.json()["message"]
+    session = client.get("/api/session")  # the page's reload
+    assert session.status_code == 200, session.text
+    items = client.get("/api/study/worklist").json()["items"]
+    first = next(i for i in items if i["image_id"] == image_id and not i["repeat"])
+    assert any(i["image_id"] == image_id and i["repeat"] for i in items)
+    resent = client.put(
+        f"/api/images/{image_id}/label", json={**change, "position": first["position"]}
+    )
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["image"]["sealed"] is True
+    # Any other attempt on it is still final.
+    other = client.put(
+        f"/api/images/{image_id}/label",
+        json={"label": "NA", "comment": "x", "position": first["position"]},
+    )
+    assert other.status_code == 409 and "final" in other.json()["message"]

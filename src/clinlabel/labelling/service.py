@@ -368,9 +368,9 @@ class LabellingSession:
         service); by default it is read here.
 
         `change_key`: the page's own random key of this change, the same when it sends the
-        change again (its answer lost, or after a reload). In a study it is kept in the label's
-        event, so the very change that gave a sealed first read, sent again, is answered as
-        saved (`_resent_sealed`) where any other attempt is refused as final.
+        change again (its answer lost, or after a reload). It is kept in the label's event, so
+        the very change that gave a sealed first read, sent again, is answered as saved
+        (`_resent_sealed`) where any other attempt is refused as final.
         """
         self._follow_study()
         name, text = self.project.schema.validate(label, comment)
@@ -453,13 +453,11 @@ class LabellingSession:
                                     "new": {"label": name, "comment": text},
                                     "sha256": sha256,
                                     **({"geometry": geometry} if geometry else {}),
-                                    # Only in a study, where a read can be sealed: the one
-                                    # place the key is asked for (`_resent_sealed`).
-                                    **(
-                                        {"change_key": change_key}
-                                        if change_key and self._worklist is not None
-                                        else {}
-                                    ),
+                                    # Asked for only in a study, where a read can be sealed
+                                    # (`_resent_sealed`), but kept outside one too: a study
+                                    # assigned before the page learnt this save was made seals
+                                    # it, and the page then sends the change again.
+                                    **({"change_key": change_key} if change_key else {}),
                                 },
                                 image_id=image_id,
                                 image=relpath,
