@@ -144,17 +144,18 @@ def reader_worklist(project: Project, reader: str) -> Worklist:
         return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
 
 
-def sealed_reads(worklist: Worklist) -> int:
-    """First reads given whose repeat is still to be read (hidden from their reader)."""
-    pending = {item.image_id for item in worklist.items if item.repeat and not item.done}
-    return sum(1 for i in worklist.items if not i.repeat and i.done and i.image_id in pending)
+def _own_sealed(project: Project, reader: str) -> int:
+    """How many of `reader`'s first reads are sealed, of images gone from the batch too (an
+    export writes their labels; a worklist leaves them out until their files are back)."""
+    with project.store.read() as conn:
+        return sum(assignment_rows.sealed_first_reads(conn, reader=reader).values())
 
 
 def check_may_export(project: Project, reader: str) -> None:
     """Refuse an export or report to a reader with first reads sealed: the files hold them.
     (On the team server only an admin writes exports, and a reader among them is held back
     until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
-    sealed = sealed_reads(reader_worklist(project, reader))
+    sealed = _own_sealed(project, reader)
     if sealed:
         raise StudyRuleError(
             f"Not written: the labels file would show you {sealed} first read(s) of yours that "
@@ -168,7 +169,7 @@ def check_may_see_reads(project: Project, reader: str) -> None:
     reader with first reads sealed: it would show them. The local server's reader holds every
     role, so its page's /adjudicate is theirs too; the team server also holds a reader with
     reads to go back from it (`web.auth.SEES_OTHER_READERS`)."""
-    sealed = sealed_reads(reader_worklist(project, reader))
+    sealed = _own_sealed(project, reader)
     if sealed:
         raise StudyRuleError(
             f"Not shown: the adjudication list would show you {sealed} first read(s) of yours "
