@@ -25,7 +25,9 @@ def _project(client: TestClient) -> Project:
 
 
 @contextmanager
-def _local_reader(tmp_path: Path, batch: Path) -> Iterator[TestClient]:
+def _local_reader(
+    tmp_path: Path, batch: Path, readers: tuple[str, ...] = ("alice",)
+) -> Iterator[TestClient]:
     """`clinlabel label` of the reader alice, whose study (half her images repeated) was
     assigned before the server started."""
     from clinlabel.web.app import create_app
@@ -40,9 +42,12 @@ def _local_reader(tmp_path: Path, batch: Path) -> Iterator[TestClient]:
     with TestClient(
         create_app(settings, workbench=first_bench), base_url=ORIGIN, headers=headers
     ) as opened:
-        assign_study(
-            _project(opened), ["alice"], StudyDesign("by-case", order="batch", repeats=0.5), seed=3
+        design = (
+            StudyDesign("by-case", order="batch", repeats=0.5)
+            if len(readers) == 1
+            else StudyDesign("per-image", per_image=len(readers), order="batch", repeats=0.5)
         )
+        assign_study(_project(opened), list(readers), design, seed=3)
     first_bench.shutdown()
     bench = Workbench(settings)
     try:
@@ -91,6 +96,33 @@ def test_attack22_local_adjudication_list_hides_a_sealed_first_read(
         assert shown.status_code == 200, shown.text
         reads = [r for item in shown.json()["items"] for r in item["reads"]]
         assert {"reader": "alice", "label": FIRST, "comment": "nodule"} in reads
+
+
+def test_attack22_local_agreement_hides_a_sealed_first_read(tmp_path: Path, batch: Path) -> None:
+    """Two readers taking turns on one laptop: alice's page's agreement (her matrices against
+    bob's, per case) counts her sealed first read, so it is refused to her until she reads the
+    repeat."""
+    from clinlabel.labelling.service import LabellingSession
+    from clinlabel.labelling.worklist import reader_worklist
+
+    with _local_reader(tmp_path, batch, ("alice", "bob")) as client:
+        project = _project(client)
+        bob = LabellingSession(project, annotator="bob", interface="test")
+        bob.start()
+        for item in reader_worklist(project, "bob").items:
+            if not item.repeat:
+                bob.save_label(item.image_id, "Non-Suspicious", position=item.position)
+        bob.close()
+        _, repeat = _sealed_first_read(client)
+        refused = client.get("/api/agreement")
+        assert refused.status_code == 409, refused.text
+        assert "agreement" in refused.json()["message"] and FIRST not in refused.text
+        client.put(
+            f"/api/images/{repeat['image_id']}/label",
+            json={"label": "Non-Suspicious", "position": repeat["position"]},
+        ).raise_for_status()
+        shown = client.get("/api/agreement")
+        assert shown.status_code == 200, shown.text
 
 
 KEY = "ann-change-0123456789abcdef"

@@ -40,7 +40,7 @@ def adjudicate_command(
     from clinlabel.labelling.adjudication import adjudicate, adjudication_queue, consensus
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.service import clean_annotator_name
-    from clinlabel.labelling.worklist import check_terminal_export
+    from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
 
     if (image is None) != (label is None):
         raise ValidationError("--image and --label go together.")
@@ -48,7 +48,7 @@ def adjudicate_command(
         who = clean_annotator_name(reviewer) if reviewer else system_user()
         with open_project(project_dir) as project:
             # Its refusals (a reason asked where the readers disagree) would tell the reads.
-            check_terminal_export(project, include_sealed=include_sealed, listing=True)
+            check_terminal_export(project, include_sealed=include_sealed, shown=ADJUDICATION)
             found = [
                 i for i in adjudication_queue(project, scope="all").items if i.relpath == image
             ]
@@ -61,7 +61,7 @@ def adjudicate_command(
         return
     with open_project(project_dir, read_only=True) as project:
         # Every reader's label of each image: a sealed first read among them (as an export).
-        check_terminal_export(project, include_sealed=include_sealed, listing=True)
+        check_terminal_export(project, include_sealed=include_sealed, shown=ADJUDICATION)
         queue = adjudication_queue(project, scope="all" if every else "disagreements")
     items = [
         {

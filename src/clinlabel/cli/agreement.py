@@ -24,7 +24,16 @@ import click
     show_default=True,
     help="Seed of the bootstrap behind Krippendorff's alpha interval (same seed, same interval).",
 )
-def agreement_command(project_dir: Path, as_json: bool, labels: str | None, seed: int) -> None:
+@click.option(
+    "--include-sealed",
+    is_flag=True,
+    help="In a blinded test-retest study: show the agreement while first reads are still "
+    "sealed (hidden from their readers until they read the repeats). Only for someone who is "
+    "not a reader of the study; without it the command refuses.",
+)
+def agreement_command(
+    project_dir: Path, as_json: bool, labels: str | None, seed: int, include_sealed: bool
+) -> None:
     """Agreement between the readers of PROJECT: Cohen's kappa per pair, Fleiss' kappa,
     Krippendorff's alpha, percent agreement, confusion matrices; per label, per case and each
     reader against the others' majority. Reads imported with `clinlabel import --annotator`
@@ -32,6 +41,7 @@ def agreement_command(project_dir: Path, as_json: bool, labels: str | None, seed
     from clinlabel.errors import ValidationError
     from clinlabel.labelling.agreement import project_agreement
     from clinlabel.labelling.project import open_project
+    from clinlabel.labelling.worklist import AGREEMENT, check_terminal_export
     from clinlabel.reports.agreement import agreement_document, render_agreement_text
 
     wanted: list[str] | None = None
@@ -40,6 +50,9 @@ def agreement_command(project_dir: Path, as_json: bool, labels: str | None, seed
         if not wanted:
             raise ValidationError("--labels names no label.", hint="Example: --labels A,B")
     with open_project(project_dir, read_only=True) as project:
+        # Its matrices and per-case figures count the first reads still sealed (as the report,
+        # which holds them too and refuses).
+        check_terminal_export(project, include_sealed=include_sealed, shown=AGREEMENT)
         study = project_agreement(project, labels=wanted, seed=seed)
     if as_json:
         click.echo(json.dumps(agreement_document(study), ensure_ascii=False, indent=2))

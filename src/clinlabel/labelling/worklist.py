@@ -144,6 +144,10 @@ def reader_worklist(project: Project, reader: str) -> Worklist:
         return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
 
 
+ADJUDICATION = "the adjudication list"
+AGREEMENT = "the agreement between readers"
+
+
 def _own_sealed(project: Project, reader: str) -> int:
     """How many of `reader`'s first reads are sealed, of images gone from the batch too (an
     export writes their labels; a worklist leaves them out until their files are back)."""
@@ -164,17 +168,18 @@ def check_may_export(project: Project, reader: str) -> None:
         )
 
 
-def check_may_see_reads(project: Project, reader: str) -> None:
-    """Refuse the adjudication list (every reader's label of each image side by side) to a
-    reader with first reads sealed: it would show them. The local server's reader holds every
-    role, so its page's /adjudicate is theirs too; the team server also holds a reader with
-    reads to go back from it (`web.auth.SEES_OTHER_READERS`)."""
+def check_may_see_reads(project: Project, reader: str, *, shown: str = ADJUDICATION) -> None:
+    """Refuse `shown` (the adjudication list: every reader's label of each image side by side;
+    the agreement: matrices and per-case figures) to a reader with first reads sealed: it
+    would show them. The local server's reader holds every role, so its page's /adjudicate
+    and /agreement are theirs too; the team server also holds a reader with reads to go back
+    from the adjudication (`web.auth.SEES_OTHER_READERS`)."""
     sealed = _own_sealed(project, reader)
     if sealed:
         raise StudyRuleError(
-            f"Not shown: the adjudication list would show you {sealed} first read(s) of yours "
-            "that stay hidden until you read their repeats (a blinded test-retest study).",
-            hint="Read the repeats in your worklist first; then adjudicate.",
+            f"Not shown: {shown} would show you {sealed} first read(s) of yours that stay "
+            "hidden until you read their repeats (a blinded test-retest study).",
+            hint="Read the repeats in your worklist first; then open it again.",
         )
 
 
@@ -186,31 +191,32 @@ def check_terminal_export(
     *,
     include_sealed: bool,
     reader: str | None = None,
-    listing: bool = False,
+    shown: str | None = None,
 ) -> int:
     """Refuse an export or report from a terminal while it would hold first reads still
     sealed (of every reader, or of `reader` when only theirs are exported), unless the person
     says they are not a reader of the study (`include_sealed`). The page refuses its reader
     whose reads are sealed (`check_may_export`) and the team server only lets an admin whose
-    worklist is done export; a terminal knows no reader, so it asks. `listing`: what would show
-    them is the adjudication's list of every reader's labels (`clinlabel adjudicate`), which
-    writes no file. Returns how many sealed reads the export holds (0: none)."""
+    worklist is done export; a terminal knows no reader, so it asks. `shown`: what would show
+    them when it is no file written (the adjudication's list of every reader's labels, the
+    agreement's matrices and per-case figures). Returns how many sealed reads the export holds
+    (0: none)."""
     with project.store.read() as conn:
         sealed = assignment_rows.sealed_first_reads(conn, reader=reader)
     count = sum(sealed.values())
     if not count or include_sealed:
         return count
     readers = ", ".join(sealed)
-    what = "Not shown: the readers' labels" if listing else "Not written: the export"
+    what = "Not written: the export" if shown is None else f"Not shown: {shown}"
     raise StudyRuleError(
         f"{what} would show {count} first read(s) still sealed in this "
         f"blinded test-retest study (of {readers}: hidden from them until they read the "
         "repeats), and a terminal cannot tell whether you are one of its readers.",
-        hint=f"Adjudicate once those repeats are read; if you are not a reader of this study, "
-        f"add {INCLUDE_SEALED}."
-        if listing
-        else f"Export once those repeats are read; if you are not a reader of this study, "
-        f"add {INCLUDE_SEALED} (the export's event records it).",
+        hint=f"Export once those repeats are read; if you are not a reader of this study, "
+        f"add {INCLUDE_SEALED} (the export's event records it)."
+        if shown is None
+        else f"Run it again once those repeats are read; if you are not a reader of this "
+        f"study, add {INCLUDE_SEALED}.",
     )
 
 

@@ -35,6 +35,7 @@ def test_attack22_adjudicate_refuses_to_list_sealed_first_reads(tmp_path: Path) 
     _read_the_repeats(project_dir)
     listed = run("adjudicate", project_dir, "--all")
     assert listed.exit_code == 0, listed.output
+
     assert f"{READER}: Suspicious" in listed.output
 
 
@@ -69,3 +70,35 @@ def test_attack22_export_counts_a_sealed_read_of_an_image_gone_from_disk(tmp_pat
         assert_user_error(refused, f"{sealed} first read(s) still sealed", "--include-sealed")
         assert "Suspicious" not in refused.output
     assert not (project_dir / "clinical_labels.csv").exists()
+
+
+def test_attack22_agreement_refuses_while_a_first_read_is_sealed(tmp_path: Path) -> None:
+    """Two readers read every image; Dr A's first reads are given, her repeats not: the
+    agreement's matrices and per-case figures count her sealed reads (the report, which holds
+    them too, refuses), so it refuses from a terminal unless --include-sealed."""
+    from clinlabel.labelling.project import init_project, open_project
+    from clinlabel.labelling.service import LabellingSession
+    from clinlabel.labelling.worklist import reader_worklist
+
+    from .cli_run import two_case_batch
+
+    project_dir = tmp_path / "project"
+    init_project(two_case_batch(tmp_path / "Batch"), project_dir)
+    design = ("--per-image", "2", "--repeats", "0.5", "--order", "batch", "--seed", "7")
+    assigned = run("study", "assign", project_dir, "--readers", f"{READER},Dr B", *design)
+    assert assigned.exit_code == 0, assigned.output
+    with open_project(project_dir) as project:
+        for reader, label in ((READER, "Suspicious"), ("Dr B", "Non-Suspicious")):
+            session = LabellingSession(project, annotator=reader, interface="test")
+            session.start()
+            for item in reader_worklist(project, reader).items:
+                if not item.repeat:
+                    session.save_label(item.image_id, label, position=item.position)
+            session.close()
+    for args in ((), ("--json",)):
+        refused = run("agreement", project_dir, *args)
+        assert_user_error(refused, "still sealed", READER, "--include-sealed")
+        assert "kappa" not in refused.output.lower()
+    lead = run("agreement", project_dir, "--include-sealed")
+    assert lead.exit_code == 0, lead.output
+    assert "kappa" in lead.output.lower()

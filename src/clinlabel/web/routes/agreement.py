@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from clinlabel.errors import ValidationError
 from clinlabel.labelling.agreement import project_agreement
 from clinlabel.labelling.project import Project
+from clinlabel.labelling.worklist import AGREEMENT, check_may_see_reads
 from clinlabel.reports.agreement import agreement_document
 from clinlabel.web.deps import BenchDep
 from clinlabel.web.routes.pages import STATIC
@@ -36,7 +37,9 @@ async def agreement(
 ) -> dict[str, Any]:
     """`clinlabel agreement --json` for this project (format clinlabel-agreement/1); `labels`:
     only these labels, comma-separated, as `--labels`."""
-    del reviewer  # admitted: the figures name every reader
+    # Admitted (the figures name every reader), unless the figures count first reads of theirs
+    # still sealed: the local server's reader holds every role.
+    await bench.read(check_may_see_reads, bench.session.project, reviewer, shown=AGREEMENT)
     wanted: list[str] | None = None
     if labels is not None:
         wanted = [name.strip() for name in labels.split(",") if name.strip()]
