@@ -155,17 +155,22 @@ def _own_sealed(project: Project, reader: str) -> int:
         return sum(assignment_rows.sealed_first_reads(conn, reader=reader).values())
 
 
-def check_may_export(project: Project, reader: str) -> None:
+def check_may_export(project: Project, reader: str) -> int:
     """Refuse an export or report to a reader with first reads sealed: the files hold them.
     (On the team server only an admin writes exports, and a reader among them is held back
-    until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
-    sealed = _own_sealed(project, reader)
+    until their worklist is done: `web.auth.SEES_OTHER_READERS`.) Returns how many sealed
+    first reads (every reader's) the export holds, for its events, as a terminal's
+    `--include-sealed` export records them (`check_terminal_export`)."""
+    with project.store.read() as conn:
+        every = assignment_rows.sealed_first_reads(conn)
+    sealed = every.get(reader, 0)
     if sealed:
         raise StudyRuleError(
             f"Not written: the labels file would show you {sealed} first read(s) of yours that "
             "stay hidden until you read their repeats (a blinded test-retest study).",
             hint="Read the repeats in your worklist first; then save or finish.",
         )
+    return sum(every.values())
 
 
 def check_may_see_reads(project: Project, reader: str, *, shown: str = ADJUDICATION) -> None:
