@@ -244,3 +244,48 @@ def test_attack22_a_change_saved_before_a_study_was_assigned_is_saved_when_sent_
         json={"label": "NA", "comment": "x", "position": first["position"]},
     )
     assert other.status_code == 409 and "final" in other.json()["message"]
+
+
+def test_attack22_a_change_from_before_the_study_is_never_taken_as_the_repeat_read(
+    client: TestClient,
+) -> None:
+    """A change made before a study was assigned carries its place in the batch's queue; the
+    page keeps it through "study assigned" and sends it after the reload. Where that number is
+    now the image's repeat in the worklist, the change was taken as the reader's repeat read: a
+    second read never given blind, the same label as the first, for test-retest agreement.
+    The change's key is the first read's own, so it is that first read sent again: saved, and
+    the repeat still to be read. (Positions coincide by chance in a real study; here the
+    page's kept position is the repeat's.)"""
+    queue = client.get("/api/queue?start=1&count=12").json()
+    keys = {view["id"]: f"change-before-study-{view['id']:04d}" for view in queue}
+    for view in queue:
+        client.put(
+            f"/api/images/{view['id']}/label",
+            json={"label": FIRST, "position": view["position"], "change_key": keys[view["id"]]},
+        ).raise_for_status()
+    assign_study(
+        _project(client), ["alice"], StudyDesign("by-case", order="batch", repeats=1.0), seed=3
+    )
+    assert client.post("/api/session/show", json={"position": 1}).status_code == 409
+    assert client.get("/api/session").status_code == 200  # the page's reload
+    items = client.get("/api/study/worklist").json()["items"]
+    repeat = next(i for i in items if i["repeat"])
+    image_id = repeat["image_id"]
+    resent = client.put(
+        f"/api/images/{image_id}/label",
+        json={"label": FIRST, "position": repeat["position"], "change_key": keys[image_id]},
+    )
+    assert resent.status_code == 200, resent.text
+    items = client.get("/api/study/worklist").json()["items"]
+    still = next(i for i in items if i["assignment_id"] == repeat["assignment_id"])
+    assert still["done"] is False and still["repeat_label"] is None
+    # The repeat read itself, a new change with its own key, is the reader's second read.
+    read = client.put(
+        f"/api/images/{image_id}/label",
+        json={"label": "NA", "comment": "x", "position": repeat["position"],
+              "change_key": "repeat-read-0123456789"},
+    )  # fmt: skip
+    assert read.status_code == 200, read.text
+    items = client.get("/api/study/worklist").json()["items"]
+    done = next(i for i in items if i["assignment_id"] == repeat["assignment_id"])
+    assert done["done"] is True and done["repeat_label"] == "NA"

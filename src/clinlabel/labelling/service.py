@@ -377,6 +377,15 @@ class LabellingSession:
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
         repeat = self._repeat_on_screen(image_id, position)
+        if (
+            repeat is not None
+            and change_key is not None
+            and self._first_read_change(image_id, change_key)
+        ):
+            # The change that gave the first read, sent again: made before a study was assigned,
+            # its position was the batch queue's, which may now be the repeat's. Never a repeat
+            # read (that would record a second read the reader never gave blind).
+            repeat = None
         if repeat is not None:
             if frame:
                 raise ValidationError("A repeat read is of the whole image, not of one frame.")
@@ -650,6 +659,20 @@ class LabellingSession:
                 return None
             self.last_version = stored.event_id
             return sealed_view(self._view_in(conn, image_id))
+
+    def _first_read_change(self, image_id: int, change_key: str) -> bool:
+        """Whether `change_key` is the key of the change that gave this reader's first read
+        (whole-image label) of the image."""
+        with self.project.store.read() as conn:
+            first = label_rows.current_label(
+                conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+            )
+            found = (
+                None
+                if first is None
+                else event_rows.change_key_of(conn, first.event_id, image_id=image_id)
+            )
+        return found is not None and hmac.compare_digest(found[0].encode(), change_key.encode())
 
     def sealed_in(self, conn: Connection, image_id: int) -> bool:
         """This reader's first read of the image is given and its repeat still to be read: the
