@@ -21,8 +21,9 @@ import click
     "--include-sealed",
     is_flag=True,
     help="In a blinded test-retest study: list the first reads still sealed (hidden from their "
-    "readers until they read the repeats) too. Only for someone who is not a reader of the "
-    "study; without it the list is refused while any first read is sealed.",
+    "readers until they read the repeats) too, or give a final label (its refusals tell the "
+    "reads). Only for someone who is not a reader of the study; without it both are refused "
+    "while any first read is sealed.",
 )
 def adjudicate_command(
     project_dir: Path,
@@ -45,9 +46,12 @@ def adjudicate_command(
         raise ValidationError("--image and --label go together.")
     if image is not None and label is not None:
         from clinlabel.labelling.saving import Saving
+        from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
 
         who = clean_annotator_name(reviewer) if reviewer else system_user()
         with Saving() as saving, open_project(project_dir) as project:
+            # Its refusals (a reason asked where the readers disagree) would tell the reads.
+            check_terminal_export(project, include_sealed=include_sealed, output=ADJUDICATION)
             found = [
                 i for i in adjudication_queue(project, scope="all").items if i.relpath == image
             ]

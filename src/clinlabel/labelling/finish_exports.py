@@ -45,8 +45,12 @@ def offered_folder(project: Project, fmt: RegionFormat) -> str:
     return str(default_folder(project, fmt.name).resolve())
 
 
-def finish_exports(project: Project, formats: list[str], *, actor: str) -> Finished:
-    """The final export: the chosen region formats, then the labels CSV and the report."""
+def finish_exports(
+    project: Project, formats: list[str], *, actor: str, sealed: int = 0
+) -> Finished:
+    """The final export: the chosen region formats, then the labels CSV and the report.
+    `sealed`: the study's sealed first reads they hold, in their events
+    (`worklist.check_may_export`)."""
     offered = {f.name: f for f in offered_formats(project)}
     chosen: list[str] = []
     for name in formats:
@@ -61,7 +65,9 @@ def finish_exports(project: Project, formats: list[str], *, actor: str) -> Finis
     done: list[tuple[RegionFormat, RegionExportResult]] = []
     for plan in plans:
         try:
-            done.append((plan.format, write_region_export(project, plan, actor=actor)))
+            done.append(
+                (plan.format, write_region_export(project, plan, actor=actor, sealed=sealed))
+            )
         except OutputError as exc:
             # A disk that filled half-way: what was already written is said, not hidden.
             written = "; ".join(f"{f.title} in {r.folder}" for f, r in done)
@@ -69,5 +75,5 @@ def finish_exports(project: Project, formats: list[str], *, actor: str) -> Finis
                 exc.message + (f" Already written: {written}." if written else ""),
                 hint=exc.hint,
             ) from exc
-    outputs = save_outputs(project, final=True, actor=actor)
+    outputs = save_outputs(project, final=True, actor=actor, sealed=sealed)
     return Finished(outputs, done)

@@ -7,6 +7,7 @@ with its audit event in one transaction, durable when the call returns.
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -367,15 +368,24 @@ class LabellingSession:
         service); by default it is read here.
 
         `change_key`: the page's own random key of this change, the same when it sends the
-        change again (its answer lost, or after a reload). In a study it is kept in the label's
-        event, so the very change that gave a sealed first read, sent again, is answered as
-        saved (`_resent_sealed`) where any other attempt is refused as final.
+        change again (its answer lost, or after a reload). It is kept in the label's event, so
+        the very change that gave a sealed first read, sent again, is answered as saved
+        (`_resent_sealed`) where any other attempt is refused as final.
         """
         self._follow_study()
         name, text = self.project.schema.validate(label, comment)
         if frame < 0:
             raise ValidationError("Frames are numbered from 1 (0 is the whole file).")
         repeat = self._repeat_on_screen(image_id, position)
+        if (
+            repeat is not None
+            and change_key is not None
+            and self._first_read_change(image_id, change_key)
+        ):
+            # The change that gave the first read, sent again: made before a study was assigned,
+            # its position was the batch queue's, which may now be the repeat's. Never a repeat
+            # read (that would record a second read the reader never gave blind).
+            repeat = None
         if repeat is not None:
             if frame:
                 raise ValidationError("A repeat read is of the whole image, not of one frame.")
@@ -452,13 +462,11 @@ class LabellingSession:
                                     "new": {"label": name, "comment": text},
                                     "sha256": sha256,
                                     **({"geometry": geometry} if geometry else {}),
-                                    # Only in a study, where a read can be sealed: the one
-                                    # place the key is asked for (`_resent_sealed`).
-                                    **(
-                                        {"change_key": change_key}
-                                        if change_key and self._worklist is not None
-                                        else {}
-                                    ),
+                                    # Asked for only in a study, where a read can be sealed
+                                    # (`_resent_sealed`), but kept outside one too: a study
+                                    # assigned before the page learnt this save was made seals
+                                    # it, and the page then sends the change again.
+                                    **({"change_key": change_key} if change_key else {}),
                                 },
                                 image_id=image_id,
                                 image=relpath,
@@ -631,12 +639,40 @@ class LabellingSession:
             stored = label_rows.current_label(
                 conn, image_id=image_id, annotator_id=self._annotator_id, frame=frame
             )
-            if stored is None or (stored.label, stored.comment) != (label, comment):
+            # The key first, whatever the label sent: until the key is the reader's own, what
+            # is done here (and how long it takes, or how it fails) never depends on the label.
+            found = (
+                None
+                if stored is None
+                else event_rows.change_key_of(conn, stored.event_id, image_id=image_id)
+            )
+            if (
+                stored is None
+                or found is None
+                or not hmac.compare_digest(found[0].encode(), change_key.encode())
+            ):
                 return None
-            if event_rows.change_key_of(conn, stored.event_id) != change_key:
+            # The event set the label now stored, as this change (not a row moved onto another
+            # event of the reader's, edited in the database).
+            change = {"label": label, "comment": comment}
+            if (stored.label, stored.comment) != (label, comment) or found[1] != change:
                 return None
             self.last_version = stored.event_id
             return sealed_view(self._view_in(conn, image_id))
+
+    def _first_read_change(self, image_id: int, change_key: str) -> bool:
+        """Whether `change_key` is the key of the change that gave this reader's first read
+        (whole-image label) of the image."""
+        with self.project.store.read() as conn:
+            first = label_rows.current_label(
+                conn, image_id=image_id, annotator_id=self._annotator_id, frame=0
+            )
+            found = (
+                None
+                if first is None
+                else event_rows.change_key_of(conn, first.event_id, image_id=image_id)
+            )
+        return found is not None and hmac.compare_digest(found[0].encode(), change_key.encode())
 
     def sealed_in(self, conn: Connection, image_id: int) -> bool:
         """This reader's first read of the image is given and its repeat still to be read: the

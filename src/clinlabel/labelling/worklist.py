@@ -209,17 +209,24 @@ DASHBOARD = SealedOutput(
 first reads: with one read sealed, the count moves by it."""
 
 
-def check_may_export(project: Project, reader: str, *, output: SealedOutput = EXPORT) -> None:
+def check_may_export(project: Project, reader: str, *, output: SealedOutput = EXPORT) -> int:
     """Refuse an export or report (or `output`) to a reader with first reads sealed: the files
     hold them. (On the team server only an admin writes exports, and a reader among them is
-    held back until their worklist is done: `web.auth.SEES_OTHER_READERS`.)"""
-    sealed = sealed_reads(reader_worklist(project, reader))
+    held back until their worklist is done: `web.auth.SEES_OTHER_READERS`.) Counted from the
+    assignments, of images gone from the batch too: an export writes their labels, where a
+    worklist leaves them out until their files are back. Returns how many sealed first reads
+    (every reader's) an export holds, for its events, as a terminal's `--include-sealed` export
+    records them (`check_terminal_export`)."""
+    with project.store.read() as conn:
+        every = assignment_rows.sealed_first_reads(conn)
+    sealed = every.get(reader, 0)
     if sealed:
         raise StudyRuleError(
             f"{output.refused}: {output.shows} would show you {sealed} first read(s) of yours "
             "that stay hidden until you read their repeats (a blinded test-retest study).",
             hint=f"Read the repeats in your worklist first; then {output.then}.",
         )
+    return sum(every.values())
 
 
 INCLUDE_SEALED = "--include-sealed"

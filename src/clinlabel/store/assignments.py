@@ -334,8 +334,10 @@ def repeat_of_image(
 
 
 def sealed_first_reads(conn: Connection, *, reader: str | None = None) -> dict[str, int]:
-    """Per reader (or only `reader`): their first reads given whose repeat is still to be read,
-    of present images (`labelling.worklist` calls them sealed). Readers with none left out."""
+    """Per reader (or only `reader`): their first reads given whose repeat is still to be read
+    (`labelling.worklist` calls them sealed). Readers with none left out. Images gone from the
+    batch too: the exports still write their labels, and their repeats are read once the files
+    are back."""
     own_label = and_(
         labels.c.image_id == assignments.c.image_id,
         labels.c.annotator_id == assignments.c.annotator_id,
@@ -344,13 +346,12 @@ def sealed_first_reads(conn: Connection, *, reader: str | None = None) -> dict[s
     query = (
         select(annotators.c.name, func.count())
         .select_from(
-            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id)
-            .join(images, images.c.id == assignments.c.image_id)
-            .join(labels, own_label)
+            assignments.join(annotators, annotators.c.id == assignments.c.annotator_id).join(
+                labels, own_label
+            )
         )
         .where(
             assignments.c.repeat_of.is_not(None),
-            images.c.present,
             ~select(repeat_reads.c.assignment_id)
             .where(repeat_reads.c.assignment_id == assignments.c.id)
             .exists(),

@@ -112,13 +112,21 @@ def hash_of(conn: Connection, event_id: int) -> str | None:
     return None if found is None else str(found)
 
 
-def change_key_of(conn: Connection, event_id: int) -> str | None:
-    """The page's key of the change an event recorded (`change_key` in its data), if any."""
-    found = conn.execute(select(events.c.data).where(events.c.id == event_id)).scalar()
+def change_key_of(conn: Connection, event_id: int, *, image_id: int) -> tuple[str, Any] | None:
+    """The page's key of the change an event of `image_id` recorded (`change_key` in its data)
+    and the value it set (its `new`), or None: no such event, another image's, no key, or data
+    that is not the app's (edited in the database) are all no key."""
+    found = conn.execute(
+        select(events.c.data).where(events.c.id == event_id, events.c.image_id == image_id)
+    ).scalar()
     if found is None:
         return None
-    key = json.loads(found).get("change_key")
-    return key if isinstance(key, str) else None
+    try:
+        data = json.loads(found)
+    except ValueError:
+        return None
+    key = data.get("change_key") if isinstance(data, dict) else None
+    return (key, data.get("new")) if isinstance(key, str) else None
 
 
 def count_events(conn: Connection) -> int:

@@ -47,8 +47,10 @@ async def save_progress(bench: BenchDep) -> OutputsOut:
     bench.session  # noqa: B018  (raises NotStartedError before a project is open)
     project = bench.project
     assert project is not None
-    await bench.read(check_may_export, project, bench.session.annotator)
-    paths = await bench.call(save_outputs, project, final=False, actor=bench.annotator or "unknown")
+    sealed = await bench.read(check_may_export, project, bench.session.annotator)
+    paths = await bench.call(
+        save_outputs, project, final=False, actor=bench.annotator or "unknown", sealed=sealed
+    )
     bench.last_outputs = paths
     return _outputs_out(paths, final=False)
 
@@ -60,9 +62,11 @@ async def finish(bench: BenchDep, body: Annotated[FinishIn | None, Body()] = Non
     bench.session  # noqa: B018
     project = bench.project
     assert project is not None
-    await bench.read(check_may_export, project, bench.session.annotator)
+    sealed = await bench.read(check_may_export, project, bench.session.annotator)
     formats = [] if body is None else body.formats
-    done = await bench.call(finish_exports, project, formats, actor=bench.annotator or "unknown")
+    done = await bench.call(
+        finish_exports, project, formats, actor=bench.annotator or "unknown", sealed=sealed
+    )
     bench.last_outputs = done.outputs
     return FinishOut(
         **_outputs_out(done.outputs, final=True).model_dump(),
