@@ -321,3 +321,31 @@ def test_the_panes_fit_their_cells_again_when_the_stage_changes_size(
     page.mouse.click(*screen_point(page, "coronal", column, row))
     expect_point(page, volume, target)
     assert server.stop() in (0, 130)
+
+
+def test_a_narrow_window_keeps_the_viewer_and_its_tools_in_their_column(
+    page: Page, tmp_path: Path, start_server: Any
+) -> None:
+    # Half a screen or a small laptop: the panes and every tool (the window's list, W/L drag,
+    # the plane buttons) wrap inside the viewer's column, never under the label panel's keys.
+    page.set_viewport_size({"width": 1100, "height": 700})
+    server, _ = open_volume(page, tmp_path, start_server)
+    outside = """() => {
+        const column = document.getElementById('viewer-area').getBoundingClientRect();
+        const labels = document.getElementById('labels').getBoundingClientRect();
+        return [...document.querySelectorAll(
+                '#viewer-area button, #viewer-area select, #viewer-area output, .tri-cell')]
+            .filter(e => e.offsetParent !== null)
+            .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect()])
+            .filter(([, r]) => r.right > column.right + 0.5 || r.right > labels.left + 0.5
+                               || r.left < column.left - 0.5)
+            .map(([name, r]) => `${name} ${Math.round(r.left)}-${Math.round(r.right)}`);
+    }"""
+    expect(page.locator("#wl-tools")).to_be_visible()
+    assert page.evaluate(outside) == []
+    page.keyboard.press("t")
+    expect(page.locator("#tri-view")).to_be_visible()
+    page.wait_for_function("() => window.clinlabel.medical.tri.data !== null")
+    _settled(page)
+    assert page.evaluate(outside) == []
+    assert server.stop() in (0, 130)
