@@ -41,12 +41,12 @@ def adjudicate_command(
     from clinlabel.labelling.adjudication import adjudicate, adjudication_queue, consensus
     from clinlabel.labelling.project import open_project, system_user
     from clinlabel.labelling.service import clean_annotator_name
+    from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
 
     if (image is None) != (label is None):
         raise ValidationError("--image and --label go together.")
     if image is not None and label is not None:
         from clinlabel.labelling.saving import Saving
-        from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
 
         who = clean_annotator_name(reviewer) if reviewer else system_user()
         with Saving() as saving, open_project(project_dir) as project:
@@ -63,8 +63,6 @@ def adjudicate_command(
                 )
                 click.echo(f"{done.relpath}: final label {label} by {who}.")
         return
-    from clinlabel.labelling.worklist import ADJUDICATION, check_terminal_export
-
     with open_project(project_dir, read_only=True) as project:
         # The list names each reader's label: as a terminal export, never a sealed first read
         # unless whoever runs it says they read none (nothing is written, nothing recorded).

@@ -39,7 +39,6 @@ export class PendingStore {
     this.count = 0;
     this.refused = false;
     this.unsettled = 0; // writes the browser has not finished (committed or refused) yet
-    this.waiters = []; // resolvers of settled() promises
     this.onChange = null; // called when the last unfinished write finishes
   }
 
@@ -62,12 +61,6 @@ export class PendingStore {
   // closed tab or a reload may still lose the newest one, and the save line says so.
   get stored() {
     return this.available && this.unsettled === 0;
-  }
-
-  // Resolves when every write made so far has finished (stored, or refused by the browser).
-  settled() {
-    if (!this.unsettled) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   // Keeps a change (`{imageId, frame, method, url, body, file}`, and `slot` for what is not an
@@ -118,9 +111,7 @@ export class PendingStore {
     this.unsettled += 1;
     const finish = () => {
       this.unsettled -= 1;
-      if (this.unsettled) return;
-      for (const resolve of this.waiters.splice(0)) resolve();
-      this.onChange?.();
+      if (!this.unsettled) this.onChange?.();
     };
     transaction.oncomplete = finish;
     transaction.onabort = () => {
