@@ -143,3 +143,44 @@ def test_sealed_agreement_a_team_reviewer_who_reads_sees_no_figures_until_done(
             assert shown.status_code == 200, shown.text
             assert shown.json()["readers"] == ["ann", "bea", "rev"]
             assert rev.get("/api/dashboard").status_code == 200
+
+
+def test_sealed_agreement_a_reviewer_reader_stays_held_back_by_a_sealed_read_of_a_gone_image(
+    tmp_path: Path,
+) -> None:
+    # The images of rev's pending repeats are gone from the batch (moved, a disk not mounted)
+    # and the batch rescanned: the worklist leaves them out until their files are back, so rev
+    # has no read "to go", but those first reads stay sealed: the team server keeps holding rev
+    # back from the routes that show every reader's labels, the one image's readers too.
+    from clinlabel.labelling.rescan import DONE, BackgroundRescan
+
+    project_dir = make_team_project(tmp_path)
+    with team_server(project_dir) as team:
+        design = StudyDesign("by-case", overlap=1.0, repeats=0.5, order="batch")
+        assign_study(team.project, ["ann", "bea", "rev"], design, seed=5)
+        with clients(team) as users:
+            rev = users["rev"]
+            for done in (users["ann"], users["bea"]):
+                read_all(done, "Benign", repeats=False)
+                read_all(done, "Benign", repeats=True)
+            read_all(rev, FIRST, repeats=False)
+            items = reader_worklist(team.project, "rev").items
+            gone = {i.image_id: i.relpath for i in items if i.repeat}
+            assert gone
+            for relpath in gone.values():
+                (team.project.batch / relpath).unlink()
+            rescan = BackgroundRescan(team.project, write=lambda step: step())
+            rescan.start()
+            assert rescan.wait(120).state == DONE
+            left = reader_worklist(team.project, "rev").items
+            assert left and all(i.done for i in left)  # nothing to go in what it shows
+            for image_id in gone:
+                refused = rev.get(f"/api/team/images/{image_id}/readers")
+                assert refused.status_code == 403, refused.text
+                assert FIRST not in refused.text
+                assert f"{len(gone)} first read(s) sealed" in refused.json()["message"]
+            assert rev.get("/api/agreement").status_code == 403
+            # An admin who reads nothing still sees every reader's label of the image.
+            image_id = next(iter(gone))
+            shown = users["adm"].get(f"/api/team/images/{image_id}/readers")
+            assert shown.status_code == 200 and FIRST in shown.text, shown.text

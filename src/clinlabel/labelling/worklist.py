@@ -145,10 +145,12 @@ def reader_worklist(project: Project, reader: str) -> Worklist:
         return load_worklist(conn, annotator_id=annotator_id, reader=reader, diagnosed=diagnosed)
 
 
-def sealed_reads(worklist: Worklist) -> int:
-    """First reads given whose repeat is still to be read (hidden from their reader)."""
-    pending = {item.image_id for item in worklist.items if item.repeat and not item.done}
-    return sum(1 for i in worklist.items if not i.repeat and i.done and i.image_id in pending)
+def sealed_reads(project: Project, reader: str) -> int:
+    """`reader`'s first reads given whose repeat is still to be read (hidden from them),
+    counted from the assignments: of images gone from the batch too, which the worklist leaves
+    out until their files are back (their labels are still exported and shown to reviewers)."""
+    with project.store.read() as conn:
+        return sum(assignment_rows.sealed_first_reads(conn, reader=reader).values())
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ def _reads_to_go(team: TeamServer, reader: str) -> tuple[int, int]:
     from clinlabel.labelling.worklist import reader_worklist, sealed_reads
 
     worklist = reader_worklist(team.project, reader)
-    return len(worklist.items) - worklist.done, sealed_reads(worklist)
+    return len(worklist.items) - worklist.done, sealed_reads(team.project, reader)
 
 
 async def authorize(request: Request) -> None:
@@ -213,11 +213,19 @@ async def authorize(request: Request) -> None:
     if key in SEES_OTHER_READERS:
         to_go, sealed = await team.base.read(_reads_to_go, team, user.name)
         if to_go:
-            # Each sealed first read has its repeat among the reads to go.
+            # Each sealed first read of a present image has its repeat among the reads to go.
             seals = (
                 f" ({sealed} first read(s) sealed until you read their repeats)" if sealed else ""
             )
             raise ForbiddenError(
                 f"You are a reader of this study with {to_go} read(s) to go{seals}: other "
                 "readers' labels stay hidden from you until your own worklist is done."
+            )
+        if sealed:
+            # Repeats of images gone from the batch: out of the worklist until the files are
+            # back, but those first reads stay sealed (their labels are kept and shown here).
+            raise ForbiddenError(
+                f"You are a reader of this study with {sealed} first read(s) sealed until you "
+                "read their repeats (their images are gone from the batch): other readers' "
+                "labels stay hidden from you until your own worklist is done."
             )
