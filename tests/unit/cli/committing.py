@@ -4,7 +4,9 @@ pressed during the commit is raised once the commit has returned (the change sav
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,3 +41,29 @@ def ctrl_c_at_the_commit(monkeypatch: pytest.MonkeyPatch, *, landed: bool) -> No
             raise KeyboardInterrupt  # the commit returned, then the signal's handler ran
 
     monkeypatch.setattr(Store, "write", write)
+
+
+def labelled_project(tmp_path: Path) -> Path:
+    """A project of `two_case_batch` with Dr A's two labels, imported from a CSV."""
+    from clinlabel.labelling.project import init_project
+
+    from .cli_run import run, two_case_batch
+
+    project = tmp_path / "project"
+    init_project(two_case_batch(tmp_path / "Batch"), project)
+    table = tmp_path / "in.csv"
+    table.write_text(
+        "case,visit,file,label,comment\n"
+        "Case_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n"
+        "Case_2,Visit_1,XC_CLINICAL/img2.jpg,NA,blurred\n",
+        encoding="utf-8",
+    )
+    assert run("import", project, "--csv", table, "--annotator", "Dr A").exit_code == 0
+    return project
+
+
+def export_events(project: Path) -> int:
+    """How many `export_written` events the project's trail holds."""
+    with contextlib.closing(sqlite3.connect(project / "clinlabel.db")) as db:
+        found = db.execute("SELECT count(*) FROM events WHERE kind = 'export_written'")
+        return int(found.fetchone()[0])

@@ -5,7 +5,6 @@ the export still changes nothing (test_interrupt, test_exportfast_interrupt)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,29 +12,10 @@ from typing import Any
 import pytest
 
 from clinlabel.labelling import csv_export, outputs
-from clinlabel.labelling.project import Project, init_project
+from clinlabel.labelling.project import Project
 
-from .cli_run import run, two_case_batch
-
-
-def _labelled(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    init_project(two_case_batch(tmp_path / "Batch"), project)
-    table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\n"
-        "Case_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n"
-        "Case_2,Visit_1,XC_CLINICAL/img2.jpg,NA,blurred\n",
-        encoding="utf-8",
-    )
-    assert run("import", project, "--csv", table, "--annotator", "Dr A").exit_code == 0
-    return project
-
-
-def _exports(project: Path) -> int:
-    with sqlite3.connect(project / "clinlabel.db") as db:
-        found = db.execute("SELECT count(*) FROM events WHERE kind = 'export_written'")
-        return int(found.fetchone()[0])
+from .cli_run import run
+from .committing import export_events, labelled_project
 
 
 def _interrupted_check(*_: Any) -> Callable[[], Any]:
@@ -54,7 +34,7 @@ def _one_line(stderr: str) -> str:
 def test_ctrl_c_while_the_quick_export_waits_for_its_check_says_the_csv_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     target = project / "clinical_labels.csv"
     assert csv_export.plan(project, None, force=False) is not None  # the quick path is taken
     monkeypatch.setattr(csv_export, "_check_meanwhile", _interrupted_check)
@@ -66,14 +46,14 @@ def test_ctrl_c_while_the_quick_export_waits_for_its_check_says_the_csv_was_writ
     assert f"the labels CSV at {target} was already saved and recorded in the audit trail" in line
     assert "audit verify" in line  # what did not finish, and how to run it
     assert target.read_text(encoding="utf-8-sig").count("\n") == 3
-    assert _exports(project) == 1
+    assert export_events(project) == 1
     assert run("audit", "verify", project).exit_code == 0
 
 
 def test_ctrl_c_while_the_detailed_export_waits_for_its_check_says_the_csv_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     target = tmp_path / "out" / "detailed.csv"
     target.parent.mkdir()
     monkeypatch.setattr(outputs, "chain_status_meanwhile", _interrupted_check)
@@ -86,14 +66,14 @@ def test_ctrl_c_while_the_detailed_export_waits_for_its_check_says_the_csv_was_w
         in line
     )
     assert "audit verify" in line
-    assert target.is_file() and _exports(project) == 1
+    assert target.is_file() and export_events(project) == 1
     assert run("audit", "verify", project).exit_code == 0
 
 
 def test_ctrl_c_while_the_project_closes_after_an_export_with_its_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     real_exit = Project.__exit__
 
     def closing_then_ctrl_c(self: Project, *exc: Any) -> None:
@@ -108,13 +88,13 @@ def test_ctrl_c_while_the_project_closes_after_an_export_with_its_report(
     assert "with its summary report was already saved and recorded in the audit trail." in line
     assert "audit verify" not in line  # the report's own check had finished
     assert (project / "clinical_labels_summary.txt").is_file()
-    assert _exports(project) == 3  # the CSV, the report, and the finished export
+    assert export_events(project) == 3  # the CSV, the report, and the finished export
 
 
 def test_ctrl_c_before_the_export_is_recorded_still_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     real_stage = outputs._stage_csv
 
     def staged_then_ctrl_c(*args: Any, **kwargs: Any) -> Any:
@@ -126,5 +106,5 @@ def test_ctrl_c_before_the_export_is_recorded_still_changes_nothing(
     monkeypatch.undo()
     assert result.exit_code == 130
     assert result.stderr.strip() == "Interrupted: nothing was changed."
-    assert _exports(project) == 0
+    assert export_events(project) == 0
     assert not (project / "clinical_labels.csv").exists()

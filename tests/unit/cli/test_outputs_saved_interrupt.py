@@ -18,28 +18,8 @@ from clinlabel.labelling.project import init_project, open_project
 from clinlabel.store.csv_export import Database
 
 from ..exports.region_project import SCHEMA, Drawer, make_region_batch
-from .cli_run import run, two_case_batch
-from .committing import ctrl_c_at_the_commit
-
-
-def _labelled(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    init_project(two_case_batch(tmp_path / "Batch"), project)
-    table = tmp_path / "in.csv"
-    table.write_text(
-        "case,visit,file,label,comment\n"
-        "Case_1,Visit_1,XC_CLINICAL/img1.jpg,Suspicious,\n"
-        "Case_2,Visit_1,XC_CLINICAL/img2.jpg,NA,blurred\n",
-        encoding="utf-8",
-    )
-    assert run("import", project, "--csv", table, "--annotator", "Dr A").exit_code == 0
-    return project
-
-
-def _exports(project: Path) -> int:
-    with contextlib.closing(sqlite3.connect(project / "clinlabel.db")) as db:
-        found = db.execute("SELECT count(*) FROM events WHERE kind = 'export_written'")
-        return int(found.fetchone()[0])
+from .cli_run import run
+from .committing import ctrl_c_at_the_commit, export_events, labelled_project
 
 
 def _one_line(result: Result) -> str:
@@ -52,7 +32,7 @@ def _one_line(result: Result) -> str:
 def test_ctrl_c_as_the_quick_exports_commit_returns_says_the_csv_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     target = project / "clinical_labels.csv"
     assert csv_export.plan(project, None, force=False) is not None  # the quick path is taken
     real_write = Database.write
@@ -70,7 +50,7 @@ def test_ctrl_c_as_the_quick_exports_commit_returns_says_the_csv_was_written(
     line = _one_line(result)
     assert f"the labels CSV at {target} was already saved and recorded" in line
     assert "audit verify" in line  # the check beside it did not finish
-    assert target.is_file() and _exports(project) == 1
+    assert target.is_file() and export_events(project) == 1
     assert run("audit", "verify", project).exit_code == 0
 
 
@@ -78,7 +58,7 @@ def test_ctrl_c_as_the_quick_exports_commit_returns_says_the_csv_was_written(
 def test_ctrl_c_as_the_exports_commit_returns_says_the_csv_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     target = project / "clinical_labels.csv"
     ctrl_c_at_the_commit(monkeypatch, landed=True)
     result = run("export", project, *args)
@@ -87,14 +67,14 @@ def test_ctrl_c_as_the_exports_commit_returns_says_the_csv_was_written(
     line = _one_line(result)
     assert f"the labels CSV at {target.resolve()}" in line
     assert "was already saved and recorded in the audit trail" in line
-    assert target.is_file() and _exports(project) >= 1
+    assert target.is_file() and export_events(project) >= 1
     assert run("audit", "verify", project).exit_code == 0
 
 
 def test_ctrl_c_as_the_reports_commit_returns_says_the_report_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _labelled(tmp_path)
+    project = labelled_project(tmp_path)
     target = project / "clinical_labels_summary.txt"
     ctrl_c_at_the_commit(monkeypatch, landed=True)
     result = run("report", project)
@@ -102,7 +82,7 @@ def test_ctrl_c_as_the_reports_commit_returns_says_the_report_was_written(
     assert result.exit_code == 130
     line = _one_line(result)
     assert f"the summary report at {target.resolve()} was already saved and recorded" in line
-    assert target.is_file() and _exports(project) == 1
+    assert target.is_file() and export_events(project) == 1
 
 
 def _regions_exported_then_drawn(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
@@ -140,14 +120,14 @@ def test_ctrl_c_as_a_region_exports_commit_returns_keeps_its_files_and_says_so(
     """The files were moved into place inside the transaction: once it has committed they stay
     with their event (taken back, the trail would record files that are not there)."""
     project, out, before = _regions_exported_then_drawn(tmp_path)
-    exports = _exports(project)
+    exports = export_events(project)
     ctrl_c_at_the_commit(monkeypatch, landed=True)
     result = run("export", project, "--format", "png", "--out", out)
     monkeypatch.undo()
     assert result.exit_code == 130
     line = _one_line(result)
     assert f"the png export of the regions to {out.resolve()} was already saved" in line
-    assert _exports(project) == exports + 1
+    assert export_events(project) == exports + 1
     after = _tree(out)
     assert after != before and len(after) > len(before)  # the new masks, as recorded
     assert run("audit", "verify", project).exit_code == 0
@@ -159,13 +139,13 @@ def test_ctrl_c_before_a_region_exports_commit_still_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project, out, before = _regions_exported_then_drawn(tmp_path)
-    exports = _exports(project)
+    exports = export_events(project)
     ctrl_c_at_the_commit(monkeypatch, landed=False)
     result = run("export", project, "--format", "png", "--out", out)
     monkeypatch.undo()
     assert result.exit_code == 130
     assert _one_line(result) == "Interrupted: nothing was changed."
-    assert _exports(project) == exports and _tree(out) == before
+    assert export_events(project) == exports and _tree(out) == before
 
 
 @pytest.mark.parametrize("landed", [True, False])
